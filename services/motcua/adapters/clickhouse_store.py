@@ -1,0 +1,464 @@
+"""ClickHouse through clickhouse-connect: migrations, inserts and the KPI queries.
+
+The same code serves the embedded default (``chdb:///path``, ClickHouse in-process) and a
+server (``http(s)://user:pass@host:8123/db``). Tables:
+
+- ``events``: raw accepted events, deduplicated by (dossier_id, event_id)
+  (ReplacingMergeTree); the source of truth a dossier's state can be rebuilt from.
+- ``dossier_state``: one row per dossier version (ReplacingMergeTree(version)); the facts
+  of ``motcua.domain.lifecycle.derive_facts``. Read with FINAL.
+- ``kpi_daily``: additive counters per local day × unit × procedure × field × channel as
+  signed deltas (SummingMergeTree). When a dossier's facts change, the pipeline inserts
+  −1 × old contributions and +1 × new ones, so sums stay right however often a dossier
+  changes state (the "MV over status updates" trap of architecture.md is avoided by
+  never deriving the rollup from state rows inside ClickHouse).
+- ``dead_letters``: rejected input with reason and original (redacted) bytes.
+- ``work_calendar``: the working-day calendar, for SQL that needs "next working day".
+
+Every insert carries an ``insert_deduplication_token`` derived from its content (or, in
+the live writer, from Kafka offsets), so a retried insert changes nothing.
+All SQL is parameterised (``{name:Type}`` server-side parameters); table names come only
+from this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable, Sequence
+from urllib.parse import parse_qs, urlparse
+
+import clickhouse_connect
+import pyarrow as pa
+
+from ..domain.calendar import WorkingCalendar, local_midnight_ms
+from ..domain.metrics import COUNTERS, GROUPINGS, Period
+
+_DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+# (version, description, statements). Append only: never edit a shipped migration.
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "events, dossier_state, kpi_daily, dead_letters, work_calendar",
+        [
+            """CREATE TABLE IF NOT EXISTS {db}.events (
+                event_id String,
+                dossier_id String,
+                event_type LowCardinality(String),
+                occurred_at DateTime64(3, 'UTC'),
+                sequence Nullable(Int64),
+                source_system LowCardinality(String),
+                province_code LowCardinality(String),
+                unit_code LowCardinality(String),
+                payload String CODEC(ZSTD(3))
+            ) ENGINE = ReplacingMergeTree
+            ORDER BY (dossier_id, event_id)
+            SETTINGS non_replicated_deduplication_window = 10000""",
+            """CREATE TABLE IF NOT EXISTS {db}.dossier_state (
+                dossier_id String,
+                version UInt32,
+                province_code LowCardinality(String),
+                unit_code LowCardinality(String),
+                unit_level LowCardinality(String),
+                procedure_code LowCardinality(String),
+                field_code LowCardinality(String),
+                received UInt8,
+                received_at DateTime64(3, 'UTC'),
+                received_date Date,
+                channel LowCardinality(String),
+                online_service LowCardinality(String),
+                has_fee UInt8,
+                requires_paper_result UInt8,
+                ended UInt8,
+                end_type LowCardinality(String),
+                end_at DateTime64(3, 'UTC'),
+                end_date Date,
+                supplement_requests UInt8,
+                request_times Array(DateTime64(3, 'UTC')),
+                pause_starts Array(DateTime64(3, 'UTC')),
+                pause_ends Array(DateTime64(3, 'UTC')),
+                due_known UInt8,
+                due_date Date,
+                effective_due_dates Array(Date),
+                effective_due_date Date,
+                outcome LowCardinality(String),
+                working_days UInt16,
+                electronic_result UInt8,
+                postal UInt8,
+                digitised_all UInt8,
+                reused UInt8,
+                from_personal_store UInt8,
+                population_data_used UInt8,
+                paid_online UInt8,
+                apology_ok UInt8,
+                rating LowCardinality(String)
+            ) ENGINE = ReplacingMergeTree(version)
+            ORDER BY dossier_id
+            SETTINGS non_replicated_deduplication_window = 10000""",
+            """CREATE TABLE IF NOT EXISTS {db}.kpi_daily (
+                day Date,
+                province_code LowCardinality(String),
+                unit_level LowCardinality(String),
+                unit_code LowCardinality(String),
+                procedure_code LowCardinality(String),
+                field_code LowCardinality(String),
+                channel LowCardinality(String),
+                """ + ",\n                ".join(f"{c} Int64" for c in COUNTERS) + """
+            ) ENGINE = SummingMergeTree
+            PARTITION BY toYear(day)
+            ORDER BY (day, unit_level, unit_code, procedure_code, field_code, channel, province_code)
+            SETTINGS non_replicated_deduplication_window = 10000""",
+            """CREATE TABLE IF NOT EXISTS {db}.dead_letters (
+                dead_letter_id String,
+                received_at DateTime64(3, 'UTC'),
+                source String,
+                stage LowCardinality(String),
+                code LowCardinality(String),
+                reason String,
+                event_id Nullable(String),
+                dossier_id Nullable(String),
+                payload String CODEC(ZSTD(3)),
+                schema_version UInt16
+            ) ENGINE = ReplacingMergeTree
+            ORDER BY dead_letter_id""",
+            """CREATE TABLE IF NOT EXISTS {db}.work_calendar (
+                day Date,
+                is_working UInt8,
+                working_index UInt32
+            ) ENGINE = ReplacingMergeTree ORDER BY day""",
+        ],
+    ),
+]
+
+STATE_COLUMNS = (
+    "dossier_id", "version", "province_code", "unit_code", "unit_level", "procedure_code",
+    "field_code", "received", "received_at", "received_date", "channel", "online_service",
+    "has_fee", "requires_paper_result", "ended", "end_type", "end_at", "end_date",
+    "supplement_requests", "request_times", "pause_starts", "pause_ends", "due_known",
+    "due_date", "effective_due_dates", "effective_due_date", "outcome", "working_days",
+    "electronic_result", "postal", "digitised_all", "reused", "from_personal_store",
+    "population_data_used", "paid_online", "apology_ok", "rating",
+)
+_TS = pa.timestamp("ms", tz="UTC")
+_STATE_TYPES = {
+    "received_at": _TS, "end_at": _TS, "received_date": pa.date32(), "end_date": pa.date32(),
+    "due_date": pa.date32(), "effective_due_date": pa.date32(),
+    "request_times": pa.list_(_TS), "pause_starts": pa.list_(_TS), "pause_ends": pa.list_(_TS),
+    "effective_due_dates": pa.list_(pa.date32()), "version": pa.uint32(),
+    "working_days": pa.uint16(), "supplement_requests": pa.uint8(),
+}
+_BOOL_COLUMNS = {
+    "received", "has_fee", "requires_paper_result", "ended", "due_known", "electronic_result",
+    "postal", "digitised_all", "reused", "from_personal_store", "population_data_used",
+    "paid_online", "apology_ok",
+}
+ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_code",
+               "field_code", "channel")
+
+
+def _days(ordinal: int | None) -> int:
+    """Local date ordinal -> days since 1970-01-01 (Arrow date32); 0 for unknown."""
+    return 0 if ordinal is None else ordinal - _EPOCH_ORDINAL
+
+
+def content_token(prefix: str, parts: Iterable[bytes]) -> str:
+    """A deduplication token from an insert's content: the same rows give the same token."""
+    h = hashlib.blake2b(digest_size=16)
+    for p in parts:
+        h.update(p)
+    return f"{prefix}-{h.hexdigest()}"
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    dsn: str  # what clickhouse-connect receives
+    database: str
+    embedded: bool
+
+
+def parse_dsn(dsn: str) -> StoreLocation:
+    """``chdb:///path[?database=db]`` or ``http(s)://user:pass@host:port/db``."""
+    url = urlparse(dsn)
+    if url.scheme == "chdb":
+        database = parse_qs(url.query).get("database", ["motcua"])[0]
+        base = f"chdb://{url.netloc}{url.path}"
+        embedded = True
+    elif url.scheme in ("http", "https", "clickhouse", "clickhouses"):
+        database = url.path.strip("/") or "motcua"
+        base = dsn
+        embedded = False
+    else:
+        raise ValueError(f"unsupported store DSN {dsn!r}: use chdb:///path or http(s)://host:8123/db")
+    if not _DB_NAME.match(database):
+        raise ValueError(f"bad database name {database!r}")
+    return StoreLocation(base, database, embedded)
+
+
+_CLIENTS: dict[str, object] = {}
+
+
+def connect(dsn: str):
+    """A clickhouse-connect client. chDB allows one data path per process, so embedded
+    clients are shared per path."""
+    loc = parse_dsn(dsn)
+    if loc.embedded:
+        client = _CLIENTS.get(loc.dsn)
+        if client is None:
+            client = clickhouse_connect.get_client(dsn=loc.dsn)
+            _CLIENTS[loc.dsn] = client
+        return client, loc
+    url = urlparse(dsn)
+    client = clickhouse_connect.get_client(
+        host=url.hostname or "localhost",
+        port=url.port or (8443 if url.scheme in ("https", "clickhouses") else 8123),
+        username=url.username or "default",
+        password=url.password or "",
+        secure=url.scheme in ("https", "clickhouses"),
+    )
+    return client, loc
+
+
+class ClickHouseStore:
+    """The product's tables in one ClickHouse database."""
+
+    def __init__(self, dsn: str, migrate: bool = True):
+        self.client, self.location = connect(dsn)
+        self.db = self.location.database
+        if migrate:
+            self.migrate()
+
+    # -- schema -------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        """Apply pending migrations in order; returns the versions applied."""
+        self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.db}")
+        self.client.command(
+            f"CREATE TABLE IF NOT EXISTS {self.db}.schema_migrations "
+            "(version UInt32, description String, applied_at DateTime DEFAULT now()) "
+            "ENGINE = ReplacingMergeTree ORDER BY version"
+        )
+        done = {r[0] for r in self.client.query(
+            f"SELECT version FROM {self.db}.schema_migrations FINAL").result_rows}
+        applied = []
+        for version, description, statements in MIGRATIONS:
+            if version in done:
+                continue
+            for sql in statements:
+                self.client.command(sql.replace("{db}", self.db))
+            self.client.insert(f"{self.db}.schema_migrations", [[version, description]],
+                               column_names=["version", "description"])
+            applied.append(version)
+        return applied
+
+    def load_calendar(self, cal: WorkingCalendar) -> None:
+        """(Re)write the working-day calendar table from the domain calendar."""
+        days, working, index = [], [], []
+        for o in range(cal.first, cal.last + 1):
+            days.append(o - _EPOCH_ORDINAL)
+            working.append(int(cal.is_working_day(o)))
+            index.append(cal.count_upto(o))
+        table = pa.table({
+            "day": pa.array(days, pa.date32()),
+            "is_working": pa.array(working, pa.uint8()),
+            "working_index": pa.array(index, pa.uint32()),
+        })
+        self.client.command(f"TRUNCATE TABLE {self.db}.work_calendar")
+        self.client.insert_arrow(f"{self.db}.work_calendar", table)
+
+    # -- writes -------------------------------------------------------------------
+    def _insert(self, table: str, arrow_table: pa.Table, token: str | None) -> None:
+        settings = {"insert_deduplication_token": token} if token else None
+        self.client.insert_arrow(f"{self.db}.{table}", arrow_table, settings=settings)
+
+    def insert_events(self, events: Sequence[dict], payloads: Sequence[bytes],
+                      token: str | None = None) -> None:
+        if not events:
+            return
+        table = pa.table({
+            "event_id": [e["event_id"] for e in events],
+            "dossier_id": [e["dossier_id"] for e in events],
+            "event_type": [e["event_type"] for e in events],
+            "occurred_at": pa.array([e["occurred_at"] for e in events], _TS),
+            "sequence": pa.array([e.get("sequence") for e in events], pa.int64()),
+            "source_system": [e["source_system"] for e in events],
+            "province_code": [e["province_code"] for e in events],
+            "unit_code": [e["unit_code"] for e in events],
+            "payload": pa.array(payloads, pa.binary()),
+        })
+        self._insert("events", table, token)
+
+    def insert_states(self, facts_rows: Sequence[dict], token: str | None = None) -> None:
+        if not facts_rows:
+            return
+        cols = {}
+        for name in STATE_COLUMNS:
+            values = [f[name] for f in facts_rows]
+            if name in ("received_date", "end_date", "due_date", "effective_due_date"):
+                values = [_days(v) for v in values]
+            elif name == "effective_due_dates":
+                values = [[_days(x) for x in v] for v in values]
+            elif name in ("received_at", "end_at"):
+                values = [0 if v is None else v for v in values]
+            elif name in _BOOL_COLUMNS:
+                cols[name] = pa.array(values, pa.bool_()).cast(pa.uint8())
+                continue
+            typ = _STATE_TYPES.get(name)
+            cols[name] = pa.array(values, typ) if typ is not None else pa.array(values)
+        self._insert("dossier_state", pa.table(cols), token)
+
+    def insert_rollup(self, rows: Sequence[tuple], token: str | None = None) -> None:
+        """rows: (day_ordinal, province, level, unit, procedure, field, channel, *COUNTERS)."""
+        if not rows:
+            return
+        columns = list(zip(*rows))
+        data = {"day": pa.array([_days(d) for d in columns[0]], pa.date32())}
+        for i, name in enumerate(ROLLUP_KEYS[1:], start=1):
+            data[name] = pa.array(columns[i], pa.string())
+        for i, name in enumerate(COUNTERS, start=len(ROLLUP_KEYS)):
+            data[name] = pa.array(columns[i], pa.int64())
+        self._insert("kpi_daily", pa.table(data), token)
+
+    def insert_dead_letters(self, records: Sequence[dict]) -> None:
+        if not records:
+            return
+        table = pa.table({
+            "dead_letter_id": [r["dead_letter_id"] for r in records],
+            "received_at": pa.array([r["received_at"] for r in records], _TS),
+            "source": [r["source"] for r in records],
+            "stage": [r["stage"] for r in records],
+            "code": [r["code"] for r in records],
+            "reason": [r["reason"] for r in records],
+            "event_id": pa.array([r.get("event_id") for r in records], pa.string()),
+            "dossier_id": pa.array([r.get("dossier_id") for r in records], pa.string()),
+            "payload": pa.array([r["payload"] for r in records], pa.binary()),
+            "schema_version": pa.array([r.get("schema_version", 1) for r in records], pa.uint16()),
+        })
+        self._insert("dead_letters", table, None)
+
+    # -- reads --------------------------------------------------------------------
+    def events_of(self, dossier_ids: Sequence[str]) -> dict[str, list[bytes]]:
+        """Stored event payloads of the given dossiers (to rebuild their state)."""
+        out: dict[str, list[bytes]] = {}
+        if not dossier_ids:
+            return out
+        result = self.client.query(
+            f"SELECT dossier_id, any(payload) FROM {self.db}.events "
+            "WHERE dossier_id IN {ids:Array(String)} GROUP BY dossier_id, event_id",
+            parameters={"ids": list(dossier_ids)},
+            column_formats={"any(payload)": "bytes"},
+        )
+        for dossier_id, payload in result.result_rows:
+            out.setdefault(dossier_id, []).append(payload)
+        return out
+
+    def count(self, table: str, final: bool = True) -> int:
+        if table not in ("events", "dossier_state", "dead_letters", "kpi_daily"):
+            raise ValueError(table)
+        fin = " FINAL" if final and table != "kpi_daily" else ""
+        return int(self.client.query(f"SELECT count() FROM {self.db}.{table}{fin}").result_rows[0][0])
+
+    def dead_letter_summary(self) -> list[tuple[str, int]]:
+        return [tuple(r) for r in self.client.query(
+            f"SELECT code, count() FROM {self.db}.dead_letters FINAL GROUP BY code ORDER BY code"
+        ).result_rows]
+
+    def kpi(self, period: Period, as_of_ms: int, by: str, cal: WorkingCalendar) -> list[dict]:
+        """KPI rows for a period: additive counters from the rollup, instant-dependent
+        counts from dossier_state FINAL. Same rows as ``domain.metrics.kpi_rows``."""
+        from ..domain.metrics import finish_row
+
+        keys = GROUPINGS[by]
+        key_sql = ", ".join(keys)
+        select_keys = (key_sql + ", ") if keys else ""
+        group_sql = f"GROUP BY {key_sql}" if keys else ""
+        sums = ", ".join(f"sum({c}) AS {c}" for c in COUNTERS)
+        params = {
+            "start": period.start,
+            "end": period.end,
+        }
+        additive = self.client.query(
+            f"SELECT {select_keys}{sums} FROM {self.db}.kpi_daily "
+            f"WHERE day >= {{start:Date}} AND day < {{end:Date}} {group_sql}",
+            parameters=params,
+        )
+        groups: dict[tuple, dict[str, int]] = {}
+        nk = len(keys)
+        for row in additive.result_rows:
+            counters = {c: int(v) for c, v in zip(COUNTERS, row[nk:])}
+            if any(counters.values()):
+                groups[tuple(row[:nk])] = counters
+        eval_ms = min(period.end_ms - 1, as_of_ms)
+        status_sql = self._status_sql()
+        st_params = {
+            "start_ms": period.start_ms,
+            "end_ms": period.end_ms,
+            "eval": eval_ms,
+            "eval_day": _ordinal_date(local_day(eval_ms)),
+            "eval_next": _ordinal_date(cal.next_working_day(local_day(eval_ms))),
+            "asof": as_of_ms,
+            "asof_day": _ordinal_date(local_day(as_of_ms)),
+            "asof_next": _ordinal_date(cal.next_working_day(local_day(as_of_ms))),
+        }
+        status = self.client.query(
+            f"SELECT {select_keys}"
+            "countIf(received_ms < {start_ms:Int64} AND NOT (ended AND end_ms < {start_ms:Int64})) AS carried_over, "
+            "countIf(received_ms < {end_ms:Int64} AND NOT (ended AND end_ms < {end_ms:Int64}) "
+            f"AND NOT {status_sql('eval', clock_only=True)}.2) AS in_progress_within, "
+            f"countIf({status_sql('asof')}.1) AS in_progress, "
+            f"countIf({status_sql('asof')}.2) AS in_progress_overdue, "
+            f"countIf({status_sql('asof')}.3) AS due_soon "
+            f"FROM (SELECT *, toUnixTimestamp64Milli(received_at) AS received_ms, "
+            f"toUnixTimestamp64Milli(end_at) AS end_ms FROM {self.db}.dossier_state FINAL "
+            "WHERE received = 1 AND (ended = 0 OR end_at >= fromUnixTimestamp64Milli(least({start_ms:Int64}, {asof:Int64}), 'UTC'))) "
+            f"{group_sql}",
+            parameters=st_params,
+        )
+        for row in status.result_rows:
+            extra = dict(zip(("carried_over", "in_progress_within", "in_progress",
+                              "in_progress_overdue", "due_soon"), (int(v) for v in row[nk:])))
+            if not any(extra.values()):
+                continue
+            groups.setdefault(tuple(row[:nk]), {}).update(extra)
+        rows = [finish_row(dict(zip(keys, k)), c) for k, c in groups.items()]
+        rows.sort(key=lambda r: tuple(str(r[k]) for k in keys))
+        return rows
+
+    @staticmethod
+    def _status_sql():
+        """SQL for (in_progress, overdue, due_soon) at parameter instant ``p`` — the same
+        rules as ``domain.lifecycle.status_at``."""
+
+        def build(p: str, clock_only: bool = False) -> str:
+            t = f"{{{p}:Int64}}"
+            day = f"{{{p}_day:Date}}"
+            nxt = f"{{{p}_next:Date}}"
+            t64 = f"fromUnixTimestamp64Milli({t}, 'UTC')"
+            in_progress = ("1" if clock_only
+                           else f"(received_ms <= {t} AND NOT (ended AND end_ms <= {t}))")
+            requests = f"arrayCount(x -> x <= {t64}, request_times)"
+            waiting = f"arrayExists((s, e) -> s <= {t64} AND {t64} < e, pause_starts, pause_ends)"
+            due = (f"effective_due_dates[least(arrayCount(e -> e <= {t64}, pause_ends) + 1, "
+                   f"length(effective_due_dates))]")
+            overdue = (f"({in_progress} AND ({requests} >= 2 OR (NOT {waiting} AND due_known "
+                       f"AND {day} > {due})))")
+            due_soon = (f"({in_progress} AND {requests} < 2 AND NOT {waiting} AND due_known AND "
+                        f"{day} <= {due} AND ({due} = {day} OR {due} = {nxt}))")
+            return f"tuple({in_progress}, {overdue}, {due_soon})"
+
+        return build
+
+
+def local_day(ms: int) -> int:
+    from ..domain.calendar import local_day_number
+
+    return local_day_number(ms)
+
+
+def _ordinal_date(o: int) -> date:
+    return date.fromordinal(o)
+
+
+__all__ = ["ClickHouseStore", "parse_dsn", "content_token", "local_midnight_ms"]

@@ -1,0 +1,356 @@
+"""The dossier lifecycle fold.
+
+A dossier's state is built from its events by ``DossierState.absorb``. The state is a
+join-semilattice: every part is either "the least event of a kind by the ordering key" or
+"the set of events of a kind", so absorbing is commutative, associative and idempotent.
+The same set of events gives the same state whatever the order and however many
+duplicates arrived; no re-sorting or event log is needed, and two partial states can be
+merged (``merge``), which is what a restarted or rebalanced worker relies on.
+
+``derive_facts`` turns a state into the flat facts metrics.md defines (received, due date,
+supplement pauses, end, outcome, ...). Facts that depend on "now" (in progress, overdue,
+due soon) are *not* frozen here: ``status_at`` evaluates them for any instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterable
+
+from .calendar import (
+    WorkingCalendar,
+    end_of_local_day_ms,
+    local_day_number,
+)
+from .events import END_TYPES
+
+NO_SEQUENCE = 1 << 62  # events without a sequence sort after sequenced ones
+
+# The kinds of "least event" the state keeps, and the event types feeding each.
+FIRST_OF = {
+    "RECEIVED": "received",
+    "SUBMITTED": "submitted",
+    "RESOLVED": "resolved",
+    "RESULT_RETURNED": "returned",
+}
+LAST_OF = {"DIGITISED": "digitised", "RATED": "rated"}
+ENDS = frozenset(END_TYPES)
+NEUTRAL_ENDS = frozenset(("STOPPED", "REJECTED", "WITHDRAWN"))  # count as on time
+ONLINE_METHODS = frozenset(("ONLINE_DVCQG", "ONLINE_LOCAL"))
+
+EARLY, ON_TIME, LATE = "EARLY", "ON_TIME", "LATE"
+
+
+def order_key(event: dict) -> tuple:
+    """Source sequence first (when given), then occurred_at, then event_id."""
+    seq = event.get("sequence")
+    return (NO_SEQUENCE if seq is None else seq, event["occurred_at"], event["event_id"])
+
+
+@dataclass(slots=True)
+class DossierState:
+    """Everything the metrics need from a dossier's events (see module doc)."""
+
+    dossier_id: str
+    event_ids: set = field(default_factory=set)
+    first: dict | None = None  # least event of any type (envelope fallback)
+    received: dict | None = None
+    submitted: dict | None = None
+    end: dict | None = None  # least event of an END type
+    resolved: dict | None = None
+    returned: dict | None = None
+    digitised: dict | None = None  # greatest DIGITISED: the latest count wins
+    rated: dict | None = None  # greatest RATED: a citizen may re-rate
+    supplements: dict = field(default_factory=dict)  # event_id -> (key, type, occurred_at)
+    extensions: dict = field(default_factory=dict)  # event_id -> (occurred_at, apology)
+    online_payment: bool = False
+    payment_requested: bool = False
+
+    def absorb(self, event: dict) -> bool:
+        """Fold one event in. Returns False when the event was already known."""
+        eid = event["event_id"]
+        if eid in self.event_ids:
+            return False
+        self.event_ids.add(eid)
+        key = order_key(event)
+        if self.first is None or key < order_key(self.first):
+            self.first = event
+        etype = event["event_type"]
+        slot = FIRST_OF.get(etype)
+        if slot is not None:
+            current = getattr(self, slot)
+            if current is None or key < order_key(current):
+                setattr(self, slot, event)
+        slot = LAST_OF.get(etype)
+        if slot is not None:
+            current = getattr(self, slot)
+            if current is None or key > order_key(current):
+                setattr(self, slot, event)
+        if etype in ENDS and (self.end is None or key < order_key(self.end)):
+            self.end = event
+        if etype == "SUPPLEMENT_REQUESTED" or etype == "SUPPLEMENT_RECEIVED":
+            self.supplements[eid] = (key, etype, event["occurred_at"])
+        elif etype == "DEADLINE_EXTENDED":
+            self.extensions[eid] = (event["occurred_at"], bool(event.get("apology_issued")))
+        elif etype == "PAYMENT_COMPLETED":
+            if event.get("method") in ONLINE_METHODS:
+                self.online_payment = True
+        elif etype == "PAYMENT_REQUESTED":
+            self.payment_requested = True
+        return True
+
+    def absorb_all(self, events: Iterable[dict]) -> bool:
+        changed = False
+        for e in events:
+            changed |= self.absorb(e)
+        return changed
+
+    def merge(self, other: "DossierState") -> None:
+        """Join another partial state of the same dossier into this one (the semilattice
+        join: least/greatest per slot, union of sets, OR of flags)."""
+        self.event_ids |= other.event_ids
+        for name in ("first", "received", "submitted", "end", "resolved", "returned"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if theirs is not None and (mine is None or order_key(theirs) < order_key(mine)):
+                setattr(self, name, theirs)
+        for name in ("digitised", "rated"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if theirs is not None and (mine is None or order_key(theirs) > order_key(mine)):
+                setattr(self, name, theirs)
+        self.supplements.update(other.supplements)
+        self.extensions.update(other.extensions)
+        self.online_payment |= other.online_payment
+        self.payment_requested |= other.payment_requested
+
+    # -- serialisation (Faust table values, caches) -------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "dossier_id": self.dossier_id,
+            "event_ids": sorted(self.event_ids),
+            "first": self.first,
+            "received": self.received,
+            "submitted": self.submitted,
+            "end": self.end,
+            "resolved": self.resolved,
+            "returned": self.returned,
+            "digitised": self.digitised,
+            "rated": self.rated,
+            "supplements": {k: [list(v[0]), v[1], v[2]] for k, v in self.supplements.items()},
+            "extensions": {k: [v[0], v[1]] for k, v in self.extensions.items()},
+            "online_payment": self.online_payment,
+            "payment_requested": self.payment_requested,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DossierState":
+        s = cls(d["dossier_id"])
+        s.event_ids = set(d["event_ids"])
+        for name in ("first", "received", "submitted", "end", "resolved", "returned",
+                     "digitised", "rated"):
+            setattr(s, name, d[name])
+        s.supplements = {k: (tuple(v[0]), v[1], v[2]) for k, v in d["supplements"].items()}
+        s.extensions = {k: (v[0], v[1]) for k, v in d["extensions"].items()}
+        s.online_payment = d["online_payment"]
+        s.payment_requested = d["payment_requested"]
+        return s
+
+
+def fold(dossier_id: str, events: Iterable[dict]) -> DossierState:
+    state = DossierState(dossier_id)
+    state.absorb_all(events)
+    return state
+
+
+# -- facts ------------------------------------------------------------------------
+
+FAR_FUTURE_MS = 4102444800000  # 2100-01-01, "pause still open"
+
+
+def _pauses(state: DossierState, until_ms: int | None) -> tuple[list[tuple[int, int]], list[int]]:
+    """Supplement pauses as (start_ms, end_ms) with FAR_FUTURE_MS for an open one, and the
+    instants of the supplement requests. Only events up to ``until_ms`` (the end) count."""
+    pauses: list[tuple[int, int]] = []
+    requests: list[int] = []
+    open_start: int | None = None
+    for _key, etype, at in sorted(state.supplements.values()):
+        if until_ms is not None and at > until_ms:
+            break
+        if etype == "SUPPLEMENT_REQUESTED":
+            requests.append(at)
+            if open_start is None:
+                open_start = at
+        elif open_start is not None:  # SUPPLEMENT_RECEIVED closes the open pause
+            pauses.append((open_start, at))
+            open_start = None
+    if open_start is not None:
+        pauses.append((open_start, FAR_FUTURE_MS))
+    return pauses, requests
+
+
+def base_due_date(received: dict, cal: WorkingCalendar) -> int | None:
+    """The due date (local ordinal) before pauses: the source's due_at when given, else
+    from time_limit. None when neither is known."""
+    received_at = received["occurred_at"]
+    if received.get("due_at") is not None:
+        return local_day_number(received["due_at"])
+    limit = received.get("time_limit")
+    if not limit:
+        return None
+    n, unit = limit["value"], limit["unit"]
+    day = local_day_number(received_at)
+    if unit == "WORKING_DAYS":
+        return cal.add_working_days(day, n)
+    if unit == "DAYS":
+        return day + n
+    return local_day_number(received_at + n * 3_600_000)  # HOURS
+
+
+def derive_facts(state: DossierState, cal: WorkingCalendar) -> dict:
+    """The flat dossier facts of metrics.md. Dates are local ordinals (int) or None."""
+    rec = state.received
+    env = rec if rec is not None else state.first
+    channel_src = rec if rec is not None else state.submitted
+    end = state.end
+    end_ms = end["occurred_at"] if end is not None else None
+    pauses, request_times = _pauses(state, end_ms)
+    facts: dict[str, Any] = {
+        "dossier_id": state.dossier_id,
+        "version": len(state.event_ids),
+        "province_code": env["province_code"],
+        "unit_code": env["unit_code"],
+        "unit_level": env["unit_level"],
+        "procedure_code": env["procedure_code"],
+        "field_code": env["field_code"],
+        "received": rec is not None,
+        "received_at": rec["occurred_at"] if rec is not None else None,
+        "received_date": local_day_number(rec["occurred_at"]) if rec is not None else None,
+        "channel": (channel_src or {}).get("channel", ""),
+        "online_service": (channel_src or {}).get("online_service", ""),
+        "has_fee": bool(rec.get("has_fee")) if rec is not None else False,
+        "requires_paper_result": bool(rec.get("requires_paper_result")) if rec is not None else False,
+        "ended": end is not None,
+        "end_type": end["event_type"] if end is not None else "",
+        "end_at": end_ms,
+        "end_date": local_day_number(end_ms) if end_ms is not None else None,
+        "supplement_requests": len(request_times),
+        "request_times": request_times,
+        "pause_starts": [p[0] for p in pauses],
+        "pause_ends": [p[1] for p in pauses],
+        "due_known": False,
+        "due_date": None,
+        "effective_due_dates": [],
+        "effective_due_date": None,
+        "outcome": "",
+        "working_days": 0,
+        "electronic_result": bool(state.resolved and state.resolved.get("electronic_result")),
+        "postal": False,
+        "digitised_all": False,
+        "reused": False,
+        "from_personal_store": False,
+        "population_data_used": False,
+        "paid_online": state.online_payment,
+        "apology_ok": False,
+        "rating": (state.rated or {}).get("rating", ""),
+    }
+    facts["postal"] = facts["channel"] == "POSTAL" or (
+        state.returned is not None and state.returned.get("return_channel") == "POSTAL"
+    )
+    dig = state.digitised
+    if dig is not None:
+        total = dig.get("components_total", 0)
+        facts["digitised_all"] = total > 0 and dig.get("components_digitised", 0) >= total
+        facts["reused"] = dig.get("components_reused", 0) >= 1
+        facts["from_personal_store"] = bool(dig.get("from_personal_store"))
+        facts["population_data_used"] = bool(dig.get("population_data_used"))
+    if rec is None:
+        return facts
+    due = base_due_date(rec, cal)
+    if due is not None:
+        facts["due_known"] = True
+        facts["due_date"] = due
+        # Cumulative effective due date after each closed pause (pauses are sequential,
+        # so the ones closed by any instant T are a prefix): a query at T picks entry k.
+        dues = [due]
+        shift = 0
+        for start, stop in pauses:
+            stop_for_shift = stop if stop != FAR_FUTURE_MS else end_ms
+            if stop_for_shift is None:
+                break  # still open and not ended: no shift known yet
+            shift += cal.working_days_between(local_day_number(start), local_day_number(stop_for_shift))
+            dues.append(cal.add_working_days(due, shift) if shift else due)
+        facts["effective_due_dates"] = dues
+        facts["effective_due_date"] = dues[-1]
+    if end is not None:
+        facts["working_days"] = cal.working_days_between(facts["received_date"], facts["end_date"])
+        facts["outcome"] = _outcome(facts)
+        if facts["outcome"] == LATE:
+            due_limit = (
+                end_of_local_day_ms_ordinal(facts["effective_due_date"])
+                if facts["effective_due_date"] is not None
+                else None
+            )
+            facts["apology_ok"] = any(
+                apology and (due_limit is None or at <= due_limit)
+                for at, apology in state.extensions.values()
+            )
+    return facts
+
+
+def end_of_local_day_ms_ordinal(ordinal: int) -> int:
+    return end_of_local_day_ms(date.fromordinal(ordinal))
+
+
+def _outcome(facts: dict) -> str:
+    if facts["end_type"] in NEUTRAL_ENDS:
+        return ON_TIME
+    if facts["supplement_requests"] >= 2:
+        return LATE
+    due = facts["effective_due_date"]
+    if due is None:
+        return ON_TIME  # no statutory limit known: cannot be late
+    end_day = facts["end_date"]
+    if end_day < due:
+        return EARLY
+    if end_day == due:
+        return ON_TIME
+    return LATE
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    in_progress: bool
+    waiting: bool
+    overdue: bool
+    due_soon: bool
+
+
+NOT_IN_PROGRESS = Status(False, False, False, False)
+
+
+def status_at(facts: dict, t_ms: int, cal: WorkingCalendar) -> Status:
+    """In progress / waiting for a supplement / overdue / due soon at instant ``t_ms``."""
+    if not facts["received"] or facts["received_at"] > t_ms:
+        return NOT_IN_PROGRESS
+    if facts["ended"] and facts["end_at"] <= t_ms:
+        return NOT_IN_PROGRESS
+    return clock_at(facts, t_ms, cal)
+
+
+def clock_at(facts: dict, t_ms: int, cal: WorkingCalendar) -> Status:
+    """The deadline clock of a received dossier at ``t_ms``, taking it as not ended."""
+    starts, ends = facts["pause_starts"], facts["pause_ends"]
+    requests_by_t = sum(1 for s in facts["request_times"] if s <= t_ms)
+    waiting = any(s <= t_ms < e for s, e in zip(starts, ends))
+    if requests_by_t >= 2:
+        return Status(True, waiting, True, False)
+    if waiting or not facts["due_known"]:
+        return Status(True, waiting, False, False)
+    closed = sum(1 for e in ends if e <= t_ms)
+    dues = facts["effective_due_dates"]
+    due = dues[min(closed, len(dues) - 1)]
+    today = local_day_number(t_ms)
+    if today > due:
+        return Status(True, False, True, False)
+    due_soon = due == today or due == cal.next_working_day(today)
+    return Status(True, False, False, due_soon)

@@ -1,0 +1,489 @@
+"""Synthetic dossier event stream for one province, calibrated to a large province.
+
+Default calibration (scale 1.0): about 600,000 dossiers a year (≈ 50,000 a month), 88 %
+on time (judged on the working-day due date), 98 % filed online, 86 % of fee dossiers
+paid online, 72 % electronic results among dossiers whose procedure requires a paper
+result, 24 % fully digitised, some data reuse, few DISSATISFIED ratings, a few % postal,
+some supplement requests (a few % twice, which makes them late), a few withdrawn /
+rejected / stopped, deadline extensions with apology for most late dossiers.
+
+The stream is ordered by ``occurred_at`` (day buckets sorted), events after the end of
+the window are not emitted (dossiers received late in the window stay in progress).
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_right
+from datetime import date, timedelta
+from itertools import accumulate
+from operator import itemgetter
+from typing import Iterator
+
+from motcua.reference import (
+    DISTRICT_ABOLISHED,
+    SO_MERGER,
+    fields,
+    procedures,
+    resolve_province,
+    units_for_province,
+)
+
+from .calendar import DAY_MS, WorkCalendar, local_ordinal
+
+MIN = 60_000
+HOUR = 3_600_000
+DAY_OPEN = 7 * HOUR + 30 * MIN  # 07:30 local
+DAY_CLOSE = 17 * HOUR  # 17:00 local
+END_OF_DAY = DAY_MS - 1000  # 23:59:59 local
+
+DOSSIERS_PER_YEAR = 600_000
+WORKING_DAYS_PER_YEAR = 248
+
+# Calibration knobs (probabilities per dossier unless said).
+P_REJECTED = 0.010
+P_WITHDRAWN = 0.006
+P_STOPPED = 0.004
+P_SUPP_ONE = 0.060
+P_SUPP_TWO = 0.022
+P_SUPP_NO_ANSWER = 0.08  # of supplement requests: the citizen never answers -> STOPPED
+P_LATE = 0.105  # of the other dossiers
+P_ONLINE = 0.985  # for procedures with an online service
+P_POSTAL_IN = 0.25  # of the non-online dossiers
+P_POSTAL_RETURN = 0.03
+P_DUE_AT_GIVEN = 0.6
+P_TRANSFER = 0.03
+P_DIGITISED_EVENT = 0.80
+P_ALL_DIGITISED = 0.30  # of dossiers with a DIGITISED event -> 24 %
+P_REUSE = 0.35  # of dossiers with a DIGITISED event and >= 1 digitised component
+P_PERSONAL_STORE = 0.15
+P_POPULATION_DATA = 0.45
+P_E_RESULT_PAPER = 0.735  # procedures that require a paper result
+P_E_RESULT_OTHER = 0.93
+P_EXTENSION = 0.90  # of late dossiers
+P_APOLOGY = 0.96
+P_RATED = 0.30
+P_DISSATISFIED_OK = 0.012
+P_DISSATISFIED_LATE = 0.10
+P_VERY_SATISFIED = 0.55
+PAYMENT_METHODS_CUM = (("ONLINE_DVCQG", 0.55), ("ONLINE_LOCAL", 0.865), ("CASH", 0.985), ("OTHER", 1.0))
+
+LEVEL_SHARE_AFTER = (("COMMUNE", 0.62), ("PROVINCE", 0.24), ("CENTRAL_BRANCH", 0.14))
+LEVEL_SHARE_BEFORE = (("COMMUNE", 0.42), ("DISTRICT", 0.22), ("PROVINCE", 0.24), ("CENTRAL_BRANCH", 0.12))
+WEEKDAY_FACTOR = (1.12, 1.05, 1.0, 0.98, 0.85, 0.7, 0.5)
+MONTH_FACTOR = (1.08, 0.92, 1.02, 0.98, 1.0, 1.02, 1.0, 1.0, 0.97, 1.02, 1.0, 1.05)
+
+REJECT_REASONS = (
+    "Hồ sơ không thuộc thẩm quyền giải quyết",
+    "Hồ sơ không đúng thành phần theo quy định",
+    "Thông tin kê khai không chính xác",
+)
+STOP_REASONS = (
+    "Quá thời hạn bổ sung hồ sơ theo yêu cầu",
+    "Tổ chức, cá nhân không thực hiện nghĩa vụ tài chính",
+    "Hồ sơ không đủ điều kiện giải quyết",
+)
+FEE_BY_FIELD = {
+    "HOTICH": 8_000, "CHUNGTHUC": 10_000, "TUPHAP": 200_000, "DATDAI": 120_000,
+    "DKKD": 100_000, "XAYDUNG": 75_000, "GTVT": 135_000, "THUE": 500_000,
+    "CUTRU": 20_000, "CANCUOC": 30_000, "XUATNHAPCANH": 200_000, "DANGKYXE": 150_000,
+}
+
+
+def _cum(weights):
+    return list(accumulate(weights))
+
+
+class _Sampler:
+    __slots__ = ("items", "cum", "total")
+
+    def __init__(self, items, weights):
+        self.items = list(items)
+        self.cum = _cum(weights)
+        self.total = self.cum[-1]
+
+    def pick(self, u: float):
+        return self.items[bisect_right(self.cum, u * self.total)]
+
+
+class Simulator:
+    def __init__(self, province, start: date, end: date, seed: int = 0, scale: float = 1.0):
+        if end < start:
+            raise ValueError("end is before start")
+        self.info = resolve_province(province)
+        self.start, self.end, self.seed, self.scale = start, end, seed, scale
+        self.source_system = f"motcua-{self.info.slug}"
+        self.cal = WorkCalendar(start - timedelta(days=10), end + timedelta(days=400))
+        self._build_tables()
+
+    # ------------------------------------------------------------------ tables
+    def _build_tables(self) -> None:
+        info = self.info
+        units = units_for_province(info.gso)
+        flds = fields()
+        procs = list(procedures().values())
+        # Unit sizes are a property of the province, not of the seed.
+        urng = random.Random(f"unit-sizes-{info.code}")
+
+        def skewed(us, phuong_boost=True):
+            order = list(range(len(us)))
+            urng.shuffle(order)
+            w = [0.0] * len(us)
+            for rank, i in enumerate(order):
+                w[i] = 1.0 / (rank + 1) ** 0.7
+                if phuong_boost and "phường" in us[i].name.lower():
+                    w[i] *= 1.8
+            return w
+
+        new_communes = [u for u in units if u.level == "COMMUNE" and u.valid_from == DISTRICT_ABOLISHED]
+        old_communes = [u for u in units if u.level == "COMMUNE" and u.valid_to is not None]
+        districts = [u for u in units if u.level == "DISTRICT"]
+        prefix = info.prefix
+        frng = random.Random(f"fees-{info.code}")
+
+        def proc_tuple(p, unit_code):
+            tl = p.time_limit
+            fee = 0
+            if p.has_fee:
+                base = FEE_BY_FIELD.get(p.field_code, 50_000)
+                fee = base * frng.choice((1, 1, 1, 2, 3))
+            return (
+                p.code, p.field_code, p.has_fee, p.requires_paper_result, p.online_service,
+                tl["value"], tl["unit"], fee, unit_code,
+            )
+
+        def level_procs(level, unit_of):
+            items, weights = [], []
+            for p in procs:
+                if level in p.levels:
+                    items.append(proc_tuple(p, unit_of(p)))
+                    weights.append(p.volume_weight)
+            return _Sampler(items, weights)
+
+        def so_unit(before_merger):
+            def f(p):
+                fl = flds.get(p.field_code)
+                abbr = (fl.province_unit_before_2025_03 if before_merger else fl.province_unit) if fl else None
+                return f"{prefix}.SO.{abbr or 'PVHCC'}"
+            return f
+
+        def cb_unit(p):
+            fl = flds.get(p.field_code)
+            return f"{prefix}.TW.{fl.central_unit if fl and fl.central_unit else 'THUE'}"
+
+        none = lambda p: None  # noqa: E731
+
+        # Three eras: before the sở merger, between it and the district abolition, after.
+        self.eras = {}
+        for era in ("pre_merger", "pre_abolition", "post"):
+            before_merger = era == "pre_merger"
+            if era == "post":
+                shares = LEVEL_SHARE_AFTER
+                commune_units = new_communes
+            else:
+                shares = LEVEL_SHARE_BEFORE
+                commune_units = old_communes
+            levels = {}
+            for level, _ in shares:
+                if level == "PROVINCE":
+                    levels[level] = (level_procs(level, so_unit(before_merger)), None)
+                elif level == "CENTRAL_BRANCH":
+                    levels[level] = (level_procs(level, cb_unit), None)
+                elif level == "COMMUNE":
+                    us = commune_units
+                    levels[level] = (level_procs(level, none), _Sampler([u.code for u in us], skewed(us)))
+                else:
+                    us = districts
+                    levels[level] = (level_procs(level, none), _Sampler([u.code for u in us], skewed(us, False)))
+            self.eras[era] = (_Sampler([s[0] for s in shares], [s[1] for s in shares]), levels)
+
+    def _era(self, d: date) -> str:
+        if d < SO_MERGER:
+            return "pre_merger"
+        if d < DISTRICT_ABOLISHED:
+            return "pre_abolition"
+        return "post"
+
+    # ------------------------------------------------------------------ volume
+    def _tet_factor(self, off: int) -> float:
+        """Dip in the two weeks after Tết (recovering), rush in the week before it."""
+        tf = getattr(self, "_tet", None)
+        if tf is None:
+            cal = self.cal
+            tet = cal.tet
+            tf = self._tet = [1.0] * cal.size
+            for i in range(cal.size):
+                if not tet[i]:
+                    continue
+                for k in range(1, 11):
+                    if i + k < cal.size and not tet[i + k]:
+                        tf[i + k] = min(tf[i + k], 0.45 + 0.05 * k)
+                for k in range(1, 7):
+                    if i - k >= 0 and not tet[i - k] and tf[i - k] == 1.0:
+                        tf[i - k] = 1.15
+        return tf[off]
+
+    def _daily_mean(self, off: int) -> float:
+        d = self.cal.days[off]
+        base = DOSSIERS_PER_YEAR / WORKING_DAYS_PER_YEAR * self.scale
+        return base * WEEKDAY_FACTOR[d.weekday()] * MONTH_FACTOR[d.month - 1] * self._tet_factor(off)
+
+    # ------------------------------------------------------------------ stream
+    def events(self) -> Iterator[dict]:
+        cal = self.cal
+        rng = random.Random(self.seed)
+        first = cal.offset(self.start)
+        last = cal.offset(self.end)
+        lookahead = 4
+        buckets: dict[int, list] = {}
+        counters: dict[tuple[int, int], int] = {}
+        cutoff_ms = cal.midnight[last] + DAY_MS  # exclusive
+        base_ord = cal.base
+        key = itemgetter("occurred_at")
+
+        def gen_day(off: int) -> None:
+            if not cal.is_wd[off]:
+                return
+            mean = self._daily_mean(off)
+            n = max(0, int(round(rng.gauss(mean, 0.07 * mean + mean ** 0.5))))
+            d = cal.days[off]
+            level_sampler, levels = self.eras[self._era(d)]
+            ym = (d.year, d.month)
+            c0 = counters.get(ym, 0)
+            counters[ym] = c0 + n
+            head = f"{self.info.prefix}.{d.year}-{d.month:02d}-"
+            for i in range(n):
+                dossier_id = f"{head}{c0 + i + 1:06d}"
+                evs = self._dossier(rng, off, dossier_id, level_sampler, levels)
+                for ev in evs:
+                    ms = ev["occurred_at"]
+                    if ms >= cutoff_ms:
+                        break
+                    b = (ms + 25_200_000) // DAY_MS + 719_163 - base_ord
+                    if b < first:
+                        b = first
+                    lst = buckets.get(b)
+                    if lst is None:
+                        buckets[b] = [ev]
+                    else:
+                        lst.append(ev)
+
+        for off in range(first, min(first + lookahead, last + 1)):
+            gen_day(off)
+        for off in range(first, last + 1):
+            ahead = off + lookahead
+            if ahead <= last:
+                gen_day(ahead)
+            lst = buckets.pop(off, None)
+            if lst:
+                lst.sort(key=key)
+                yield from lst
+
+    def _dossier(self, rng: random.Random, off: int, dossier_id: str, level_sampler, levels) -> list:
+        r = rng.random
+        cal = self.cal
+        wd = cal.wd
+        base_ord = cal.base
+        midnight = cal.midnight
+        level = level_sampler.pick(r())
+        proc_sampler, unit_sampler = levels[level]
+        (pcode, fcode, has_fee, paper, online_service, tl_value, tl_unit, fee, unit_code) = proc_sampler.pick(r())
+        if unit_code is None:
+            unit_code = unit_sampler.pick(r())
+        envelope = {
+            "source_system": self.source_system,
+            "dossier_id": dossier_id,
+            "province_code": self.info.code,
+            "unit_code": unit_code,
+            "unit_level": level,
+            "procedure_code": pcode,
+            "field_code": fcode,
+        }
+        day0 = midnight[off]
+        # Receipt time: working hours, a morning peak.
+        u = r()
+        if u < 0.6:
+            tod = DAY_OPEN + int(r() * (4 * HOUR))  # 07:30-11:30
+        else:
+            tod = 13 * HOUR + int(r() * (4 * HOUR))  # 13:00-17:00
+        recv = day0 + tod
+        # Channel.
+        if online_service != "NONE" and r() < P_ONLINE:
+            channel = "ONLINE"
+            lag = int(r() * 3 * HOUR) + 5 * MIN if r() < 0.6 else 3 * HOUR + int(r() * 60 * HOUR)
+            submitted = recv - lag
+        else:
+            channel = "POSTAL" if r() < P_POSTAL_IN else "DIRECT"
+            submitted = recv - 2 * MIN - int(r() * 15 * MIN)
+        out = [(submitted, "SUBMITTED", {"channel": channel, "online_service": online_service})]
+        if r() < P_REJECTED:
+            out.append((recv, "REJECTED", {"reason": REJECT_REASONS[int(r() * 3)]}))
+            return self._materialise(envelope, out)
+
+        # Due date (as a working-day index `due_k`, and the instant `due_ms`).
+        recv_k = cal.wd_next[off]  # the receipt day is a working day
+        if tl_unit == "WORKING_DAYS":
+            due_k = cal.due_working_days(off, tl_value)
+            due_ms = cal.wd_midnight(due_k) + END_OF_DAY
+        elif tl_unit == "DAYS":
+            due_off = off + tl_value
+            due_k = cal.wd_prev[due_off]
+            due_ms = midnight[due_off] + END_OF_DAY
+        else:  # HOURS
+            due_ms = recv + tl_value * HOUR
+            due_off = (due_ms - day0) // DAY_MS + off
+            due_k = cal.wd_prev[due_off]
+            if due_k < recv_k:
+                due_k = recv_k
+        received = {
+            "channel": channel,
+            "online_service": online_service,
+            "time_limit": {"value": tl_value, "unit": tl_unit},
+            "has_fee": has_fee,
+            "requires_paper_result": paper,
+        }
+        if r() < P_DUE_AT_GIVEN:
+            received["due_at"] = due_ms
+        out.append((recv, "RECEIVED", received))
+        t_proc = recv + 2 * MIN + int(r() * 90 * MIN)
+        proc_extra = None
+        if r() < P_TRANSFER:
+            proc_extra = {"transferred_to_unit": f"{self.info.prefix}.TW.THUE" if fcode == "DATDAI" else f"{self.info.prefix}.SO.PVHCC"}
+        out.append((t_proc, "PROCESSING", proc_extra))
+        last = t_proc
+        if r() < P_DIGITISED_EVENT:
+            total = 1 + int(r() * 6)
+            full = r() < P_ALL_DIGITISED
+            dig = total if full else int(r() * total)
+            reused = (1 + int(r() * dig)) if (dig and r() < P_REUSE) else 0
+            out.append((recv + MIN + int(r() * 60 * MIN), "DIGITISED", {
+                "components_total": total,
+                "components_digitised": dig,
+                "components_reused": reused,
+                "from_personal_store": r() < P_PERSONAL_STORE,
+                "population_data_used": r() < P_POPULATION_DATA,
+            }))
+        if has_fee:
+            t_req = t_proc + MIN + int(r() * 30 * MIN)
+            t_paid = t_req + 3 * MIN + int(r() * 120 * MIN)
+            out.append((t_req, "PAYMENT_REQUESTED", {"amount_vnd": fee}))
+            u = r()
+            for method, c in PAYMENT_METHODS_CUM:
+                if u < c:
+                    break
+            out.append((t_paid, "PAYMENT_COMPLETED", {"amount_vnd": fee, "method": method}))
+            last = t_paid
+
+        def at_wd(k: int, not_before: int) -> int:
+            """A working-hours instant on working day k, after `not_before`."""
+            t = midnight[wd[k] - base_ord] + DAY_OPEN + int(r() * (DAY_CLOSE - DAY_OPEN))
+            if t <= not_before:
+                t = not_before + 10 * MIN + int(r() * 90 * MIN)
+            return t
+
+        # Outcome.
+        u = r()
+        if u < P_WITHDRAWN + P_STOPPED:
+            k = recv_k + int(r() * (due_k - recv_k + 1))
+            t = at_wd(k, last)
+            if u < P_WITHDRAWN:
+                out.append((t, "WITHDRAWN", None))
+            else:
+                out.append((t, "STOPPED", {"reason": STOP_REASONS[1 + int(r() * 2)]}))
+            return self._materialise(envelope, out)
+
+        u = r()
+        n_supp = 2 if u < P_SUPP_TWO else (1 if u < P_SUPP_TWO + P_SUPP_ONE else 0)
+        eff_due_k = due_k
+        start_k = recv_k
+        for s in range(n_supp):
+            span = eff_due_k - start_k
+            req_k = start_k + int(r() * (span + 1)) if span > 0 else start_k
+            t_req = at_wd(req_k, last)
+            out.append((t_req, "SUPPLEMENT_REQUESTED", None))
+            if r() < P_SUPP_NO_ANSWER:
+                k = req_k + 20
+                out.append((at_wd(k, t_req), "STOPPED", {"reason": STOP_REASONS[0]}))
+                return self._materialise(envelope, out)
+            resp_k = req_k + 1 + int(r() * 8)
+            t_resp = at_wd(resp_k, t_req)
+            out.append((t_resp, "SUPPLEMENT_RECEIVED", None))
+            eff_due_k += resp_k - req_k
+            start_k = resp_k
+            last = t_resp
+
+        late = n_supp == 2 or r() < P_LATE
+        span = eff_due_k - start_k
+        if tl_unit == "HOURS" and n_supp == 0:
+            if late:
+                # ends on a working day after the local date of the due instant
+                k = cal.wd_next[local_ordinal(due_ms) + 1 - base_ord] + int(r() ** 2 * 4)
+                end_t = at_wd(k, last)
+            else:
+                end_t = recv + 20 * MIN + int(r() * (due_ms - recv - 20 * MIN) * 0.9)
+                if end_t <= last:
+                    end_t = last + 5 * MIN
+            end_k = None
+        else:
+            if late:
+                end_k = max(eff_due_k, start_k) + 1 + int(r() ** 2 * 15)
+            elif span <= 0:
+                end_k = start_k
+            else:
+                end_k = start_k + int(span * r() ** 1.4 + 0.5)
+            end_t = at_wd(end_k, last)
+            if not late and end_t >= cal.wd_midnight(eff_due_k) + DAY_MS:
+                # Pushed past midnight by earlier events on the due day: nudge it back.
+                end_t = cal.wd_midnight(eff_due_k) + END_OF_DAY - int(r() * 30 * MIN)
+                if end_t <= last:
+                    end_t = last + MIN
+
+        if late and r() < P_EXTENSION:
+            # Hẹn lại: before the (effective) due date, with an apology letter (Mẫu 04).
+            ext_k = max(start_k, eff_due_k - int(r() * 3))
+            t_ext = at_wd(ext_k, last)
+            if end_k is not None and t_ext >= end_t:
+                t_ext = max(last + MIN, end_t - 30 * MIN)
+            ext_to = (end_k if end_k is not None else cal.wd_next[local_ordinal(end_t) - base_ord]) + int(r() * 3)
+            out.append((t_ext, "DEADLINE_EXTENDED", {
+                "new_due_at": cal.wd_midnight(ext_to) + END_OF_DAY,
+                "apology_issued": r() < P_APOLOGY,
+            }))
+
+        e_result = r() < (P_E_RESULT_PAPER if paper else P_E_RESULT_OTHER)
+        out.append((end_t, "RESOLVED", {"electronic_result": e_result}))
+        if r() < P_POSTAL_RETURN or channel == "POSTAL":
+            ret_channel = "POSTAL"
+            t_ret = end_t + HOUR + int(r() * 48 * HOUR)
+        elif channel == "ONLINE" and (e_result or r() < 0.3):
+            ret_channel = "ONLINE"
+            t_ret = end_t + MIN + int(r() * 30 * MIN)
+        else:
+            ret_channel = "DIRECT"
+            t_ret = end_t + 30 * MIN + int(r() * 72 * HOUR)
+        out.append((t_ret, "RESULT_RETURNED", {"return_channel": ret_channel}))
+        if r() < P_RATED:
+            u = r()
+            if u < (P_DISSATISFIED_LATE if late else P_DISSATISFIED_OK):
+                rating = "DISSATISFIED"
+            elif r() < P_VERY_SATISFIED:
+                rating = "VERY_SATISFIED"
+            else:
+                rating = "SATISFIED"
+            out.append((t_ret + 5 * MIN + int(r() * 24 * HOUR), "RATED", {"rating": rating}))
+        return self._materialise(envelope, out)
+
+    @staticmethod
+    def _materialise(envelope: dict, out: list) -> list:
+        out.sort(key=itemgetter(0))
+        did = envelope["dossier_id"]
+        evs = []
+        n = 0
+        for ms, etype, extra in out:
+            n += 1
+            ev = {"event_id": f"{did}-{n}", "event_type": etype, "occurred_at": ms, "sequence": n}
+            ev.update(envelope)
+            if extra:
+                ev.update(extra)
+            evs.append(ev)
+        return evs
