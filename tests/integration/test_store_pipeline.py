@@ -78,3 +78,18 @@ def test_a_retried_insert_is_dropped_by_its_token(store):
     store.insert_rollup(rows, content_token("rollup", parts))  # the retry
     got = store.client.query(f"SELECT sum(received) FROM {store.db}.kpi_daily").result_rows[0][0]
     assert got == 1
+
+
+def test_migrations_create_the_rollup_with_every_counter(store):
+    from motcua.adapters.clickhouse_store import ROLLUP_KEYS, STATE_COLUMNS
+    from motcua.domain.metrics import COUNTERS
+
+    cols = [r[0] for r in store.client.query(
+        "SELECT name FROM system.columns WHERE database = {db:String} AND table = 'kpi_daily' ORDER BY position",
+        parameters={"db": store.db}).result_rows]
+    assert cols == list(ROLLUP_KEYS) + list(COUNTERS)
+    cols = {r[0] for r in store.client.query(
+        "SELECT name FROM system.columns WHERE database = {db:String} AND table = 'dossier_state'",
+        parameters={"db": store.db}).result_rows}
+    assert cols == set(STATE_COLUMNS)
+    assert store.migrate() == []  # idempotent

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import date
 from typing import Iterable, Sequence
 from urllib.parse import parse_qs, urlparse
@@ -39,100 +40,20 @@ from ..domain.metrics import COUNTERS, GROUPINGS, Period
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
-# (version, description, statements). Append only: never edit a shipped migration.
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
-    (
-        1,
-        "events, dossier_state, kpi_daily, dead_letters, work_calendar",
-        [
-            """CREATE TABLE IF NOT EXISTS {db}.events (
-                event_id String,
-                dossier_id String,
-                event_type LowCardinality(String),
-                occurred_at DateTime64(3, 'UTC'),
-                sequence Nullable(Int64),
-                source_system LowCardinality(String),
-                province_code LowCardinality(String),
-                unit_code LowCardinality(String),
-                payload String CODEC(ZSTD(3))
-            ) ENGINE = ReplacingMergeTree
-            ORDER BY (dossier_id, event_id)
-            SETTINGS non_replicated_deduplication_window = 10000""",
-            """CREATE TABLE IF NOT EXISTS {db}.dossier_state (
-                dossier_id String,
-                version UInt32,
-                province_code LowCardinality(String),
-                unit_code LowCardinality(String),
-                unit_level LowCardinality(String),
-                procedure_code LowCardinality(String),
-                field_code LowCardinality(String),
-                received UInt8,
-                received_at DateTime64(3, 'UTC'),
-                received_date Date,
-                channel LowCardinality(String),
-                online_service LowCardinality(String),
-                has_fee UInt8,
-                requires_paper_result UInt8,
-                ended UInt8,
-                end_type LowCardinality(String),
-                end_at DateTime64(3, 'UTC'),
-                end_date Date,
-                supplement_requests UInt8,
-                request_times Array(DateTime64(3, 'UTC')),
-                pause_starts Array(DateTime64(3, 'UTC')),
-                pause_ends Array(DateTime64(3, 'UTC')),
-                due_known UInt8,
-                due_date Date,
-                effective_due_dates Array(Date),
-                effective_due_date Date,
-                outcome LowCardinality(String),
-                working_days UInt16,
-                electronic_result UInt8,
-                postal UInt8,
-                digitised_all UInt8,
-                reused UInt8,
-                from_personal_store UInt8,
-                population_data_used UInt8,
-                paid_online UInt8,
-                apology_ok UInt8,
-                rating LowCardinality(String)
-            ) ENGINE = ReplacingMergeTree(version)
-            ORDER BY dossier_id
-            SETTINGS non_replicated_deduplication_window = 10000""",
-            """CREATE TABLE IF NOT EXISTS {db}.kpi_daily (
-                day Date,
-                province_code LowCardinality(String),
-                unit_level LowCardinality(String),
-                unit_code LowCardinality(String),
-                procedure_code LowCardinality(String),
-                field_code LowCardinality(String),
-                channel LowCardinality(String),
-                """ + ",\n                ".join(f"{c} Int64" for c in COUNTERS) + """
-            ) ENGINE = SummingMergeTree
-            PARTITION BY toYear(day)
-            ORDER BY (day, unit_level, unit_code, procedure_code, field_code, channel, province_code)
-            SETTINGS non_replicated_deduplication_window = 10000""",
-            """CREATE TABLE IF NOT EXISTS {db}.dead_letters (
-                dead_letter_id String,
-                received_at DateTime64(3, 'UTC'),
-                source String,
-                stage LowCardinality(String),
-                code LowCardinality(String),
-                reason String,
-                event_id Nullable(String),
-                dossier_id Nullable(String),
-                payload String CODEC(ZSTD(3)),
-                schema_version UInt16
-            ) ENGINE = ReplacingMergeTree
-            ORDER BY dead_letter_id""",
-            """CREATE TABLE IF NOT EXISTS {db}.work_calendar (
-                day Date,
-                is_working UInt8,
-                working_index UInt32
-            ) ENGINE = ReplacingMergeTree ORDER BY day""",
-        ],
-    ),
-]
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def load_migrations() -> list[tuple[int, str, list[str]]]:
+    """Versioned migrations from ``migrations/NNNN_name.sql``: statements end with ``;`` at
+    a line end, ``{db}`` stands for the database. Append only: never edit a shipped one."""
+    out = []
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
+                         if not line.lstrip().startswith("--"))
+        statements = [st.strip() for st in re.split(r";\s*(?:\n|$)", text) if st.strip()]
+        out.append((int(path.name[:4]), path.stem, statements))
+    return out
+
 
 STATE_COLUMNS = (
     "dossier_id", "version", "province_code", "unit_code", "unit_level", "procedure_code",
@@ -243,7 +164,7 @@ class ClickHouseStore:
         done = {r[0] for r in self.client.query(
             f"SELECT version FROM {self.db}.schema_migrations FINAL").result_rows}
         applied = []
-        for version, description, statements in MIGRATIONS:
+        for version, description, statements in load_migrations():
             if version in done:
                 continue
             for sql in statements:
