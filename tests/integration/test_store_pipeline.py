@@ -93,3 +93,29 @@ def test_migrations_create_the_rollup_with_every_counter(store):
         parameters={"db": store.db}).result_rows}
     assert cols == set(STATE_COLUMNS)
     assert store.migrate() == []  # idempotent
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_stored_facts_read_back_equal_and_backlog_matches_status(new_store, data):
+    """dossier_state rows read back are the domain facts; the open backlog gives the same
+    in progress / overdue / due soon "now" as status_at."""
+    from motcua.domain.lifecycle import status_at
+
+    store = new_store()
+    events = data.draw(histories())
+    pipeline = EmbeddedPipeline(store, cal, batch_size=data.draw(st.integers(1, 10)))
+    pipeline.ingest(records(data.draw(delivered(events))))
+    expected = {f["dossier_id"]: f for f in pipeline.book.all_facts()}
+    assert store.facts_of(list(expected)) == expected
+    now = local_ms(2025, 9, 1)  # after every event
+    today = date(2025, 9, 1)
+    nxt = date.fromordinal(cal.next_working_day(today))
+    got = store.client.query(
+        f"SELECT sum(open), sumIf(open, due_date < {{t:Date}}), "
+        f"sumIf(open, due_date IN ({{t:Date}}, {{n:Date}})) FROM {store.db}.open_backlog",
+        parameters={"t": today, "n": nxt}).result_rows[0]
+    statuses = [status_at(f, now, cal) for f in expected.values()]
+    assert tuple(int(x) for x in got) == (
+        sum(s.in_progress for s in statuses), sum(s.overdue for s in statuses),
+        sum(s.due_soon for s in statuses))

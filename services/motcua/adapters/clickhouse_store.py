@@ -242,6 +242,48 @@ class ClickHouseStore:
             data[name] = pa.array(columns[i], pa.int64())
         self._insert("kpi_daily", pa.table(data), token)
 
+    def insert_backlog(self, rows: Sequence[tuple], token: str | None = None) -> None:
+        """rows: (due_day_ordinal, province, level, unit, procedure, field, channel, ±open)."""
+        if not rows:
+            return
+        columns = list(zip(*rows))
+        data = {"due_date": pa.array([_days(d) for d in columns[0]], pa.date32())}
+        for i, name in enumerate(ROLLUP_KEYS[1:], start=1):
+            data[name] = pa.array(columns[i], pa.string())
+        data["open"] = pa.array(columns[len(ROLLUP_KEYS)], pa.int64())
+        self._insert("open_backlog", pa.table(data), token)
+
+    def write_transitions(self, transitions, token_prefix: str | None = None) -> None:
+        """Rollup deltas, backlog deltas, then the new states; every insert carries a token
+        naming the transitions (or ``token_prefix`` + that, e.g. Kafka offsets), so a retry
+        or a rerun after a crash between two inserts changes nothing."""
+        from ..pipeline.dossiers import backlog_deltas, rollup_deltas, transition_token_parts
+
+        if not transitions:
+            return
+        parts = transition_token_parts(transitions)
+        if token_prefix:
+            parts = [token_prefix.encode()] + parts
+        self.insert_rollup(rollup_deltas(transitions), content_token("rollup", parts))
+        self.insert_backlog(backlog_deltas(transitions), content_token("backlog", parts))
+        self.insert_states([t.new for t in transitions], content_token("state", parts))
+
+    def facts_of(self, dossier_ids: Sequence[str]) -> dict[str, dict]:
+        """The latest stored facts of the given dossiers (dossier_state FINAL)."""
+        if not dossier_ids:
+            return {}
+        result = self.client.query(
+            f"SELECT {', '.join(STATE_COLUMNS)} FROM {self.db}.dossier_state FINAL "
+            "WHERE dossier_id IN {ids:Array(String)}",
+            parameters={"ids": list(dossier_ids)},
+            query_formats={"DateTime64": "int", "Date": "int"},
+        )
+        out = {}
+        for row in result.result_rows:
+            f = dict(zip(STATE_COLUMNS, row))
+            out[f["dossier_id"]] = _facts_from_row(f)
+        return out
+
     def insert_dead_letters(self, records: Sequence[dict]) -> None:
         if not records:
             return
@@ -328,6 +370,8 @@ class ClickHouseStore:
             "countIf(received_ms < {start_ms:Int64} AND NOT (ended AND end_ms < {start_ms:Int64})) AS carried_over, "
             "countIf(received_ms < {end_ms:Int64} AND NOT (ended AND end_ms < {end_ms:Int64}) "
             f"AND NOT {status_sql('eval', clock_only=True)}.2) AS in_progress_within, "
+            "countIf(received_ms < {end_ms:Int64} AND NOT (ended AND end_ms < {end_ms:Int64}) "
+            f"AND {status_sql('eval', clock_only=True)}.2) AS in_progress_overdue_end, "
             f"countIf({status_sql('asof')}.1) AS in_progress, "
             f"countIf({status_sql('asof')}.2) AS in_progress_overdue, "
             f"countIf({status_sql('asof')}.3) AS due_soon "
@@ -338,8 +382,9 @@ class ClickHouseStore:
             parameters=st_params,
         )
         for row in status.result_rows:
-            extra = dict(zip(("carried_over", "in_progress_within", "in_progress",
-                              "in_progress_overdue", "due_soon"), (int(v) for v in row[nk:])))
+            extra = dict(zip(("carried_over", "in_progress_within", "in_progress_overdue_end",
+                              "in_progress", "in_progress_overdue", "due_soon"),
+                             (int(v) for v in row[nk:])))
             if not any(extra.values()):
                 continue
             groups.setdefault(tuple(row[:nk]), {}).update(extra)
@@ -370,6 +415,24 @@ class ClickHouseStore:
             return f"tuple({in_progress}, {overdue}, {due_soon})"
 
         return build
+
+
+def _facts_from_row(f: dict) -> dict:
+    """A dossier_state row read with ints for dates and instants -> the domain's facts.
+    The table stores 0 where the domain has None (not received, not ended, no due)."""
+    received, ended, due_known = bool(f["received"]), bool(f["ended"]), bool(f["due_known"])
+    f["received_at"] = f["received_at"] if received else None
+    f["received_date"] = f["received_date"] + _EPOCH_ORDINAL if received else None
+    f["end_at"] = f["end_at"] if ended else None
+    f["end_date"] = f["end_date"] + _EPOCH_ORDINAL if ended else None
+    f["due_date"] = f["due_date"] + _EPOCH_ORDINAL if due_known else None
+    f["effective_due_date"] = f["effective_due_date"] + _EPOCH_ORDINAL if due_known else None
+    f["effective_due_dates"] = [d + _EPOCH_ORDINAL for d in f["effective_due_dates"]]
+    for name in _BOOL_COLUMNS:
+        f[name] = bool(f[name])
+    for name in ("request_times", "pause_starts", "pause_ends"):
+        f[name] = list(f[name])
+    return f
 
 
 def local_day(ms: int) -> int:

@@ -41,6 +41,8 @@ RECEIVED_COUNTERS = (
     "paid_online",
     "rated",
     "rated_satisfied",
+    "personal_store",
+    "population_data",
 )
 # Counters a dossier contributes on its end day.
 ENDED_COUNTERS = (
@@ -52,11 +54,15 @@ ENDED_COUNTERS = (
     "late_with_apology",
     "paper_result",
     "electronic_result",
+    "electronic_result_any",
     "working_days",
 )
 COUNTERS = RECEIVED_COUNTERS + ENDED_COUNTERS
 # Evaluated at an instant (the period end, or now for an open period).
 STATUS_COUNTERS = ("carried_over", "in_progress_within", "in_progress_overdue_end")
+# Counter totals every KPI row carries besides the metrics (reports build on them).
+ROW_COUNTS = ("received", "carried_over", "ended", "ended_early", "ended_on_time", "ended_late",
+              "in_progress_within", "in_progress_overdue_end")
 
 METRICS: tuple[Metric, ...] = (
     Metric("on_time_rate", "ended_ok", "ended", "Tỷ lệ hồ sơ giải quyết đúng hạn (gồm trước hạn và đúng hạn)"),
@@ -87,6 +93,7 @@ GROUPINGS: dict[str, tuple[str, ...]] = {
     "unit": ("unit_code", "unit_level"),
     "procedure": ("procedure_code",),
     "field": ("field_code",),
+    "unit_field": ("unit_code", "unit_level", "field_code"),
 }
 
 
@@ -105,6 +112,8 @@ def received_counters(f: dict) -> dict[str, int]:
         "paid_online": int(fee and f["paid_online"]),
         "rated": int(rated),
         "rated_satisfied": int(rated and f["rating"] != "DISSATISFIED"),
+        "personal_store": int(f["from_personal_store"]),
+        "population_data": int(f["population_data_used"]),
     }
 
 
@@ -121,6 +130,7 @@ def ended_counters(f: dict) -> dict[str, int]:
         "late_with_apology": int(late and f["apology_ok"]),
         "paper_result": int(paper),
         "electronic_result": int(paper and f["electronic_result"]),
+        "electronic_result_any": int(f["electronic_result"]),
         "working_days": f["working_days"],
     }
 
@@ -134,6 +144,28 @@ def contributions(f: dict | None) -> list[tuple[int, str, dict[str, int]]]:
     if f["ended"]:
         out.append((f["end_date"], "ended", ended_counters(f)))
     return out
+
+
+# The open backlog: each dossier in progress counts once under the date its deadline
+# clock says it becomes overdue. "In progress / overdue / due soon now" are then sums over
+# due dates (< today, = today or next working day), exact for any "now" after the latest
+# event, and additive, so they can be kept as signed deltas like the daily rollup.
+ALWAYS_OVERDUE = date(1970, 1, 2).toordinal()  # two supplement requests
+NEVER_OVERDUE = date(2149, 6, 6).toordinal()  # waiting for a supplement, or no due date
+
+
+def backlog_due(f: dict | None) -> int | None:
+    """The backlog key of a dossier: None when it is not in progress (or not received)."""
+    if f is None or not f["received"] or f["ended"]:
+        return None
+    if f["supplement_requests"] >= 2:
+        return ALWAYS_OVERDUE
+    from .lifecycle import FAR_FUTURE_MS
+
+    waiting = bool(f["pause_ends"]) and f["pause_ends"][-1] == FAR_FUTURE_MS
+    if waiting or not f["due_known"]:
+        return NEVER_OVERDUE
+    return f["effective_due_date"]
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -168,6 +200,8 @@ def finish_row(keys: dict, c: dict[str, int]) -> dict:
         row[f"{m.id}_den"] = den
         r = ratio(num, den)
         row[m.id] = None if r is None else round(r, 6)
+    for name in ROW_COUNTS:
+        row[name] = c.get(name, 0)
     row["in_progress"] = c.get("in_progress", 0)
     row["in_progress_overdue"] = c.get("in_progress_overdue", 0)
     row["due_soon"] = c.get("due_soon", 0)
@@ -210,8 +244,8 @@ def kpi_rows(
         # evaluation instant (the period end, or as_of for a period still running).
         if f["received_at"] < period.end_ms and not (f["ended"] and f["end_at"] < period.end_ms):
             touched = True
-            if not clock_at(f, eval_ms, cal).overdue:
-                c["in_progress_within"] = c.get("in_progress_within", 0) + 1
+            name = "in_progress_overdue_end" if clock_at(f, eval_ms, cal).overdue else "in_progress_within"
+            c[name] = c.get(name, 0) + 1
         now = status_at(f, as_of_ms, cal)
         if now.in_progress:
             touched = True

@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Sequence
 
 from ..domain.calendar import WorkingCalendar
 from ..domain.lifecycle import DossierState, derive_facts
-from ..domain.metrics import COUNTERS, contributions
+from ..domain.metrics import COUNTERS, backlog_due, contributions
 
 # Loads earlier events of dossiers the book does not hold: ids -> {dossier_id: [events]}.
 EventLoader = Callable[[Sequence[str]], dict[str, list[dict]]]
@@ -113,6 +113,20 @@ def rollup_deltas(transitions: Iterable[Transition]) -> list[tuple]:
                     if v:
                         vec[index[name]] += sign * v
     return [key + tuple(vec) for key, vec in acc.items() if any(vec)]
+
+
+def backlog_deltas(transitions: Iterable[Transition]) -> list[tuple]:
+    """Signed open-backlog rows: (due day, province, level, unit, procedure, field,
+    channel, ±open), merged per key, zeros dropped."""
+    acc: dict[tuple, int] = {}
+    for t in transitions:
+        for facts, sign in ((t.old, -1), (t.new, 1)):
+            due = backlog_due(facts)
+            if due is None:
+                continue
+            key = _rollup_key(facts, due)
+            acc[key] = acc.get(key, 0) + sign
+    return [key + (n,) for key, n in acc.items() if n]
 
 
 def transition_token_parts(transitions: Sequence[Transition]) -> list[bytes]:

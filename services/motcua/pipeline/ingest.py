@@ -23,7 +23,7 @@ from ..adapters.clickhouse_store import ClickHouseStore, content_token
 from ..adapters.codec import DecodeError, dead_letter_record, sniff_and_decode
 from ..domain.calendar import WorkingCalendar
 from ..domain.events import InvalidEvent, validate
-from .dossiers import DossierBook, rollup_deltas, transition_token_parts
+from .dossiers import DossierBook
 
 
 @dataclass
@@ -111,10 +111,7 @@ class EmbeddedPipeline:
         transitions, new_events = self.book.apply(accepted)
         s.dossiers_changed = len(transitions)
         s.duplicates = len(accepted) - len(new_events)
-        if transitions:
-            parts = transition_token_parts(transitions)
-            self.store.insert_rollup(rollup_deltas(transitions), content_token("rollup", parts))
-            self.store.insert_states([t.new for t in transitions], content_token("state", parts))
+        self.store.write_transitions(transitions)
         if new_events:
             payloads = [orjson.dumps(e) for e in new_events]
             ids = sorted(e["event_id"].encode() for e in new_events)

@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS {db}.kpi_daily (
     paid_online Int64,
     rated Int64,
     rated_satisfied Int64,
+    personal_store Int64,
+    population_data Int64,
     ended Int64,
     ended_early Int64,
     ended_on_time Int64,
@@ -81,6 +83,7 @@ CREATE TABLE IF NOT EXISTS {db}.kpi_daily (
     late_with_apology Int64,
     paper_result Int64,
     electronic_result Int64,
+    electronic_result_any Int64,
     working_days Int64
 ) ENGINE = SummingMergeTree
 PARTITION BY toYear(day)
