@@ -328,6 +328,12 @@ class ClickHouseStore:
             f"SELECT code, count() FROM {self.db}.dead_letters FINAL GROUP BY code ORDER BY code"
         ).result_rows]
 
+    def newest_dead_letters(self, n: int) -> list[dict]:
+        result = self.client.query(
+            f"SELECT received_at, source, code, reason FROM {self.db}.dead_letters FINAL "
+            "ORDER BY received_at DESC LIMIT {n:UInt32}", parameters={"n": n})
+        return [dict(zip(("received_at", "source", "code", "reason"), r)) for r in result.result_rows]
+
     def kpi(self, period: Period, as_of_ms: int, by: str, cal: WorkingCalendar) -> list[dict]:
         """KPI rows for a period: additive counters from the rollup, instant-dependent
         counts from dossier_state FINAL. Same rows as ``domain.metrics.kpi_rows``."""

@@ -103,6 +103,32 @@ def _print_summary(s) -> None:
     console.print(t)
 
 
+@app.command("dead-letters")
+def dead_letters(
+    store: Optional[str] = StoreOption,
+    last: int = typer.Option(10, help="Also list the newest N records with their reasons."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table or json."),
+) -> None:
+    """Rejected input kept in the dead-letter table: counts by reason code, newest records."""
+    st = open_store(store)
+    summary = st.dead_letter_summary()
+    newest = st.newest_dead_letters(last)
+    if fmt != Fmt.table:
+        emit_rows([{"code": c, "count": n} for c, n in summary], "json" if fmt == Fmt.json else "csv")
+        return
+    from ..domain.formatting import fmt_int
+
+    t = Table(title="Dead letters (bản ghi bị từ chối)")
+    t.add_column("code")
+    t.add_column("số lượng", justify="right")
+    for code, n in summary:
+        t.add_row(code, fmt_int(n))
+    t.add_row("Tổng", fmt_int(sum(n for _c, n in summary)))
+    out_console.print(t)
+    for r in newest:
+        out_console.print(f"{r['received_at']} {r['source']} {r['code']}: {r['reason']}")
+
+
 @app.command()
 def simulate(
     province: str = typer.Option("75", "--province", help="Province: GSO code (75 = Đồng Nai, 1 = Hà Nội) or name."),

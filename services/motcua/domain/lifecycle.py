@@ -66,6 +66,7 @@ class DossierState:
     extensions: dict = field(default_factory=dict)  # event_id -> (occurred_at, apology)
     online_payment: bool = False
     payment_requested: bool = False
+    first_key: tuple | None = None  # order_key(first), cached: every event is compared to it
 
     def absorb(self, event: dict) -> bool:
         """Fold one event in. Returns False when the event was already known."""
@@ -74,8 +75,9 @@ class DossierState:
             return False
         self.event_ids.add(eid)
         key = order_key(event)
-        if self.first is None or key < order_key(self.first):
+        if self.first_key is None or key < self.first_key:
             self.first = event
+            self.first_key = key
         etype = event["event_type"]
         slot = FIRST_OF.get(etype)
         if slot is not None:
@@ -110,7 +112,9 @@ class DossierState:
         """Join another partial state of the same dossier into this one (the semilattice
         join: least/greatest per slot, union of sets, OR of flags)."""
         self.event_ids |= other.event_ids
-        for name in ("first", "received", "submitted", "end", "resolved", "returned"):
+        if other.first_key is not None and (self.first_key is None or other.first_key < self.first_key):
+            self.first, self.first_key = other.first, other.first_key
+        for name in ("received", "submitted", "end", "resolved", "returned"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if theirs is not None and (mine is None or order_key(theirs) < order_key(mine)):
                 setattr(self, name, theirs)
@@ -149,6 +153,7 @@ class DossierState:
         for name in ("first", "received", "submitted", "end", "resolved", "returned",
                      "digitised", "rated"):
             setattr(s, name, d[name])
+        s.first_key = order_key(s.first) if s.first is not None else None
         s.supplements = {k: (tuple(v[0]), v[1], v[2]) for k, v in d["supplements"].items()}
         s.extensions = {k: (v[0], v[1]) for k, v in d["extensions"].items()}
         s.online_payment = d["online_payment"]

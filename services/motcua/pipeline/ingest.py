@@ -80,7 +80,7 @@ class EmbeddedPipeline:
 
     def _load_events(self, dossier_ids):
         stored = self.store.events_of(dossier_ids)
-        return {d: [orjson.loads(p) for p in payloads] for d, payloads in stored.items()}
+        return {d: [decode_record(p, None) for p in payloads] for d, payloads in stored.items()}
 
     def ingest(self, records: Iterable[tuple[str, bytes | dict]],
                progress: Callable[[int], None] | None = None) -> IngestSummary:
@@ -98,13 +98,17 @@ class EmbeddedPipeline:
         s = IngestSummary(read=len(batch))
         now = self.now_ms()
         accepted: list[dict] = []
+        raw_of: dict[int, bytes | dict] = {}  # id(event) -> what arrived, stored as payload
         dead: list[dict] = []
         for source, raw in batch:
             try:
-                accepted.append(decode_record(raw, now))
+                event = decode_record(raw, now)
             except (DecodeError, InvalidEvent) as err:
                 dead.append(rejection(source, raw, err))
                 s.rejected_by_code[getattr(err, "code", "INVALID")] += 1
+                continue
+            accepted.append(event)
+            raw_of[id(event)] = raw
         s.accepted, s.rejected = len(accepted), len(dead)
         # Dead letters first: they are independent of state and deduplicated by id.
         self.store.insert_dead_letters(dead)
@@ -113,10 +117,16 @@ class EmbeddedPipeline:
         s.duplicates = len(accepted) - len(new_events)
         self.store.write_transitions(transitions)
         if new_events:
-            payloads = [orjson.dumps(e) for e in new_events]
+            # The payload is what arrived (JSON or Avro bytes): no re-encoding on the hot
+            # path; a restarted run decodes it with the same decode_record.
+            payloads = [_payload(raw_of[id(e)]) for e in new_events]
             ids = sorted(e["event_id"].encode() for e in new_events)
             self.store.insert_events(new_events, payloads, content_token("events", ids))
         return s
+
+
+def _payload(raw: bytes | dict) -> bytes:
+    return bytes(raw) if not isinstance(raw, dict) else orjson.dumps(raw)
 
 
 def _batches(records: Iterable, size: int) -> Iterator[list]:
