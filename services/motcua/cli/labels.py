@@ -10,6 +10,13 @@ LEVEL_LABELS = {
 }
 
 
+def level_sort_key(row: dict) -> int:
+    """Province first, then district, commune, central branches (the order reports use)."""
+    order = ("PROVINCE", "DISTRICT", "COMMUNE", "CENTRAL_BRANCH")
+    level = row.get("unit_level")
+    return order.index(level) if level in order else len(order)
+
+
 def group_label(by: str, row: dict) -> str:
     if by == "level":
         return LEVEL_LABELS.get(row["unit_level"], row["unit_level"])

@@ -196,8 +196,10 @@ def print_kpi_table(rows: list[dict], by: str, title: str, targets: dict | None 
     from ..domain.formatting import fmt_decimal, fmt_int, fmt_percent
     from ..domain.metrics import COUNT_LABELS, METRICS
 
-    from .labels import group_label
+    from .labels import group_label, level_sort_key
 
+    if by == "level":
+        rows = sorted(rows, key=level_sort_key)
     table = Table(title=title, show_lines=False)
     table.add_column("Chỉ số")
     for r in rows:
