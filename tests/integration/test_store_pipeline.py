@@ -61,6 +61,7 @@ def test_replaying_the_same_input_twice_changes_nothing(store):
     assert second.duplicates == 3 and second.dossiers_changed == 0
     assert store.kpi(MARCH, local_ms(2025, 4, 1), "unit", cal) == before
     assert store.count("events") == 3 and store.count("dead_letters") == 2
+    assert store.held_dossiers() == 0
     assert dict(store.dead_letter_summary()) == {"BAD_JSON": 1, "MISSING_FIELD": 1}
 
 
@@ -119,3 +120,16 @@ def test_stored_facts_read_back_equal_and_backlog_matches_status(new_store, data
     assert tuple(int(x) for x in got) == (
         sum(s.in_progress for s in statuses), sum(s.overdue for s in statuses),
         sum(s.due_soon for s in statuses))
+
+
+def test_orphan_events_are_held_then_counted_once(store):
+    from tests.builders import make_event, received
+
+    resolved = make_event("O1", 2, "RESOLVED", local_ms(2025, 3, 4))
+    EmbeddedPipeline(store, cal).ingest(records([resolved]))
+    assert store.held_dossiers() == 1
+    assert store.kpi(MARCH, local_ms(2025, 4, 1), "all", cal) == []
+    EmbeddedPipeline(store, cal).ingest(records([received("O1", local_ms(2025, 3, 3)), resolved]))
+    assert store.held_dossiers() == 0
+    (row,) = store.kpi(MARCH, local_ms(2025, 4, 1), "all", cal)
+    assert (row["on_time_rate_num"], row["on_time_rate_den"], row["received"]) == (1, 1, 1)

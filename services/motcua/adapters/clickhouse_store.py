@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from datetime import date
 from typing import Iterable, Sequence
@@ -198,15 +199,18 @@ class ClickHouseStore:
                       token: str | None = None) -> None:
         if not events:
             return
+        def col(name):
+            return list(map(itemgetter(name), events))
+
         table = pa.table({
-            "event_id": [e["event_id"] for e in events],
-            "dossier_id": [e["dossier_id"] for e in events],
-            "event_type": [e["event_type"] for e in events],
-            "occurred_at": pa.array([e["occurred_at"] for e in events], _TS),
+            "event_id": col("event_id"),
+            "dossier_id": col("dossier_id"),
+            "event_type": col("event_type"),
+            "occurred_at": pa.array(col("occurred_at"), _TS),
             "sequence": pa.array([e.get("sequence") for e in events], pa.int64()),
-            "source_system": [e["source_system"] for e in events],
-            "province_code": [e["province_code"] for e in events],
-            "unit_code": [e["unit_code"] for e in events],
+            "source_system": col("source_system"),
+            "province_code": col("province_code"),
+            "unit_code": col("unit_code"),
             "payload": pa.array(payloads, pa.binary()),
         })
         self._insert("events", table, token)
@@ -216,7 +220,7 @@ class ClickHouseStore:
             return
         cols = {}
         for name in STATE_COLUMNS:
-            values = [f[name] for f in facts_rows]
+            values = list(map(itemgetter(name), facts_rows))
             if name in ("received_date", "end_date", "due_date", "effective_due_date"):
                 values = [_days(v) for v in values]
             elif name == "effective_due_dates":
@@ -327,6 +331,12 @@ class ClickHouseStore:
         return [tuple(r) for r in self.client.query(
             f"SELECT code, count() FROM {self.db}.dead_letters FINAL GROUP BY code ORDER BY code"
         ).result_rows]
+
+    def held_dossiers(self) -> int:
+        """Dossiers with events but no RECEIVED yet: kept, not counted, re-evaluated (and
+        counted once) when their RECEIVED arrives."""
+        return int(self.client.query(
+            f"SELECT count() FROM {self.db}.dossier_state FINAL WHERE received = 0").result_rows[0][0])
 
     def newest_dead_letters(self, n: int) -> list[dict]:
         result = self.client.query(

@@ -79,12 +79,12 @@ def replay(
                        rate=f"{summary.read / max(summary.seconds, 1e-9):,.0f} ev/s")
             total.add(summary)
             total.seconds += summary.seconds
-    _print_summary(total)
+    _print_summary(total, held=st.held_dossiers())
     if total.read and total.accepted == 0:
         raise typer.Exit(code=1)
 
 
-def _print_summary(s) -> None:
+def _print_summary(s, held: int | None = None) -> None:
     from ..domain.formatting import fmt_int
 
     t = Table(title="Kết quả nạp sự kiện (replay)")
@@ -97,6 +97,8 @@ def _print_summary(s) -> None:
     for code, n in sorted(s.rejected_by_code.items()):
         t.add_row(f"  {code}", fmt_int(n))
     t.add_row("Hồ sơ thay đổi (dossiers changed)", fmt_int(s.dossiers_changed))
+    if held is not None:
+        t.add_row("Hồ sơ chờ sự kiện tiếp nhận (held: no RECEIVED yet)", fmt_int(held))
     t.add_row("Thời gian (s)", f"{s.seconds:.1f}")
     if s.seconds:
         t.add_row("Tốc độ (events/s)", fmt_int(s.read / s.seconds))
