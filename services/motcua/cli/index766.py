@@ -1,0 +1,150 @@
+"""``motcua index766``: the dossier-based parts of the 766 index.
+
+    motcua index766 --period 2025-Q1 [--by unit] --format json|xlsx [--out F]
+    motcua index766 score FILE --format json
+
+The group's callback computes from the store when no subcommand is given; ``score``
+scores counts supplied from elsewhere (metrics.md's input and output formats).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import StoreOption, console, load_calendar, open_store
+
+index_app = typer.Typer(
+    help="Chỉ số 766 (phần dựa trên hồ sơ): tính từ kho dữ liệu, hoặc `score FILE` để chấm điểm "
+    "từ số liệu có sẵn.",
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+class By(str, Enum):
+    province = "province"
+    unit = "unit"
+
+
+class Fmt(str, Enum):
+    json = "json"
+    xlsx = "xlsx"
+
+
+class ScoreFmt(str, Enum):
+    json = "json"
+
+
+def _config(online_split: Optional[str], bands: Optional[str]):
+    from ..domain.index766 import (
+        DEFAULT_BANDS,
+        Index766Error,
+        ScoringConfig,
+        parse_middle_bands,
+        parse_split,
+    )
+
+    try:
+        kwargs = {}
+        if online_split:
+            kwargs["online_split"] = parse_split(online_split)
+        kwargs["bands"] = parse_middle_bands(bands) if bands else DEFAULT_BANDS
+        return ScoringConfig(**kwargs)
+    except Index766Error as err:
+        raise typer.BadParameter(str(err), param_hint="--online-split/--bands") from None
+
+
+SplitOption = typer.Option(None, "--online-split", help="Điểm 3 thành phần Dịch vụ công trực tuyến (tổng 12), mặc định 2,4,6.")
+BandsOption = typer.Option(None, "--bands", help="Các mức xếp loại ở giữa, ví dụ '80:Tốt,65:Khá,50:Trung bình'.")
+
+
+@index_app.callback(invoke_without_command=True)
+def index766(
+    ctx: typer.Context,
+    period: Optional[str] = typer.Option(None, "--period", help="Kỳ theo lịch: 2025-03 (tháng), 2025-Q1 (quý), 2025 (năm)."),
+    by: By = typer.Option(By.province, "--by", help="province (toàn tỉnh) | unit (từng đơn vị và toàn tỉnh)."),
+    fmt: Fmt = typer.Option(Fmt.json, "--format", help="json | xlsx."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Tệp kết quả (json: mặc định stdout)."),
+    online_split: Optional[str] = SplitOption,
+    bands: Optional[str] = BandsOption,
+    store: Optional[str] = StoreOption,
+) -> None:
+    """Tính các nhóm chỉ số 766 dựa trên hồ sơ (tiến độ, trực tuyến, thanh toán, số hóa,
+    hài lòng) cho toàn tỉnh và từng đơn vị, kèm điểm và xếp loại."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if period is None:
+        raise typer.BadParameter("cần --period (ví dụ 2025-Q1), hoặc dùng `index766 score FILE`",
+                                 param_hint="--period")
+    from ..reports.data import index766_from_store
+    from ..reports.names import Names
+    from .report import now_ms, parse_period_option
+
+    rp = parse_period_option(period, None, "--period", official=False)
+    if rp.kind not in ("month", "quarter", "year"):
+        raise typer.BadParameter("chỉ số 766 tính theo tháng, quý hoặc năm", param_hint="--period")
+    config = _config(online_split, bands)
+    st = open_store(store)
+    cal = load_calendar()
+    with console.status(f"Chỉ số 766 {rp.label_vi}") as status:
+        items = index766_from_store(st, rp, cal, now_ms(), by_unit=by == By.unit, config=config,
+                                    progress=lambda m: status.update(f"Chỉ số 766 {rp.label_vi}: {m}"))
+    period_text = f"Kỳ: {rp.label_vi} (từ ngày {rp.start:%d/%m/%Y} đến ngày {rp.last_day:%d/%m/%Y})"
+    if fmt == Fmt.json:
+        import orjson
+
+        doc = {"period": {"from": rp.start.isoformat(), "to": rp.end.isoformat()}, "units": items}
+        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+        if out is None:
+            sys.stdout.buffer.write(data)
+        else:
+            out.write_bytes(data)
+    else:
+        from ..reports.xlsx import write_index766_xlsx
+
+        out = out or Path(f"chi-so-766-{rp.code}.xlsx")
+        write_index766_xlsx(items, out, Names.from_registry(), period_text, config)
+    if out is not None:
+        console.print(f"Đã ghi {out}.")
+    from ..domain.formatting import fmt_decimal
+
+    prov = items[0]["total"]
+    console.print(f"Toàn tỉnh: {fmt_decimal(prov['score'], 2)}/{fmt_decimal(prov['max'], 0)} điểm "
+                  f"phần dựa trên hồ sơ ({fmt_decimal(prov['percent'], 2)}%), xếp loại {prov['grade']}.")
+
+
+@index_app.command("score")
+def score(
+    file: Path = typer.Argument(..., help="JSON: [{\"unit_code\": ..., \"counts\": {CODE: {\"numerator\": n, \"denominator\": d}}}]; '-' = stdin.", allow_dash=True),
+    fmt: ScoreFmt = typer.Option(ScoreFmt.json, "--format", help="json."),
+    online_split: Optional[str] = SplitOption,
+    bands: Optional[str] = BandsOption,
+) -> None:
+    """Chấm điểm từ số liệu có sẵn (ví dụ xuất từ hệ thống khác), đúng công thức metrics.md."""
+    import orjson
+
+    from ..domain.index766 import Index766Error, score_file
+
+    config = _config(online_split, bands)
+    try:
+        raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    except OSError as err:
+        raise typer.BadParameter(f"không đọc được {file}: {err.strerror}", param_hint="FILE") from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        raise typer.BadParameter(f"{file} không phải JSON hợp lệ: {err}", param_hint="FILE") from None
+    try:
+        result = score_file(data, config)
+    except Index766Error as err:
+        raise typer.BadParameter(str(err), param_hint="FILE") from None
+    sys.stdout.buffer.write(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(index_app, name="index766")

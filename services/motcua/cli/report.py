@@ -1,0 +1,280 @@
+"""``motcua report``: form II.06a and the monthly CCHC report."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+
+from .common import StoreOption, console, load_calendar, open_store
+
+report_app = typer.Typer(
+    help="Báo cáo CCHC: Biểu II.06a/VPCP/KSTT và báo cáo tháng (CCHC reports).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+class Kind(str, Enum):
+    month = "month"
+    quarter = "quarter"
+    six = "6months"
+    nine = "9months"
+    year = "year"
+
+
+class II06aFormat(str, Enum):
+    xlsx = "xlsx"
+    docx = "docx"
+    csv = "csv"
+    json = "json"
+
+
+class MonthlyFormat(str, Enum):
+    docx = "docx"
+    pdf = "pdf"
+
+
+LEVEL_ALIASES = {
+    "province": "PROVINCE", "tinh": "PROVINCE", "so": "PROVINCE",
+    "district": "DISTRICT", "huyen": "DISTRICT",
+    "commune": "COMMUNE", "xa": "COMMUNE",
+    "central_branch": "CENTRAL_BRANCH", "nganh_doc": "CENTRAL_BRANCH",
+}
+
+
+def now_ms() -> int:
+    from ..domain.calendar import VN_TZ
+
+    return int(datetime.now(tz=VN_TZ).timestamp() * 1000)
+
+
+def today():
+    from ..domain.calendar import VN_TZ
+
+    return datetime.now(tz=VN_TZ).date()
+
+
+def parse_period_option(text: str, kind: Optional[str], name: str, official: bool = True):
+    from ..domain.periods import PeriodError, parse_period
+
+    try:
+        return parse_period(text, kind, official=official, today=today())
+    except PeriodError as err:
+        raise typer.BadParameter(str(err), param_hint=name) from None
+
+
+def parse_level(level: Optional[str]) -> Optional[str]:
+    if level is None:
+        return None
+    from ..domain.ii06a import LEVEL_ORDER
+
+    up = level.strip().upper()
+    if up in LEVEL_ORDER:
+        return up
+    alias = LEVEL_ALIASES.get(level.strip().lower())
+    if alias is None:
+        raise typer.BadParameter(
+            f"cấp không hợp lệ {level!r}: dùng PROVINCE, DISTRICT, COMMUNE hoặc CENTRAL_BRANCH "
+            "(unknown level)", param_hint="--level")
+    return alias
+
+
+def check_unit(store, unit: Optional[str], level: Optional[str]) -> None:
+    """Refuse a unit code neither the registry nor the store knows, or of another level."""
+    if unit is None:
+        return
+    from ..adapters.clickhouse_reports import unit_codes
+    from ..reference.registry import default_registry
+
+    known = default_registry().unit(unit)
+    if known is None and unit not in unit_codes(store):
+        raise typer.BadParameter(
+            f"không có đơn vị mã {unit!r} trong danh mục đơn vị và trong dữ liệu (unknown unit)",
+            param_hint="--unit")
+    if known is not None and level is not None and known.level != level:
+        raise typer.BadParameter(
+            f"đơn vị {unit} ({known.name}) thuộc cấp {known.level}, không phải {level}",
+            param_hint="--unit")
+
+
+def province_of_store(store, province: Optional[str]) -> tuple[str, str]:
+    """(GSO code, Vietnamese name): the --province option, else the store's main province."""
+    from ..adapters.clickhouse_reports import province_codes
+    from ..reference import resolve_province
+
+    code = province
+    if code is None:
+        codes = province_codes(store)
+        code = codes[0] if codes else "75"
+    try:
+        info = resolve_province(code)
+    except (KeyError, ValueError):
+        raise typer.BadParameter(f"không rõ tỉnh {code!r} (unknown province)", param_hint="--province") from None
+    name = info.name
+    for prefix in ("Tỉnh ", "Thành phố "):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    return info.code, name
+
+
+@contextmanager
+def steps(title: str) -> Iterator:
+    """A rich spinner whose message each step updates (on stderr)."""
+    with console.status(title) as status:
+        def say(msg: str) -> None:
+            status.update(f"{title}: {msg}")
+        yield say
+
+
+def default_out(stem: str, ext: str) -> Path:
+    return Path(f"{stem}.{ext}")
+
+
+@report_app.command("ii06a")
+def ii06a(
+    period: str = typer.Option(..., "--period", help="Kỳ báo cáo: 2025-03 (tháng), 2025-Q1, 2025-H1, 2025-9M, 2025."),
+    kind: Optional[Kind] = typer.Option(None, "--kind", help="month | quarter | 6months | 9months | year (mặc định: theo --period)."),
+    level: Optional[str] = typer.Option(None, "--level", help="Chỉ một cấp: PROVINCE, DISTRICT, COMMUNE, CENTRAL_BRANCH."),
+    unit: Optional[str] = typer.Option(None, "--unit", help="Chỉ một đơn vị (mã đơn vị, ví dụ H75.SO.STP)."),
+    fmt: II06aFormat = typer.Option(II06aFormat.xlsx, "--format", help="xlsx | docx | csv | json."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Tệp kết quả (json/csv: mặc định ra stdout)."),
+    province: Optional[str] = typer.Option(None, "--province", help="Tỉnh (mã GSO); mặc định theo dữ liệu."),
+    store: Optional[str] = StoreOption,
+) -> None:
+    """Biểu II.06a/VPCP/KSTT: hồ sơ tiếp nhận, đã giải quyết, đang giải quyết theo đơn vị và
+    lĩnh vực, kỳ chốt số liệu 15 tháng trước → 14 tháng này; tổng theo cấp và toàn tỉnh."""
+    from ..reports.data import ii06a_from_store
+    from ..reports.names import Names
+
+    rp = parse_period_option(period, kind.value if kind else None, "--period")
+    lv = parse_level(level)
+    st = open_store(store)
+    check_unit(st, unit, lv)
+    cal = load_calendar()
+    _code, pname = province_of_store(st, province)
+    with steps(f"Biểu II.06a {rp.label_vi}") as say:
+        say("đọc số liệu")
+        report = ii06a_from_store(st, rp, cal, now_ms(), level=lv, unit=unit)
+        say("ghi tệp")
+        names = Names.from_registry()
+        if fmt == II06aFormat.json:
+            import orjson
+
+            data = orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2)
+            _write_or_print(data, out)
+        elif fmt == II06aFormat.csv:
+            _write_or_print(_ii06a_csv(report, names).encode("utf-8"), out)
+        elif fmt == II06aFormat.xlsx:
+            from ..reports.xlsx import write_ii06a_xlsx
+
+            out = out or default_out(f"bieu-II06a-{rp.code}", "xlsx")
+            write_ii06a_xlsx(report, out, names, pname)
+        else:
+            from ..reports.word import write_ii06a_docx
+
+            out = out or default_out(f"bieu-II06a-{rp.code}", "docx")
+            write_ii06a_docx(report, out, names, pname)
+    _say_result(report, out, fmt.value)
+
+
+def _write_or_print(data: bytes, out: Optional[Path]) -> None:
+    if out is None:
+        sys.stdout.buffer.write(data + (b"" if data.endswith(b"\n") else b"\n"))
+        sys.stdout.flush()
+    else:
+        out.write_bytes(data)
+
+
+def _ii06a_csv(report, names) -> str:
+    import csv
+    import io
+
+    from ..domain.ii06a import FIGURES, KEYS
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["period_from", "period_to", *KEYS, "unit_name", "field_name", *FIGURES])
+    for r in report.rows:
+        w.writerow([report.start.isoformat(), report.end.isoformat(), *(r[k] for k in KEYS),
+                    names.unit(r["unit_code"]), names.field(r["field_code"]), *(r[f] for f in FIGURES)])
+    return buf.getvalue()
+
+
+def _say_result(report, out: Optional[Path], fmt: str) -> None:
+    from ..domain.ii06a import identity_sentence
+
+    if out is not None:
+        console.print(f"Đã ghi {out} ({fmt}).")
+    console.print(identity_sentence(report))
+    if report.provisional:
+        console.print("Lưu ý: kỳ báo cáo chưa kết thúc, số liệu là tạm tính.")
+
+
+@report_app.command("monthly")
+def monthly(
+    month: str = typer.Option(..., "--month", help="Tháng báo cáo, dạng 2025-03 (kỳ chốt số liệu 15/02 → 14/03)."),
+    fmt: MonthlyFormat = typer.Option(MonthlyFormat.docx, "--format", help="docx | pdf (PDF cần LibreOffice)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Tệp kết quả."),
+    province: Optional[str] = typer.Option(None, "--province", help="Tỉnh (mã GSO); mặc định theo dữ liệu."),
+    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Tệp chỉ tiêu (YAML); mặc định deploy/targets/plan-targets.yaml."),
+    trend_months: int = typer.Option(6, "--trend-months", min=2, max=24, help="Số kỳ trên biểu đồ xu hướng."),
+    store: Optional[str] = StoreOption,
+) -> None:
+    """Báo cáo tháng về tình hình, kết quả giải quyết TTHC: tóm tắt, kết quả theo cấp so với
+    chỉ tiêu, đơn vị thấp nhất, biểu đồ, phụ lục Biểu II.06a."""
+    from ..domain.periods import _MONTH
+    from ..domain.targets import TargetError, load_targets, targets_for
+    from ..reports.data import monthly_from_store
+    from ..reports.names import Names
+    from ..reports.word import write_monthly_docx
+
+    if not _MONTH.match(month.strip()):
+        raise typer.BadParameter(f"tháng không hợp lệ {month!r}: dùng dạng 2025-03 (malformed month)",
+                                 param_hint="--month")
+    rp = parse_period_option(month, "month", "--month")
+    if fmt == MonthlyFormat.pdf:
+        from ..reports.pdf import soffice
+
+        if soffice() is None:
+            raise typer.BadParameter("xuất PDF cần LibreOffice (soffice) nhưng máy này chưa cài; "
+                                     "dùng --format docx hoặc cài libreoffice-writer-nogui",
+                                     param_hint="--format")
+    try:
+        all_targets = load_targets(targets_file)
+    except (OSError, TargetError) as err:
+        raise typer.BadParameter(str(err), param_hint="--targets") from None
+    st = open_store(store)
+    code, pname = province_of_store(st, province)
+    targets = targets_for(all_targets, code, rp.year)
+    cal = load_calendar()
+    out = out or default_out(f"bao-cao-thang-{rp.code}", fmt.value)
+    with steps(f"Báo cáo {rp.label_vi}") as say:
+        data = monthly_from_store(st, rp, cal, now_ms(), targets, code, pname, months=trend_months,
+                                  progress=say)
+        say("soạn văn bản")
+        names = Names.from_registry()
+        if fmt == MonthlyFormat.docx:
+            write_monthly_docx(data, out, names)
+        else:
+            import tempfile
+
+            from ..reports.pdf import docx_to_pdf
+
+            with tempfile.TemporaryDirectory() as tmp:
+                docx_path = Path(tmp) / f"{out.stem}.docx"
+                write_monthly_docx(data, docx_path, names)
+                say("chuyển sang PDF (LibreOffice)")
+                docx_to_pdf(docx_path, out)
+    console.print(f"Đã ghi {out} ({fmt.value}).")
+    _say_result(data.ii06a, None, fmt.value)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(report_app, name="report")

@@ -1,0 +1,192 @@
+"""Figures for the reports, read from a store through ``ClickHouseStore.kpi`` and
+``adapters.clickhouse_reports`` (embedded chDB or a ClickHouse server alike), then shaped
+by the pure domain (``domain.ii06a``, ``domain.index766``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..domain.calendar import WorkingCalendar
+from ..domain.ii06a import II06aReport, build_report
+from ..domain.index766 import (
+    ScoringConfig,
+    counts_from_figures,
+    score_counts,
+    total_and_grade,
+)
+from ..domain.metrics import METRICS_BY_ID
+from ..domain.periods import ReportPeriod
+from ..domain.targets import Target
+
+
+def eval_instant(rp: ReportPeriod, now_ms: int) -> tuple[int, bool]:
+    """(as_of for the KPI query, provisional?): the period end, or now while it runs."""
+    end_ms = rp.period.end_ms
+    return (end_ms, False) if now_ms >= end_ms else (now_ms, True)
+
+
+def ii06a_from_store(store, rp: ReportPeriod, cal: WorkingCalendar, now_ms: int, *,
+                     level: str | None = None, unit: str | None = None) -> II06aReport:
+    as_of, provisional = eval_instant(rp, now_ms)
+    rows = store.kpi(rp.period, as_of, "unit_field", cal)
+    return build_report(rows, rp.start, rp.end, level=level, unit=unit, provisional=provisional)
+
+
+# -- 766 ---------------------------------------------------------------------------
+
+def online_service_lookup() -> Callable[[str], str]:
+    from ..reference import procedures
+
+    procs = procedures()
+
+    def of(code: str) -> str:
+        p = procs.get(code)
+        return p.online_service if p is not None else "NONE"
+
+    return of
+
+
+def index766_from_store(store, rp: ReportPeriod, cal: WorkingCalendar, now_ms: int, *,
+                        by_unit: bool, config: ScoringConfig | None = None,
+                        online_service_of: Callable[[str], str] | None = None,
+                        progress: Callable[[str], None] | None = None) -> list[dict]:
+    """766 counts, scores, totals and grades for the province (first) and, with
+    ``by_unit``, every unit. Each item: unit_code ("" for the province), unit_level,
+    counts, metrics, groups, total."""
+    from ..adapters.clickhouse_reports import counters_by
+
+    config = config or ScoringConfig()
+    online_service_of = online_service_of or online_service_lookup()
+    as_of, _provisional = eval_instant(rp, now_ms)
+    say = progress or (lambda _msg: None)
+    say("Đọc số liệu tiến độ (TD1)")
+    kpi_all = store.kpi(rp.period, as_of, "all", cal)
+    kpi_units = store.kpi(rp.period, as_of, "unit", cal) if by_unit else []
+    say("Đọc số liệu theo đơn vị × thủ tục")
+    per_up = counters_by(store, rp.period, ("unit_level", "unit_code", "procedure_code"))
+    return index766_items(kpi_all, kpi_units, per_up, config, online_service_of, by_unit)
+
+
+def index766_items(kpi_all: list[dict], kpi_units: list[dict],
+                   per_unit_procedure: dict[tuple, dict[str, int]], config: ScoringConfig,
+                   online_service_of: Callable[[str], str], by_unit: bool) -> list[dict]:
+    """Pure assembly shared by the store path and the tests."""
+    empty_kpi = {"progress_766_num": 0, "progress_766_den": 0}
+    province_counters: dict[str, int] = {}
+    province_procs: dict[str, dict[str, int]] = {}
+    unit_counters: dict[tuple, dict[str, int]] = {}
+    unit_procs: dict[tuple, dict[str, dict[str, int]]] = {}
+    for (lv, unit, proc), c in per_unit_procedure.items():
+        for target in (province_counters, province_procs.setdefault(proc, {}),
+                       unit_counters.setdefault((lv, unit), {}),
+                       unit_procs.setdefault((lv, unit), {}).setdefault(proc, {})):
+            for k, v in c.items():
+                target[k] = target.get(k, 0) + v
+
+    def item(code: str, level: str, kpi: dict, counters: dict, procs: dict) -> dict:
+        counts = counts_from_figures(kpi, counters, procs.items(), online_service_of)
+        scored = score_counts(counts, config, where=code or "province")
+        return {"unit_code": code, "unit_level": level, "counts": counts, **scored,
+                "total": total_and_grade(scored, config)}
+
+    out = [item("", "", kpi_all[0] if kpi_all else empty_kpi, province_counters, province_procs)]
+    if by_unit:
+        kpi_by = {(r["unit_level"], r["unit_code"]): r for r in kpi_units}
+        for key in sorted(set(kpi_by) | set(unit_counters), key=lambda k: (k[0], k[1])):
+            out.append(item(key[1], key[0], kpi_by.get(key, empty_kpi), unit_counters.get(key, {}),
+                            unit_procs.get(key, {})))
+    return out
+
+
+# -- targets -----------------------------------------------------------------------
+
+def target_for(targets: list[Target], metric: str, level: str | None, unit: str | None = None) -> Target | None:
+    """The target that applies: a unit's own, else its level's, else the all-levels one."""
+    cands = [t for t in targets if t.metric == metric]
+    if unit is not None:
+        for t in cands:
+            if t.unit_code == unit:
+                return t
+    for t in cands:
+        if t.unit_code is None and t.level is not None and t.level == level:
+            return t
+    for t in cands:
+        if t.unit_code is None and t.level is None:
+            return t
+    return None
+
+
+def target_text(t: Target | None) -> str:
+    from ..domain.formatting import fmt_percent
+
+    if t is None:
+        return ""
+    comp = t.comparator.replace(">=", "≥").replace("<=", "≤")
+    m = METRICS_BY_ID.get(t.metric)
+    value = fmt_percent(t.value, 0) if (m is None or m.percent) else str(t.value)
+    return f"{comp} {value}"
+
+
+# -- monthly -------------------------------------------------------------------------
+
+REPORT_METRICS = ("on_time_rate", "online_filing_rate", "dossier_digitisation_rate",
+                  "result_digitisation_rate", "online_payment_rate", "satisfaction_rate",
+                  "late_apology_rate")
+
+
+@dataclass
+class MonthlyData:
+    period: ReportPeriod
+    province: str
+    province_name: str
+    provisional: bool
+    current_all: dict
+    previous_all: dict | None
+    current_levels: list[dict]
+    previous_levels: list[dict]
+    units: list[dict]  # KPI rows by unit, current period
+    trend: list[tuple[ReportPeriod, dict | None, list[dict]]]  # (period, all row, level rows)
+    targets: list[Target]
+    ii06a: II06aReport
+    notes: list[str] = field(default_factory=list)
+
+
+def monthly_from_store(store, rp: ReportPeriod, cal: WorkingCalendar, now_ms: int,
+                       targets: list[Target], province: str, province_name: str,
+                       months: int = 6, progress: Callable[[str], None] | None = None) -> MonthlyData:
+    from ..domain.periods import months_back
+
+    say = progress or (lambda _msg: None)
+    as_of, provisional = eval_instant(rp, now_ms)
+    say(f"Số liệu {rp.label_vi}")
+    current_all = store.kpi(rp.period, as_of, "all", cal)
+    current_levels = store.kpi(rp.period, as_of, "level", cal)
+    units = store.kpi(rp.period, as_of, "unit", cal)
+    prev = rp.previous()
+    say(f"Số liệu {prev.label_vi}")
+    p_as_of, _ = eval_instant(prev, now_ms)
+    previous_all = store.kpi(prev.period, p_as_of, "all", cal)
+    previous_levels = store.kpi(prev.period, p_as_of, "level", cal)
+    trend = []
+    for p in months_back(rp, months):
+        if p == rp:
+            trend.append((p, current_all[0] if current_all else None, current_levels))
+            continue
+        if p == prev:
+            trend.append((p, previous_all[0] if previous_all else None, previous_levels))
+            continue
+        say(f"Xu hướng {p.label_vi}")
+        t_as_of, _ = eval_instant(p, now_ms)
+        rows_all = store.kpi(p.period, t_as_of, "all", cal)
+        trend.append((p, rows_all[0] if rows_all else None, store.kpi(p.period, t_as_of, "level", cal)))
+    say("Biểu II.06a")
+    ii = build_report(store.kpi(rp.period, as_of, "unit_field", cal), rp.start, rp.end,
+                      provisional=provisional)
+    return MonthlyData(
+        period=rp, province=province, province_name=province_name, provisional=provisional,
+        current_all=current_all[0] if current_all else {},
+        previous_all=previous_all[0] if previous_all else None,
+        current_levels=current_levels, previous_levels=previous_levels, units=units,
+        trend=trend, targets=targets, ii06a=ii,
+    )
