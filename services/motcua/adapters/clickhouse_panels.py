@@ -1,0 +1,47 @@
+"""Runs dashboard panel SQL (unqualified tables, Grafana macros) against a store."""
+
+from __future__ import annotations
+
+from ..dashboards.macros import PanelContext, expand
+from ..dashboards.panels import VARIABLE_QUERIES
+
+
+class PanelRunner:
+    """Expands a panel's macros for a context and runs it in the store's database, the
+    way Grafana does through a datasource whose default database is the store's."""
+
+    def __init__(self, store):
+        self.store = store
+        self._all: dict[str, list[str]] | None = None
+
+    def _use(self) -> None:
+        # chDB sessions are shared per path: select our database before every query.
+        self.store.client.command(f"USE {self.store.db}")
+
+    def all_values(self) -> dict[str, list[str]]:
+        """What Grafana substitutes for a variable set to All (every option value)."""
+        if self._all is None:
+            ctx = PanelContext(0, 0, {})
+            out = {}
+            for name, sql in VARIABLE_QUERIES.items():
+                self._use()
+                rows = self.store.client.query(expand(sql, ctx, {})).result_rows
+                out[name] = [str(r[0]) for r in rows] or [""]
+            out["level"] = ["PROVINCE", "DISTRICT", "COMMUNE", "CENTRAL_BRANCH"]
+            out.setdefault("bottom_n", ["20"])
+            self._all = out
+        return self._all
+
+    def query(self, sql: str, ctx: PanelContext) -> tuple[list[str], list[tuple]]:
+        defaults = {"bottom_n": "20", "min_volume": "1"}
+        vars_ = dict(defaults)
+        vars_.update(ctx.variables)
+        ctx = PanelContext(ctx.from_ms, ctx.to_ms, vars_, ctx.interval_s)
+        text = expand(sql, ctx, self.all_values())
+        self._use()
+        result = self.store.client.query(text)
+        return list(result.column_names), [tuple(r) for r in result.result_rows]
+
+    def dicts(self, sql: str, ctx: PanelContext) -> list[dict]:
+        cols, rows = self.query(sql, ctx)
+        return [dict(zip(cols, r)) for r in rows]

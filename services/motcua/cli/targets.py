@@ -1,0 +1,197 @@
+"""``motcua targets load|list|check``, ``motcua exporter`` and ``motcua dashboards``."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from .common import StoreOption, console, load_calendar, open_store, out_console, parse_date, parse_instant_option
+
+targets_app = typer.Typer(help="Plan targets (chỉ tiêu kế hoạch CCHC): load, list, check against KPIs.",
+                          no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+
+LEVEL_VI = {None: "Tất cả các cấp", "PROVINCE": "Cấp tỉnh", "DISTRICT": "Cấp huyện", "COMMUNE": "Cấp xã",
+            "CENTRAL_BRANCH": "Ngành dọc TW"}
+
+
+def _load_file(path: Optional[Path]):
+    from ..domain.targets import TargetError, load_targets
+
+    try:
+        return load_targets(path)
+    except TargetError as err:
+        console.print(f"[red]Tệp chỉ tiêu không hợp lệ ({len(err.problems)} lỗi):[/red]")
+        for p in err.problems:
+            console.print(f"  • {p}", markup=False)
+        raise typer.Exit(code=2)
+    except FileNotFoundError as err:
+        raise typer.BadParameter(str(err), param_hint="FILE") from None
+
+
+@targets_app.command("load")
+def load(
+    file: Optional[Path] = typer.Argument(None, help="Targets YAML (default: deploy/targets/plan-targets.yaml)."),
+    store: Optional[str] = StoreOption,
+    names: bool = typer.Option(True, help="Also (re)load the Vietnamese names of units, fields and procedures for dashboards."),
+) -> None:
+    """Validate a targets file and load it into ClickHouse, replacing the stored targets
+    of the provinces it names. Exit code 2 when the file is invalid."""
+    from ..adapters.clickhouse_targets import TargetsRepository
+
+    targets = _load_file(file)
+    st = open_store(store)
+    repo = TargetsRepository(st)
+    n = repo.replace(targets)
+    console.print(f"Đã nạp {n} chỉ tiêu của {len({t.province for t in targets})} tỉnh.")
+    missing = sorted({t.province for t in targets if not t.province_code})
+    if missing:
+        console.print(f"Lưu ý: không xác định được mã tỉnh hiện hành của: {', '.join(missing)} "
+                      "(tỉnh đã sáp nhập?) — chỉ tiêu vẫn được lưu theo tên; thêm province_code để dùng trên bảng điều khiển.")
+    if names:
+        provinces = sorted({t.province_code for t in targets if t.province_code} | set(repo.stored_provinces()))
+        count = repo.load_reference_names(provinces, repo.stored_unit_codes())
+        console.print(f"Đã nạp {count} tên đơn vị, lĩnh vực, thủ tục.")
+
+
+@targets_app.command("list")
+def list_(
+    file: Optional[Path] = typer.Option(None, "--file", help="Read a YAML file instead of the store."),
+    province: Optional[str] = typer.Option(None, help="Only this province (code or name)."),
+    store: Optional[str] = StoreOption,
+) -> None:
+    """The targets (from the store, or a file), in Vietnamese."""
+    from ..adapters.clickhouse_targets import TargetsRepository
+    from ..domain.metrics import METRICS_BY_ID
+    from ..domain.targets import targets_for
+
+    targets = _load_file(file) if file else TargetsRepository(open_store(store)).all()
+    if province:
+        targets = targets_for(targets, province)
+    t = Table(title="Chỉ tiêu kế hoạch cải cách hành chính")
+    for col in ("Tỉnh", "Hiệu lực", "Chỉ số", "Cấp / đơn vị", "Chỉ tiêu", "Nguồn"):
+        t.add_column(col)
+    for x in targets:
+        last = x.valid_to - timedelta(days=1)
+        period = str(x.valid_from.year) if (x.valid_from.month, x.valid_from.day, last.year) == (1, 1, x.valid_from.year) and (last.month, last.day) == (12, 31) else f"{x.valid_from:%d/%m/%Y} – {last:%d/%m/%Y}"
+        scope = x.unit_code or LEVEL_VI.get(x.level, x.level)
+        t.add_row(x.province, period, METRICS_BY_ID[x.metric].label_vi, scope,
+                  x.text_vi() + (" (suy luận)" if x.inferred else ""), x.quote[:60])
+    out_console.print(t)
+    if not targets:
+        console.print("Chưa có chỉ tiêu nào (dùng: motcua targets load).")
+
+
+@targets_app.command("check")
+def check(
+    from_: str = typer.Option(..., "--from", help="First day of the period (YYYY-MM-DD)."),
+    to: str = typer.Option(..., "--to", help="Day after the period: [from, to)."),
+    province: str = typer.Option("75", help="Province (GSO code or name) whose targets apply."),
+    by: str = typer.Option("level", help="level or unit."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Instant for the live counts (default now)."),
+    file: Optional[Path] = typer.Option(None, "--file", help="Targets YAML instead of the stored targets."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+    store: Optional[str] = StoreOption,
+) -> None:
+    """Compare the KPIs of a period with the targets in force at its last day.
+    Exit code 1 when a target is missed, 0 when all are met (or have no data)."""
+    import orjson
+
+    from ..adapters.clickhouse_targets import TargetsRepository
+    from ..domain.formatting import fmt_int, fmt_percent
+    from ..domain.metrics import METRICS_BY_ID, Period
+    from ..domain.targets import check_rows
+
+    if by not in ("level", "unit"):
+        raise typer.BadParameter("use level or unit", param_hint="--by")
+    start, end = parse_date(from_, "--from"), parse_date(to, "--to")
+    if end <= start:
+        raise typer.BadParameter("--to must be after --from", param_hint="--to")
+    st = open_store(store)
+    targets = _load_file(file) if file else TargetsRepository(st).all()
+    if not targets:
+        console.print("Chưa có chỉ tiêu nào (dùng: motcua targets load).")
+        raise typer.Exit(code=2)
+    as_of_ms = parse_instant_option(as_of, "--as-of")
+    rows = st.kpi(Period(start, end), as_of_ms, by, load_calendar())
+    last = end - timedelta(days=1)
+    results = check_rows(rows, targets, province, last, by=by)
+    missed = [r for r in results if r.met is False]
+    if fmt == "json":
+        out_console.print_json(orjson.dumps([{
+            "metric": r.metric, "unit_level": r.level, "unit_code": r.unit_code, "numerator": r.numerator,
+            "denominator": r.denominator, "ratio": r.ratio, "comparator": r.target.comparator,
+            "target": r.target.value, "met": r.met, "gap": r.gap} for r in results]).decode())
+    else:
+        from ..reference.registry import default_registry
+
+        reg = default_registry()
+        t = Table(title=f"Kết quả so với chỉ tiêu kế hoạch CCHC, {start:%d/%m/%Y} – {last:%d/%m/%Y}")
+        for col, j in (("Chỉ số", "left"), ("Cấp / đơn vị", "left"), ("Kết quả", "right"), ("Chỉ tiêu", "right"),
+                       ("Chênh lệch", "right"), ("Số hồ sơ (tử số/mẫu số)", "right"), ("Đánh giá", "left")):
+            t.add_column(col, justify=j)
+        for r in results:
+            scope = f"{reg.unit_name(r.unit_code)} ({LEVEL_VI.get(r.level, r.level)})" if r.unit_code else LEVEL_VI.get(r.level, r.level)
+            verdict = {True: "[green]Đạt[/green]", False: "[red]Chưa đạt[/red]", None: "Chưa có số liệu"}[r.met]
+            pct = METRICS_BY_ID[r.metric].percent
+            value = fmt_percent(r.ratio) if pct else ("–" if r.ratio is None else f"{r.ratio:.1f}".replace(".", ","))
+            gap = "–" if r.gap is None else ((("+" if r.gap >= 0 else "−") + fmt_percent(abs(r.gap)).replace("%", " điểm %")) if pct else f"{r.gap:+.1f}".replace(".", ","))
+            t.add_row(METRICS_BY_ID[r.metric].label_vi, scope, value, r.target.text_vi(), gap,
+                      f"{fmt_int(r.numerator)}/{fmt_int(r.denominator)}", verdict)
+        out_console.print(t)
+        if missed:
+            console.print(f"[red]{len(missed)} chỉ tiêu chưa đạt[/red] trên {len(results)} chỉ tiêu được đánh giá.")
+        else:
+            console.print(f"[green]Đạt tất cả {len(results)} chỉ tiêu được đánh giá.[/green]")
+    if missed:
+        raise typer.Exit(code=1)
+
+
+def exporter(
+    port: int = typer.Option(9464, help="HTTP port of /metrics."),
+    addr: str = typer.Option("0.0.0.0", help="Address to listen on."),
+    interval: float = typer.Option(60.0, help="Seconds between two reads of the store."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate windows at this fixed instant (replays, demos) instead of now."),
+    unit_metrics: List[str] = typer.Option(["on_time_rate"], "--unit-metric", help="Metrics also published per unit (bounded cardinality)."),
+    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Targets YAML instead of the stored targets."),
+    store: Optional[str] = StoreOption,
+) -> None:
+    """Prometheus exporter: live counts per level and per unit, backlog and active targets
+    (see docs/control-room.md for metric names). Runs until interrupted."""
+    from ..domain.metrics import METRICS_BY_ID
+    from ..exporter.collector import serve
+
+    for m in unit_metrics:
+        if m not in METRICS_BY_ID:
+            raise typer.BadParameter(f"unknown metric {m!r}", param_hint="--unit-metric")
+    st = open_store(store)
+    fixed = parse_instant_option(as_of, "--as-of") if as_of else None
+    targets = _load_file(targets_file) if targets_file else None
+
+    def now_ms() -> int:
+        return fixed if fixed is not None else parse_instant_option(None, "--as-of")
+
+    console.print(f"motcua exporter: http://{addr}:{port}/metrics, đọc số liệu mỗi {interval:g} giây")
+    try:
+        serve(st, port, interval, now_ms, addr=addr, targets=targets, unit_metrics=unit_metrics)
+    except KeyboardInterrupt:
+        pass
+
+
+def dashboards(
+    out: Path = typer.Option(None, "--out", help="Directory for the provisioning JSON (default: dashboards/)."),
+) -> None:
+    """Regenerate the Grafana dashboards (provisioning JSON) from code."""
+    from ..dashboards.build import OUT_DIR, generate
+
+    for p in generate(out or OUT_DIR):
+        console.print(str(p))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(targets_app, name="targets")
+    app.command("exporter")(exporter)
+    app.command("dashboards")(dashboards)

@@ -1,0 +1,1 @@
+"""Prometheus exporter of the live counts (per level and per unit) and active targets."""
