@@ -29,6 +29,12 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
+kafka-up: $(STAMP)
+	$(BIN)/python -m motcua.live.devbroker up
+
+kafka-down: $(STAMP)
+	$(BIN)/python -m motcua.live.devbroker down
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/replay_throughput.py --events 1000000
 

@@ -1,0 +1,123 @@
+"""``motcua run gateway|processor|writer|topics`` and ``motcua publish FILE...``: the live
+pipeline's entry points (settings from MOTCUA_* environment variables, see
+docs/live-pipeline.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+run_app = typer.Typer(help="Run a live pipeline service (Kafka + ClickHouse).",
+                      no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+
+BootstrapOption = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers (default $MOTCUA_KAFKA_BOOTSTRAP).")
+
+
+def _settings(bootstrap: Optional[str] = None, **extra):
+    from ..live.config import LiveSettings
+
+    overrides = {k: v for k, v in extra.items() if v is not None}
+    if bootstrap:
+        overrides["kafka_bootstrap"] = bootstrap
+    return LiveSettings(**overrides)
+
+
+@run_app.command()
+def gateway(
+    bootstrap: Optional[str] = BootstrapOption,
+    port: Optional[int] = typer.Option(None, help="HTTP port (default $MOTCUA_GATEWAY_PORT, 8080)."),
+    allow_anonymous: bool = typer.Option(False, help="Accept requests without an API key when no keys are configured (development only)."),
+    log_level: str = typer.Option("INFO", "--log-level"),
+) -> None:
+    """HTTP ingest: POST /v1/events (JSON, JSON array, NDJSON, Avro), /health, /metrics."""
+    from ..live import gateway as gw
+    from ..live.logs import setup
+
+    setup("gateway", log_level)
+    try:
+        gw.run(_settings(bootstrap, gateway_port=port), allow_anonymous=allow_anonymous)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+@run_app.command()
+def processor(
+    bootstrap: Optional[str] = BootstrapOption,
+    metrics_port: Optional[int] = typer.Option(None, help="Prometheus port (default 9101; 0 disables)."),
+    datadir: Optional[str] = typer.Option(None, help="Faust data dir (one per worker on a machine)."),
+    log_level: str = typer.Option("INFO", "--log-level"),
+) -> None:
+    """The faust-streaming worker: events -> dossier state table -> dossier facts."""
+    from ..live import processor as proc
+
+    proc.run(_settings(bootstrap, processor_metrics_port=metrics_port, processor_datadir=datadir),
+             loglevel=log_level)
+
+
+@run_app.command()
+def writer(
+    bootstrap: Optional[str] = BootstrapOption,
+    store: Optional[str] = typer.Option(None, "--store", help="Store DSN (default $MOTCUA_STORE)."),
+    metrics_port: Optional[int] = typer.Option(None, help="Prometheus port (default 9102; 0 disables)."),
+    log_level: str = typer.Option("INFO", "--log-level"),
+) -> None:
+    """Dossier facts and dead letters -> ClickHouse, in idempotent batches."""
+    from ..live import writer as wr
+    from ..live.logs import setup
+
+    setup("writer", log_level)
+    wr.run(_settings(bootstrap, store=store, writer_metrics_port=metrics_port))
+
+
+@run_app.command()
+def topics(bootstrap: Optional[str] = BootstrapOption) -> None:
+    """Create the pipeline's topics (idempotent) and print them."""
+    from ..live.topics import ensure_topics, topic_specs
+
+    s = _settings(bootstrap)
+    created = set(ensure_topics(s))
+    for spec in topic_specs(s):
+        typer.echo(f"{spec.name}\t{spec.partitions}\t{spec.config.get('cleanup.policy')}"
+                   f"\t{'created' if spec.name in created else 'exists'}")
+
+
+def publish(
+    files: List[Path] = typer.Argument(..., help="JSON Lines or Avro event files.", exists=True, dir_okay=False),
+    bootstrap: Optional[str] = BootstrapOption,
+) -> None:
+    """Load event files into Kafka: validated, Avro-encoded, keyed by dossier_id; bad
+    records go to the dead-letter topic with their reason."""
+    from ..adapters.codec import iter_file
+    from ..adapters.kafka_clients import producer as make_producer
+    from ..live.ingress import Ingress
+    from ..live.topics import ensure_topics
+
+    s = _settings(bootstrap)
+    ensure_topics(s)
+    prod = make_producer(s.kafka_bootstrap, client_id="motcua-publish", linger_ms=20)
+    ingress = Ingress(prod, s.events_topic, s.dead_letters_topic, "publish")
+    accepted = rejected = 0
+    try:
+        for path in files:
+            chunk: list = []
+            for rec in iter_file(path):
+                chunk.append(rec)
+                if len(chunk) >= 20_000:
+                    r = ingress.submit(chunk)
+                    prod.flush()
+                    accepted, rejected = accepted + r.accepted, rejected + len(r.rejected)
+                    chunk = []
+            if chunk:
+                r = ingress.submit(chunk)
+                accepted, rejected = accepted + r.accepted, rejected + len(r.rejected)
+        prod.flush()
+    finally:
+        prod.close()
+    typer.echo(f"accepted {accepted} rejected {rejected}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(run_app, name="run")
+    app.command(name="publish")(publish)

@@ -1,0 +1,73 @@
+"""Settings of the live services (environment ``MOTCUA_*``, see docker-compose.yml)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from ..settings import Settings
+
+# Defaults that docker-compose.yml and tests/integration/test_compose.py check against.
+DEFAULT_BOOTSTRAP = "localhost:9092"
+GATEWAY_PORT = 8080
+PROCESSOR_METRICS_PORT = 9101
+WRITER_METRICS_PORT = 9102
+
+
+class LiveSettings(Settings):
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_", extra="ignore")
+
+    kafka_bootstrap: str = DEFAULT_BOOTSTRAP
+    events_topic: str = "dossier-events"
+    facts_topic: str = "dossier-facts"
+    dead_letters_topic: str = "dead-letters"
+    # Partitions: the processor's parallelism is bounded by events_partitions.
+    events_partitions: int = 6
+    facts_partitions: int = 6
+    dead_letters_partitions: int = 1
+    replication_factor: int = 1
+    events_retention_ms: int = 7 * 24 * 3600 * 1000
+    facts_retention_ms: int = 7 * 24 * 3600 * 1000
+    dead_letters_retention_ms: int = 30 * 24 * 3600 * 1000
+
+    # gateway
+    gateway_host: str = "0.0.0.0"
+    gateway_port: int = GATEWAY_PORT
+    # "source:key,source:key" (e.g. "motcua-dongnai:s3cret,dvcqg:other")
+    api_keys: str = ""
+    max_body_bytes: int = 8 * 1024 * 1024
+
+    # processor (faust)
+    processor_app_id: str = "motcua-processor"
+    processor_store: str = "memory://"  # rocksdb:// when faust[rocksdb] is installed
+    processor_metrics_port: int = PROCESSOR_METRICS_PORT
+    processor_batch: int = 2000
+    processor_batch_within: float = 0.05
+    processor_datadir: str | None = None
+
+    # writer
+    writer_group: str = "motcua-writer"
+    writer_metrics_port: int = WRITER_METRICS_PORT
+    writer_batch_size: int = 20000
+    writer_batch_seconds: float = 0.2
+
+    def changelog_topic(self) -> str:
+        return f"{self.processor_app_id}-{STATE_TABLE}-changelog"
+
+    def api_key_map(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in self.api_keys.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            source, sep, key = item.partition(":")
+            if not sep or not source or not key:
+                raise ValueError("MOTCUA_API_KEYS must be 'source:key,source:key'")
+            out[source.strip()] = key.strip()
+        return out
+
+
+STATE_TABLE = "dossier-state"
+
+
+def get_live_settings(**overrides) -> LiveSettings:
+    return LiveSettings(**overrides)

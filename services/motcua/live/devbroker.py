@@ -1,0 +1,272 @@
+"""A local single-node Apache Kafka broker (KRaft) for development, tests and CI.
+
+No Docker engine runs on our machines, so Kafka runs as a plain JVM process. The jars come
+from Maven Central: ``mvn dependency:copy-dependencies`` on ``deploy/kafka/pom.xml`` into
+``$MOTCUA_KAFKA_CACHE/<version>`` (default ``<repo>/.cache/kafka/<version>``). Storage is
+formatted with ``kafka.tools.StorageTool format --standalone`` and the broker is
+``kafka.Kafka server.properties``: the two classes the distribution's shell scripts wrap.
+
+    python -m motcua.live.devbroker fetch          # jars only (CI prefetch)
+    python -m motcua.live.devbroker up [--port N]  # start, wait until it answers
+    python -m motcua.live.devbroker down           # stop cleanly (SIGTERM, then SIGKILL)
+    python -m motcua.live.devbroker status
+
+``up`` writes ``<data dir>/broker.json`` (pid, bootstrap) so ``down`` finds it; the
+bootstrap address is also printed on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+# 4.1.1: checked with faust-streaming 0.15.3 + aiokafka 0.14 (topic creation, changelog,
+# assignor, rebalance), kafka-python 3.0.12 and kcat; 3.9.1 also works with this script
+# (MOTCUA_KAFKA_VERSION=3.9.1). See docs/live-pipeline.md.
+KAFKA_VERSION = os.environ.get("MOTCUA_KAFKA_VERSION", "4.1.1")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
+
+
+def cache_dir(version: str = KAFKA_VERSION) -> Path:
+    base = os.environ.get("MOTCUA_KAFKA_CACHE")
+    root = Path(base) if base else REPO_ROOT / ".cache" / "kafka"
+    return root / version
+
+
+def fetch(version: str = KAFKA_VERSION, quiet: bool = True) -> Path:
+    """Copy the broker jars into the cache (idempotent); returns the jar folder."""
+    libs = cache_dir(version) / "libs"
+    marker = libs / ".complete"
+    if marker.exists():
+        return libs
+    libs.mkdir(parents=True, exist_ok=True)
+    cmd = ["mvn", "-B", "-f", str(POM), "dependency:copy-dependencies",
+           f"-Dkafka.version={version}", f"-DoutputDirectory={libs}", "-DincludeScope=runtime"]
+    if quiet:
+        cmd.insert(1, "-q")
+    subprocess.run(cmd, check=True)
+    if not any(libs.glob(f"kafka_2.13-{version}.jar")):
+        raise RuntimeError(f"kafka_2.13-{version}.jar missing after mvn in {libs}")
+    marker.write_text(version)
+    return libs
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_LOG4J = """log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka=WARN
+log4j.logger.org.apache.kafka=WARN
+"""
+
+
+@dataclass
+class Broker:
+    data_dir: Path
+    port: int
+    controller_port: int
+    process: subprocess.Popen | None = None
+    pid: int | None = None
+    version: str = KAFKA_VERSION
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _props(self) -> str:
+        logs = self.data_dir / "kraft-logs"
+        return "\n".join([
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={logs}",
+            "num.partitions=6",
+            "default.replication.factor=1",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=6",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "auto.create.topics.enable=false",
+            "log.retention.hours=168",
+            "log.segment.bytes=268435456",
+            "message.max.bytes=2097152",
+            "",
+        ])
+
+    def _java(self, main: str, *args: str, **kw):
+        libs = fetch(self.version)
+        cp = os.pathsep.join(sorted(str(p) for p in libs.glob("*.jar")))
+        log4j = self.data_dir / "log4j.properties"
+        log4j.write_text(_LOG4J)
+        heap = os.environ.get("MOTCUA_KAFKA_HEAP", "-Xms256m -Xmx768m").split()
+        cmd = ["java", *heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+               f"-Dlog4j.configuration=file:{log4j}", "-cp", cp, main, *args]
+        return cmd
+
+    def start(self, timeout: float = 90.0) -> "Broker":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        props = self.data_dir / "server.properties"
+        props.write_text(self._props())
+        if not (self.data_dir / "kraft-logs" / "meta.properties").exists():
+            cluster = _random_uuid()
+            subprocess.run(self._java("kafka.tools.StorageTool", "format", "--standalone",
+                                      "-t", cluster, "-c", str(props), "--ignore-formatted"),
+                           check=True, stdout=subprocess.DEVNULL)
+        log = open(self.data_dir / "broker.log", "ab")
+        self.process = subprocess.Popen(self._java("kafka.Kafka", str(props)), stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.pid = self.process.pid
+        (self.data_dir / "broker.json").write_text(json.dumps(
+            {"pid": self.pid, "bootstrap": self.bootstrap, "port": self.port,
+             "controller_port": self.controller_port, "version": self.version}))
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        from kafka import KafkaAdminClient
+
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"broker exited with {self.process.returncode}; see "
+                                   f"{self.data_dir / 'broker.log'}")
+            try:
+                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap,
+                                         request_timeout_ms=5000, client_id="devbroker")
+                try:
+                    admin.list_topics()
+                    if admin.describe_cluster().get("brokers"):
+                        return
+                finally:
+                    admin.close()
+            except Exception as err:  # not up yet
+                last = err
+            time.sleep(0.5)
+        raise TimeoutError(f"broker did not answer within {timeout}s: {last}")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        pid = self.pid
+        if pid is None:
+            return
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _alive(pid, self.process):
+                break
+            time.sleep(0.2)
+        else:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.process is not None:
+            self.process.wait(timeout=10)
+        (self.data_dir / "broker.json").unlink(missing_ok=True)
+        self.pid = None
+
+
+def _alive(pid: int, proc: subprocess.Popen | None) -> bool:
+    if proc is not None:
+        return proc.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie of someone else's is not ours to wait for; check /proc state
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _random_uuid() -> str:
+    """What ``kafka-storage.sh random-uuid`` prints: a base64url UUID without padding."""
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("MOTCUA_KAFKA_DATA", REPO_ROOT / ".cache" / "kafka-data"))
+
+
+def up(data_dir: Path, port: int | None = None, fresh: bool = False) -> Broker:
+    state = data_dir / "broker.json"
+    if state.exists():
+        info = json.loads(state.read_text())
+        if _alive(info["pid"], None):
+            return Broker(data_dir, info["port"], info["controller_port"], pid=info["pid"])
+    if fresh and data_dir.exists():
+        shutil.rmtree(data_dir)
+    old_props = data_dir / "server.properties"
+    controller = free_port()
+    if port is None and old_props.exists():  # keep the ports of an existing data dir
+        text = old_props.read_text()
+        port = int(text.split("PLAINTEXT://127.0.0.1:")[1].split(",")[0].split()[0])
+        controller = int(text.split("bootstrap.servers=127.0.0.1:")[1].split()[0])
+    return Broker(data_dir, port or free_port(), controller).start()
+
+
+def down(data_dir: Path) -> bool:
+    state = data_dir / "broker.json"
+    if not state.exists():
+        return False
+    info = json.loads(state.read_text())
+    Broker(data_dir, info["port"], info["controller_port"], pid=info["pid"]).stop()
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="devbroker", description=__doc__.split("\n\n")[0])
+    p.add_argument("action", choices=("fetch", "up", "down", "status"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("MOTCUA_KAFKA_PORT", "0")) or None)
+    p.add_argument("--data-dir", type=Path, default=default_data_dir())
+    p.add_argument("--fresh", action="store_true", help="wipe the data dir first")
+    p.add_argument("--version", default=KAFKA_VERSION)
+    a = p.parse_args(argv)
+    if a.action == "fetch":
+        print(fetch(a.version, quiet=False))
+    elif a.action == "up":
+        b = up(a.data_dir, a.port, a.fresh)
+        print(b.bootstrap)
+    elif a.action == "down":
+        print("stopped" if down(a.data_dir) else "not running")
+    else:
+        state = a.data_dir / "broker.json"
+        if state.exists() and _alive(json.loads(state.read_text())["pid"], None):
+            print(json.loads(state.read_text())["bootstrap"])
+        else:
+            print("not running")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
