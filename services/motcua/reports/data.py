@@ -155,19 +155,28 @@ class MonthlyData:
 def monthly_from_store(store, rp: ReportPeriod, cal: WorkingCalendar, now_ms: int,
                        targets: list[Target], province: str, province_name: str,
                        months: int = 6, progress: Callable[[str], None] | None = None) -> MonthlyData:
+    return monthly_data(lambda period, as_of, by: store.kpi(period, as_of, by, cal), rp, now_ms,
+                        targets, province, province_name, months, progress)
+
+
+def monthly_data(kpi: Callable, rp: ReportPeriod, now_ms: int, targets: list[Target], province: str,
+                 province_name: str, months: int = 6,
+                 progress: Callable[[str], None] | None = None) -> MonthlyData:
+    """The monthly report's figures from ``kpi(period, as_of_ms, by) -> rows`` (the store's
+    ``kpi`` or the pure ``kpi_rows``)."""
     from ..domain.periods import months_back
 
     say = progress or (lambda _msg: None)
     as_of, provisional = eval_instant(rp, now_ms)
-    say(f"Số liệu {rp.label_vi}")
-    current_all = store.kpi(rp.period, as_of, "all", cal)
-    current_levels = store.kpi(rp.period, as_of, "level", cal)
-    units = store.kpi(rp.period, as_of, "unit", cal)
+    say(f"số liệu {rp.label_vi}")
+    current_all = kpi(rp.period, as_of, "all")
+    current_levels = kpi(rp.period, as_of, "level")
+    units = kpi(rp.period, as_of, "unit")
     prev = rp.previous()
-    say(f"Số liệu {prev.label_vi}")
+    say(f"số liệu {prev.label_vi}")
     p_as_of, _ = eval_instant(prev, now_ms)
-    previous_all = store.kpi(prev.period, p_as_of, "all", cal)
-    previous_levels = store.kpi(prev.period, p_as_of, "level", cal)
+    previous_all = kpi(prev.period, p_as_of, "all")
+    previous_levels = kpi(prev.period, p_as_of, "level")
     trend = []
     for p in months_back(rp, months):
         if p == rp:
@@ -176,13 +185,12 @@ def monthly_from_store(store, rp: ReportPeriod, cal: WorkingCalendar, now_ms: in
         if p == prev:
             trend.append((p, previous_all[0] if previous_all else None, previous_levels))
             continue
-        say(f"Xu hướng {p.label_vi}")
+        say(f"xu hướng {p.label_vi}")
         t_as_of, _ = eval_instant(p, now_ms)
-        rows_all = store.kpi(p.period, t_as_of, "all", cal)
-        trend.append((p, rows_all[0] if rows_all else None, store.kpi(p.period, t_as_of, "level", cal)))
+        rows_all = kpi(p.period, t_as_of, "all")
+        trend.append((p, rows_all[0] if rows_all else None, kpi(p.period, t_as_of, "level")))
     say("Biểu II.06a")
-    ii = build_report(store.kpi(rp.period, as_of, "unit_field", cal), rp.start, rp.end,
-                      provisional=provisional)
+    ii = build_report(kpi(rp.period, as_of, "unit_field"), rp.start, rp.end, provisional=provisional)
     return MonthlyData(
         period=rp, province=province, province_name=province_name, provisional=provisional,
         current_all=current_all[0] if current_all else {},

@@ -1,0 +1,42 @@
+"""A simulated province loaded once per session into its own chDB database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from motcua.domain.calendar import default_calendar
+from motcua.domain.lifecycle import derive_facts, fold
+from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.simulate import simulate
+
+SIM_FROM, SIM_TO = date(2024, 11, 1), date(2025, 3, 31)  # official Q1 2025 starts 15/12/2024
+
+
+def store_dsn(store) -> str:
+    return f"{store.location.dsn}?database={store.db}"
+
+
+@pytest.fixture(scope="session")
+def sim_events():
+    return [e for e in simulate("75", SIM_FROM, SIM_TO, seed=1, scale=0.03) if isinstance(e, dict)]
+
+
+@pytest.fixture(scope="session")
+def sim_facts(sim_events):
+    by_id: dict[str, list] = {}
+    for e in sim_events:
+        by_id.setdefault(e["dossier_id"], []).append(e)
+    cal = default_calendar()
+    return [derive_facts(fold(k, v), cal) for k, v in by_id.items()]
+
+
+@pytest.fixture(scope="session")
+def sim_store(chdb_path, sim_events):
+    from motcua.adapters.clickhouse_store import ClickHouseStore
+
+    store = ClickHouseStore(f"chdb://{chdb_path}?database=reports_sim")
+    EmbeddedPipeline(store, default_calendar()).ingest(
+        (f"s:{i}", e) for i, e in enumerate(sim_events))
+    return store
