@@ -280,7 +280,7 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
         doc.add_paragraph(para).paragraph_format.first_line_indent = Cm(1)
 
     doc.add_heading("II. Kết quả theo cấp so với chỉ tiêu kế hoạch CCHC", level=1)
-    rows, bold = [], set()
+    rows = []
     last_metric = None
     for tr in level_target_rows(d):
         label = short_label(tr.metric).capitalize() if tr.metric != last_metric else ""
