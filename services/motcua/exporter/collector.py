@@ -165,13 +165,13 @@ class KpiCollector(Collector):
             uden.add_metric([prov, level, unit, metric, w], b)
         yield unum
         yield uden
-        bl = ["province", "level", "unit"]
+        bl = ["province", "level", "level_name", "unit"]
         fams = [GaugeMetricFamily("motcua_backlog_in_progress", "Dossiers in progress now.", labels=bl),
                 GaugeMetricFamily("motcua_backlog_overdue", "Dossiers in progress and overdue now.", labels=bl),
                 GaugeMetricFamily("motcua_backlog_due_soon", "Dossiers due today or the next working day.", labels=bl)]
         for (prov, level, unit), values in sorted(s.backlog.items()):
             for fam, v in zip(fams, values):
-                fam.add_metric([prov, level, unit], v)
+                fam.add_metric([prov, level, LEVEL_NAMES.get(level, level), unit], v)
         yield from fams
         tl = ["province", "province_name", "level", "level_name", "metric", "comparator", "target_vi"]
         tg = GaugeMetricFamily("motcua_target_ratio", "Plan target in force today per province, level and metric.", labels=tl)
