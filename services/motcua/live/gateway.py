@@ -97,8 +97,8 @@ def build_app(settings: LiveSettings, producer, allow_anonymous: bool = False) -
         if declared is not None and declared > limit:
             return reject_whole(request_id, source, "BODY_TOO_LARGE",
                                 f"body of {declared} bytes is over the {limit}-byte limit",
-                                await request.content.read(MAX_EVENT_BYTES), 413)
-        body = await request.content.read(limit + 1)
+                                await _read_upto(request, MAX_EVENT_BYTES), 413)
+        body = await _read_upto(request, limit + 1)
         if len(body) > limit:
             return reject_whole(request_id, source, "BODY_TOO_LARGE",
                                 f"body is over the {limit}-byte limit", body, 413)
@@ -147,6 +147,18 @@ def build_app(settings: LiveSettings, producer, allow_anonymous: bool = False) -
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     return app
+
+
+async def _read_upto(request: web.Request, n: int) -> bytes:
+    """The body, or its first ``n`` bytes when it is longer."""
+    parts, size = [], 0
+    while size < n:
+        chunk = await request.content.read(n - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 
 def _item_bytes(item) -> bytes:

@@ -167,16 +167,19 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
 
     @app.agent(events_topic, concurrency=1)
     async def fold_events(stream):
+        # Table changelog writes go through Faust's producer buffer; let it hold a batch
+        # (its default of 100 warns and flushes in the middle of every batch).
+        app.producer.buffer.max_messages = max(1000, settings.processor_batch * 2)
         async for batch in stream.take_events(settings.processor_batch,
                                               within=settings.processor_batch_within):
             try:
-                handle_batch(batch)
+                await handle_batch(batch)
             except Exception:  # never ack a batch we could not handle: die, be restarted
                 log.exception("processor batch failed; exiting so the batch is reprocessed")
                 logging.shutdown()
                 os._exit(70)
 
-    def handle_batch(batch) -> None:
+    async def handle_batch(batch) -> None:
         now = int(time.time() * 1000)
         records = []
         for ev in batch:
@@ -187,7 +190,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
         EVENTS_IN.labels("processor").inc(len(records))
         BATCH_SIZE.labels("processor").observe(len(records))
         for d in dead:
-            dead_topic.send_soon(key=d["dead_letter_id"].encode(), value=encode_dead_letter(d))
+            await dead_topic.send(key=d["dead_letter_id"].encode(), value=encode_dead_letter(d))
             DEAD_LETTERS.labels("processor", d["code"]).inc()
         accepted = dups = 0
         for dossier_id, (events, ts, ev) in groups.items():
@@ -201,7 +204,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
                     table[key] = value
                 finally:
                     _current_event.reset(token)
-            facts_topic.send_soon(key=key, value=facts_message(facts, events, ts))
+            await facts_topic.send(key=key, value=facts_message(facts, events, ts))
             accepted += len(events)
             dups += d
         EVENTS_ACCEPTED.labels("processor").inc(accepted)
