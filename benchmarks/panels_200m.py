@@ -7,10 +7,11 @@ embedded store, the way the pipeline writes them:
 - dossier_state: version 1 (received, in progress) for every dossier, version 2 (ended)
   for those that ended, version 3 for the share whose facts changed after they were first
   counted (outcome corrected by a late supplement event, or channel corrected);
-- kpi_daily: signed deltas per batch of 1,000,000 dossiers, merged per key within a
+- kpi_daily: signed deltas per batch of 1,000,000 dossiers (received in time order, so a
+  batch covers a few days, as in the live pipeline), merged per key within a
   batch like ``pipeline.dossiers.rollup_deltas``: received-role counters when received,
   ended-role counters when ended (a later batch), then retractions for the changed ones
-  (−old +new, a later batch again); the materialized view feeds kpi_daily_unit;
+  (−old +new, a later batch again); the materialized views feed kpi_daily_unit and kpi_daily_level;
 - open_backlog: +1 at the due date for every dossier when received, −1 when it ended.
 
 Then it runs every overview and ranking panel query (the SQL of
@@ -55,7 +56,8 @@ SELECT
     concat('D', toString(n)) AS dossier_id,
     toUInt32(1 + cityHash64(n, 1) % 34) AS prov_i,
     leftPad(toString(prov_i * 3 - 1), 2, '0') AS province_code,
-    toDate('{FIRST_DAY}') + toUInt32(({r(2)}) * {DAYS}) AS received_date,
+    -- dossiers arrive in time order (like the live pipeline's batches): n -> its day
+    toDate('{FIRST_DAY}') + toUInt32(intDiv(n * {DAYS}, {{total}})) AS received_date,
     {r(3)} AS u_level,
     multiIf(u_level < 0.05, 'CENTRAL_BRANCH', u_level < 0.30, 'PROVINCE',
             u_level < 0.45 AND received_date < toDate('{DISTRICTS_END}'), 'DISTRICT', 'COMMUNE') AS unit_level,
@@ -177,7 +179,7 @@ def load(store, total: int) -> None:
     for i, start in enumerate(todo, 1):
         count = min(BATCH, total - start)
         for _what, sql in statements:
-            c.command(sql.replace("{start}", str(start)).replace("{count}", str(count)),
+            c.command(sql.replace("{start}", str(start)).replace("{count}", str(count)).replace("{total}", str(total)),
                       settings={"max_threads": 2, "optimize_on_insert": 0})
         c.command(f"INSERT INTO {db}.bench_progress VALUES ({start}, {count})")
         el = time.time() - t0
@@ -269,7 +271,7 @@ def main() -> int:
         load(store, args.dossiers)
     sizes = {t: c.query(f"SELECT sum(rows), formatReadableSize(sum(bytes_on_disk)), count() FROM system.parts "
                         f"WHERE database = '{db}' AND table = '{t}' AND active").result_rows[0]
-             for t in ("dossier_state", "kpi_daily", "kpi_daily_unit", "open_backlog", "open_backlog_unit")}
+             for t in ("dossier_state", "kpi_daily", "kpi_daily_unit", "kpi_daily_level", "open_backlog", "open_backlog_unit")}
     for t, (rows, size, parts) in sizes.items():
         print(f"{t:18s} {int(rows or 0):>14,} rows {size:>10s} {parts:>5} parts")
     n_dossiers = c.query(f"SELECT sum(count) FROM {db}.bench_progress").result_rows[0][0]

@@ -54,18 +54,30 @@ def level_name(col: str = "unit_level") -> str:
     return f"transform(toString({col}), {_list(LEVEL_CODES)}, {_list(LEVEL_NAMES)}, toString({col}))"
 
 
-def counters(columns: tuple[str, ...], day_filter: str, extra_keys: str = "") -> str:
-    """A subquery of daily counters in scope, routed to the per-unit rollup or (with a
-    field selected) to kpi_daily."""
+UNIT_ALL = "($__conditionalAll(0, $unit))"  # true when unit = All
+
+
+def counters(columns: tuple[str, ...], day_filter: str, extra_keys: str = "", by_unit: bool = False) -> str:
+    """A subquery of daily counters in scope, routed to the smallest table that can answer:
+    the per-level rollup (unit = All, field = All; not when ``by_unit``), the per-unit
+    rollup (field = All), else kpi_daily. The branches not taken have a constant-false
+    WHERE and read nothing."""
     cols = ", ".join(columns)
-    keys = "day, province_code, unit_level, unit_code" + (f", {extra_keys}" if extra_keys else "")
+    if extra_keys:
+        return (
+            f"(SELECT day, province_code, unit_level, unit_code, {extra_keys}, {cols} FROM kpi_daily "
+            f"WHERE {day_filter} AND {SCOPE_F} AND $__conditionalAll(field_code IN (${{field:singlequote}}), $field))"
+        )
+    keys = "day, province_code, unit_level, unit_code"
+    unit_rollup = FIELD_ALL if by_unit else f"{FIELD_ALL} AND NOT {UNIT_ALL}"
+    level = "" if by_unit else (
+        f"(SELECT day, province_code, unit_level, '' AS unit_code, {cols} FROM kpi_daily_level "
+        f"WHERE {FIELD_ALL} AND {UNIT_ALL} AND {day_filter} AND {PROVINCE_F} AND {LEVEL_F}\n"
+        f"  UNION ALL\n  ")
     return (
-        f"(SELECT {keys}, {cols} FROM kpi_daily_unit WHERE {FIELD_ALL} AND {day_filter} AND {SCOPE_F}\n"
+        f"{level or '('}SELECT {keys}, {cols} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} AND {SCOPE_F}\n"
         f"  UNION ALL\n"
         f"  SELECT {keys}, {cols} FROM kpi_daily WHERE {FIELD_ONE} AND {day_filter} AND {SCOPE_F})"
-    ) if not extra_keys else (
-        f"(SELECT {keys}, {cols} FROM kpi_daily WHERE {day_filter} AND {SCOPE_F} AND "
-        f"$__conditionalAll(field_code IN (${{field:singlequote}}), $field))"
     )
 
 
@@ -207,7 +219,7 @@ SELECT c.unit_code AS unit_code, if(n.name = '', c.unit_code, n.name) AS unit_na
     ratio - target AS gap, b.overdue AS overdue_now
 FROM (
   SELECT unit_code, any(unit_level) AS unit_level, sum(ended) AS ended, sum(ended_ok) AS ended_ok
-  FROM {counters(('ended', 'ended_ok'), 'day >= d0 AND day <= d1')}
+  FROM {counters(('ended', 'ended_ok'), 'day >= d0 AND day <= d1', by_unit=True)}
   GROUP BY unit_code
   HAVING ended >= $min_volume AND ended > 0
 ) AS c
@@ -311,7 +323,7 @@ FROM (
       sumIf(rated, day >= d0) AS p_rated, sumIf(rated_satisfied, day >= d0) AS p_rated_satisfied
   FROM {counters(('received', 'ended', 'ended_ok', 'ended_late', 'has_fee', 'paid_online',
                   'electronic_result_any', 'digitised_all', 'reused', 'personal_store',
-                  'population_data', 'rated', 'rated_satisfied'), 'day <= d1')}
+                  'population_data', 'rated', 'rated_satisfied'), 'day <= d1', by_unit=True)}
   GROUP BY unit_code
   HAVING p_received + p_carried_over > 0
 ) AS c

@@ -146,6 +146,8 @@ def test_filters_level_unit_and_field_route_to_the_right_rows(loaded_store, run)
     ctx = PanelContext(CTX.from_ms, CTX.to_ms, {"unit": [unit]})
     (b,) = run.dicts(P.backlog_counts(False), ctx)
     assert b["overdue"] == by_unit[unit]["in_progress_overdue"]
+    (h,) = run.dicts(P.headline("on_time_rate", "month"), ctx)  # routed to the per-unit rollup
+    assert (h["numerator"], h["denominator"]) == (by_unit[unit]["on_time_rate_num"], by_unit[unit]["on_time_rate_den"])
     channels = run.dicts(P.unit_breakdown("channel"), ctx)
     assert sum(r["received"] for r in channels) == by_unit[unit]["received"]
     assert {r["name"] for r in channels} <= set(P.CHANNEL_NAMES)
@@ -190,7 +192,8 @@ def test_per_unit_rollups_equal_the_fine_rollups(loaded_store):
     c, db = loaded_store.client, loaded_store.db
     fine = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily").result_rows
     coarse = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily_unit").result_rows
-    assert fine == coarse
+    level = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily_level").result_rows
+    assert fine == coarse == level
     b1 = c.query(f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
     b2 = c.query(f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog_unit GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
     assert b1 == b2 and b1
