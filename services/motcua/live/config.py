@@ -29,6 +29,10 @@ class LiveSettings(Settings):
     facts_retention_ms: int = 7 * 24 * 3600 * 1000
     dead_letters_retention_ms: int = 30 * 24 * 3600 * 1000
 
+    # Consumer group liveness: how long a killed worker holds its partitions.
+    session_timeout_s: float = 30.0
+    heartbeat_interval_s: float = 3.0
+
     # gateway
     gateway_host: str = "0.0.0.0"
     gateway_port: int = GATEWAY_PORT

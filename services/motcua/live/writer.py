@@ -152,6 +152,8 @@ class Writer:
             auto_offset_reset="earliest",
             max_poll_records=max(500, self.s.writer_batch_size),
             max_poll_interval_ms=600_000,
+            session_timeout_ms=int(self.s.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(self.s.heartbeat_interval_s * 1000),
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=16 * 1024 * 1024,
         )
