@@ -9,6 +9,7 @@ from ..settings import Settings
 # Defaults that docker-compose.yml and tests/integration/test_compose.py check against.
 DEFAULT_BOOTSTRAP = "localhost:9092"
 GATEWAY_PORT = 8080
+GATEWAY_METRICS_PORT = 9100
 PROCESSOR_METRICS_PORT = 9101
 WRITER_METRICS_PORT = 9102
 
@@ -39,6 +40,8 @@ class LiveSettings(Settings):
     # "source:key,source:key" (e.g. "motcua-dongnai:s3cret,dvcqg:other")
     api_keys: str = ""
     max_body_bytes: int = 8 * 1024 * 1024
+    # /metrics is also on the HTTP port; this one is what Prometheus scrapes (0: off)
+    gateway_metrics_port: int = GATEWAY_METRICS_PORT
 
     # processor (faust)
     processor_app_id: str = "motcua-processor"

@@ -175,7 +175,10 @@ def run(settings: LiveSettings, allow_anonymous: bool = False) -> None:
     from ..adapters.kafka_clients import producer as make_producer
     from .topics import ensure_topics
 
+    from .metrics import serve
+
     ensure_topics(settings)
+    serve(settings.gateway_metrics_port)
     producer = make_producer(settings.kafka_bootstrap, client_id="motcua-gateway")
     app = build_app(settings, producer, allow_anonymous=allow_anonymous)
 

@@ -101,6 +101,7 @@ class Pipeline:
             "MOTCUA_API_KEYS": "test-source:k3y-for-tests,other:another-key",
             "MOTCUA_PROCESSOR_METRICS_PORT": "0",
             "MOTCUA_WRITER_METRICS_PORT": "0",
+            "MOTCUA_GATEWAY_METRICS_PORT": "0",
             # a SIGKILLed worker gives its partitions up quickly
             "MOTCUA_SESSION_TIMEOUT_S": "6",
             "MOTCUA_HEARTBEAT_INTERVAL_S": "1",
