@@ -57,11 +57,17 @@ def level_name(col: str = "unit_level") -> str:
 UNIT_ALL = "($__conditionalAll(0, $unit))"  # true when unit = All
 
 
-def counters(columns: tuple[str, ...], day_filter: str, extra_keys: str = "", by_unit: bool = False) -> str:
+MONTHS_FROM = "if(toDayOfMonth(d0) = 1, d0, toStartOfMonth(d0) + INTERVAL 1 MONTH)"  # first whole month
+MONTHS_TO = "toStartOfMonth(d1 + 1)"  # end (exclusive) of the last whole month
+
+
+def counters(columns: tuple[str, ...], day_filter: str, extra_keys: str = "", by_unit: bool = False,
+             monthly: bool = False) -> str:
     """A subquery of daily counters in scope, routed to the smallest table that can answer:
     the per-level rollup (unit = All, field = All; not when ``by_unit``), the per-unit
-    rollup (field = All), else kpi_daily. The branches not taken have a constant-false
-    WHERE and read nothing."""
+    rollup (field = All; with ``monthly``, the whole months of [d0, d1] from the monthly
+    per-unit rollup and the days at the ends from the daily one), else kpi_daily. The
+    branches not taken have a constant-false WHERE and read nothing."""
     cols = ", ".join(columns)
     if extra_keys:
         return (
@@ -74,8 +80,17 @@ def counters(columns: tuple[str, ...], day_filter: str, extra_keys: str = "", by
         f"(SELECT day, province_code, unit_level, '' AS unit_code, {cols} FROM kpi_daily_level "
         f"WHERE {FIELD_ALL} AND {UNIT_ALL} AND {day_filter} AND {PROVINCE_F} AND {LEVEL_F}\n"
         f"  UNION ALL\n  ")
+    if monthly:
+        unit_part = (
+            f"SELECT month AS day, province_code, unit_level, unit_code, {cols} FROM kpi_monthly_unit "
+            f"WHERE {unit_rollup} AND month >= {MONTHS_FROM} AND month < {MONTHS_TO} AND {SCOPE_F}\n"
+            f"  UNION ALL\n"
+            f"  SELECT {keys}, {cols} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} "
+            f"AND NOT (day >= {MONTHS_FROM} AND day < {MONTHS_TO}) AND {SCOPE_F}")
+    else:
+        unit_part = f"SELECT {keys}, {cols} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} AND {SCOPE_F}"
     return (
-        f"{level or '('}SELECT {keys}, {cols} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} AND {SCOPE_F}\n"
+        f"{level or '('}{unit_part}\n"
         f"  UNION ALL\n"
         f"  SELECT {keys}, {cols} FROM kpi_daily WHERE {FIELD_ONE} AND {day_filter} AND {SCOPE_F})"
     )
@@ -219,14 +234,14 @@ SELECT c.unit_code AS unit_code, if(n.name = '', c.unit_code, n.name) AS unit_na
     ratio - target AS gap, b.overdue AS overdue_now
 FROM (
   SELECT unit_code, any(unit_level) AS unit_level, sum(ended) AS ended, sum(ended_ok) AS ended_ok
-  FROM {counters(('ended', 'ended_ok'), 'day >= d0 AND day <= d1', by_unit=True)}
+  FROM {counters(('ended', 'ended_ok'), 'day >= d0 AND day <= d1', by_unit=True, monthly=True)}
   GROUP BY unit_code
   HAVING ended >= $min_volume AND ended > 0
 ) AS c
 LEFT JOIN (SELECT code, name FROM reference_names WHERE kind = 'unit') AS n ON n.code = c.unit_code
 LEFT JOIN {level_targets(metric_filter="metric = 'on_time_rate'")} AS tg ON tg.t_level = c.unit_level
 LEFT JOIN {unit_targets('on_time_rate')} AS ut ON ut.t_unit = c.unit_code
-LEFT JOIN (SELECT unit_code, sumIf(open, due_date < today) AS overdue FROM {backlog()} GROUP BY unit_code) AS b
+LEFT JOIN (SELECT unit_code, sum(open) AS overdue FROM {backlog('due_date < today')} GROUP BY unit_code) AS b
   ON b.unit_code = c.unit_code
 ORDER BY {order_sql}
 LIMIT $bottom_n

@@ -133,6 +133,18 @@ def test_ranking_equals_kpi_by_unit_with_targets_and_bottom_n(loaded_store, run)
     assert gaps == sorted(gaps)
 
 
+@pytest.mark.parametrize("first, last", [(date(2025, 3, 10), date(2025, 3, 31)),  # days only
+                                         (date(2025, 2, 15), date(2025, 3, 31)),  # days + a whole month
+                                         (date(2025, 3, 1), date(2025, 3, 20))])  # days only, from the 1st
+def test_ranking_over_partial_months_equals_kpi(loaded_store, run, first, last):
+    ctx = PanelContext.for_days(first, last, bottom_n="100", min_volume="1")
+    by_unit = {r["unit_code"]: r for r in kpi(loaded_store, Period(first, last + timedelta(days=1)), "unit", as_of=ctx.to_ms)}
+    rows = run.dicts(P.ranking("rate"), ctx)
+    assert len(rows) == min(100, sum(1 for r in by_unit.values() if r["on_time_rate_den"]))
+    for r in rows:
+        assert (r["ended"], r["ended_ok"]) == (by_unit[r["unit_code"]]["on_time_rate_den"], by_unit[r["unit_code"]]["on_time_rate_num"])
+
+
 def test_filters_level_unit_and_field_route_to_the_right_rows(loaded_store, run):
     ctx = PanelContext(CTX.from_ms, CTX.to_ms, {"level": ["COMMUNE"]})
     assert {r["unit_level"] for r in run.dicts(P.rates_by_level("month"), ctx)} == {"COMMUNE"}
@@ -193,7 +205,8 @@ def test_per_unit_rollups_equal_the_fine_rollups(loaded_store):
     fine = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily").result_rows
     coarse = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily_unit").result_rows
     level = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily_level").result_rows
-    assert fine == coarse == level
+    monthly = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_monthly_unit").result_rows
+    assert fine == coarse == level == monthly
     b1 = c.query(f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
     b2 = c.query(f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog_unit GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
     assert b1 == b2 and b1
