@@ -271,7 +271,8 @@ def main() -> int:
         load(store, args.dossiers)
     sizes = {t: c.query(f"SELECT sum(rows), formatReadableSize(sum(bytes_on_disk)), count() FROM system.parts "
                         f"WHERE database = '{db}' AND table = '{t}' AND active").result_rows[0]
-             for t in ("dossier_state", "kpi_daily", "kpi_daily_unit", "kpi_daily_level", "open_backlog", "open_backlog_unit")}
+             for t in ("dossier_state", "kpi_daily", "kpi_daily_unit", "kpi_monthly_unit", "kpi_daily_level",
+                       "open_backlog", "open_backlog_unit", "open_backlog_level")}
     for t, (rows, size, parts) in sizes.items():
         print(f"{t:18s} {int(rows or 0):>14,} rows {size:>10s} {parts:>5} parts")
     n_dossiers = c.query(f"SELECT sum(count) FROM {db}.bench_progress").result_rows[0][0]

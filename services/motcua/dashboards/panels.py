@@ -96,11 +96,17 @@ def counters(columns: tuple[str, ...], day_filter: str, extra_keys: str = "", by
     )
 
 
-def backlog(filter_sql: str = "1") -> str:
-    """Open backlog in scope (open dossiers by the date they become overdue)."""
+def backlog(filter_sql: str = "1", by_unit: bool = False) -> str:
+    """Open backlog in scope (open dossiers by the date they become overdue), routed like
+    ``counters``: per-level rollup, per-unit rollup, or open_backlog with a field."""
+    level = "" if by_unit else (
+        f"(SELECT due_date, province_code, unit_level, '' AS unit_code, open FROM open_backlog_level "
+        f"WHERE {FIELD_ALL} AND {UNIT_ALL} AND {PROVINCE_F} AND {LEVEL_F} AND {filter_sql}\n"
+        f"  UNION ALL\n  ")
+    unit_rollup = FIELD_ALL if by_unit else f"{FIELD_ALL} AND NOT {UNIT_ALL}"
     return (
-        f"(SELECT due_date, province_code, unit_level, unit_code, open FROM open_backlog_unit "
-        f"WHERE {FIELD_ALL} AND {SCOPE_F} AND {filter_sql}\n"
+        f"{level or '('}SELECT due_date, province_code, unit_level, unit_code, open FROM open_backlog_unit "
+        f"WHERE {unit_rollup} AND {SCOPE_F} AND {filter_sql}\n"
         f"  UNION ALL\n"
         f"  SELECT due_date, province_code, unit_level, unit_code, open FROM open_backlog "
         f"WHERE {FIELD_ONE} AND {SCOPE_F} AND {filter_sql})"
@@ -241,7 +247,7 @@ FROM (
 LEFT JOIN (SELECT code, name FROM reference_names WHERE kind = 'unit') AS n ON n.code = c.unit_code
 LEFT JOIN {level_targets(metric_filter="metric = 'on_time_rate'")} AS tg ON tg.t_level = c.unit_level
 LEFT JOIN {unit_targets('on_time_rate')} AS ut ON ut.t_unit = c.unit_code
-LEFT JOIN (SELECT unit_code, sum(open) AS overdue FROM {backlog('due_date < today')} GROUP BY unit_code) AS b
+LEFT JOIN (SELECT unit_code, sum(open) AS overdue FROM {backlog('due_date < today', by_unit=True)} GROUP BY unit_code) AS b
   ON b.unit_code = c.unit_code
 ORDER BY {order_sql}
 LIMIT $bottom_n
@@ -342,7 +348,7 @@ FROM (
   GROUP BY unit_code
   HAVING p_received + p_carried_over > 0
 ) AS c
-LEFT JOIN (SELECT unit_code, sumIf(open, due_date >= today) AS within_now FROM {backlog()} GROUP BY unit_code) AS b
+LEFT JOIN (SELECT unit_code, sumIf(open, due_date >= today) AS within_now FROM {backlog(by_unit=True)} GROUP BY unit_code) AS b
   ON b.unit_code = c.unit_code
 LEFT JOIN (
   SELECT unit_code, countIf(fee > 0) AS fee_procs, countIf(fee > 0 AND paid > 0) AS fee_procs_paid_online

@@ -209,4 +209,6 @@ def test_per_unit_rollups_equal_the_fine_rollups(loaded_store):
     assert fine == coarse == level == monthly
     b1 = c.query(f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
     b2 = c.query(f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog_unit GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
-    assert b1 == b2 and b1
+    b3 = c.query(f"SELECT unit_level, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
+    b4 = c.query(f"SELECT unit_level, due_date, sum(open) s FROM {db}.open_backlog_level GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
+    assert b1 == b2 and b1 and b3 == b4
