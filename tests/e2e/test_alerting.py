@@ -167,7 +167,8 @@ scrape_configs:
               "CENTRAL_BRANCH": "/alerts/nganh-doc"}
     assert path == routes[a["labels"]["level"]]
     text = a["annotations"]["description"]
-    assert text.startswith("Tỷ lệ hồ sơ giải quyết đúng hạn 30 ngày qua của Cấp")
+    level_names = {"PROVINCE": "Cấp tỉnh", "DISTRICT": "Cấp huyện", "COMMUNE": "Cấp xã", "CENTRAL_BRANCH": "Ngành dọc TW"}
+    assert text.startswith(f"Tỷ lệ hồ sơ giải quyết đúng hạn 30 ngày qua của {level_names[a['labels']['level']]} ")
     assert "tỉnh Đồng Nai" in text and "thấp hơn chỉ tiêu ≥ 96%" in text
     assert re.search(r"là \d{2},\d+%", text), text
 
