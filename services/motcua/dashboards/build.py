@@ -313,11 +313,11 @@ def index766() -> dash_b.Dashboard:
 
 
 PROM_QUERIES = {
-    "throughput": 'sum by (stage) (rate(motcua_events_in_total[5m]))',
-    "lag": 'sum by (topic, partition) (motcua_consumer_lag)',
+    "throughput": 'sum by (service) (rate(motcua_events_in_total[5m]))',
+    "lag": 'sum by (service, topic, partition) (motcua_consumer_lag)',
     "dead_letters": 'sum by (code) (increase(motcua_dead_letters_total[1h]))',
     "insert_p95": 'histogram_quantile(0.95, sum by (le, table) (rate(motcua_insert_latency_seconds_bucket[5m])))',
-    "freshness": 'max by (stage) (motcua_freshness_seconds)',
+    "freshness": 'histogram_quantile(0.95, sum by (le) (rate(motcua_freshness_seconds_bucket[5m])))',
     "exporter_age": 'time() - max(motcua_exporter_last_refresh_timestamp_seconds)',
 }
 
@@ -331,12 +331,12 @@ def _prom_ts(title: str, key: str, unit: str, legend: str, grid: dm.GridPos, des
 def health() -> dash_b.Dashboard:
     d = _base(UID_HEALTH, "Sức khỏe hệ thống — luồng dữ liệu hồ sơ",
               "Tốc độ xử lý sự kiện, độ trễ Kafka, bản ghi lỗi (dead letters), độ mới của số liệu.", "now-6h", ["suc-khoe"])
-    d = d.with_panel(_prom_ts("Sự kiện xử lý mỗi giây", "throughput", "ops", "{{stage}}", pos(0, 0, 12, 8)))
-    d = d.with_panel(_prom_ts("Độ trễ tiêu thụ Kafka (số bản ghi chưa xử lý)", "lag", "locale", "{{topic}}/{{partition}}", pos(12, 0, 12, 8)))
+    d = d.with_panel(_prom_ts("Sự kiện xử lý mỗi giây", "throughput", "ops", "{{service}}", pos(0, 0, 12, 8)))
+    d = d.with_panel(_prom_ts("Độ trễ tiêu thụ Kafka (số bản ghi chưa xử lý)", "lag", "locale", "{{service}} {{topic}}/{{partition}}", pos(12, 0, 12, 8)))
     d = d.with_panel(_prom_ts("Bản ghi lỗi (dead letters) mỗi giờ", "dead_letters", "locale", "{{code}}", pos(0, 8, 12, 8)))
     d = d.with_panel(_prom_ts("Thời gian ghi ClickHouse (p95)", "insert_p95", "s", "{{table}}", pos(12, 8, 12, 8)))
-    d = d.with_panel(_prom_ts("Độ mới của số liệu (giây từ sự kiện mới nhất)", "freshness", "s", "{{stage}}", pos(0, 16, 12, 8),
-                              "Cảnh báo khi quá 15 phút."))
+    d = d.with_panel(_prom_ts("Độ trễ từ tiếp nhận đến ClickHouse (p95)", "freshness", "s", "p95", pos(0, 16, 12, 8),
+                              "Từ khi cổng tiếp nhận sự kiện đến khi ClickHouse ghi xong; cảnh báo khi p95 quá 30 giây."))
     d = d.with_panel(_prom_ts("Tuổi số liệu của bộ xuất chỉ số (exporter)", "exporter_age", "s", "exporter", pos(12, 16, 12, 8)))
     d = d.with_panel(_table("Bản ghi lỗi trong ClickHouse theo mã lỗi", P.DEAD_LETTERS_BY_CODE,
                             ("code", "dead_letters", "last_seen"), pos(0, 24, 12, 8)))
