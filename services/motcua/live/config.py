@@ -48,8 +48,10 @@ class LiveSettings(Settings):
     processor_store: str = "memory://"  # rocksdb:// when faust[rocksdb] is installed
     processor_metrics_port: int = PROCESSOR_METRICS_PORT
     processor_batch: int = 2000
-    processor_batch_within: float = 0.05
+    processor_batch_within: float = 0.02
     processor_datadir: str | None = None
+    # exit (to be restarted) when holding unread events without progress this long; 0: never
+    processor_stall_exit_s: float = 60.0
 
     # writer
     writer_group: str = "motcua-writer"

@@ -122,6 +122,41 @@ class Folder:
         return value, facts, dups
 
 
+class BatchSender:
+    """Facts messages of a batch straight into the Faust app's aiokafka producer as one
+    record batch per partition (``send_batch``), partitioned like every other client
+    (murmur2 of the key). Per-message ``topic.send`` costs ~0.4 ms in Faust; this costs a
+    few microseconds. Delivery semantics do not change: it is the same producer, which
+    Faust flushes before it commits source offsets."""
+
+    def __init__(self, app: faust.App, topic: str):
+        self.app = app
+        self.topic = topic
+        self._partitions: list[int] | None = None
+
+    async def send(self, messages: list[tuple[bytes, bytes]]) -> None:
+        from aiokafka.partitioner import murmur2
+
+        producer = self.app.producer._ensure_producer()
+        if self._partitions is None:
+            self._partitions = sorted(await producer.partitions_for(self.topic))
+        parts = self._partitions
+        n = len(parts)
+        by_partition: dict[int, list] = {}
+        for key, value in messages:
+            p = parts[(murmur2(key) & 0x7FFFFFFF) % n]
+            by_partition.setdefault(p, []).append((key, value))
+        for p, items in by_partition.items():
+            batch = producer.create_batch()
+            for key, value in items:
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    await producer.send_batch(batch, self.topic, partition=p)
+                    batch = producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None)
+            if batch.record_count():
+                await producer.send_batch(batch, self.topic, partition=p)
+
+
 def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app_options) -> faust.App:
     """The faust app (one agent, one table)."""
     from ..cli.common import load_calendar
@@ -163,9 +198,13 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
     # the lazily created store and changelog topic read it).
     table.value_serializer = "orjson"
     folder = Folder(cal, settings.events_topic)
+    facts_out = BatchSender(app, settings.facts_topic)
     positions: dict[int, int] = {}
+    # handles for tests: facts_out.send / dead_topic.send can be replaced, and on_fatal
+    # (default: exit the process so the unacked batch is reprocessed) made to raise
     app.motcua = {"table": table, "folder": folder, "facts_topic": facts_topic,
-                  "dead_topic": dead_topic, "positions": positions}  # for tests
+                  "facts_out": facts_out, "dead_topic": dead_topic, "positions": positions,
+                  "on_fatal": lambda: os._exit(70)}
 
     @app.agent(events_topic, concurrency=1)
     async def fold_events(stream):
@@ -179,9 +218,10 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
             except Exception:  # never ack a batch we could not handle: die, be restarted
                 log.exception("processor batch failed; exiting so the batch is reprocessed")
                 logging.shutdown()
-                os._exit(70)
+                app.motcua["on_fatal"]()
 
     async def handle_batch(batch) -> None:
+        progress["at"] = time.monotonic()
         now = int(time.time() * 1000)
         records = []
         for ev in batch:
@@ -195,6 +235,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
             await dead_topic.send(key=d["dead_letter_id"].encode(), value=encode_dead_letter(d))
             DEAD_LETTERS.labels("processor", d["code"]).inc()
         accepted = dups = 0
+        out: list[tuple[bytes, bytes]] = []
         for dossier_id, (events, ts, ev) in groups.items():
             key = dossier_id.encode()
             value, facts, d = folder.fold(dossier_id, table.get(key), events)
@@ -206,26 +247,47 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
                     table[key] = value
                 finally:
                     _current_event.reset(token)
-            await facts_topic.send(key=key, value=facts_message(facts, events, ts))
+            out.append((key, facts_message(facts, events, ts)))
             accepted += len(events)
             dups += d
+        await facts_out.send(out)
         EVENTS_ACCEPTED.labels("processor").inc(accepted)
         DUPLICATES.labels("processor").inc(dups)
         EVENTS_OUT.labels("processor", "facts").inc(len(groups))
 
+    progress = {"at": time.monotonic()}
+
     @app.timer(5.0)
     async def report_lag():
+        """Consumer lag per partition, and a stall watchdog: holding partitions with
+        unread events but handling no batch for ``processor_stall_exit_s`` (seen with
+        faust 0.15.3 after some rebalances) exits the worker, so its supervisor restarts
+        it and the group reassigns; nothing is lost (offsets are committed only after the
+        batches were handled)."""
+        if getattr(app, "in_recovery", False) or getattr(app, "rebalancing", False):
+            progress["at"] = time.monotonic()  # restoring tables is not a stall
+            return
+        lagging = False
         try:
+            committed = getattr(app.consumer, "_committed_offset", {})
             for tp in app.consumer.assignment():
                 if tp.topic != settings.events_topic:
                     continue
                 hw = app.consumer.highwater(tp)
-                pos = positions.get(tp.partition)
-                if hw is not None and pos is not None:
-                    CONSUMER_LAG.labels("processor", tp.topic, str(tp.partition)).set(
-                        max(0, hw - pos - 1))
+                done = max(positions.get(tp.partition, -1), (committed.get(tp) or 0) - 1)
+                if hw is not None:
+                    lag = max(0, hw - done - 1)
+                    CONSUMER_LAG.labels("processor", tp.topic, str(tp.partition)).set(lag)
+                    lagging = lagging or lag > 0
         except Exception:  # metrics must never stop the worker
-            pass
+            return
+        if not lagging:
+            progress["at"] = time.monotonic()
+        elif time.monotonic() - progress["at"] > settings.processor_stall_exit_s > 0:
+            log.error("processor stalled with unread events; exiting to be restarted",
+                      extra={"stalled_s": round(time.monotonic() - progress["at"], 1)})
+            logging.shutdown()
+            app.motcua["on_fatal"]()
 
     return app
 

@@ -105,6 +105,7 @@ class Pipeline:
             # a SIGKILLed worker gives its partitions up quickly
             "MOTCUA_SESSION_TIMEOUT_S": "6",
             "MOTCUA_HEARTBEAT_INTERVAL_S": "1",
+            "MOTCUA_PROCESSOR_STALL_EXIT_S": "45",
         }
         self.services: list[Service] = []
         from motcua.live.config import LiveSettings
@@ -165,6 +166,10 @@ class Pipeline:
             while time.monotonic() < deadline:
                 for svc in watch:
                     if not svc.alive():
+                        if svc.proc.returncode == 70 and svc.starts < 4:
+                            # the service asked to be restarted (docker: restart policy)
+                            svc.start()
+                            continue
                         raise AssertionError(f"{svc.name} exited: see {svc.log}\n" + _tail(svc.log))
                 stable = stable + 1 if self.drained(admin) else 0
                 if stable >= 2:

@@ -19,7 +19,13 @@ cal = default_calendar()
 def _app(tmp_path):
     s = LiveSettings(processor_app_id="unit-processor", processor_datadir=str(tmp_path),
                      processor_batch=10, processor_batch_within=0.01)
-    return create_app(s, cal, store="memory://")
+    app = create_app(s, cal, store="memory://")
+
+    def fatal():
+        raise AssertionError("the agent failed a batch")
+
+    app.motcua["on_fatal"] = fatal
+    return app
 
 
 def test_agent_folds_events_into_the_table_and_emits_facts_for_every_batch(tmp_path):
@@ -32,10 +38,10 @@ def test_agent_folds_events_into_the_table_and_emits_facts_for_every_batch(tmp_p
     async def run():
         sent = []
 
-        async def capture(*, key=None, value=None, **kw):
-            sent.append((key, orjson.loads(value)))
+        async def capture(messages):
+            sent.extend((k, orjson.loads(v)) for k, v in messages)
 
-        app.motcua["facts_topic"].send = capture
+        app.motcua["facts_out"].send = capture
         async with agent.test_context() as ctx:
             await ctx.put(key=b"D1", value=encode_avro(validate(dict(r1))))
             await ctx.put(key=b"D1", value=encode_json(done))
@@ -62,8 +68,11 @@ def test_agent_sends_bad_records_to_dead_letters(tmp_path):
         async def capture(*, key=None, value=None, **kw):
             dead.append(value)
 
+        async def no_facts(messages):
+            assert messages == []
+
         app.motcua["dead_topic"].send = capture
-        app.motcua["facts_topic"].send = capture
+        app.motcua["facts_out"].send = no_facts
         async with agent.test_context() as ctx:
             await ctx.put(key=b"x", value=b"not json at all")
             await ctx.put(key=b"x", value=b'{"event_type": "TELEPORTED"}')
