@@ -35,8 +35,9 @@ from urllib.parse import parse_qs, urlparse
 import clickhouse_connect
 import pyarrow as pa
 
-from ..domain.calendar import WorkingCalendar, local_midnight_ms
-from ..domain.metrics import COUNTERS, GROUPINGS, Period
+from ..domain.calendar import WorkingCalendar, local_day_number
+from ..domain.metrics import COUNTERS, GROUPINGS, Period, finish_row
+from ..pipeline.dossiers import backlog_deltas, rollup_deltas, transition_token_parts
 
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -261,8 +262,6 @@ class ClickHouseStore:
         """Rollup deltas, backlog deltas, then the new states; every insert carries a token
         naming the transitions (or ``token_prefix`` + that, e.g. Kafka offsets), so a retry
         or a rerun after a crash between two inserts changes nothing."""
-        from ..pipeline.dossiers import backlog_deltas, rollup_deltas, transition_token_parts
-
         if not transitions:
             return
         parts = transition_token_parts(transitions)
@@ -347,8 +346,6 @@ class ClickHouseStore:
     def kpi(self, period: Period, as_of_ms: int, by: str, cal: WorkingCalendar) -> list[dict]:
         """KPI rows for a period: additive counters from the rollup, instant-dependent
         counts from dossier_state FINAL. Same rows as ``domain.metrics.kpi_rows``."""
-        from ..domain.metrics import finish_row
-
         keys = GROUPINGS[by]
         key_sql = ", ".join(keys)
         select_keys = (key_sql + ", ") if keys else ""
@@ -375,11 +372,11 @@ class ClickHouseStore:
             "start_ms": period.start_ms,
             "end_ms": period.end_ms,
             "eval": eval_ms,
-            "eval_day": _ordinal_date(local_day(eval_ms)),
-            "eval_next": _ordinal_date(cal.next_working_day(local_day(eval_ms))),
+            "eval_day": date.fromordinal(local_day_number(eval_ms)),
+            "eval_next": date.fromordinal(cal.next_working_day(local_day_number(eval_ms))),
             "asof": as_of_ms,
-            "asof_day": _ordinal_date(local_day(as_of_ms)),
-            "asof_next": _ordinal_date(cal.next_working_day(local_day(as_of_ms))),
+            "asof_day": date.fromordinal(local_day_number(as_of_ms)),
+            "asof_next": date.fromordinal(cal.next_working_day(local_day_number(as_of_ms))),
         }
         status = self.client.query(
             f"SELECT {select_keys}"
@@ -449,16 +446,3 @@ def _facts_from_row(f: dict) -> dict:
     for name in ("request_times", "pause_starts", "pause_ends"):
         f[name] = list(f[name])
     return f
-
-
-def local_day(ms: int) -> int:
-    from ..domain.calendar import local_day_number
-
-    return local_day_number(ms)
-
-
-def _ordinal_date(o: int) -> date:
-    return date.fromordinal(o)
-
-
-__all__ = ["ClickHouseStore", "parse_dsn", "content_token", "local_midnight_ms"]

@@ -11,7 +11,6 @@ for the years in range.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Iterable
@@ -123,12 +122,6 @@ class WorkingCalendar:
     def next_working_day(self, d: date | int) -> int:
         """The first working day strictly after ``d``."""
         return self.add_working_days(d, 1)
-
-    def working_days_in(self, start: date, end: date) -> list[date]:
-        """Working days in [start, end)."""
-        lo = bisect_right(self._working, start.toordinal() - 1)
-        hi = bisect_right(self._working, end.toordinal() - 1)
-        return [date.fromordinal(o) for o in self._working[lo:hi]]
 
 
 @lru_cache(maxsize=1)

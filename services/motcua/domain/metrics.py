@@ -17,7 +17,7 @@ from datetime import date
 from typing import Iterable
 
 from .calendar import WorkingCalendar, local_midnight_ms
-from .lifecycle import EARLY, LATE, ON_TIME, clock_at, status_at
+from .lifecycle import EARLY, FAR_FUTURE_MS, LATE, ON_TIME, clock_at, status_at
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,6 @@ ENDED_COUNTERS = (
     "working_days",
 )
 COUNTERS = RECEIVED_COUNTERS + ENDED_COUNTERS
-# Evaluated at an instant (the period end, or now for an open period).
-STATUS_COUNTERS = ("carried_over", "in_progress_within", "in_progress_overdue_end")
 # Counter totals every KPI row carries besides the metrics (reports build on them).
 ROW_COUNTS = ("received", "carried_over", "ended", "ended_early", "ended_on_time", "ended_late",
               "in_progress_within", "in_progress_overdue_end")
@@ -160,8 +158,6 @@ def backlog_due(f: dict | None) -> int | None:
         return None
     if f["supplement_requests"] >= 2:
         return ALWAYS_OVERDUE
-    from .lifecycle import FAR_FUTURE_MS
-
     waiting = bool(f["pause_ends"]) and f["pause_ends"][-1] == FAR_FUTURE_MS
     if waiting or not f["due_known"]:
         return NEVER_OVERDUE
