@@ -333,7 +333,8 @@ def _open_binary(path: Path):
     return open(path, "rb")
 
 
-def _kind(path: Path) -> str:
+def file_kind(path: Path) -> str:
+    """"json" (JSON Lines, optionally .gz) or "avro" by the file name; ValueError otherwise."""
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
@@ -356,7 +357,7 @@ def iter_file(path: str | os.PathLike, registry: SchemaRegistry | None = None) -
       resolve it); ``source_ref`` is ``"path:n"`` (1-based record number).
     """
     path = Path(path)
-    kind = _kind(path)
+    kind = file_kind(path)
     if kind == "json":
         with _open_binary(path) as fh:
             lineno = 0

@@ -1,0 +1,531 @@
+"""Bulk replay of JSON Lines files inside ClickHouse (the embedded store's fast path).
+
+``motcua replay`` of large files spends most of its time in per-event Python (JSON
+parsing, validation, the fold, building insert columns). This adapter does the same work
+as set operations inside ClickHouse for the records where that is *provably the same*:
+
+1. ``stage``: the files are read by ClickHouse itself (``file()``, LineAsString) into a
+   scratch table, one row per line with its line number.
+2. ``classify``: a line is *fast* when a strict shape check in SQL shows that
+   ``decode_record`` would accept it unchanged (known keys of its type only, no nulls,
+   no escapes, no floats or negative numbers, enums and lengths right, instants in a
+   strict ISO-8601 form, nothing that could be personal data, nothing in the future).
+   Anything else, including every line that would be rejected, is *slow*: the Python
+   pipeline decides about it with the normal code, so every rejection and every dead
+   letter comes from the one validator.
+3. Dossiers are split: a dossier goes to Python when any of its accepted events is slow
+   or when the store already has events of it (its "old" facts then come from the
+   store, as always). Every other dossier is folded here in SQL: the semilattice fold
+   (least / greatest event per slot by (sequence, occurred_at, event_id)), supplement
+   pauses, due dates on the working-day calendar, outcome, apology: the SQL mirror of
+   ``domain.lifecycle.derive_facts``, and its contributions and backlog key, mirrors of
+   ``domain.metrics``. Property tests replay random histories both ways and require
+   identical tables.
+4. Writes go per bucket of dossiers in the pipeline's order (rollup, backlog, states,
+   events), each insert with a token computed from its rows. A crash leaves the
+   buckets whose events landed (their dossiers go to Python on the rerun and change
+   nothing) and one bucket whose inserts repeat with the same tokens (dropped).
+
+Only the embedded store can read local files with ``file()``; a server store and Avro
+files take the Python path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..domain.calendar import WorkingCalendar
+from ..domain import events as ev
+from ..domain.lifecycle import FAR_FUTURE_MS, NEUTRAL_ENDS, ONLINE_METHODS
+from ..domain.metrics import ALWAYS_OVERDUE, COUNTERS, NEVER_OVERDUE
+from .clickhouse_store import STATE_COLUMNS
+
+_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
+DAY_MS = 86_400_000
+VN_MS = 25_200_000
+BUCKET_EVENTS = 200_000  # events per write bucket (one insert block each)
+# Instants the SQL path handles: 2011-01-01 .. 2039-01-01 (inside the calendar's years).
+MIN_MS, MAX_MS = 1293840000000, 2177452800000
+MAX_LINE = 16_384
+
+_ONE_BLOCK = {
+    "max_threads": 1, "max_insert_threads": 1, "max_block_size": 1 << 20,
+    "min_insert_block_size_rows": 1 << 30, "min_insert_block_size_bytes": 1 << 34,
+    "max_insert_block_size": 1 << 30, "optimize_on_insert": 0,
+}
+
+
+def _q(s: str) -> str:
+    """A SQL string literal of a constant from this module (never from input)."""
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _arr(values) -> str:
+    return "[" + ", ".join(_q(v) for v in values) + "]"
+
+
+def _json_str_set(values) -> str:
+    """Raw JSON forms ('"X"') of enum strings, as a SQL array literal."""
+    return "[" + ", ".join(_q(f'"{v}"') for v in values) + "]"
+
+
+# -- the fast-shape check -------------------------------------------------------------
+
+_STRINGS = ("event_id", "dossier_id", "source_system", "province_code", "unit_code",
+            "procedure_code", "field_code")
+_ISO = r'^"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])"$'
+_OFFSET = r'[+-][0-9]{2}:[0-9]{2}"$'
+_BAD_CHARS = r'[\x00-\x1f\\]'  # control characters or any escape: Python decides
+# A value that is a negative, fractional or exponent number, or has a leading zero (a
+# string cannot contain '":' since quotes would need an escape, and escapes are excluded).
+_NOT_PLAIN_NUMBER = r'":[ ]*(-|[0-9]+[.eE]|0[0-9])'
+_LINE_END = r'[\r\n]+$'
+_BLANK = r'^[ \t\n\r\x0b\x0c]*$'
+_UINT = r"^[0-9]{1,15}$"
+
+
+def _raw(name: str) -> str:
+    return f"kv.2[indexOf(kv.1, {_q(name)})]"
+
+
+def _instant_ok(name: str) -> str:
+    """The raw value is a strict ISO-8601 string that round-trips, or a plain integer."""
+    r = _raw(name)
+    return (f"(match({r}, {_q(_UINT)}) OR (match({r}, {_q(_ISO)}) AND "
+            f"parseDateTime64BestEffortOrNull(substring({r}, 2, length({r}) - 2), 3, 'UTC') IS NOT NULL AND "
+            f"formatDateTime(parseDateTime64BestEffortOrNull(substring({r}, 2, length({r}) - 2), 3, 'UTC') "
+            f"+ toIntervalSecond(_off_{name}), '%Y-%m-%dT%H:%i:%S') = substring({r}, 2, 19)))")
+
+
+def _offset_seconds(name: str) -> str:
+    """Seconds east of UTC of an ISO instant's offset (0 for Z or an integer)."""
+    r = _raw(name)
+    return (f"if(match({r}, {_q(_OFFSET)}), "
+            f"(if(substring({r}, length({r}) - 6, 1) = '-', -1, 1) * "
+            f"(toInt32(substring({r}, length({r}) - 5, 2)) * 3600 + toInt32(substring({r}, length({r}) - 2, 2)) * 60)), 0)")
+
+
+def _instant_ms(name: str) -> str:
+    r = _raw(name)
+    return (f"if(match({r}, {_q(_UINT)}), toInt64OrZero({r}), "
+            f"toUnixTimestamp64Milli(parseDateTime64BestEffortOrZero(substring({r}, 2, length({r}) - 2), 3, 'UTC')))")
+
+
+def _kind_check(name: str, kind) -> str:
+    r = _raw(name)
+    if isinstance(kind, tuple):
+        return f"has({_json_str_set(kind)}, {r})"
+    if kind == "bool":
+        return f"{r} IN ('true', 'false')"
+    if kind == "int":
+        return f"match({r}, {_q(_UINT)})"
+    if kind == "instant":
+        return f"({_instant_ok(name)} AND {_instant_ms(name)} BETWEEN {MIN_MS} AND {MAX_MS})"
+    if kind == "str":
+        # Non-empty, <= 512 characters, no run of 9 digits (the personal-data check's
+        # territory is left to Python).
+        return (f"(startsWith({r}, '\"') AND length({r}) > 2 AND lengthUTF8({r}) - 2 <= {ev.MAX_STR_LEN} "
+                f"AND NOT match({r}, '[0-9]{{9}}'))")
+    if kind == "time_limit":
+        tl = f"JSONExtractKeysAndValuesRaw({r})"
+        return (f"(startsWith({r}, '{{') AND length({tl}) = 2 AND has({tl}.1, 'value') AND has({tl}.1, 'unit') "
+                f"AND match({tl}.2[indexOf({tl}.1, 'value')], '^[0-9]{{1,4}}$') "
+                f"AND has({_json_str_set(ev.TIME_LIMIT_UNITS)}, {tl}.2[indexOf({tl}.1, 'unit')]))")
+    raise ValueError(kind)  # pragma: no cover - a new kind must be taught here first
+
+
+def _extra_checks() -> str:
+    """Required extras of the type present; every present extra of the right kind (the
+    keys were already checked against the type's own fields, and a field name has one
+    kind in every type that has it)."""
+    kinds: dict[str, object] = {}
+    for extras in ev.EXTRA_FIELDS.values():
+        for name, kind in extras.items():
+            assert kinds.setdefault(name, kind) == kind, name
+    required = ", ".join(f"{_q(t)}, {_arr(names)}" for t, names in ev.REQUIRED_EXTRAS.items())
+    conds = [f"arrayAll(x -> has(kv.1, x), map({required})[et])"]
+    conds += [f"(NOT has(kv.1, {_q(name)}) OR {_kind_check(name, kind)})" for name, kind in sorted(kinds.items())]
+    conds.append(f"(et != 'DIGITISED' OR (toUInt64OrZero({_raw('components_digitised')}) <= toUInt64OrZero({_raw('components_total')}) "
+                 f"AND toUInt64OrZero({_raw('components_reused')}) <= toUInt64OrZero({_raw('components_total')})))")
+    return "(" + " AND ".join(conds) + ")"
+
+
+def _keep_map() -> str:
+    pairs = []
+    for etype, extras in ev.EXTRA_FIELDS.items():
+        keep = list(ev.ENVELOPE_REQUIRED + ev.ENVELOPE_OPTIONAL) + list(extras)
+        pairs.append(f"{_q(etype)}, {_arr(keep)}")
+    return f"map({', '.join(pairs)})"
+
+
+def fast_predicate(now_ms: int) -> str:
+    """SQL over ``line`` (String) and ``kv`` (JSONExtractKeysAndValuesRaw(line)), with
+    ``et`` the event type and ``_off_<instant>`` offsets defined, true when
+    ``decode_record`` would accept the line as it is."""
+    envelope = " AND ".join(f"has(kv.1, {_q(n)})" for n in ev.ENVELOPE_REQUIRED)
+    strings = " AND ".join(
+        f"(startsWith({_raw(n)}, '\"') AND length({_raw(n)}) > 2 AND lengthUTF8({_raw(n)}) - 2 <= {ev.MAX_ID_LEN})"
+        for n in _STRINGS)
+    did = _raw("dossier_id")
+    return f"""(
+        length(line) <= {MAX_LINE} AND startsWith(line, '{{') AND endsWith(line, '}}')
+        AND isValidUTF8(line) AND NOT match(line, {_q(_BAD_CHARS)})
+        AND NOT match(line, {_q(_NOT_PLAIN_NUMBER)})
+        AND length(kv) > 0 AND length(arrayDistinct(kv.1)) = length(kv.1)
+        AND NOT has(kv.2, 'null')
+        AND mapContains({_keep_map()}, et)
+        AND arrayAll(k -> has({_keep_map()}[et], k), kv.1)
+        AND {envelope}
+        AND {strings}
+        AND NOT (match({did}, '^"[0-9]+"$') AND length({did}) IN (11, 14))
+        AND has({_json_str_set(ev.UNIT_LEVELS)}, {_raw('unit_level')})
+        AND {_instant_ok('occurred_at')}
+        AND {_instant_ms('occurred_at')} BETWEEN {MIN_MS} AND least({MAX_MS}, {int(now_ms) + ev.FUTURE_TOLERANCE_MS})
+        AND (NOT has(kv.1, 'sequence') OR match({_raw('sequence')}, {_q(_UINT)}))
+        AND {_extra_checks()}
+    )"""
+
+
+# The typed extraction of a fast line (one more parse, into a named tuple).
+_EXTRACT_TYPE = (
+    "Tuple(event_id String, event_type String, sequence Nullable(Int64), source_system String, "
+    "dossier_id String, province_code String, unit_code String, unit_level String, "
+    "procedure_code String, field_code String, channel Nullable(String), online_service Nullable(String), "
+    "time_limit Nullable(Tuple(value Int64, unit String)), has_fee Nullable(Bool), "
+    "requires_paper_result Nullable(Bool), electronic_result Nullable(Bool), return_channel Nullable(String), "
+    "components_total Nullable(Int64), components_digitised Nullable(Int64), components_reused Nullable(Int64), "
+    "from_personal_store Nullable(Bool), population_data_used Nullable(Bool), rating Nullable(String), "
+    "method Nullable(String), apology_issued Nullable(Bool))"
+)
+
+_ONLINE = _arr(sorted(ONLINE_METHODS))
+_ENDS = _arr(ev.END_TYPES)
+_NEUTRAL = _arr(sorted(NEUTRAL_ENDS))
+
+
+@dataclass
+class BulkResult:
+    lines: int = 0  # non-blank lines staged
+    sql_events: int = 0  # fast lines folded in SQL (duplicates included)
+    sql_new_events: int = 0
+    sql_dossiers: int = 0
+    python_records: int = 0
+
+
+class BulkReplayer:
+    """The SQL side of a bulk replay on one embedded store (see module doc)."""
+
+    def __init__(self, store, cal: WorkingCalendar):
+        self.store = store
+        self.c = store.client
+        self.db = store.db
+        self.cal = cal
+
+    # -- scratch tables ----------------------------------------------------------
+    def _t(self, name: str) -> str:
+        return f"{self.db}.bulk_{name}"
+
+    def drop_scratch(self) -> None:
+        for name in ("lines", "events", "python", "facts"):
+            self.c.command(f"DROP TABLE IF EXISTS {self._t(name)}")
+
+    def stage(self, paths: list[str]) -> int:
+        """Read the files into bulk_lines (file index, line number, line)."""
+        self.drop_scratch()
+        self.c.command(f"CREATE TABLE {self._t('lines')} (f UInt16, lineno UInt64, line String) "
+                       f"ENGINE = MergeTree ORDER BY (f, lineno)")
+        for i, path in enumerate(paths):
+            self.c.command(
+                f"INSERT INTO {self._t('lines')} SELECT {{f:UInt16}}, rowNumberInAllBlocks() + 1 AS lineno, "
+                f"replaceRegexpOne(line, {_q(_LINE_END)}, '') AS l FROM file({{path:String}}, 'LineAsString') "
+                f"WHERE NOT match(l, {_q(_BLANK)})",
+                parameters={"f": i, "path": str(path)},
+                settings={"max_threads": 1, "input_format_parallel_parsing": 0})
+        return int(self.c.command(f"SELECT count() FROM {self._t('lines')}"))
+
+    def extract(self, now_ms: int) -> int:
+        """bulk_events: the typed columns of every fast line. Returns their count."""
+        offs = ", ".join(f"{_offset_seconds(n)} AS _off_{n}" for n in ev.INSTANT_FIELDS)
+        self.c.command(f"""
+CREATE TABLE {self._t('events')} ENGINE = MergeTree ORDER BY (dossier_id, f, lineno) AS
+SELECT f, lineno, x.dossier_id AS dossier_id, x.event_id AS event_id, x.event_type AS event_type,
+    occurred_ms, x.sequence AS sequence, ifNull(x.sequence, {1 << 62}) AS seq_key,
+    x.source_system AS source_system, x.province_code AS province_code, x.unit_code AS unit_code,
+    x.unit_level AS unit_level, x.procedure_code AS procedure_code, x.field_code AS field_code,
+    ifNull(x.channel, '') AS channel, ifNull(x.online_service, '') AS online_service,
+    due_at_ms, x.time_limit IS NOT NULL AS has_limit, ifNull(x.time_limit.value, 0) AS limit_value,
+    ifNull(x.time_limit.unit, '') AS limit_unit,
+    ifNull(x.has_fee, false) AS has_fee, ifNull(x.requires_paper_result, false) AS requires_paper_result,
+    ifNull(x.electronic_result, false) AS electronic_result, ifNull(x.return_channel, '') AS return_channel,
+    ifNull(x.components_total, 0) AS components_total, ifNull(x.components_digitised, 0) AS components_digitised,
+    ifNull(x.components_reused, 0) AS components_reused, ifNull(x.from_personal_store, false) AS from_personal_store,
+    ifNull(x.population_data_used, false) AS population_data_used, ifNull(x.rating, '') AS rating,
+    ifNull(x.method, '') AS method, ifNull(x.apology_issued, false) AS apology_issued, line
+FROM (
+    SELECT f, lineno, line, JSONExtractKeysAndValuesRaw(line) AS kv,
+        substring({_raw('event_type')}, 2, length({_raw('event_type')}) - 2) AS et, {offs}
+    FROM {self._t('lines')}
+    WHERE {fast_predicate(now_ms)}
+)
+ARRAY JOIN [JSONExtract(line, {_q(_EXTRACT_TYPE)})] AS x
+ARRAY JOIN [{_instant_ms('occurred_at')}] AS occurred_ms
+ARRAY JOIN [if(has(kv.1, 'due_at'), {_instant_ms('due_at')}, NULL)] AS due_at_ms
+""", settings={"max_threads": 1})
+        return int(self.c.command(f"SELECT count() FROM {self._t('events')}"))
+
+    def slow_lines(self) -> Iterator[tuple[int, int, bytes]]:
+        """(file index, line number, line) of the lines that were not fast, in order."""
+        yield from self._lines_where(
+            f"(f, lineno) NOT IN (SELECT f, lineno FROM {self._t('events')})")
+
+    def _lines_where(self, cond: str) -> Iterator[tuple[int, int, bytes]]:
+        with self.c.query_row_block_stream(
+                f"SELECT f, lineno, line FROM {self._t('lines')} WHERE {cond} ORDER BY f, lineno",
+                query_formats={"String": "bytes"}) as stream:
+            for block in stream:
+                yield from block
+
+    def mark_python(self, dossier_ids: set[str]) -> None:
+        """bulk_python: dossiers Python folds (given ones, plus those the store has events of)."""
+        self.c.command(f"CREATE TABLE {self._t('python')} (dossier_id String) ENGINE = MergeTree ORDER BY dossier_id")
+        if dossier_ids:
+            self.c.insert(self._t("python"), [[d] for d in sorted(dossier_ids)], column_names=["dossier_id"])
+        self.c.command(
+            f"INSERT INTO {self._t('python')} SELECT DISTINCT dossier_id FROM {self.db}.events "
+            f"WHERE dossier_id IN (SELECT DISTINCT dossier_id FROM {self._t('events')})")
+
+    def python_lines(self) -> Iterator[tuple[int, int, bytes]]:
+        """Every line Python must see: slow lines and the fast lines of Python dossiers."""
+        yield from self._lines_where(
+            f"(f, lineno) NOT IN (SELECT f, lineno FROM {self._t('events')} "
+            f"WHERE dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')}))")
+
+    # -- the fold ------------------------------------------------------------------
+    def fold(self) -> tuple[int, int, int]:
+        """bulk_facts: the facts of every SQL dossier. Returns (dossiers, events, new events)."""
+        cal = self.cal
+        # Working days <= epoch day d: cum[d - base + 1]; the k-th working day: wd[k].
+        base = cal.first - _EPOCH_ORDINAL
+        cum = "[" + ",".join(map(str, cal._cumulative)) + "]"
+        wd = "[" + ",".join(str(o - _EPOCH_ORDINAL) for o in cal._working) + "]"
+        upto = "arrayElement(_cum, toInt64({x}) - {base} + 1)"
+
+        def count_upto(x: str) -> str:
+            return upto.format(x=x, base=base)
+
+        def add_wd(day: str, n: str) -> str:
+            return f"if({n} <= 0, toInt64({day}), toInt64(arrayElement(_wd, {count_upto(day)} + {n})))"
+
+        def wd_between(a: str, b: str) -> str:
+            return f"if({b} <= {a}, 0, toInt64({count_upto(b)}) - toInt64({count_upto(a)}))"
+
+        def lday(ms: str) -> str:
+            return f"intDiv({ms} + {VN_MS}, {DAY_MS})"
+
+        key = "(e_seq_key, e_occurred_ms, e_event_id)"
+        env = "(e_province_code, e_unit_code, e_unit_level, e_procedure_code, e_field_code)"
+        self.c.command(f"""
+CREATE TABLE {self._t('facts')} ENGINE = MergeTree ORDER BY dossier_id AS
+WITH {cum} AS _cum, {wd} AS _wd
+SELECT *,
+    -- the backlog key (metrics.backlog_due), epoch days; -1 when not in progress
+    multiIf(NOT received OR ended, -1,
+            supplement_requests >= 2, {ALWAYS_OVERDUE - _EPOCH_ORDINAL},
+            waiting OR NOT due_known, {NEVER_OVERDUE - _EPOCH_ORDINAL},
+            effective_due_date) AS backlog_day
+FROM (
+SELECT *,
+    multiIf(NOT (received AND ended), '',
+            has({_NEUTRAL}, end_type), 'ON_TIME',
+            supplement_requests >= 2, 'LATE',
+            NOT due_known, 'ON_TIME',
+            end_date < effective_due_date, 'EARLY',
+            end_date = effective_due_date, 'ON_TIME', 'LATE') AS outcome,
+    outcome = 'LATE' AND arrayExists(x -> x.2 AND (NOT due_known
+        OR x.1 <= effective_due_date * {DAY_MS} - {VN_MS} + {DAY_MS} - 1), extensions) AS apology_ok
+FROM (
+SELECT *,
+    if(received AND ended, {wd_between('received_date', 'end_date')}, 0) AS working_days,
+    arrayFilter(p -> p.2 >= 0, arrayZip(pause_starts,
+        arrayMap(e -> if(e = {FAR_FUTURE_MS}, if(ended, end_at, -1), e), pause_ends))) AS closed_pauses,
+    arrayCumSum(arrayMap(p -> toInt64({wd_between(lday('p.1'), lday('p.2'))}), closed_pauses)) AS shifts,
+    if(due_known, arrayConcat([toInt64(due_date)], arrayMap(s -> {add_wd('due_date', 's')}, shifts)), []) AS effective_due_dates,
+    if(due_known, effective_due_dates[-1], 0) AS effective_due_date
+FROM (
+SELECT *,
+    length(pause_ends) > 0 AND pause_ends[-1] = {FAR_FUTURE_MS} AS waiting,
+    received AND (rec.6 IS NOT NULL OR rec.7) AS due_known,
+    if(NOT due_known, 0,
+       multiIf(rec.6 IS NOT NULL, {lday('assumeNotNull(rec.6)')},
+               rec.8 = 'WORKING_DAYS', {add_wd('received_date', 'rec.9')},
+               rec.8 = 'DAYS', received_date + rec.9,
+               {lday('received_at + rec.9 * 3600000')})) AS due_date
+FROM (
+SELECT *,
+    arraySort(x -> x.1, sups_raw) AS sups_sorted,
+    if(ended AND arrayFirstIndex(x -> x.3 > end_at, sups_sorted) > 0,
+       arraySlice(sups_sorted, 1, arrayFirstIndex(x -> x.3 > end_at, sups_sorted) - 1), sups_sorted) AS sups,
+    arrayMap(x -> x.3, arrayFilter(x -> x.2, sups)) AS request_times,
+    length(request_times) AS supplement_requests,
+    arrayFold((acc, x) -> if(x.2, if(acc.1 < 0, (x.3, acc.2, acc.3), acc),
+                             if(acc.1 >= 0, (toInt64(-1), arrayPushBack(acc.2, acc.1), arrayPushBack(acc.3, x.3)), acc)),
+              sups, (toInt64(-1), emptyArrayInt64(), emptyArrayInt64())) AS pf,
+    if(pf.1 >= 0, arrayPushBack(pf.2, pf.1), pf.2) AS pause_starts,
+    if(pf.1 >= 0, arrayPushBack(pf.3, {FAR_FUTURE_MS}), pf.3) AS pause_ends
+FROM (
+SELECT dossier_id,
+    toUInt32(count()) AS version,
+    countIf(e_event_type = 'RECEIVED') > 0 AS received,
+    -- the least RECEIVED: 1 occurred, 2 channel, 3 online_service, 4 has_fee,
+    -- 5 requires_paper_result, 6 due_at (nullable), 7 has time_limit, 8 unit, 9 value, 10 envelope
+    argMinIf((e_occurred_ms, e_channel, e_online_service, e_has_fee, e_requires_paper_result, e_due_at_ms,
+              e_has_limit, e_limit_unit, e_limit_value, {env}), {key}, e_event_type = 'RECEIVED') AS rec,
+    argMin({env}, {key}) AS first_env,
+    if(received, rec.10, first_env) AS env,
+    env.1 AS province_code, env.2 AS unit_code, env.3 AS unit_level, env.4 AS procedure_code, env.5 AS field_code,
+    countIf(e_event_type = 'SUBMITTED') > 0 AS submitted,
+    argMinIf((e_channel, e_online_service), {key}, e_event_type = 'SUBMITTED') AS sub,
+    multiIf(received, rec.2, submitted, sub.1, '') AS channel,
+    multiIf(received, rec.3, submitted, sub.2, '') AS online_service,
+    received AND rec.4 AS has_fee,
+    received AND rec.5 AS requires_paper_result,
+    if(received, rec.1, 0) AS received_at,
+    if(received, {lday('rec.1')}, 0) AS received_date,
+    countIf(has({_ENDS}, e_event_type)) > 0 AS ended,
+    argMinIf((e_event_type, e_occurred_ms), {key}, has({_ENDS}, e_event_type)) AS end_ev,
+    if(ended, end_ev.1, '') AS end_type,
+    if(ended, end_ev.2, 0) AS end_at,
+    if(ended, {lday('end_ev.2')}, 0) AS end_date,
+    groupArrayIf(({key}, e_event_type = 'SUPPLEMENT_REQUESTED', e_occurred_ms),
+                 e_event_type IN ('SUPPLEMENT_REQUESTED', 'SUPPLEMENT_RECEIVED')) AS sups_raw,
+    groupArrayIf((e_occurred_ms, e_apology_issued), e_event_type = 'DEADLINE_EXTENDED') AS extensions,
+    countIf(e_event_type = 'RESOLVED') > 0 AND argMinIf(e_electronic_result, {key}, e_event_type = 'RESOLVED') AS electronic_result,
+    channel = 'POSTAL' OR (countIf(e_event_type = 'RESULT_RETURNED') > 0
+        AND argMinIf(e_return_channel, {key}, e_event_type = 'RESULT_RETURNED') = 'POSTAL') AS postal,
+    countIf(e_event_type = 'DIGITISED') > 0 AS has_dig,
+    argMaxIf((e_components_total, e_components_digitised, e_components_reused, e_from_personal_store, e_population_data_used),
+             {key}, e_event_type = 'DIGITISED') AS dig,
+    has_dig AND dig.1 > 0 AND dig.2 >= dig.1 AS digitised_all,
+    has_dig AND dig.3 >= 1 AS reused,
+    has_dig AND dig.4 AS from_personal_store,
+    has_dig AND dig.5 AS population_data_used,
+    countIf(e_event_type = 'PAYMENT_COMPLETED' AND has({_ONLINE}, e_method)) > 0 AS paid_online,
+    if(countIf(e_event_type = 'RATED') > 0, argMaxIf(e_rating, {key}, e_event_type = 'RATED'), '') AS rating,
+    countIf(e_event_type = 'PAYMENT_COMPLETED') AS _payments
+FROM (SELECT dossier_id, event_type AS e_event_type, occurred_ms AS e_occurred_ms, seq_key AS e_seq_key, event_id AS e_event_id, province_code AS e_province_code, unit_code AS e_unit_code, unit_level AS e_unit_level, procedure_code AS e_procedure_code, field_code AS e_field_code, channel AS e_channel, online_service AS e_online_service, has_fee AS e_has_fee, requires_paper_result AS e_requires_paper_result, due_at_ms AS e_due_at_ms, has_limit AS e_has_limit, limit_unit AS e_limit_unit, limit_value AS e_limit_value, apology_issued AS e_apology_issued, electronic_result AS e_electronic_result, return_channel AS e_return_channel, components_total AS e_components_total, components_digitised AS e_components_digitised, components_reused AS e_components_reused, from_personal_store AS e_from_personal_store, population_data_used AS e_population_data_used, method AS e_method, rating AS e_rating FROM {self._t('events')}
+      WHERE dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})
+      ORDER BY dossier_id, f, lineno LIMIT 1 BY dossier_id, event_id)
+GROUP BY dossier_id
+)))))
+""", settings={"max_threads": 1, "allow_experimental_analyzer": 1})
+        dossiers = int(self.c.command(f"SELECT count() FROM {self._t('facts')}"))
+        events = int(self.c.command(
+            f"SELECT count() FROM {self._t('events')} "
+            f"WHERE dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})"))
+        new = int(self.c.command(f"SELECT sum(version) FROM {self._t('facts')}") or 0)
+        return dossiers, events, new
+
+    # -- writes --------------------------------------------------------------------
+    def write(self, progress=None) -> int:
+        """Rollup, backlog, states, then events of the SQL dossiers, bucket by bucket, each
+        insert with a token from the bucket's events. Returns the number of buckets."""
+        new = int(self.c.command(f"SELECT sum(version) FROM {self._t('facts')}") or 0)
+        buckets = max(1, -(-new // BUCKET_EVENTS))
+        for b in range(buckets):
+            cond = f"cityHash64(dossier_id) % {buckets} = {b}"
+            digest = self.c.query(
+                f"SELECT count(), sum(cityHash64(dossier_id, event_id, line)) FROM {self._events_of_sql_dossiers(cond)}"
+            ).result_rows[0]
+            token = f"{b}of{buckets}-{digest[0]}-{digest[1]}"
+            for table, sql in (("kpi_daily", self._rollup_sql(cond)),
+                               ("open_backlog", self._backlog_sql(cond)),
+                               ("dossier_state", self._state_sql(cond)),
+                               ("events", self._events_sql(cond))):
+                self.c.command(sql, settings={**_ONE_BLOCK, "insert_deduplication_token": f"bulk-{table}-{token}"})
+            if progress:
+                progress(b + 1, buckets)
+        return buckets
+
+    def _events_of_sql_dossiers(self, cond: str) -> str:
+        return (f"(SELECT * FROM {self._t('events')} WHERE {cond} AND dossier_id NOT IN "
+                f"(SELECT dossier_id FROM {self._t('python')}) ORDER BY dossier_id, f, lineno "
+                f"LIMIT 1 BY dossier_id, event_id)")
+
+    def _rollup_sql(self, cond: str) -> str:
+        received = {  # metrics.received_counters
+            "received": "1",
+            "received_online": "channel = 'ONLINE'",
+            "received_online_full": "channel = 'ONLINE' AND online_service = 'FULL'",
+            "received_postal": "postal",
+            "digitised_all": "digitised_all",
+            "reused": "reused",
+            "has_fee": "has_fee",
+            "paid_online": "has_fee AND paid_online",
+            "rated": "rating != ''",
+            "rated_satisfied": "rating != '' AND rating != 'DISSATISFIED'",
+            "personal_store": "from_personal_store",
+            "population_data": "population_data_used",
+        }
+        ended = {  # metrics.ended_counters
+            "ended": "1",
+            "ended_early": "outcome = 'EARLY'",
+            "ended_on_time": "outcome = 'ON_TIME'",
+            "ended_late": "outcome = 'LATE'",
+            "ended_ok": "outcome IN ('EARLY', 'ON_TIME')",
+            "late_with_apology": "outcome = 'LATE' AND apology_ok",
+            "paper_result": "requires_paper_result",
+            "electronic_result": "requires_paper_result AND electronic_result",
+            "electronic_result_any": "electronic_result",
+            "working_days": "working_days",
+        }
+        assert tuple(received) + tuple(ended) == COUNTERS
+        keys = "province_code, unit_level, unit_code, procedure_code, field_code, channel"
+
+        def role(day: str, values: dict, where: str) -> str:
+            # c_ aliases: an alias named like a facts column would shadow it in WHERE.
+            cols = ", ".join(f"toInt64({values.get(c, '0')}) AS c_{c}" for c in COUNTERS)
+            return (f"SELECT addDays(toDate('1970-01-01'), {day}) AS c_day, {keys}, {cols} "
+                    f"FROM {self._t('facts')} WHERE {where} AND {cond}")
+
+        sums = ", ".join(f"sum(c_{c})" for c in COUNTERS)
+        return (f"INSERT INTO {self.db}.kpi_daily (day, {keys}, {', '.join(COUNTERS)}) "
+                f"SELECT c_day, {keys}, {sums} FROM ({role('received_date', received, 'received')} "
+                f"UNION ALL {role('end_date', ended, 'received AND ended')}) "
+                f"GROUP BY c_day, {keys} ORDER BY c_day, {keys}")
+
+    def _backlog_sql(self, cond: str) -> str:
+        keys = "province_code, unit_level, unit_code, procedure_code, field_code, channel"
+        return (f"INSERT INTO {self.db}.open_backlog (due_date, {keys}, open) "
+                f"SELECT addDays(toDate('1970-01-01'), backlog_day) AS c_due, {keys}, toInt64(count()) "
+                f"FROM {self._t('facts')} WHERE backlog_day >= 0 AND {cond} "
+                f"GROUP BY c_due, {keys} ORDER BY c_due, {keys}")
+
+    def _state_sql(self, cond: str) -> str:
+        def ts(x: str) -> str:
+            return f"fromUnixTimestamp64Milli(toInt64({x}), 'UTC')"
+
+        def d(x: str) -> str:
+            return f"addDays(toDate('1970-01-01'), {x})"
+
+        cols = {
+            "received_at": ts("received_at"), "received_date": d("received_date"),
+            "end_at": ts("end_at"), "end_date": d("end_date"),
+            "supplement_requests": "toUInt8(supplement_requests)",
+            "request_times": f"arrayMap(x -> {ts('x')}, request_times)",
+            "pause_starts": f"arrayMap(x -> {ts('x')}, pause_starts)",
+            "pause_ends": f"arrayMap(x -> {ts('x')}, pause_ends)",
+            "due_date": d("due_date"),
+            "effective_due_dates": f"arrayMap(x -> {d('x')}, effective_due_dates)",
+            "effective_due_date": d("effective_due_date"),
+            "working_days": "toUInt16(working_days)",
+        }
+        select = ", ".join(f"{cols.get(c, c)} AS s_{c}" for c in STATE_COLUMNS)  # by position
+        return (f"INSERT INTO {self.db}.dossier_state ({', '.join(STATE_COLUMNS)}) "
+                f"SELECT {select} FROM {self._t('facts')} WHERE {cond} ORDER BY s_dossier_id")
+
+    def _events_sql(self, cond: str) -> str:
+        return (f"INSERT INTO {self.db}.events (event_id, dossier_id, event_type, occurred_at, sequence, "
+                f"source_system, province_code, unit_code, payload) "
+                f"SELECT event_id, dossier_id, event_type, fromUnixTimestamp64Milli(occurred_ms, 'UTC'), sequence, "
+                f"source_system, province_code, unit_code, line FROM {self._events_of_sql_dossiers(cond)}")
