@@ -228,6 +228,10 @@ def baselines(db: str, d0: str, d1: str) -> dict[str, str]:
     }
 
 
+# SummingMergeTree tables fed by the load (kpi_daily, open_backlog) and their materialized views
+ROLLUPS = ("kpi_daily", "kpi_daily_unit", "kpi_monthly_unit", "kpi_daily_level", "open_backlog",
+           "open_backlog_unit", "open_backlog_level", "open_backlog_total_unit", "open_backlog_due_unit")
+
 # panel key -> (dashboard, baseline key, period kind for the ratio check)
 PANELS = {
     "rates_day": ("baseline rates (day)", "day"),
@@ -277,16 +281,14 @@ def main() -> int:
         # SummingMergeTree rollups are merged; dossier_state keeps whatever versions the
         # background merges left, so the FINAL baseline still pays for them.
         t = time.time()
-        for table in ("kpi_daily", "kpi_daily_unit", "kpi_monthly_unit", "kpi_daily_level",
-                      "open_backlog", "open_backlog_unit", "open_backlog_level"):
+        for table in ROLLUPS:
             c.command(f"OPTIMIZE TABLE {db}.{table} FINAL", settings={"max_execution_time": 0})
         print(f"rollups merged in {time.time() - t:.0f} s", flush=True)
     sizes = {t: c.query(f"SELECT sum(rows), formatReadableSize(sum(bytes_on_disk)), count() FROM system.parts "
                         f"WHERE database = '{db}' AND table = '{t}' AND active").result_rows[0]
-             for t in ("dossier_state", "kpi_daily", "kpi_daily_unit", "kpi_monthly_unit", "kpi_daily_level",
-                       "open_backlog", "open_backlog_unit", "open_backlog_level")}
+             for t in ("dossier_state",) + ROLLUPS}
     for t, (rows, size, parts) in sizes.items():
-        print(f"{t:18s} {int(rows or 0):>14,} rows {size:>10s} {parts:>5} parts")
+        print(f"{t:24s} {int(rows or 0):>14,} rows {size:>10s} {parts:>5} parts")
     n_dossiers = c.query(f"SELECT sum(count) FROM {db}.bench_progress").result_rows[0][0]
     print(f"dossiers loaded: {int(n_dossiers or 0):,}")
 

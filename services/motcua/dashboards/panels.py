@@ -13,9 +13,13 @@ Conventions
   ``open_backlog`` holds the backlog after the latest event, so those counts are exact
   for a range that ends now (the default of every dashboard).
 - Rates are sum(numerator) / sum(denominator) over the period and the group (rule zero).
-- Rollup routing: with field = All the panels read the per-unit rollups
-  (``kpi_daily_unit``, ``open_backlog_unit``); with a field selected they read the fine
-  tables. The unused branch has a constant-false WHERE and reads nothing.
+- Rollup routing: with field = All the panels read the rollups (``kpi_daily_level``,
+  ``kpi_daily_unit``, ``kpi_monthly_unit``; the backlog "now" from
+  ``open_backlog_total_unit`` + ``open_backlog_due_unit``); with a field selected they
+  read the fine tables. The unused branch has a constant-false WHERE and reads nothing.
+- Latency: on the embedded engine most of a panel's time is planning (≈ 2–3 ms per
+  UNION branch or joined subquery) rather than reading, so panels keep few branches and
+  joins; lookups of small constant sets (targets) are scalar subqueries.
 - Column aliases are ASCII (stable for tests); dashboards give them Vietnamese names.
 """
 
@@ -61,56 +65,69 @@ MONTHS_FROM = "if(toDayOfMonth(d0) = 1, d0, toStartOfMonth(d0) + INTERVAL 1 MONT
 MONTHS_TO = "toStartOfMonth(d1 + 1)"  # end (exclusive) of the last whole month
 
 
+def counter_branches(columns: tuple[str, ...], day_filter: str, extra_keys: str = "", by_unit: bool = False,
+                     monthly: bool = False, select: str = "") -> list[str]:
+    """The SELECTs (to UNION ALL) of daily counters in scope, routed to the smallest table
+    that can answer: the per-level rollup (unit = All, field = All; not when ``by_unit``),
+    the per-unit rollup (field = All; with ``monthly``, the whole months of [d0, d1] from the
+    monthly per-unit rollup and the days at the ends from the daily one), else kpi_daily.
+    The branches not taken have a constant-false WHERE and read nothing. ``select``
+    replaces the default list (the keys then ``columns``) in every branch."""
+    cols = ", ".join(columns)
+    keys = "day, province_code, unit_level, unit_code"
+    if extra_keys:
+        return [f"SELECT {select or f'{keys}, {extra_keys}, {cols}'} FROM kpi_daily "
+                f"WHERE {day_filter} AND {SCOPE_F} AND $__conditionalAll(field_code IN (${{field:singlequote}}), $field)"]
+    sel = select or f"{keys}, {cols}"
+    unit_rollup = FIELD_ALL if by_unit else f"{FIELD_ALL} AND NOT {UNIT_ALL}"
+    out = []
+    if not by_unit:
+        level_sel = select or f"day, province_code, unit_level, '' AS unit_code, {cols}"
+        out.append(f"SELECT {level_sel} FROM kpi_daily_level "
+                   f"WHERE {FIELD_ALL} AND {UNIT_ALL} AND {day_filter} AND {PROVINCE_F} AND {LEVEL_F}")
+    if monthly:
+        month_sel = select or f"month AS day, province_code, unit_level, unit_code, {cols}"
+        out.append(f"SELECT {month_sel} FROM kpi_monthly_unit "
+                   f"WHERE {unit_rollup} AND month >= {MONTHS_FROM} AND month < {MONTHS_TO} AND {SCOPE_F}")
+        out.append(f"SELECT {sel} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} "
+                   f"AND NOT (day >= {MONTHS_FROM} AND day < {MONTHS_TO}) AND {SCOPE_F}")
+    else:
+        out.append(f"SELECT {sel} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} AND {SCOPE_F}")
+    out.append(f"SELECT {sel} FROM kpi_daily WHERE {FIELD_ONE} AND {day_filter} AND {SCOPE_F}")
+    return out
+
+
+def union(branches: list[str]) -> str:
+    return "(" + "\n  UNION ALL\n  ".join(branches) + ")"
+
+
 def counters(columns: tuple[str, ...], day_filter: str, extra_keys: str = "", by_unit: bool = False,
              monthly: bool = False) -> str:
-    """A subquery of daily counters in scope, routed to the smallest table that can answer:
-    the per-level rollup (unit = All, field = All; not when ``by_unit``), the per-unit
-    rollup (field = All; with ``monthly``, the whole months of [d0, d1] from the monthly
-    per-unit rollup and the days at the ends from the daily one), else kpi_daily. The
-    branches not taken have a constant-false WHERE and read nothing."""
-    cols = ", ".join(columns)
-    if extra_keys:
-        return (
-            f"(SELECT day, province_code, unit_level, unit_code, {extra_keys}, {cols} FROM kpi_daily "
-            f"WHERE {day_filter} AND {SCOPE_F} AND $__conditionalAll(field_code IN (${{field:singlequote}}), $field))"
-        )
-    keys = "day, province_code, unit_level, unit_code"
-    unit_rollup = FIELD_ALL if by_unit else f"{FIELD_ALL} AND NOT {UNIT_ALL}"
-    level = "" if by_unit else (
-        f"(SELECT day, province_code, unit_level, '' AS unit_code, {cols} FROM kpi_daily_level "
-        f"WHERE {FIELD_ALL} AND {UNIT_ALL} AND {day_filter} AND {PROVINCE_F} AND {LEVEL_F}\n"
-        f"  UNION ALL\n  ")
-    if monthly:
-        unit_part = (
-            f"SELECT month AS day, province_code, unit_level, unit_code, {cols} FROM kpi_monthly_unit "
-            f"WHERE {unit_rollup} AND month >= {MONTHS_FROM} AND month < {MONTHS_TO} AND {SCOPE_F}\n"
-            f"  UNION ALL\n"
-            f"  SELECT {keys}, {cols} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} "
-            f"AND NOT (day >= {MONTHS_FROM} AND day < {MONTHS_TO}) AND {SCOPE_F}")
-    else:
-        unit_part = f"SELECT {keys}, {cols} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} AND {SCOPE_F}"
-    return (
-        f"{level or '('}{unit_part}\n"
-        f"  UNION ALL\n"
-        f"  SELECT {keys}, {cols} FROM kpi_daily WHERE {FIELD_ONE} AND {day_filter} AND {SCOPE_F})"
-    )
+    """A subquery of daily counters in scope: ``counter_branches`` in a UNION ALL."""
+    return union(counter_branches(columns, day_filter, extra_keys, by_unit, monthly))
 
 
-def backlog(filter_sql: str = "1", by_unit: bool = False) -> str:
-    """Open backlog in scope (open dossiers by the date they become overdue), routed like
-    ``counters``: per-level rollup, per-unit rollup, or open_backlog with a field."""
-    level = "" if by_unit else (
-        f"(SELECT due_date, province_code, unit_level, '' AS unit_code, open FROM open_backlog_level "
-        f"WHERE {FIELD_ALL} AND {UNIT_ALL} AND {PROVINCE_F} AND {LEVEL_F} AND {filter_sql}\n"
-        f"  UNION ALL\n  ")
-    unit_rollup = FIELD_ALL if by_unit else f"{FIELD_ALL} AND NOT {UNIT_ALL}"
-    return (
-        f"{level or '('}SELECT due_date, province_code, unit_level, unit_code, open FROM open_backlog_unit "
-        f"WHERE {unit_rollup} AND {SCOPE_F} AND {filter_sql}\n"
-        f"  UNION ALL\n"
-        f"  SELECT due_date, province_code, unit_level, unit_code, open FROM open_backlog "
-        f"WHERE {FIELD_ONE} AND {SCOPE_F} AND {filter_sql})"
-    )
+def backlog_branches(today: str = "today", due_soon: str | None = None,
+                     keys: str = "province_code, unit_level, unit_code", tail: str = "") -> list[str]:
+    """The SELECTs (to UNION ALL) of the open backlog "now" in scope, by unit (or finer):
+    ``keys``, ``open`` (in progress), ``open_not_due`` (open, due on or after ``today``),
+    with ``due_soon`` (a condition on due_date implying due_date >= today) ``open_due_soon``,
+    then ``tail`` (constant columns for a wider union). Overdue = sum(open) -
+    sum(open_not_due). With field = All: the per-unit totals plus the rows due from today
+    on, read from the copy of the backlog ordered by due date (migration 0025), a few
+    thousand rows however long the history; with a field: open_backlog. The branches not
+    taken read nothing. Names come from the first branch (the others alias nothing: an
+    alias ``open`` would shadow the column)."""
+    soon = (lambda expr: "") if due_soon is None else (lambda expr: f", {expr}")
+    t = f", {tail}" if tail else ""
+    return [
+        f"SELECT {keys}, open, 0 AS open_not_due{soon('0 AS open_due_soon')}{t} FROM open_backlog_total_unit "
+        f"WHERE {FIELD_ALL} AND {SCOPE_F}",
+        f"SELECT {keys}, 0, open{soon(f'if({due_soon}, open, 0)')}{t} FROM open_backlog_due_unit "
+        f"WHERE {FIELD_ALL} AND due_date >= {today} AND {SCOPE_F}",
+        f"SELECT {keys}, open, if(due_date >= {today}, open, 0){soon(f'if({due_soon}, open, 0)')}{t} FROM open_backlog "
+        f"WHERE {FIELD_ONE} AND {SCOPE_F}",
+    ]
 
 
 NEXT_WORKING_DAY = "(SELECT min(day) FROM work_calendar WHERE day > today AND is_working = 1)"
@@ -127,15 +144,6 @@ def level_targets(anchor: str = "d1", metric_filter: str = "1") -> str:
         f"  ARRAY JOIN if(unit_level = '', {_list(LEVEL_CODES)}, [toString(unit_level)]) AS lv\n"
         f"  WHERE unit_code = '' AND valid_from <= {anchor} AND {PROVINCE_F} AND {metric_filter}\n"
         "  GROUP BY t_metric, t_level)"
-    )
-
-
-def unit_targets(metric: str, anchor: str = "d1") -> str:
-    return (
-        "(SELECT unit_code AS t_unit,\n"
-        f"    argMax(value, (valid_to > {anchor}, valid_from)) AS unit_target\n"
-        f"  FROM targets WHERE unit_code != '' AND metric = '{metric}' AND valid_from <= {anchor} AND {PROVINCE_F}\n"
-        "  GROUP BY t_unit)"
     )
 
 
@@ -199,9 +207,9 @@ def backlog_counts(by_level: bool) -> str:
             if group else "")
     return f"""WITH {D_TO} AS today, {NEXT_WORKING_DAY} AS next_wd
 SELECT {sel}sum(open) AS in_progress,
-    sumIf(open, due_date < today) AS overdue,
-    sumIf(open, due_date = today OR due_date = next_wd) AS due_soon
-FROM {backlog()}
+    in_progress - sum(open_not_due) AS overdue,
+    sum(open_due_soon) AS due_soon
+FROM {union(backlog_branches(due_soon='due_date = today OR due_date = next_wd'))}
 {tail}"""
 
 
@@ -227,28 +235,45 @@ WHERE $__conditionalAll(t_level IN (${{level:singlequote}}), $level)
 ORDER BY time, series"""
 
 
+def ranking_targets(metric: str, anchor: str = "d1") -> str:
+    """The targets of ``metric`` started by ``anchor``, computed once (a scalar subquery)
+    as an array of (unit_code, unit_level, valid on anchor, valid_from, value) sorted best
+    first by the domain.targets rule: one still valid beats one that expired, then the
+    latest start, then the most specific (unit > level > all). The first one matching a
+    unit (its own, one for its level, one for every level) is ``effective_target``."""
+    return (
+        "(SELECT arrayReverseSort(t -> (t.3, t.4, if(t.1 != '', 2, t.2 != '')),\n"
+        f"    groupArray((unit_code, toString(unit_level), valid_to > {anchor}, valid_from, value)))\n"
+        f"  FROM targets WHERE metric = '{metric}' AND valid_from <= {anchor} AND {PROVINCE_F})"
+    )
+
+
 def ranking(order: str) -> str:
     """Units by on-time rate over the range (``order`` = 'rate' or 'gap'), bottom N, with
-    the unit's target (its own, else its level's), the gap and the overdue backlog now.
-    Units with fewer than $min_volume ended dossiers are left out."""
+    the target that applies to the unit at the range end (``ranking_targets``), the gap
+    and the overdue backlog now.
+    Units with fewer than $min_volume ended dossiers are left out. One aggregation over
+    the counters (monthly per-unit rollup for the whole months) and the backlog now; the
+    targets are a constant array, looked up per unit."""
     order_sql = "ratio ASC, ended DESC" if order == "rate" else "gap ASC NULLS LAST, ratio ASC"
-    return f"""WITH {D_FROM} AS d0, {D_TO} AS d1, d1 AS today
+    rows = backlog_branches(keys="unit_code, unit_level", tail="0 AS ended, 0 AS ended_ok")
+    rows += counter_branches(("ended", "ended_ok"), "day >= d0 AND day <= d1", by_unit=True, monthly=True,
+                             select="unit_code, unit_level, 0, 0, ended, ended_ok")
+    return f"""WITH {D_FROM} AS d0, {D_TO} AS d1, d1 AS today, {ranking_targets('on_time_rate')} AS tg
 SELECT c.unit_code AS unit_code, if(n.name = '', c.unit_code, n.name) AS unit_name,
     c.unit_level AS unit_level, {level_name('c.unit_level')} AS level_name,
     c.ended AS ended, c.ended_ok AS ended_ok, c.ended_ok / c.ended AS ratio,
-    if(ut.t_unit IS NULL, tg.target, ut.unit_target) AS target,
-    ratio - target AS gap, b.overdue AS overdue_now
+    if((arrayFirstIndex(t -> t.1 = c.unit_code OR (t.1 = '' AND t.2 IN ('', c.unit_level)), tg) AS t_index) = 0,
+       NULL, tg[t_index].5) AS target,
+    ratio - target AS gap, c.overdue AS overdue_now
 FROM (
-  SELECT unit_code, any(unit_level) AS unit_level, sum(ended) AS ended, sum(ended_ok) AS ended_ok
-  FROM {counters(('ended', 'ended_ok'), 'day >= d0 AND day <= d1', by_unit=True, monthly=True)}
+  SELECT unit_code, any(unit_level) AS unit_level, sum(ended) AS ended, sum(ended_ok) AS ended_ok,
+      sum(open) - sum(open_not_due) AS overdue
+  FROM {union(rows)}
   GROUP BY unit_code
   HAVING ended >= $min_volume AND ended > 0
 ) AS c
 LEFT JOIN (SELECT code, name FROM reference_names WHERE kind = 'unit') AS n ON n.code = c.unit_code
-LEFT JOIN {level_targets(metric_filter="metric = 'on_time_rate'")} AS tg ON tg.t_level = c.unit_level
-LEFT JOIN {unit_targets('on_time_rate')} AS ut ON ut.t_unit = c.unit_code
-LEFT JOIN (SELECT unit_code, sum(open) AS overdue FROM {backlog('due_date < today', by_unit=True)} GROUP BY unit_code) AS b
-  ON b.unit_code = c.unit_code
 ORDER BY {order_sql}
 LIMIT $bottom_n
 SETTINGS join_use_nulls = 1"""
@@ -348,7 +373,7 @@ FROM (
   GROUP BY unit_code
   HAVING p_received + p_carried_over > 0
 ) AS c
-LEFT JOIN (SELECT unit_code, sumIf(open, due_date >= today) AS within_now FROM {backlog(by_unit=True)} GROUP BY unit_code) AS b
+LEFT JOIN (SELECT unit_code, sum(open_not_due) AS within_now FROM {union(backlog_branches())} GROUP BY unit_code) AS b
   ON b.unit_code = c.unit_code
 LEFT JOIN (
   SELECT unit_code, countIf(fee > 0) AS fee_procs, countIf(fee > 0 AND paid > 0) AS fee_procs_paid_online

@@ -212,3 +212,7 @@ def test_per_unit_rollups_equal_the_fine_rollups(loaded_store):
     b3 = c.query(f"SELECT unit_level, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
     b4 = c.query(f"SELECT unit_level, due_date, sum(open) s FROM {db}.open_backlog_level GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
     assert b1 == b2 and b1 and b3 == b4
+    b5 = c.query(f"SELECT unit_code, sum(open) s FROM {db}.open_backlog GROUP BY 1 HAVING s != 0 ORDER BY 1").result_rows
+    b6 = c.query(f"SELECT unit_code, sum(open) s FROM {db}.open_backlog_total_unit GROUP BY 1 HAVING s != 0 ORDER BY 1").result_rows
+    b7 = c.query(f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog_due_unit GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
+    assert b5 == b6 and b5 and b1 == b7
