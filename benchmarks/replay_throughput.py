@@ -23,7 +23,6 @@ from rich.console import Console
 from tqdm import tqdm
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
-from motcua.adapters.codec import iter_file
 from motcua.domain.calendar import default_calendar
 from motcua.pipeline.ingest import EmbeddedPipeline
 from motcua.simulate import simulate, write_events
@@ -39,6 +38,12 @@ def make_file(path: Path, events: int) -> int:
     return write_events(tqdm(taken, total=events, desc="simulate", unit="ev"), path)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads, chDB's included)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -49,6 +54,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=100_000)
     ap.add_argument("--workdir", type=Path, default=None, help="keep files here (default: temp)")
     ap.add_argument("--profile", action="store_true", help="print the top functions by own time")
+    ap.add_argument("--no-bulk", action="store_true",
+                    help="every event through the per-event Python path (the live processor's)")
     args = ap.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="motcua-bench-"))
@@ -67,7 +74,9 @@ def main() -> None:
     started = time.perf_counter()
     if profiler:
         profiler.enable()
-    summary = pipeline.ingest(iter_file(events_file), progress=bar.update)
+    cpu0 = cpu_seconds()
+    summary = pipeline.replay_files([events_file], progress=bar.update, bulk=not args.no_bulk)
+    cpu = cpu_seconds() - cpu0
     if profiler:
         profiler.disable()
     elapsed = time.perf_counter() - started
@@ -76,7 +85,13 @@ def main() -> None:
     console.print(f"[bold]events replayed[/]   {summary.read:,} ({summary.accepted:,} accepted, "
                   f"{summary.rejected:,} rejected, {summary.dossiers_changed:,} dossier changes)")
     console.print(f"[bold]elapsed[/]           {elapsed:.1f} s")
+    console.print(f"[bold]path[/]              {'per-event Python' if args.no_bulk else 'bulk (ClickHouse + Python for the rest)'}")
     console.print(f"[bold]throughput[/]        {summary.read / elapsed:,.0f} events/s (one process)")
+    console.print(f"[bold]CPU time[/]          {cpu:.1f} s = {cpu / elapsed:.2f} cores on average "
+                  f"({summary.read / cpu:,.0f} events per CPU-second)")
+    for what, seconds, cpu_s in pipeline.last_timings:
+        console.print(f"  {what:42s} {seconds:6.2f} s wall, {cpu_s:6.2f} s CPU "
+                      f"({cpu_s / max(summary.read, 1) * 1e6:5.1f} µs CPU/event)")
     console.print(f"[bold]peak RSS[/]          {peak_rss_mib():,.0f} MiB (before replay {rss_before:,.0f} MiB)")
     console.print(f"[bold]rows stored[/]       events {store.count('events'):,}, "
                   f"dossiers {store.count('dossier_state'):,}")

@@ -49,8 +49,11 @@ BUCKET_EVENTS = 200_000  # events per write bucket (one insert block each)
 MIN_MS, MAX_MS = 1293840000000, 2177452800000
 MAX_LINE = 16_384
 
+# Short-circuit evaluation of if/multiIf inside array lambdas costs ~15x here; every
+# function in these queries is total (…OrZero variants), so evaluating all branches is safe.
+_EAGER = {"max_threads": 1, "short_circuit_function_evaluation": "disable"}
 _ONE_BLOCK = {
-    "max_threads": 1, "max_insert_threads": 1, "max_block_size": 1 << 20,
+    **_EAGER, "max_insert_threads": 1, "max_block_size": 1 << 20,
     "min_insert_block_size_rows": 1 << 30, "min_insert_block_size_bytes": 1 << 34,
     "max_insert_block_size": 1 << 30, "optimize_on_insert": 0,
 }
@@ -89,21 +92,12 @@ def _raw(name: str) -> str:
     return f"kv.2[indexOf(kv.1, {_q(name)})]"
 
 
-def _instant_ok(name: str) -> str:
-    """The raw value is a strict ISO-8601 string that round-trips, or a plain integer."""
-    r = _raw(name)
-    return (f"(match({r}, {_q(_UINT)}) OR (match({r}, {_q(_ISO)}) AND "
-            f"parseDateTime64BestEffortOrNull(substring({r}, 2, length({r}) - 2), 3, 'UTC') IS NOT NULL AND "
-            f"formatDateTime(parseDateTime64BestEffortOrNull(substring({r}, 2, length({r}) - 2), 3, 'UTC') "
-            f"+ toIntervalSecond(_off_{name}), '%Y-%m-%dT%H:%i:%S') = substring({r}, 2, 19)))")
-
-
 def _offset_seconds(name: str) -> str:
     """Seconds east of UTC of an ISO instant's offset (0 for Z or an integer)."""
     r = _raw(name)
     return (f"if(match({r}, {_q(_OFFSET)}), "
             f"(if(substring({r}, length({r}) - 6, 1) = '-', -1, 1) * "
-            f"(toInt32(substring({r}, length({r}) - 5, 2)) * 3600 + toInt32(substring({r}, length({r}) - 2, 2)) * 60)), 0)")
+            f"(toInt32OrZero(substring({r}, length({r}) - 5, 2)) * 3600 + toInt32OrZero(substring({r}, length({r}) - 2, 2)) * 60)), 0)")
 
 
 def _instant_ms(name: str) -> str:
@@ -112,79 +106,83 @@ def _instant_ms(name: str) -> str:
             f"toUnixTimestamp64Milli(parseDateTime64BestEffortOrZero(substring({r}, 2, length({r}) - 2), 3, 'UTC')))")
 
 
-def _kind_check(name: str, kind) -> str:
-    r = _raw(name)
-    if isinstance(kind, tuple):
-        return f"has({_json_str_set(kind)}, {r})"
-    if kind == "bool":
-        return f"{r} IN ('true', 'false')"
-    if kind == "int":
-        return f"match({r}, {_q(_UINT)})"
-    if kind == "instant":
-        return f"({_instant_ok(name)} AND {_instant_ms(name)} BETWEEN {MIN_MS} AND {MAX_MS})"
-    if kind == "str":
-        # Non-empty, <= 512 characters, no run of 9 digits (the personal-data check's
-        # territory is left to Python).
-        return (f"(startsWith({r}, '\"') AND length({r}) > 2 AND lengthUTF8({r}) - 2 <= {ev.MAX_STR_LEN} "
-                f"AND NOT match({r}, '[0-9]{{9}}'))")
-    if kind == "time_limit":
-        tl = f"JSONExtractKeysAndValuesRaw({r})"
-        return (f"(startsWith({r}, '{{') AND length({tl}) = 2 AND has({tl}.1, 'value') AND has({tl}.1, 'unit') "
-                f"AND match({tl}.2[indexOf({tl}.1, 'value')], '^[0-9]{{1,4}}$') "
-                f"AND has({_json_str_set(ev.TIME_LIMIT_UNITS)}, {tl}.2[indexOf({tl}.1, 'unit')]))")
-    raise ValueError(kind)  # pragma: no cover - a new kind must be taught here first
-
-
-def _extra_checks() -> str:
-    """Required extras of the type present; every present extra of the right kind (the
-    keys were already checked against the type's own fields, and a field name has one
-    kind in every type that has it)."""
-    kinds: dict[str, object] = {}
+def _kinds() -> dict[str, object]:
+    """Every field name of the contract and its kind ("id": an envelope identifier)."""
+    kinds: dict[str, object] = {n: "id" for n in _STRINGS}
+    kinds.update(event_type=ev.EVENT_TYPES, unit_level=ev.UNIT_LEVELS, occurred_at="instant", sequence="int")
     for extras in ev.EXTRA_FIELDS.values():
         for name, kind in extras.items():
-            assert kinds.setdefault(name, kind) == kind, name
-    required = ", ".join(f"{_q(t)}, {_arr(names)}" for t, names in ev.REQUIRED_EXTRAS.items())
-    conds = [f"arrayAll(x -> has(kv.1, x), map({required})[et])"]
-    conds += [f"(NOT has(kv.1, {_q(name)}) OR {_kind_check(name, kind)})" for name, kind in sorted(kinds.items())]
-    conds.append(f"(et != 'DIGITISED' OR (toUInt64OrZero({_raw('components_digitised')}) <= toUInt64OrZero({_raw('components_total')}) "
-                 f"AND toUInt64OrZero({_raw('components_reused')}) <= toUInt64OrZero({_raw('components_total')})))")
-    return "(" + " AND ".join(conds) + ")"
+            assert kinds.setdefault(name, kind) == kind, name  # one kind per name
+    return kinds
 
 
-def _keep_map() -> str:
-    pairs = []
-    for etype, extras in ev.EXTRA_FIELDS.items():
-        keep = list(ev.ENVELOPE_REQUIRED + ev.ENVELOPE_OPTIONAL) + list(extras)
-        pairs.append(f"{_q(etype)}, {_arr(keep)}")
-    return f"map({', '.join(pairs)})"
+_TIME_LIMIT = (r'^\{("value":[0-9]{1,4},"unit":"(%s)"|"unit":"(%s)","value":[0-9]{1,4})\}$'
+               % ("|".join(ev.TIME_LIMIT_UNITS), "|".join(ev.TIME_LIMIT_UNITS)))
+_INSTANT_SHAPE = _UINT + "|" + _ISO
+
+
+def _pair_check() -> str:
+    """SQL over a key ``k`` and its raw value ``v``: the value has the kind of the key."""
+    kinds = _kinds()
+    by_kind: dict[str, list[str]] = {}
+    enum_pairs: list[str] = []
+    for name, kind in kinds.items():
+        if isinstance(kind, tuple):
+            by_kind.setdefault("enum", []).append(name)
+            enum_pairs += [f'{name}="{v}"' for v in kind]
+        else:
+            by_kind.setdefault(kind, []).append(name)
+    return f"""multiIf(
+        has({_arr(by_kind["id"])}, k), startsWith(v, '"') AND length(v) >= 3 AND lengthUTF8(v) <= {ev.MAX_ID_LEN + 2},
+        has({_arr(by_kind["enum"])}, k), has({_arr(enum_pairs)}, concat(k, '=', v)),
+        has({_arr(by_kind["bool"])}, k), v IN ('true', 'false'),
+        has({_arr(by_kind["int"])}, k), match(v, {_q(_UINT)}),
+        has({_arr(by_kind["instant"])}, k), match(v, {_q(_INSTANT_SHAPE)}),
+        has({_arr(by_kind["str"])}, k), startsWith(v, '"') AND length(v) >= 3
+            AND lengthUTF8(v) <= {ev.MAX_STR_LEN + 2} AND NOT match(v, '[0-9]{{9}}'),
+        k = 'time_limit', match(v, {_q(_TIME_LIMIT)}),
+        0)"""
+
+
+def _instant_valid(name: str) -> str:
+    """A present instant is an integer, or an ISO string that round-trips; in range."""
+    r = _raw(name)
+    ok = (f"(match({r}, {_q(_UINT)}) OR formatDateTime(parseDateTime64BestEffortOrZero("
+          f"substring({r}, 2, length({r}) - 2), 3, 'UTC') + toIntervalSecond(_off_{name}), '%Y-%m-%dT%H:%i:%S') "
+          f"= substring({r}, 2, 19)) AND {_instant_ms(name)} BETWEEN {MIN_MS} AND {MAX_MS}")
+    return ok if name == "occurred_at" else f"(NOT has(kv.1, {_q(name)}) OR ({ok}))"
+
+
+def fast_conditions(now_ms: int) -> list[str]:
+    """SQL conditions over ``line`` (String) and ``kv`` (JSONExtractKeysAndValuesRaw(line)),
+    with ``et`` the event type and ``_off_<instant>`` offsets defined, all true when
+    ``decode_record`` would accept the line as it is. One pass over the key/value pairs
+    checks every value's kind and that the key belongs to the event type; the counts of
+    envelope and required fields then show that nothing is missing."""
+    keep = [f"{t}.{n}" for t, extras in ev.EXTRA_FIELDS.items()
+            for n in ev.ENVELOPE_REQUIRED + ev.ENVELOPE_OPTIONAL + tuple(extras)]
+    required = [f"{t}.{n}" for t, names in ev.REQUIRED_EXTRAS.items() for n in names]
+    types = list(ev.EXTRA_FIELDS)
+    counts = [str(len(ev.REQUIRED_EXTRAS.get(t, ()))) for t in types]
+    did = _raw("dossier_id")
+    return [
+        f"length(line) <= {MAX_LINE} AND startsWith(line, '{{') AND endsWith(line, '}}')",
+        f"isValidUTF8(line) AND NOT match(line, {_q(_BAD_CHARS + '|' + _NOT_PLAIN_NUMBER)})",
+        "length(kv) > 0 AND arrayUniq(kv.1) = length(kv)",
+        f"arrayAll((k, v) -> has({_arr(keep)}, concat(et, '.', k)) AND {_pair_check()}, kv.1, kv.2)",
+        f"arrayCount(k -> has({_arr(ev.ENVELOPE_REQUIRED)}, k), kv.1) = {len(ev.ENVELOPE_REQUIRED)}",
+        f"arrayCount(k -> has({_arr(required)}, concat(et, '.', k)), kv.1) "
+        f"= transform(et, {_arr(types)}, [{', '.join(counts)}], 0)",
+        f"NOT (match({did}, '^\"[0-9]+\"$') AND length({did}) IN (11, 14))",
+        *(_instant_valid(n) for n in ev.INSTANT_FIELDS),
+        f"{_instant_ms('occurred_at')} <= {int(now_ms) + ev.FUTURE_TOLERANCE_MS}",
+        f"(et != 'DIGITISED' OR (toUInt64OrZero({_raw('components_digitised')}) <= toUInt64OrZero({_raw('components_total')}) "
+        f"AND toUInt64OrZero({_raw('components_reused')}) <= toUInt64OrZero({_raw('components_total')})))",
+    ]
 
 
 def fast_predicate(now_ms: int) -> str:
-    """SQL over ``line`` (String) and ``kv`` (JSONExtractKeysAndValuesRaw(line)), with
-    ``et`` the event type and ``_off_<instant>`` offsets defined, true when
-    ``decode_record`` would accept the line as it is."""
-    envelope = " AND ".join(f"has(kv.1, {_q(n)})" for n in ev.ENVELOPE_REQUIRED)
-    strings = " AND ".join(
-        f"(startsWith({_raw(n)}, '\"') AND length({_raw(n)}) > 2 AND lengthUTF8({_raw(n)}) - 2 <= {ev.MAX_ID_LEN})"
-        for n in _STRINGS)
-    did = _raw("dossier_id")
-    return f"""(
-        length(line) <= {MAX_LINE} AND startsWith(line, '{{') AND endsWith(line, '}}')
-        AND isValidUTF8(line) AND NOT match(line, {_q(_BAD_CHARS)})
-        AND NOT match(line, {_q(_NOT_PLAIN_NUMBER)})
-        AND length(kv) > 0 AND length(arrayDistinct(kv.1)) = length(kv.1)
-        AND NOT has(kv.2, 'null')
-        AND mapContains({_keep_map()}, et)
-        AND arrayAll(k -> has({_keep_map()}[et], k), kv.1)
-        AND {envelope}
-        AND {strings}
-        AND NOT (match({did}, '^"[0-9]+"$') AND length({did}) IN (11, 14))
-        AND has({_json_str_set(ev.UNIT_LEVELS)}, {_raw('unit_level')})
-        AND {_instant_ok('occurred_at')}
-        AND {_instant_ms('occurred_at')} BETWEEN {MIN_MS} AND least({MAX_MS}, {int(now_ms) + ev.FUTURE_TOLERANCE_MS})
-        AND (NOT has(kv.1, 'sequence') OR match({_raw('sequence')}, {_q(_UINT)}))
-        AND {_extra_checks()}
-    )"""
+    return "(" + "\n    AND ".join(fast_conditions(now_ms)) + ")"
 
 
 # The typed extraction of a fast line (one more parse, into a named tuple).
@@ -227,29 +225,35 @@ class BulkReplayer:
         return f"{self.db}.bulk_{name}"
 
     def drop_scratch(self) -> None:
-        for name in ("lines", "events", "python", "facts"):
+        for name in ("events", "python", "facts"):
             self.c.command(f"DROP TABLE IF EXISTS {self._t(name)}")
 
-    def stage(self, paths: list[str]) -> int:
-        """Read the files into bulk_lines (file index, line number, line)."""
+    def stage(self, paths: list[str]) -> None:
+        """Start a replay of these files (absolute paths): ClickHouse reads them where a
+        query needs their lines (reading is cheap; storing a copy was not)."""
         self.drop_scratch()
-        self.c.command(f"CREATE TABLE {self._t('lines')} (f UInt16, lineno UInt64, line String) "
-                       f"ENGINE = MergeTree ORDER BY (f, lineno)")
-        for i, path in enumerate(paths):
-            self.c.command(
-                f"INSERT INTO {self._t('lines')} SELECT {{f:UInt16}}, rowNumberInAllBlocks() + 1 AS lineno, "
-                f"replaceRegexpOne(line, {_q(_LINE_END)}, '') AS l FROM file({{path:String}}, 'LineAsString') "
-                f"WHERE NOT match(l, {_q(_BLANK)})",
-                parameters={"f": i, "path": str(path)},
-                settings={"max_threads": 1, "input_format_parallel_parsing": 0})
-        return int(self.c.command(f"SELECT count() FROM {self._t('lines')}"))
+        self.paths = list(paths)
+
+    def _lines(self) -> tuple[str, dict]:
+        """A subquery of the non-blank lines (f: file index, lineno: 1-based line number,
+        line: without its line end), the way ``codec.iter_file`` numbers them."""
+        parts, params = [], {}
+        for i, path in enumerate(self.paths):
+            params[f"path{i}"] = path
+            parts.append(
+                f"SELECT {i} AS f, lineno, l AS line FROM ("
+                f"SELECT rowNumberInAllBlocks() + 1 AS lineno, replaceRegexpOne(line, {_q(_LINE_END)}, '') AS l "
+                f"FROM file({{path{i}:String}}, 'LineAsString')) WHERE NOT match(l, {_q(_BLANK)})")
+        return "(" + " UNION ALL ".join(parts) + ")", params
 
     def extract(self, now_ms: int) -> int:
-        """bulk_events: the typed columns of every fast line. Returns their count."""
+        """bulk_events: every line with its ``fast`` flag and, for fast lines, the typed
+        columns. Returns the number of fast lines."""
         offs = ", ".join(f"{_offset_seconds(n)} AS _off_{n}" for n in ev.INSTANT_FIELDS)
+        lines, params = self._lines()
         self.c.command(f"""
-CREATE TABLE {self._t('events')} ENGINE = MergeTree ORDER BY (dossier_id, f, lineno) AS
-SELECT f, lineno, x.dossier_id AS dossier_id, x.event_id AS event_id, x.event_type AS event_type,
+CREATE TABLE {self._t('events')} ENGINE = Memory AS
+SELECT f, lineno, fast, x.dossier_id AS dossier_id, x.event_id AS event_id, x.event_type AS event_type,
     occurred_ms, x.sequence AS sequence, ifNull(x.sequence, {1 << 62}) AS seq_key,
     x.source_system AS source_system, x.province_code AS province_code, x.unit_code AS unit_code,
     x.unit_level AS unit_level, x.procedure_code AS procedure_code, x.field_code AS field_code,
@@ -264,42 +268,39 @@ SELECT f, lineno, x.dossier_id AS dossier_id, x.event_id AS event_id, x.event_ty
     ifNull(x.method, '') AS method, ifNull(x.apology_issued, false) AS apology_issued, line
 FROM (
     SELECT f, lineno, line, JSONExtractKeysAndValuesRaw(line) AS kv,
-        substring({_raw('event_type')}, 2, length({_raw('event_type')}) - 2) AS et, {offs}
-    FROM {self._t('lines')}
-    WHERE {fast_predicate(now_ms)}
+        substring({_raw('event_type')}, 2, length({_raw('event_type')}) - 2) AS et, {offs},
+        {fast_predicate(now_ms)} AS fast
+    FROM {lines}
 )
 ARRAY JOIN [JSONExtract(line, {_q(_EXTRACT_TYPE)})] AS x
 ARRAY JOIN [{_instant_ms('occurred_at')}] AS occurred_ms
 ARRAY JOIN [if(has(kv.1, 'due_at'), {_instant_ms('due_at')}, NULL)] AS due_at_ms
-""", settings={"max_threads": 1})
-        return int(self.c.command(f"SELECT count() FROM {self._t('events')}"))
+""", parameters=params, settings={**_EAGER, "input_format_parallel_parsing": 0})
+        return int(self.c.command(f"SELECT countIf(fast) FROM {self._t('events')}"))
 
     def slow_lines(self) -> Iterator[tuple[int, int, bytes]]:
         """(file index, line number, line) of the lines that were not fast, in order."""
-        yield from self._lines_where(
-            f"(f, lineno) NOT IN (SELECT f, lineno FROM {self._t('events')})")
+        yield from self._lines_where("NOT fast")
 
     def _lines_where(self, cond: str) -> Iterator[tuple[int, int, bytes]]:
         with self.c.query_row_block_stream(
-                f"SELECT f, lineno, line FROM {self._t('lines')} WHERE {cond} ORDER BY f, lineno",
-                query_formats={"String": "bytes"}) as stream:
+                f"SELECT f, lineno, line FROM {self._t('events')} WHERE {cond} ORDER BY f, lineno",
+                query_formats={"String": "bytes"}, settings={"max_threads": 1}) as stream:
             for block in stream:
                 yield from block
 
     def mark_python(self, dossier_ids: set[str]) -> None:
         """bulk_python: dossiers Python folds (given ones, plus those the store has events of)."""
-        self.c.command(f"CREATE TABLE {self._t('python')} (dossier_id String) ENGINE = MergeTree ORDER BY dossier_id")
+        self.c.command(f"CREATE TABLE {self._t('python')} (dossier_id String) ENGINE = Memory")
         if dossier_ids:
             self.c.insert(self._t("python"), [[d] for d in sorted(dossier_ids)], column_names=["dossier_id"])
         self.c.command(
             f"INSERT INTO {self._t('python')} SELECT DISTINCT dossier_id FROM {self.db}.events "
-            f"WHERE dossier_id IN (SELECT DISTINCT dossier_id FROM {self._t('events')})")
+            f"WHERE dossier_id IN (SELECT DISTINCT dossier_id FROM {self._t('events')} WHERE fast)")
 
     def python_lines(self) -> Iterator[tuple[int, int, bytes]]:
         """Every line Python must see: slow lines and the fast lines of Python dossiers."""
-        yield from self._lines_where(
-            f"(f, lineno) NOT IN (SELECT f, lineno FROM {self._t('events')} "
-            f"WHERE dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')}))")
+        yield from self._lines_where(f"NOT fast OR dossier_id IN (SELECT dossier_id FROM {self._t('python')})")
 
     # -- the fold ------------------------------------------------------------------
     def fold(self) -> tuple[int, int, int]:
@@ -326,7 +327,7 @@ ARRAY JOIN [if(has(kv.1, 'due_at'), {_instant_ms('due_at')}, NULL)] AS due_at_ms
         key = "(e_seq_key, e_occurred_ms, e_event_id)"
         env = "(e_province_code, e_unit_code, e_unit_level, e_procedure_code, e_field_code)"
         self.c.command(f"""
-CREATE TABLE {self._t('facts')} ENGINE = MergeTree ORDER BY dossier_id AS
+CREATE TABLE {self._t('facts')} ENGINE = Memory AS
 WITH {cum} AS _cum, {wd} AS _wd
 SELECT *,
     -- the backlog key (metrics.backlog_due), epoch days; -1 when not in progress
@@ -414,15 +415,15 @@ SELECT dossier_id,
     if(countIf(e_event_type = 'RATED') > 0, argMaxIf(e_rating, {key}, e_event_type = 'RATED'), '') AS rating,
     countIf(e_event_type = 'PAYMENT_COMPLETED') AS _payments
 FROM (SELECT dossier_id, event_type AS e_event_type, occurred_ms AS e_occurred_ms, seq_key AS e_seq_key, event_id AS e_event_id, province_code AS e_province_code, unit_code AS e_unit_code, unit_level AS e_unit_level, procedure_code AS e_procedure_code, field_code AS e_field_code, channel AS e_channel, online_service AS e_online_service, has_fee AS e_has_fee, requires_paper_result AS e_requires_paper_result, due_at_ms AS e_due_at_ms, has_limit AS e_has_limit, limit_unit AS e_limit_unit, limit_value AS e_limit_value, apology_issued AS e_apology_issued, electronic_result AS e_electronic_result, return_channel AS e_return_channel, components_total AS e_components_total, components_digitised AS e_components_digitised, components_reused AS e_components_reused, from_personal_store AS e_from_personal_store, population_data_used AS e_population_data_used, method AS e_method, rating AS e_rating FROM {self._t('events')}
-      WHERE dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})
+      WHERE fast AND dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})
       ORDER BY dossier_id, f, lineno LIMIT 1 BY dossier_id, event_id)
 GROUP BY dossier_id
 )))))
-""", settings={"max_threads": 1, "allow_experimental_analyzer": 1})
+""", settings=_EAGER)
         dossiers = int(self.c.command(f"SELECT count() FROM {self._t('facts')}"))
         events = int(self.c.command(
             f"SELECT count() FROM {self._t('events')} "
-            f"WHERE dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})"))
+            f"WHERE fast AND dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})"))
         new = int(self.c.command(f"SELECT sum(version) FROM {self._t('facts')}") or 0)
         return dossiers, events, new
 
@@ -448,7 +449,7 @@ GROUP BY dossier_id
         return buckets
 
     def _events_of_sql_dossiers(self, cond: str) -> str:
-        return (f"(SELECT * FROM {self._t('events')} WHERE {cond} AND dossier_id NOT IN "
+        return (f"(SELECT * FROM {self._t('events')} WHERE fast AND {cond} AND dossier_id NOT IN "
                 f"(SELECT dossier_id FROM {self._t('python')}) ORDER BY dossier_id, f, lineno "
                 f"LIMIT 1 BY dossier_id, event_id)")
 

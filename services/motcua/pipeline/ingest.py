@@ -79,6 +79,7 @@ class EmbeddedPipeline:
         self.batch_size = batch_size
         self.now_ms = now_ms or (lambda: int(time.time() * 1000))
         self.book = DossierBook(cal, load_events=self._load_events)
+        self.last_timings: list[tuple[str, float, float]] = []  # stages of the last bulk replay
 
     def _load_events(self, dossier_ids):
         stored = self.store.events_of(dossier_ids)
@@ -143,9 +144,11 @@ class EmbeddedPipeline:
             total.seconds = time.perf_counter() - started
             return total
         replayer = BulkReplayer(self.store, self.cal)
+        clock = _StageClock()
         now = self.now_ms()
         replayer.stage([str(p.resolve()) for p in paths])
         replayer.extract(now)
+        clock.lap("check + extract fast lines (SQL)")
         python_dossiers: set[str] = set()
         for _f, _n, line in replayer.slow_lines():
             try:
@@ -153,12 +156,17 @@ class EmbeddedPipeline:
             except (DecodeError, InvalidEvent):
                 continue
         replayer.mark_python(python_dossiers)
+        clock.lap("split dossiers")
         dossiers, events, new = replayer.fold()
+        clock.lap("fold + facts (SQL)")
         replayer.write()
+        clock.lap("write rollup, backlog, states, events")
         if progress:
             progress(events)
         refs = [str(p) for p in paths]
         total = self.ingest(((f"{refs[f]}:{n}", line) for f, n, line in replayer.python_lines()), progress)
+        clock.lap(f"Python path ({total.read:,} records)")
+        self.last_timings = clock.laps
         total.read += events
         total.accepted += events
         total.duplicates += events - new
@@ -166,6 +174,19 @@ class EmbeddedPipeline:
         replayer.drop_scratch()
         total.seconds = time.perf_counter() - started
         return total
+
+
+class _StageClock:
+    """Wall and CPU seconds (this process, all threads: chDB's included) per stage."""
+
+    def __init__(self):
+        self.laps: list[tuple[str, float, float]] = []
+        self._t, self._cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, what: str) -> None:
+        now, cpu = time.perf_counter(), time.process_time()
+        self.laps.append((what, now - self._t, cpu - self._cpu))
+        self._t, self._cpu = now, cpu
 
 
 def _payload(raw: bytes | dict) -> bytes:
