@@ -121,27 +121,36 @@ _TIME_LIMIT = (r'^\{("value":[0-9]{1,4},"unit":"(%s)"|"unit":"(%s)","value":[0-9
 _INSTANT_SHAPE = _UINT + "|" + _ISO
 
 
+_NAMES = tuple(sorted(_kinds()))  # field i of the contract is bit i + 1 of a key mask; bit 0: unknown
+_KIND_CODES = {"id": 1, "enum": 2, "bool": 3, "int": 4, "instant": 5, "str": 6, "time_limit": 7}
+
+
+def _mask(names) -> int:
+    return sum(1 << (_NAMES.index(n) + 1) for n in set(names))
+
+
+def key_mask_sql() -> str:
+    """The key mask of a line: one bit per contract field present (bit 0: unknown keys).
+    As a sum of powers of two, its popcount equals the number of keys exactly when no
+    key repeats."""
+    return f"arraySum(arrayMap(k -> bitShiftLeft(toUInt64(1), indexOf({_arr(_NAMES)}, k)), kv.1))"
+
+
 def _pair_check() -> str:
     """SQL over a key ``k`` and its raw value ``v``: the value has the kind of the key."""
     kinds = _kinds()
-    by_kind: dict[str, list[str]] = {}
-    enum_pairs: list[str] = []
-    for name, kind in kinds.items():
-        if isinstance(kind, tuple):
-            by_kind.setdefault("enum", []).append(name)
-            enum_pairs += [f'{name}="{v}"' for v in kind]
-        else:
-            by_kind.setdefault(kind, []).append(name)
+    codes = [_KIND_CODES["enum" if isinstance(kinds[n], tuple) else kinds[n]] for n in _NAMES]
+    enum_pairs = [f'{n}="{v}"' for n in _NAMES if isinstance(kinds[n], tuple) for v in kinds[n]]
     return f"""multiIf(
-        has({_arr(by_kind["id"])}, k), startsWith(v, '"') AND length(v) >= 3 AND lengthUTF8(v) <= {ev.MAX_ID_LEN + 2},
-        has({_arr(by_kind["enum"])}, k), has({_arr(enum_pairs)}, concat(k, '=', v)),
-        has({_arr(by_kind["bool"])}, k), v IN ('true', 'false'),
-        has({_arr(by_kind["int"])}, k), match(v, {_q(_UINT)}),
-        has({_arr(by_kind["instant"])}, k), match(v, {_q(_INSTANT_SHAPE)}),
-        has({_arr(by_kind["str"])}, k), startsWith(v, '"') AND length(v) >= 3
-            AND lengthUTF8(v) <= {ev.MAX_STR_LEN + 2} AND NOT match(v, '[0-9]{{9}}'),
-        k = 'time_limit', match(v, {_q(_TIME_LIMIT)}),
-        0)"""
+        c = 1, startsWith(v, '"') AND length(v) >= 3 AND lengthUTF8(v) <= {ev.MAX_ID_LEN + 2},
+        c = 2, has({_arr(enum_pairs)}, concat(k, '=', v)),
+        c = 3, v IN ('true', 'false'),
+        c = 4, match(v, {_q(_UINT)}),
+        c = 5, match(v, {_q(_INSTANT_SHAPE)}),
+        c = 6, startsWith(v, '"') AND length(v) >= 3 AND lengthUTF8(v) <= {ev.MAX_STR_LEN + 2}
+               AND NOT match(v, '[0-9]{{9}}'),
+        c = 7, match(v, {_q(_TIME_LIMIT)}),
+        0)""".replace("c = ", f"transform(k, {_arr(_NAMES)}, [{', '.join(map(str, codes))}], 0) = ")
 
 
 def _instant_valid(name: str) -> str:
@@ -155,24 +164,22 @@ def _instant_valid(name: str) -> str:
 
 def fast_conditions(now_ms: int) -> list[str]:
     """SQL conditions over ``line`` (String) and ``kv`` (JSONExtractKeysAndValuesRaw(line)),
-    with ``et`` the event type and ``_off_<instant>`` offsets defined, all true when
-    ``decode_record`` would accept the line as it is. One pass over the key/value pairs
-    checks every value's kind and that the key belongs to the event type; the counts of
-    envelope and required fields then show that nothing is missing."""
-    keep = [f"{t}.{n}" for t, extras in ev.EXTRA_FIELDS.items()
-            for n in ev.ENVELOPE_REQUIRED + ev.ENVELOPE_OPTIONAL + tuple(extras)]
-    required = [f"{t}.{n}" for t, names in ev.REQUIRED_EXTRAS.items() for n in names]
+    with ``et`` the event type, ``km`` the key mask and ``_off_<instant>`` offsets defined,
+    all true when ``decode_record`` would accept the line as it is. The key mask checks
+    the key set against the event type; one pass over the pairs checks each value's kind."""
     types = list(ev.EXTRA_FIELDS)
-    counts = [str(len(ev.REQUIRED_EXTRAS.get(t, ()))) for t in types]
+    keep = [str(_mask(ev.ENVELOPE_REQUIRED + ev.ENVELOPE_OPTIONAL + tuple(ev.EXTRA_FIELDS[t]))) for t in types]
+    required = [str(_mask(ev.ENVELOPE_REQUIRED + ev.REQUIRED_EXTRAS.get(t, ()))) for t in types]
     did = _raw("dossier_id")
     return [
         f"length(line) <= {MAX_LINE} AND startsWith(line, '{{') AND endsWith(line, '}}')",
         f"isValidUTF8(line) AND NOT match(line, {_q(_BAD_CHARS + '|' + _NOT_PLAIN_NUMBER)})",
-        "length(kv) > 0 AND arrayUniq(kv.1) = length(kv)",
-        f"arrayAll((k, v) -> has({_arr(keep)}, concat(et, '.', k)) AND {_pair_check()}, kv.1, kv.2)",
-        f"arrayCount(k -> has({_arr(ev.ENVELOPE_REQUIRED)}, k), kv.1) = {len(ev.ENVELOPE_REQUIRED)}",
-        f"arrayCount(k -> has({_arr(required)}, concat(et, '.', k)), kv.1) "
-        f"= transform(et, {_arr(types)}, [{', '.join(counts)}], 0)",
+        # keys: no repeats, none unknown, all of the type's own, every required one there
+        "length(kv) > 0 AND bitCount(km) = length(kv) AND bitAnd(km, 1) = 0",
+        f"bitAnd(km, bitNot(transform(et, {_arr(types)}, [{', '.join(keep)}], toUInt64(0)))) = 0",
+        f"bitAnd(km, transform(et, {_arr(types)}, [{', '.join(required)}], toUInt64(0))) "
+        f"= transform(et, {_arr(types)}, [{', '.join(required)}], toUInt64(0))",
+        f"arrayAll((k, v) -> {_pair_check()}, kv.1, kv.2)",
         f"NOT (match({did}, '^\"[0-9]+\"$') AND length({did}) IN (11, 14))",
         *(_instant_valid(n) for n in ev.INSTANT_FIELDS),
         f"{_instant_ms('occurred_at')} <= {int(now_ms) + ev.FUTURE_TOLERANCE_MS}",
@@ -269,7 +276,7 @@ SELECT f, lineno, fast, x.dossier_id AS dossier_id, x.event_id AS event_id, x.ev
 FROM (
     SELECT f, lineno, line, JSONExtractKeysAndValuesRaw(line) AS kv,
         substring({_raw('event_type')}, 2, length({_raw('event_type')}) - 2) AS et, {offs},
-        {fast_predicate(now_ms)} AS fast
+        {key_mask_sql()} AS km, {fast_predicate(now_ms)} AS fast
     FROM {lines}
 )
 ARRAY JOIN [JSONExtract(line, {_q(_EXTRACT_TYPE)})] AS x
@@ -431,8 +438,11 @@ GROUP BY dossier_id
     def write(self, progress=None) -> int:
         """Rollup, backlog, states, then events of the SQL dossiers, bucket by bucket, each
         insert with a token from the bucket's events. Returns the number of buckets."""
-        new = int(self.c.command(f"SELECT sum(version) FROM {self._t('facts')}") or 0)
-        buckets = max(1, -(-new // BUCKET_EVENTS))
+        # The bucket count comes from the input alone (all its lines), so a rerun after a
+        # crash splits the dossiers exactly as the crashed run did: the bucket whose
+        # events had not landed repeats its inserts with the same tokens.
+        lines = int(self.c.command(f"SELECT count() FROM {self._t('events')}") or 0)
+        buckets = max(1, -(-lines // BUCKET_EVENTS))
         for b in range(buckets):
             cond = f"cityHash64(dossier_id) % {buckets} = {b}"
             digest = self.c.query(
