@@ -368,7 +368,7 @@ FROM (
         self.c.command(f"""
 CREATE TABLE {self._t('facts')} ENGINE = Memory AS
 WITH {cum} AS _cum, {wd} AS _wd
-SELECT *,
+SELECT {', '.join(STATE_COLUMNS)},
     -- the backlog key (metrics.backlog_due), epoch days; -1 when not in progress
     multiIf(NOT received OR ended, -1,
             supplement_requests >= 2, {ALWAYS_OVERDUE - _EPOCH_ORDINAL},
