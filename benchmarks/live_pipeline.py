@@ -86,8 +86,42 @@ async def preload(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]])
         await p.stop()
 
 
-def facts_span(bootstrap: str, topic: str, expect_events: int) -> tuple[float, int]:
-    """Seconds from the first to the last facts message, once all events are carried."""
+def load_average() -> str:
+    """The machine is shared: every figure is printed with the load at the time."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+class CpuSampler(threading.Thread):
+    """CPU seconds (user + system) of a process, sampled every 0.1 s, so the CPU spent
+    between two instants (the first and last facts message) can be read afterwards."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples: list[tuple[float, float]] = []
+        self.done = threading.Event()
+
+    def cpu(self) -> float:
+        fields = open(f"/proc/{self.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            try:
+                self.samples.append((time.time(), self.cpu()))
+            except OSError:
+                return
+
+    def between(self, t0: float, t1: float) -> float:
+        def at(t):
+            return min(self.samples, key=lambda s: abs(s[0] - t))[1]
+        return at(t1) - at(t0)
+
+
+def facts_span(bootstrap: str, topic: str, expect_events: int,
+               times: list | None = None) -> tuple[float, int]:
+    """Seconds from the first to the last facts message, once all events are carried
+    (``times`` gets the first and last message times, epoch seconds)."""
     from kafka import KafkaConsumer
 
     c = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
@@ -105,13 +139,18 @@ def facts_span(bootstrap: str, topic: str, expect_events: int) -> tuple[float, i
                     seen_ids += 1
     finally:
         c.close()
+    if times is not None:
+        times[:] = [first / 1000, last / 1000]
     return (last - first) / 1000, seen_ids
 
 
 async def baseline(s: LiveSettings, n: int) -> float:
-    """Plain aiokafka loop: decode, fold (DossierBook), produce facts + a state message per
-    changed dossier (what Faust's changelog write is), commit per batch."""
+    """Plain aiokafka loop: decode, fold (DossierBook), produce facts (murmur2-partitioned)
+    + a state message per changed dossier to the source partition (what the processor's
+    changelog write is), with ``AIOKafkaProducer.send`` like the processor; flush, then
+    commit per poll."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.partitioner import murmur2
 
     cal = default_calendar()
     book = DossierBook(cal)
@@ -122,6 +161,8 @@ async def baseline(s: LiveSettings, n: int) -> float:
                                 enable_idempotence=True, linger_ms=5, max_batch_size=512 * 1024)
     await consumer.start()
     await producer.start()
+    facts_topic, state_topic = f"{s.facts_topic}-baseline", f"{s.facts_topic}-baseline-state"
+    facts_parts = sorted(await producer.partitions_for(facts_topic))
     done = 0
     started = None
     try:
@@ -142,15 +183,22 @@ async def baseline(s: LiveSettings, n: int) -> float:
                 for e in accepted:
                     by.setdefault(e["dossier_id"], []).append(e)
                 new = {t.dossier_id: t.new for t in transitions}
+                facts_out: dict[int, list] = {}
+                state_out = []
                 for d, evs in by.items():
                     facts = new.get(d)
                     if facts is None:
                         continue
                     key = d.encode()
-                    producer.send(f"{s.facts_topic}-baseline", key=key,
-                                  value=orjson.dumps({"facts": facts, "events": evs}))
-                    producer.send(f"{s.facts_topic}-baseline-state", key=key,
-                                  value=orjson.dumps(book.state(d).to_dict()))
+                    p = facts_parts[(murmur2(key) & 0x7FFFFFFF) % len(facts_parts)]
+                    facts_out.setdefault(p, []).append(
+                        (key, orjson.dumps({"facts": facts, "events": evs})))
+                    state_out.append((key, orjson.dumps(book.state(d).to_dict())))
+                for p, items in facts_out.items():
+                    for key, value in items:
+                        await producer.send(facts_topic, value, key=key, partition=p)
+                for key, value in state_out:
+                    await producer.send(state_topic, value, key=key, partition=_tp.partition)
                 done += len(recs)
             await producer.flush()
             if batches:
@@ -204,22 +252,39 @@ def main() -> None:
         s = settings_for(tag, bootstrap, a.partitions, work)
         ensure_topics(s)
         asyncio.run(preload(bootstrap, s.events_topic, values))
+        print(f"load average before the processor run: {load_average()}", flush=True)
         proc = run_processor(s, work / "processor.log")
+        sampler = CpuSampler(proc.pid)
+        sampler.start()
+        times: list = []
         try:
-            span, msgs = facts_span(bootstrap, s.facts_topic, len(evs))
+            span, msgs = facts_span(bootstrap, s.facts_topic, len(evs), times)
+            time.sleep(0.3)
         finally:
+            sampler.done.set()
             stop(proc)
         faust_rate = len(evs) / span
+        faust_cpu = sampler.between(*times)
         print(f"processor (faust, 1 worker): {faust_rate:,.0f} events/s "
-              f"({len(evs):,} events, {msgs:,} facts messages in {span:.1f} s)", flush=True)
+              f"({len(evs):,} events, {msgs:,} facts messages in {span:.1f} s; "
+              f"{faust_cpu:.1f} CPU s = {faust_cpu / len(evs) * 1e6:.0f} us/event; "
+              f"load average {load_average()})", flush=True)
 
         # 2. baseline: plain aiokafka loop over the same fold, same topic
         base_s = baseline_settings = s
         ensure_topics(baseline_settings.model_copy(update={"facts_topic": f"{s.facts_topic}-baseline"}))
+        ensure_topics(baseline_settings.model_copy(update={"facts_topic": f"{s.facts_topic}-baseline-state"}))
+        import resource
+
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
         t = asyncio.run(baseline(base_s, len(evs)))
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        base_cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime  # incl. its start-up
         base_rate = len(evs) / t
-        print(f"baseline (aiokafka loop, same fold): {base_rate:,.0f} events/s; "
-              f"faust/baseline time ratio {base_rate / faust_rate:.2f}x", flush=True)
+        print(f"baseline (aiokafka loop, same fold): {base_rate:,.0f} events/s "
+              f"({base_cpu:.1f} CPU s = {base_cpu / len(evs) * 1e6:.0f} us/event; "
+              f"load average {load_average()}); faust/baseline time ratio "
+              f"{base_rate / faust_rate:.2f}x, CPU ratio {faust_cpu / base_cpu:.2f}x", flush=True)
 
         # 3. end to end: processor + writer from a preloaded topic
         from motcua.adapters.clickhouse_store import ClickHouseStore
@@ -250,11 +315,12 @@ def main() -> None:
             stop(proc)
         e2e = time.time() - started
         print(f"end to end (processor + writer -> ClickHouse, incl. startup): "
-              f"{len(evs) / e2e:,.0f} events/s ({e2e:.1f} s)", flush=True)
+              f"{len(evs) / e2e:,.0f} events/s ({e2e:.1f} s; load average {load_average()})",
+              flush=True)
 
         # 4. freshness at ~1,000 events/s through the gateway
         s4 = settings_for(tag + "fresh", bootstrap, a.partitions, work).model_copy(
-            update={"writer_batch_seconds": 0.1, "processor_batch_within": 0.02})
+            update={"writer_batch_seconds": 0.1})
         ensure_topics(s4)
         store4 = ClickHouseStore(f"chdb://{work / 'store'}?database=fresh")
         fresh: list[float] = []
@@ -294,7 +360,8 @@ def main() -> None:
             stop(proc)
             stop(gw)
         print(f"freshness at {sent_rate:,.0f} events/s via the gateway ({len(fresh):,} events): "
-              f"p50 {pct(fresh, 0.5) * 1000:,.0f} ms, p99 {pct(fresh, 0.99) * 1000:,.0f} ms", flush=True)
+              f"p50 {pct(fresh, 0.5) * 1000:,.0f} ms, p99 {pct(fresh, 0.99) * 1000:,.0f} ms; "
+              f"load average {load_average()}", flush=True)
     finally:
         if broker is not None:
             broker.stop()

@@ -18,7 +18,7 @@ cal = default_calendar()
 
 def _app(tmp_path):
     s = LiveSettings(processor_app_id="unit-processor", processor_datadir=str(tmp_path),
-                     processor_batch=10, processor_batch_within=0.01)
+                     processor_batch=10)
     app = create_app(s, cal, store="memory://")
 
     def fatal():
@@ -35,13 +35,19 @@ def test_agent_folds_events_into_the_table_and_emits_facts_for_every_batch(tmp_p
     r1 = received("D1", local_ms(2025, 3, 3))
     done = make_event("D1", 2, "RESOLVED", local_ms(2025, 3, 5))
 
+    changelog = []
+
     async def run():
         sent = []
 
         async def capture(messages):
             sent.extend((k, orjson.loads(v)) for k, v in messages)
 
+        async def capture_changelog(partition, items, on_sent=None):
+            changelog.extend((partition, k, orjson.loads(v)) for k, v in items)
+
         app.motcua["facts_out"].send = capture
+        app.motcua["changelog_out"].send_to = capture_changelog
         async with agent.test_context() as ctx:
             await ctx.put(key=b"D1", value=encode_avro(validate(dict(r1))))
             await ctx.put(key=b"D1", value=encode_json(done))
@@ -56,6 +62,10 @@ def test_agent_folds_events_into_the_table_and_emits_facts_for_every_batch(tmp_p
     assert last["facts"]["version"] == 2 and last["facts"]["ended"]
     assert sum(len(m["events"]) for _k, m in sent) == 3  # every input event is carried
     assert sorted(table[b"D1"]["event_ids"]) == sorted([r1["event_id"], done["event_id"]])
+    # the changelog got the table's values (the duplicate changed nothing: no record)
+    assert app.motcua["changelog_out"].topic == "unit-processor-dossier-state-changelog"
+    assert [(p, k) for p, k, _v in changelog] == [(0, b"D1"), (0, b"D1")]
+    assert changelog[-1][2] == table[b"D1"]
 
 
 def test_agent_sends_bad_records_to_dead_letters(tmp_path):
@@ -96,3 +106,81 @@ def test_folder_reuses_cached_state_only_for_the_same_table_value():
     restored = orjson.loads(orjson.dumps(value))
     assert f.state_of("D2", restored) is not f.cache["D2"][0]
     assert f.state_of("D2", restored).event_ids == {e["event_id"]}
+
+
+# --- batch delivery: BatchingConsumer (no broker; the fetch loop's calls made by hand) ---
+
+def _rec(topic, partition, offset, value=b"v"):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(topic=topic, partition=partition, offset=offset, timestamp=1000 + offset,
+                           timestamp_type=0, key=b"k", value=value, serialized_value_size=len(value))
+
+
+def _consumer(tmp_path):
+    from faust.types import TP
+
+    from motcua.live.processor import BatchingConsumer
+
+    app = _app(tmp_path)
+    consumer = app.consumer
+    assert isinstance(consumer, BatchingConsumer)
+    topic = app.motcua["folder"].topic
+    app.topics._acking_topics.add(topic)  # done by the conductor when it subscribes
+    return app, consumer, TP(topic, 3)
+
+
+def test_one_poll_of_a_partition_is_one_message_covering_its_offsets(tmp_path):
+    from faust.types import TP
+
+    from motcua.live.processor import BatchMessage, RecordBatch
+
+    app, consumer, tp = _consumer(tmp_path)
+
+    async def run():
+        # what _wait_next_records hands to Faust's getmany: one RecordBatch per partition
+        # of the batched topic; other topics (the changelog) keep one record per message
+        other = TP("unit-processor-dossier-state-changelog", 3)
+        recs = [_rec(tp.topic, 3, o) for o in range(10, 15)]
+
+        async def fetched(active_partitions, timeout):
+            return {tp: recs, other: [_rec(other.topic, 3, 0)]}
+
+        consumer._getmany = fetched
+        consumer._active_partitions = {tp, other}
+        records, _active = await consumer._wait_next_records(0.1)
+        assert [type(r) for r in records[tp]] == [RecordBatch]
+        assert len(records[other]) == 1 and type(records[other][0]) is not RecordBatch
+
+        m = consumer._to_message(tp, records[tp][0])
+        assert isinstance(m, BatchMessage) and (m.first_offset, m.offset) == (10, 14)
+        assert [r.offset for r in m.value.records] == list(range(10, 15))
+        # the fetch loop reports the jump from the previous read offset as a gap; only
+        # offsets before the batch's first record are one
+        await consumer._add_gap(tp, 6, 14)
+        assert sorted((i.begin, i.end) for i in consumer._gap[tp]) == [(6, 10)]
+        # the agent marks the batch's offsets but the last, the stream acks the last
+        assert consumer.ack_batch(m) == 4
+        assert consumer.ack(m) and not consumer.ack(m)
+        assert sorted(consumer._acked[tp]) == list(range(10, 15))
+        assert consumer._n_acked == 5
+        consumer._committed_offset[tp] = 6
+        assert consumer._new_offset(tp) == 15  # the gap 6..9 and the batch 10..14
+
+    asyncio.run(run())
+
+
+def test_a_batch_handled_across_a_rebalance_is_not_counted_as_done(tmp_path):
+    app, consumer, tp = _consumer(tmp_path)
+    from motcua.live.processor import RecordBatch
+
+    m = consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(5)]))
+    app.consumer_generation_id = m.generation_id + 1
+    assert consumer.ack_batch(m) == 0
+    assert not consumer._acked[tp]
+    # offsets below the committed one are not acked again
+    app.consumer_generation_id = m.generation_id
+    m2 = consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(5, 9)]))
+    consumer._committed_offset[tp] = 7
+    assert consumer.ack_batch(m2) == 1
+    assert sorted(consumer._acked[tp]) == [7]
