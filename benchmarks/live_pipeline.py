@@ -156,7 +156,7 @@ async def baseline(s: LiveSettings, n: int) -> float:
     book = DossierBook(cal)
     consumer = AIOKafkaConsumer(s.events_topic, bootstrap_servers=s.kafka_bootstrap,
                                 group_id=f"{s.processor_app_id}-baseline", enable_auto_commit=False,
-                                auto_offset_reset="earliest", max_poll_records=2000)
+                                auto_offset_reset="earliest", max_poll_records=s.processor_batch)
     producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all",
                                 enable_idempotence=True, linger_ms=5, max_batch_size=512 * 1024)
     await consumer.start()
@@ -167,7 +167,7 @@ async def baseline(s: LiveSettings, n: int) -> float:
     started = None
     try:
         while done < n:
-            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+            batches = await consumer.getmany(timeout_ms=500, max_records=s.processor_batch)
             if started is None and batches:
                 started = time.perf_counter()
             now = int(time.time() * 1000)

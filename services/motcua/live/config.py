@@ -49,7 +49,7 @@ class LiveSettings(Settings):
     processor_metrics_port: int = PROCESSOR_METRICS_PORT
     # most events per poll, i.e. per batch the agent folds (records of one partition from
     # one poll are delivered to the agent as one batch)
-    processor_batch: int = 2000
+    processor_batch: int = 10_000
     processor_datadir: str | None = None
     # exit (to be restarted) when holding unread events without progress this long; 0: never
     processor_stall_exit_s: float = 60.0
