@@ -235,6 +235,10 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=6)
     ap.add_argument("--rate", type=int, default=1000, help="events/s for the freshness run")
     ap.add_argument("--seconds", type=int, default=30, help="length of the freshness run")
+    ap.add_argument("--writer-seconds", type=float, default=0.1,
+                    help="writer batch age for the freshness run (a flush per partition costs a few "
+                         "ClickHouse statements and two offset commits)")
+    ap.add_argument("--only-freshness", action="store_true", help="skip the throughput runs")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
     broker = None
@@ -248,123 +252,137 @@ def main() -> None:
         values = [(e["dossier_id"].encode(), encode_avro(dict(e))) for e in evs]
         print(f"{len(evs):,} simulated events; broker {bootstrap}; {a.partitions} partitions", flush=True)
 
-        # 1. faust processor (one worker)
-        s = settings_for(tag, bootstrap, a.partitions, work)
-        ensure_topics(s)
-        asyncio.run(preload(bootstrap, s.events_topic, values))
-        print(f"load average before the processor run: {load_average()}", flush=True)
-        proc = run_processor(s, work / "processor.log")
-        sampler = CpuSampler(proc.pid)
-        sampler.start()
-        times: list = []
-        try:
-            span, msgs = facts_span(bootstrap, s.facts_topic, len(evs), times)
-            time.sleep(0.3)
-        finally:
-            sampler.done.set()
-            stop(proc)
-        faust_rate = len(evs) / span
-        faust_cpu = sampler.between(*times)
-        print(f"processor (faust, 1 worker): {faust_rate:,.0f} events/s "
-              f"({len(evs):,} events, {msgs:,} facts messages in {span:.1f} s; "
-              f"{faust_cpu:.1f} CPU s = {faust_cpu / len(evs) * 1e6:.0f} us/event; "
-              f"load average {load_average()})", flush=True)
-
-        # 2. baseline: plain aiokafka loop over the same fold, same topic
-        base_s = baseline_settings = s
-        ensure_topics(baseline_settings.model_copy(update={"facts_topic": f"{s.facts_topic}-baseline"}))
-        ensure_topics(baseline_settings.model_copy(update={"facts_topic": f"{s.facts_topic}-baseline-state"}))
-        import resource
-
-        r0 = resource.getrusage(resource.RUSAGE_SELF)
-        t = asyncio.run(baseline(base_s, len(evs)))
-        r1 = resource.getrusage(resource.RUSAGE_SELF)
-        base_cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime  # incl. its start-up
-        base_rate = len(evs) / t
-        print(f"baseline (aiokafka loop, same fold): {base_rate:,.0f} events/s "
-              f"({base_cpu:.1f} CPU s = {base_cpu / len(evs) * 1e6:.0f} us/event; "
-              f"load average {load_average()}); faust/baseline time ratio "
-              f"{base_rate / faust_rate:.2f}x, CPU ratio {faust_cpu / base_cpu:.2f}x", flush=True)
-
-        # 3. end to end: processor + writer from a preloaded topic
-        from motcua.adapters.clickhouse_store import ClickHouseStore
-        from motcua.live.writer import Writer
-
-        s3 = settings_for(tag + "e2e", bootstrap, a.partitions, work)
-        ensure_topics(s3)
-        asyncio.run(preload(bootstrap, s3.events_topic, values))
-        store = ClickHouseStore(f"chdb://{work / 'store'}?database=e2e")
-        carried = [0]
-        first_ack = [None]
-
-        def flushed(_b, messages, acked):
-            carried[0] += sum(len(m["events"]) for m in messages)
-            first_ack[0] = first_ack[0] or acked
-
-        w = Writer(s3, store=store, on_flushed=flushed)
-        th = threading.Thread(target=w.run, daemon=True)
-        started = time.time()
-        proc = run_processor(s3, work / "processor-e2e.log")
-        th.start()
-        try:
-            while carried[0] < len(evs):
-                time.sleep(0.2)
-        finally:
-            w.stop()
-            th.join(60)
-            stop(proc)
-        e2e = time.time() - started
-        print(f"end to end (processor + writer -> ClickHouse, incl. startup): "
-              f"{len(evs) / e2e:,.0f} events/s ({e2e:.1f} s; load average {load_average()})",
-              flush=True)
+        if not a.only_freshness:
+            throughput_runs(a, evs, values, tag, bootstrap, work)
 
         # 4. freshness at ~1,000 events/s through the gateway
-        s4 = settings_for(tag + "fresh", bootstrap, a.partitions, work).model_copy(
-            update={"writer_batch_seconds": 0.1})
-        ensure_topics(s4)
-        store4 = ClickHouseStore(f"chdb://{work / 'store'}?database=fresh")
-        fresh: list[float] = []
-
-        def observed(_b, messages, acked):
-            for m in messages:
-                fresh.extend(acked - t / 1000 for t in m.get("ts", ()))
-
-        port = free_port()
-        gw = subprocess.Popen([sys.executable, "-m", "motcua.cli.main", "run", "gateway", "--port", str(port)],
-                              env=env_of(s4), stdout=open(work / "gateway.log", "ab"), stderr=subprocess.STDOUT)
-        proc = run_processor(s4, work / "processor-fresh.log")
-        w4 = Writer(s4, store=store4, on_flushed=observed)
-        th4 = threading.Thread(target=w4.run, daemon=True)
-        th4.start()
-        try:
-            _wait_http(port)
-            time.sleep(8)  # let the processor join its group before measuring
-            lines = [encode_json(e) for e in evs[: a.rate * a.seconds]]
-            per_tick = max(1, a.rate // 20)
-            t0 = time.perf_counter()
-            for i in range(0, len(lines), per_tick):
-                body = b"\n".join(lines[i:i + per_tick])
-                req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/events", data=body, method="POST",
-                                             headers={"Content-Type": "application/x-ndjson",
-                                                      "X-API-Key": "bench-key"})
-                urllib.request.urlopen(req, timeout=30).read()
-                target = t0 + (i // per_tick + 1) / 20
-                time.sleep(max(0.0, target - time.perf_counter()))
-            sent_rate = len(lines) / (time.perf_counter() - t0)
-            deadline = time.time() + 60
-            while len(fresh) < len(lines) and time.time() < deadline:
-                time.sleep(0.2)
-        finally:
-            w4.stop()
-            th4.join(60)
-            stop(proc)
-            stop(gw)
-        print(f"freshness at {sent_rate:,.0f} events/s via the gateway ({len(fresh):,} events): "
-              f"p50 {pct(fresh, 0.5) * 1000:,.0f} ms, p99 {pct(fresh, 0.99) * 1000:,.0f} ms; "
-              f"load average {load_average()}", flush=True)
+        freshness_run(a, evs, tag, bootstrap, work)
     finally:
         if broker is not None:
             broker.stop()
+
+
+def throughput_runs(a, evs, values, tag, bootstrap, work) -> None:
+    # 1. faust processor (one worker)
+    s = settings_for(tag, bootstrap, a.partitions, work)
+    ensure_topics(s)
+    asyncio.run(preload(bootstrap, s.events_topic, values))
+    print(f"load average before the processor run: {load_average()}", flush=True)
+    proc = run_processor(s, work / "processor.log")
+    sampler = CpuSampler(proc.pid)
+    sampler.start()
+    times: list = []
+    try:
+        span, msgs = facts_span(bootstrap, s.facts_topic, len(evs), times)
+        time.sleep(0.3)
+    finally:
+        sampler.done.set()
+        stop(proc)
+    faust_rate = len(evs) / span
+    faust_cpu = sampler.between(*times)
+    print(f"processor (faust, 1 worker): {faust_rate:,.0f} events/s "
+          f"({len(evs):,} events, {msgs:,} facts messages in {span:.1f} s; "
+          f"{faust_cpu:.1f} CPU s = {faust_cpu / len(evs) * 1e6:.0f} us/event; "
+          f"load average {load_average()})", flush=True)
+
+    # 2. baseline: plain aiokafka loop over the same fold, same topic
+    base_s = baseline_settings = s
+    ensure_topics(baseline_settings.model_copy(update={"facts_topic": f"{s.facts_topic}-baseline"}))
+    ensure_topics(baseline_settings.model_copy(update={"facts_topic": f"{s.facts_topic}-baseline-state"}))
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t = asyncio.run(baseline(base_s, len(evs)))
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    base_cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime  # incl. its start-up
+    base_rate = len(evs) / t
+    print(f"baseline (aiokafka loop, same fold): {base_rate:,.0f} events/s "
+          f"({base_cpu:.1f} CPU s = {base_cpu / len(evs) * 1e6:.0f} us/event; "
+          f"load average {load_average()}); faust/baseline time ratio "
+          f"{base_rate / faust_rate:.2f}x, CPU ratio {faust_cpu / base_cpu:.2f}x", flush=True)
+
+    # 3. end to end: processor + writer from a preloaded topic
+    from motcua.adapters.clickhouse_store import ClickHouseStore
+    from motcua.live.writer import Writer
+
+    s3 = settings_for(tag + "e2e", bootstrap, a.partitions, work)
+    ensure_topics(s3)
+    asyncio.run(preload(bootstrap, s3.events_topic, values))
+    store = ClickHouseStore(f"chdb://{work / 'store'}?database=e2e")
+    carried = [0]
+    first_ack = [None]
+
+    def flushed(_b, messages, acked):
+        carried[0] += sum(len(m["events"]) for m in messages)
+        first_ack[0] = first_ack[0] or acked
+
+    w = Writer(s3, store=store, on_flushed=flushed)
+    th = threading.Thread(target=w.run, daemon=True)
+    started = time.time()
+    proc = run_processor(s3, work / "processor-e2e.log")
+    th.start()
+    try:
+        while carried[0] < len(evs):
+            time.sleep(0.2)
+    finally:
+        w.stop()
+        th.join(60)
+        stop(proc)
+    e2e = time.time() - started
+    print(f"end to end (processor + writer -> ClickHouse, incl. startup): "
+          f"{len(evs) / e2e:,.0f} events/s ({e2e:.1f} s; load average {load_average()})",
+          flush=True)
+
+
+
+def freshness_run(a, evs, tag, bootstrap, work) -> None:
+    from motcua.adapters.clickhouse_store import ClickHouseStore
+    from motcua.live.writer import Writer
+
+    s4 = settings_for(tag + "fresh", bootstrap, a.partitions, work).model_copy(
+        update={"writer_batch_seconds": a.writer_seconds})
+    ensure_topics(s4)
+    store4 = ClickHouseStore(f"chdb://{work / 'store'}?database=fresh")
+    fresh: list[float] = []
+
+    def observed(_b, messages, acked):
+        for m in messages:
+            fresh.extend(acked - t / 1000 for t in m.get("ts", ()))
+
+    port = free_port()
+    gw = subprocess.Popen([sys.executable, "-m", "motcua.cli.main", "run", "gateway", "--port", str(port)],
+                          env=env_of(s4), stdout=open(work / "gateway.log", "ab"), stderr=subprocess.STDOUT)
+    proc = run_processor(s4, work / "processor-fresh.log")
+    w4 = Writer(s4, store=store4, on_flushed=observed)
+    th4 = threading.Thread(target=w4.run, daemon=True)
+    th4.start()
+    try:
+        _wait_http(port)
+        time.sleep(8)  # let the processor join its group before measuring
+        lines = [encode_json(e) for e in evs[: a.rate * a.seconds]]
+        per_tick = max(1, a.rate // 20)
+        t0 = time.perf_counter()
+        for i in range(0, len(lines), per_tick):
+            body = b"\n".join(lines[i:i + per_tick])
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/events", data=body, method="POST",
+                                         headers={"Content-Type": "application/x-ndjson",
+                                                  "X-API-Key": "bench-key"})
+            urllib.request.urlopen(req, timeout=30).read()
+            target = t0 + (i // per_tick + 1) / 20
+            time.sleep(max(0.0, target - time.perf_counter()))
+        sent_rate = len(lines) / (time.perf_counter() - t0)
+        deadline = time.time() + 60
+        while len(fresh) < len(lines) and time.time() < deadline:
+            time.sleep(0.2)
+    finally:
+        w4.stop()
+        th4.join(60)
+        stop(proc)
+        stop(gw)
+    print(f"freshness at {sent_rate:,.0f} events/s via the gateway ({len(fresh):,} events, "
+          f"writer batch age {a.writer_seconds} s): "
+          f"p50 {pct(fresh, 0.5) * 1000:,.0f} ms, p99 {pct(fresh, 0.99) * 1000:,.0f} ms; "
+          f"load average {load_average()}", flush=True)
 
 
 def _wait_http(port: int) -> None:
