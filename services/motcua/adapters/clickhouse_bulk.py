@@ -45,8 +45,9 @@ _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 DAY_MS = 86_400_000
 VN_MS = 25_200_000
 BUCKET_EVENTS = 500_000  # input lines per write bucket (one insert block each)
-# Instants the SQL path handles: 2011-01-01 .. 2039-01-01 (inside the calendar's years).
-MIN_MS, MAX_MS = 1293840000000, 2177452800000
+# Instants the SQL path handles: 2011-01-01 .. 2035-01-01, and time limits below 1,000: every
+# due date then falls inside the calendar's years (2010-2040).
+MIN_MS, MAX_MS = 1293840000000, 2051222400000
 MAX_LINE = 16_384
 
 # Short-circuit evaluation of if/multiIf inside array lambdas costs ~15x here; every
@@ -117,7 +118,7 @@ def _kinds() -> dict[str, object]:
     return kinds
 
 
-_TIME_LIMIT = (r'^\{("value":[0-9]{1,4},"unit":"(%s)"|"unit":"(%s)","value":[0-9]{1,4})\}$'
+_TIME_LIMIT = (r'^\{("value":[0-9]{1,3},"unit":"(%s)"|"unit":"(%s)","value":[0-9]{1,3})\}$'
                % ("|".join(ev.TIME_LIMIT_UNITS), "|".join(ev.TIME_LIMIT_UNITS)))
 _INSTANT_SHAPE = _UINT + "|" + _ISO
 
