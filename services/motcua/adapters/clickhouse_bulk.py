@@ -44,7 +44,7 @@ from .clickhouse_store import STATE_COLUMNS
 _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 DAY_MS = 86_400_000
 VN_MS = 25_200_000
-BUCKET_EVENTS = 500_000  # input lines per write bucket (one insert block each)
+BUCKET_EVENTS = 1_000_000  # input lines per write bucket (one insert block each; MergeTree sorts it)
 # Instants the SQL path handles: 2011-01-01 .. 2035-01-01, and time limits below 1,000: every
 # due date then falls inside the calendar's years (2010-2040).
 MIN_MS, MAX_MS = 1293840000000, 2051222400000
@@ -94,18 +94,29 @@ def _raw(name: str) -> str:
     return f"kv.2[indexOf(kv.1, {_q(name)})]"
 
 
-def _offset_seconds(name: str) -> str:
-    """Seconds east of UTC of an ISO instant's offset (0 for Z or an integer)."""
-    r = _raw(name)
+def _offset_seconds_of(r: str) -> str:
+    """Seconds east of UTC of the offset of a raw ISO instant ``r`` (0 for Z)."""
     return (f"if(match({r}, {_q(_OFFSET)}), "
             f"(if(substring({r}, length({r}) - 6, 1) = '-', -1, 1) * "
             f"(toInt32OrZero(substring({r}, length({r}) - 5, 2)) * 3600 + toInt32OrZero(substring({r}, length({r}) - 2, 2)) * 60)), 0)")
 
 
-def _instant_ms(name: str) -> str:
-    r = _raw(name)
+def _instant_ms_of(r: str) -> str:
+    """Epoch millis of a raw instant ``r`` (a plain integer or a quoted ISO string)."""
     return (f"if(match({r}, {_q(_UINT)}), toInt64OrZero({r}), "
             f"toUnixTimestamp64Milli(parseDateTime64BestEffortOrZero(substring({r}, 2, length({r}) - 2), 3, 'UTC')))")
+
+
+def _instant_ms(name: str) -> str:
+    return _instant_ms_of(_raw(name))
+
+
+def _instant_ok_of(r: str) -> str:
+    """A raw instant is a plain integer, or an ISO string that round-trips (a real date
+    and time), and falls in the SQL path's years."""
+    return (f"((match({r}, {_q(_UINT)}) OR formatDateTime(parseDateTime64BestEffortOrZero("
+            f"substring({r}, 2, length({r}) - 2), 3, 'UTC') + toIntervalSecond({_offset_seconds_of(r)}), "
+            f"'%Y-%m-%dT%H:%i:%S') = substring({r}, 2, 19)) AND {_instant_ms_of(r)} BETWEEN {MIN_MS} AND {MAX_MS})")
 
 
 def _kinds() -> dict[str, object]:
@@ -168,19 +179,9 @@ def _kind_checks() -> list[str]:
     return out
 
 
-def _instant_valid(name: str) -> str:
-    """A present instant is an integer, or an ISO string that round-trips; in range."""
-    r = _raw(name)
-    ok = (f"(match({r}, {_q(_UINT)}) OR formatDateTime(parseDateTime64BestEffortOrZero("
-          f"substring({r}, 2, length({r}) - 2), 3, 'UTC') + toIntervalSecond(_off_{name}), '%Y-%m-%dT%H:%i:%S') "
-          f"= substring({r}, 2, 19)) AND {_instant_ms(name)} BETWEEN {MIN_MS} AND {MAX_MS}")
-    return ok if name == "occurred_at" else f"(NOT has(kv.1, {_q(name)}) OR ({ok}))"
-
-
 def fast_conditions(now_ms: int) -> list[str]:
     """SQL conditions over ``line`` (String) and ``kv`` (JSONExtractKeysAndValuesRaw(line)),
-    with ``et`` the event type, ``km`` the key mask, ``kc`` the kind codes of the keys and
-    ``_off_<instant>`` offsets defined,
+    with ``et`` the event type, ``km`` the key mask and ``kc`` the kind codes of the keys,
     all true when ``decode_record`` would accept the line as it is. The key mask checks
     the key set against the event type; one pass over the pairs checks each value's kind."""
     types = list(ev.EXTRA_FIELDS)
@@ -197,10 +198,17 @@ def fast_conditions(now_ms: int) -> list[str]:
         f"= transform(et, {_arr(types)}, [{', '.join(required)}], toUInt64(0))",
         *_kind_checks(),
         f"NOT (match({did}, '^\"[0-9]+\"$') AND length({did}) IN (11, 14))",
-        *(_instant_valid(n) for n in ev.INSTANT_FIELDS),
-        f"{_instant_ms('occurred_at')} <= {int(now_ms) + ev.FUTURE_TOLERANCE_MS}",
-        f"(et != 'DIGITISED' OR (toUInt64OrZero({_raw('components_digitised')}) <= toUInt64OrZero({_raw('components_total')}) "
-        f"AND toUInt64OrZero({_raw('components_reused')}) <= toUInt64OrZero({_raw('components_total')})))",
+        f"arrayAll(v -> {_instant_ok_of('v')}, arrayFilter((v, c) -> c = {_KIND_CODES['instant']}, kv.2, kc))",
+    ]
+
+
+def typed_conditions(now_ms: int) -> list[str]:
+    """The rest of the check, over the typed columns (``_typed_columns``), which are
+    computed anyway: not in the future; digitised and reused components within the total."""
+    return [
+        f"occurred_ms <= {int(now_ms) + ev.FUTURE_TOLERANCE_MS}",
+        "(event_type != 'DIGITISED' OR (components_digitised <= components_total "
+        "AND components_reused <= components_total))",
     ]
 
 
@@ -292,18 +300,19 @@ class BulkReplayer:
     def extract(self, now_ms: int) -> int:
         """bulk_events: every line with its ``fast`` flag and, for fast lines, the typed
         columns. Returns the number of fast lines."""
-        offs = ", ".join(f"{_offset_seconds(n)} AS _off_{n}" for n in ev.INSTANT_FIELDS)
         lines, params = self._lines()
         typed = ", ".join(f"{sql} AS {name}" for name, sql in _typed_columns().items())
         self.c.command(f"""
 CREATE TABLE {self._t('events')} ENGINE = Memory AS
-SELECT f, lineno, fast, {typed}, line
+SELECT f, lineno, shape_ok AND {" AND ".join(typed_conditions(now_ms))} AS fast, * EXCEPT (f, lineno, shape_ok)
+FROM (
+SELECT f, lineno, shape_ok, {typed}, line
 FROM (
     SELECT f, lineno, line, JSONExtractKeysAndValuesRaw(line) AS kv,
-        substring({_raw('event_type')}, 2, length({_raw('event_type')}) - 2) AS et, {offs},
-        {key_mask_sql()} AS km, {kind_codes_sql()} AS kc, {fast_predicate(now_ms)} AS fast
+        substring({_raw('event_type')}, 2, length({_raw('event_type')}) - 2) AS et,
+        {key_mask_sql()} AS km, {kind_codes_sql()} AS kc, {fast_predicate(now_ms)} AS shape_ok
     FROM {lines}
-)
+))
 """, parameters=params, settings={**_EAGER, "input_format_parallel_parsing": 0})
         return int(self.c.command(f"SELECT countIf(fast) FROM {self._t('events')}"))
 
@@ -343,8 +352,10 @@ FROM (
         # id, as the Python fold keeps). Sorting out repeats costs; skip it when none.
         sql_events = (f"SELECT * FROM {self._t('events')} "
                       f"WHERE fast AND dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})")
-        repeats = int(self.c.command(f"SELECT count() - uniqExact(dossier_id, event_id) FROM ({sql_events})",
-                                     settings=_EAGER))
+        # A hash collision can only make repeats look present (then the exact sort runs);
+        # a real repeat always shows.
+        repeats = int(self.c.command(
+            f"SELECT count() - uniqExact(cityHash64(dossier_id, event_id)) FROM ({sql_events})", settings=_EAGER))
         if repeats:
             self.c.command(f"CREATE TABLE {self._t('sql')} ENGINE = Memory AS {sql_events} "
                            f"ORDER BY dossier_id, f, lineno LIMIT 1 BY dossier_id, event_id", settings=_EAGER)
@@ -409,11 +420,14 @@ SELECT *,
        arraySlice(sups_sorted, 1, arrayFirstIndex(x -> x.3 > end_at, sups_sorted) - 1), sups_sorted) AS sups,
     arrayMap(x -> x.3, arrayFilter(x -> x.2, sups)) AS request_times,
     length(request_times) AS supplement_requests,
-    arrayFold((acc, x) -> if(x.2, if(acc.1 < 0, (x.3, acc.2, acc.3), acc),
-                             if(acc.1 >= 0, (toInt64(-1), arrayPushBack(acc.2, acc.1), arrayPushBack(acc.3, x.3)), acc)),
-              sups, (toInt64(-1), emptyArrayInt64(), emptyArrayInt64())) AS pf,
-    if(pf.1 >= 0, arrayPushBack(pf.2, pf.1), pf.2) AS pause_starts,
-    if(pf.1 >= 0, arrayPushBack(pf.3, {FAR_FUTURE_MS}), pf.3) AS pause_ends
+    -- Pauses (lifecycle._pauses): a request opens one unless one is open, a receipt
+    -- closes the open one; so a pause starts at a request whose previous supplement event
+    -- is not a request, and ends at a receipt whose previous one is a request.
+    arrayMap(x -> x.2, sups) AS sup_is_request,
+    arrayPopBack(arrayPushFront(sup_is_request, 0)) AS sup_after_request,
+    arrayFilter((x, r, p) -> r AND NOT p, arrayMap(x -> x.3, sups), sup_is_request, sup_after_request) AS pause_starts,
+    arrayConcat(arrayFilter((x, r, p) -> NOT r AND p, arrayMap(x -> x.3, sups), sup_is_request, sup_after_request),
+                if(length(sups) > 0 AND sup_is_request[-1], [toInt64({FAR_FUTURE_MS})], [])) AS pause_ends
 FROM (
 SELECT dossier_id,
     toUInt32(count()) AS version,
@@ -531,14 +545,14 @@ GROUP BY dossier_id
         return (f"INSERT INTO {self.db}.kpi_daily (day, {keys}, {', '.join(COUNTERS)}) "
                 f"SELECT c_day, {keys}, {sums} FROM ({role('received_date', received, 'received')} "
                 f"UNION ALL {role('end_date', ended, 'received AND ended')}) "
-                f"GROUP BY c_day, {keys} ORDER BY c_day, {keys}")
+                f"GROUP BY c_day, {keys}")
 
     def _backlog_sql(self, cond: str) -> str:
         keys = "province_code, unit_level, unit_code, procedure_code, field_code, channel"
         return (f"INSERT INTO {self.db}.open_backlog (due_date, {keys}, open) "
                 f"SELECT addDays(toDate('1970-01-01'), backlog_day) AS c_due, {keys}, toInt64(count()) "
                 f"FROM {self._t('facts')} WHERE backlog_day >= 0 AND {cond} "
-                f"GROUP BY c_due, {keys} ORDER BY c_due, {keys}")
+                f"GROUP BY c_due, {keys}")
 
     def _state_sql(self, cond: str) -> str:
         def ts(x: str) -> str:
@@ -561,11 +575,10 @@ GROUP BY dossier_id
         }
         select = ", ".join(f"{cols.get(c, c)} AS s_{c}" for c in STATE_COLUMNS)  # by position
         return (f"INSERT INTO {self.db}.dossier_state ({', '.join(STATE_COLUMNS)}) "
-                f"SELECT {select} FROM {self._t('facts')} WHERE {cond} ORDER BY s_dossier_id")
+                f"SELECT {select} FROM {self._t('facts')} WHERE {cond}")
 
     def _events_sql(self, cond: str) -> str:
         return (f"INSERT INTO {self.db}.events (event_id, dossier_id, event_type, occurred_at, sequence, "
                 f"source_system, province_code, unit_code, payload) "
                 f"SELECT event_id, dossier_id, event_type, fromUnixTimestamp64Milli(occurred_ms, 'UTC'), sequence, "
-                f"source_system, province_code, unit_code, line FROM {self._t('sql')} WHERE {cond} "
-                f"ORDER BY dossier_id, event_id")
+                f"source_system, province_code, unit_code, line FROM {self._t('sql')} WHERE {cond}")
