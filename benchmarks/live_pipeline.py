@@ -379,6 +379,18 @@ def freshness_run(a, evs, tag, bootstrap, work) -> None:
         th4.join(60)
         stop(proc)
         stop(gw)
+    from motcua.live.metrics import INSERT_LATENCY
+
+    def mean_ms(table: str) -> float:
+        samples = {x.name: x.value for m in INSERT_LATENCY.collect() for x in m.samples
+                   if x.labels.get("table") == table}
+        count = next((v for k, v in samples.items() if k.endswith("_count")), 0)
+        total = next((v for k, v in samples.items() if k.endswith("_sum")), 0)
+        return total / count * 1000 if count else 0.0
+
+    print(f"writer: {w4.flushed_batches:,} batch flushes in the whole run (all stages); mean insert latency "
+          f"per flush: events {mean_ms('events'):.0f} ms, rollup+backlog+states {mean_ms('transitions'):.0f} ms",
+          flush=True)
     print(f"freshness at {sent_rate:,.0f} events/s via the gateway ({len(fresh):,} events, "
           f"writer batch age {a.writer_seconds} s): "
           f"p50 {pct(fresh, 0.5) * 1000:,.0f} ms, p99 {pct(fresh, 0.99) * 1000:,.0f} ms; "
