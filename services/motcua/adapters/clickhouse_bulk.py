@@ -4,9 +4,9 @@
 parsing, validation, the fold, building insert columns). This adapter does the same work
 as set operations inside ClickHouse for the records where that is *provably the same*:
 
-1. ``stage``: the files are read by ClickHouse itself (``file()``, LineAsString) into a
-   scratch table, one row per line with its line number.
-2. ``classify``: a line is *fast* when a strict shape check in SQL shows that
+1. ClickHouse reads the files itself (``file()``, LineAsString, numbered like
+   ``codec.iter_file``) into a Memory scratch table, one row per line.
+2. A line is *fast* when a strict shape check in SQL shows that
    ``decode_record`` would accept it unchanged (known keys of its type only, no nulls,
    no escapes, no floats or negative numbers, enums and lengths right, instants in a
    strict ISO-8601 form, nothing that could be personal data, nothing in the future).
@@ -22,7 +22,8 @@ as set operations inside ClickHouse for the records where that is *provably the 
    ``domain.metrics``. Property tests replay random histories both ways and require
    identical tables.
 4. Writes go per bucket of dossiers in the pipeline's order (rollup, backlog, states,
-   events), each insert with a token computed from its rows. A crash leaves the
+   events), each insert one block with a token from the bucket's events (the bucket
+   count depends on the input's line count only). A crash leaves the
    buckets whose events landed (their dossiers go to Python on the rerun and change
    nothing) and one bucket whose inserts repeat with the same tokens (dropped).
 
@@ -32,7 +33,6 @@ files take the Python path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator
 
 from ..domain.calendar import WorkingCalendar
@@ -68,11 +68,6 @@ def _q(s: str) -> str:
 
 def _arr(values) -> str:
     return "[" + ", ".join(_q(v) for v in values) + "]"
-
-
-def _json_str_set(values) -> str:
-    """Raw JSON forms ('"X"') of enum strings, as a SQL array literal."""
-    return "[" + ", ".join(_q(f'"{v}"') for v in values) + "]"
 
 
 # -- the fast-shape check -------------------------------------------------------------
@@ -179,7 +174,7 @@ def _kind_checks() -> list[str]:
     return out
 
 
-def fast_conditions(now_ms: int) -> list[str]:
+def fast_conditions() -> list[str]:
     """SQL conditions over ``line`` (String) and ``kv`` (JSONExtractKeysAndValuesRaw(line)),
     with ``et`` the event type, ``km`` the key mask and ``kc`` the kind codes of the keys,
     all true when ``decode_record`` would accept the line as it is. The key mask checks
@@ -212,8 +207,8 @@ def typed_conditions(now_ms: int) -> list[str]:
     ]
 
 
-def fast_predicate(now_ms: int) -> str:
-    return "(" + "\n    AND ".join(fast_conditions(now_ms)) + ")"
+def fast_predicate() -> str:
+    return "(" + "\n    AND ".join(fast_conditions()) + ")"
 
 
 def _typed_columns() -> dict[str, str]:
@@ -248,18 +243,17 @@ def _typed_columns() -> dict[str, str]:
     return cols
 
 
+# The fold reads the event columns as e_<name>: its output names (channel, has_fee, ...)
+# would otherwise shadow them inside the aggregate functions.
+_E_COLUMNS = ", ".join(f"{c} AS e_{c}" for c in (
+    "event_type", "occurred_ms", "seq_key", "event_id", "province_code", "unit_code", "unit_level",
+    "procedure_code", "field_code", "channel", "online_service", "has_fee", "requires_paper_result",
+    "due_at_ms", "has_limit", "limit_unit", "limit_value", "apology_issued", "electronic_result",
+    "return_channel", "components_total", "components_digitised", "components_reused",
+    "from_personal_store", "population_data_used", "method", "rating"))
 _ONLINE = _arr(sorted(ONLINE_METHODS))
 _ENDS = _arr(ev.END_TYPES)
 _NEUTRAL = _arr(sorted(NEUTRAL_ENDS))
-
-
-@dataclass
-class BulkResult:
-    lines: int = 0  # non-blank lines staged
-    sql_events: int = 0  # fast lines folded in SQL (duplicates included)
-    sql_new_events: int = 0
-    sql_dossiers: int = 0
-    python_records: int = 0
 
 
 class BulkReplayer:
@@ -310,7 +304,7 @@ SELECT f, lineno, shape_ok, {typed}, line
 FROM (
     SELECT f, lineno, line, JSONExtractKeysAndValuesRaw(line) AS kv,
         substring({_raw('event_type')}, 2, length({_raw('event_type')}) - 2) AS et,
-        {key_mask_sql()} AS km, {kind_codes_sql()} AS kc, {fast_predicate(now_ms)} AS shape_ok
+        {key_mask_sql()} AS km, {kind_codes_sql()} AS kc, {fast_predicate()} AS shape_ok
     FROM {lines}
 ))
 """, parameters=params, settings={**_EAGER, "input_format_parallel_parsing": 0})
@@ -466,9 +460,8 @@ SELECT dossier_id,
     has_dig AND dig.4 AS from_personal_store,
     has_dig AND dig.5 AS population_data_used,
     countIf(e_event_type = 'PAYMENT_COMPLETED' AND has({_ONLINE}, e_method)) > 0 AS paid_online,
-    if(countIf(e_event_type = 'RATED') > 0, argMaxIf(e_rating, {key}, e_event_type = 'RATED'), '') AS rating,
-    countIf(e_event_type = 'PAYMENT_COMPLETED') AS _payments
-FROM (SELECT dossier_id, event_type AS e_event_type, occurred_ms AS e_occurred_ms, seq_key AS e_seq_key, event_id AS e_event_id, province_code AS e_province_code, unit_code AS e_unit_code, unit_level AS e_unit_level, procedure_code AS e_procedure_code, field_code AS e_field_code, channel AS e_channel, online_service AS e_online_service, has_fee AS e_has_fee, requires_paper_result AS e_requires_paper_result, due_at_ms AS e_due_at_ms, has_limit AS e_has_limit, limit_unit AS e_limit_unit, limit_value AS e_limit_value, apology_issued AS e_apology_issued, electronic_result AS e_electronic_result, return_channel AS e_return_channel, components_total AS e_components_total, components_digitised AS e_components_digitised, components_reused AS e_components_reused, from_personal_store AS e_from_personal_store, population_data_used AS e_population_data_used, method AS e_method, rating AS e_rating FROM {self._t('sql')})
+    if(countIf(e_event_type = 'RATED') > 0, argMaxIf(e_rating, {key}, e_event_type = 'RATED'), '') AS rating
+FROM (SELECT dossier_id, {_E_COLUMNS} FROM {self._t('sql')})
 GROUP BY dossier_id
 )))))
 """, settings=_EAGER)

@@ -144,34 +144,36 @@ class EmbeddedPipeline:
             total.seconds = time.perf_counter() - started
             return total
         replayer = BulkReplayer(self.store, self.cal)
-        clock = _StageClock()
-        now = self.now_ms()
-        replayer.stage([str(p.resolve()) for p in paths])
-        replayer.extract(now)
-        clock.lap("check + extract fast lines (SQL)")
-        python_dossiers: set[str] = set()
-        for _f, _n, line in replayer.slow_lines():
-            try:
-                python_dossiers.add(decode_record(line, now)["dossier_id"])
-            except (DecodeError, InvalidEvent):
-                continue
-        replayer.mark_python(python_dossiers)
-        clock.lap("split dossiers")
-        dossiers, events, new = replayer.fold()
-        clock.lap("fold + facts (SQL)")
-        replayer.write()
-        clock.lap("write rollup, backlog, states, events")
-        if progress:
-            progress(events)
-        refs = [str(p) for p in paths]
-        total = self.ingest(((f"{refs[f]}:{n}", line) for f, n, line in replayer.python_lines()), progress)
-        clock.lap(f"Python path ({total.read:,} records)")
-        self.last_timings = clock.laps
-        total.read += events
-        total.accepted += events
-        total.duplicates += events - new
-        total.dossiers_changed += dossiers
-        replayer.drop_scratch()
+        try:
+            clock = _StageClock()
+            now = self.now_ms()
+            replayer.stage([str(p.resolve()) for p in paths])
+            replayer.extract(now)
+            clock.lap("check + extract fast lines (SQL)")
+            python_dossiers: set[str] = set()
+            for _f, _n, line in replayer.slow_lines():
+                try:
+                    python_dossiers.add(decode_record(line, now)["dossier_id"])
+                except (DecodeError, InvalidEvent):
+                    continue
+            replayer.mark_python(python_dossiers)
+            clock.lap("split dossiers")
+            dossiers, events, new = replayer.fold()
+            clock.lap("fold + facts (SQL)")
+            replayer.write()
+            clock.lap("write rollup, backlog, states, events")
+            if progress:
+                progress(events)
+            refs = [str(p) for p in paths]
+            total = self.ingest(((f"{refs[f]}:{n}", line) for f, n, line in replayer.python_lines()), progress)
+            clock.lap(f"Python path ({total.read:,} records)")
+            self.last_timings = clock.laps
+            total.read += events
+            total.accepted += events
+            total.duplicates += events - new
+            total.dossiers_changed += dossiers
+        finally:
+            replayer.drop_scratch()  # the Memory tables hold the replayed lines
         total.seconds = time.perf_counter() - started
         return total
 
