@@ -340,8 +340,8 @@ FROM (
         cal = self.cal
         # Working days <= epoch day d: cum[d - base + 1]; the k-th working day: wd[k].
         base = cal.first - _EPOCH_ORDINAL
-        cum = "[" + ",".join(map(str, cal._cumulative)) + "]"
-        wd = "[" + ",".join(str(o - _EPOCH_ORDINAL) for o in cal._working) + "]"
+        cum = "[" + ",".join(map(str, cal.cumulative_counts)) + "]"
+        wd = "[" + ",".join(str(o - _EPOCH_ORDINAL) for o in cal.working_ordinals) + "]"
         # bulk_sql: the distinct events of the SQL dossiers (the first line of a repeated
         # id, as the Python fold keeps). Sorting out repeats costs; skip it when none.
         sql_events = (f"SELECT * FROM {self._t('events')} "
@@ -473,7 +473,7 @@ GROUP BY dossier_id
         return dossiers, events, new
 
     # -- writes --------------------------------------------------------------------
-    def write(self, progress=None) -> int:
+    def write(self) -> int:
         """Rollup, backlog, states, then events of the SQL dossiers, bucket by bucket, each
         insert with a token from the bucket's events. Returns the number of buckets."""
         # The bucket count comes from the input alone (all its lines), so a rerun after a
@@ -494,8 +494,6 @@ GROUP BY dossier_id
                                ("dossier_state", self._state_sql(cond)),
                                ("events", self._events_sql(cond))):
                 self.c.command(sql, settings={**_ONE_BLOCK, "insert_deduplication_token": f"bulk-{table}-{token}"})
-            if progress:
-                progress(b + 1, buckets)
         return buckets
 
     def _rollup_sql(self, cond: str) -> str:

@@ -90,6 +90,17 @@ class WorkingCalendar:
             raise ValueError(f"date {date.fromordinal(o)} outside the calendar's years")
         return o - self.first
 
+    @property
+    def working_ordinals(self) -> tuple[int, ...]:
+        """Ordinals of the working days from ``first`` to ``last``, ascending (for SQL that
+        needs the whole table, e.g. the bulk replay)."""
+        return tuple(self._working)
+
+    @property
+    def cumulative_counts(self) -> tuple[int, ...]:
+        """Working days on or before each ordinal from ``first`` to ``last``."""
+        return tuple(self._cumulative)
+
     def count_upto(self, o: int) -> int:
         """Number of working days on or before ordinal ``o`` (within the table)."""
         return self._cumulative[self._check(o)]

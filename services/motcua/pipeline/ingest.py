@@ -127,7 +127,6 @@ class EmbeddedPipeline:
             self.store.insert_events(new_events, payloads, content_token("events", ids))
         return s
 
-
     def replay_files(self, paths: Sequence[str | Path], progress: Callable[[int], None] | None = None,
                      bulk: bool = True) -> IngestSummary:
         """Replay event files. JSON Lines files into an embedded store take the bulk path
@@ -150,6 +149,8 @@ class EmbeddedPipeline:
             replayer.stage([str(p.resolve()) for p in paths])
             replayer.extract(now)
             clock.lap("check + extract fast lines (SQL)")
+            # Slow lines are few; they are decoded here for their dossier id and again by
+            # ingest below, which also writes the dead letters of the rejected ones.
             python_dossiers: set[str] = set()
             for _f, _n, line in replayer.slow_lines():
                 try:
