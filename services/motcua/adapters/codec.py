@@ -35,6 +35,7 @@ import orjson
 from fastavro.schema import to_parsing_canonical_form
 
 from motcua.domain import events as ev
+from motcua.adapters.avro_reader import compile_reader
 
 __all__ = [
     "AVRO_MAGIC",
@@ -171,13 +172,14 @@ def fingerprint(schema: Any) -> int:
 
 
 class _Entry:
-    __slots__ = ("fingerprint", "header", "schema", "plain")
+    __slots__ = ("fingerprint", "header", "schema", "plain", "fast")
 
     def __init__(self, fp: int, schema: dict, plain: dict):
         self.fingerprint = fp
         self.header = AVRO_MAGIC + fp.to_bytes(8, "little")
         self.schema = schema  # parsed, logical types kept (for container files)
         self.plain = plain  # parsed, logical types stripped (for the binary codec)
+        self.fast = None  # compiled reader of the reader schema (see decode_canonical)
 
 
 class SchemaRegistry:
@@ -192,6 +194,7 @@ class SchemaRegistry:
         self._by_fp: dict[int, _Entry] = {}
         self.reader_fingerprint = self.register(reader_schema)
         self._reader = self._by_fp[self.reader_fingerprint]
+        self._reader.fast = compile_reader(self._reader.plain)
 
     def register(self, schema: Any) -> int:
         raw = _clean(_as_schema_dict(schema), False)
@@ -250,6 +253,22 @@ class SchemaRegistry:
             raise DecodeError("NOT_AN_OBJECT", "the Avro body is not a record")
         return record
 
+    def decode_canonical(self, data: bytes) -> dict:
+        """Like ``decode`` with None fields dropped. Records written with the reader
+        schema itself (what the gateway and ``motcua publish`` write) go through the
+        compiled reader (``avro_reader``: ~4x faster than fastavro, and stricter)."""
+        entry = self._by_header.get(bytes(data[:_HEADER_LEN])) if data[:2] == AVRO_MAGIC else None
+        fast = entry.fast if entry is not None else None
+        if fast is None:
+            record = self.decode(data)
+            return {k: v for k, v in record.items() if v is not None}
+        try:
+            return fast(data if type(data) is bytes else bytes(data), _HEADER_LEN)
+        except IndexError:
+            raise DecodeError("BAD_AVRO", "unreadable Avro body: truncated") from None
+        except ValueError as exc:  # incl. UnicodeDecodeError
+            raise DecodeError("BAD_AVRO", f"unreadable Avro body: {exc}"[:200]) from None
+
 
 @lru_cache(maxsize=1)
 def default_registry() -> SchemaRegistry:
@@ -268,8 +287,7 @@ def encode_avro(event: dict, registry: SchemaRegistry | None = None) -> bytes:
 def decode_avro(data: bytes, registry: SchemaRegistry | None = None) -> dict:
     """Avro single-object bytes -> canonical-form dict (None fields dropped, instants int
     millis, ``time_limit`` a dict). Raises :class:`DecodeError`."""
-    record = (registry or default_registry()).decode(data)
-    return {k: v for k, v in record.items() if v is not None}
+    return (registry or default_registry()).decode_canonical(data)
 
 
 # --------------------------------------------------------------------------- JSON
