@@ -1,34 +1,118 @@
 """The writer: dossier facts (and dead letters) from Kafka into ClickHouse, exactly once in
 effect.
 
-Batches are per partition: a contiguous offset range ``[first, last]`` of one partition,
-closed by size (``writer_batch_size``) or age (``writer_batch_seconds``). For a batch:
+Rounds
+------
+Records are collected per partition of the facts topic. When one partition's batch is due
+(``writer_batch_size`` records or ``writer_batch_seconds`` old), every partition holding
+records is written together as one *round*. A round's *composition* is the sorted list of
+``(partition, first, last)`` of its partitions (a contiguous range of record offsets each).
+Its token is a function of the composition only: ``<topic>:<p>:<first>-<last>`` for one
+partition (exactly the per-batch token of the previous version), ``<topic>:<p>:<f>-<l>,
+<p>:<f>-<l>,...`` for several (``<topic>:round-<blake2b>`` past 160 characters). A round:
 
-1. *Intent*: commit the batch's first offset with metadata ``{"last": last}``. Whoever
-   owns the partition next (this process after a restart, or another writer after a
-   rebalance) re-forms exactly the same batch before anything else.
-2. Raw events (every event of the batch's messages; ReplacingMergeTree) with the token
-   ``events:<topic>:<partition>:<first>-<last>``.
-3. For the batch's dossiers, the last *written* facts (``store.facts_of``); messages whose
-   version is not above the written one are skipped; the highest version per dossier
-   becomes ``Transition(id, written, new)``; ``store.write_transitions`` inserts rollup and
-   backlog deltas and states, each with a token from ``<topic>:<partition>:<first>-<last>``
-   and the transitions' versions.
-4. Commit ``last + 1`` only after ClickHouse acknowledged. While ClickHouse fails, retry
-   the whole batch (re-reading the written facts) with exponential backoff.
+1. *Intent*: ONE offset commit request sets every partition of the round to its ``first``,
+   each with metadata ``{"round": [[p, first, last], ...]}``: the whole composition.
+2. Raw events of all its messages (ReplacingMergeTree), token ``events:<round token>``.
+3. ONE ``store.facts_of`` for the round's dossiers; per dossier the highest version above
+   the written one becomes ``Transition(id, written, new)``; ONE ``store.write_transitions``
+   inserts rollup deltas, backlog deltas and states (in that order), each with a token from
+   the round token and the transitions' versions.
+4. *Final*: ONE offset commit request sets every partition to ``last + 1`` (no metadata),
+   only after ClickHouse acknowledged. While ClickHouse fails, the whole round is retried
+   (re-reading the written facts) with exponential backoff.
 
-A crash anywhere repeats the same batch with the same tokens: an insert that landed is
-dropped by its token, a state that landed makes its message "already written" (skipped),
-one that did not is written, so nothing is lost and nothing is counted twice.
+Why a repeated round counts nothing twice
+-----------------------------------------
+A dossier's facts are keyed by its id, so they all live in one partition, and the rounds
+touching a partition are written one after another: a round's intent is committed only
+once the partition's previous round is final (or was re-formed, below). So while a round R
+is incomplete, each of its dossiers' *written* facts are either those from before R, or R's
+own (its states insert is one insert: all of R's states land or none), or later ones
+(someone completed R and a later round went on). Writing R again then computes:
+
+- from the state before R: the same transitions as R's first attempt, hence the same
+  tokens: inserts that landed are dropped by ClickHouse, the missing ones are written;
+- from R's states or later ones: every message of R is "already written": no transition,
+  nothing inserted (its events insert is dropped by its token, or merged by the
+  ReplacingMergeTree key if it ever came back later than the deduplication window).
+
+What must never happen is a *different* round over R's records while R is incomplete: its
+rollup would retract the pre-R state a second time under another token. Hence: an intent
+is re-formed exactly (same composition, same tokens) before anything else is written from
+its partitions.
+
+Re-forming
+----------
+When a writer gets a facts partition (start, restart, rebalance, or after a commit it could
+not make), it reads the partition's committed offset and metadata before writing anything
+from it; records polled in the meantime are dropped and the partition is re-read from the
+committed offset. No metadata: a final commit, batching goes on from there. An intent naming
+round R: R is re-formed first. R's ranges are read with a separate group-less consumer
+(assign + seek), *including partitions this writer does not own*; R is written with R's
+tokens; then only the partitions that this writer owns and whose intent names R are
+committed to ``last + 1`` and the main consumer is moved there. An intent of the previous
+version, ``{"last": N}`` committed at ``c``, is the one-partition round ``[(p, c, N)]``: the
+same range and the same tokens the previous version used, so an upgrade in the middle of a
+batch changes nothing.
+
+Crash points (the next owner of R's partitions re-forms R unless said otherwise):
+
+- before the intent commit: nothing of R exists; its partitions sit at their last final
+  offsets; whatever round comes next is new and fine.
+- the intent request itself: the group coordinator writes one OffsetCommit request's offsets
+  as one record batch, so all of R's partitions get the intent or none do. Errors that
+  reject a request (rebalance: ``CommitFailedError``; metadata too large, the same for every
+  partition of the round) reject all of it: the round is dropped before any insert and its
+  partitions are re-read from their committed offsets. Other errors (timeouts, coordinator
+  moves) retry the same request, which is idempotent; if a request that timed out did land
+  and a later attempt is rejected, the intent stands and is re-formed like any other.
+- after the intent and before, between or after the events, rollup, backlog and states
+  inserts, or before the final commit: R is re-formed (see above).
+- the final commit is rejected (rebalance): the same as a crash just before it; this writer
+  forgets those partitions' batches and re-reads their committed offsets after rejoining.
+- after the final commit: R is done. A partition whose intent still names R (possible only
+  when R was re-formed by the owner of another of its partitions) re-forms R once more:
+  already written, nothing inserted.
+
+Ownership splits. Say R covers p0..p3 and after a rebalance W1 owns p0, p1 and W2 owns p2,
+p3. Both re-form all of R, each reading the other's ranges with its group-less consumer,
+at the same time or not, and each commits only its own partitions. Whichever reads the
+written facts before R's states landed derives R's transitions from the state before R (the
+same tokens: one of the two inserts of each is dropped); whichever reads afterwards derives
+none. If W2 finished R and went on writing later rounds of p2 before W1's re-form reads the
+facts, those dossiers only have higher versions: W1's re-form skips them. A partition W1 owns
+whose committed intent names another round R2 (or nothing) is never committed by W1's re-form
+of R: R's range there was complete before R2 started.
+
+Offset metadata is limited by the broker's ``offset.metadata.max.bytes`` (default 4096):
+rounds are cut (by partition) so that the composition fits; should a broker reject one
+anyway (a lower setting), the limit is halved and the dropped round formed again smaller.
+
+Dead letters are inserted and committed per poll, as before (``dead_letters`` is a
+ReplacingMergeTree: a repeat after a crash is absorbed).
+
+Not done: merging a round's final commit into the next round's intent request would save
+one offset commit (~10 ms) per round, but the last round before a pause would stay
+unfinalised (lag and drain checks read committed offsets) until a timer finalised it.
+
+Limits, as in the previous version: a token deduplicates only within the last
+``non_replicated_deduplication_window`` (10,000) inserts of its table; a dossier must stay
+in one partition (adding facts partitions moves keys: drain the writer first); and the
+panel rollups fed by materialized views from ``kpi_daily``/``open_backlog`` receive a
+repeated insert again even when its token drops it from the source table (chDB 4.4 /
+ClickHouse 26.9: the view tables have no deduplication window), so a re-formed or retried
+round can count twice there, though not in ``kpi_daily``, ``open_backlog`` or the states.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
 import orjson
 
@@ -41,9 +125,14 @@ from .metrics import (CONSUMER_LAG, DEAD_LETTERS, EVENTS_IN, EVENTS_OUT, FRESHNE
 
 log = logging.getLogger("motcua.writer")
 
+# Kafka's offset.metadata.max.bytes default: an intent's metadata must not be longer.
+METADATA_MAX_BYTES = 4096
+_TOKEN_TEXT_MAX = 160
+
 
 @dataclass
 class Batch:
+    """The records of one partition in a round: a contiguous offset range."""
     topic: str
     partition: int
     records: list = field(default_factory=list)
@@ -57,13 +146,83 @@ class Batch:
     def last(self) -> int:
         return self.records[-1].offset
 
+
+@dataclass(frozen=True)
+class Round:
+    """A round's composition: sorted ``(partition, first, last)`` of one topic."""
+    topic: str
+    parts: tuple[tuple[int, int, int], ...]
+
+    @classmethod
+    def of(cls, topic: str, parts: Iterable[tuple[int, int, int]]) -> "Round":
+        return cls(topic, tuple(sorted((int(p), int(f), int(l)) for p, f, l in parts)))
+
+    @classmethod
+    def of_batches(cls, batches: list[Batch]) -> "Round":
+        return cls.of(batches[0].topic, [(b.partition, b.first, b.last) for b in batches])
+
     @property
     def token(self) -> str:
-        return f"{self.topic}:{self.partition}:{self.first}-{self.last}"
+        if len(self.parts) == 1:  # the previous version's per-batch token
+            p, f, l = self.parts[0]
+            return f"{self.topic}:{p}:{f}-{l}"
+        text = f"{self.topic}:" + ",".join(f"{p}:{f}-{l}" for p, f, l in self.parts)
+        if len(text) <= _TOKEN_TEXT_MAX:
+            return text
+        return f"{self.topic}:round-{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()}"
+
+    def metadata(self) -> str:
+        return orjson.dumps({"round": [list(x) for x in self.parts]}).decode()
+
+    def range_of(self, partition: int) -> tuple[int, int] | None:
+        for p, f, l in self.parts:
+            if p == partition:
+                return f, l
+        return None
+
+    @classmethod
+    def from_commit(cls, topic: str, partition: int, offset: int,
+                    metadata: str | None) -> "Round | None":
+        """The round an intent names; None for a final commit (no metadata) or metadata
+        that is not an intent of this partition at this offset."""
+        if not metadata:
+            return None
+        try:
+            doc = orjson.loads(metadata)
+            if "round" in doc:
+                r = cls.of(topic, doc["round"])
+                own = r.range_of(partition)
+                if own is not None and own[0] == offset and own[1] >= own[0]:
+                    return r
+            elif "last" in doc:  # previous version: one batch of this partition
+                last = int(doc["last"])
+                if last >= offset:
+                    return cls(topic, ((partition, offset, last),))
+        except (ValueError, KeyError, TypeError):
+            pass
+        log.warning("ignoring offset metadata that is no intent of this partition",
+                    extra={"partition": partition, "offset": offset, "metadata": metadata[:200]})
+        return None
+
+
+def plan_rounds(batches: list[Batch], max_metadata_bytes: int = METADATA_MAX_BYTES
+                ) -> list[tuple[Round, list[Batch]]]:
+    """Non-empty batches (one per partition of one topic) -> rounds, in partition order,
+    each as large as its intent metadata allows."""
+    groups: list[list[Batch]] = []
+    cur: list[Batch] = []
+    for b in sorted(batches, key=lambda b: b.partition):
+        if cur and len(Round.of_batches(cur + [b]).metadata().encode()) > max_metadata_bytes:
+            groups.append(cur)
+            cur = []
+        cur.append(b)
+    if cur:
+        groups.append(cur)
+    return [(Round.of_batches(g), g) for g in groups]
 
 
 def plan_facts(messages: list[dict], written: dict[str, dict]) -> list[Transition]:
-    """The transitions of a batch: per dossier the highest version above the written one."""
+    """The transitions of a round: per dossier the highest version above the written one."""
     best: dict[str, dict] = {}
     for m in messages:
         f = m["facts"]
@@ -96,18 +255,20 @@ def batch_events(messages: list[dict]) -> tuple[list[dict], list[bytes]]:
 
 class Writer:
     def __init__(self, settings: LiveSettings, store: ClickHouseStore | None = None,
-                 on_flushed: Callable[[Batch, list[dict], float], None] | None = None,
-                 max_backoff_s: float = 30.0):
+                 on_flushed: Callable[[Round, list[dict], float], None] | None = None,
+                 max_backoff_s: float = 30.0, max_metadata_bytes: int = METADATA_MAX_BYTES):
         self.s = settings
         self._store = store
         self.on_flushed = on_flushed
         self.max_backoff_s = max_backoff_s
+        self.max_metadata_bytes = max_metadata_bytes
         self.stop_event = threading.Event()
         self.consumer = None
         self.pending: dict = {}  # tp -> Batch
-        self.intents: dict = {}  # tp -> last offset of the batch to re-form
-        self.unchecked: set = set()  # newly assigned partitions whose intent is unread
-        self.flushed_batches = 0
+        self.intents: dict = {}  # tp -> Round its committed intent names (to re-form)
+        self.unchecked: set = set()  # partitions whose committed offset is to be read
+        self.flushed_batches = 0  # rounds written (the name the benchmark reads)
+        self.reformed: list[tuple[Round, list[int]]] = []  # (round, partitions committed)
 
     # -- store ----------------------------------------------------------------------
     @property
@@ -122,6 +283,11 @@ class Writer:
         return self._store
 
     # -- consumer -------------------------------------------------------------------
+    def _consumer_settings(self) -> dict:
+        return dict(bootstrap_servers=self.s.kafka_bootstrap, enable_auto_commit=False,
+                    auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
+                    max_partition_fetch_bytes=16 * 1024 * 1024)
+
     def _consumer(self):
         from kafka import KafkaConsumer
         from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -137,7 +303,7 @@ class Writer:
 
             def on_partitions_assigned(self, assigned):
                 # No blocking consumer calls here (kafka-python runs listeners on its IO
-                # thread): the committed intents are read after the poll that assigned.
+                # thread): the committed offsets are read after the poll that assigned.
                 for tp in assigned:
                     writer.pending.pop(tp, None)
                     writer.intents.pop(tp, None)
@@ -145,20 +311,21 @@ class Writer:
                         writer.unchecked.add(tp)
 
         c = KafkaConsumer(
-            bootstrap_servers=self.s.kafka_bootstrap,
             group_id=self.s.writer_group,
             client_id="motcua-writer",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
             max_poll_records=max(500, self.s.writer_batch_size),
             max_poll_interval_ms=600_000,
             session_timeout_ms=int(self.s.session_timeout_s * 1000),
             heartbeat_interval_ms=int(self.s.heartbeat_interval_s * 1000),
-            fetch_max_bytes=64 * 1024 * 1024,
-            max_partition_fetch_bytes=16 * 1024 * 1024,
+            **self._consumer_settings(),
         )
         self.consumer = c
         c.subscribe([self.s.facts_topic, self.s.dead_letters_topic], listener=Listener())
+        # The topics' metadata before the first join: without it the group leader assigns
+        # nothing, then rejoins once the metadata arrives; kafka-python 3.0.12 was seen to
+        # hang in that second join (SyncGroup never completed) when writers restart fast.
+        for topic in (self.s.facts_topic, self.s.dead_letters_topic):
+            c.partitions_for_topic(topic)
         return c
 
     def run(self) -> None:
@@ -170,8 +337,6 @@ class Writer:
                 polled = c.poll(timeout_ms=int(self.s.writer_batch_seconds * 500) or 50,
                                 max_records=max(500, self.s.writer_batch_size))
                 now = time.monotonic()
-                if self.unchecked:
-                    self._read_intents()
                 for tp, recs in polled.items():
                     EVENTS_IN.labels("writer").inc(len(recs))
                     if tp.topic == self.s.dead_letters_topic:
@@ -181,24 +346,11 @@ class Writer:
                     if b is None:
                         b = self.pending[tp] = Batch(tp.topic, tp.partition, [], now)
                     b.records.extend(recs)
-                for tp in list(self.pending):
-                    b = self.pending[tp]
-                    intent = self.intents.get(tp)
-                    if intent is not None:
-                        if b.records and b.last >= intent:
-                            head = [r for r in b.records if r.offset <= intent]
-                            rest = [r for r in b.records if r.offset > intent]
-                            self._flush(tp, Batch(tp.topic, tp.partition, head, b.started),
-                                        intent_known=True)
-                            del self.intents[tp]
-                            self.pending[tp] = Batch(tp.topic, tp.partition, rest, now)
-                        continue
-                    if b.records and (len(b.records) >= self.s.writer_batch_size
-                                      or now - b.started >= self.s.writer_batch_seconds):
-                        self._flush(tp, b)
-                        del self.pending[tp]
-                    elif not b.records:
-                        del self.pending[tp]
+                if self.unchecked:
+                    self._read_intents()
+                if self.intents:
+                    self._reform_intents()
+                self._flush_due(now)
                 if now - lag_at > 5.0:
                     lag_at = now
                     self._report_lag()
@@ -208,36 +360,115 @@ class Writer:
             except Exception:
                 pass
 
-    def _read_intents(self) -> None:
-        for tp in list(self.unchecked):
-            c = self.consumer.committed(tp, metadata=True)
-            self.unchecked.discard(tp)
-            if c is None or not c.metadata:
-                continue
-            try:
-                last = orjson.loads(c.metadata)["last"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            if last >= c.offset:
-                self.intents[tp] = last
-                log.info("re-forming an interrupted batch", extra={
-                    "partition": tp.partition, "first": c.offset, "last": last})
-
     def stop(self) -> None:
         self.stop_event.set()
 
-    # -- flushing -------------------------------------------------------------------
-    def _commit(self, tp, offset: int, metadata: str = "") -> None:
+    # -- intents --------------------------------------------------------------------
+    def _read_intents(self) -> None:
+        """Committed offset and metadata of newly (re)gained partitions: an intent is kept
+        to be re-formed, otherwise batching restarts at the committed offset."""
+        for tp in sorted(self.unchecked):
+            try:
+                c = self.consumer.committed(tp, metadata=True)
+            except Exception as err:  # coordinator moving: the partition stays unchecked
+                log.warning("cannot read a committed offset yet", extra={
+                    "partition": tp.partition, "error": repr(err)[:300]})
+                return
+            self.unchecked.discard(tp)
+            self.pending.pop(tp, None)  # polled before the check: read again from the commit
+            if c is None or c.offset is None or c.offset < 0:  # never committed
+                self.consumer.seek_to_beginning(tp)
+                continue
+            r = Round.from_commit(tp.topic, tp.partition, c.offset, c.metadata)
+            if r is not None:
+                self.intents[tp] = r
+                log.info("re-forming an interrupted round", extra={
+                    "partition": tp.partition, "round": r.token, "partitions": len(r.parts)})
+            else:
+                self.consumer.seek(tp, c.offset)
+
+    def _reform_intents(self) -> None:
+        by_round: dict[Round, list] = {}
+        for tp, r in self.intents.items():
+            by_round.setdefault(r, []).append(tp)
+        for r, owned in sorted(by_round.items(), key=lambda x: x[0].parts):
+            batches = self._read_round(r)
+            owned = sorted(owned)
+            if not self._write_round(r, batches, owned, intent=False):
+                continue
+            for tp in owned:
+                self.intents.pop(tp, None)
+                self.pending.pop(tp, None)
+                self.consumer.seek(tp, r.range_of(tp.partition)[1] + 1)
+            self.reformed.append((r, [tp.partition for tp in owned]))
+
+    def _read_round(self, r: Round) -> list[Batch]:
+        """All ranges of a round, whoever owns their partitions now: a group-less consumer
+        (assign + seek) that commits nothing."""
+        from kafka import KafkaConsumer, TopicPartition
+
+        ranges = {TopicPartition(r.topic, p): (f, l) for p, f, l in r.parts}
+        batches = {tp: Batch(tp.topic, tp.partition, [], time.monotonic()) for tp in ranges}
+        c = KafkaConsumer(group_id=None, client_id="motcua-writer-reform",
+                          **self._consumer_settings())
+        try:
+            c.assign(list(ranges))
+            for tp, (f, _l) in ranges.items():
+                c.seek(tp, f)
+            todo = set(ranges)
+            warn_at = time.monotonic() + 60
+            while todo:
+                if self.stop_event.is_set():
+                    raise SystemExit(0)
+                if time.monotonic() > warn_at:
+                    warn_at = time.monotonic() + 60
+                    log.error("still reading the ranges of an interrupted round", extra={
+                        "round": r.token, "missing": sorted(tp.partition for tp in todo)})
+                for tp, recs in c.poll(timeout_ms=500).items():
+                    f, l = ranges[tp]
+                    batches[tp].records.extend(x for x in recs if f <= x.offset <= l)
+                for tp in list(todo):
+                    if c.position(tp) > ranges[tp][1]:
+                        todo.discard(tp)
+        finally:
+            c.close(autocommit=False)
+        out = []
+        for tp, b in batches.items():
+            if not b.records or b.first != ranges[tp][0] or b.last != ranges[tp][1]:
+                log.error("a range of an interrupted round is no longer complete in Kafka", extra={
+                    "partition": tp.partition, "range": ranges[tp],
+                    "read": (b.first, b.last) if b.records else None})
+            if b.records:
+                out.append(b)
+        return out
+
+    # -- rounds ---------------------------------------------------------------------
+    def _flush_due(self, now: float) -> None:
+        ready = [b for tp, b in self.pending.items()
+                 if b.records and tp not in self.unchecked and tp not in self.intents]
+        if not any(len(b.records) >= self.s.writer_batch_size
+                   or now - b.started >= self.s.writer_batch_seconds for b in ready):
+            return
+        from kafka import TopicPartition
+
+        for r, batches in plan_rounds(ready, self.max_metadata_bytes):
+            tps = [TopicPartition(b.topic, b.partition) for b in batches]
+            for tp in tps:
+                del self.pending[tp]
+            self._write_round(r, batches, tps, intent=True)
+
+    def _write_round(self, r: Round, batches: list[Batch], final: list, intent: bool) -> bool:
+        """Intent (a new round), inserts, final commit of the partitions ``final``.
+        False when a commit was rejected (the partitions are then read again)."""
         from kafka.structs import OffsetAndMetadata
 
-        self.consumer.commit({tp: OffsetAndMetadata(offset, metadata, -1)})
-
-    def _flush(self, tp, b: Batch, intent_known: bool = False) -> None:
-        if not b.records:
-            return
-        if not intent_known:
-            self._commit(tp, b.first, orjson.dumps({"last": b.last}).decode())
-        messages = [orjson.loads(r.value) for r in b.records]
+        if intent:
+            meta = r.metadata()
+            if not self._commit({tp: OffsetAndMetadata(r.range_of(tp.partition)[0], meta, -1)
+                                 for tp in final}):
+                self._drop(final)
+                return False
+        messages = [orjson.loads(x.value) for b in batches for x in b.records]
         events, payloads = batch_events(messages)
         delay = 0.5
         while True:
@@ -246,37 +477,86 @@ class Writer:
                 store = self.store
                 if events:
                     t0 = time.perf_counter()
-                    store.insert_events(events, payloads, token=f"events:{b.token}")
+                    store.insert_events(events, payloads, token=f"events:{r.token}")
                     INSERT_LATENCY.labels("events").observe(time.perf_counter() - t0)
                 ids = list({m["facts"]["dossier_id"] for m in messages})
                 written = store.facts_of(ids)
                 transitions = plan_facts(messages, written)
                 t0 = time.perf_counter()
-                store.write_transitions(transitions, token_prefix=b.token)
+                store.write_transitions(transitions, token_prefix=r.token)
                 INSERT_LATENCY.labels("transitions").observe(time.perf_counter() - t0)
                 break
             except Exception as err:
                 INSERT_RETRIES.inc()
                 log.warning("ClickHouse insert failed; retrying", extra={
-                    "batch": b.token, "error": repr(err)[:300], "backoff_s": delay})
+                    "round": r.token, "error": repr(err)[:300], "backoff_s": delay})
                 if self.stop_event.wait(delay):
                     raise SystemExit(0)
                 delay = min(delay * 2, self.max_backoff_s)
         acked = time.time()
-        self._commit(tp, b.last + 1)
+        if not self._commit({tp: OffsetAndMetadata(r.range_of(tp.partition)[1] + 1, "", -1)
+                             for tp in final}):
+            self._drop(final)
+            return False
         self.flushed_batches += 1
+        mine = {tp.partition for tp in final}
+        counted = messages if intent else [orjson.loads(x.value) for b in batches
+                                           if b.partition in mine for x in b.records]
         EVENTS_OUT.labels("writer", "events").inc(len(events))
         EVENTS_OUT.labels("writer", "states").inc(len(transitions))
-        for m in messages:
+        for m in counted:
             for ts in m.get("ts", ()):
                 FRESHNESS.observe(max(0.0, acked - ts / 1000))
         if self.on_flushed is not None:
-            self.on_flushed(b, messages, acked)
-        log.debug("batch written", extra={"batch": b.token, "messages": len(messages),
+            self.on_flushed(r, counted, acked)
+        log.debug("round written", extra={"round": r.token, "partitions": len(r.parts),
+                                          "messages": len(messages),
                                           "transitions": len(transitions),
                                           "seconds": round(time.perf_counter() - started, 4)})
+        return True
+
+    def _commit(self, offsets: dict) -> bool:
+        """Commit, retrying what may pass on a retry; False when the broker rejected the
+        request as a whole (group generation gone, or metadata too large)."""
+        from kafka.errors import (CommitFailedError, KafkaError, OffsetMetadataTooLargeError)
+
+        delay = 0.2
+        while True:
+            try:
+                self.consumer.commit(offsets)
+                return True
+            except CommitFailedError as err:
+                log.warning("offset commit rejected (group rebalanced); partitions read again",
+                            extra={"error": repr(err)[:300]})
+                return False
+            except OffsetMetadataTooLargeError:
+                self.max_metadata_bytes = max(64, self.max_metadata_bytes // 2)
+                log.warning("intent metadata too large for the broker; smaller rounds",
+                            extra={"max_metadata_bytes": self.max_metadata_bytes})
+                return False
+            except KafkaError as err:
+                log.warning("offset commit failed; retrying", extra={
+                    "error": repr(err)[:300], "backoff_s": delay})
+                if self.stop_event.wait(delay):
+                    raise SystemExit(0)
+                delay = min(delay * 2, self.max_backoff_s)
+
+    def _drop(self, tps) -> None:
+        """Forget what this writer holds of these partitions; the ones still assigned are
+        read again from their committed offsets (an intent there is re-formed)."""
+        try:
+            assigned = self.consumer.assignment()
+        except Exception:
+            assigned = set()
+        for tp in tps:
+            self.pending.pop(tp, None)
+            self.intents.pop(tp, None)
+            if tp in assigned:
+                self.unchecked.add(tp)
 
     def _flush_dead_letters(self, tp, recs) -> None:
+        from kafka.structs import OffsetAndMetadata
+
         records = []
         for r in recs:
             try:
@@ -298,7 +578,8 @@ class Writer:
                 delay = min(delay * 2, self.max_backoff_s)
         for d in records:
             DEAD_LETTERS.labels("writer", d["code"]).inc()
-        self._commit(tp, recs[-1].offset + 1)
+        # rejected (rebalance): the next owner inserts them again, absorbed by the table
+        self._commit({tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1)})
 
     def _report_lag(self) -> None:
         try:

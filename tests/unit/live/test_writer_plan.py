@@ -26,3 +26,60 @@ def test_a_replayed_batch_after_its_states_landed_plans_nothing():
 def test_events_of_a_batch_are_deduplicated_but_kept_even_when_facts_are_skipped():
     events, payloads = batch_events([msg("A", 1, "a1"), msg("A", 1, "a1"), msg("B", 1, "b1")])
     assert [e["event_id"] for e in events] == ["a1", "b1"] and len(payloads) == 2
+
+
+# -- rounds -------------------------------------------------------------------------------
+from types import SimpleNamespace  # noqa: E402
+
+import orjson  # noqa: E402
+
+from motcua.live.writer import Batch, Round, plan_rounds  # noqa: E402
+
+
+def batch(partition: int, first: int, last: int) -> Batch:
+    return Batch("facts", partition, [SimpleNamespace(offset=o) for o in range(first, last + 1)])
+
+
+def test_a_round_of_one_partition_keeps_the_token_of_the_previous_version():
+    assert Round.of("facts", [(3, 10, 20)]).token == "facts:3:10-20"
+
+
+def test_the_token_depends_on_the_composition_only_and_long_ones_are_hashed():
+    a = Round.of("facts", [(2, 5, 9), (0, 1, 4)])
+    assert a == Round.of("facts", [(0, 1, 4), (2, 5, 9)])
+    assert a.token == "facts:0:1-4,2:5-9"
+    assert a.token != Round.of("facts", [(0, 1, 4), (2, 5, 10)]).token
+    long = Round.of("facts", [(p, 10**9 + p, 10**9 + 2 * p) for p in range(40)])
+    assert long.token.startswith("facts:round-") and len(long.token) < 64
+    assert long.token == Round.of("facts", reversed(long.parts)).token
+
+
+def test_an_intent_names_its_whole_round_and_is_read_back_from_any_of_its_partitions():
+    r = Round.of("facts", [(0, 1, 4), (2, 5, 9), (5, 7, 7)])
+    meta = r.metadata()
+    assert orjson.loads(meta) == {"round": [[0, 1, 4], [2, 5, 9], [5, 7, 7]]}
+    for p, first, _last in r.parts:
+        assert Round.from_commit("facts", p, first, meta) == r
+    assert Round.from_commit("facts", 2, 6, meta) is None  # not this partition's first offset
+    assert Round.from_commit("facts", 3, 5, meta) is None  # not one of its partitions
+    assert Round.from_commit("facts", 2, 5, "") is None  # a final commit
+    assert Round.from_commit("facts", 2, 5, "garbage") is None
+
+
+def test_an_intent_of_the_previous_version_is_a_round_of_one_partition():
+    r = Round.from_commit("facts", 4, 100, '{"last": 180}')
+    assert r == Round("facts", ((4, 100, 180),)) and r.token == "facts:4:100-180"
+    assert Round.from_commit("facts", 4, 100, '{"last": 99}') is None
+
+
+def test_rounds_take_every_batch_unless_the_metadata_would_not_fit():
+    batches = [batch(p, 1000 + 100 * p, 1050 + 100 * p) for p in (3, 0, 2, 1)]
+    [(r, bs)] = plan_rounds(batches)
+    assert [p for p, _f, _l in r.parts] == [b.partition for b in bs] == [0, 1, 2, 3]
+    small = plan_rounds(batches, max_metadata_bytes=len(Round.of_batches(bs[:2]).metadata()))
+    assert [[b.partition for b in g] for _r, g in small] == [[0, 1], [2, 3]]
+    assert all(len(r.metadata()) <= len(Round.of_batches(bs[:2]).metadata()) for r, _g in small)
+    many = [batch(p, 10**12, 10**12 + 5) for p in range(400)]
+    rounds = plan_rounds(many)
+    assert len(rounds) > 1 and all(len(r.metadata().encode()) <= 4096 for r, _g in rounds)
+    assert sum(len(g) for _r, g in rounds) == 400
