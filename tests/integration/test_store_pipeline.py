@@ -81,6 +81,39 @@ def test_a_retried_insert_is_dropped_by_its_token(store):
     assert got == 1
 
 
+VIEW_TARGETS = {  # materialized-view target -> a column it sums
+    "kpi_daily_unit": "received",
+    "kpi_daily_level": "received",
+    "kpi_monthly_unit": "received",
+    "open_backlog_unit": "open",
+    "open_backlog_level": "open",
+    "open_backlog_total_unit": "open",
+    "open_backlog_due_unit": "open",
+}
+
+
+def test_a_retried_write_is_dropped_in_every_view_target(store):
+    """A writer batch repeated after a crash (same transitions, same tokens) changes no
+    rollup the panels read: the views' targets drop the repeated blocks like their
+    sources (migration 0026). Two different batches with equal content both count."""
+    from motcua.pipeline.dossiers import DossierBook
+    from tests.builders import received
+
+    def sums():
+        return {t: store.client.query(f"SELECT sum({col}) FROM {store.db}.{t}").result_rows[0][0]
+                for t, col in VIEW_TARGETS.items()}
+
+    once = DossierBook(cal).apply([received("V1", local_ms(2025, 3, 3))])[0]
+    store.write_transitions(once, token_prefix="facts:0:0-0")
+    first = sums()
+    assert all(v == 1 for v in first.values()), first
+    store.write_transitions(once, token_prefix="facts:0:0-0")  # the crash rerun
+    assert sums() == first
+    other = DossierBook(cal).apply([received("V2", local_ms(2025, 3, 3))])[0]
+    store.write_transitions(other, token_prefix="facts:0:1-1")
+    assert all(v == 2 for v in sums().values())
+
+
 def test_migrations_create_the_rollup_with_every_counter(store):
     from motcua.adapters.clickhouse_store import ROLLUP_KEYS, STATE_COLUMNS
     from motcua.domain.metrics import COUNTERS
