@@ -75,9 +75,10 @@ codecs.register("orjson", OrjsonCodec())
 # processor's consumer delivers the records of one partition fetched in one poll as ONE
 # Faust message (value: a RecordBatch); once the agent handled it, every offset it covers
 # is acked (``ack_batch``, plus the stream's own ack of the last one). Everything else is
-# Faust's: group membership, assignment, the changelog-backed table and its recovery (changelog records still arrive one by one), flow control across
-# rebalances (generation ids), and the commit path (offsets committed only up to acked
-# offsets, after the producer - changelog, facts, dead letters - was flushed).
+# Faust's: group membership, assignment, the changelog-backed table and its recovery
+# (changelog records still arrive one by one), flow control across rebalances
+# (generation ids), and the commit path (offsets committed only up to acked offsets,
+# after the producer - changelog, facts, dead letters - was flushed).
 # ---------------------------------------------------------------------------------------
 
 
@@ -253,11 +254,11 @@ class Folder:
             self.cache.popitem(last=False)
 
     def decode(self, records, now_ms: int):
-        """records: [(raw, partition, offset, ts_ms, ref)] -> (groups, dead letters) where
-        groups maps dossier_id -> (events, ingest ts, ref of its first record)."""
-        groups: dict[str, tuple[list, list, Any]] = {}
+        """records: [(raw, partition, offset, ts_ms)] -> (groups, dead letters) where
+        groups maps dossier_id -> (events, ingest ts)."""
+        groups: dict[str, tuple[list, list]] = {}
         dead: list[dict] = []
-        for raw, partition, offset, ts_ms, ref in records:
+        for raw, partition, offset, ts_ms in records:
             try:
                 event = decode_record(raw, now_ms)
             except (DecodeError, InvalidEvent) as err:
@@ -266,7 +267,7 @@ class Folder:
                 continue
             g = groups.get(event["dossier_id"])
             if g is None:
-                groups[event["dossier_id"]] = ([event], [ts_ms], ref)
+                groups[event["dossier_id"]] = ([event], [ts_ms])
             else:
                 g[0].append(event)
                 g[1].append(ts_ms)
@@ -461,10 +462,10 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
         now = int(time.time() * 1000)
         value = ev.value
         if type(value) is RecordBatch:
-            records = [(r.value, r.partition, r.offset, r.timestamp, ev) for r in value.records]
+            records = [(r.value, r.partition, r.offset, r.timestamp) for r in value.records]
         else:
             m = ev.message
-            records = [(value, m.partition, m.offset, int(m.timestamp * 1000), ev)]
+            records = [(value, m.partition, m.offset, int(m.timestamp * 1000))]
         positions[ev.message.partition] = ev.message.offset
         groups, dead = folder.decode(records, now)
         EVENTS_IN.labels("processor").inc(len(records))
@@ -479,7 +480,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
         # the memory store's dict itself when there is one (Mapping.get on the store
         # raises and catches KeyError for every new dossier)
         get = store.data.get if isinstance(getattr(store, "data", None), dict) else store.get
-        for i, (dossier_id, (events, ts, _ev)) in enumerate(groups.items()):
+        for i, (dossier_id, (events, ts)) in enumerate(groups.items()):
             if i % 256 == 255:
                 # let the producer's sender task move the previous batch's records
                 # while this one is folded (nothing else in the loop runs otherwise)
