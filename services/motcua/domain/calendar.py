@@ -25,7 +25,9 @@ MS_PER_DAY = 86_400_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 FIRST_YEAR = 2010
-LAST_YEAR = 2040
+# Far enough that every due date of an accepted event is inside (domain.events: instants
+# before 2036, time limits <= 1000 days, pause shifts of at most 26 years of working days).
+LAST_YEAR = 2070
 
 
 def local_day_number(ms: int) -> int:

@@ -14,9 +14,12 @@ due soon) are *not* frozen here: ``status_at`` evaluates them for any instant.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable
+
+import orjson
 
 from .calendar import (
     WorkingCalendar,
@@ -61,6 +64,16 @@ SLOT_FIELDS = {
 }
 
 
+NEW, DUPLICATE, CONFLICT = "new", "duplicate", "conflict"
+
+
+def event_digest(event: dict) -> str:
+    """What an event says, as 16 hex digits: the same for every encoding of the same
+    validated event (instants are ints, absent optional fields dropped), different when
+    any field differs. Two events under one event_id with different digests conflict."""
+    return hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=8).hexdigest()
+
+
 def order_key(event: dict) -> tuple:
     """Source sequence first (when given), then occurred_at, then event_id."""
     seq = event.get("sequence")
@@ -72,7 +85,8 @@ class DossierState:
     """Everything the metrics need from a dossier's events (see module doc)."""
 
     dossier_id: str
-    event_ids: set = field(default_factory=set)
+    # event_id -> digest of its content (None: unknown, in a state written before digests)
+    event_ids: dict = field(default_factory=dict)
     first: dict | None = None  # least event of any type (envelope fallback)
     received: dict | None = None
     submitted: dict | None = None
@@ -88,11 +102,19 @@ class DossierState:
     first_key: tuple | None = None  # order_key(first), cached: every event is compared to it
 
     def absorb(self, event: dict) -> bool:
-        """Fold one event in. Returns False when the event was already known."""
+        """Fold one event in. Returns False when its event_id was already known."""
+        return self.absorb_checked(event) is NEW
+
+    def absorb_checked(self, event: dict) -> str:
+        """Fold one event in: NEW; DUPLICATE when its event_id is known with the same
+        content; CONFLICT when the id is known with other content (nothing changes: the
+        first version of an id stays, the other is for a person to look at)."""
         eid = event["event_id"]
-        if eid in self.event_ids:
-            return False
-        self.event_ids.add(eid)
+        digest = event_digest(event)
+        known = self.event_ids.get(eid, False)
+        if known is not False:
+            return DUPLICATE if known is None or known == digest else CONFLICT
+        self.event_ids[eid] = digest
         key = order_key(event)
         if self.first_key is None or key < self.first_key:
             self.first = _trim(event, SLOT_FIELDS["first"])
@@ -119,7 +141,7 @@ class DossierState:
                 self.online_payment = True
         elif etype == "PAYMENT_REQUESTED":
             self.payment_requested = True
-        return True
+        return NEW
 
     def absorb_all(self, events: Iterable[dict]) -> bool:
         changed = False
@@ -130,7 +152,9 @@ class DossierState:
     def merge(self, other: "DossierState") -> None:
         """Join another partial state of the same dossier into this one (the semilattice
         join: least/greatest per slot, union of sets, OR of flags)."""
-        self.event_ids |= other.event_ids
+        for eid, digest in other.event_ids.items():
+            if self.event_ids.get(eid) is None:
+                self.event_ids[eid] = digest
         if other.first_key is not None and (self.first_key is None or other.first_key < self.first_key):
             self.first, self.first_key = other.first, other.first_key
         for name in ("received", "submitted", "end", "resolved", "returned"):
@@ -150,7 +174,7 @@ class DossierState:
     def to_dict(self) -> dict:
         return {
             "dossier_id": self.dossier_id,
-            "event_ids": sorted(self.event_ids),
+            "event_ids": dict(sorted(self.event_ids.items())),
             "first": self.first,
             "received": self.received,
             "submitted": self.submitted,
@@ -170,7 +194,8 @@ class DossierState:
         """Reads ``to_dict``'s form (also one with whole events in the slots, written by
         a processor before slots were trimmed: they are trimmed here)."""
         s = cls(d["dossier_id"])
-        s.event_ids = set(d["event_ids"])
+        ids = d["event_ids"]  # a list in states written before content digests
+        s.event_ids = dict(ids) if isinstance(ids, dict) else dict.fromkeys(ids)
         for name in SLOTS:
             event = d[name]
             setattr(s, name, None if event is None else _trim(event, SLOT_FIELDS[name]))

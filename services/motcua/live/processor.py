@@ -42,7 +42,8 @@ from mode.utils.futures import notify
 from ..adapters.codec import DecodeError, encode_dead_letter
 from ..domain.calendar import WorkingCalendar
 from ..domain.events import InvalidEvent
-from ..domain.lifecycle import DossierState, derive_facts
+from ..domain.lifecycle import DossierState
+from ..pipeline.dossiers import fold_dossier
 from ..pipeline.ingest import decode_record, rejection
 from .config import STATE_TABLE, LiveSettings
 from .metrics import (BATCH_SIZE, CONSUMER_LAG, DEAD_LETTERS, DUPLICATES, EVENTS_ACCEPTED,
@@ -255,10 +256,11 @@ class Folder:
 
     def decode(self, records, now_ms: int):
         """records: [(raw, partition, offset, ts_ms)] -> (groups, dead letters) where
-        groups maps dossier_id -> (events, ingest ts)."""
-        groups: dict[str, tuple[list, list]] = {}
+        groups maps dossier_id -> (events, ingest ts, origins: (raw, partition, offset))."""
+        groups: dict[str, tuple[list, list, list]] = {}
         dead: list[dict] = []
-        for raw, partition, offset, ts_ms in records:
+        for record in records:
+            raw, partition, offset, ts_ms = record
             try:
                 event = decode_record(raw, now_ms)
             except (DecodeError, InvalidEvent) as err:
@@ -267,26 +269,27 @@ class Folder:
                 continue
             g = groups.get(event["dossier_id"])
             if g is None:
-                groups[event["dossier_id"]] = ([event], [ts_ms])
+                groups[event["dossier_id"]] = ([event], [ts_ms], [record])
             else:
                 g[0].append(event)
                 g[1].append(ts_ms)
+                g[2].append(record)
         return groups, dead
 
     def fold(self, dossier_id: str, stored: dict | None, events: list[dict]):
-        """-> (new table value or None when unchanged, facts, duplicates)."""
+        """-> (new table value or None when unchanged, ``Folded``). The table value is
+        untouched until the caller stores the new one, so it is the state to refold
+        from when the batch must be taken one event at a time."""
         state = self.state_of(dossier_id, stored)
-        changed = False
-        dups = 0
-        for e in events:
-            if state.absorb(e):
-                changed = True
-            else:
-                dups += 1
-        facts = derive_facts(state, self.cal)
-        value = state.to_dict() if changed or stored is None else None
-        self.remember(dossier_id, state, value if value is not None else stored)
-        return value, facts, dups
+        folded = fold_dossier(state, events, self.cal,
+                              lambda: DossierState.from_dict(stored) if stored else DossierState(dossier_id))
+        if folded.state is not state:
+            self.cache.pop(dossier_id, None)  # the cached state took events that were refused
+        if folded.facts is None and stored is None:
+            return None, folded  # a new dossier whose every event was refused
+        value = folded.state.to_dict() if folded.fresh or stored is None else None
+        self.remember(dossier_id, folded.state, value if value is not None else stored)
+        return value, folded
 
 
 class HeapFreezer:
@@ -480,19 +483,24 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
         # the memory store's dict itself when there is one (Mapping.get on the store
         # raises and catches KeyError for every new dossier)
         get = store.data.get if isinstance(getattr(store, "data", None), dict) else store.get
-        for i, (dossier_id, (events, ts)) in enumerate(groups.items()):
+        for i, (dossier_id, (events, ts, origins)) in enumerate(groups.items()):
             if i % 256 == 255:
                 # let the producer's sender task move the previous batch's records
                 # while this one is folded (nothing else in the loop runs otherwise)
                 await asyncio.sleep(0)
             key = dossier_id.encode()
-            value, facts, d = folder.fold(dossier_id, get(key), events)
-            if value is not None:
+            value, folded = folder.fold(dossier_id, get(key), events)
+            if folded.rejected:
+                # An id reused with other content, an event the fold cannot take: dead
+                # letters; the rest of the dossier and of the batch go on.
+                events, ts = await send_refused(events, ts, origins, folded.rejected)
+            if value is not None and folded.facts is not None:
                 store[key] = value
                 changed.append((key, orjson.dumps(value)))
-            out.append((key, facts_message(facts, events, ts)))
+            if folded.facts is not None:
+                out.append((key, facts_message(folded.facts, events, ts)))
             accepted += len(events)
-            dups += d
+            dups += folded.duplicates
         if changed:
             # What ``table[key] = value`` does (store the value, write key -> orjson value
             # to the changelog partition of the source partition, tell the store the
@@ -506,6 +514,17 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
         EVENTS_ACCEPTED.labels("processor").inc(accepted)
         DUPLICATES.labels("processor").inc(dups)
         EVENTS_OUT.labels("processor", "facts").inc(len(groups))
+
+    async def send_refused(events, ts, origins, refused):
+        """Dead-letter the refused events; -> the dossier's other events and their ts."""
+        gone = {id(e) for e, _err in refused}
+        for e, err in refused:
+            raw, partition, offset, _ts = origins[next(i for i, x in enumerate(events) if x is e)]
+            d = rejection(f"{folder.topic}:{partition}:{offset}", raw, err, stage="processor")
+            await dead_topic.send(key=d["dead_letter_id"].encode(), value=encode_dead_letter(d))
+            DEAD_LETTERS.labels("processor", d["code"]).inc()
+        keep = [i for i, e in enumerate(events) if id(e) not in gone]
+        return [events[i] for i in keep], [ts[i] for i in keep]
 
     progress = {"at": time.monotonic()}
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 from ..domain.calendar import WorkingCalendar
-from ..domain.lifecycle import DossierState, derive_facts
+from ..domain.events import InvalidEvent
+from ..domain.lifecycle import CONFLICT, DUPLICATE, NEW, DossierState, derive_facts, event_digest
 from ..domain.metrics import COUNTERS, backlog_due, contributions
 
 # Loads earlier events of dossiers the book does not hold: ids -> {dossier_id: [events]}.
@@ -25,6 +26,79 @@ class Transition:
     dossier_id: str
     old: dict | None  # facts before the batch (None: unknown dossier)
     new: dict  # facts after the batch
+
+
+@dataclass(slots=True)
+class Folded:
+    """One dossier after a batch of its events (``fold_dossier``)."""
+
+    state: DossierState
+    facts: dict | None  # None: the dossier has no event that folds
+    fresh: list[dict]  # the new events, in arrival order
+    duplicates: int
+    rejected: list[tuple[dict, InvalidEvent]]  # conflicting ids, events the fold cannot take
+
+
+def conflict_error(known: str | None, event: dict) -> InvalidEvent:
+    return InvalidEvent("CONFLICTING_DUPLICATE",
+                        f"event_id already received with other content (stored version "
+                        f"{known}, this one {event_digest(event)}); the stored version is kept")
+
+
+def fold_dossier(state: DossierState, events: list[dict], cal: WorkingCalendar,
+                 rebuild: Callable[[], DossierState]) -> Folded:
+    """Fold a batch of one dossier's (valid) events into ``state`` (mutated) and derive its
+    facts. No event may stop a service: should the facts of the result fail (an event the
+    validator accepted but the fold cannot take: a bug, or a calendar narrower than the
+    contract's instants), the batch is refolded one event at a time from ``rebuild()``
+    (the state before the batch) and every event that breaks it is rejected (FOLD_FAILED)
+    while the others go on."""
+    fresh: list[dict] = []
+    rejected: list[tuple[dict, InvalidEvent]] = []
+    dups = 0
+    try:
+        for e in events:
+            outcome = state.absorb_checked(e)
+            if outcome is NEW:
+                fresh.append(e)
+            elif outcome is DUPLICATE:
+                dups += 1
+            else:
+                rejected.append((e, conflict_error(state.event_ids[e["event_id"]], e)))
+        facts = derive_facts(state, cal) if state.first is not None else None
+        return Folded(state, facts, fresh, dups, rejected)
+    except Exception:  # noqa: BLE001 - whatever it is, one dossier must not stop the batch
+        return _fold_one_by_one(rebuild(), events, cal)
+
+
+def _fold_one_by_one(state: DossierState, events: list[dict], cal: WorkingCalendar) -> Folded:
+    fresh: list[dict] = []
+    rejected: list[tuple[dict, InvalidEvent]] = []
+    dups = 0
+    facts = None
+    if state.first is not None:
+        try:
+            facts = derive_facts(state, cal)
+        except Exception:  # noqa: BLE001 - a stored history the fold cannot take
+            facts = None
+    for e in events:
+        trial = DossierState.from_dict(state.to_dict())
+        outcome = trial.absorb_checked(e)
+        if outcome is DUPLICATE:
+            dups += 1
+            continue
+        if outcome is CONFLICT:
+            rejected.append((e, conflict_error(trial.event_ids[e["event_id"]], e)))
+            continue
+        try:
+            trial_facts = derive_facts(trial, cal)
+        except Exception as err:  # noqa: BLE001
+            rejected.append((e, InvalidEvent("FOLD_FAILED", f"the dossier cannot be folded with this "
+                                                           f"event ({type(err).__name__}: {str(err)[:120]})")))
+            continue
+        state, facts = trial, trial_facts
+        fresh.append(e)
+    return Folded(state, facts, fresh, dups, rejected)
 
 
 class DossierBook:
@@ -47,6 +121,14 @@ class DossierBook:
     def apply(self, events: Iterable[dict]) -> tuple[list[Transition], list[dict]]:
         """Fold a batch of valid events. Returns one transition per dossier that changed
         and the events that were new (not duplicates of what the book already had)."""
+        transitions, fresh, _conflicts = self.apply_checked(events)
+        return transitions, fresh
+
+    def apply_checked(self, events: Iterable[dict]) -> tuple[list[Transition], list[dict],
+                                                             list[tuple[dict, InvalidEvent]]]:
+        """``apply``, and the events rejected by the fold (``fold_dossier``): ids reused
+        with other content, events the fold cannot take. They change nothing; the caller
+        dead-letters them."""
         by_dossier: dict[str, list[dict]] = {}
         for e in events:
             by_dossier.setdefault(e["dossier_id"], []).append(e)
@@ -56,11 +138,12 @@ class DossierBook:
             for dossier_id, evs in earlier.items():
                 if not evs:
                     continue
-                st = DossierState(dossier_id)
-                st.absorb_all(evs)
-                self._states[dossier_id] = (st, derive_facts(st, self.cal))
+                folded = fold_dossier(DossierState(dossier_id), evs, self.cal,
+                                      lambda: DossierState(dossier_id))
+                self._states[dossier_id] = (folded.state, folded.facts)
         transitions: list[Transition] = []
         fresh: list[dict] = []
+        rejected: list[tuple[dict, InvalidEvent]] = []
         for dossier_id, evs in by_dossier.items():
             entry = self._states.get(dossier_id)
             if entry is None:
@@ -68,18 +151,27 @@ class DossierBook:
             else:
                 st, old = entry
                 self._states.move_to_end(dossier_id)
-            changed = False
-            for e in evs:
-                if st.absorb(e):
-                    fresh.append(e)
-                    changed = True
-            if not changed:
+            folded = fold_dossier(st, evs, self.cal, lambda: self._rebuild(dossier_id, entry is not None))
+            rejected.extend(folded.rejected)
+            if folded.state is not st:  # refolded one event at a time
+                self._states[dossier_id] = (folded.state, old)
+            if not folded.fresh:
                 continue
-            new = derive_facts(st, self.cal)
-            self._states[dossier_id] = (st, new)
-            transitions.append(Transition(dossier_id, old, new))
+            fresh.extend(folded.fresh)
+            self._states[dossier_id] = (folded.state, folded.facts)
+            transitions.append(Transition(dossier_id, old, folded.facts))
         self._evict()
-        return transitions, fresh
+        return transitions, fresh, rejected
+
+    def _rebuild(self, dossier_id: str, known: bool) -> DossierState:
+        """The state of a dossier before the current batch: its stored events (written
+        after every batch, so they are exactly the earlier batches)."""
+        st = DossierState(dossier_id)
+        if known and self.load_events is not None:
+            st.absorb_all(self.load_events([dossier_id]).get(dossier_id, []))
+        elif known:
+            raise RuntimeError(f"cannot rebuild dossier {dossier_id}: no event loader")
+        return st
 
     def _evict(self) -> None:
         excess = len(self._states) - self.max_dossiers

@@ -251,7 +251,9 @@ class Simulator:
             ym = (d.year, d.month)
             c0 = counters.get(ym, 0)
             counters[ym] = c0 + n
-            head = f"{self.info.prefix}.{d.year}-{d.month:02d}-"
+            # The seed is part of the id: two simulated histories never share a dossier
+            # (or event) id, so replaying both into one store adds them up, not conflicts.
+            head = f"{self.info.prefix}.S{self.seed}.{d.year}-{d.month:02d}-"
             for i in range(n):
                 dossier_id = f"{head}{c0 + i + 1:06d}"
                 evs = self._dossier(rng, off, dossier_id, level_sampler, levels)

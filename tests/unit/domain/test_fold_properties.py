@@ -130,4 +130,10 @@ def test_state_restored_from_its_dict_folds_on_like_the_whole(data):
         restored.setdefault(e["dossier_id"], DossierState(e["dossier_id"])).absorb(e)
     assert {k: derive_facts(s, cal) for k, s in restored.items()} == \
         {k: derive_facts(s, cal) for k, s in whole.items()}
-    assert {k: s.to_dict() for k, s in restored.items()} == {k: s.to_dict() for k, s in whole.items()}
+    def table_value(s: DossierState) -> dict:
+        d = s.to_dict()
+        if old:  # an older value has no content digests: its ids come back without them
+            d["event_ids"] = sorted(d["event_ids"])
+        return d
+
+    assert {k: table_value(s) for k, s in restored.items()} == {k: table_value(s) for k, s in whole.items()}
