@@ -117,8 +117,9 @@ from typing import Callable, Iterable
 import orjson
 
 from ..adapters.clickhouse_store import ClickHouseStore
-from ..adapters.codec import decode_dead_letter
-from ..pipeline.dossiers import Transition
+from ..adapters.codec import dead_letter_record, decode_dead_letter
+from ..domain.events import validate
+from ..pipeline.dossiers import Transition, backlog_deltas, rollup_deltas
 from .config import LiveSettings
 from .metrics import (CONSUMER_LAG, DEAD_LETTERS, EVENTS_IN, EVENTS_OUT, FRESHNESS,
                       INSERT_LATENCY, INSERT_RETRIES)
@@ -237,6 +238,30 @@ def plan_facts(messages: list[dict], written: dict[str, dict]) -> list[Transitio
             continue
         out.append(Transition(d, old, f))
     return out
+
+
+def unusable(message) -> str | None:
+    """Why a facts message cannot be written (None: it can). Pure, so every run of a
+    round refuses the same messages. Only asked when a round fails: a message that made
+    it fail is a dead letter, not a reason to retry for ever."""
+    try:
+        facts, events = message["facts"], message["events"]
+        if not isinstance(facts["dossier_id"], str) or type(facts["version"]) is not int:
+            return "facts without a dossier id and version"
+        t = Transition(facts["dossier_id"], None, facts)
+        rollup_deltas([t])
+        backlog_deltas([t])
+        ClickHouseStore.state_table([facts])
+        for e in events:
+            validate(dict(e))
+    except Exception as err:  # noqa: BLE001 - any failure makes the message unusable
+        return f"{type(err).__name__}: {str(err)[:160]}"
+    return None
+
+
+def _refused(source: str, raw: bytes, reason: str) -> dict:
+    return dead_letter_record(source=source, stage="writer", code="BAD_FACTS_MESSAGE",
+                              reason=f"facts message the writer cannot write ({reason})", payload=raw)
 
 
 def batch_events(messages: list[dict]) -> tuple[list[dict], list[bytes]]:
@@ -468,11 +493,25 @@ class Writer:
                                  for tp in final}):
                 self._drop(final)
                 return False
-        messages = [orjson.loads(x.value) for b in batches for x in b.records]
+        decoded, refused = [], []  # decoded: (partition, message, source, raw)
+        for b in batches:
+            for x in b.records:
+                source = f"{b.topic}:{b.partition}:{x.offset}"
+                try:
+                    m = orjson.loads(x.value)
+                    if type(m) is not dict or type(m.get("facts")) is not dict or type(m.get("events")) is not list:
+                        raise ValueError("not a facts message")
+                except ValueError as err:
+                    refused.append(_refused(source, x.value, str(err)[:160]))
+                    continue
+                decoded.append((b.partition, m, source, x.value))
+        messages = [m for _p, m, _s, _r in decoded]
         events, payloads = batch_events(messages)
         delay = 0.5
         while True:
             try:
+                if refused:
+                    self.store.insert_dead_letters(refused)
                 started = time.perf_counter()
                 store = self.store
                 if events:
@@ -487,6 +526,15 @@ class Writer:
                 INSERT_LATENCY.labels("transitions").observe(time.perf_counter() - t0)
                 break
             except Exception as err:
+                bad = [(i, why) for i, (_p, m, _s, _r) in enumerate(decoded) if (why := unusable(m))]
+                if bad:  # the round's own content failed it, not the store: refuse, go on
+                    gone = {i for i, _why in bad}
+                    refused += [_refused(decoded[i][2], decoded[i][3], why) for i, why in bad]
+                    decoded = [d for i, d in enumerate(decoded) if i not in gone]
+                    messages = [m for _p, m, _s, _r in decoded]
+                    events, payloads = batch_events(messages)
+                    log.error("facts messages refused", extra={"round": r.token, "count": len(bad)})
+                    continue
                 INSERT_RETRIES.inc()
                 log.warning("ClickHouse insert failed; retrying", extra={
                     "round": r.token, "error": repr(err)[:300], "backoff_s": delay})
@@ -500,8 +548,9 @@ class Writer:
             return False
         self.flushed_batches += 1
         mine = {tp.partition for tp in final}
-        counted = messages if intent else [orjson.loads(x.value) for b in batches
-                                           if b.partition in mine for x in b.records]
+        for d in refused:
+            DEAD_LETTERS.labels("writer", d["code"]).inc()
+        counted = messages if intent else [m for p, m, _s, _r in decoded if p in mine]
         EVENTS_OUT.labels("writer", "events").inc(len(events))
         EVENTS_OUT.labels("writer", "states").inc(len(transitions))
         for m in counted:
@@ -561,8 +610,12 @@ class Writer:
         for r in recs:
             try:
                 records.append(decode_dead_letter(r.value))
-            except Exception as err:  # a dead letter we cannot read is logged, not lost silently
-                log.error("unreadable dead letter", extra={"offset": r.offset, "error": repr(err)})
+            except Exception as err:  # a dead letter we cannot read is kept as one of its own
+                log.error("unreadable dead letter", extra={"offset": r.offset, "error": repr(err)[:160]})
+                records.append(dead_letter_record(
+                    source=f"{tp.topic}:{tp.partition}:{r.offset}", stage="writer",
+                    code="UNREADABLE_DEAD_LETTER", reason=f"dead letter that cannot be read "
+                    f"({type(err).__name__})", payload=r.value))
         delay = 0.5
         while True:
             try:

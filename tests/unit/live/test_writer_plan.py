@@ -83,3 +83,21 @@ def test_rounds_take_every_batch_unless_the_metadata_would_not_fit():
     rounds = plan_rounds(many)
     assert len(rounds) > 1 and all(len(r.metadata().encode()) <= 4096 for r, _g in rounds)
     assert sum(len(g) for _r, g in rounds) == 400
+
+
+def test_unusable_tells_a_writable_facts_message_from_junk():
+    from motcua.domain.calendar import default_calendar
+    from motcua.domain.events import validate
+    from motcua.domain.lifecycle import DossierState, derive_facts
+    from motcua.live.writer import unusable
+    from tests.builders import local_ms, received
+
+    e = validate(received("D1", local_ms(2025, 3, 3)))
+    st = DossierState("D1")
+    st.absorb(e)
+    good = {"facts": derive_facts(st, default_calendar()), "events": [e], "ts": [0]}
+    assert unusable(good) is None
+    assert unusable({"facts": {"dossier_id": 1, "version": 1}, "events": []})
+    assert unusable({"facts": {"dossier_id": "D1", "version": 1}, "events": []})  # no facts fields
+    assert unusable({**good, "events": [{"event_id": "x"}]})  # an event that is not one
+    assert unusable({"events": []})
