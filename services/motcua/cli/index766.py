@@ -72,6 +72,8 @@ def index766(
     out: Optional[Path] = typer.Option(None, "--out", help="Tệp kết quả (json: mặc định stdout)."),
     online_split: Optional[str] = SplitOption,
     bands: Optional[str] = BandsOption,
+    province: Optional[str] = typer.Option(None, "--province", help="Tỉnh, thành phố: mã GSO (75, 01), H75 hoặc tên; "
+                                           "mặc định: tỉnh có nhiều hồ sơ nhất trong kho dữ liệu."),
     store: Optional[str] = StoreOption,
 ) -> None:
     """Tính các nhóm chỉ số 766 dựa trên hồ sơ (tiến độ, trực tuyến, thanh toán, số hóa,
@@ -83,22 +85,24 @@ def index766(
                                  param_hint="--period")
     from ..reports.data import index766_from_store
     from ..reports.names import Names
-    from .report import now_ms, parse_period_option
+    from .report import now_ms, parse_period_option, report_province
 
     rp = parse_period_option(period, None, "--period", official=False)
     if rp.kind not in ("month", "quarter", "year"):
         raise typer.BadParameter("chỉ số 766 tính theo tháng, quý hoặc năm", param_hint="--period")
     config = _config(online_split, bands)
     st = open_store(store)
+    prov, st = report_province(st, province)
     cal = load_calendar()
-    with console.status(f"Chỉ số 766 {rp.label_vi}") as status:
+    with console.status(f"Chỉ số 766 {rp.label_vi} — {prov.full_name}") as status:
         items = index766_from_store(st, rp, cal, now_ms(), by_unit=by == By.unit, config=config,
                                     progress=lambda m: status.update(f"Chỉ số 766 {rp.label_vi}: {m}"))
     period_text = f"Kỳ: {rp.label_vi} (từ ngày {rp.start:%d/%m/%Y} đến ngày {rp.last_day:%d/%m/%Y})"
     if fmt == Fmt.json:
         import orjson
 
-        doc = {"period": {"from": rp.start.isoformat(), "to": rp.end.isoformat()}, "units": items}
+        doc = {"period": {"from": rp.start.isoformat(), "to": rp.end.isoformat()},
+               "province": {"code": prov.code, "name": prov.full_name}, "units": items}
         data = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
         if out is None:
             sys.stdout.buffer.write(data)
@@ -108,14 +112,15 @@ def index766(
         from ..reports.xlsx import write_index766_xlsx
 
         out = out or Path(f"chi-so-766-{rp.code}.xlsx")
-        write_index766_xlsx(items, out, Names.from_registry(), period_text, config)
+        write_index766_xlsx(items, out, Names.from_registry(), period_text, config, province=prov)
     if out is not None:
         console.print(f"Đã ghi {out}.")
     from ..domain.formatting import fmt_decimal
 
-    prov = items[0]["total"]
-    console.print(f"Toàn tỉnh: {fmt_decimal(prov['score'], 2)}/{fmt_decimal(prov['max'], 0)} điểm "
-                  f"phần dựa trên hồ sơ ({fmt_decimal(prov['percent'], 2)}%), xếp loại {prov['grade']}.")
+    tot = items[0]["total"]
+    console.print(f"{prov.whole.capitalize()} ({prov.full_name}): {fmt_decimal(tot['score'], 2)}/"
+                  f"{fmt_decimal(tot['max'], 0)} điểm phần dựa trên hồ sơ ({fmt_decimal(tot['percent'], 2)}%), "
+                  f"xếp loại {tot['grade']}.")
 
 
 @index_app.command("score")

@@ -49,6 +49,10 @@ LEVEL_ALIASES = {
 }
 
 
+PROVINCE_HELP = ("Tỉnh, thành phố: mã GSO (75, 01), H75 hoặc tên (\"Đồng Nai\"); mặc định: tỉnh có nhiều "
+                 "hồ sơ nhất trong kho dữ liệu.")
+
+
 def now_ms() -> int:
     from ..domain.calendar import VN_TZ
 
@@ -104,24 +108,27 @@ def check_unit(store, unit: Optional[str], level: Optional[str]) -> None:
             param_hint="--unit")
 
 
-def province_of_store(store, province: Optional[str]) -> tuple[str, str]:
-    """(GSO code, Vietnamese name): the --province option, else the store's main province."""
-    from ..adapters.clickhouse_reports import province_codes
-    from ..reference import resolve_province
+def report_province(store, province: Optional[str]):
+    """(ReportProvince, store to read): ``--province`` (a GSO code, "H75", a name, or a
+    code exactly as the events carry it), else the store's province with most dossiers
+    (said on stderr when the store holds several). The store returned reads only that
+    province's dossiers when the store has others. A province without dossiers in the
+    store is refused (exit 2) with the provinces it has."""
+    from ..adapters.clickhouse_reports import province_counts, province_scope
+    from ..reports.province import ProvinceChoiceError, choose_province
 
-    code = province
-    if code is None:
-        codes = province_codes(store)
-        code = codes[0] if codes else "75"
     try:
-        info = resolve_province(code)
-    except (KeyError, ValueError):
-        raise typer.BadParameter(f"không rõ tỉnh {code!r} (unknown province)", param_hint="--province") from None
-    name = info.name
-    for prefix in ("Tỉnh ", "Thành phố "):
-        if name.startswith(prefix):
-            name = name[len(prefix):]
-    return info.code, name
+        choice = choose_province(province_counts(store), province)
+    except ProvinceChoiceError as err:
+        raise typer.BadParameter(str(err), param_hint="--province") from None
+    p = choice.province
+    if province is not None and p.dossiers == 0:
+        raise typer.BadParameter(choice.note or f"không có hồ sơ của {p.in_text}", param_hint="--province")
+    if choice.note:
+        console.print(choice.note)
+    if p.unknown_note:
+        console.print(p.unknown_note)
+    return p, (province_scope(store, p.store_codes) if choice.needs_filter else store)
 
 
 @contextmanager
@@ -145,7 +152,7 @@ def ii06a(
     unit: Optional[str] = typer.Option(None, "--unit", help="Chỉ một đơn vị (mã đơn vị, ví dụ H75.SO.STP)."),
     fmt: II06aFormat = typer.Option(II06aFormat.xlsx, "--format", help="xlsx | docx | csv | json."),
     out: Optional[Path] = typer.Option(None, "--out", help="Tệp kết quả (json/csv: mặc định ra stdout)."),
-    province: Optional[str] = typer.Option(None, "--province", help="Tỉnh (mã GSO); mặc định theo dữ liệu."),
+    province: Optional[str] = typer.Option(None, "--province", help=PROVINCE_HELP),
     store: Optional[str] = StoreOption,
 ) -> None:
     """Biểu II.06a/VPCP/KSTT: hồ sơ tiếp nhận, đã giải quyết, đang giải quyết theo đơn vị và
@@ -156,10 +163,10 @@ def ii06a(
     rp = parse_period_option(period, kind.value if kind else None, "--period")
     lv = parse_level(level)
     st = open_store(store)
+    prov, st = report_province(st, province)
     check_unit(st, unit, lv)
     cal = load_calendar()
-    _code, pname = province_of_store(st, province)
-    with steps(f"Biểu II.06a {rp.label_vi}") as say:
+    with steps(f"Biểu II.06a {rp.label_vi} — {prov.full_name}") as say:
         say("đọc số liệu")
         report = ii06a_from_store(st, rp, cal, now_ms(), level=lv, unit=unit)
         say("ghi tệp")
@@ -175,12 +182,12 @@ def ii06a(
             from ..reports.xlsx import write_ii06a_xlsx
 
             out = out or default_out(f"bieu-II06a-{rp.code}", "xlsx")
-            write_ii06a_xlsx(report, out, names, pname)
+            write_ii06a_xlsx(report, out, names, prov)
         else:
             from ..reports.word import write_ii06a_docx
 
             out = out or default_out(f"bieu-II06a-{rp.code}", "docx")
-            write_ii06a_docx(report, out, names, pname)
+            write_ii06a_docx(report, out, names, prov)
     _say_result(report, out, fmt.value)
 
 
@@ -222,9 +229,12 @@ def monthly(
     month: str = typer.Option(..., "--month", help="Tháng báo cáo, dạng 2025-03 (kỳ chốt số liệu 15/02 → 14/03)."),
     fmt: MonthlyFormat = typer.Option(MonthlyFormat.docx, "--format", help="docx | pdf (PDF cần LibreOffice)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Tệp kết quả."),
-    province: Optional[str] = typer.Option(None, "--province", help="Tỉnh (mã GSO); mặc định theo dữ liệu."),
+    province: Optional[str] = typer.Option(None, "--province", help=PROVINCE_HELP),
     targets_file: Optional[Path] = typer.Option(None, "--targets", help="Tệp chỉ tiêu (YAML); mặc định deploy/targets/plan-targets.yaml."),
     trend_months: int = typer.Option(6, "--trend-months", min=2, max=24, help="Số kỳ trên biểu đồ xu hướng."),
+    issuer: str = typer.Option("Sở Nội vụ", "--issuer", help="Cơ quan ban hành báo cáo (dòng dưới tên UBND tỉnh)."),
+    issuer_abbr: Optional[str] = typer.Option(None, "--issuer-abbr", help="Chữ viết tắt trong số ký hiệu (…/BC-SNV); mặc định: chữ cái đầu của tên cơ quan."),
+    signer: Optional[str] = typer.Option(None, "--signer", help="Chức vụ người ký, ví dụ \"KT. GIÁM ĐỐC\\nPHÓ GIÁM ĐỐC\" (mặc định theo cơ quan: GIÁM ĐỐC)."),
     store: Optional[str] = StoreOption,
 ) -> None:
     """Báo cáo tháng về tình hình, kết quả giải quyết TTHC: tóm tắt, kết quả theo cấp so với
@@ -232,6 +242,7 @@ def monthly(
     from ..domain.periods import _MONTH
     from ..domain.targets import TargetError, load_targets, targets_for
     from ..reports.data import monthly_from_store
+    from ..reports.layout import Issuer
     from ..reports.names import Names
     from ..reports.word import write_monthly_docx
 
@@ -251,17 +262,19 @@ def monthly(
     except (OSError, TargetError) as err:
         raise typer.BadParameter(str(err), param_hint="--targets") from None
     st = open_store(store)
-    code, pname = province_of_store(st, province)
-    targets = targets_for(all_targets, code, rp.year)
+    prov, st = report_province(st, province)
+    targets = targets_for(all_targets, prov.code, rp.year) if prov.known else []
+    who = Issuer(name=issuer.strip() or "Sở Nội vụ", abbreviation=issuer_abbr,
+                 signer=signer.replace("\\n", "\n") if signer else None)
     cal = load_calendar()
     out = out or default_out(f"bao-cao-thang-{rp.code}", fmt.value)
-    with steps(f"Báo cáo {rp.label_vi}") as say:
-        data = monthly_from_store(st, rp, cal, now_ms(), targets, code, pname, months=trend_months,
-                                  progress=say)
+    with steps(f"Báo cáo {rp.label_vi} — {prov.full_name}") as say:
+        data = monthly_from_store(st, rp, cal, now_ms(), targets, prov.code, prov.short_name,
+                                  months=trend_months, progress=say, scope=prov)
         say("soạn văn bản")
         names = Names.from_registry()
         if fmt == MonthlyFormat.docx:
-            write_monthly_docx(data, out, names)
+            write_monthly_docx(data, out, names, issuer=who, issued_on=today())
         else:
             import tempfile
 
@@ -269,7 +282,7 @@ def monthly(
 
             with tempfile.TemporaryDirectory() as tmp:
                 docx_path = Path(tmp) / f"{out.stem}.docx"
-                write_monthly_docx(data, docx_path, names)
+                write_monthly_docx(data, docx_path, names, issuer=who, issued_on=today())
                 say("chuyển sang PDF (LibreOffice)")
                 docx_to_pdf(docx_path, out)
     console.print(f"Đã ghi {out} ({fmt.value}).")

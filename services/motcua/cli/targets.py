@@ -89,7 +89,8 @@ def list_(
 def check(
     from_: str = typer.Option(..., "--from", help="First day of the period (YYYY-MM-DD)."),
     to: str = typer.Option(..., "--to", help="Day after the period: [from, to)."),
-    province: str = typer.Option("75", help="Province (GSO code or name) whose targets apply."),
+    province: Optional[str] = typer.Option(None, help="Province (GSO code, H75 or name): its dossiers and its targets. "
+                                           "Default: the province with most dossiers in the store."),
     by: str = typer.Option("level", help="level or unit."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Instant for the live counts (default now)."),
     file: Optional[Path] = typer.Option(None, "--file", help="Targets YAML instead of the stored targets."),
@@ -110,15 +111,21 @@ def check(
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
     if end <= start:
         raise typer.BadParameter("--to must be after --from", param_hint="--to")
+    from .report import report_province
+
     st = open_store(store)
     targets = _load_file(file) if file else TargetsRepository(st).all()
     if not targets:
         console.print("Chưa có chỉ tiêu nào (dùng: motcua targets load).")
         raise typer.Exit(code=2)
+    prov, scoped = report_province(st, province)
     as_of_ms = parse_instant_option(as_of, "--as-of")
-    rows = st.kpi(Period(start, end), as_of_ms, by, load_calendar())
+    rows = scoped.kpi(Period(start, end), as_of_ms, by, load_calendar())
     last = end - timedelta(days=1)
-    results = check_rows(rows, targets, province, last, by=by)
+    results = check_rows(rows, targets, prov.code, last, by=by)
+    if not results and fmt != "json":
+        console.print(f"Không có chỉ tiêu nào của {prov.in_text} áp dụng cho kỳ này "
+                      "(xem: motcua targets list).")
     missed = [r for r in results if r.met is False]
     if fmt == "json":
         out_console.print_json(orjson.dumps([{
@@ -129,12 +136,12 @@ def check(
         from ..reference.registry import default_registry
 
         reg = default_registry()
-        t = Table(title=f"Kết quả so với chỉ tiêu kế hoạch CCHC, {start:%d/%m/%Y} – {last:%d/%m/%Y}")
+        t = Table(title=f"Kết quả so với chỉ tiêu kế hoạch CCHC, {prov.full_name}, {start:%d/%m/%Y} – {last:%d/%m/%Y}")
         for col, j in (("Chỉ số", "left"), ("Cấp / đơn vị", "left"), ("Kết quả", "right"), ("Chỉ tiêu", "right"),
                        ("Chênh lệch", "right"), ("Số hồ sơ (tử số/mẫu số)", "right"), ("Đánh giá", "left")):
             t.add_column(col, justify=j)
         for r in results:
-            scope = f"{reg.unit_name(r.unit_code)} ({LEVEL_VI.get(r.level, r.level)})" if r.unit_code else LEVEL_VI.get(r.level, r.level)
+            scope = f"{reg.unit_name(r.unit_code) or r.unit_code} ({LEVEL_VI.get(r.level, r.level)})" if r.unit_code else LEVEL_VI.get(r.level, r.level)
             verdict = {True: "[green]Đạt[/green]", False: "[red]Chưa đạt[/red]", None: "Chưa có số liệu"}[r.met]
             pct = METRICS_BY_ID[r.metric].percent
             value = fmt_percent(r.ratio) if pct else ("–" if r.ratio is None else f"{r.ratio:.1f}".replace(".", ","))

@@ -78,6 +78,30 @@ class ProvinceInfo:
     codename: str  # "dong_nai"
     slug: str  # "dongnai" (source_system "motcua-dongnai")
 
+    @property
+    def is_city(self) -> bool:
+        """A thành phố trực thuộc Trung ương (Hà Nội, Huế, Hải Phòng, Đà Nẵng, Cần Thơ,
+        TP Hồ Chí Minh): ``vietnam-provinces`` names them "Thành phố …"."""
+        return self.name.startswith("Thành phố ")
+
+    @property
+    def kind(self) -> str:
+        """"thành phố" or "tỉnh" (lower case, as inside a sentence)."""
+        return "thành phố" if self.is_city else "tỉnh"
+
+    @property
+    def short_name(self) -> str:
+        """The name without "Tỉnh"/"Thành phố": "Hà Nội", "Đồng Nai"."""
+        for lead in ("Thành phố ", "Tỉnh "):
+            if self.name.startswith(lead):
+                return self.name[len(lead):]
+        return self.name
+
+    @property
+    def full_name(self) -> str:
+        """"Thành phố Hà Nội", "Tỉnh Đồng Nai"."""
+        return f"{self.kind.capitalize()} {self.short_name}"
+
 
 @dataclass(frozen=True)
 class Unit:

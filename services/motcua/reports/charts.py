@@ -37,7 +37,7 @@ def trend_chart(d: MonthlyData, path: Path) -> Path:
     for ax, metric in zip(axes, ("on_time_rate", "online_filing_rate")):
         ys = [a[metric] if a else None for _p, a, _l in d.trend]
         ax.plot(x, [y if y is not None else float("nan") for y in ys], marker="o", lw=2.4,
-                color=COLORS["ALL"], label="Toàn tỉnh")
+                color=COLORS["ALL"], label=d.whole.capitalize())
         drawn_targets = set()
         for lv in _levels(d):
             vals = []

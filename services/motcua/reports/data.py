@@ -18,6 +18,7 @@ from ..domain.index766 import (
 from ..domain.metrics import METRICS_BY_ID
 from ..domain.periods import ReportPeriod
 from ..domain.targets import Target
+from .province import ReportProvince
 
 
 def eval_instant(rp: ReportPeriod, now_ms: int) -> tuple[int, bool]:
@@ -150,18 +151,26 @@ class MonthlyData:
     targets: list[Target]
     ii06a: II06aReport
     notes: list[str] = field(default_factory=list)
+    scope: ReportProvince | None = None  # how documents name the province (None: a tỉnh)
+
+    @property
+    def whole(self) -> str:
+        """'toàn tỉnh' or 'toàn thành phố'."""
+        return self.scope.whole if self.scope is not None else "toàn tỉnh"
 
 
 def monthly_from_store(store, rp: ReportPeriod, cal: WorkingCalendar, now_ms: int,
                        targets: list[Target], province: str, province_name: str,
-                       months: int = 6, progress: Callable[[str], None] | None = None) -> MonthlyData:
+                       months: int = 6, progress: Callable[[str], None] | None = None,
+                       scope: ReportProvince | None = None) -> MonthlyData:
     return monthly_data(lambda period, as_of, by: store.kpi(period, as_of, by, cal), rp, now_ms,
-                        targets, province, province_name, months, progress)
+                        targets, province, province_name, months, progress, scope=scope)
 
 
 def monthly_data(kpi: Callable, rp: ReportPeriod, now_ms: int, targets: list[Target], province: str,
                  province_name: str, months: int = 6,
-                 progress: Callable[[str], None] | None = None) -> MonthlyData:
+                 progress: Callable[[str], None] | None = None,
+                 scope: ReportProvince | None = None) -> MonthlyData:
     """The monthly report's figures from ``kpi(period, as_of_ms, by) -> rows`` (the store's
     ``kpi`` or the pure ``kpi_rows``)."""
     from ..domain.periods import months_back
@@ -196,5 +205,6 @@ def monthly_data(kpi: Callable, rp: ReportPeriod, now_ms: int, targets: list[Tar
         current_all=current_all[0] if current_all else {},
         previous_all=previous_all[0] if previous_all else None,
         current_levels=current_levels, previous_levels=previous_levels, units=units,
-        trend=trend, targets=targets, ii06a=ii,
+        trend=trend, targets=targets, ii06a=ii, scope=scope,
+        notes=[scope.unknown_note] if scope is not None and scope.unknown_note else [],
     )

@@ -125,7 +125,7 @@ def summary_paragraphs(d: MonthlyData, unit_name: Callable[[str], str]) -> list[
     t = d.ii06a.total
     paras = []
     intro = (
-        f"Trong kỳ báo cáo {d.period.label_vi} ({d.period.range_vi}), toàn tỉnh tiếp nhận mới "
+        f"Trong kỳ báo cáo {d.period.label_vi} ({d.period.range_vi}), {d.whole} tiếp nhận mới "
         f"{fmt_int(a['received'])} hồ sơ{_count_change(a['received'], p['received'] if p else None)}, "
         f"trong đó {fmt_int(a['online_filing_rate_num'])} hồ sơ trực tuyến "
         f"({fmt_percent(a['online_filing_rate'])}); từ kỳ trước chuyển qua {fmt_int(a['carried_over'])} hồ sơ. "

@@ -12,6 +12,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
 
 from ..domain.ii06a import (
     COLUMN_FORMULAS,
@@ -24,7 +25,9 @@ from ..domain.ii06a import (
     level_field_rows,
 )
 from ..domain.index766 import GROUPS, ScoringConfig
+from .layout import MARGIN_BOTTOM_CM, MARGIN_LEFT_CM, MARGIN_RIGHT_CM, MARGIN_TOP_CM
 from .names import Names
+from .province import ReportProvince, from_registry
 
 INT_FMT = "#,##0"
 PCT_FMT = "0.00"
@@ -37,6 +40,31 @@ CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 SHEET_NAMES = {"PROVINCE": "Cấp tỉnh", "DISTRICT": "Cấp huyện", "COMMUNE": "Cấp xã",
                "CENTRAL_BRANCH": "Ngành dọc TW"}
+
+
+def print_setup(ws, title_rows: str | None, landscape: bool = True) -> None:
+    """Print on A4 (landscape by default), every column on one page width, the heading
+    rows repeated on every page, NĐ 30 margins, "Trang 1/3" in the footer."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if title_rows:
+        ws.print_title_rows = title_rows
+    inch = 2.54
+    ws.page_margins = PageMargins(left=MARGIN_LEFT_CM / inch, right=MARGIN_RIGHT_CM / inch,
+                                  top=MARGIN_TOP_CM / inch, bottom=MARGIN_BOTTOM_CM / inch,
+                                  header=0.3, footer=0.3)
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.center.text = "Trang &P/&N"
+    ws.oddFooter.center.size = 10
+
+
+def _as_province(province: ReportProvince | str | None) -> ReportProvince | None:
+    if province is None or isinstance(province, ReportProvince):
+        return province
+    return from_registry(province) if province else None
 
 
 def _ii06a_header(ws, report: II06aReport, subtitle: str, first_col_title: str) -> int:
@@ -92,6 +120,7 @@ def _ii06a_header(ws, report: II06aReport, subtitle: str, first_col_title: str) 
     for c in range(3, ncols + 1):
         ws.column_dimensions[get_column_letter(c)].width = 13
     ws.freeze_panes = ws.cell(h3 + 1, 3)
+    print_setup(ws, f"{h1}:{h3}")
     return h3 + 1
 
 
@@ -111,15 +140,18 @@ def _figure_row(ws, r: int, stt: str, name: str, figures: dict, bold: bool = Fal
             cell.fill = fill
 
 
-def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names, province_name: str = "") -> Path:
+def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names,
+                     province: ReportProvince | str | None = None) -> Path:
     """One sheet per unit level (units, then their lĩnh vực) and a 'Tổng hợp' sheet with
     the totals per level and for the province, plus the lĩnh vực rows per level."""
+    prov = _as_province(province)
     wb = Workbook()
     summary = wb.active
     summary.title = "Tổng hợp"
-    subtitle = f"Tỉnh {province_name}" if province_name else "Toàn tỉnh"
+    subtitle = prov.full_name if prov else "Toàn tỉnh"
+    whole = prov.whole if prov else "toàn tỉnh"
     r = _ii06a_header(summary, report, subtitle, "Lĩnh vực, công việc giải quyết theo cấp")
-    _figure_row(summary, r, "", "TỔNG SỐ (toàn tỉnh)", report.total, bold=True, fill=TOTAL_FILL)
+    _figure_row(summary, r, "", f"TỔNG SỐ ({whole})", report.total, bold=True, fill=TOTAL_FILL)
     r += 1
     roman = ["I", "II", "III", "IV", "V", "VI"]
     for i, lv in enumerate(report.levels):
@@ -130,6 +162,10 @@ def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names, province_nam
             _figure_row(summary, r, str(j), names.field(field_code), figs, indent=1)
             r += 1
     summary.cell(r + 1, 1, identity_sentence(report))
+    notes = [n for n in (prov.unknown_note if prov else None,
+                         None if report.rows else "Không có hồ sơ nào trong kỳ báo cáo.") if n]
+    for i, note in enumerate(notes, start=2):
+        summary.cell(r + i, 1, note).font = Font(italic=True)
     for lv in report.levels:
         ws = wb.create_sheet(SHEET_NAMES.get(lv.level, lv.level)[:31])
         r = _ii06a_header(ws, report, f"{names.level(lv.level)} — {subtitle}", "Đơn vị / Lĩnh vực")
@@ -149,15 +185,23 @@ def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names, province_nam
                        p["problem"], p["gap"]])
         for c in ws[1]:
             c.font = BOLD
+        for col, w in zip("ABCDE", (22, 16, 30, 60, 12)):
+            ws.column_dimensions[col].width = w
+        print_setup(ws, "1:1")
     wb.save(path)
     return path
 
 
 def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text: str,
-                        config: ScoringConfig | None = None) -> Path:
+                        config: ScoringConfig | None = None,
+                        province: ReportProvince | str | None = None) -> Path:
     """One row per unit (the province first): group scores, total and grade; a second
     sheet with every metric's numerator, denominator, ratio and score."""
     config = config or ScoringConfig()
+    prov = _as_province(province)
+    whole = (prov.whole if prov else "toàn tỉnh").capitalize()
+    if prov is not None:
+        period_text = f"{prov.full_name}. {period_text}"
     wb = Workbook()
     ws = wb.active
     ws.title = "Điểm theo nhóm"
@@ -171,7 +215,7 @@ def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text
     for c in ws[4]:
         c.font, c.fill, c.alignment, c.border = BOLD, HEAD_FILL, CENTER, BORDER
     for it in items:
-        name = "Toàn tỉnh" if not it["unit_code"] else names.unit(it["unit_code"])
+        name = whole if not it["unit_code"] else names.unit(it["unit_code"])
         row = [it["unit_code"], name, names.level(it["unit_level"]) if it["unit_level"] else ""]
         row += [it["groups"][g]["score"] if g in it["groups"] else None for g in GROUPS]
         tot = it["total"]
@@ -188,6 +232,7 @@ def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text
         ws.column_dimensions[get_column_letter(col)].width = 15
     ws.row_dimensions[4].height = 45
     ws.freeze_panes = "D5"
+    print_setup(ws, "4:4")
     detail = wb.create_sheet("Chi tiết chỉ tiêu")
     detail.append(["Mã đơn vị", "Đơn vị", "Nhóm", "Mã chỉ tiêu", "Chỉ tiêu", "Tử số", "Mẫu số",
                    "Tỷ lệ (%)", "Điểm", "Điểm tối đa"])
@@ -195,7 +240,7 @@ def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text
         c.font, c.fill = BOLD, HEAD_FILL
     defs = config.by_code
     for it in items:
-        name = "Toàn tỉnh" if not it["unit_code"] else names.unit(it["unit_code"])
+        name = whole if not it["unit_code"] else names.unit(it["unit_code"])
         for code, m in it["metrics"].items():
             cnt = it["counts"][code]
             detail.append([it["unit_code"], name, GROUPS[defs[code].group][0], code, defs[code].label_vi,
@@ -206,5 +251,7 @@ def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text
                 c.number_format = PCT_FMT
     for col, w in zip("ABCDEFGHIJ", (16, 36, 22, 36, 50, 10, 10, 10, 8, 10)):
         detail.column_dimensions[col].width = w
+    detail.freeze_panes = "C2"
+    print_setup(detail, "1:1")
     wb.save(path)
     return path

@@ -75,10 +75,11 @@ def test_monthly_docx_reopens(monthly, tmp_path):
     text = "\n".join(p.text for p in d.paragraphs)
     assert "BÁO CÁO" in text
     assert "Tình hình, kết quả giải quyết thủ tục hành chính tháng 02/2025" in text
-    assert "Kỳ báo cáo: từ ngày 15/01/2025 đến ngày 14/02/2025" in text
-    for heading in ("I. Tóm tắt", "II. Kết quả theo cấp so với chỉ tiêu kế hoạch CCHC",
-                    "III. Các đơn vị có tỷ lệ giải quyết đúng hạn thấp nhất", "IV. Biểu đồ",
-                    "V. Kiểm tra số liệu", "PHỤ LỤC"):
+    assert "(Kỳ báo cáo: từ ngày 15/01/2025 đến ngày 14/02/2025)" in text
+    for heading in ("I. TÓM TẮT TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
+                    "II. KẾT QUẢ THEO CẤP SO VỚI CHỈ TIÊU KẾ HOẠCH CẢI CÁCH HÀNH CHÍNH",
+                    "III. CÁC ĐƠN VỊ CÓ TỶ LỆ GIẢI QUYẾT ĐÚNG HẠN THẤP NHẤT", "IV. BIỂU ĐỒ",
+                    "V. KIỂM TRA SỐ LIỆU", "PHỤ LỤC"):
         assert heading in text
     # the summary, from the figures: 21 new dossiers, 15 online (71,4%), 7 carried over
     assert "toàn tỉnh tiếp nhận mới 21 hồ sơ" in text and "15 hồ sơ trực tuyến (71,4%)" in text
@@ -103,3 +104,11 @@ def test_monthly_pdf(monthly, tmp_path):
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
         assert "BÁO CÁO" in text and "PHỤ LỤC" in text and "Số hồ sơ tiếp nhận" in text
+        assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Nơi nhận:" in text
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", str(pdf)], capture_output=True, text=True).stdout
+        sizes = [line.split(":", 1)[1].split("pts")[0].split(" x ") for line in info.splitlines()
+                 if line.startswith("Page") and "size:" in line]
+        assert sizes, info
+        for w, h in sizes:  # A4 = 595.3 x 841.9 pt, portrait pages then the landscape annex
+            assert sorted((round(float(w)), round(float(h)))) == [595, 842], info
