@@ -70,7 +70,10 @@ class TargetsRepository:
         rows = []
         seen = set()
         for p in provinces:
-            info = resolve_province(p)
+            try:
+                info = resolve_province(p)
+            except ValueError:
+                continue  # a code the registry does not know: its units are named by their codes below
             for u in units_for_province(info.gso):
                 rows.append(("unit", u.code, u.name, u.level, info.code, info.name))
                 seen.add(u.code)

@@ -228,14 +228,19 @@ def demo(
     province: str = typer.Option("75", help="Province GSO code (75 = Đồng Nai)."),
     month: str = typer.Option("2025-03", help="Month to simulate (YYYY-MM)."),
     scale: float = typer.Option(1.0, help="Volume factor (1.0 ≈ 50,000 dossiers a month)."),
+    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Plan targets YAML (default: deploy/targets/plan-targets.yaml)."),
     store: Optional[str] = StoreOption,
 ) -> None:
-    """Simulate one month for one province into the embedded store and print the KPI table
-    per level beside the plan targets, in Vietnamese."""
+    """Simulate one month for one province into the embedded store, load the working-day
+    calendar, the plan targets and the names of units, fields and procedures into it (so
+    targets check, snapshot and the reports show targets and names), and print the KPI
+    table per level beside the plan targets, in Vietnamese."""
+    from ..adapters.clickhouse_reports import province_scope
     from ..domain.calendar import local_midnight_ms
     from ..domain.metrics import Period
-    from ..domain.targets import load_targets, target_cells
+    from ..domain.targets import TargetError, load_targets, target_cells
     from ..pipeline.ingest import EmbeddedPipeline
+    from ..reference import resolve_province
     from ..simulate import simulate as run_sim
 
     try:
@@ -243,20 +248,54 @@ def demo(
         start = date(year, mon, 1)
     except ValueError:
         raise typer.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from None
+    try:
+        info = resolve_province(province)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--province") from None
+    try:
+        all_targets = load_targets(targets_file)
+    except (OSError, TargetError) as err:
+        raise typer.BadParameter(str(err), param_hint="--targets") from None
     end = date(year + (mon == 12), mon % 12 + 1, 1)
     cal = load_calendar()
     st = open_store(store)
     pipeline = EmbeddedPipeline(st, cal)
     records = ((f"sim:{i}", e) for i, e in enumerate(
-        run_sim(province, start, end - timedelta(days=1), seed=1, scale=scale)))
+        run_sim(info.code, start, end - timedelta(days=1), seed=1, scale=scale)))
     with progress_bar() as bar:
         task = bar.add_task(f"Mô phỏng {month}", total=None, rate="")
         summary = pipeline.ingest(records, progress=lambda n: bar.advance(task, n))
         bar.update(task, rate=f"{summary.read / max(summary.seconds, 1e-9):,.0f} ev/s")
     _print_summary(summary)
-    rows = st.kpi(Period(start, end), local_midnight_ms(end), "level", cal)
-    targets = target_cells(load_targets(), province, year)
+    _demo_reference_data(st, cal, all_targets, info.code)
+    # the KPI table of the simulated province only (the store may hold others)
+    rows = province_scope(st, [info.code]).kpi(Period(start, end), local_midnight_ms(end), "level", cal)
+    targets = target_cells(all_targets, info.code, year)
     print_kpi_table(rows, "level", title=f"Kết quả giải quyết TTHC tháng {mon:02d}/{year} so với chỉ tiêu kế hoạch CCHC", targets=targets)
+    console.print("Tiếp theo (README.md):", highlight=False)
+    for cmd in (f"motcua targets check --from {start} --to {end}",
+                f"motcua snapshot --from {start} --to {end} --out out/",
+                f"motcua report ii06a --period {month} --format xlsx",
+                f"motcua report monthly --month {month} --format docx"):
+        console.print(f"  {cmd}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _demo_reference_data(st, cal, targets, province_code: str) -> None:
+    """What the control room and the reports read besides the dossiers: the working-day
+    calendar (the panels' "next working day"), the plan targets and the Vietnamese names
+    of every unit in the store (as ``motcua targets load`` does)."""
+    from ..adapters.clickhouse_targets import TargetsRepository
+    from ..domain.formatting import fmt_int
+
+    st.load_calendar(cal)
+    repo = TargetsRepository(st)
+    n = repo.replace(targets)
+    provinces = sorted({t.province_code for t in targets if t.province_code}
+                       | set(repo.stored_provinces()) | {province_code})
+    names = repo.load_reference_names(provinces, repo.stored_unit_codes())
+    console.print(f"Đã nạp lịch ngày làm việc, {fmt_int(n)} chỉ tiêu kế hoạch CCHC của "
+                  f"{len({t.province for t in targets})} tỉnh và {fmt_int(names)} tên đơn vị, lĩnh vực, "
+                  "thủ tục vào kho dữ liệu.")
 
 
 def _register_extensions() -> None:
