@@ -195,7 +195,10 @@ def set_widths(table, widths) -> None:
 
 
 def simple_table(doc, header: list[str], rows: list[list[str]], widths_cm: list[float] | None = None,
-                 numeric_from: int = 1, bold_rows: set[int] = frozenset(), size: float = SMALL_TABLE_PT):
+                 numeric_from: int = 1, bold_rows: set[int] = frozenset(), size: float = SMALL_TABLE_PT,
+                 keep_with_next: set[int] = frozenset()):
+    """A table with a shaded heading row repeated on every page; rows in ``keep_with_next``
+    stay on the page of the row after them (a metric's rows are not split)."""
     t = doc.add_table(rows=1, cols=len(header))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -211,6 +214,8 @@ def simple_table(doc, header: list[str], rows: list[list[str]], widths_cm: list[
         for i, v in enumerate(r):
             _cell_text(cells[i], v, bold=ri in bold_rows, size=size,
                        align=WD_ALIGN_PARAGRAPH.RIGHT if i >= numeric_from else None)
+            if ri in keep_with_next:
+                cells[i].paragraphs[0].paragraph_format.keep_with_next = True
     if widths_cm:
         set_widths(t, [Cm(w) for w in widths_cm])
     return t
@@ -502,8 +507,10 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
 
     section_heading(doc, "II. KẾT QUẢ THEO CẤP SO VỚI CHỈ TIÊU KẾ HOẠCH CẢI CÁCH HÀNH CHÍNH")
     rows = []
+    target_rows = level_target_rows(d)
+    keep = {i for i in range(len(target_rows) - 1) if target_rows[i].metric == target_rows[i + 1].metric}
     last_metric = None
-    for tr in level_target_rows(d):
+    for tr in target_rows:
         label = short_label(tr.metric).capitalize() if tr.metric != last_metric else ""
         last_metric = tr.metric
         verdict = {True: "Đạt", False: "Chưa đạt", None: ""}[tr.met]
@@ -513,7 +520,8 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
     if rows:
         simple_table(doc, ["Chỉ số", "Cấp", "Số hồ sơ (mẫu số)", "Kỳ này", "Kỳ trước", "Chỉ tiêu",
                            "Chênh lệch so với chỉ tiêu", "Đánh giá"], rows,
-                     widths_cm=[3.7, 2.3, 1.8, 1.6, 1.6, 1.6, 2.2, 1.7], numeric_from=2)
+                     widths_cm=[3.2, 2.7, 1.6, 1.4, 1.4, 1.6, 2.6, 2.0], numeric_from=2, size=10.5,
+                     keep_with_next=keep)
     else:
         body_paragraph(doc, "Không có số liệu trong kỳ báo cáo.")
 
@@ -529,7 +537,7 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
                          fmt_int(r["in_progress_overdue_end"])])
         simple_table(doc, ["STT", "Đơn vị", "Cấp", "Đã giải quyết", "Quá hạn", "Tỷ lệ đúng hạn",
                            "Chỉ tiêu", "Tỷ lệ trực tuyến", "Đang giải quyết quá hạn"], rows,
-                     widths_cm=[1.1, 4.2, 1.7, 1.6, 1.4, 1.6, 1.4, 1.6, 1.9], numeric_from=3, size=10.5)
+                     widths_cm=[1.1, 3.9, 2.1, 1.6, 1.3, 1.6, 1.4, 1.6, 1.9], numeric_from=3, size=10.5)
     else:
         body_paragraph(doc, "Không có đơn vị đủ số hồ sơ đã giải quyết để xếp hạng.")
 
@@ -540,10 +548,11 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
         trend = trend_chart(d, cdir / "xu-huong.png")
         levels = level_chart(d, cdir / "theo-cap.png")
         body_paragraph(doc, "Biểu đồ 1. Xu hướng tỷ lệ giải quyết đúng hạn và tỷ lệ tiếp nhận trực tuyến "
-                            "qua các kỳ báo cáo, so với chỉ tiêu.")
+                            "qua các kỳ báo cáo, so với chỉ tiêu.").paragraph_format.keep_with_next = True
         doc.add_picture(str(trend), width=Cm(TEXT_W_CM))
         doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-        body_paragraph(doc, f"Biểu đồ 2. Kết quả theo cấp {d.period.label_vi} so với chỉ tiêu.")
+        body_paragraph(doc, f"Biểu đồ 2. Kết quả theo cấp {d.period.label_vi} so với chỉ tiêu."
+                       ).paragraph_format.keep_with_next = True
         doc.add_picture(str(levels), width=Cm(TEXT_W_CM))
         doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
