@@ -150,7 +150,11 @@ def render_png(data: dict, first: date, last: date, path: Path, place: str = "")
     from ..domain.calendar import VN_TZ
     from ..domain.metrics import METRICS_BY_ID
 
-    pct_fmt = FuncFormatter(lambda v, _: f"{v * 100:.0f}%".replace(".", ","))
+    def pct_tick(v, _pos) -> str:
+        pct = round(v * 100, 1)
+        return (f"{pct:.0f}%" if pct == int(pct) else f"{pct:.1f}%").replace(".", ",")
+
+    pct_fmt = FuncFormatter(pct_tick)
     palette = {"Cấp tỉnh": "#1565c0", "Cấp huyện": "#6a1b9a", "Cấp xã": "#2e7d32", "Ngành dọc TW": "#ef6c00"}
     order = {name: i for i, name in enumerate(P.LEVEL_NAMES)}
     for i, metric in enumerate(("on_time_rate", "online_filing_rate", "dossier_digitisation_rate", "online_payment_rate")):
