@@ -61,7 +61,7 @@ def settings_for(tag: str, bootstrap: str, partitions: int, data: Path) -> LiveS
                         processor_app_id=f"{tag}-processor", writer_group=f"{tag}-writer",
                         data_dir=data, store=f"chdb://{data / 'store'}",
                         processor_metrics_port=0, writer_metrics_port=0, gateway_metrics_port=0,
-                        api_keys="bench:bench-key", session_timeout_s=10)
+                        api_keys="motcua-dongnai:bench-key", session_timeout_s=10)
 
 
 def env_of(s: LiveSettings) -> dict:

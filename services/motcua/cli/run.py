@@ -31,15 +31,25 @@ def gateway(
     allow_anonymous: bool = typer.Option(False, help="Accept requests without an API key when no keys are configured (development only)."),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
-    """HTTP ingest: POST /v1/events (JSON, JSON array, NDJSON, Avro), /health, /metrics."""
+    """HTTP ingest: POST /v1/events (JSON, JSON array, NDJSON, Avro), /health, /metrics.
+    Starts even while Kafka is unreachable (/health answers 503 until it is back)."""
     from ..live import gateway as gw
     from ..live.logs import setup
 
-    setup("gateway", log_level)
+    settings = _settings(bootstrap, gateway_port=port)
     try:
-        gw.run(_settings(bootstrap, gateway_port=port), allow_anonymous=allow_anonymous)
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from None
+        bindings = settings.api_key_bindings()
+    except ValueError:
+        typer.echo("Lỗi: MOTCUA_API_KEYS sai định dạng, cần 'source_system:khoá,source_system:khoá' "
+                   "(ví dụ motcua-dongnai:s3cret,dvcqg:khac).", err=True)
+        raise typer.Exit(2) from None
+    if not bindings and not allow_anonymous:
+        typer.echo("Lỗi: chưa cấu hình khoá API. Đặt MOTCUA_API_KEYS=source_system:khoá,... "
+                   "(mỗi khoá chỉ gửi được sự kiện của các source_system gắn với nó), "
+                   "hoặc dùng --allow-anonymous khi phát triển.", err=True)
+        raise typer.Exit(2)
+    setup("gateway", log_level)
+    gw.run(settings, allow_anonymous=allow_anonymous)
 
 
 @run_app.command()

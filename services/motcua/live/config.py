@@ -37,9 +37,20 @@ class LiveSettings(Settings):
     # gateway
     gateway_host: str = "0.0.0.0"
     gateway_port: int = GATEWAY_PORT
-    # "source:key,source:key" (e.g. "motcua-dongnai:s3cret,dvcqg:other")
+    # API keys, each bound to the source_system values it may post:
+    # "source_system:key,source_system:key" (e.g. "motcua-dongnai:s3cret,dvcqg:other").
+    # A key listed under several sources may post for each of them; a source listed with
+    # several keys accepts each (key rotation). Events naming another source: 403.
     api_keys: str = ""
     max_body_bytes: int = 8 * 1024 * 1024
+    # a POST waits this long for Kafka's acknowledgement, then answers 503 (Retry-After)
+    gateway_publish_timeout_s: float = 5.0
+    # the whole body must arrive within this, or the gateway answers 408 and closes
+    gateway_body_timeout_s: float = 30.0
+    # period of the Kafka metadata probe behind /health (and of the fast 503s)
+    gateway_health_interval_s: float = 2.0
+    # SIGTERM: grace for requests in flight, then as long again for the producer's flush
+    gateway_shutdown_s: float = 3.0
     # /metrics is also on the HTTP port; this one is what Prometheus scrapes (0: off)
     gateway_metrics_port: int = GATEWAY_METRICS_PORT
 
@@ -63,17 +74,30 @@ class LiveSettings(Settings):
     def changelog_topic(self) -> str:
         return f"{self.processor_app_id}-{STATE_TABLE}-changelog"
 
-    def api_key_map(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def api_key_pairs(self) -> list[tuple[str, str]]:
+        """(source_system, key) for every item of ``api_keys``, in order."""
+        out: list[tuple[str, str]] = []
         for item in self.api_keys.split(","):
             item = item.strip()
             if not item:
                 continue
             source, sep, key = item.partition(":")
+            source, key = source.strip(), key.strip()
             if not sep or not source or not key:
-                raise ValueError("MOTCUA_API_KEYS must be 'source:key,source:key'")
-            out[source.strip()] = key.strip()
+                raise ValueError("MOTCUA_API_KEYS must be 'source_system:key,source_system:key'")
+            out.append((source, key))
         return out
+
+    def api_key_map(self) -> dict[str, str]:
+        """source -> key (the last one listed; the gateway uses ``api_key_bindings``)."""
+        return dict(self.api_key_pairs())
+
+    def api_key_bindings(self) -> dict[str, frozenset[str]]:
+        """key -> the source_system values it may post."""
+        out: dict[str, set[str]] = {}
+        for source, key in self.api_key_pairs():
+            out.setdefault(key, set()).add(source)
+        return {k: frozenset(v) for k, v in out.items()}
 
 
 STATE_TABLE = "dossier-state"

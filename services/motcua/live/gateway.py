@@ -7,15 +7,31 @@ Bodies by Content-Type:
 * ``application/avro`` / ``application/vnd.apache.avro+binary``: one Avro single-object
   encoded event (C3 01 + schema fingerprint + body).
 
-Auth: ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``, one key per source system
-(``MOTCUA_API_KEYS=source:key,...``), compared in constant time. With no keys configured
-the gateway refuses to start unless ``allow_anonymous`` is set (tests, local demos).
+Auth: ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``, compared in constant time
+against every configured key. Each key is bound to the ``source_system`` values it may post
+(``MOTCUA_API_KEYS=source_system:key,...``; a key listed under several sources may post for
+each). A request with a record naming another source is refused as a whole (403
+``SOURCE_NOT_ALLOWED``): nothing of it is published, and the foreign records go to dead
+letters. With no keys configured the gateway refuses to start unless ``allow_anonymous``
+is set (tests, local demos); anonymous requests may post any source.
 
 Answers: 202 ``{"accepted": n}`` when every event was accepted and acknowledged by Kafka
 (acks=all); 422 ``{"accepted": n, "rejected": [{index, code, reason}]}`` when some were
 not (the good ones are still published, the bad ones are in dead letters); 400 for a body
-that is not JSON at all, 401, 413 (body limit), 415; 503 when Kafka did not acknowledge.
-Every rejected record also goes to the dead-letter topic with its reason.
+that is not JSON at all, 401, 403, 408 (body not received within
+``gateway_body_timeout_s``; the connection is closed), 413 (body limit), 415; 503
+``KAFKA_UNAVAILABLE`` with ``Retry-After`` when Kafka is known to be down (at once) or did
+not acknowledge within ``gateway_publish_timeout_s``. Every rejected record also goes to
+the dead-letter topic with its reason. ``motcua_events_accepted_total{service="gateway"}``
+counts events once Kafka acknowledged them.
+
+Kafka's state comes from a metadata probe every ``gateway_health_interval_s`` in a thread
+(``ProbedKafkaLink``), so ``/health`` and the fast 503s read a cached answer and never wait
+on the broker; an acknowledgement timeout marks Kafka down until the next good probe. The
+gateway starts (and reports unhealthy) while Kafka is unreachable, and creates its topics
+and producer once it answers. SIGTERM is bounded: ``gateway_shutdown_s`` for requests in
+flight, as long again for the producer's flush; unacknowledged records are dropped (their
+clients got, or will get, no 2xx).
 """
 
 from __future__ import annotations
@@ -23,6 +39,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import math
+import socket
+import threading
 import time
 import uuid
 
@@ -30,13 +49,17 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..adapters.codec import MAX_EVENT_BYTES, dead_letter_record
+from ..adapters.codec import MAX_EVENT_BYTES, DecodeError, dead_letter_record, encode_avro
+from ..domain.events import InvalidEvent
+from ..pipeline.ingest import decode_record, rejection
 from .config import LiveSettings
-from .ingress import Ingress
-from .metrics import DEAD_LETTERS, HTTP_REQUESTS, PUBLISH_LATENCY
+from .ingress import Ingress, Submitted
+from .metrics import DEAD_LETTERS, EVENTS_ACCEPTED, EVENTS_IN, HTTP_REQUESTS, PUBLISH_LATENCY
 
 log = logging.getLogger("motcua.gateway")
 
+SERVICE = "gateway"
+RECONNECT_BACKOFF_MAX_MS = 1000
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl",
                 "application/x-jsonlines", "application/jsonlines")
@@ -45,18 +68,20 @@ AVRO_TYPES = ("application/avro", "application/vnd.apache.avro+binary",
 
 
 class ApiKeys:
-    def __init__(self, keys: dict[str, str]):
-        self._keys = [(s, k.encode()) for s, k in keys.items()]
+    """key -> the source_system values it may post."""
 
-    def source_for(self, presented: str | None) -> str | None:
-        """The source whose key matches; every key is compared (constant time)."""
+    def __init__(self, bindings: dict[str, frozenset[str]]):
+        self._keys = [(k.encode(), frozenset(s)) for k, s in bindings.items()]
+
+    def sources_for(self, presented: str | None) -> frozenset[str] | None:
+        """The sources of the matching key; every key is compared (constant time)."""
         if not presented:
             return None
         given = presented.encode()
         found = None
-        for source, key in self._keys:
+        for key, sources in self._keys:
             if hmac.compare_digest(given, key):
-                found = source
+                found = sources
         return found
 
 
@@ -70,47 +95,323 @@ def presented_key(request: web.Request) -> str | None:
     return None
 
 
-def build_app(settings: LiveSettings, producer, allow_anonymous: bool = False) -> web.Application:
-    keys = settings.api_key_map()
-    if not keys and not allow_anonymous:
-        raise ValueError("no API keys: set MOTCUA_API_KEYS=source:key,...")
-    api_keys = ApiKeys(keys)
-    ingress = Ingress(producer, settings.events_topic, settings.dead_letters_topic, "gateway")
-    limit = settings.max_body_bytes
+class KafkaLink:
+    """The producer and whether Kafka is usable. This base is told its state (tests, or a
+    producer someone else manages); ``ProbedKafkaLink`` finds it out."""
 
-    def reject_whole(request_id: str, source: str, code: str, reason: str, payload: bytes,
+    def __init__(self, producer=None):
+        self.producer = producer
+        self._up = producer is not None
+        self.reason: str | None = None if self._up else "Kafka not connected yet"
+        self._since = time.time()
+
+    @property
+    def healthy(self) -> bool:
+        return self._up and self.producer is not None
+
+    def mark_up(self) -> None:
+        if not self._up:
+            log.info("kafka reachable", extra={"down_for_s": round(time.time() - self._since, 1)})
+            self._since = time.time()
+        self._up, self.reason = True, None
+
+    def mark_down(self, reason: str) -> None:
+        if self._up:
+            log.warning("kafka unavailable", extra={"reason": reason})
+            self._since = time.time()
+        self._up, self.reason = False, reason
+
+    def state(self) -> dict:
+        if self.healthy:
+            return {"status": "ok", "kafka": "ok"}
+        return {"status": "unavailable", "kafka": "unreachable",
+                "reason": self.reason or "Kafka state unknown",
+                "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._since))}
+
+    def close(self, timeout_s: float) -> None:
+        _close_producer(self.producer, timeout_s)
+
+
+class ProbedKafkaLink(KafkaLink):
+    """A daemon thread that, every ``gateway_health_interval_s``, checks that the events and
+    dead-letter topics have a leader for every partition (one metadata request). Until the
+    first success it also creates the topics and the producer. A TCP connect comes first so
+    a dead broker costs no client construction (kafka-python leaks an IO thread per admin
+    client that fails to bootstrap)."""
+
+    def __init__(self, settings: LiveSettings):
+        super().__init__(None)
+        self.settings = settings
+        self.interval = max(0.1, settings.gateway_health_interval_s)
+        self.probe_timeout = max(1.0, min(5.0, 2 * self.interval))
+        # a probe stuck longer than this means we no longer know: unhealthy
+        self.stale_after = self.interval + self.probe_timeout + 1.0
+        self._checked = time.monotonic()
+        self._admin = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kafka-probe", daemon=True)
+
+    @property
+    def healthy(self) -> bool:
+        if time.monotonic() - self._checked > self.stale_after:
+            return False
+        return super().healthy
+
+    def state(self) -> dict:
+        out = super().state()
+        if out["status"] != "ok" and time.monotonic() - self._checked > self.stale_after:
+            out["reason"] = f"no Kafka probe answer for {time.monotonic() - self._checked:.0f} s"
+        return out
+
+    def start(self) -> "ProbedKafkaLink":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.probe()
+            except Exception as err:  # any failure is "down", with its reason
+                self.mark_down(f"Kafka unreachable at {self.settings.kafka_bootstrap}: "
+                               f"{_short(err)}")
+            self._checked = time.monotonic()
+            self._stop.wait(self.interval)
+
+    def probe(self) -> None:
+        s = self.settings
+        _tcp_check(s.kafka_bootstrap, self.probe_timeout)
+        timeout_ms = int(self.probe_timeout * 1000)
+        if self.producer is None:
+            from .topics import ensure_topics
+
+            ensure_topics(s, timeout_s=self.probe_timeout)
+            producer = gateway_producer(s, bootstrap_timeout_ms=timeout_ms)
+            for topic in (s.events_topic, s.dead_letters_topic):
+                producer.partitions_for(topic)  # metadata now, not on the event loop
+            self.producer = producer
+        if self._admin is None:
+            from kafka import KafkaAdminClient
+
+            # kept for good: it reconnects by itself once the broker is back
+            self._admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap,
+                                           client_id="motcua-gateway-probe",
+                                           request_timeout_ms=timeout_ms,
+                                           bootstrap_timeout_ms=timeout_ms,
+                                           reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS)
+        topics = self._admin.describe_topics([s.events_topic, s.dead_letters_topic])
+        for t in topics:
+            if t.get("error_code"):
+                raise RuntimeError(f"topic {t['name']}: error code {t['error_code']}")
+            parts = t.get("partitions") or []
+            if not parts or any(p.get("leader_id", -1) < 0 for p in parts):
+                raise RuntimeError(f"topic {t['name']}: a partition has no leader")
+        self.mark_up()
+
+    def close(self, timeout_s: float) -> None:
+        self._stop.set()
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            try:
+                admin.close()
+            except Exception:  # closing anyway
+                pass
+        super().close(timeout_s)
+
+
+def gateway_producer(settings: LiveSettings, bootstrap_timeout_ms: int):
+    """``adapters.kafka_clients.producer``'s settings (keep in step), plus two bounds:
+    ``send`` runs on the event loop, so a metadata wait may not hold it for a minute, and
+    a broker that does not answer may not hold the probe for 30 s."""
+    from kafka import KafkaProducer
+
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id="motcua-gateway",
+        acks="all",
+        enable_idempotence=True,
+        max_in_flight_requests_per_connection=5,
+        retries=2**31 - 1,
+        linger_ms=5,
+        batch_size=256 * 1024,
+        max_request_size=2 * 1024 * 1024,
+        max_block_ms=int(max(0.1, min(1.0, settings.gateway_publish_timeout_s)) * 1000),
+        bootstrap_timeout_ms=bootstrap_timeout_ms,
+        # reconnect within a second once Kafka is back (default backoff grows to 30 s,
+        # while the probe already reports healthy)
+        reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
+    )
+
+
+def _close_producer(producer, timeout_s: float) -> None:
+    if producer is None:
+        return
+    try:
+        producer.flush(timeout=timeout_s)
+    except Exception as err:  # Kafka did not take everything in time
+        log.warning("closing the producer with records Kafka did not acknowledge",
+                    extra={"error": _short(err)})
+        # kafka-python's close() would raise from the same flush and leave the sender
+        # running (and __del__ would wait again); its own force-close path fails the
+        # pending records, so the close below returns at once
+        sender = getattr(producer, "_sender", None)
+        if sender is not None and hasattr(sender, "force_close"):
+            sender.force_close()
+    try:
+        producer.close(timeout=1.0)
+    except Exception as err:
+        log.warning("producer close failed", extra={"error": _short(err)})
+
+
+def _tcp_check(bootstrap: str, timeout_s: float) -> None:
+    last: Exception | None = None
+    for addr in bootstrap.split(","):
+        host, _, port = addr.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout_s):
+                return
+        except (OSError, ValueError) as err:
+            last = err
+    raise ConnectionError(f"no bootstrap server accepts connections ({last})")
+
+
+def _short(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"[:200]
+
+
+class _Acks:
+    """The Kafka futures of one request as one asyncio future, resolved from the producer's
+    thread when every record was acknowledged (or one failed). Accepted events are counted
+    as their acknowledgement arrives."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.done = loop.create_future()
+        self._left = 0
+        self._sealed = self._resolved = False
+        self._lock = threading.Lock()
+
+    def watch(self, fut, event: bool) -> None:
+        with self._lock:
+            self._left += 1
+        fut.add_callback(self._ok, event)
+        fut.add_errback(self._failed)
+
+    def seal(self) -> None:
+        with self._lock:
+            self._sealed = True
+            finished = self._left == 0
+        if finished:
+            self._resolve(None)
+
+    def _ok(self, event: bool, _metadata) -> None:
+        if event:
+            EVENTS_ACCEPTED.labels(SERVICE).inc()
+        with self._lock:
+            self._left -= 1
+            finished = self._sealed and self._left == 0
+        if finished:
+            self._resolve(None)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._resolve(exc)
+
+    def _resolve(self, exc: BaseException | None) -> None:
+        with self._lock:
+            if self._resolved:
+                return
+            self._resolved = True
+        try:
+            self.loop.call_soon_threadsafe(self._set, exc)
+        except RuntimeError:  # loop closed: nobody waits any more
+            pass
+
+    def _set(self, exc: BaseException | None) -> None:
+        if self.done.done():
+            return
+        if exc is None:
+            self.done.set_result(None)
+        else:
+            self.done.set_exception(exc)
+
+
+class _BodyTimeout(Exception):
+    pass
+
+
+def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = False,
+              link: KafkaLink | None = None) -> web.Application:
+    """``producer``: a ready producer (tests); ``link``: where the producer and Kafka's
+    state come from (``run`` passes a ``ProbedKafkaLink``)."""
+    bindings = settings.api_key_bindings()
+    if not bindings and not allow_anonymous:
+        raise ValueError("no API keys: set MOTCUA_API_KEYS=source_system:key,...")
+    if link is None:
+        link = KafkaLink(producer)
+    api_keys = ApiKeys(bindings)
+    limit = settings.max_body_bytes
+    publish_timeout = settings.gateway_publish_timeout_s
+    body_timeout = settings.gateway_body_timeout_s
+    retry_after = str(max(1, math.ceil(settings.gateway_health_interval_s)))
+
+    def ingress() -> Ingress:
+        return Ingress(link.producer, settings.events_topic, settings.dead_letters_topic, SERVICE)
+
+    def unavailable(request_id: str, reason: str) -> web.Response:
+        resp = _answer(503, {"error": "KAFKA_UNAVAILABLE", "reason": reason, "retryable": True,
+                             "request_id": request_id})
+        resp.headers["Retry-After"] = retry_after
+        return resp
+
+    def reject_whole(request_id: str, principal: str, code: str, reason: str, payload: bytes,
                      status: int) -> web.Response:
-        ingress.dead_letter(dead_letter_record(source=f"gateway:{source}:{request_id}",
-                                               stage="gateway", code=code, reason=reason,
-                                               payload=payload[:MAX_EVENT_BYTES]))
+        ingress().dead_letter(dead_letter_record(source=f"gateway:{principal}:{request_id}",
+                                                 stage="gateway", code=code, reason=reason,
+                                                 payload=payload[:MAX_EVENT_BYTES]))
         return _answer(status, {"error": code, "reason": reason, "request_id": request_id})
 
-    async def post_events(request: web.Request) -> web.Response:
+    async def read_upto(request: web.Request, n: int) -> bytes:
+        try:
+            async with asyncio.timeout(body_timeout):
+                return await _read_upto(request, n)
+        except TimeoutError:
+            raise _BodyTimeout from None
+
+    async def post_events(request: web.Request) -> web.StreamResponse:
         request_id = uuid.uuid4().hex
-        if keys:
-            source = api_keys.source_for(presented_key(request))
-            if source is None:
+        if bindings:
+            allowed = api_keys.sources_for(presented_key(request))
+            if allowed is None:
                 return _answer(401, {"error": "UNAUTHORIZED", "reason": "missing or unknown API key"})
+            principal = "+".join(sorted(allowed))
         else:
-            source = "anonymous"
+            allowed, principal = None, "anonymous"
+        if not link.healthy:  # known down: answer now, before reading the body
+            return unavailable(request_id, f"{link.reason or 'Kafka unavailable'}; retry")
+        try:
+            return await handle_body(request, request_id, allowed, principal)
+        except _BodyTimeout:
+            return await _body_timed_out(request, request_id, body_timeout)
+
+    async def handle_body(request: web.Request, request_id: str, allowed, principal: str):
         declared = request.content_length
         if declared is not None and declared > limit:
-            return reject_whole(request_id, source, "BODY_TOO_LARGE",
+            return reject_whole(request_id, principal, "BODY_TOO_LARGE",
                                 f"body of {declared} bytes is over the {limit}-byte limit",
-                                await _read_upto(request, MAX_EVENT_BYTES), 413)
-        body = await _read_upto(request, limit + 1)
+                                await read_upto(request, MAX_EVENT_BYTES), 413)
+        body = await read_upto(request, limit + 1)
         if len(body) > limit:
-            return reject_whole(request_id, source, "BODY_TOO_LARGE",
+            return reject_whole(request_id, principal, "BODY_TOO_LARGE",
                                 f"body is over the {limit}-byte limit", body, 413)
         ctype = request.content_type.lower()
-        ref = f"gateway:{source}:{request_id}"
+        ref = f"gateway:{principal}:{request_id}"
         if ctype in JSON_TYPES:
             stripped = body.lstrip()
             if stripped[:1] == b"[":
                 try:
                     items = orjson.loads(body)
                 except orjson.JSONDecodeError as exc:
-                    return reject_whole(request_id, source, "BAD_JSON", f"not JSON: {exc}"[:200], body, 400)
+                    return reject_whole(request_id, principal, "BAD_JSON",
+                                        f"not JSON: {exc}"[:200], body, 400)
                 records = [(f"{ref}:{i}", _item_bytes(x)) for i, x in enumerate(items)]
             else:
                 records = [(f"{ref}:0", body)]
@@ -120,23 +421,79 @@ def build_app(settings: LiveSettings, producer, allow_anonymous: bool = False) -
         elif ctype in AVRO_TYPES:
             records = [(f"{ref}:0", body)]
         else:
-            return reject_whole(request_id, source, "UNSUPPORTED_MEDIA_TYPE",
+            return reject_whole(request_id, principal, "UNSUPPORTED_MEDIA_TYPE",
                                 f"Content-Type {ctype!r} is not JSON, NDJSON or Avro", body, 415)
-        result = ingress.submit(records)
+        return await publish(request_id, records, allowed)
+
+    async def publish(request_id: str, records: list, allowed) -> web.Response:
+        now = int(time.time() * 1000)
+        good: list[dict] = []
+        dead: list[dict] = []
+        rejected: list[dict] = []
+        foreign: list[str] = []
+        for i, (ref, raw) in enumerate(records):
+            try:
+                event = decode_record(raw, now)
+            except (DecodeError, InvalidEvent) as err:
+                dead.append(rejection(ref, raw, err, stage="gateway"))
+                rejected.append({"index": i, "code": err.code, "reason": err.reason})
+                continue
+            source = event["source_system"]
+            if allowed is not None and source not in allowed:
+                reason = (f"source_system {source!r} is not one this API key may post "
+                          f"({', '.join(sorted(allowed))})")
+                dead.append(dead_letter_record(source=ref, stage="gateway",
+                                               code="SOURCE_NOT_ALLOWED", reason=reason,
+                                               payload=raw, event_id=event["event_id"],
+                                               dossier_id=event["dossier_id"]))
+                rejected.append({"index": i, "code": "SOURCE_NOT_ALLOWED", "reason": reason})
+                foreign.append(source)
+                continue
+            good.append(event)
+        EVENTS_IN.labels(SERVICE).inc(len(records))
+        if foreign:  # a key posting for another source: refuse the whole request
+            good = []
+        producer = link.producer
+        acks = _Acks(asyncio.get_running_loop())
         started = time.perf_counter()
         try:
-            await asyncio.get_running_loop().run_in_executor(None, Ingress.wait, result)
-        except Exception as err:  # Kafka did not acknowledge
-            log.warning("publish failed", extra={"request_id": request_id, "error": repr(err)})
-            return _answer(503, {"error": "UNAVAILABLE", "reason": "Kafka did not acknowledge; retry",
-                                 "request_id": request_id})
+            for event in good:
+                acks.watch(producer.send(settings.events_topic, key=event["dossier_id"].encode(),
+                                         value=encode_avro(event)), True)
+            sink = Submitted()
+            front = ingress()
+            for record in dead:
+                front.dead_letter(record, sink)
+            for fut in sink.futures:
+                acks.watch(fut, False)
+            acks.seal()
+            await asyncio.wait_for(acks.done, publish_timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            reason = f"Kafka did not acknowledge within {publish_timeout:g} s"
+            link.mark_down(reason)
+            log.warning("publish timed out", extra={"request_id": request_id})
+            return unavailable(request_id, f"{reason}; retry")
+        except Exception as err:  # Kafka refused, or send() could not get metadata in time
+            log.warning("publish failed", extra={"request_id": request_id, "error": _short(err)})
+            return unavailable(request_id, f"Kafka did not acknowledge ({type(err).__name__}); retry")
         PUBLISH_LATENCY.observe(time.perf_counter() - started)
-        if result.rejected:
-            return _answer(422, {"accepted": result.accepted, "rejected": result.rejected,
+        if foreign:
+            return _answer(403, {
+                "error": "SOURCE_NOT_ALLOWED",
+                "reason": (f"this API key may post only source_system "
+                           f"{', '.join(sorted(allowed))}; the request names "
+                           f"{', '.join(sorted(set(foreign)))}; nothing of it was published"),
+                "accepted": 0, "rejected": rejected, "request_id": request_id})
+        if rejected:
+            return _answer(422, {"accepted": len(good), "rejected": rejected,
                                  "request_id": request_id})
-        return _answer(202, {"accepted": result.accepted, "request_id": request_id})
+        return _answer(202, {"accepted": len(good), "request_id": request_id})
 
     async def health(_request: web.Request) -> web.Response:
+        state = link.state()
+        return _answer(200 if state["status"] == "ok" else 503, state)
+
+    async def live(_request: web.Request) -> web.Response:
         return _answer(200, {"status": "ok"})
 
     async def metrics(_request: web.Request) -> web.Response:
@@ -145,6 +502,8 @@ def build_app(settings: LiveSettings, producer, allow_anonymous: bool = False) -
     app = web.Application(client_max_size=limit + 1024)
     app.router.add_post("/v1/events", post_events)
     app.router.add_get("/health", health)
+    app.router.add_get("/health/ready", health)
+    app.router.add_get("/health/live", live)
     app.router.add_get("/metrics", metrics)
     return app
 
@@ -161,6 +520,19 @@ async def _read_upto(request: web.Request, n: int) -> bytes:
     return b"".join(parts)
 
 
+async def _body_timed_out(request: web.Request, request_id: str, limit_s: float):
+    """408, then close: a client stalled in its body does not keep the connection (aiohttp
+    would otherwise linger reading what is left of it)."""
+    resp = _answer(408, {"error": "BODY_TIMEOUT",
+                         "reason": f"request body not received within {limit_s:g} s",
+                         "request_id": request_id})
+    resp.force_close()
+    await resp.prepare(request)
+    await resp.write_eof()
+    request.protocol.force_close()
+    return resp
+
+
 def _item_bytes(item) -> bytes:
     """An array item back to bytes, so size and JSON rules are checked like a line's."""
     return orjson.dumps(item)
@@ -172,24 +544,22 @@ def _answer(status: int, body: dict) -> web.Response:
 
 
 def run(settings: LiveSettings, allow_anonymous: bool = False) -> None:
-    from ..adapters.kafka_clients import producer as make_producer
-    from .topics import ensure_topics
-
     from .metrics import serve
 
-    ensure_topics(settings)
+    link = ProbedKafkaLink(settings)
+    app = build_app(settings, allow_anonymous=allow_anonymous, link=link)
     serve(settings.gateway_metrics_port)
-    producer = make_producer(settings.kafka_bootstrap, client_id="motcua-gateway")
-    app = build_app(settings, producer, allow_anonymous=allow_anonymous)
+    link.start()
 
-    async def close_producer(_app):
-        await asyncio.get_running_loop().run_in_executor(None, producer.close)
+    async def close_link(_app):
+        # bounded: Kafka may be down, and SIGTERM must still stop the gateway
+        link.close(settings.gateway_shutdown_s)
 
-    app.on_cleanup.append(close_producer)
+    app.on_cleanup.append(close_link)
     log.info("gateway listening", extra={"port": settings.gateway_port,
                                           "bootstrap": settings.kafka_bootstrap})
     web.run_app(app, host=settings.gateway_host, port=settings.gateway_port, print=None,
-                access_log=None)
+                access_log=None, shutdown_timeout=settings.gateway_shutdown_s)
 
 
-__all__ = ["build_app", "run", "ApiKeys", "DEAD_LETTERS"]
+__all__ = ["build_app", "run", "ApiKeys", "KafkaLink", "ProbedKafkaLink", "DEAD_LETTERS"]

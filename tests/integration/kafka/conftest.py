@@ -98,7 +98,8 @@ class Pipeline:
             "MOTCUA_WRITER_GROUP": f"{tag}-writer",
             "MOTCUA_DATA_DIR": str(root / "data"),
             "MOTCUA_STORE": self.store,
-            "MOTCUA_API_KEYS": "test-source:k3y-for-tests,other:another-key",
+            # API keys are bound to the source_system they may post (simulated events: motcua-dongnai)
+            "MOTCUA_API_KEYS": "motcua-dongnai:k3y-for-tests,other:another-key",
             "MOTCUA_PROCESSOR_METRICS_PORT": "0",
             "MOTCUA_WRITER_METRICS_PORT": "0",
             "MOTCUA_GATEWAY_METRICS_PORT": "0",

@@ -1,64 +1,81 @@
 """The gateway's HTTP handling with an in-memory stand-in for the Kafka producer (the real
-broker path is tests/integration/kafka)."""
+broker path is tests/integration/kafka, test_gateway_faults.py for its failure modes)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from kafka.future import Future
 
 from motcua.adapters.codec import decode_avro, decode_dead_letter, encode_avro, encode_json
 from motcua.domain.events import validate
 from motcua.live.config import LiveSettings
-from motcua.live.gateway import ApiKeys, build_app
+from motcua.live.gateway import ApiKeys, KafkaLink, build_app
+from motcua.live.metrics import DEAD_LETTERS, EVENTS_ACCEPTED, EVENTS_IN
 from tests.builders import local_ms, received
 
 
-class Done:
-    def get(self, timeout=None):
-        return None
-
-
 class RecordingProducer:
-    def __init__(self):
+    """Records what is sent; ``ack=False``: Kafka never answers (futures stay pending)."""
+
+    def __init__(self, ack: bool = True):
         self.sent: list[tuple[str, bytes, bytes]] = []
+        self.ack = ack
+        self.pending: list[Future] = []
 
     def send(self, topic, key=None, value=None):
         self.sent.append((topic, key, value))
-        return Done()
+        fut = Future()
+        if self.ack:
+            fut.success(None)
+        else:
+            self.pending.append(fut)
+        return fut
 
 
-SETTINGS = LiveSettings(api_keys="src-a:alpha-key,src-b:beta-key", max_body_bytes=200_000)
+# tests.builders events name source_system "test"
+SETTINGS = LiveSettings(api_keys="test:alpha-key,src-b:beta-key,test:gamma-key,src-c:gamma-key",
+                        max_body_bytes=200_000, gateway_publish_timeout_s=0.5,
+                        gateway_body_timeout_s=0.5)
 
 
 def call(method_path: str, body: bytes = b"", ctype: str = "application/json",
-         key: str | None = "alpha-key"):
-    producer = RecordingProducer()
+         key: str | None = "alpha-key", producer: RecordingProducer | None = None,
+         link: KafkaLink | None = None):
+    producer = producer if producer is not None else RecordingProducer()
 
     async def go():
-        app = build_app(SETTINGS, producer)
+        app = build_app(SETTINGS, producer, link=link)
         async with TestClient(TestServer(app)) as client:
             method, path = method_path.split(" ")
             headers = {"Content-Type": ctype}
             if key:
                 headers["X-API-Key"] = key
             resp = await client.request(method, path, data=body, headers=headers)
-            return resp.status, await resp.read()
+            return resp.status, await resp.read(), resp.headers
 
-    status, raw = asyncio.run(go())
+    status, raw, headers = asyncio.run(go())
+    call.headers = headers
     return status, raw, producer
 
 
-def ev(i: int) -> dict:
-    return received(f"G{i}", local_ms(2025, 3, 3))
+def ev(i: int, **over) -> dict:
+    return dict(received(f"G{i}", local_ms(2025, 3, 3)), **over)
 
 
-def test_api_keys_match_by_constant_time_compare():
-    keys = ApiKeys({"a": "k1", "b": "k2"})
-    assert keys.source_for("k2") == "b"
-    assert keys.source_for("k3") is None and keys.source_for("") is None
+def counter(metric, *labels) -> float:
+    return metric.labels(*labels)._value.get()
+
+
+def test_api_keys_match_by_constant_time_compare_and_name_their_sources():
+    keys = ApiKeys(LiveSettings(api_keys="a:k1,b:k2,c:k2,a:k1b").api_key_bindings())
+    assert keys.sources_for("k2") == {"b", "c"}
+    assert keys.sources_for("k1") == {"a"} and keys.sources_for("k1b") == {"a"}
+    assert keys.sources_for("k3") is None and keys.sources_for("") is None
 
 
 def test_single_array_ndjson_and_avro_bodies_are_published_keyed_by_dossier():
@@ -88,7 +105,7 @@ def test_bad_bodies_get_a_4xx_with_a_reason_and_a_dead_letter(body, ctype, statu
     assert (answer.get("error") or answer["rejected"][0]["code"]) == code
     assert [t for t, _k, _v in p.sent] == ["dead-letters"]
     dl = decode_dead_letter(p.sent[0][2])
-    assert dl["code"] == code and dl["reason"] and dl["source"].startswith("gateway:src-a:")
+    assert dl["code"] == code and dl["reason"] and dl["source"].startswith("gateway:test:")
 
 
 def test_a_batch_keeps_its_good_events_and_names_the_bad_ones():
@@ -109,7 +126,7 @@ def test_unknown_or_missing_key_is_refused_and_nothing_is_published():
 
 def test_health_and_metrics():
     status, raw, _ = call("GET /health", key=None)
-    assert status == 200 and orjson.loads(raw) == {"status": "ok"}
+    assert status == 200 and orjson.loads(raw) == {"status": "ok", "kafka": "ok"}
     call("POST /v1/events", encode_json(ev(10)))
     status, raw, _ = call("GET /metrics", key=None)
     assert status == 200 and b"motcua_http_requests_total" in raw
@@ -118,3 +135,109 @@ def test_health_and_metrics():
 def test_no_keys_configured_refuses_to_start():
     with pytest.raises(ValueError):
         build_app(LiveSettings(api_keys=""), RecordingProducer())
+
+
+def test_a_key_posts_only_for_its_sources_and_a_foreign_record_refuses_the_request():
+    refused = counter(DEAD_LETTERS, "gateway", "SOURCE_NOT_ALLOWED")
+    accepted = counter(EVENTS_ACCEPTED, "gateway")
+    # beta-key is bound to src-b only; the event says "test"
+    status, raw, p = call("POST /v1/events", encode_json(ev(20)), key="beta-key")
+    answer = orjson.loads(raw)
+    assert status == 403 and answer["error"] == "SOURCE_NOT_ALLOWED"
+    assert "'test'" in answer["rejected"][0]["reason"] and "src-b" in answer["reason"]
+    assert [t for t, _k, _v in p.sent] == ["dead-letters"]  # never silently dropped
+    dl = decode_dead_letter(p.sent[0][2])
+    assert dl["code"] == "SOURCE_NOT_ALLOWED" and dl["event_id"] == ev(20)["event_id"]
+    assert dl["source"].startswith("gateway:src-b:")
+    assert b"beta-key" not in p.sent[0][2]  # the key is not stored
+    # a mixed batch: nothing of it is published, only the foreign record is a dead letter
+    status, raw, p = call("POST /v1/events", orjson.dumps([ev(21, source_system="src-b"), ev(22)]),
+                          key="beta-key")
+    answer = orjson.loads(raw)
+    assert status == 403 and answer["accepted"] == 0
+    assert [r["index"] for r in answer["rejected"]] == [1]
+    assert [t for t, _k, _v in p.sent] == ["dead-letters"]
+    assert counter(DEAD_LETTERS, "gateway", "SOURCE_NOT_ALLOWED") == refused + 2
+    assert counter(EVENTS_ACCEPTED, "gateway") == accepted
+    # the same key for its own source, and a key bound to two sources for both
+    status, _, p = call("POST /v1/events", encode_json(ev(23, source_system="src-b")), key="beta-key")
+    assert status == 202 and [t for t, _k, _v in p.sent] == ["dossier-events"]
+    status, raw, p = call("POST /v1/events", orjson.dumps([ev(24), ev(25, source_system="src-c")]),
+                          key="gamma-key")
+    assert status == 202 and orjson.loads(raw)["accepted"] == 2
+    assert counter(EVENTS_ACCEPTED, "gateway") == accepted + 3
+
+
+def test_events_count_as_accepted_only_once_kafka_acknowledged():
+    accepted = counter(EVENTS_ACCEPTED, "gateway")
+    received_ = counter(EVENTS_IN, "gateway")
+    silent = RecordingProducer(ack=False)
+    started = time.monotonic()
+    status, raw, p = call("POST /v1/events", orjson.dumps([ev(30), ev(31)]), producer=silent)
+    elapsed = time.monotonic() - started
+    answer = orjson.loads(raw)
+    assert status == 503 and answer["error"] == "KAFKA_UNAVAILABLE" and answer["retryable"]
+    assert call.headers["Retry-After"] == "2"
+    assert elapsed < SETTINGS.gateway_publish_timeout_s + 2
+    assert len(p.sent) == 2
+    assert counter(EVENTS_IN, "gateway") == received_ + 2
+    assert counter(EVENTS_ACCEPTED, "gateway") == accepted  # sent, never acknowledged
+    p.pending[0].success(None)  # a late acknowledgement still counts, once
+    assert counter(EVENTS_ACCEPTED, "gateway") == accepted + 1
+
+
+def test_a_failed_acknowledgement_answers_503():
+    class Failing(RecordingProducer):
+        def send(self, topic, key=None, value=None):
+            self.sent.append((topic, key, value))
+            return Future().failure(RuntimeError("NotEnoughReplicas"))
+
+    status, raw, _ = call("POST /v1/events", encode_json(ev(32)), producer=Failing())
+    assert status == 503 and orjson.loads(raw)["error"] == "KAFKA_UNAVAILABLE"
+
+
+def test_kafka_known_down_gives_unhealthy_and_immediate_503_without_publishing():
+    link = KafkaLink(RecordingProducer())
+    link.mark_down("Kafka unreachable at 127.0.0.1:1: ConnectionRefusedError")
+    status, raw, _ = call("GET /health", key=None, link=link)
+    answer = orjson.loads(raw)
+    assert status == 503 and answer["kafka"] == "unreachable" and "127.0.0.1:1" in answer["reason"]
+    status, raw, _ = call("GET /health/live", key=None, link=link)
+    assert status == 200
+    started = time.monotonic()
+    status, raw, _ = call("POST /v1/events", encode_json(ev(33)), link=link)
+    assert status == 503 and time.monotonic() - started < 1.0
+    assert orjson.loads(raw)["error"] == "KAFKA_UNAVAILABLE" and link.producer.sent == []
+    status, _, _ = call("POST /v1/events", encode_json(ev(33)), key="wrong", link=link)
+    assert status == 401  # auth first
+    link.mark_up()
+    status, _, _ = call("GET /health", key=None, link=link)
+    assert status == 200
+
+
+def test_an_acknowledgement_timeout_marks_kafka_down():
+    link = KafkaLink(RecordingProducer(ack=False))
+    status, _, _ = call("POST /v1/events", encode_json(ev(34)), link=link)
+    assert status == 503 and not link.healthy and "acknowledge" in link.reason
+
+
+def test_a_client_stalling_in_its_body_gets_408_and_is_disconnected():
+    async def go():
+        app = build_app(SETTINGS, RecordingProducer())
+        server = TestServer(app)
+        await server.start_server()
+        try:
+            reader, writer = await asyncio.open_connection(server.host, server.port)
+            writer.write(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nX-API-Key: alpha-key\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":")
+            await writer.drain()
+            started = time.monotonic()
+            data = await asyncio.wait_for(reader.read(), 10)  # until the server closes
+            writer.close()
+            return data, time.monotonic() - started
+        finally:
+            await server.close()
+
+    data, elapsed = asyncio.run(go())
+    assert data.startswith(b"HTTP/1.1 408") and b"BODY_TIMEOUT" in data
+    assert elapsed < SETTINGS.gateway_body_timeout_s + 2
