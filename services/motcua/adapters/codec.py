@@ -13,18 +13,32 @@ evolution) without breaking us.
 
 Decoding only checks the wire form. Contract rules are ``events.validate``'s job.
 Errors raise :class:`DecodeError` with a stable ``code``: ``OVERSIZE``, ``BAD_JSON``,
-``NOT_AN_OBJECT``, ``BAD_AVRO``, ``UNKNOWN_SCHEMA``.
+``NOT_AN_OBJECT``, ``BAD_AVRO``, ``UNKNOWN_SCHEMA``, ``BAD_ENCODING`` (text that is not
+UTF-8, named: UTF-16, an 8-bit code page, ...), ``DAMAGED_FILE`` (the unreadable tail of a
+truncated or corrupt ``.gz`` / ``.avro`` / JSON document, see ``iter_file``).
+
+Files (``iter_file``) never stop a replay on bad bytes: a UTF-8 BOM is skipped, UTF-16 and
+UTF-32 text is decoded, a ``.json`` document (a JSON array, or one object) is read as
+records as the gateway does, and the unreadable tail of a damaged file becomes one
+:class:`Unreadable` record (a dead letter naming the file and the position) after every
+readable record. A file whose name is no event format raises :class:`UnsupportedFile`.
+
+Dead letters (``dead_letter_record``) never hold personal data: the payload is replaced by
+a redacted JSON summary (``redact_payload``) and the reason and source are masked.
 """
 
 from __future__ import annotations
 
+import codecs
 import copy
 import gzip
 import hashlib
 import io
+import json
 import os
 import re
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +57,8 @@ __all__ = [
     "EVENT_SCHEMA",
     "DecodeError",
     "SchemaRegistry",
+    "Unreadable",
+    "UnsupportedFile",
     "dead_letter_record",
     "decode_avro",
     "decode_dead_letter",
@@ -51,10 +67,13 @@ __all__ = [
     "encode_avro",
     "encode_dead_letter",
     "encode_json",
+    "file_kind",
     "fingerprint",
     "iter_file",
     "load_schema",
     "redact",
+    "redact_payload",
+    "redact_text",
     "schema_dir",
     "sniff_and_decode",
     "write_avro_file",
@@ -78,6 +97,33 @@ class DecodeError(ValueError):
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason
+
+
+class UnsupportedFile(ValueError):
+    """A file that is no event file by its name (``.jsonl``, ``.ndjson``, ``.json``,
+    ``.avro``, each optionally ``.gz``). ``message`` is in Vietnamese, for the user;
+    ``str()`` gives it in Vietnamese and English."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = str(path)
+        name = Path(path).name
+        self.message = (f"không đọc được tệp {name}: chỉ nhận tệp sự kiện .jsonl, .ndjson, .json "
+                        f"hoặc .avro (có thể nén .gz)")
+        super().__init__(f"{self.message} / unsupported event file type: {name} "
+                         f"(want .jsonl, .ndjson, .json or .avro, optionally .gz)")
+
+
+class Unreadable(bytes):
+    """A part of a file that ``iter_file`` could not read (the damaged tail of a truncated
+    ``.gz``/``.avro``, a broken JSON document): yielded like a record, after every readable
+    one, so it becomes a dead letter with its file position. Its bytes are the unreadable
+    part (at most ``MAX_EVENT_BYTES``); decoding it raises ``DecodeError(code, reason)``."""
+
+    def __new__(cls, data: bytes, code: str, reason: str):
+        obj = super().__new__(cls, bytes(data)[:MAX_EVENT_BYTES])
+        obj.code = code
+        obj.reason = reason
+        return obj
 
 
 # --------------------------------------------------------------------------- schemas
@@ -230,11 +276,12 @@ class SchemaRegistry:
     def decode(self, data: bytes) -> dict:
         """Single-object bytes -> record resolved to the reader schema, None values kept."""
         if len(data) < _HEADER_LEN or data[:2] != AVRO_MAGIC:
-            raise DecodeError("BAD_AVRO", "not an Avro single-object encoding (no C3 01 marker)")
+            raise DecodeError("BAD_AVRO", "không phải bản ghi Avro single-object (thiếu dấu C3 01 ở đầu)")
         entry = self._by_header.get(bytes(data[:_HEADER_LEN]))
         if entry is None:
             fp = int.from_bytes(data[2:_HEADER_LEN], "little")
-            raise DecodeError("UNKNOWN_SCHEMA", f"unknown writer schema fingerprint {fp:016x}")
+            raise DecodeError("UNKNOWN_SCHEMA", f"lược đồ Avro của bên gửi (dấu vân tay {fp:016x}) chưa được "
+                                                f"đăng ký")
         reader = self._reader
         buf = io.BytesIO(data)
         buf.seek(_HEADER_LEN)
@@ -246,11 +293,11 @@ class SchemaRegistry:
         except DecodeError:
             raise
         except Exception as exc:  # fastavro raises EOFError, IndexError, ValueError, ...
-            raise DecodeError("BAD_AVRO", f"unreadable Avro body: {type(exc).__name__}: {exc}"[:200]) from None
+            raise DecodeError("BAD_AVRO", _avro_reason(exc)) from None
         if buf.tell() != len(data):
-            raise DecodeError("BAD_AVRO", f"{len(data) - buf.tell()} trailing bytes after the record")
+            raise DecodeError("BAD_AVRO", f"còn {len(data) - buf.tell()} byte thừa sau bản ghi Avro")
         if not isinstance(record, dict):
-            raise DecodeError("NOT_AN_OBJECT", "the Avro body is not a record")
+            raise DecodeError("NOT_AN_OBJECT", "nội dung Avro không phải một bản ghi (record)")
         return record
 
     def decode_canonical(self, data: bytes) -> dict:
@@ -265,9 +312,18 @@ class SchemaRegistry:
         try:
             return fast(data if type(data) is bytes else bytes(data), _HEADER_LEN)
         except IndexError:
-            raise DecodeError("BAD_AVRO", "unreadable Avro body: truncated") from None
+            raise DecodeError("BAD_AVRO", "bản ghi Avro bị cắt (thiếu byte ở cuối)") from None
         except ValueError as exc:  # incl. UnicodeDecodeError
-            raise DecodeError("BAD_AVRO", f"unreadable Avro body: {exc}"[:200]) from None
+            raise DecodeError("BAD_AVRO", _avro_reason(exc)) from None
+
+
+def _avro_reason(exc: Exception) -> str:
+    """A reason for an unreadable Avro body (the library's detail, masked: never a value)."""
+    if isinstance(exc, (EOFError, IndexError)):
+        return "bản ghi Avro bị cắt (thiếu byte ở cuối)"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"bản ghi Avro có chuỗi không phải UTF-8 (byte thứ {exc.start + 1} của chuỗi)"
+    return redact_text(f"không đọc được bản ghi Avro: {exc}")[:200]
 
 
 @lru_cache(maxsize=1)
@@ -298,25 +354,103 @@ def _check_size(data: bytes | bytearray | memoryview | str) -> None:
     if isinstance(data, str) and n * 3 > MAX_EVENT_BYTES and n <= MAX_EVENT_BYTES:
         n = len(data.encode("utf-8", "surrogatepass"))
     if n > MAX_EVENT_BYTES:
-        raise DecodeError("OVERSIZE", f"{n} bytes is over the {MAX_EVENT_BYTES}-byte event limit")
+        raise DecodeError("OVERSIZE", f"sự kiện dài {n} byte, quá giới hạn {MAX_EVENT_BYTES} byte")
 
 
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
+_BOM = b"\xef\xbb\xbf"
+
+# orjson's messages (they never quote the input) in words for people.
+_JSON_MESSAGES = (
+    ("unexpected end of data", "dòng kết thúc giữa chừng (bị cắt?)"),
+    ("unexpected content after document", "còn nội dung thừa sau đối tượng JSON"),
+    ("zero-length", "dòng rỗng"),
+    ("input data is empty", "dòng rỗng"),
+    ("trailing comma", "dấu phẩy thừa trước } hoặc ]"),
+    ("invalid literal", "giá trị không hợp lệ (JSON chỉ có chuỗi, số, true, false, null)"),
+    ("expected ':'", "thiếu dấu : sau tên trường"),
+    ("expected a JSON value", "thiếu giá trị hoặc giá trị không hợp lệ"),
+    ("surrogate", "chuỗi có mã \\u không hợp lệ"),
+    ("control character", "chuỗi có ký tự điều khiển chưa thoát"),
+    ("unexpected character", "ký tự không đúng cú pháp JSON"),
+)
+
+
+def _json_reason(exc: Exception) -> str:
+    msg = getattr(exc, "msg", str(exc))
+    words = next((vn for en, vn in _JSON_MESSAGES if en in msg), "sai cú pháp JSON")
+    col = getattr(exc, "colno", None)
+    return f"không phải JSON hợp lệ: {words}" + (f" (cột {col})" if col else "")
+
+
+def encoding_problem(data: bytes) -> str | None:
+    """Why ``data`` (one line or the head of a file) is not UTF-8 text, naming the
+    encoding it seems to be in; None when it is valid UTF-8 without NUL bytes."""
+    data = bytes(data)
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "mã hóa UTF-32, cần UTF-8"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or _nul_pattern(data):
+        return "mã hóa UTF-16 (kiểu \"Unicode\" của Windows/Excel), cần UTF-8"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3 and len(data) >= 4096:
+            return None  # a head cut inside a character
+        byte = data[exc.start]
+        return (f"không phải UTF-8 (byte 0x{byte:02X} ở vị trí {exc.start + 1}): có vẻ mã hóa bằng một bảng "
+                f"mã 8 bit như Windows-1258, Latin-1 (Windows-1252) hoặc TCVN3; hãy lưu lại ở dạng UTF-8")
+    return None
+
+
+def _nul_pattern(data: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be"/"utf-32-le"/"utf-32-be" when NUL bytes fall where that
+    encoding puts the zero half of ASCII characters (text without a BOM)."""
+    sample = data[:4096]
+    if sample.count(0) * 4 < len(sample) or len(sample) < 4:
+        return None
+    by_mod = [sample[i::4].count(0) for i in range(4)]
+    quarter = len(sample) / 4
+    if min(by_mod[1:]) > 0.6 * quarter and by_mod[0] < 0.4 * quarter:
+        return "utf-32-le"
+    if min(by_mod[:3]) > 0.6 * quarter and by_mod[3] < 0.4 * quarter:
+        return "utf-32-be"
+    odd, even = by_mod[1] + by_mod[3], by_mod[0] + by_mod[2]
+    if odd > 0.6 * 2 * quarter and even < 0.2 * 2 * quarter:
+        return "utf-16-le"
+    if even > 0.6 * 2 * quarter and odd < 0.2 * 2 * quarter:
+        return "utf-16-be"
+    return None
 
 
 def decode_json(line: bytes | str) -> dict:
     """One JSON object (a JSON Lines line) -> dict. Instants stay as given (ISO strings);
-    ``events.validate`` parses them. Raises :class:`DecodeError`."""
+    ``events.validate`` parses them. A leading UTF-8 BOM is skipped; text that is not
+    UTF-8 is ``BAD_ENCODING`` with the encoding named. Raises :class:`DecodeError`."""
     if len(line) > MAX_EVENT_BYTES // 4:
         _check_size(line)
     try:
         obj = _loads(line)
     except _JSONDecodeError as exc:
-        raise DecodeError("BAD_JSON", f"not JSON: {exc}"[:200]) from None
+        obj = _retry_json(line, exc)
     if type(obj) is not dict:
-        raise DecodeError("NOT_AN_OBJECT", f"a JSON {type(obj).__name__}, not an object")
+        raise DecodeError("NOT_AN_OBJECT", f"{ev.kind_of(obj)}, không phải một đối tượng JSON {{...}}")
     return obj
+
+
+def _retry_json(line, exc):
+    """The error path of ``decode_json``: a BOM (skipped), an encoding (named), else BAD_JSON."""
+    if isinstance(line, str):
+        if line[:1] == "\ufeff":
+            return decode_json(line[1:])
+    else:
+        line = bytes(line)
+        if line[:3] == _BOM:
+            return decode_json(line[3:])
+        problem = encoding_problem(line)
+        if problem is not None:
+            raise DecodeError("BAD_ENCODING", f"dòng {problem}") from None
+    raise DecodeError("BAD_JSON", _json_reason(exc)) from None
 
 
 def encode_json(event: dict) -> bytes:
@@ -335,6 +469,8 @@ def encode_json(event: dict) -> bytes:
 def sniff_and_decode(data: bytes, registry: SchemaRegistry | None = None) -> dict:
     """Avro single-object if ``data`` starts with C3 01, else JSON. Over
     ``events.MAX_EVENT_BYTES`` -> DecodeError("OVERSIZE")."""
+    if type(data) is Unreadable:
+        raise DecodeError(data.code, data.reason)
     if len(data) > MAX_EVENT_BYTES:
         _check_size(data)
     if data[:2] == AVRO_MAGIC:
@@ -344,15 +480,21 @@ def sniff_and_decode(data: bytes, registry: SchemaRegistry | None = None) -> dic
 
 # --------------------------------------------------------------------------- files
 
-
-def _open_binary(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+_CHUNK = 1 << 20
+_DOC_LIMIT = 1 << 30  # a .json document is read whole, as the gateway reads a body
+_DAMAGED = "DAMAGED_FILE"
 
 
-def file_kind(path: Path) -> str:
-    """"json" (JSON Lines, optionally .gz) or "avro" by the file name; ValueError otherwise."""
+def _nul_for_undecodable(exc: UnicodeError):
+    # An undecodable spot in UTF-16/32 text becomes NUL: its line is then no JSON (a dead
+    # letter), never a value with a replacement character in it.
+    return "\x00", exc.end
+
+
+codecs.register_error("motcua-nul", _nul_for_undecodable)
+
+
+def _suffix_kind(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
@@ -361,54 +503,396 @@ def file_kind(path: Path) -> str:
         return "json"
     if last in AVRO_SUFFIXES:
         return "avro"
-    raise ValueError(f"unsupported event file type: {path.name} (want .jsonl, .json, .ndjson, .avro)")
+    raise UnsupportedFile(path)
+
+
+def _is_gz(path: Path) -> bool:
+    return path.suffix.lower() == ".gz"
+
+
+def _open_binary(path: Path):
+    if _is_gz(path):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+class _Damage(Exception):
+    """A stream that cannot be read on from ``offset`` (bytes of the file)."""
+
+    def __init__(self, offset: int, detail: str):
+        super().__init__(detail)
+        self.offset = offset
+        self.detail = detail
+
+
+def _plain_chunks(fh) -> Iterator[bytes]:
+    while True:
+        data = fh.read(_CHUNK)
+        if not data:
+            return
+        yield data
+
+
+def _gunzip(fh) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip file (several members allowed, zero padding
+    after them too), in chunks. A truncated or corrupt stream yields everything readable
+    before the damage, then raises :class:`_Damage` with the compressed offset."""
+    d = zlib.decompressobj(31)
+    fed = False  # the current member has had input
+    offset = 0  # compressed bytes consumed
+    while True:
+        data = fh.read(_CHUNK)
+        if not data:
+            if fed and not d.eof:
+                raise _Damage(offset, "tệp nén .gz bị cắt (thiếu phần cuối)")
+            return
+        while data:
+            if not fed:
+                stripped = data.lstrip(b"\x00")
+                offset += len(data) - len(stripped)
+                data = stripped
+                if not data:
+                    break
+            try:
+                out = d.decompress(data, _CHUNK)
+            except zlib.error as exc:
+                raise _Damage(offset, f"dữ liệu nén .gz bị hỏng ({exc}) trong đoạn bắt đầu") from None
+            fed = True
+            if out:
+                yield out
+            if d.eof:
+                rest = d.unused_data
+                offset += len(data) - len(rest)
+                data = rest
+                d, fed = zlib.decompressobj(31), False
+            else:
+                rest = d.unconsumed_tail
+                offset += len(data) - len(rest)
+                data = rest
+
+
+def _text_codec(head: bytes) -> str | None:
+    """The codec that turns a file starting with ``head`` into text, when it is not
+    UTF-8: UTF-16 or UTF-32 by BOM or by the NUL pattern of ASCII text."""
+    if head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "utf-32"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    return _nul_pattern(head)
+
+
+def _utf8_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A file's chunks as UTF-8: a UTF-8 BOM removed, UTF-16/UTF-32 text decoded."""
+    first = b""
+    for chunk in chunks:
+        first += chunk
+        if len(first) >= 4:
+            break
+    codec = _text_codec(first)
+    if codec is None:
+        if first[:3] == _BOM:
+            first = first[3:]
+        if first:
+            yield first
+        yield from chunks
+        return
+    decoder = codecs.getincrementaldecoder(codec)(errors="motcua-nul")
+    yield decoder.decode(first).encode("utf-8")
+    for chunk in chunks:
+        yield decoder.decode(chunk).encode("utf-8")
+    yield decoder.decode(b"", True).encode("utf-8")
+
+
+def _raw_chunks(path: Path, fh) -> Iterator[bytes]:
+    return _gunzip(fh) if _is_gz(path) else _plain_chunks(fh)
+
+
+def _looks_like_document(head: bytes) -> bool:
+    """A ``.json`` file that is a JSON document rather than JSON Lines: it starts with
+    ``[``, or with ``{`` on a first line that is not a whole JSON value (pretty-printed)."""
+    body = head.lstrip(b" \t\r\n")
+    if body[:1] == b"[":
+        return True
+    if body[:1] != b"{":
+        return False
+    nl = body.find(b"\n")
+    if nl < 0:
+        return False  # one line (or a very long first line): JSON Lines
+    try:
+        _loads(body[:nl])
+    except _JSONDecodeError:
+        return True
+    return False
+
+
+def file_kind(path: str | os.PathLike) -> str:
+    """How a file must be read: ``"avro"``; ``"json"`` when it is JSON Lines that ClickHouse
+    can read line by line exactly as ``iter_file`` numbers the lines (UTF-8, a BOM allowed,
+    plain or an intact gzip: the bulk replay's input); ``"json-python"`` for JSON that only
+    ``iter_file`` reads (a ``.json`` document, UTF-16/UTF-32 text, a damaged ``.gz``).
+    Raises :class:`UnsupportedFile` when the name is no event file. Reads the head of the
+    file (a ``.gz`` whole, to check it)."""
+    path = Path(path)
+    if _suffix_kind(path) == "avro":
+        return "avro"
+    with open(path, "rb") as fh:
+        chunks = _raw_chunks(path, fh)
+        try:
+            head = next(chunks, b"")
+            if _text_codec(head) is not None:
+                return "json-python"
+            if path.name.lower().removesuffix(".gz").endswith(".json") and _looks_like_document(
+                    head[3:] if head[:3] == _BOM else head):
+                return "json-python"
+            for _ in chunks:  # a damaged .gz stops ClickHouse: Python keeps its readable part
+                pass
+        except _Damage:
+            return "json-python"
+    return "json"
+
+
+def _lines(path: Path, chunks: Iterator[bytes]) -> Iterator[tuple[str, bytes]]:
+    """JSON Lines records of a stream of UTF-8 chunks, numbered like ``for line in fh``;
+    the damaged tail of the stream becomes one :class:`Unreadable` record."""
+    lineno = 0
+    pending: list[bytes] = []
+    try:
+        for chunk in chunks:
+            parts = chunk.split(b"\n")
+            if len(parts) == 1:
+                pending.append(chunk)
+                continue
+            if pending:
+                pending.append(parts[0])
+                parts[0] = b"".join(pending)
+            last = parts.pop()
+            pending = [last] if last else []
+            for line in parts:
+                lineno += 1
+                line = line.rstrip(b"\r")
+                if not line or line.isspace():
+                    continue
+                yield f"{path}:{lineno}", line
+    except _Damage as dmg:
+        lineno += 1
+        rest = b"".join(pending)
+        part = f" (dòng {lineno} chỉ còn {len(rest)} byte đầu)" if rest else ""
+        before = "các dòng trước đó đã được đọc" if lineno > 1 else "không đọc được dòng nào"
+        yield f"{path}:{lineno}", Unreadable(
+            rest, _DAMAGED, f"{dmg.detail} ở byte {dmg.offset} của tệp: từ dòng {lineno} không đọc "
+                            f"được nữa{part}; {before}")
+        return
+    if pending:
+        lineno += 1
+        line = b"".join(pending).rstrip(b"\r")
+        if line and not line.isspace():
+            yield f"{path}:{lineno}", line
+
+
+def _read_all(chunks: Iterator[bytes]) -> tuple[bytes, _Damage | None]:
+    parts, size = [], 0
+    try:
+        for chunk in chunks:
+            parts.append(chunk)
+            size += len(chunk)
+            if size > _DOC_LIMIT:
+                return b"".join(parts), _Damage(size, f"tài liệu JSON lớn hơn {_DOC_LIMIT} byte")
+    except _Damage as dmg:
+        return b"".join(parts), dmg
+    return b"".join(parts), None
+
+
+def _document(path: Path, chunks: Iterator[bytes]) -> Iterator[tuple[str, bytes]]:
+    """A ``.json`` document, read as the gateway reads a JSON body: an array gives one
+    record per item (``path:#n``, n from 1), anything else is one record (``path:#1``).
+    A pretty-printed document that is not one JSON value is read as JSON Lines after all.
+    The unreadable rest of a broken array becomes one :class:`Unreadable` record."""
+    data, damage = _read_all(chunks)
+    body = data.strip(b" \t\r\n")
+    if body[:1] != b"[":
+        if damage is None:
+            try:
+                _loads(body)
+            except _JSONDecodeError:
+                pass
+            else:
+                yield f"{path}:#1", body
+                return
+        yield from _lines(path, _then_damage([data], damage))
+        return
+    if damage is None:
+        try:
+            items = _loads(body)
+        except _JSONDecodeError:
+            items = None
+        if type(items) is list:
+            for n, item in enumerate(items, 1):
+                yield f"{path}:#{n}", orjson.dumps(item)
+            return
+    yield from _salvage_array(path, body, damage)
+
+
+def _then_damage(parts: list[bytes], damage: _Damage | None) -> Iterator[bytes]:
+    yield from parts
+    if damage is not None:
+        raise damage
+
+
+def _salvage_array(path: Path, body: bytes, damage: _Damage | None) -> Iterator[tuple[str, bytes]]:
+    """The readable items of a broken JSON array (each as the text it was sent in), then
+    one :class:`Unreadable` record for the rest."""
+    try:
+        text = body.decode("utf-8")
+        bad_text = None
+    except UnicodeDecodeError as exc:
+        text = body[:exc.start].decode("utf-8")
+        bad_text = encoding_problem(body)
+    decoder = json.JSONDecoder()
+    n, pos, end = 0, 1, len(text)
+    why = None
+
+    def skip(i: int) -> int:
+        while i < end and text[i] in " \t\r\n":
+            i += 1
+        return i
+
+    while True:
+        pos = skip(pos)
+        if pos >= end:
+            why = bad_text or (damage.detail + f" ở byte {damage.offset}" if damage else "mảng JSON chưa đóng (thiếu ])")
+            break
+        if text[pos] == "]":
+            if skip(pos + 1) < end:
+                why = "còn nội dung thừa sau dấu ] đóng mảng"
+            break
+        try:
+            _item, stop = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            why = bad_text if bad_text and exc.pos >= end - 1 else \
+                f"mảng JSON hỏng ở dòng {exc.lineno}, cột {exc.colno}"
+            break
+        n += 1
+        yield f"{path}:#{n}", text[pos:stop].encode("utf-8")
+        pos = skip(stop)
+        if pos < end and text[pos] == ",":
+            pos += 1
+        elif pos < end and text[pos] != "]":
+            line = text.count("\n", 0, pos) + 1
+            why = f"thiếu dấu phẩy giữa các phần tử của mảng JSON (dòng {line})"
+            break
+    if why is not None:
+        line = text.count("\n", 0, min(pos, end)) + 1
+        rest = body[len(text[:pos].encode("utf-8")):]
+        yield f"{path}:#{n + 1}", Unreadable(
+            rest, "BAD_ENCODING" if why is bad_text else _DAMAGED,
+            f"{why}: từ phần tử {n + 1} (dòng {line}) không đọc được nữa; {n} phần tử trước đó đã được đọc")
+
+
+def _avro_records(path: Path, fh, reg: SchemaRegistry) -> Iterator[tuple[str, bytes]]:
+    try:
+        blocks = fastavro.block_reader(fh)
+        fp = reg.register(_clean(blocks.writer_schema, False))
+    except Exception as exc:  # not an Avro container file, or its header is damaged
+        yield f"{path}:1", Unreadable(b"", _DAMAGED, f"không đọc được phần đầu tệp Avro "
+                                                     f"({_file_detail(exc)}): không có bản ghi nào được đọc")
+        return
+    entry = reg._by_fp[fp]
+    header, plain = entry.header, entry.plain
+    read = fastavro.schemaless_reader
+    n = 0
+    blocks = iter(blocks)
+    while True:
+        at = _tell(fh)
+        try:
+            block = next(blocks)
+        except StopIteration:
+            return
+        except Exception as exc:  # a truncated or corrupt block
+            yield _avro_tail(path, n, at, exc)
+            return
+        # Walk the decompressed block with the logical-type-free writer schema to find
+        # record boundaries; the record bytes are passed on untouched.
+        bio = block.bytes_
+        buf = bio.getbuffer()
+        try:
+            start = bio.tell()
+            for _ in range(block.num_records):
+                try:
+                    read(bio, plain, None)
+                except Exception as exc:
+                    yield _avro_tail(path, n, at, exc)
+                    return
+                end = bio.tell()
+                n += 1
+                yield f"{path}:{n}", header + buf[start:end]
+                start = end
+        finally:
+            buf.release()
+
+
+def _tell(fh) -> int | None:
+    try:
+        return fh.tell()
+    except (OSError, ValueError):
+        return None
+
+
+def _file_detail(exc: Exception) -> str:
+    if isinstance(exc, (EOFError, IndexError)):
+        return "tệp bị cắt"
+    return redact_text(f"{type(exc).__name__}: {exc}")[:160]
+
+
+def _avro_tail(path: Path, n: int, at: int | None, exc: Exception) -> tuple[str, bytes]:
+    where = f" ở byte {at}" if at is not None else ""
+    return f"{path}:{n + 1}", Unreadable(
+        b"", _DAMAGED, f"tệp Avro hỏng{where} ({_file_detail(exc)}): từ bản ghi {n + 1} không đọc được "
+                       f"nữa; {n} bản ghi trước đó đã được đọc")
 
 
 def iter_file(path: str | os.PathLike, registry: SchemaRegistry | None = None) -> Iterator[tuple[str, bytes]]:
     """Raw records of an event file as ``(source_ref, raw_bytes)``.
 
-    * ``.jsonl`` / ``.json`` / ``.ndjson`` (optionally ``.gz``): one JSON object per line;
+    * ``.jsonl`` / ``.ndjson`` / ``.json`` (optionally ``.gz``): one JSON object per line;
       ``source_ref`` is ``"path:lineno"`` (1-based), blank lines are skipped, the line
-      ending is removed.
+      ending is removed. A UTF-8 BOM is skipped; UTF-16 / UTF-32 text (by BOM or by its
+      NUL pattern) is decoded to UTF-8 (other non-UTF-8 lines become ``BAD_ENCODING``
+      dead letters that name the encoding, in ``decode_json``).
+    * ``.json`` holding a JSON document (an array, or one pretty-printed object): read as
+      the gateway reads a JSON body, one record per array item, ``"path:#n"`` (n from 1).
     * ``.avro`` object container file: each record re-encoded as an Avro single object
       with the file's writer schema (registered in ``registry`` so ``decode_avro`` can
       resolve it); ``source_ref`` is ``"path:n"`` (1-based record number).
+
+    A truncated or corrupt file (``.gz``, ``.avro``, a JSON array) yields every readable
+    record, then one :class:`Unreadable` record for the rest, whose reason names the
+    position; nothing is raised for bad content. The name decides the format:
+    :class:`UnsupportedFile` otherwise (raised when iteration starts).
     """
     path = Path(path)
-    kind = file_kind(path)
+    kind = _suffix_kind(path)
     if kind == "json":
-        with _open_binary(path) as fh:
-            lineno = 0
-            for line in fh:
-                lineno += 1
-                line = line.rstrip(b"\r\n")
-                if not line or line.isspace():
-                    continue
-                yield f"{path}:{lineno}", line
+        with open(path, "rb") as fh:
+            chunks = _utf8_chunks(_raw_chunks(path, fh))
+            if path.name.lower().removesuffix(".gz").endswith(".json"):
+                try:
+                    first, damage = next(chunks, b""), None
+                except _Damage as dmg:
+                    first, damage = b"", dmg
+                chunks = _then_chunks(first, chunks) if damage is None else _then_damage([], damage)
+                if _looks_like_document(first):
+                    yield from _document(path, chunks)
+                    return
+            yield from _lines(path, chunks)
         return
-    reg = registry or default_registry()
     with _open_binary(path) as fh:
-        blocks = fastavro.block_reader(fh)
-        fp = reg.register(_clean(blocks.writer_schema, False))
-        entry = reg._by_fp[fp]
-        header, plain = entry.header, entry.plain
-        read = fastavro.schemaless_reader
-        n = 0
-        for block in blocks:
-            # Walk the decompressed block with the logical-type-free writer schema to find
-            # record boundaries; the record bytes are passed on untouched.
-            bio = block.bytes_
-            buf = bio.getbuffer()
-            try:
-                start = bio.tell()
-                for _ in range(block.num_records):
-                    read(bio, plain, None)
-                    end = bio.tell()
-                    n += 1
-                    yield f"{path}:{n}", header + buf[start:end]
-                    start = end
-            finally:
-                buf.release()
+        yield from _avro_records(path, fh, registry or default_registry())
+
+
+def _then_chunks(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
 
 
 def write_avro_file(path: str | os.PathLike, events: Iterable[dict], schema: Any = EVENT_SCHEMA) -> int:
@@ -447,9 +931,142 @@ _LONG_DIGITS = re.compile(rb"\d{9,}")
 
 
 def redact(payload: bytes) -> bytes:
-    """Mask every run of 9 or more ASCII digits with ``#`` of the same length (citizen
-    IDs, phone numbers). Other bytes are kept, so the record stays diagnosable."""
+    """Mask every run of 9 or more ASCII digits with ``#`` of the same length. (The old
+    dead-letter redaction, kept for callers; dead letters now use ``redact_payload``.)"""
     return _LONG_DIGITS.sub(lambda m: b"#" * len(m.group()), bytes(payload))
+
+
+def redact_text(text: str) -> str:
+    """``text`` with everything that ``events.looks_personal`` would flag (citizen ID /
+    phone numbers however written, e-mail addresses) replaced by ``<redacted>``."""
+    if not text:
+        return text
+    plain = ev.ascii_digits(text)  # same length, so match positions hold for ``text``
+    out, last = [], 0
+    for m in ev.PERSONAL_VALUE.finditer(plain):
+        out.append(text[last:m.start()])
+        out.append("<redacted>")
+        last = m.end()
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+_CODE_FIELDS = frozenset(ev.ENVELOPE_REQUIRED) - {"event_type", "unit_level", "occurred_at"}
+_FIELD_KINDS: dict[str, Any] = {"event_type": ev.EVENT_TYPES, "unit_level": ev.UNIT_LEVELS,
+                                "occurred_at": "instant", "sequence": "int"}
+for _extras in ev.EXTRA_FIELDS.values():
+    _FIELD_KINDS.update(_extras)
+for _name in _CODE_FIELDS:
+    _FIELD_KINDS[_name] = "code"
+_TOKEN = re.compile(r"[A-Za-z0-9_.:/+\-]{1,64}")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_INSTANT_TEXT = re.compile(r"[0-9T:.+\-Z]{1,40}")
+
+
+def _marker(value: Any) -> Any:
+    """What replaces a value that may be personal: its kind and size, never its content."""
+    if value is None or type(value) is bool:
+        return value
+    if isinstance(value, str):
+        return f"<redacted: string, {len(value)} characters>"
+    if isinstance(value, (int, float)):
+        return "<redacted: number>"
+    if isinstance(value, dict):
+        return f"<redacted: object, {len(value)} keys>"
+    if isinstance(value, (list, tuple)):
+        return f"<redacted: array, {len(value)} items>"
+    return f"<redacted: {type(value).__name__}>"
+
+
+def _safe_token(value: Any) -> bool:
+    return type(value) is str and _TOKEN.fullmatch(value) is not None and not ev.looks_personal(value)
+
+
+def _safe_number(value: Any) -> bool:
+    return (type(value) is int or type(value) is float) and not ev.looks_personal(str(value))
+
+
+def _redact_value(kind: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "code" or type(kind) is tuple:  # codes and enum values (even wrong ones)
+        return value if _safe_token(value) or _safe_number(value) else _marker(value)
+    if kind == "bool":
+        return value if type(value) is bool else _marker(value)
+    if kind == "int":
+        return value if _safe_number(value) else _marker(value)
+    if kind == "instant":
+        if _safe_number(value):
+            return value
+        ok = type(value) is str and _INSTANT_TEXT.fullmatch(value) and not ev.looks_personal(value)
+        return value if ok else _marker(value)
+    if kind == "time_limit" and isinstance(value, dict):
+        return _redact_object(value, {"value": "int", "unit": ev.TIME_LIMIT_UNITS})
+    return _marker(value)  # free text, unknown fields, wrong shapes
+
+
+def _redact_object(obj: dict, kinds: dict) -> dict:
+    out: dict = {}
+    for i, (key, value) in enumerate(obj.items()):
+        kind = kinds.get(key)
+        if kind is None:  # not a contract field: its value is never shown
+            name = key if _KEY.fullmatch(key) and not ev.looks_personal(key) else f"<redacted key {i + 1}>"
+            out[name] = value if value is None or type(value) is bool else _marker(value)
+        else:
+            out[key] = _redact_value(kind, value)
+    return out
+
+
+def redact_payload(payload: bytes) -> bytes:
+    """The dead-letter form of rejected bytes: a JSON summary that keeps what an operator
+    needs to fix the sender and nothing that may be personal.
+
+    ``{"redacted": true, "format": "json"|"avro"|"text"|"binary", "bytes": <size>, ...}``
+    with, for a JSON object or a decodable Avro record, ``"value"``: the same field names
+    (a name that is no contract field and not a plain identifier becomes ``<redacted key
+    n>``) with contract codes, enum values (also wrong ones), booleans, nulls, non-personal
+    numbers and plain ISO instants kept, and every other value (free text, unknown fields,
+    personal-looking values, wrong shapes) replaced by a marker giving its kind and size,
+    e.g. ``"<redacted: string, 34 characters>"``. Avro adds the writer schema
+    ``fingerprint``; other JSON gives only its kind; bytes that are no JSON give their size
+    and whether they are UTF-8 (``"encoding"`` names the encoding otherwise)."""
+    data = bytes(payload)
+    out: dict[str, Any] = {"redacted": True, "format": "binary", "bytes": len(data)}
+    try:
+        if data[:2] == AVRO_MAGIC and len(data) >= _HEADER_LEN:
+            out["format"] = "avro"
+            out["fingerprint"] = data[2:_HEADER_LEN][::-1].hex()
+            try:
+                record = default_registry().decode(data)
+            except DecodeError:
+                out["value"] = f"<redacted: {max(len(data) - _HEADER_LEN, 0)} bytes>"
+            else:
+                out["value"] = _redact_object(record, _FIELD_KINDS)
+            return orjson.dumps(out)
+        body = data[3:] if data[:3] == _BOM else data
+        try:
+            obj = _loads(body)
+        except _JSONDecodeError:
+            problem = encoding_problem(body)
+            if problem is None:
+                out["format"] = "text"
+                out["utf8"] = True
+            else:
+                out["format"] = "text" if _text_codec(body) is None or b"\x00" in body else "binary"
+                out["utf8"] = False
+                out["encoding"] = problem
+            stripped = body.lstrip()
+            if stripped[:1] in (b"{", b"["):
+                out["starts_with"] = stripped[:1].decode()
+            out["value"] = f"<redacted: {len(data)} bytes>"
+            return orjson.dumps(out)
+        out["format"] = "json"
+        out["value"] = _redact_object(obj, _FIELD_KINDS) if type(obj) is dict else _marker(obj)
+        return orjson.dumps(out)
+    except Exception:  # never let a dead letter fail: the bare summary is always safe
+        return orjson.dumps({"redacted": True, "format": "binary", "bytes": len(data)})
 
 
 def dead_letter_record(
@@ -465,26 +1082,25 @@ def dead_letter_record(
     dead_letter_id: str | None = None,
     schema_version: int = ev.SCHEMA_VERSION,
 ) -> dict:
-    """A dead-letter dict matching ``dead_letter_v1.avsc``.
+    """A dead-letter dict matching ``dead_letter_v1.avsc``, with nothing personal in it.
 
-    ``payload`` is kept as given, except that a ``PERSONAL_DATA`` payload is
-    :func:`redact`-ed (also ``event_id``/``dossier_id`` then). ``dead_letter_id`` defaults
-    to a deterministic hash of source, stage, code and payload, so a replay of the same
-    input yields the same id (the dead-letter table can deduplicate on it).
+    ``payload`` is stored as :func:`redact_payload` summarises it (never the bytes that
+    arrived); ``reason`` and ``source`` have personal-looking values masked
+    (:func:`redact_text`); ``event_id``/``dossier_id`` are kept only when they are plain
+    non-personal codes (None otherwise). ``dead_letter_id`` defaults to a deterministic
+    hash of source, stage, code and the redacted payload, so a replay of the same input
+    yields the same id (the dead-letter table can deduplicate on it).
     ``received_at`` defaults to now (epoch millis)."""
     if isinstance(payload, str):
         payload = payload.encode("utf-8", "surrogatepass")
-    else:
-        payload = bytes(payload)
-    if code == "PERSONAL_DATA":
-        payload = redact(payload)
-        if event_id is not None:
-            event_id = redact(event_id.encode()).decode()
-        if dossier_id is not None:
-            dossier_id = redact(dossier_id.encode()).decode()
+    payload = redact_payload(payload)
+    source = redact_text(source)
+    reason = redact_text(reason)
+    event_id = event_id if _safe_token(event_id) else None
+    dossier_id = dossier_id if _safe_token(dossier_id) else None
     if dead_letter_id is None:
         h = hashlib.blake2b(digest_size=16)
-        for part in (source.encode(), stage.encode(), code.encode(), payload):
+        for part in (source.encode("utf-8", "surrogatepass"), stage.encode(), code.encode(), payload):
             h.update(len(part).to_bytes(8, "little"))
             h.update(part)
         dead_letter_id = h.hexdigest()
@@ -495,8 +1111,8 @@ def dead_letter_record(
         "stage": stage,
         "code": code,
         "reason": reason[:2000],
-        "event_id": event_id if event_id is None else str(event_id)[: ev.MAX_ID_LEN * 4],
-        "dossier_id": dossier_id if dossier_id is None else str(dossier_id)[: ev.MAX_ID_LEN * 4],
+        "event_id": event_id,
+        "dossier_id": dossier_id,
         "payload": payload,
         "schema_version": schema_version,
     }

@@ -6,12 +6,26 @@ codecs (``motcua.adapters.codec``) convert to and from this canonical form. Keep
 as dicts (not objects) keeps the hot path of replay and the processor cheap.
 
 ``validate`` raises :class:`InvalidEvent` with a short machine-readable ``code`` and a
-human reason; callers send such events to the dead-letter path.
+human reason; callers send such events to the dead-letter path. Reasons never quote a
+value that may be personal (``shown``): only short code-like values are quoted.
+
+Personal data (the contract's "no personal data" rule). The product keeps **no free
+text**: ``reason`` (REJECTED, STOPPED) is accepted on the wire but dropped by ``validate``
+(``FREE_TEXT_FIELDS``; the event itself is kept), because a name, an address or a number
+in free text cannot be recognised reliably. Every string that is kept is a code:
+identifiers, unit/procedure/field codes and ``transferred_to_unit`` must contain no
+whitespace, control character or ``@``, and no value that ``looks_personal`` (a citizen
+ID / ID-card / phone number however it is written: ``0912 345 678``, ``0912.345.678``,
+``+84-912-345-678``, ``079.203.001.234``, ``0792 0300 1234``, ... or an e-mail address);
+such an event is refused (``PERSONAL_DATA``, or ``BAD_FIELD`` for whitespace), never
+stored. Field names that only personal data would carry are refused too.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -56,8 +70,9 @@ ENVELOPE_REQUIRED = (
 )
 ENVELOPE_OPTIONAL = ("sequence",)
 
-# Extra fields per event type: name -> kind. Kinds: "str", "bool", "int", "instant",
-# "time_limit", or a tuple of allowed enum values.
+# Extra fields per event type: name -> kind. Kinds: "code" (a short identifier, checked
+# like the envelope's), "text" (free text: accepted on the wire, never kept), "bool",
+# "int", "instant", "time_limit", or a tuple of allowed enum values.
 EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     "SUBMITTED": {"channel": CHANNELS, "online_service": ONLINE_SERVICES},
     "RECEIVED": {
@@ -68,14 +83,14 @@ EXTRA_FIELDS: dict[str, dict[str, Any]] = {
         "has_fee": "bool",
         "requires_paper_result": "bool",
     },
-    "REJECTED": {"reason": "str"},
-    "PROCESSING": {"transferred_to_unit": "str"},
+    "REJECTED": {"reason": "text"},
+    "PROCESSING": {"transferred_to_unit": "code"},
     "SUPPLEMENT_REQUESTED": {},
     "SUPPLEMENT_RECEIVED": {},
     "PAYMENT_REQUESTED": {"amount_vnd": "int"},
     "PAYMENT_COMPLETED": {"amount_vnd": "int", "method": PAYMENT_METHODS},
     "WITHDRAWN": {},
-    "STOPPED": {"reason": "str"},
+    "STOPPED": {"reason": "text"},
     "DEADLINE_EXTENDED": {"new_due_at": "instant", "apology_issued": "bool"},
     "RESOLVED": {"electronic_result": "bool"},
     "RESULT_RETURNED": {"return_channel": CHANNELS},
@@ -117,8 +132,105 @@ PERSONAL_FIELD_NAMES = re.compile(
     r"email|address|dia_?chi|birth|ngay_?sinh|so_?dien_?thoai)",
     re.IGNORECASE,
 )
-# A 9- or 12-digit citizen ID number, or a Vietnamese mobile number, standing alone.
-PERSONAL_VALUE = re.compile(r"(?<!\d)(\d{9}|\d{12}|0\d{9}|\+84\d{9})(?!\d)")
+# Free-text fields: accepted on the wire, dropped by ``validate`` (never stored).
+FREE_TEXT_FIELDS = frozenset(n for x in EXTRA_FIELDS.values() for n, k in x.items() if k == "text")
+
+
+def personal_number_pattern(flavour: str = "python") -> str:
+    """The shapes of a citizen ID (CCCD, 12 digits), an old ID card (CMND, 9) or a
+    Vietnamese phone number (0 + 9 or 10 digits, +84 / 84 + 9 or 10) as they are written:
+    bare, or in groups of 2-4 digits separated by one space, dot, dash, underscore or
+    slash, with ``(028)``/``(+84)``/``(0)`` forms. Groups must look like these numbers'
+    groupings, so codes such as ``H44.07-250101-0001`` or ``2025-03-01`` do not match.
+    ``flavour`` "python" (``re``, for ASCII digits: see ``looks_personal``) or "re2"
+    (ClickHouse ``match``: lookarounds become consuming boundaries; the same language for
+    a yes/no search)."""
+    sep, space = r"(?:[.\-_/]|\s)", r"\s"
+    if flavour == "python":
+        left, right = "(?<![0-9])", "(?![0-9])"
+    else:
+        left, right = "(?:^|[^0-9])", "(?:[^0-9]|$)"
+    d = "[0-9]"
+    national = (
+        f"{d}{{3}}(?:{d}{{6}}(?:{d}{{3}})?|S{d}{{3}}S{d}{{3}})"  # 9 / 12 bare, 3-3-3
+        f"|0{d}(?:{d}{{8,9}}|{d}{{1,2}}(?:S{d}{{3,4}}){{2,3}}|{d}{{1,2}}S{d}{{6,8}}|(?:S{d}{{2}}){{4}})"
+        f"|84(?:{d}{{9}}|S{d}{{2,3}}S{d}{{3,4}}S{d}{{3,4}})"
+    )
+    plus = f"(?:\\+|\\(\\+)W?84\\)?(?:S?\\(0\\))?(?:S?{d}){{8,10}}"
+    area = f"\\(0{d}{{2,3}}\\)W?(?:{d}{{3,4}}S{d}{{3,4}}|{d}{{7,8}})"
+    body = f"{left}(?:{national}){right}|{plus}{right}|{area}{right}"
+    return body.replace("S", sep).replace("W", space)
+
+
+_PERSONAL_NUMBER = re.compile(personal_number_pattern())
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# Either kind, for a search over any text (apply to ``ascii_digits(text)``).
+PERSONAL_VALUE = re.compile(f"{personal_number_pattern()}|{_EMAIL.pattern}")
+# Unicode decimal digits (fullwidth, Arabic-Indic, ...) -> ASCII, so "０９１２..." is seen.
+_TO_ASCII_DIGITS = {c: ord("0") + unicodedata.digit(chr(c)) for c in range(0x80, sys.maxunicode + 1)
+                    if unicodedata.category(chr(c)) == "Nd"}
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with every Unicode decimal digit written as an ASCII digit."""
+    return text if text.isascii() else text.translate(_TO_ASCII_DIGITS)
+
+
+def looks_personal(text: str) -> bool:
+    """True when ``text`` holds something shaped like a citizen ID / ID-card / phone
+    number (however it is grouped) or an e-mail address."""
+    text = ascii_digits(text)
+    if "@" in text and _EMAIL.search(text):
+        return True
+    return _PERSONAL_NUMBER.search(text) is not None
+
+
+_SAFE_CODES: dict[str, bool] = {}  # codes that passed (ids and codes repeat a lot); bounded
+_SHOWABLE = re.compile(r"[A-Za-z0-9_.:+\-]{1,40}")
+
+
+def shown(value: Any) -> str:
+    """A value as a reason may quote it: short code-like strings that are not personal
+    are quoted, anything else is described (kind and length), never shown."""
+    if type(value) is str:
+        if _SHOWABLE.fullmatch(value) and not looks_personal(value):
+            return f"'{value}'"
+        return f"(một chuỗi {len(value)} ký tự, không hiển thị)"
+    return f"({kind_of(value)})"
+
+
+def kind_of(value: Any) -> str:
+    """The JSON kind of a value, in words for people."""
+    if value is None:
+        return "giá trị null"
+    if type(value) is bool:
+        return "giá trị true/false"
+    if isinstance(value, (int, float)):
+        return "một số"
+    if isinstance(value, str):
+        return "một chuỗi"
+    if isinstance(value, (list, tuple)):
+        return "một mảng"
+    if isinstance(value, dict):
+        return "một đối tượng"
+    return type(value).__name__
+
+
+def _check_code(name: str, value: str) -> None:
+    """``value`` (a non-empty string within the length limit) is a code: no whitespace,
+    control character, '@' or personal number. Passing values are remembered."""
+    text = ascii_digits(value)
+    # isprintable: no control, format or separator character other than the ASCII space
+    if text.isprintable() and " " not in text and "@" not in text and not _PERSONAL_NUMBER.search(text):
+        if len(_SAFE_CODES) >= 100_000:
+            _SAFE_CODES.clear()
+        _SAFE_CODES[value] = True
+        return
+    if looks_personal(value):
+        raise InvalidEvent("PERSONAL_DATA", f"{name} trông giống số CCCD/CMND, số điện thoại hoặc "
+                                            f"địa chỉ e-mail; không lưu")
+    raise InvalidEvent("BAD_FIELD", f"{name} phải là một mã: không có khoảng trắng, ký tự điều khiển "
+                                    f"hay '@' (tên, địa chỉ không được gửi ở đây)")
 
 
 class InvalidEvent(ValueError):
@@ -133,7 +245,7 @@ class InvalidEvent(ValueError):
 def parse_instant(value: Any, field: str) -> int:
     """ISO-8601 with an offset (or epoch millis) -> epoch millis. Naive times are refused."""
     if isinstance(value, bool):
-        raise InvalidEvent("BAD_INSTANT", f"{field} must be an instant, got a boolean")
+        raise InvalidEvent("BAD_INSTANT", f"{field} phải là một thời điểm, không phải giá trị true/false")
     if isinstance(value, int):
         return value
     if isinstance(value, datetime):
@@ -142,11 +254,11 @@ def parse_instant(value: Any, field: str) -> int:
         try:
             dt = datetime.fromisoformat(value)
         except ValueError:
-            raise InvalidEvent("BAD_INSTANT", f"{field} is not ISO-8601: {value[:40]!r}") from None
+            raise InvalidEvent("BAD_INSTANT", f"{field} không phải thời điểm ISO-8601: {shown(value)}") from None
     else:
-        raise InvalidEvent("BAD_INSTANT", f"{field} must be an ISO-8601 string")
+        raise InvalidEvent("BAD_INSTANT", f"{field} phải là chuỗi ISO-8601, không phải {kind_of(value)}")
     if dt.tzinfo is None:
-        raise InvalidEvent("BAD_INSTANT", f"{field} has no zone offset: {str(value)[:40]!r}")
+        raise InvalidEvent("BAD_INSTANT", f"{field} thiếu độ lệch múi giờ (ví dụ +07:00): {shown(value)}")
     # Integer arithmetic: float timestamps lose a millisecond on ~0.6% of instants.
     return (dt - _EPOCH) // _MS
 
@@ -164,17 +276,13 @@ def _check_str(name: str, value: Any, limit: int = MAX_STR_LEN) -> None:
         raise InvalidEvent("BAD_FIELD", f"{name} is longer than {limit} characters")
 
 
-def _check_personal(name: str, value: Any) -> None:
-    if isinstance(value, str) and PERSONAL_VALUE.search(value):
-        raise InvalidEvent(
-            "PERSONAL_DATA", f"{name} looks like a citizen ID or phone number; not stored"
-        )
-
-
 _ENVELOPE_STRINGS = ("event_id", "dossier_id", "source_system", "province_code", "unit_code",
                      "procedure_code", "field_code")
-# Field names an event of each type may keep.
-_KEEP = {t: frozenset(ENVELOPE_REQUIRED + ENVELOPE_OPTIONAL + tuple(x)) for t, x in EXTRA_FIELDS.items()}
+# Field names an event of each type keeps (free text is not kept: it is dropped like an
+# unknown field).
+KEPT_FIELDS = {t: frozenset(ENVELOPE_REQUIRED + ENVELOPE_OPTIONAL + tuple(n for n in x if n not in FREE_TEXT_FIELDS))
+               for t, x in EXTRA_FIELDS.items()}
+_KEEP = KEPT_FIELDS
 _UNIT_LEVELS = frozenset(UNIT_LEVELS)
 
 
@@ -190,7 +298,7 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
     if keep is None:
         if etype is None:
             raise InvalidEvent("MISSING_FIELD", "missing envelope field event_type")
-        raise InvalidEvent("UNKNOWN_EVENT_TYPE", f"unknown event_type {str(etype)[:40]!r}")
+        raise InvalidEvent("UNKNOWN_EVENT_TYPE", f"event_type {shown(etype)} không có trong hợp đồng v1")
     for name in ENVELOPE_REQUIRED:
         if event.get(name) is None:
             raise InvalidEvent("MISSING_FIELD", f"missing envelope field {name}")
@@ -201,9 +309,10 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
                 drop = (drop or []) + [name]
             continue
         if PERSONAL_FIELD_NAMES.search(name):
-            raise InvalidEvent("PERSONAL_DATA", f"field {name[:40]!r} would carry personal data")
-        # An extra of another type (a flat Avro record writes them all, as nulls) or a
-        # field from a newer minor version: tolerated, not kept.
+            raise InvalidEvent("PERSONAL_DATA", f"trường {shown(name)} có thể chứa dữ liệu cá nhân; không lưu")
+        # An extra of another type (a flat Avro record writes them all, as nulls), a
+        # field from a newer minor version, or free text (FREE_TEXT_FIELDS): tolerated,
+        # not kept.
         drop = (drop or []) + [name]
     if drop:
         for name in drop:
@@ -212,11 +321,10 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
         value = event[name]
         if type(value) is not str or not value or len(value) > MAX_ID_LEN:
             _check_str(name, value, MAX_ID_LEN)
-    dossier_id = event["dossier_id"]
-    if dossier_id.isdigit() and len(dossier_id) in (9, 12):
-        raise InvalidEvent("PERSONAL_DATA", "dossier_id looks like a citizen ID number")
+        if value not in _SAFE_CODES:
+            _check_code(name, value)
     if event["unit_level"] not in _UNIT_LEVELS:
-        raise InvalidEvent("BAD_ENUM", f"unit_level {str(event['unit_level'])[:40]!r} is not one of {UNIT_LEVELS}")
+        raise InvalidEvent("BAD_ENUM", f"unit_level {shown(event['unit_level'])} không thuộc {', '.join(UNIT_LEVELS)}")
     occurred = event["occurred_at"]
     if type(occurred) is not int:
         occurred = event["occurred_at"] = parse_instant(occurred, "occurred_at")
@@ -237,7 +345,7 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
             continue
         if type(kind) is tuple:
             if value not in kind:
-                raise InvalidEvent("BAD_ENUM", f"{name} {str(value)[:40]!r} is not one of {kind}")
+                raise InvalidEvent("BAD_ENUM", f"{name} {shown(value)} không thuộc {', '.join(kind)}")
         elif kind == "bool":
             if type(value) is not bool:
                 raise InvalidEvent("BAD_FIELD", f"{name} must be true or false")
@@ -247,9 +355,10 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
         elif kind == "instant":
             if type(value) is not int:
                 event[name] = parse_instant(value, name)
-        elif kind == "str":
-            _check_str(name, value)
-            _check_personal(name, value)
+        elif kind == "code":
+            _check_str(name, value, MAX_ID_LEN)
+            if value not in _SAFE_CODES:
+                _check_code(name, value)
         elif kind == "time_limit":
             if type(value) is not dict:
                 raise InvalidEvent("BAD_FIELD", "time_limit must be {value, unit}")
@@ -257,7 +366,7 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
             if type(tl_value) is not int or tl_value < 0:
                 raise InvalidEvent("BAD_FIELD", "time_limit.value must be a non-negative integer")
             if tl_unit not in TIME_LIMIT_UNITS:
-                raise InvalidEvent("BAD_ENUM", f"time_limit.unit must be one of {TIME_LIMIT_UNITS}")
+                raise InvalidEvent("BAD_ENUM", f"time_limit.unit phải là một trong {', '.join(TIME_LIMIT_UNITS)}")
             if len(value) != 2:
                 event[name] = {"value": tl_value, "unit": tl_unit}
     if etype == "DIGITISED":

@@ -168,12 +168,16 @@ class ProbedKafkaLink(KafkaLink):
         return self
 
     def _run(self) -> None:
+        first = True
         while not self._stop.is_set():
             try:
                 self.probe()
             except Exception as err:  # any failure is "down", with its reason
                 self.mark_down(f"Kafka unreachable at {self.settings.kafka_bootstrap}: "
                                f"{_short(err)}")
+                if first:  # mark_down logs changes only, and the link starts down
+                    log.warning("kafka unavailable", extra={"reason": self.reason})
+            first = False
             self._checked = time.monotonic()
             self._stop.wait(self.interval)
 

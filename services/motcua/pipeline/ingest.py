@@ -120,9 +120,10 @@ class EmbeddedPipeline:
         s.duplicates = len(accepted) - len(new_events)
         self.store.write_transitions(transitions)
         if new_events:
-            # The payload is what arrived (JSON or Avro bytes): no re-encoding on the hot
-            # path; a restarted run decodes it with the same decode_record.
-            payloads = [_payload(raw_of[id(e)]) for e in new_events]
+            # The payload is what arrived when it holds exactly the event, else the
+            # normalised event (see _payload); a restarted run decodes it with the same
+            # decode_record.
+            payloads = [_payload(raw_of[id(e)], e) for e in new_events]
             ids = sorted(e["event_id"].encode() for e in new_events)
             self.store.insert_events(new_events, payloads, content_token("events", ids))
         return s
@@ -192,8 +193,28 @@ class _StageClock:
         self._t, self._cpu = now, cpu
 
 
-def _payload(raw: bytes | dict) -> bytes:
-    return bytes(raw) if not isinstance(raw, dict) else orjson.dumps(raw)
+def _payload(raw: bytes | dict, event: dict) -> bytes:
+    """What ``events.payload`` keeps of an accepted event: the JSON line that arrived when
+    it is exactly the event in compact form (validate dropped nothing: no free text, no
+    unknown, null or other-type field, no repeated key, no extra time_limit key, and
+    re-encoding it gives the same bytes; a UTF-8 BOM is left out), so the bulk path's
+    fast lines and this path store the same bytes; else the normalised event itself
+    (``orjson``, instants as epoch millis, as the live writer stores it). Free text and
+    fields the contract does not keep therefore never reach the store."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        body = bytes(raw)
+        if body[:3] == b"\xef\xbb\xbf":
+            body = body[3:]
+        if body[:1] == b"{":
+            try:
+                parsed = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                parsed = None
+            if type(parsed) is dict and len(parsed) == len(event) and orjson.dumps(parsed) == body:
+                limit = parsed.get("time_limit")
+                if limit is None or len(limit) == 2:
+                    return body
+    return orjson.dumps(event)
 
 
 def _batches(records: Iterable, size: int) -> Iterator[list]:
