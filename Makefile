@@ -29,8 +29,9 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
+# prints only the bootstrap address on stdout: export MOTCUA_KAFKA_BOOTSTRAP=$$(make -s kafka-up)
 kafka-up: $(STAMP)
-	$(BIN)/python -m motcua.live.devbroker up
+	@$(BIN)/python -m motcua.live.devbroker up
 
 kafka-down: $(STAMP)
 	$(BIN)/python -m motcua.live.devbroker down

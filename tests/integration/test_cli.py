@@ -42,8 +42,9 @@ def test_simulate_replay_kpi_with_faults_equals_reference(tmp_path):
         except (DecodeError, InvalidEvent):
             bad += 1
     assert bad > 0
-    codes = motcua_json("dead-letters", "--format", "json", "--store", store)
-    assert sum(c["count"] for c in codes) == bad
+    letters = motcua_json("dead-letters", "--format", "json", "--last", "0", "--store", store)
+    assert letters["total"] == sum(c["count"] for c in letters["by_code"]) == bad
+    assert len(letters["records"]) == letters["records_shown"] == bad
     clean = [e for e in simulate("75", date(2025, 3, 1), date(2025, 3, 14), seed=3, scale=0.02)]
     for by in ("level", "unit", "field"):
         rows = motcua_json("kpi", *PERIOD, "--by", by, "--as-of", "2025-03-15", "--format", "json",
@@ -91,9 +92,11 @@ def test_kpi_json_keys_follow_the_contract(tmp_path):
             assert {f"{m}_num", f"{m}_den", m} <= set(rows[0])
         assert rows[0]["due_soon"] == 1 and rows[0]["in_progress"] == 1
     csv_out = motcua("kpi", *PERIOD, "--format", "csv", "--store", store).stdout
-    assert csv_out.splitlines()[0].startswith("unit_level,on_time_rate_num")
-    table = motcua("kpi", *PERIOD, "--store", store).stdout
-    assert "Tỷ lệ hồ sơ tiếp nhận trực tuyến" in table and "100,0%" in table
+    assert csv_out.splitlines()[0].startswith("\ufeffunit_level,on_time_rate_num")  # BOM: Excel reads UTF-8
+    csv_plain = motcua("kpi", *PERIOD, "--format", "csv", "--no-bom", "--store", store).stdout
+    assert csv_plain.splitlines()[0].startswith("unit_level,on_time_rate_num")
+    table = motcua("kpi", *PERIOD, "--as-of", "2025-03-04T10:30", "--store", store).stdout
+    assert "Cấp xã" in table and "100,0%" in table and "Tồn đọng tính tại 04/03/2025 10:30" in table
 
 
 def test_bad_arguments_are_refused_clearly(tmp_path):
@@ -102,5 +105,5 @@ def test_bad_arguments_are_refused_clearly(tmp_path):
     proc = motcua("kpi", "--from", "2025-03-10", "--to", "2025-03-01", check=False)
     assert proc.returncode != 0 and "--to must be after --from" in proc.stderr
     proc = motcua("kpi", *PERIOD, "--store", "mysql://x", check=False)
-    assert proc.returncode != 0 and "unsupported store DSN" in proc.stderr
+    assert proc.returncode == 2 and "unsupported store DSN" in proc.stderr
     assert "replay" in motcua("--help").stdout

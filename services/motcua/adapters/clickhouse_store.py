@@ -121,6 +121,52 @@ def parse_dsn(dsn: str) -> StoreLocation:
     return StoreLocation(base, database, embedded)
 
 
+def embedded_path(dsn: str) -> Path | None:
+    """The data directory of an embedded (``chdb://``) DSN; None for a server DSN or an
+    in-memory ``chdb://`` without a path."""
+    loc = parse_dsn(dsn)
+    if not loc.embedded:
+        return None
+    url = urlparse(dsn)
+    text = f"{url.netloc}{url.path}"
+    return Path(text) if text else None
+
+
+def embedded_problem(path: Path) -> str | None:
+    """Why the embedded store at ``path`` cannot be read, checked without opening it
+    (opening creates files): "missing", "not_a_directory", "not_a_store" (a directory
+    without ClickHouse's ``metadata``), "in_use" (another process holds its lock), or None."""
+    if not path.exists():
+        return "missing"
+    if not path.is_dir():
+        return "not_a_directory"
+    if not (path / "metadata").is_dir():
+        return "not_a_store"
+    return "in_use" if embedded_locked(path) else None
+
+
+def embedded_locked(path: Path) -> bool:
+    """Whether another process holds the embedded server's lock on ``path/status``
+    (chDB then fails with an unhelpful BAD_ARGUMENTS). Our own open client counts as free."""
+    import fcntl
+
+    if f"chdb://{path}" in _CLIENTS:
+        return False
+    status = path / "status"
+    if not status.exists():
+        return False
+    try:
+        with open(status, "rb") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
+
+
 _CLIENTS: dict[str, object] = {}
 
 
@@ -219,6 +265,11 @@ class ClickHouseStore:
     def insert_states(self, facts_rows: Sequence[dict], token: str | None = None) -> None:
         if not facts_rows:
             return
+        self._insert("dossier_state", self.state_table(facts_rows), token)
+
+    @staticmethod
+    def state_table(facts_rows: Sequence[dict]) -> pa.Table:
+        """Facts as ``dossier_state`` columns (raises on facts of the wrong shape)."""
         cols = {}
         for name in STATE_COLUMNS:
             values = list(map(itemgetter(name), facts_rows))
@@ -233,7 +284,7 @@ class ClickHouseStore:
                 continue
             typ = _STATE_TYPES.get(name)
             cols[name] = pa.array(values, typ) if typ is not None else pa.array(values)
-        self._insert("dossier_state", pa.table(cols), token)
+        return pa.table(cols)
 
     def insert_rollup(self, rows: Sequence[tuple], token: str | None = None) -> None:
         """rows: (day_ordinal, province, level, unit, procedure, field, channel, *COUNTERS)."""
@@ -326,10 +377,72 @@ class ClickHouseStore:
         fin = " FINAL" if final and table != "kpi_daily" else ""
         return int(self.client.query(f"SELECT count() FROM {self.db}.{table}{fin}").result_rows[0][0])
 
-    def dead_letter_summary(self) -> list[tuple[str, int]]:
+    def dead_letter_summary(self, codes: Sequence[str] = (), source: str | None = None) -> list[tuple[str, int]]:
+        """(code, count) of the dead letters, optionally only these codes / sources
+        starting with ``source``."""
+        where, params = self._dead_letter_filter(codes, source)
         return [tuple(r) for r in self.client.query(
-            f"SELECT code, count() FROM {self.db}.dead_letters FINAL GROUP BY code ORDER BY code"
+            f"SELECT code, count() FROM {self.db}.dead_letters FINAL {where} GROUP BY code ORDER BY code",
+            parameters=params,
         ).result_rows]
+
+    @staticmethod
+    def _dead_letter_filter(codes: Sequence[str], source: str | None) -> tuple[str, dict]:
+        conditions, params = [], {}
+        if codes:
+            conditions.append("code IN {codes:Array(String)}")
+            params["codes"] = list(codes)
+        if source:
+            conditions.append("startsWith(source, {source:String})")
+            params["source"] = source
+        return ("WHERE " + " AND ".join(conditions)) if conditions else "", params
+
+    DEAD_LETTER_COLUMNS = ("dead_letter_id", "received_at", "source", "stage", "code", "reason",
+                           "event_id", "dossier_id", "payload_bytes", "payload_head")
+
+    def list_dead_letters(self, limit: int | None = None, codes: Sequence[str] = (),
+                          source: str | None = None, head_bytes: int = 200) -> list[dict]:
+        """The newest dead letters first (all when ``limit`` is None): every column but the
+        payload, of which only its size and first ``head_bytes`` bytes (``payload_head``,
+        bytes) are read. ``received_at`` is epoch milliseconds."""
+        where, params = self._dead_letter_filter(codes, source)
+        params["head"] = head_bytes
+        limit_sql = ""
+        if limit is not None:
+            limit_sql = "LIMIT {n:UInt64}"
+            params["n"] = limit
+        result = self.client.query(
+            "SELECT dead_letter_id, toUnixTimestamp64Milli(received_at), source, stage, code, reason, "
+            "event_id, dossier_id, length(payload), substring(payload, 1, {head:UInt32}) AS payload_head "
+            f"FROM {self.db}.dead_letters FINAL {where} "
+            f"ORDER BY received_at DESC, dead_letter_id {limit_sql}",
+            parameters=params,
+            column_formats={"payload_head": "bytes"},
+        )
+        return [dict(zip(self.DEAD_LETTER_COLUMNS, r)) for r in result.result_rows]
+
+    def schema_present(self) -> bool:
+        """Whether the database and its migrations table exist, i.e. something once
+        created this store (reading never creates it: see ``migrate=False``)."""
+        return bool(self.client.query(
+            "SELECT count() FROM system.tables WHERE database = {db:String} AND name = 'schema_migrations'",
+            parameters={"db": self.db}).result_rows[0][0])
+
+    def pending_migrations(self) -> list[int]:
+        """Versions of the shipped migrations this store has not applied (read only)."""
+        done = {r[0] for r in self.client.query(
+            f"SELECT version FROM {self.db}.schema_migrations FINAL").result_rows}
+        return [version for version, _d, _s in load_migrations() if version not in done]
+
+    def holds_data(self) -> bool:
+        """Whether any event, dossier state or dead letter is stored."""
+        for table in ("events", "dossier_state", "dead_letters"):
+            exists = self.client.query(
+                "SELECT count() FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+                parameters={"db": self.db, "t": table}).result_rows[0][0]
+            if exists and self.client.query(f"SELECT 1 FROM {self.db}.{table} LIMIT 1").result_rows:
+                return True
+        return False
 
     def held_dossiers(self) -> int:
         """Dossiers with events but no RECEIVED yet: kept, not counted, re-evaluated (and

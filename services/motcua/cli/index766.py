@@ -91,7 +91,7 @@ def index766(
     if rp.kind not in ("month", "quarter", "year"):
         raise typer.BadParameter("chỉ số 766 tính theo tháng, quý hoặc năm", param_hint="--period")
     config = _config(online_split, bands)
-    st = open_store(store)
+    st = open_store(store, must_exist=True)
     prov, st = report_province(st, province)
     cal = load_calendar()
     with console.status(f"Chỉ số 766 {rp.label_vi} — {prov.full_name}") as status:

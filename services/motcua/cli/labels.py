@@ -1,4 +1,4 @@
-"""Vietnamese labels for group keys (officials read names, not codes)."""
+"""Vietnamese labels for group keys and reason codes (officials read names, not codes)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,38 @@ LEVEL_LABELS = {
     "COMMUNE": "Cấp xã",
 }
 
+# Header of the group column of a KPI table, per --by.
+GROUP_HEADERS = {
+    "all": "Phạm vi",
+    "level": "Cấp",
+    "unit": "Đơn vị",
+    "procedure": "Thủ tục hành chính",
+    "field": "Lĩnh vực",
+}
+
+# The key that identifies a group (shown as "Mã" beside its name); none for level / all.
+GROUP_CODE_KEYS = {"unit": "unit_code", "procedure": "procedure_code", "field": "field_code"}
+
+# Dead-letter reason codes (codec.DecodeError, events.InvalidEvent, the pipeline).
+DEAD_LETTER_CODE_LABELS = {
+    "BAD_JSON": "Không phải JSON hợp lệ",
+    "BAD_AVRO": "Không đọc được bản ghi Avro",
+    "UNKNOWN_SCHEMA": "Lược đồ Avro không xác định",
+    "NOT_AN_OBJECT": "Không phải một đối tượng sự kiện",
+    "OVERSIZE": "Bản ghi quá lớn",
+    "MISSING_FIELD": "Thiếu trường bắt buộc",
+    "BAD_FIELD": "Trường có giá trị không hợp lệ",
+    "BAD_ENUM": "Giá trị ngoài danh mục cho phép",
+    "BAD_INSTANT": "Thời điểm không hợp lệ",
+    "INSTANT_OUT_OF_RANGE": "Thời điểm ngoài khoảng cho phép",
+    "FUTURE_EVENT": "Sự kiện ở thời điểm tương lai",
+    "UNKNOWN_EVENT_TYPE": "Loại sự kiện không xác định",
+    "PERSONAL_DATA": "Chứa dữ liệu cá nhân (không lưu)",
+    "TIME_LIMIT_TOO_LONG": "Thời hạn giải quyết quá dài",
+    "CONFLICTING_DUPLICATE": "Trùng mã sự kiện nhưng khác nội dung",
+    "FOLD_FAILED": "Không áp dụng được vào hồ sơ",
+}
+
 
 def level_sort_key(row: dict) -> int:
     """Province first, then district, commune, central branches (the order reports use)."""
@@ -17,15 +49,31 @@ def level_sort_key(row: dict) -> int:
     return order.index(level) if level in order else len(order)
 
 
+def level_label(level: str | None) -> str:
+    return LEVEL_LABELS.get(level, level or "")
+
+
+def group_code(by: str, row: dict) -> str:
+    """The code of a row's group ('' for by level / all)."""
+    key = GROUP_CODE_KEYS.get(by)
+    return "" if key is None else str(row.get(key) or "")
+
+
 def group_label(by: str, row: dict) -> str:
+    """The Vietnamese name of a row's group: from the reference registry for units,
+    procedures and fields (the code itself when the registry does not know it)."""
     if by == "level":
-        return LEVEL_LABELS.get(row["unit_level"], row["unit_level"])
+        return level_label(row["unit_level"])
     if by == "all":
         return "Toàn tỉnh"
-    if by == "unit":
-        from ..reference.registry import default_registry
+    from ..reference.registry import default_registry
 
+    if by == "unit":
         return default_registry().unit_name(row["unit_code"])
     if by == "procedure":
-        return row["procedure_code"]
-    return row.get("field_code", "")
+        return default_registry().procedure_name(row["procedure_code"])
+    return default_registry().field_name(row.get("field_code", ""))
+
+
+def dead_letter_code_label(code: str) -> str:
+    return DEAD_LETTER_CODE_LABELS.get(code, code)

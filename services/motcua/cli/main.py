@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, timedelta
 from enum import Enum
 from pathlib import Path
@@ -11,9 +12,14 @@ import typer
 from rich.table import Table
 
 from .common import (
+    BomOption,
+    CliError,
+    MotcuaGroup,
     StoreOption,
+    check_output_file,
     console,
     emit_rows,
+    fmt_instant,
     load_calendar,
     open_store,
     out_console,
@@ -28,6 +34,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    cls=MotcuaGroup,  # known user errors -> one Vietnamese line, exit 2
+    pretty_exceptions_show_locals=False,  # a bug's traceback must not show DSN passwords
 )
 
 
@@ -68,6 +76,7 @@ def replay(
     """
     from ..pipeline.ingest import EmbeddedPipeline
 
+    check_event_files(files)
     st = open_store(store)
     pipeline = EmbeddedPipeline(st, load_calendar(), batch_size=batch_size)
     with progress_bar() as bar:
@@ -78,6 +87,21 @@ def replay(
     _print_summary(total, held=st.held_dossiers())
     if total.read and total.accepted == 0:
         raise typer.Exit(code=1)
+
+
+def check_event_files(files: List[Path]) -> None:
+    """Refuse, before the store is touched, a file whose type replay cannot read."""
+    from ..adapters import codec
+
+    kind_of = getattr(codec, "file_kind", None)
+    if kind_of is None:
+        return
+    for path in files:
+        try:
+            kind_of(path)
+        except ValueError:
+            raise CliError(f"không đọc được {path}: loại tệp không được hỗ trợ; dùng .jsonl, .ndjson, .json "
+                           "(có thể nén .gz) hoặc .avro") from None
 
 
 def _print_summary(s, held: int | None = None) -> None:
@@ -104,27 +128,65 @@ def _print_summary(s, held: int | None = None) -> None:
 @app.command("dead-letters")
 def dead_letters(
     store: Optional[str] = StoreOption,
-    last: int = typer.Option(10, help="Also list the newest N records with their reasons."),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table or json."),
+    last: Optional[int] = typer.Option(None, "--last", "--limit", min=0,
+                                       help="Newest N records (default 10 in the table, 1000 in json/csv; 0 = all)."),
+    code: Optional[List[str]] = typer.Option(None, "--code", help="Only this reason code (repeatable), e.g. BAD_JSON."),
+    source: Optional[str] = typer.Option(None, "--source", help="Only records whose source starts with this (a file path, publish, gateway...)."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table (counts by reason, newest records), json (counts and records) or csv (records)."),
+    bom: bool = BomOption,
 ) -> None:
-    """Rejected input kept in the dead-letter table: counts by reason code, newest records."""
-    st = open_store(store)
-    summary = st.dead_letter_summary()
-    newest = st.newest_dead_letters(last)
-    if fmt != Fmt.table:
-        emit_rows([{"code": c, "count": n} for c, n in summary], "json" if fmt == Fmt.json else "csv")
-        return
+    """Rejected input kept in the dead-letter table: counts by reason code and the records
+    themselves (newest first: when, source, stage, code, reason, ids, payload preview)."""
     from ..domain.formatting import fmt_int
 
-    t = Table(title="Dead letters (bản ghi bị từ chối)")
-    t.add_column("code")
-    t.add_column("số lượng", justify="right")
-    for code, n in summary:
-        t.add_row(code, fmt_int(n))
-    t.add_row("Tổng", fmt_int(sum(n for _c, n in summary)))
+    from .common import iso_instant, payload_preview
+    from .labels import dead_letter_code_label
+
+    codes = list(code or [])
+    st = open_store(store, must_exist=True)
+    summary = st.dead_letter_summary(codes, source)
+    total = sum(n for _c, n in summary)
+    limit = last if last is not None else (10 if fmt == Fmt.table else 1000)
+    records = st.list_dead_letters(limit or None, codes, source)
+    if fmt != Fmt.table:
+        rows = [{
+            "dead_letter_id": r["dead_letter_id"],
+            "received_at": iso_instant(r["received_at"]),
+            "source": r["source"], "stage": r["stage"], "code": r["code"], "reason": r["reason"],
+            "event_id": r["event_id"], "dossier_id": r["dossier_id"],
+            "payload_bytes": r["payload_bytes"],
+            "payload": payload_preview(r["payload_head"], r["payload_bytes"]),
+        } for r in records]
+        if fmt == Fmt.json:
+            import orjson
+
+            doc = {"total": total, "by_code": [{"code": c, "count": n} for c, n in summary],
+                   "records_shown": len(rows), "records": rows}
+            sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        else:
+            emit_rows(rows, "csv", bom=bom)
+        if len(rows) < total:
+            console.print(f"Đã xuất {fmt_int(len(rows))} bản ghi mới nhất trên tổng số {fmt_int(total)} "
+                          "(dùng --last 0 để xuất tất cả).")
+        return
+    t = Table(title="Bản ghi bị từ chối (dead letters) theo mã lỗi")
+    t.add_column("Mã lỗi")
+    t.add_column("Ý nghĩa")
+    t.add_column("Số lượng", justify="right")
+    for c, n in summary:
+        t.add_row(c, dead_letter_code_label(c), fmt_int(n))
+    t.add_row("Tổng", "", fmt_int(total), style="bold")
     out_console.print(t)
-    for r in newest:
-        out_console.print(f"{r['received_at']} {r['source']} {r['code']}: {r['reason']}")
+    if not records:
+        return
+    r_table = Table(title=f"{fmt_int(len(records))} bản ghi mới nhất (trên tổng số {fmt_int(total)})")
+    for col in ("Thời điểm nhận", "Nguồn", "Công đoạn", "Mã lỗi", "Lý do", "Mã hồ sơ", "Nội dung (trích)"):
+        r_table.add_column(col, overflow="fold")
+    for r in records:
+        r_table.add_row(fmt_instant(r["received_at"], seconds=True), r["source"], r["stage"], r["code"],
+                        r["reason"], r["dossier_id"] or "", payload_preview(r["payload_head"], r["payload_bytes"], 60),
+                        end_section=False)
+    out_console.print(r_table)
 
 
 @app.command()
@@ -148,6 +210,8 @@ def simulate(
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
     if end <= start:
         raise typer.BadParameter("--to must be after --from", param_hint="--to")
+    if out is not None:
+        check_output_file(out)
     try:
         # the simulator's window is inclusive of its last day
         events = run_sim(province, start, end - timedelta(days=1), seed=seed, scale=scale, duplicates=duplicates,
@@ -170,8 +234,10 @@ def kpi(
     to: str = typer.Option(..., "--to", help="Day after the period: the period is [from, to)."),
     by: By = typer.Option(By.level, "--by", help="One row per level, unit, procedure, field, or all."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Instant for in_progress / overdue / due_soon (ISO date or datetime; default now)."),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table (Vietnamese), json or csv."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table (Vietnamese: the main figures, one row per group), "
+                            "json or csv (every metric as numerator, denominator and ratio)."),
     store: Optional[str] = StoreOption,
+    bom: bool = BomOption,
 ) -> None:
     """Live KPIs for a period: every metric of metrics.md as numerator, denominator and
     ratio per group, plus in progress / overdue / due soon as of an instant."""
@@ -182,44 +248,124 @@ def kpi(
         raise typer.BadParameter("--to must be after --from", param_hint="--to")
     as_of_ms = parse_instant_option(as_of, "--as-of")
     cal = load_calendar()
-    rows = open_store(store).kpi(Period(start, end), as_of_ms, by.value, cal)
+    rows = open_store(store, must_exist=True).kpi(Period(start, end), as_of_ms, by.value, cal)
     if fmt == Fmt.table:
-        print_kpi_table(rows, by.value, title=f"Chỉ số giải quyết TTHC {start:%d/%m/%Y} – {date.fromordinal(end.toordinal() - 1):%d/%m/%Y}")
+        print_kpi_table(rows, by.value, as_of_ms=as_of_ms,
+                        title=f"Chỉ số giải quyết TTHC {start:%d/%m/%Y} – {date.fromordinal(end.toordinal() - 1):%d/%m/%Y}")
+        if not rows:
+            console.print("Không có hồ sơ nào trong kỳ này.")
     else:
-        emit_rows(rows, fmt.value)
+        emit_rows(rows, fmt.value, bom=bom)
 
 
-def print_kpi_table(rows: list[dict], by: str, title: str, targets: dict | None = None) -> None:
-    """Rows as a Vietnamese table: metrics down, groups across."""
-    from ..domain.formatting import fmt_decimal, fmt_int, fmt_percent
-    from ..domain.metrics import COUNT_LABELS, METRICS
+# The figures of the one-row-per-group table (json/csv carry every metric): (row key, header, percent).
+KPI_TABLE_COLUMNS = (
+    ("received", "Tiếp\nnhận", False),
+    ("ended", "Đã giải\nquyết", False),
+    ("on_time_rate", "Đúng\nhạn", True),
+    ("online_filing_rate", "Trực\ntuyến", True),
+    ("dossier_digitisation_rate", "Số hóa\nhồ sơ", True),
+    ("result_digitisation_rate", "Kết quả\nđiện tử", True),
+    ("online_payment_rate", "Thanh toán\ntrực tuyến", True),
+    ("satisfaction_rate", "Hài\nlòng", True),
+    ("in_progress", "Đang giải\nquyết", False),
+    ("in_progress_overdue", "Quá\nhạn", False),
+)
 
-    from .labels import group_label, level_sort_key
+
+def print_kpi_table(rows: list[dict], by: str, title: str, targets: dict | None = None,
+                    as_of_ms: int | None = None) -> None:
+    """Rows as a Vietnamese table. With ``targets`` (by level, as ``demo`` shows them):
+    metrics down, levels across, each beside its target. Otherwise one row per group
+    (name and code), the main figures across, and a total row. ``as_of_ms``: the instant
+    the backlog (in progress, overdue) is taken at, stated under the title."""
+    from .labels import level_sort_key
 
     if by == "level":
         rows = sorted(rows, key=level_sort_key)
+    elif by == "unit":
+        rows = sorted(rows, key=lambda r: (level_sort_key(r), str(r.get("unit_code"))))
+    if as_of_ms is not None:
+        title = f"{title}\nTồn đọng tính tại {fmt_instant(as_of_ms)}"
+    if targets is not None:
+        _print_kpi_by_metric(rows, by, title, targets)
+    else:
+        _print_kpi_by_group(rows, by, title)
+
+
+def kpi_total_row(rows: list[dict]) -> dict:
+    """The sum of group rows (groups partition the dossiers): counts added, each ratio
+    recomputed from the summed numerators and denominators."""
+    from ..domain.metrics import METRICS, ratio
+
+    total: dict = {}
+    for r in rows:
+        for key, value in r.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+    for m in METRICS:
+        r = ratio(total.get(f"{m.id}_num", 0), total.get(f"{m.id}_den", 0))
+        total[m.id] = None if r is None else round(r, 6)
+    return total
+
+
+def _print_kpi_by_group(rows: list[dict], by: str, title: str) -> None:
+    """One row per group: number, name, code, the figures of KPI_TABLE_COLUMNS; units
+    under a heading row per level; a total row when there are several groups. Only the
+    name wraps, so the table fits a 170-column terminal."""
+    from ..domain.formatting import fmt_int, fmt_percent
+
+    from .labels import GROUP_CODE_KEYS, GROUP_HEADERS, group_code, group_label, level_label
+
+    table = Table(title=title, caption="Tỷ lệ: tử số / mẫu số của cả kỳ; –: không có hồ sơ để tính. "
+                  "Tất cả chỉ số, kèm tử số và mẫu số: --format json hoặc csv.", show_lines=False)
+    table.add_column("STT", justify="right", no_wrap=True)
+    table.add_column(GROUP_HEADERS.get(by, "Nhóm"), overflow="fold", min_width=20, max_width=60)
+    with_code = by in GROUP_CODE_KEYS
+    if with_code:
+        table.add_column("Mã", no_wrap=True)
+    for _key, header, _pct in KPI_TABLE_COLUMNS:
+        table.add_column(header, justify="right", no_wrap=True)
+    blank = [""] * (len(KPI_TABLE_COLUMNS) + with_code)
+
+    def figures(r: dict) -> list[str]:
+        return [fmt_percent(r.get(key)) if pct else fmt_int(r.get(key, 0)) for key, _h, pct in KPI_TABLE_COLUMNS]
+
+    level = object()
+    for i, r in enumerate(rows, start=1):
+        if by == "unit" and r.get("unit_level") != level:
+            level = r.get("unit_level")
+            table.add_row("", level_label(level), *blank, style="bold")
+        cells = [str(i), group_label(by, r)] + ([group_code(by, r)] if with_code else [])
+        table.add_row(*cells, *figures(r), end_section=i == len(rows))
+    if len(rows) > 1:
+        cells = ["", "Tổng cộng"] + ([""] if with_code else [])
+        table.add_row(*cells, *figures(kpi_total_row(rows)), style="bold")
+    out_console.print(table)
+
+
+def _print_kpi_by_metric(rows: list[dict], by: str, title: str, targets: dict) -> None:
+    """Metrics down, groups across, each group followed by its target column."""
+    from ..domain.formatting import fmt_decimal, fmt_int, fmt_percent
+    from ..domain.metrics import COUNT_LABELS, METRICS
+
+    from .labels import group_label
+
     table = Table(title=title, show_lines=False)
     table.add_column("Chỉ số")
     for r in rows:
         table.add_column(group_label(by, r), justify="right")
-        if targets is not None:
-            table.add_column("Chỉ tiêu", justify="right", style="dim")
+        table.add_column("Chỉ tiêu", justify="right", style="dim")
     for m in METRICS:
         cells = []
         for r in rows:
             value = r[m.id]
             cells.append(fmt_percent(value) if m.percent else fmt_decimal(value))
-            if targets is not None:
-                cells.append(targets.get((m.id, r.get("unit_level")), ""))
+            cells.append(targets.get((m.id, r.get("unit_level")), ""))
         table.add_row(m.label_vi, *cells)
     for key, label in COUNT_LABELS.items():
-        cells = []
-        for r in rows:
-            cells.append(fmt_int(r[key]))
-            if targets is not None:
-                cells.append("")
-        table.add_row(label, *cells)
-    table.add_row("Số hồ sơ tiếp nhận", *[c for r in rows for c in ([fmt_int(r["online_filing_rate_den"])] + ([""] if targets is not None else []))])
+        table.add_row(label, *[c for r in rows for c in (fmt_int(r[key]), "")])
+    table.add_row("Số hồ sơ tiếp nhận", *[c for r in rows for c in (fmt_int(r["online_filing_rate_den"]), "")])
     out_console.print(table)
 
 

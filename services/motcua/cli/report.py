@@ -162,7 +162,7 @@ def ii06a(
 
     rp = parse_period_option(period, kind.value if kind else None, "--period")
     lv = parse_level(level)
-    st = open_store(store)
+    st = open_store(store, must_exist=True)
     prov, st = report_province(st, province)
     check_unit(st, unit, lv)
     cal = load_calendar()
@@ -261,7 +261,7 @@ def monthly(
         all_targets = load_targets(targets_file)
     except (OSError, TargetError) as err:
         raise typer.BadParameter(str(err), param_hint="--targets") from None
-    st = open_store(store)
+    st = open_store(store, must_exist=True)
     prov, st = report_province(st, province)
     targets = targets_for(all_targets, prov.code, rp.year) if prov.known else []
     who = Issuer(name=issuer.strip() or "Sở Nội vụ", abbreviation=issuer_abbr,

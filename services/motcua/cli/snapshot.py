@@ -270,7 +270,7 @@ def snapshot(
     first = parse_date(from_, "--from") if from_ else last.replace(day=1)
     if first > last:
         raise typer.BadParameter("--from must be before --to", param_hint="--from")
-    st = open_store(store)
+    st = open_store(store, must_exist=True)
     prov, _scoped = report_province(st, province)
     _ensure_calendar(st)
     # the panels filter dossiers and targets by province code: the codes the events carry

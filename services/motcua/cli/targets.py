@@ -68,7 +68,7 @@ def list_(
     from ..domain.metrics import METRICS_BY_ID
     from ..domain.targets import targets_for
 
-    targets = _load_file(file) if file else TargetsRepository(open_store(store)).all()
+    targets = _load_file(file) if file else TargetsRepository(open_store(store, must_exist=True, require_data=False)).all()
     if province:
         targets = targets_for(targets, province)
     t = Table(title="Chỉ tiêu kế hoạch cải cách hành chính")
@@ -113,7 +113,7 @@ def check(
         raise typer.BadParameter("--to must be after --from", param_hint="--to")
     from .report import report_province
 
-    st = open_store(store)
+    st = open_store(store, must_exist=True)
     targets = _load_file(file) if file else TargetsRepository(st).all()
     if not targets:
         console.print("Chưa có chỉ tiêu nào (dùng: motcua targets load).")

@@ -12,7 +12,8 @@ formatted with ``kafka.tools.StorageTool format --standalone`` and the broker is
     python -m motcua.live.devbroker status
 
 ``up`` writes ``<data dir>/broker.json`` (pid, bootstrap) so ``down`` finds it; the
-bootstrap address is also printed on stdout.
+bootstrap address is the only line it prints on stdout (progress goes to stderr), so
+``export MOTCUA_KAFKA_BOOTSTRAP=$(make -s kafka-up)`` works.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def fetch(version: str = KAFKA_VERSION, quiet: bool = True) -> Path:
            f"-Dkafka.version={version}", f"-DoutputDirectory={libs}", "-DincludeScope=runtime"]
     if quiet:
         cmd.insert(1, "-q")
-    subprocess.run(cmd, check=True)
+    # stdout is for results only (``make -s kafka-up`` prints the bootstrap address)
+    subprocess.run(cmd, check=True, stdout=sys.stderr)
     if not any(libs.glob(f"kafka_2.13-{version}.jar")):
         raise RuntimeError(f"kafka_2.13-{version}.jar missing after mvn in {libs}")
     marker.write_text(version)
@@ -217,11 +219,18 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("MOTCUA_KAFKA_DATA", REPO_ROOT / ".cache" / "kafka-data"))
 
 
-def up(data_dir: Path, port: int | None = None, fresh: bool = False) -> Broker:
+def _say(message: str) -> None:
+    """Progress for a person, on stderr: stdout carries only the bootstrap address."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def up(data_dir: Path, port: int | None = None, fresh: bool = False, quiet: bool = True) -> Broker:
     state = data_dir / "broker.json"
     if state.exists():
         info = json.loads(state.read_text())
         if _alive(info["pid"], None):
+            if not quiet:
+                _say(f"Kafka đang chạy (pid {info['pid']}, dữ liệu {data_dir}).")
             return Broker(data_dir, info["port"], info["controller_port"], pid=info["pid"])
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
@@ -231,7 +240,16 @@ def up(data_dir: Path, port: int | None = None, fresh: bool = False) -> Broker:
         text = old_props.read_text()
         port = int(text.split("PLAINTEXT://127.0.0.1:")[1].split(",")[0].split()[0])
         controller = int(text.split("bootstrap.servers=127.0.0.1:")[1].split()[0])
-    return Broker(data_dir, port or free_port(), controller).start()
+    broker = Broker(data_dir, port or free_port(), controller)
+    if not quiet:
+        if not (cache_dir(broker.version) / "libs" / ".complete").exists():
+            _say(f"Tải thư viện Kafka {broker.version} (Maven Central) vào {cache_dir(broker.version)}…")
+        _say(f"Khởi động Kafka {broker.version} tại {broker.bootstrap} (dữ liệu {data_dir}, nhật ký "
+             f"{data_dir / 'broker.log'})…")
+    broker.start()
+    if not quiet:
+        _say("Kafka đã sẵn sàng.")
+    return broker
 
 
 def down(data_dir: Path) -> bool:
@@ -254,8 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.action == "fetch":
         print(fetch(a.version, quiet=False))
     elif a.action == "up":
-        b = up(a.data_dir, a.port, a.fresh)
-        print(b.bootstrap)
+        b = up(a.data_dir, a.port, a.fresh, quiet=False)
+        print(b.bootstrap)  # the only line on stdout: BOOTSTRAP=$(make -s kafka-up)
     elif a.action == "down":
         print("stopped" if down(a.data_dir) else "not running")
     else:
