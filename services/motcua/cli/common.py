@@ -213,7 +213,10 @@ def user_error(err: BaseException) -> CliError | None:
         name = err.filename if err.filename2 is None else f"{err.filename} → {err.filename2}"
         return CliError(f"không truy cập được {name}: {os_reason(err)}")
     if isinstance(err, ValueError) and not isinstance(err, DecodeError) and _raised_in(err, "motcua/adapters/codec.py"):
-        return CliError(f"không đọc được tệp sự kiện: {_first_line(str(err), 300)}")
+        # the codec's own file errors carry a Vietnamese ``message`` (e.g. UnsupportedFile)
+        message = getattr(err, "message", None)
+        return CliError(message if isinstance(message, str) and message
+                        else f"không đọc được tệp sự kiện: {_first_line(str(err), 300)}")
     if isinstance(err, (EOFError, OSError)) and _raised_in(err, "/gzip.py"):
         return CliError(f"tệp .gz bị hỏng hoặc không đầy đủ ({_first_line(str(err), 120)})")
     return None

@@ -90,18 +90,21 @@ def replay(
 
 
 def check_event_files(files: List[Path]) -> None:
-    """Refuse, before the store is touched, a file whose type replay cannot read."""
+    """Refuse, before the store is touched, a file replay cannot read by its name (the
+    codec's suffixes, optionally .gz; its reading raises the same for other callers)."""
     from ..adapters import codec
 
-    kind_of = getattr(codec, "file_kind", None)
-    if kind_of is None:
-        return
+    known = set(getattr(codec, "JSON_SUFFIXES", ())) | set(getattr(codec, "AVRO_SUFFIXES", ()))
     for path in files:
-        try:
-            kind_of(path)
-        except ValueError:
-            raise CliError(f"không đọc được {path}: loại tệp không được hỗ trợ; dùng .jsonl, .ndjson, .json "
-                           "(có thể nén .gz) hoặc .avro") from None
+        suffixes = [s.lower() for s in path.suffixes]
+        if suffixes and suffixes[-1] == ".gz":
+            suffixes = suffixes[:-1]
+        if not known or (suffixes and suffixes[-1] in known):
+            continue
+        unsupported = getattr(codec, "UnsupportedFile", None)
+        message = getattr(unsupported(path), "message", None) if unsupported is not None else None
+        raise CliError(message or f"không đọc được tệp {path.name}: loại tệp không được hỗ trợ; dùng "
+                       ".jsonl, .ndjson, .json hoặc .avro (có thể nén .gz)")
 
 
 def _print_summary(s, held: int | None = None) -> None:
