@@ -24,7 +24,6 @@ stored. Field names that only personal data would carry are refused too.
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -136,7 +135,7 @@ PERSONAL_FIELD_NAMES = re.compile(
 FREE_TEXT_FIELDS = frozenset(n for x in EXTRA_FIELDS.values() for n, k in x.items() if k == "text")
 
 
-def personal_number_pattern(flavour: str = "python") -> str:
+def personal_number_pattern(flavour: str = "python", part: str = "all") -> str:
     """The shapes of a citizen ID (CCCD, 12 digits), an old ID card (CMND, 9) or a
     Vietnamese phone number (0 + 9 or 10 digits, +84 / 84 + 9 or 10) as they are written:
     bare, or in groups of 2-4 digits separated by one space, dot, dash, underscore or
@@ -144,7 +143,8 @@ def personal_number_pattern(flavour: str = "python") -> str:
     groupings, so codes such as ``H44.07-250101-0001`` or ``2025-03-01`` do not match.
     ``flavour`` "python" (``re``, for ASCII digits: see ``looks_personal``) or "re2"
     (ClickHouse ``match``: lookarounds become consuming boundaries; the same language for
-    a yes/no search)."""
+    a yes/no search). ``part``: "all", "national" (bare and grouped national numbers) or
+    "other" (the ``+84`` / ``(0xx)`` forms, which need a ``+`` or ``(``)."""
     sep, space = r"(?:[.\-_/]|\s)", r"\s"
     if flavour == "python":
         left, right = "(?<![0-9])", "(?![0-9])"
@@ -158,31 +158,54 @@ def personal_number_pattern(flavour: str = "python") -> str:
     )
     plus = f"(?:\\+|\\(\\+)W?84\\)?(?:S?\\(0\\))?(?:S?{d}){{8,10}}"
     area = f"\\(0{d}{{2,3}}\\)W?(?:{d}{{3,4}}S{d}{{3,4}}|{d}{{7,8}})"
-    body = f"{left}(?:{national}){right}|{plus}{right}|{area}{right}"
+    body = {"all": f"{left}(?:{national}){right}|{plus}{right}|{area}{right}",
+            "national": f"{left}(?:{national}){right}", "other": f"{plus}{right}|{area}{right}"}[part]
     return body.replace("S", sep).replace("W", space)
 
 
-_PERSONAL_NUMBER = re.compile(personal_number_pattern())
+# Searched on ``ascii_digits(text)`` (ASCII digits and spaces), so the ASCII flag is safe;
+# the national forms first (the "other" ones need a '+' or a '(').
+_NATIONAL = re.compile(personal_number_pattern(part="national"), re.ASCII)
+_OTHER = re.compile(personal_number_pattern(part="other"), re.ASCII)
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 # Either kind, for a search over any text (apply to ``ascii_digits(text)``).
 PERSONAL_VALUE = re.compile(f"{personal_number_pattern()}|{_EMAIL.pattern}")
-# Unicode decimal digits (fullwidth, Arabic-Indic, ...) -> ASCII, so "０９１２..." is seen.
-_TO_ASCII_DIGITS = {c: ord("0") + unicodedata.digit(chr(c)) for c in range(0x80, sys.maxunicode + 1)
-                    if unicodedata.category(chr(c)) == "Nd"}
+
+
+class _AsciiDigits(dict):
+    """str.translate table, filled on demand: a Unicode decimal digit (fullwidth,
+    Arabic-Indic, ...) -> its ASCII digit, Unicode whitespace -> a space, others kept."""
+
+    def __missing__(self, c: int) -> int:
+        ch = chr(c)
+        if unicodedata.category(ch) == "Nd":
+            out = ord("0") + unicodedata.digit(ch)
+        elif ch.isspace():
+            out = 32
+        else:
+            out = c
+        self[c] = out
+        return out
+
+
+_TO_ASCII_DIGITS = _AsciiDigits()
 
 
 def ascii_digits(text: str) -> str:
-    """``text`` with every Unicode decimal digit written as an ASCII digit."""
+    """``text`` with every Unicode decimal digit written as an ASCII digit and every
+    Unicode space as an ASCII space (same length), so "０９１２ ３４５ ６７８" is seen."""
     return text if text.isascii() else text.translate(_TO_ASCII_DIGITS)
 
 
 def looks_personal(text: str) -> bool:
     """True when ``text`` holds something shaped like a citizen ID / ID-card / phone
     number (however it is grouped) or an e-mail address."""
-    text = ascii_digits(text)
-    if "@" in text and _EMAIL.search(text):
+    text = text if text.isascii() else text.translate(_TO_ASCII_DIGITS)
+    if _NATIONAL.search(text) is not None:
         return True
-    return _PERSONAL_NUMBER.search(text) is not None
+    if ("+" in text or "(" in text) and _OTHER.search(text) is not None:
+        return True
+    return "@" in text and _EMAIL.search(text) is not None
 
 
 _SAFE_CODES: dict[str, bool] = {}  # codes that passed (ids and codes repeat a lot); bounded
@@ -219,9 +242,10 @@ def kind_of(value: Any) -> str:
 def _check_code(name: str, value: str) -> None:
     """``value`` (a non-empty string within the length limit) is a code: no whitespace,
     control character, '@' or personal number. Passing values are remembered."""
-    text = ascii_digits(value)
+    text = value if value.isascii() else value.translate(_TO_ASCII_DIGITS)
     # isprintable: no control, format or separator character other than the ASCII space
-    if text.isprintable() and " " not in text and "@" not in text and not _PERSONAL_NUMBER.search(text):
+    if (text.isprintable() and " " not in text and "@" not in text and _NATIONAL.search(text) is None
+            and (("+" not in text and "(" not in text) or _OTHER.search(text) is None)):
         if len(_SAFE_CODES) >= 100_000:
             _SAFE_CODES.clear()
         _SAFE_CODES[value] = True
