@@ -182,3 +182,12 @@ def test_kpi_csv_in_excel(loaded):
     assert raw.startswith("\ufeffunit_code,unit_level,")
     rows = motcua_json("kpi", *PERIOD, "--by", "unit", "--format", "json", "--store", store)
     assert len(list(csv.DictReader(io.StringIO(raw.lstrip("\ufeff"))))) == len(rows)
+
+
+def test_periods_outside_the_working_day_calendar_on_a_real_store(loaded):
+    _tmp, store = loaded
+    for args in (["kpi", "--from", "1900-01-01", "--to", "1900-02-01"], ["report", "ii06a", "--period", "1990-03"],
+                 ["kpi", *PERIOD, "--as-of", "2099-01-01"]):
+        proc = motcua(*args, "--store", store, check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert "nằm ngoài" in _one_error_line(proc.stderr)

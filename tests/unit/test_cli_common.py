@@ -218,3 +218,16 @@ def test_kpi_total_row_sums_counts_and_recomputes_ratios():
     total = kpi_total_row([a, b])
     assert total["on_time_rate"] == 0.5 and total["received"] == 40 and total["in_progress"] == 3
     assert total["satisfaction_rate"] is None
+
+
+def test_check_in_calendar():
+    from datetime import date
+
+    from motcua.cli.common import check_in_calendar
+    from motcua.domain.calendar import default_calendar
+
+    cal = default_calendar()
+    check_in_calendar(cal, (date(2025, 3, 1), "--from"))
+    with pytest.raises(CliError) as info:
+        check_in_calendar(cal, (date(2025, 3, 1), "--from"), (date(1900, 1, 31), "--to"))
+    assert info.value.message.startswith("--to: ngày 31/01/1900 nằm ngoài lịch làm việc")

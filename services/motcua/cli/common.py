@@ -217,6 +217,12 @@ def user_error(err: BaseException) -> CliError | None:
         message = getattr(err, "message", None)
         return CliError(message if isinstance(message, str) and message
                         else f"không đọc được tệp sự kiện: {_first_line(str(err), 300)}")
+    if isinstance(err, ValueError) and _raised_in(err, "motcua/domain/calendar.py"):
+        import re
+
+        found = re.search(r"(\d{4})-(\d{2})-(\d{2})", str(err))
+        day = f"ngày {found[3]}/{found[2]}/{found[1]}" if found else "một ngày của kỳ"
+        return CliError(f"{day} nằm ngoài các năm của lịch làm việc; chọn kỳ khác ({_first_line(str(err), 100)})")
     if isinstance(err, (EOFError, OSError)) and _raised_in(err, "/gzip.py"):
         return CliError(f"tệp .gz bị hỏng hoặc không đầy đủ ({_first_line(str(err), 120)})")
     return None
@@ -381,6 +387,16 @@ def parse_date(value: str, name: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+
+
+def check_in_calendar(cal: WorkingCalendar, *days: tuple[date, str]) -> None:
+    """Refuse days (with the option that gave each) outside the working-day calendar's
+    years, before any query; the day after a day must be in it too (next working day)."""
+    first, last = date.fromordinal(cal.first), date.fromordinal(cal.last)
+    for day, name in days:
+        if not first <= day < last:
+            raise CliError(f"{name}: ngày {day:%d/%m/%Y} nằm ngoài lịch làm việc (các năm "
+                           f"{first.year}–{last.year}); chọn kỳ trong các năm đó")
 
 
 def parse_instant_option(value: Optional[str], name: str) -> int:

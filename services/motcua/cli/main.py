@@ -16,6 +16,7 @@ from .common import (
     CliError,
     MotcuaGroup,
     StoreOption,
+    check_in_calendar,
     check_output_file,
     console,
     emit_rows,
@@ -244,6 +245,7 @@ def kpi(
 ) -> None:
     """Live KPIs for a period: every metric of metrics.md as numerator, denominator and
     ratio per group, plus in progress / overdue / due soon as of an instant."""
+    from ..domain.calendar import local_day_number
     from ..domain.metrics import Period
 
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
@@ -251,6 +253,8 @@ def kpi(
         raise typer.BadParameter("--to must be after --from", param_hint="--to")
     as_of_ms = parse_instant_option(as_of, "--as-of")
     cal = load_calendar()
+    check_in_calendar(cal, (start, "--from"), (end - timedelta(days=1), "--to"),
+                      (date.fromordinal(local_day_number(as_of_ms)), "--as-of"))
     rows = open_store(store, must_exist=True).kpi(Period(start, end), as_of_ms, by.value, cal)
     if fmt == Fmt.table:
         print_kpi_table(rows, by.value, as_of_ms=as_of_ms,
