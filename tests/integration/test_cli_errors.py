@@ -81,7 +81,7 @@ def test_a_store_without_data_is_refused_but_targets_can_be_listed(tmp_path):
 def test_a_store_path_that_is_a_file(tmp_path):
     a_file = tmp_path / "store.txt"
     a_file.write_text("not a store")
-    for args in (["kpi", *PERIOD], ["targets", "load"]):
+    for args in (["kpi", *PERIOD], ["targets", "load"], ["run", "writer"]):
         res = runner.invoke(app, [*args, "--store", f"chdb://{a_file}"])
         assert res.exit_code == 2
         assert f"kho dữ liệu {a_file} là một tệp" in _one_error_line(res.output)

@@ -255,24 +255,12 @@ def _fail(err: CliError):
 _CREATE_HINT = "tạo dữ liệu bằng `motcua replay TỆP` (nạp tệp sự kiện) hoặc chạy thử `motcua demo`"
 
 
-def open_store(store: Optional[str], must_exist: bool = False, require_data: bool = True):
-    """The store of ``--store`` (else $MOTCUA_STORE, else the embedded default).
+def check_store_dsn(dsn: str):
+    """What can be said of a DSN without connecting: (location, embedded path or None, the
+    DSN with its password hidden); a DSN of no supported kind, a bad database name or an
+    embedded path that is a file raise :class:`CliError`."""
+    from ..adapters.clickhouse_store import embedded_path, parse_dsn
 
-    Writers (replay, demo, targets load) call it plainly: a missing store is created and
-    migrated. Readers pass ``must_exist=True``: a store that does not exist, was never
-    created, or (``require_data``) holds no event, dossier or dead letter is refused with
-    a message naming it, instead of answering from an empty store created on the spot;
-    pending migrations are applied, and nothing is written when there are none.
-    Every problem is a :class:`CliError` (one line, exit 2)."""
-    from ..adapters.clickhouse_store import ClickHouseStore, embedded_path, embedded_problem, parse_dsn
-
-    import logging
-
-    # clickhouse-connect logs a failed request before raising it; the raised error is
-    # reported below as one line, so keep its log off a terminal without logging set up
-    # (services that configure logging still get it through their root handlers).
-    logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
-    dsn = store_dsn(store)
     shown = redact_dsn(dsn)
     try:
         loc = parse_dsn(dsn)
@@ -283,6 +271,31 @@ def open_store(store: Optional[str], must_exist: bool = False, require_data: boo
         raise CliError(f"--store {shown} không phải địa chỉ kho dữ liệu: dùng chdb:///đường/dẫn hoặc "
                        "http(s)://tài_khoản:mật_khẩu@máy:8123/csdl (unsupported store DSN)") from None
     path = embedded_path(dsn)
+    if path is not None and path.exists() and not path.is_dir():
+        raise CliError(f"kho dữ liệu {path} là một tệp, không phải thư mục "
+                       "(--store chdb:///đường/dẫn/thư-mục)")
+    return loc, path, shown
+
+
+def open_store(store: Optional[str], must_exist: bool = False, require_data: bool = True):
+    """The store of ``--store`` (else $MOTCUA_STORE, else the embedded default).
+
+    Writers (replay, demo, targets load) call it plainly: a missing store is created and
+    migrated. Readers pass ``must_exist=True``: a store that does not exist, was never
+    created, or (``require_data``) holds no event, dossier or dead letter is refused with
+    a message naming it, instead of answering from an empty store created on the spot;
+    pending migrations are applied, and nothing is written when there are none.
+    Every problem is a :class:`CliError` (one line, exit 2)."""
+    import logging
+
+    from ..adapters.clickhouse_store import ClickHouseStore, embedded_problem
+
+    # clickhouse-connect logs a failed request before raising it; the raised error is
+    # reported below as one line, so keep its log off a terminal without logging set up
+    # (services that configure logging still get it through their root handlers).
+    logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
+    dsn = store_dsn(store)
+    loc, path, shown = check_store_dsn(dsn)
     where = str(path) if path is not None else shown
     _OPENED.append(where)
     default_note = ""
@@ -292,9 +305,6 @@ def open_store(store: Optional[str], must_exist: bool = False, require_data: boo
                f"và thư mục đang làm việc; {_CREATE_HINT}.")
     if path is not None:
         problem = embedded_problem(path)
-        if problem == "not_a_directory":
-            raise CliError(f"kho dữ liệu {path} là một tệp, không phải thư mục "
-                           "(--store chdb:///đường/dẫn/thư-mục)")
         if problem == "in_use":
             raise CliError(f"kho dữ liệu {path} đang được một tiến trình khác dùng (một lệnh motcua khác, "
                            "run writer hoặc exporter); chạy lại khi tiến trình đó kết thúc, hoặc dùng "
