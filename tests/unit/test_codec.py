@@ -562,6 +562,12 @@ def test_dead_letter_record_and_avro():
     assert orjson.loads(plain["payload"]) == {"redacted": True, "format": "text", "bytes": 11, "utf8": True,
                                               "value": "<redacted: 11 bytes>"}
     assert plain["reason"] == "not JSON <redacted>" and plain["dossier_id"] is None
+    # a personal number in a file name is masked; the position (line, record, offset) is kept
+    for source, want in (("/data/0912345678.jsonl:123456789", "/data/<redacted>.jsonl:123456789"),
+                         ("dossier-events:3:912345678", "dossier-events:3:912345678"),
+                         ("/data/a.json:#12", "/data/a.json:#12"), ("gateway:0912 345 678", "gateway:<redacted>")):
+        assert codec.dead_letter_record(source=source, stage="s", code="c", reason="r",
+                                        payload=b"")["source"] == want
     data = codec.encode_dead_letter(rec)
     assert codec.decode_dead_letter(data) == rec
     fastavro.validation.validate(rec, codec.load_schema("dead_letter_v1"), raise_errors=True)

@@ -1069,6 +1069,19 @@ def redact_payload(payload: bytes) -> bytes:
         return orjson.dumps({"redacted": True, "format": "binary", "bytes": len(data)})
 
 
+_POSITION = re.compile(r"#?[0-9]+")
+
+
+def _redact_source(source: str) -> str:
+    """A source reference with personal numbers masked in its name part (a file name may
+    hold one), its position (the line, record or Kafka offset after the last ':') kept:
+    positions tell records apart, so their dead-letter ids stay distinct."""
+    head, sep, tail = source.rpartition(":")
+    if sep and _POSITION.fullmatch(tail):
+        return redact_text(head) + sep + tail
+    return redact_text(source)
+
+
 def dead_letter_record(
     *,
     source: str,
@@ -1086,15 +1099,16 @@ def dead_letter_record(
 
     ``payload`` is stored as :func:`redact_payload` summarises it (never the bytes that
     arrived); ``reason`` and ``source`` have personal-looking values masked
-    (:func:`redact_text`); ``event_id``/``dossier_id`` are kept only when they are plain
-    non-personal codes (None otherwise). ``dead_letter_id`` defaults to a deterministic
+    (:func:`redact_text`; the position at the end of ``source`` is kept);
+    ``event_id``/``dossier_id`` are kept only when they are plain non-personal codes
+    (None otherwise). ``dead_letter_id`` defaults to a deterministic
     hash of source, stage, code and the redacted payload, so a replay of the same input
     yields the same id (the dead-letter table can deduplicate on it).
     ``received_at`` defaults to now (epoch millis)."""
     if isinstance(payload, str):
         payload = payload.encode("utf-8", "surrogatepass")
     payload = redact_payload(payload)
-    source = redact_text(source)
+    source = _redact_source(source)
     reason = redact_text(reason)
     event_id = event_id if _safe_token(event_id) else None
     dossier_id = dossier_id if _safe_token(dossier_id) else None
