@@ -35,14 +35,14 @@ def readme_commands() -> list[list[str]]:
     return commands
 
 
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def run(cwd: Path, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("MOTCUA_STORE", None)
     env.pop("MOTCUA_DATA_DIR", None)
     proc = subprocess.run([*MOTCUA, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     shown = f"motcua {' '.join(args)} -> {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stdout + proc.stderr, shown
-    assert proc.returncode == 0, shown
+    assert proc.returncode in ok, shown
     return proc
 
 
@@ -57,7 +57,8 @@ def test_readme_commands_run_as_written(tmp_path):
     assert "Chỉ tiêu" in demo.stdout and "%" in demo.stdout
     kpi_rows = None
     for argv in commands:
-        proc = run(cwd, *argv)
+        # targets check exits 1 when a target is missed (documented; the demo misses some)
+        proc = run(cwd, *argv, ok=(0, 1) if argv[:2] == ["targets", "check"] else (0,))
         out = proc.stdout + proc.stderr
         if argv[0] == "--help":
             assert "replay" in out and "simulate" in out
@@ -83,7 +84,7 @@ def test_readme_commands_run_as_written(tmp_path):
         elif argv[0] == "index766":
             assert json.loads(proc.stdout)
         elif argv[0] == "targets":
-            assert "≥" in out or "Chỉ tiêu" in out
+            assert "≥" in out and "chưa đạt" in out
         elif argv[0] == "snapshot":
             out_dir = cwd / argv[argv.index("--out") + 1]
             assert list(out_dir.glob("*.png")) and list(out_dir.glob("*.html"))
@@ -104,8 +105,17 @@ def _summary(text: str) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("argv", [["kpi", "--from", "1900-01-01", "--to", "1900-02-01"],
-                                  ["report", "ii06a", "--period", "1990-03"]])
+                                  ["kpi", "--from", "2025-03-01", "--to", "2025-04-01", "--as-of", "2199-01-01"],
+                                  ["report", "ii06a", "--period", "1990-03"],
+                                  ["report", "monthly", "--month", "2099-03"],
+                                  ["index766", "--period", "1999-Q1"]])
 def test_dates_outside_the_calendar_get_a_clear_message(tmp_path, argv):
-    proc = subprocess.run([*MOTCUA, *argv, "--store", f"chdb://{tmp_path / 's'}"], cwd=tmp_path,
+    events = tmp_path / "e.jsonl"
+    run(tmp_path, "simulate", "--from", "2025-03-03", "--to", "2025-03-05", "--scale", "0.02",
+        "--out", str(events))
+    store = f"chdb://{tmp_path / 's'}"
+    run(tmp_path, "replay", str(events), "--store", store)
+    proc = subprocess.run([*MOTCUA, *argv, "--store", store], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in out and ("Lỗi" in out or "Invalid value" in out), out

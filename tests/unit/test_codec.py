@@ -631,7 +631,8 @@ _word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzĐđơư-._ ", min_size=1, m
 _ident = st.text(alphabet="ABCDEFGHXYZ0123456789.-_", min_size=1, max_size=64).filter(
     lambda s: not ev.looks_personal(s)
 )
-_instant = st.integers(min_value=0, max_value=4_102_444_800_000)
+# the contract's instants: [2010-01-01, 2036-01-01) in Asia/Ho_Chi_Minh
+_instant = st.integers(min_value=ev.MIN_INSTANT_MS, max_value=ev.MAX_INSTANT_MS - 1)
 _count = st.integers(min_value=0, max_value=2**31 - 1)
 
 
@@ -669,7 +670,7 @@ def valid_events(draw) -> dict:
         elif kind == "text":
             continue  # free text is not kept (test_free_text_reason_travels_...)
         elif kind == "time_limit":
-            e[name] = {"value": draw(_count), "unit": draw(st.sampled_from(ev.TIME_LIMIT_UNITS))}
+            e[name] = {"value": draw(st.integers(0, ev.MAX_TIME_LIMIT)), "unit": draw(st.sampled_from(ev.TIME_LIMIT_UNITS))}
     if etype == "DIGITISED":
         total = e["components_total"]
         e["components_digitised"] = min(e["components_digitised"], total)

@@ -279,7 +279,7 @@ class BulkReplayer:
         return f"{self.db}.bulk_{name}"
 
     def drop_scratch(self) -> None:
-        for name in ("sql", "events", "python", "facts"):  # the view first
+        for name in ("sql", "events", "python", "facts", "pylines"):  # the view first
             self.c.command(f"DROP TABLE IF EXISTS {self._t(name)}")
 
     def stage(self, paths: list[str]) -> None:
@@ -323,12 +323,27 @@ FROM (
         """(file index, line number, line) of the lines that were not fast, in order."""
         yield from self._lines_where("NOT fast")
 
-    def _lines_where(self, cond: str) -> Iterator[tuple[int, int, bytes]]:
-        with self.c.query_row_block_stream(
-                f"SELECT f, lineno, line FROM {self._t('events')} WHERE {cond} ORDER BY f, lineno",
-                query_formats={"String": "bytes"}, settings={"max_threads": 1}) as stream:
-            for block in stream:
-                yield from block
+    def _lines_where(self, cond: str, page: int = 20_000) -> Iterator[tuple[int, int, bytes]]:
+        """The matching lines in order, a page at a time. Each page is read in full before
+        it is yielded: the caller writes to the same store between pages, and a chDB
+        connection cannot run another query while a result is still streaming."""
+        self.c.command(f"DROP TABLE IF EXISTS {self._t('pylines')}")
+        self.c.command(
+            f"CREATE TABLE {self._t('pylines')} ENGINE = MergeTree ORDER BY (f, lineno) AS "
+            f"SELECT f, lineno, line FROM {self._t('events')} WHERE {cond}", settings=_EAGER)
+        after = (0, 0)  # line numbers start at 1
+        while True:
+            rows = self.c.query(
+                f"SELECT f, lineno, line FROM {self._t('pylines')} "
+                f"WHERE (f, lineno) > ({{f:UInt32}}, {{n:UInt64}}) ORDER BY f, lineno LIMIT {int(page)}",
+                parameters={"f": after[0], "n": after[1]}, query_formats={"String": "bytes"},
+                settings={"max_threads": 1}).result_rows
+            if not rows:
+                return
+            after = (rows[-1][0], rows[-1][1])
+            yield from rows
+            if len(rows) < page:
+                return
 
     def mark_python(self, dossier_ids: set[str]) -> None:
         """bulk_python: dossiers Python folds (given ones, plus those the store has events of)."""
@@ -338,6 +353,15 @@ FROM (
         self.c.command(
             f"INSERT INTO {self._t('python')} SELECT DISTINCT dossier_id FROM {self.db}.events "
             f"WHERE dossier_id IN (SELECT DISTINCT dossier_id FROM {self._t('events')} WHERE fast)")
+        # An event_id repeated in other words may be a conflicting duplicate: Python decides
+        # (on the validated content, not the text). Only looked for when ids repeat at all.
+        fast = f"SELECT dossier_id, event_id, line FROM {self._t('events')} WHERE fast"
+        repeats = int(self.c.command(
+            f"SELECT count() - uniqExact(cityHash64(dossier_id, event_id)) FROM ({fast})", settings=_EAGER))
+        if repeats:
+            self.c.command(
+                f"INSERT INTO {self._t('python')} SELECT DISTINCT dossier_id FROM ({fast}) "
+                f"GROUP BY dossier_id, event_id HAVING uniqExact(line) > 1", settings=_EAGER)
 
     def python_lines(self) -> Iterator[tuple[int, int, bytes]]:
         """Every line Python must see: slow lines and the fast lines of Python dossiers."""

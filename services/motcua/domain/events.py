@@ -124,6 +124,14 @@ MAX_ID_LEN = 64
 MAX_STR_LEN = 512
 MAX_EVENT_BYTES = 64 * 1024
 FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
+# The instants the product folds: [2010-01-01, 2036-01-01) in Asia/Ho_Chi_Minh, for
+# occurred_at, due_at and new_due_at alike, and time limits up to MAX_TIME_LIMIT days
+# (x 24 in HOURS). Anything outside is refused (INSTANT_OUT_OF_RANGE, TIME_LIMIT_TOO_LONG):
+# within them every due date, pause shift and period the fold computes stays inside the
+# working-day calendar (domain.calendar, 2010-2070), so an accepted event always folds.
+MIN_INSTANT_MS = 1262278800000  # 2010-01-01T00:00:00+07:00
+MAX_INSTANT_MS = 2082733200000  # 2036-01-01T00:00:00+07:00 (exclusive)
+MAX_TIME_LIMIT = 1000
 
 # Names that only personal data would carry; such a field is refused, never stored.
 PERSONAL_FIELD_NAMES = re.compile(
@@ -310,6 +318,11 @@ _KEEP = KEPT_FIELDS
 _UNIT_LEVELS = frozenset(UNIT_LEVELS)
 
 
+def _out_of_range(name: str) -> None:
+    raise InvalidEvent("INSTANT_OUT_OF_RANGE",
+                       f"{name} must lie in 2010-01-01 .. 2035-12-31 (Asia/Ho_Chi_Minh)")
+
+
 def validate(event: dict, now_ms: int | None = None) -> dict:
     """Check ``event`` (canonical form, instants already ints or ISO strings) against the
     contract and return it normalised in place (instants as epoch millis, absent optional
@@ -352,6 +365,8 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
     occurred = event["occurred_at"]
     if type(occurred) is not int:
         occurred = event["occurred_at"] = parse_instant(occurred, "occurred_at")
+    if not MIN_INSTANT_MS <= occurred < MAX_INSTANT_MS:
+        _out_of_range("occurred_at")
     if now_ms is not None and occurred > now_ms + FUTURE_TOLERANCE_MS:
         raise InvalidEvent("FUTURE_EVENT", "occurred_at is more than 1 day in the future")
     seq = event.get("sequence")
@@ -378,7 +393,9 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
                 raise InvalidEvent("BAD_FIELD", f"{name} must be a non-negative integer")
         elif kind == "instant":
             if type(value) is not int:
-                event[name] = parse_instant(value, name)
+                value = event[name] = parse_instant(value, name)
+            if not MIN_INSTANT_MS <= value < MAX_INSTANT_MS:
+                _out_of_range(name)
         elif kind == "code":
             _check_str(name, value, MAX_ID_LEN)
             if value not in _SAFE_CODES:
@@ -391,6 +408,9 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
                 raise InvalidEvent("BAD_FIELD", "time_limit.value must be a non-negative integer")
             if tl_unit not in TIME_LIMIT_UNITS:
                 raise InvalidEvent("BAD_ENUM", f"time_limit.unit phải là một trong {', '.join(TIME_LIMIT_UNITS)}")
+            if tl_value > (MAX_TIME_LIMIT * 24 if tl_unit == "HOURS" else MAX_TIME_LIMIT):
+                raise InvalidEvent("TIME_LIMIT_TOO_LONG",
+                                   f"time_limit over {MAX_TIME_LIMIT} days is not a real time limit")
             if len(value) != 2:
                 event[name] = {"value": tl_value, "unit": tl_unit}
     if etype == "DIGITISED":

@@ -102,6 +102,7 @@ class EmbeddedPipeline:
         now = self.now_ms()
         accepted: list[dict] = []
         raw_of: dict[int, bytes | dict] = {}  # id(event) -> what arrived, stored as payload
+        source_of: dict[int, str] = {}
         dead: list[dict] = []
         for source, raw in batch:
             try:
@@ -112,12 +113,19 @@ class EmbeddedPipeline:
                 continue
             accepted.append(event)
             raw_of[id(event)] = raw
-        s.accepted, s.rejected = len(accepted), len(dead)
-        # Dead letters first: they are independent of state and deduplicated by id.
+            source_of[id(event)] = source
+        transitions, new_events, refused = self.book.apply_checked(accepted)
+        # Refused by the fold (an event_id reused with other content, an event that does
+        # not fold): dead letters like the invalid ones, never counted.
+        for event, err in refused:
+            dead.append(rejection(source_of[id(event)], raw_of[id(event)], err, stage="fold"))
+            s.rejected_by_code[err.code] += 1
+        s.accepted, s.rejected = len(accepted) - len(refused), len(dead)
+        # Dead letters first: they follow from the input and the stored events alone (a
+        # rerun after a crash refuses the same records) and are deduplicated by id.
         self.store.insert_dead_letters(dead)
-        transitions, new_events = self.book.apply(accepted)
         s.dossiers_changed = len(transitions)
-        s.duplicates = len(accepted) - len(new_events)
+        s.duplicates = s.accepted - len(new_events)
         self.store.write_transitions(transitions)
         if new_events:
             # The payload is what arrived when it holds exactly the event, else the
