@@ -568,6 +568,11 @@ def test_dead_letter_record_and_avro():
                          ("/data/a.json:#12", "/data/a.json:#12"), ("gateway:0912 345 678", "gateway:<redacted>")):
         assert codec.dead_letter_record(source=source, stage="s", code="c", reason="r",
                                         payload=b"")["source"] == want
+    # the positions the codec writes in a reason stay (a big file has 9-digit offsets)
+    reason = "tệp nén .gz bị cắt ở byte 123456789 của tệp: từ dòng 912345678 không đọc được nữa"
+    assert codec.dead_letter_record(source="s", stage="s", code="c", reason=reason, payload=b"")["reason"] == reason
+    assert codec.dead_letter_record(source="s", stage="s", code="c", reason="dòng 0912 345 678",
+                                    payload=b"")["reason"] == "dòng <redacted>"
     data = codec.encode_dead_letter(rec)
     assert codec.decode_dead_letter(data) == rec
     fastavro.validation.validate(rec, codec.load_schema("dead_letter_v1"), raise_errors=True)

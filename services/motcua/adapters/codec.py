@@ -1082,6 +1082,25 @@ def _redact_source(source: str) -> str:
     return redact_text(source)
 
 
+# A position the codec writes into a reason ("ở byte 123456789", "dòng 1200000000"): a
+# count, never a value from the input (reasons quote none but ``events.shown`` ones).
+_COUNTED = re.compile(r"(?:byte|dòng|bản ghi|phần tử|cột) [0-9]+(?![0-9]|[ .\-_/(][0-9])")
+
+
+def _redact_reason(reason: str) -> str:
+    """``redact_text`` for a reason, keeping the positions the codec writes in it."""
+    keep = [m.span() for m in _COUNTED.finditer(reason)]
+    if not keep:
+        return redact_text(reason)
+    out, last = [], 0
+    for start, end in keep:
+        out.append(redact_text(reason[last:start]))
+        out.append(reason[start:end])
+        last = end
+    out.append(redact_text(reason[last:]))
+    return "".join(out)
+
+
 def dead_letter_record(
     *,
     source: str,
@@ -1109,7 +1128,7 @@ def dead_letter_record(
         payload = payload.encode("utf-8", "surrogatepass")
     payload = redact_payload(payload)
     source = _redact_source(source)
-    reason = redact_text(reason)
+    reason = _redact_reason(reason)
     event_id = event_id if _safe_token(event_id) else None
     dossier_id = dossier_id if _safe_token(dossier_id) else None
     if dead_letter_id is None:
