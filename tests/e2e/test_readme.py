@@ -27,10 +27,9 @@ def readme_commands() -> list[list[str]]:
     commands = []
     for block in re.findall(r"```sh\n(.*?)```", section, re.S):
         for line in block.splitlines():
-            line = line.split("  #", 1)[0].strip()
-            if not line.startswith(".venv/bin/motcua") or "|" in line:
+            argv = shlex.split(line, comments=True)
+            if not argv or argv[0] != ".venv/bin/motcua" or "|" in line.split("#", 1)[0]:
                 continue
-            argv = shlex.split(line)
             commands.append(argv[1:])
     return commands
 
