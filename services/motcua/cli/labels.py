@@ -39,6 +39,11 @@ DEAD_LETTER_CODE_LABELS = {
     "TIME_LIMIT_TOO_LONG": "Thời hạn giải quyết quá dài",
     "CONFLICTING_DUPLICATE": "Trùng mã sự kiện nhưng khác nội dung",
     "FOLD_FAILED": "Không áp dụng được vào hồ sơ",
+    "BAD_ENCODING": "Tệp không mã hóa UTF-8",
+    "DAMAGED_FILE": "Phần cuối tệp bị hỏng, không đọc được",
+    "SOURCE_NOT_ALLOWED": "Khóa API không được gửi thay hệ thống này",
+    "BAD_FACTS_MESSAGE": "Bản ghi nội bộ (facts) không ghi được",
+    "UNREADABLE_DEAD_LETTER": "Bản ghi lỗi không đọc được",
 }
 
 

@@ -118,8 +118,11 @@ def _print_summary(s, held: int | None = None) -> None:
     t.add_row("Nhận (accepted)", fmt_int(s.accepted))
     t.add_row("  trong đó trùng lặp (duplicates)", fmt_int(s.duplicates))
     t.add_row("Từ chối → dead letters (rejected)", fmt_int(s.rejected))
+    from .labels import DEAD_LETTER_CODE_LABELS
+
     for code, n in sorted(s.rejected_by_code.items()):
-        t.add_row(f"  {code}", fmt_int(n))
+        label = DEAD_LETTER_CODE_LABELS.get(code)
+        t.add_row(f"  {code}" + (f": {label}" if label else ""), fmt_int(n))
     t.add_row("Hồ sơ thay đổi (dossiers changed)", fmt_int(s.dossiers_changed))
     if held is not None:
         t.add_row("Hồ sơ chờ sự kiện tiếp nhận (held: no RECEIVED yet)", fmt_int(held))

@@ -67,11 +67,17 @@ SLOT_FIELDS = {
 NEW, DUPLICATE, CONFLICT = "new", "duplicate", "conflict"
 
 
+# Hex digits written as letters: a digest never looks like a number (dead-letter reasons
+# mask anything that could be a phone or citizen-ID number).
+_HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+
+
 def event_digest(event: dict) -> str:
-    """What an event says, as 16 hex digits: the same for every encoding of the same
-    validated event (instants are ints, absent optional fields dropped), different when
-    any field differs. Two events under one event_id with different digests conflict."""
-    return hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=8).hexdigest()
+    """What an event says, as 16 letters (a 64-bit hash): the same for every encoding of
+    the same validated event (instants are ints, absent optional fields dropped),
+    different when any field differs. One event_id with two digests is a conflict."""
+    h = hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=8)
+    return h.hexdigest().translate(_HEX_AS_LETTERS)
 
 
 def order_key(event: dict) -> tuple:

@@ -520,7 +520,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
         gone = {id(e) for e, _err in refused}
         for e, err in refused:
             raw, partition, offset, _ts = origins[next(i for i, x in enumerate(events) if x is e)]
-            d = rejection(f"{folder.topic}:{partition}:{offset}", raw, err, stage="processor")
+            d = rejection(f"{folder.topic}:{partition}:{offset}", raw, err, stage="processor", event=e)
             await dead_topic.send(key=d["dead_letter_id"].encode(), value=encode_dead_letter(d))
             DEAD_LETTERS.labels("processor", d["code"]).inc()
         keep = [i for i, e in enumerate(events) if id(e) not in gone]

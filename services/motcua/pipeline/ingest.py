@@ -34,7 +34,7 @@ class IngestSummary:
     accepted: int = 0
     rejected: int = 0
     duplicates: int = 0  # accepted events the store already had
-    dossiers_changed: int = 0
+    dossiers_changed: int = 0  # distinct dossiers (a dossier changed by several batches counts once)
     rejected_by_code: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -54,13 +54,17 @@ def decode_record(raw: bytes | dict, now_ms: int) -> dict:
     return validate(event, now_ms)
 
 
-def rejection(source: str, raw: bytes | dict, err: Exception, stage: str = "validate") -> dict:
+def rejection(source: str, raw: bytes | dict, err: Exception, stage: str = "validate",
+              event: dict | None = None) -> dict:
+    """A dead letter for what arrived (``raw``); ``event``: its validated form, when a
+    later stage refused it (its ids are then known to be codes)."""
     payload = raw if isinstance(raw, (bytes, bytearray)) else orjson.dumps(raw, default=str)
     code = getattr(err, "code", "INVALID")
     reason = getattr(err, "reason", None) or str(err)
     event_id = dossier_id = None
-    if isinstance(raw, dict):
-        event_id, dossier_id = raw.get("event_id"), raw.get("dossier_id")
+    ids = event if event is not None else raw
+    if isinstance(ids, dict):
+        event_id, dossier_id = ids.get("event_id"), ids.get("dossier_id")
         event_id = event_id if isinstance(event_id, str) else None
         dossier_id = dossier_id if isinstance(dossier_id, str) else None
     if isinstance(err, DecodeError):
@@ -89,15 +93,18 @@ class EmbeddedPipeline:
                progress: Callable[[int], None] | None = None) -> IngestSummary:
         total = IngestSummary()
         started = time.perf_counter()
+        changed: set[str] = set()
         for batch in _batches(records, self.batch_size):
-            summary = self.ingest_batch(batch)
+            summary = self.ingest_batch(batch, changed)
             total.add(summary)
             if progress:
                 progress(summary.read)
+        total.dossiers_changed = len(changed)
         total.seconds = time.perf_counter() - started
         return total
 
-    def ingest_batch(self, batch: list[tuple[str, bytes | dict]]) -> IngestSummary:
+    def ingest_batch(self, batch: list[tuple[str, bytes | dict]], changed: set[str] | None = None) -> IngestSummary:
+        """One batch into the store; ``changed`` collects the ids of the dossiers it changed."""
         s = IngestSummary(read=len(batch))
         now = self.now_ms()
         accepted: list[dict] = []
@@ -118,13 +125,15 @@ class EmbeddedPipeline:
         # Refused by the fold (an event_id reused with other content, an event that does
         # not fold): dead letters like the invalid ones, never counted.
         for event, err in refused:
-            dead.append(rejection(source_of[id(event)], raw_of[id(event)], err, stage="fold"))
+            dead.append(rejection(source_of[id(event)], raw_of[id(event)], err, stage="fold", event=event))
             s.rejected_by_code[err.code] += 1
         s.accepted, s.rejected = len(accepted) - len(refused), len(dead)
         # Dead letters first: they follow from the input and the stored events alone (a
         # rerun after a crash refuses the same records) and are deduplicated by id.
         self.store.insert_dead_letters(dead)
         s.dossiers_changed = len(transitions)
+        if changed is not None:
+            changed.update(t.dossier_id for t in transitions)
         s.duplicates = s.accepted - len(new_events)
         self.store.write_transitions(transitions)
         if new_events:
@@ -146,9 +155,8 @@ class EmbeddedPipeline:
         paths = [Path(p) for p in paths]
         started = time.perf_counter()
         if not bulk or not self.store.location.embedded or any(file_kind(p) != "json" for p in paths):
-            total = IngestSummary()
-            for p in paths:
-                total.add(self.ingest(iter_file(p), progress))
+            # one pass over all files: a dossier changed by several files counts once
+            total = self.ingest((r for p in paths for r in iter_file(p)), progress)
             total.seconds = time.perf_counter() - started
             return total
         replayer = BulkReplayer(self.store, self.cal)
