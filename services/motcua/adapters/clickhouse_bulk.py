@@ -45,8 +45,9 @@ _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 DAY_MS = 86_400_000
 VN_MS = 25_200_000
 BUCKET_EVENTS = 1_000_000  # input lines per write bucket (one insert block each; MergeTree sorts it)
-# Instants the SQL path handles: 2011-01-01 .. 2035-01-01, and time limits below 1,000: every
-# due date then falls inside the calendar's years (2010-2040).
+# Instants the SQL path handles: 2011-01-01 .. 2035-01-01, and time limits below 1,000: a
+# part of what the contract accepts (domain.events), so every due date falls inside the
+# calendar's years (2010-2070) here as in Python.
 MIN_MS, MAX_MS = 1293840000000, 2051222400000
 MAX_LINE = 16_384
 

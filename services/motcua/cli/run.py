@@ -130,7 +130,10 @@ def publish(
         prod.flush()
     finally:
         prod.close()
-    typer.echo(f"accepted {accepted} rejected {rejected}")
+    from ..domain.formatting import fmt_int
+
+    typer.echo(f"Đã gửi vào Kafka {fmt_int(accepted)} sự kiện (accepted); "
+               f"từ chối {fmt_int(rejected)} → dead letters (rejected)")
 
 
 def register(app: typer.Typer) -> None:
