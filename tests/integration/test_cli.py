@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from datetime import date
 
 import orjson
@@ -70,6 +73,12 @@ def test_avro_and_jsonl_give_the_same_kpis(tmp_path):
             "--as-of", "2025-03-08")
     rows_a = motcua_json(*args, "--store", a)
     assert rows_a and rows_a == motcua_json(*args, "--store", b)
+    # replay leaves the working-day calendar in the store (the panels' "due soon" reads it)
+    count = subprocess.run([sys.executable, "-c", (
+        "import sys; from motcua.adapters.clickhouse_store import ClickHouseStore; s = ClickHouseStore(sys.argv[1]);"
+        "print(s.client.command(f'SELECT countIf(is_working = 1) FROM {s.db}.work_calendar'))"), a],
+        capture_output=True, text=True, check=True).stdout
+    assert int(count) > 60 * 240
 
 
 def test_kpi_json_keys_follow_the_contract(tmp_path):

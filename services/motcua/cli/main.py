@@ -79,12 +79,14 @@ def replay(
 
     check_event_files(files)
     st = open_store(store)
-    pipeline = EmbeddedPipeline(st, load_calendar(), batch_size=batch_size)
+    cal = load_calendar()
+    pipeline = EmbeddedPipeline(st, cal, batch_size=batch_size)
     with progress_bar() as bar:
         task = bar.add_task(", ".join(p.name for p in files)[:40], total=None, rate="")
         total = pipeline.replay_files(files, progress=lambda n: bar.advance(task, n), bulk=bulk)
         bar.update(task, total=total.read, completed=total.read,
                    rate=f"{total.read / max(total.seconds, 1e-9):,.0f} ev/s")
+    st.load_calendar(cal)  # the panels' "due soon" reads the next working day from the store
     _print_summary(total, held=st.held_dossiers())
     if total.read and total.accepted == 0:
         raise typer.Exit(code=1)

@@ -77,13 +77,13 @@ def writer(
     from ..live import writer as wr
     from ..live.logs import setup
 
-    from .common import check_store_dsn
+    from .common import check_store_dsn, load_calendar
 
     settings = _settings(bootstrap, store=store, writer_metrics_port=metrics_port)
     # what is wrong with the DSN itself, at once; an unreachable store is retried by the writer
     check_store_dsn(settings.store_dsn())
     setup("writer", log_level)
-    wr.run(settings)
+    wr.run(settings, calendar=load_calendar())
 
 
 @run_app.command()

@@ -118,6 +118,7 @@ import orjson
 
 from ..adapters.clickhouse_store import ClickHouseStore
 from ..adapters.codec import dead_letter_record, decode_dead_letter
+from ..domain.calendar import WorkingCalendar
 from ..domain.events import validate
 from ..pipeline.dossiers import Transition, backlog_deltas, rollup_deltas
 from .config import LiveSettings
@@ -281,9 +282,11 @@ def batch_events(messages: list[dict]) -> tuple[list[dict], list[bytes]]:
 class Writer:
     def __init__(self, settings: LiveSettings, store: ClickHouseStore | None = None,
                  on_flushed: Callable[[Round, list[dict], float], None] | None = None,
-                 max_backoff_s: float = 30.0, max_metadata_bytes: int = METADATA_MAX_BYTES):
+                 max_backoff_s: float = 30.0, max_metadata_bytes: int = METADATA_MAX_BYTES,
+                 calendar: WorkingCalendar | None = None):
         self.s = settings
         self._store = store
+        self.calendar = calendar  # written to the store's work_calendar once connected
         self.on_flushed = on_flushed
         self.max_backoff_s = max_backoff_s
         self.max_metadata_bytes = max_metadata_bytes
@@ -300,7 +303,11 @@ class Writer:
     def store(self) -> ClickHouseStore:
         while self._store is None:
             try:
-                self._store = ClickHouseStore(self.s.store_dsn())
+                store = ClickHouseStore(self.s.store_dsn())
+                if self.calendar is not None:
+                    # the panels' and the exporter's "due soon" read the next working day there
+                    store.load_calendar(self.calendar)
+                self._store = store
             except Exception as err:  # server not up yet
                 log.warning("store not reachable; retrying", extra={"error": repr(err)})
                 if self.stop_event.wait(2.0):
@@ -645,7 +652,7 @@ class Writer:
             pass
 
 
-def run(settings: LiveSettings) -> None:
+def run(settings: LiveSettings, calendar: WorkingCalendar | None = None) -> None:
     import signal
 
     from .metrics import serve
@@ -653,7 +660,7 @@ def run(settings: LiveSettings) -> None:
 
     ensure_topics(settings)
     serve(settings.writer_metrics_port)
-    w = Writer(settings)
+    w = Writer(settings, calendar=calendar)
     signal.signal(signal.SIGTERM, lambda *_: w.stop())
     signal.signal(signal.SIGINT, lambda *_: w.stop())
     log.info("writer started", extra={"store": settings.store_dsn().split("@")[-1],
