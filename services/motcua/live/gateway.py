@@ -408,6 +408,8 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
                                 f"body is over the {limit}-byte limit", body, 413)
         ctype = request.content_type.lower()
         ref = f"gateway:{principal}:{request_id}"
+        if body[:3] == b"\xef\xbb\xbf" and ctype not in AVRO_TYPES:  # a UTF-8 BOM (Excel, Notepad) is not data
+            body = body[3:]
         if ctype in JSON_TYPES:
             stripped = body.lstrip()
             if stripped[:1] == b"[":

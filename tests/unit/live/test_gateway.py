@@ -91,6 +91,14 @@ def test_single_array_ndjson_and_avro_bodies_are_published_keyed_by_dossier():
     assert status == 202 and p.sent[0][1] == b"G6"
 
 
+def test_a_utf8_byte_order_mark_before_a_json_body_is_not_data():
+    bom = b"\xef\xbb\xbf"
+    status, body, p = call("POST /v1/events", bom + orjson.dumps([ev(7), ev(8)]))
+    assert status == 202 and orjson.loads(body)["accepted"] == 2
+    status, body, p = call("POST /v1/events", bom + encode_json(ev(9)) + b"\n", "application/x-ndjson")
+    assert status == 202 and [k for _t, k, _v in p.sent] == [b"G9"]
+
+
 @pytest.mark.parametrize("body,ctype,status,code", [
     (b"{oops", "application/json", 422, "BAD_JSON"),
     (b"[{oops", "application/json", 400, "BAD_JSON"),
