@@ -122,10 +122,13 @@ def publish(
                 if len(chunk) >= 20_000:
                     r = ingress.submit(chunk)
                     prod.flush()
+                    Ingress.wait(r)  # raises unless Kafka acknowledged every record
                     accepted, rejected = accepted + r.accepted, rejected + len(r.rejected)
                     chunk = []
             if chunk:
                 r = ingress.submit(chunk)
+                prod.flush()
+                Ingress.wait(r)
                 accepted, rejected = accepted + r.accepted, rejected + len(r.rejected)
         prod.flush()
     finally:
