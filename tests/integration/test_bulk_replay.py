@@ -198,6 +198,25 @@ def test_several_files_in_one_bulk_replay_equal_the_python_path(new_store, tmp_p
         assert got[name] == want[name], name
 
 
+def test_a_bom_before_a_conflicting_first_line_is_dead_lettered_alike(new_store, tmp_path):
+    """Found by the property above: the bulk path kept a file's UTF-8 BOM in its first
+    line, so the dead letter of that line (a conflicting duplicate) differed in size."""
+    from tests.builders import local_ms, received
+
+    first = received("B1", local_ms(2025, 3, 3))
+    other = dict(first, channel="DIRECT")
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_bytes(orjson.dumps(first) + b"\n")
+    b.write_bytes(b"\xef\xbb\xbf" + orjson.dumps(other) + b"\n")
+    bulk_store, plain_store = new_store(), new_store()
+    EmbeddedPipeline(bulk_store, default_calendar(), now_ms=lambda: NOW_MS).replay_files([a, b], bulk=True)
+    _replay(plain_store, [a, b], bulk=False)
+    got, want = tables(bulk_store), tables(plain_store)
+    assert [r[3] for r in got["dead letters"]] == ["CONFLICTING_DUPLICATE"]
+    for name in CHECKS:
+        assert got[name] == want[name], name
+
+
 class Crash(Exception):
     pass
 

@@ -297,7 +297,9 @@ class BulkReplayer:
             params[f"path{i}"] = path
             parts.append(
                 f"SELECT {i} AS f, lineno, l AS line FROM ("
-                f"SELECT rowNumberInAllBlocks() + 1 AS lineno, trimRight(line, {_q(_LINE_END)}) AS l "
+                # a UTF-8 BOM before the first line is not part of it (iter_file skips it)
+                f"SELECT rowNumberInAllBlocks() + 1 AS lineno, trimRight(if(lineno = 1 AND "
+                f"startsWith(line, unhex('EFBBBF')), substring(line, 4), line), {_q(_LINE_END)}) AS l "
                 f"FROM file({{path{i}:String}}, 'LineAsString')) WHERE trimBoth(l, {_q(_BLANK)}) != ''")
         return "(" + " UNION ALL ".join(parts) + ")", params
 
