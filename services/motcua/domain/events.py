@@ -265,6 +265,16 @@ def _check_code(name: str, value: str) -> None:
                                     f"hay '@' (tên, địa chỉ không được gửi ở đây)")
 
 
+# Hex digits written as letters, for identifiers the product makes itself (content
+# digests, request ids): a run of digits in them would be masked as a possible phone or
+# citizen-ID number wherever they are quoted (dead-letter reasons and sources).
+_HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+
+
+def hex_as_letters(hex_text: str) -> str:
+    return hex_text.translate(_HEX_AS_LETTERS)
+
+
 class InvalidEvent(ValueError):
     """An event that breaks the contract. ``code`` is stable; ``reason`` is for humans."""
 

@@ -26,7 +26,7 @@ from .calendar import (
     end_of_local_day_ms,
     local_day_number,
 )
-from .events import END_TYPES
+from .events import END_TYPES, hex_as_letters
 
 NO_SEQUENCE = 1 << 62  # events without a sequence sort after sequenced ones
 
@@ -67,17 +67,12 @@ SLOT_FIELDS = {
 NEW, DUPLICATE, CONFLICT = "new", "duplicate", "conflict"
 
 
-# Hex digits written as letters: a digest never looks like a number (dead-letter reasons
-# mask anything that could be a phone or citizen-ID number).
-_HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
-
-
 def event_digest(event: dict) -> str:
     """What an event says, as 16 letters (a 64-bit hash): the same for every encoding of
     the same validated event (instants are ints, absent optional fields dropped),
     different when any field differs. One event_id with two digests is a conflict."""
     h = hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=8)
-    return h.hexdigest().translate(_HEX_AS_LETTERS)
+    return hex_as_letters(h.hexdigest())
 
 
 def order_key(event: dict) -> tuple:

@@ -50,13 +50,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..adapters.codec import MAX_EVENT_BYTES, DecodeError, dead_letter_record, encode_avro
-from ..domain.events import InvalidEvent
+from ..domain.events import InvalidEvent, hex_as_letters
 from ..pipeline.ingest import decode_record, rejection
 from .config import LiveSettings
 from .ingress import Ingress, Submitted
 from .metrics import DEAD_LETTERS, EVENTS_ACCEPTED, EVENTS_IN, HTTP_REQUESTS, PUBLISH_LATENCY
-
-_HEX_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 
 log = logging.getLogger("motcua.gateway")
 
@@ -383,9 +381,8 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
             raise _BodyTimeout from None
 
     async def post_events(request: web.Request) -> web.StreamResponse:
-        # in letters: a hex id with a run of digits would be masked as a possible phone or
-        # citizen-ID number in the dead letters' source (codec.dead_letter_record)
-        request_id = uuid.uuid4().hex.translate(_HEX_AS_LETTERS)
+        # in letters: a hex id with a run of digits would be masked in dead-letter sources
+        request_id = hex_as_letters(uuid.uuid4().hex)
         if bindings:
             allowed = api_keys.sources_for(presented_key(request))
             if allowed is None:
