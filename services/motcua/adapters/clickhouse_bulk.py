@@ -274,6 +274,7 @@ class BulkReplayer:
         self.c = store.client
         self.db = store.db
         self.cal = cal
+        self.fast_repeats: int | None = None  # repeated ids among the fast lines (mark_python)
 
     # -- scratch tables ----------------------------------------------------------
     def _t(self, name: str) -> str:
@@ -359,7 +360,7 @@ FROM (
         # An event_id repeated in other words may be a conflicting duplicate: Python decides
         # (on the validated content, not the text). Only looked for when ids repeat at all.
         fast = f"SELECT dossier_id, event_id, line FROM {self._t('events')} WHERE fast"
-        repeats = int(self.c.command(
+        repeats = self.fast_repeats = int(self.c.command(
             f"SELECT count() - uniqExact(cityHash64(dossier_id, event_id)) FROM ({fast})", settings=_EAGER))
         if repeats:
             self.c.command(
@@ -383,8 +384,9 @@ FROM (
         sql_events = (f"SELECT * FROM {self._t('events')} "
                       f"WHERE fast AND dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})")
         # A hash collision can only make repeats look present (then the exact sort runs);
-        # a real repeat always shows.
-        repeats = int(self.c.command(
+        # a real repeat always shows. The SQL dossiers' lines are fast lines: none repeats
+        # when mark_python found no repeat among all of those.
+        repeats = 0 if self.fast_repeats == 0 else int(self.c.command(
             f"SELECT count() - uniqExact(cityHash64(dossier_id, event_id)) FROM ({sql_events})", settings=_EAGER))
         if repeats:
             self.c.command(f"CREATE TABLE {self._t('sql')} ENGINE = Memory AS {sql_events} "
