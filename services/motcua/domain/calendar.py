@@ -11,6 +11,7 @@ for the years in range.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Iterable
@@ -86,6 +87,19 @@ class WorkingCalendar:
             cumulative.append(count)
         self._working = working  # ordinals of working days, ascending
         self._cumulative = cumulative  # working days <= ordinal, indexed from self.first
+        self._version: str | None = None
+
+    @property
+    def version(self) -> str:
+        """A short content digest of the working-day table (16 hex digits): two calendars
+        with the same working days have the same version, any changed day changes it. The
+        store records it per dossier, so stored due dates computed under another calendar
+        can be found (``motcua calendar check``) and refolded (``motcua recompute``)."""
+        if self._version is None:
+            h = hashlib.sha256(f"{self.first}:{self.last}:".encode())
+            h.update(b",".join(str(o).encode() for o in self._working))
+            self._version = h.hexdigest()[:16]
+        return self._version
 
     def _check(self, o: int) -> int:
         if not self.first <= o <= self.last:
