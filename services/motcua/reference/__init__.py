@@ -230,7 +230,9 @@ def _province_table() -> tuple[dict[str, ProvinceInfo], list[ProvinceInfo]]:
 
 
 def resolve_province(code: int | str | ProvinceInfo) -> ProvinceInfo:
-    """Accepts 75, "75", "01", "H75", "dong_nai", "Đồng Nai" (see module docstring)."""
+    """Accepts 75, "75", "01", "H75", "dong_nai", "Đồng Nai" (see module docstring), and a
+    province of before the 2025 merger (70, "H70", "Bình Phước"): the province it merged
+    into (``reform``). A name both used means the new province ("Quảng Trị" is 44)."""
     if isinstance(code, ProvinceInfo):
         return code
     lookup, _ = _province_table()
@@ -239,9 +241,15 @@ def resolve_province(code: int | str | ProvinceInfo) -> ProvinceInfo:
         key = _fold(str(code)).replace("-", "_")
     info = lookup.get(key) or lookup.get(key.replace(" ", "_"))
     if info is None:
+        from .reform import lookup_former
+
+        former = lookup_former(key)
+        if former is not None:
+            return resolve_province(former.new_gso)
         raise ValueError(
             f"unknown province {code!r}: give a GSO code of the 34 post-2025 provinces "
-            "(e.g. 75 or 'H75'), its codename ('dong_nai') or its name ('Đồng Nai')"
+            "(e.g. 75 or 'H75') or of the 63 before 2025-07-01 (70 = Bình Phước, now Đồng Nai), "
+            "its codename ('dong_nai') or its name ('Đồng Nai')"
         )
     return info
 
@@ -346,6 +354,8 @@ def units_for_province(code: int | str) -> list[Unit]:
 
 
 def province_of_unit(unit_code: str) -> ProvinceInfo | None:
+    """The province of a unit code by its ``H<GSO>`` prefix; a former province's prefix
+    (``H70.SO.STP``, ``H70.H.01``) gives the province it merged into (Đồng Nai)."""
     head = unit_code.split(".", 1)[0]
     if len(head) >= 2 and head[0] in "Hh" and head[1:].isdigit():
         try:
