@@ -383,13 +383,28 @@ def check_output_dir(path: Path, option: str = "--out") -> Path:
 
 
 def load_calendar() -> WorkingCalendar:
+    """The product's calendar: the ``holidays`` package < the shipped official schedule <
+    the overrides file in $MOTCUA_CALENDAR_OVERRIDES (docs/calendar.md). A bad file is a
+    user error naming the entry."""
     import yaml
+
+    from ..reference.official_calendar import CalendarDataError, calendar_with_overrides
 
     path = get_settings().calendar_overrides
     if path is None:
         return calendar_from_overrides(None)
     with open(path, encoding="utf-8") as fh:
-        return calendar_from_overrides(yaml.safe_load(fh) or {})
+        try:
+            data = yaml.safe_load(fh)
+        except yaml.YAMLError as err:
+            raise CliError(f"tệp cấu hình lịch {path} (MOTCUA_CALENDAR_OVERRIDES) không phải YAML hợp lệ: "
+                           f"{_first_line(str(err), 200)}") from None
+    if not data:
+        return calendar_from_overrides(None)
+    try:
+        return calendar_with_overrides(data, name=f"tệp cấu hình lịch {path}")
+    except CalendarDataError as err:
+        raise CliError(err.message) from None
 
 
 def parse_date(value: str, name: str) -> date:

@@ -1,7 +1,8 @@
 """A precomputed working-day calendar for the simulator (Asia/Ho_Chi_Minh, UTC+7, no DST).
 
-Working days are Mon–Fri minus Vietnamese public holidays (Tết included) plus the
-official make-up working Saturdays, as known by ``holidays.country_holidays("VN")``.
+Working days are the product's calendar (``motcua.domain.calendar.default_calendar``:
+the ``holidays`` package under the shipped official schedule), so simulated due dates
+match the pipeline's. The package still names the days (Tết, for the volume dip).
 All look-ups are list indexing on day offsets, so the per-event cost is nil.
 """
 
@@ -12,6 +13,7 @@ from datetime import date, timedelta
 import holidays
 
 from motcua.domain.calendar import MS_PER_DAY as DAY_MS
+from motcua.domain.calendar import WorkingCalendar, default_calendar
 from motcua.domain.calendar import local_day_number as local_ordinal
 from motcua.domain.calendar import local_midnight_ms
 
@@ -23,7 +25,11 @@ def vn_holidays(first_year: int, last_year: int):
 
 
 def is_working_day(d: date, _cache: dict = {}) -> bool:
-    """Mon–Fri minus VN public holidays, plus official make-up Saturdays."""
+    """A working day of the product's calendar (official schedule over the package);
+    outside its years, the package's answer."""
+    cal = default_calendar()
+    if cal.first <= d.toordinal() <= cal.last:
+        return cal.is_working_day(d)
     h = _cache.get(d.year)
     if h is None:
         h = _cache[d.year] = vn_holidays(d.year, d.year)
@@ -33,13 +39,15 @@ def is_working_day(d: date, _cache: dict = {}) -> bool:
 class WorkCalendar:
     """Working days between ``first`` and ``last`` (inclusive), indexed by day offset."""
 
-    def __init__(self, first: date, last: date):
+    def __init__(self, first: date, last: date, calendar: WorkingCalendar | None = None):
         self.first = first
         self.base = first.toordinal()
         n = last.toordinal() - self.base + 1
         h = vn_holidays(first.year, last.year)
+        cal = calendar or default_calendar()
         self.days = [first + timedelta(i) for i in range(n)]
-        self.is_wd = [h.is_working_day(d) for d in self.days]
+        self.is_wd = [cal.is_working_day(d) if cal.first <= d.toordinal() <= cal.last else h.is_working_day(d)
+                      for d in self.days]
         self.holiday = [d in h for d in self.days]
         names = [h.get(d) or "" for d in self.days]
         self.tet = [("Lunar New Year" in nm or "Tết" in nm) for nm in names]

@@ -1,0 +1,194 @@
+"""``motcua calendar show YEAR`` and ``motcua calendar check``: the working-day calendar.
+
+The calendar is layered (docs/calendar.md): the ``holidays`` package < the official
+schedule shipped in ``reference/data/official-calendar.yaml`` < the province's overrides
+file ($MOTCUA_CALENDAR_OVERRIDES). ``show`` lists a year's days off on weekdays and
+working weekend days with the layer that decided each; ``check`` says whether the years
+that must be known are confirmed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .common import CliError, console, load_calendar, out_console, parse_date
+
+calendar_app = typer.Typer(help="The working-day calendar (lịch làm việc): show a year, check the coming years are confirmed.",
+                           no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+
+WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+KIND_VI = {"holiday": "Nghỉ lễ", "compensatory": "Nghỉ bù", "swap": "Nghỉ hoán đổi", "makeup": "Làm bù",
+           "off": "Ngày nghỉ", "working": "Ngày làm việc"}
+LAYER_VI = {"package": "gói holidays", "official": "lịch chính thức", "override": "cấu hình của tỉnh"}
+OVERRIDES_HINT = "tệp cấu hình lịch ($MOTCUA_CALENDAR_OVERRIDES)"
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _today() -> date:
+    from ..domain.calendar import VN_TZ
+
+    return datetime.now(tz=VN_TZ).date()
+
+
+def _confirmation_vi(cal, year: int) -> str:
+    sched = cal.official.get(year)
+    if sched is not None and sched.confirmed:
+        return "đã xác nhận (lịch chính thức)"
+    if year in cal.override_confirmed_years:
+        return "đã xác nhận (cấu hình của tỉnh)"
+    return "chưa xác nhận (theo gói holidays)"
+
+
+def year_rows(cal, year: int) -> list[dict]:
+    """The rows ``calendar show`` prints for ``year`` (dates as ISO in ``date``)."""
+    rows = []
+    for dec in cal.year_decisions(year):
+        rows.append({
+            "date": dec.day.isoformat(),
+            "date_vi": f"{dec.day:%d/%m/%Y}",
+            "weekday": WEEKDAY_VI[dec.day.weekday()],
+            "working": dec.working,
+            "kind": dec.kind,
+            "kind_vi": KIND_VI.get(dec.kind or "", "Ngày làm việc" if dec.working else "Ngày nghỉ"),
+            "what": dec.what,
+            "source": dec.source,
+            "layer": dec.layer,
+            "layer_vi": LAYER_VI[dec.layer],
+        })
+    return rows
+
+
+@calendar_app.command("show")
+def show(
+    year: Optional[int] = typer.Argument(None, help="The year (default: the current year)."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table | json | csv (csv and json: Vietnamese labels plus codes)."),
+) -> None:
+    """A year's days off on Monday–Friday and working Saturdays/Sundays (make-up days), each
+    with its kind, description, source and the layer that decided it (gói holidays, lịch
+    chính thức, cấu hình của tỉnh); whether the year is confirmed; how many working days
+    the year has. Uses $MOTCUA_CALENDAR_OVERRIDES when set."""
+    cal = load_calendar()
+    year = _today().year if year is None else year
+    first, last = date.fromordinal(cal.first).year, date.fromordinal(cal.last).year
+    if not first <= year <= last:
+        raise CliError(f"năm {year} nằm ngoài lịch làm việc (các năm {first}–{last})")
+    rows = year_rows(cal, year)
+    n_working = cal.working_days_in_year(year)
+    confirmed = cal.year_confirmed(year)
+    if fmt == Fmt.json:
+        import orjson
+
+        sched = cal.official.get(year)
+        doc = {"year": year, "confirmed": confirmed, "confirmation": _confirmation_vi(cal, year),
+               "working_days": n_working, "calendar_version": cal.version,
+               "sources": list(sched.sources) if sched else [],
+               "override_source": cal.override_sources.get(year),
+               "days": rows}
+        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+        return
+    if fmt == Fmt.csv:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["ngay", "thu", "loai", "noi_dung", "nguon", "quyet_dinh_boi", "lam_viec"])
+        for r in rows:
+            w.writerow([r["date_vi"], r["weekday"], r["kind_vi"], r["what"], r["source"], r["layer_vi"],
+                        "1" if r["working"] else "0"])
+        sys.stdout.write(buf.getvalue())
+        console.print(f"Năm {year}: {_confirmation_vi(cal, year)}; {_fmt_int(n_working)} ngày làm việc.")
+        return
+    t = Table(title=f"Lịch làm việc năm {year}: ngày nghỉ trong tuần và ngày làm bù")
+    for col in ("Ngày", "Thứ", "Loại", "Nội dung", "Nguồn", "Quyết định bởi"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["date_vi"], r["weekday"], r["kind_vi"], r["what"], r["source"], r["layer_vi"])
+    out_console.print(t)
+    out_console.print(f"Năm {year}: {_confirmation_vi(cal, year)}. Số ngày làm việc: {_fmt_int(n_working)}.")
+    sched = cal.official.get(year)
+    for s in (sched.sources if sched else ()):
+        out_console.print(f"  • {s}", markup=False)
+    if not confirmed:
+        out_console.print(f"Chưa có lịch chính thức của năm {year}: các ngày trên lấy từ gói holidays và "
+                          f"{OVERRIDES_HINT}; xem `motcua calendar check`.")
+
+
+def _fmt_int(n: int) -> str:
+    from ..domain.formatting import fmt_int
+
+    return fmt_int(n)
+
+
+# -- check ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of ``calendar check``: ``ok`` False makes the command exit 1."""
+
+    code: str
+    ok: bool
+    message: str  # one Vietnamese line
+
+
+def year_confirmation_findings(cal, as_of: date) -> list[Finding]:
+    """The current year, and from 1 October the next one, must have a confirmed schedule."""
+    from ..domain.calendar import NEXT_YEAR_DUE_MONTH, required_years
+
+    out = []
+    for year in required_years(as_of):
+        if cal.year_confirmed(year):
+            out.append(Finding("year_confirmed", True, f"năm {year}: {_confirmation_vi(cal, year)}"))
+            continue
+        why = ("năm hiện tại" if year == as_of.year
+               else f"từ 01/{NEXT_YEAR_DUE_MONTH:02d} phải có lịch của năm sau")
+        out.append(Finding("year_unconfirmed", False,
+                           f"Lịch làm việc năm {year} chưa được xác nhận ({why}): phần mềm chưa có lịch nghỉ "
+                           f"chính thức của năm này nên hạn giải quyết đang tính theo gói holidays. Khi có "
+                           f"thông báo của Chính phủ/Bộ Nội vụ về lịch nghỉ năm {year}, thêm các ngày nghỉ "
+                           f"(days_off) và ngày làm bù (working_days) vào {OVERRIDES_HINT} cùng "
+                           f"confirmed_years: [{year}] (và sources), rồi chạy lại `motcua calendar check`."))
+    return out
+
+
+def calendar_findings(cal, as_of: date) -> list[Finding]:
+    """Every finding of ``calendar check``, in order. Further checks (e.g. stored figures
+    computed with another calendar version) append theirs here."""
+    findings: list[Finding] = []
+    findings.extend(year_confirmation_findings(cal, as_of))
+    return findings
+
+
+@calendar_app.command("check")
+def check(
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="The day to check for (YYYY-MM-DD, default today in Asia/Ho_Chi_Minh)."),
+) -> None:
+    """Check the calendar is known for the days ahead: the current year, and from
+    1 October the next year, must have a confirmed schedule (shipped, or vouched for in
+    $MOTCUA_CALENDAR_OVERRIDES with confirmed_years). Exit code 1 with what to do when
+    not, 0 with a one-line OK otherwise."""
+    day = parse_date(as_of, "--as-of") if as_of else _today()
+    cal = load_calendar()
+    findings = calendar_findings(cal, day)
+    problems = [f for f in findings if not f.ok]
+    if problems:
+        for f in problems:
+            out_console.print(f"Lỗi lịch: {f.message}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1)
+    out_console.print(f"Lịch làm việc ổn (ngày {day:%d/%m/%Y}): " + "; ".join(f.message for f in findings) + ".",
+                      markup=False, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(calendar_app, name="calendar")
