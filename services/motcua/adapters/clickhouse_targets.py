@@ -63,20 +63,31 @@ class TargetsRepository:
 
     def load_reference_names(self, provinces: Iterable[str], extra_unit_codes: Iterable[str] = ()) -> int:
         """(Re)write the names dashboards show: units of the given provinces (plus any
-        stored unit code, named by the registry or by its code), fields and procedures."""
+        stored unit code, named by the registry or by its code), fields and procedures.
+        Units loaded by ``motcua registry load units`` (registry_units) win over the
+        shipped ones."""
         from ..reference import fields, procedures, resolve_province, units_for_province
         from ..reference.registry import default_registry
+        from .clickhouse_units import UnitsRepository
 
         rows = []
-        seen = set()
+        loaded = UnitsRepository(self).all()
+        seen = {u.code for u in loaded}
+        for u in loaded:
+            try:
+                prov_name = resolve_province(u.province_code).name if u.province_code else ""
+            except ValueError:
+                prov_name = ""
+            rows.append(("unit", u.code, u.name, u.level, u.province_code, prov_name))
         for p in provinces:
             try:
                 info = resolve_province(p)
             except ValueError:
                 continue  # a code the registry does not know: its units are named by their codes below
             for u in units_for_province(info.gso):
-                rows.append(("unit", u.code, u.name, u.level, info.code, info.name))
-                seen.add(u.code)
+                if u.code not in seen:
+                    rows.append(("unit", u.code, u.name, u.level, info.code, info.name))
+                    seen.add(u.code)
         reg = default_registry()
         for code in extra_unit_codes:
             if code in seen or not code:

@@ -260,7 +260,7 @@ def ranking(order: str) -> str:
     rows += counter_branches(("ended", "ended_ok"), "day >= d0 AND day <= d1", by_unit=True, monthly=True,
                              select="unit_code, unit_level, 0, 0, ended, ended_ok")
     return f"""WITH {D_FROM} AS d0, {D_TO} AS d1, d1 AS today, {ranking_targets('on_time_rate')} AS tg
-SELECT c.unit_code AS unit_code, if(n.name = '', c.unit_code, n.name) AS unit_name,
+SELECT c.unit_code AS unit_code, if(ifNull(n.name, '') = '', c.unit_code, n.name) AS unit_name,
     c.unit_level AS unit_level, {level_name('c.unit_level')} AS level_name,
     c.ended AS ended, c.ended_ok AS ended_ok, c.ended_ok / c.ended AS ratio,
     if((arrayFirstIndex(t -> t.1 = c.unit_code OR (t.1 = '' AND t.2 IN ('', c.unit_level)), tg) AS t_index) = 0,
@@ -288,7 +288,7 @@ def unit_breakdown(dim: str) -> str:
         join = ""
     else:
         kind = "procedure" if dim == "procedure" else "field"
-        label = "if(n.name = '', k, n.name)"
+        label = "if(ifNull(n.name, '') = '', k, n.name)"
         join = f"LEFT JOIN (SELECT code, name FROM reference_names WHERE kind = '{kind}') AS n ON n.code = c.k"
     return f"""WITH {D_FROM} AS d0, {D_TO} AS d1
 SELECT c.k AS code, {label} AS name, c.received AS received, c.ended AS ended,
@@ -311,7 +311,7 @@ SETTINGS join_use_nulls = 1"""
 FAR_FUTURE_MS = 4102444800000  # domain.lifecycle.FAR_FUTURE_MS: a supplement pause still open
 
 OVERDUE_LIST = f"""WITH {D_TO} AS today
-SELECT dossier_id, unit_code, if(n.name = '', s.procedure_code, n.name) AS procedure_name,
+SELECT dossier_id, unit_code, if(ifNull(n.name, '') = '', s.procedure_code, n.name) AS procedure_name,
     toTimeZone(received_at, '{TZ}') AS received_at_local, effective_due_date,
     if(supplement_requests >= 2, NULL, dateDiff('day', effective_due_date, today)) AS days_overdue,
     supplement_requests
@@ -334,7 +334,7 @@ def _score(expr: str) -> str:
 
 
 INDEX_766 = f"""WITH {D_FROM} AS d0, {D_TO} AS d1, d1 AS today
-SELECT c.unit_code AS unit_code, if(n.name = '', c.unit_code, n.name) AS unit_name,
+SELECT c.unit_code AS unit_code, if(ifNull(n.name, '') = '', c.unit_code, n.name) AS unit_name,
     {level_name('c.unit_level')} AS level_name,
     c.p_received AS received, c.p_carried_over AS carried_over,
     (c.p_ended_ok + ifNull(b.within_now, 0)) / nullIf(c.p_received + c.p_carried_over, 0) AS progress,

@@ -92,12 +92,12 @@ def read_snapshot(store, as_of_ms: int, targets: list[Target] | None = None,
             "GROUP BY province_code, unit_level, unit_code HAVING sum(open) != 0",
             parameters={"day": day}).result_rows:
         snap.backlog[(prov, level, unit)] = (int(ip), int(od), int(ds))
-    for kind, code, name, prov_name in client.query(
-            f"SELECT kind, code, name, province_name FROM {db}.reference_names FINAL "
+    for kind, code, name, prov_code, prov_name in client.query(
+            f"SELECT kind, code, name, province_code, province_name FROM {db}.reference_names FINAL "
             "WHERE kind = 'unit'").result_rows:
         snap.unit_names[code] = name
-        if prov_name:
-            snap.province_names[code.split(".")[0][1:]] = prov_name
+        if prov_name and prov_code:  # loaded DVCQG codes (000.00.12.H56) carry no GSO code in the code
+            snap.province_names[prov_code] = prov_name
     if targets is None:
         from ..adapters.clickhouse_targets import TargetsRepository
 

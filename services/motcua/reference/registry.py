@@ -108,4 +108,12 @@ def default_registry() -> Registry:
     return _default
 
 
-__all__ = ["Registry", "default_registry"]
+def set_default_registry(registry: Registry | None) -> None:
+    """Replace the process-wide registry (e.g. by one holding the units loaded into a
+    store, see ``adapters.clickhouse_units.use_store_registry``); None: back to the
+    shipped reference data."""
+    global _default
+    _default = registry
+
+
+__all__ = ["Registry", "default_registry", "set_default_registry"]
