@@ -33,6 +33,7 @@ files take the Python path.
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from ..domain.calendar import WorkingCalendar
@@ -367,6 +368,27 @@ FROM (
                 f"INSERT INTO {self._t('python')} SELECT DISTINCT dossier_id FROM ({fast}) "
                 f"GROUP BY dossier_id, event_id HAVING uniqExact(line) > 1", settings=_EAGER)
 
+    def mark_catalogue(self, catalogue) -> None:
+        """Dossiers with a fast RECEIVED line that leaves out a flag the procedure
+        catalogue knows for its procedure go to Python too: the SQL fold reads flags from
+        the line only, ``pipeline.dossiers.facts_of`` supplies them (one rule, one place).
+        A fast line is compact JSON without escapes, so '"has_fee":' in it is that key."""
+        from ..reference.catalogue import codes_knowing
+
+        conds, params = [], {}
+        for i, flag in enumerate(("has_fee", "requires_paper_result", "time_limit")):
+            codes = codes_knowing(catalogue, flag)
+            if codes:
+                params[f"c{i}"] = codes
+                conds.append(f"(position(line, {_q(chr(34) + flag + chr(34) + ':')}) = 0 "
+                             f"AND has({{c{i}:Array(String)}}, procedure_code))")
+        if not conds:
+            return
+        self.c.command(
+            f"INSERT INTO {self._t('python')} SELECT DISTINCT dossier_id FROM {self._t('events')} "
+            f"WHERE fast AND event_type = 'RECEIVED' AND ({' OR '.join(conds)})",
+            parameters=params, settings=_EAGER)
+
     def python_lines(self) -> Iterator[tuple[int, int, bytes]]:
         """Every line Python must see: slow lines and the fast lines of Python dossiers."""
         yield from self._lines_where(f"NOT fast OR dossier_id IN (SELECT dossier_id FROM {self._t('python')})")
@@ -379,6 +401,9 @@ FROM (
         base = cal.first - _EPOCH_ORDINAL
         cum = "[" + ",".join(map(str, cal.cumulative_counts)) + "]"
         wd = "[" + ",".join(str(o - _EPOCH_ORDINAL) for o in cal.working_ordinals) + "]"
+        if not re.fullmatch(r"[0-9a-f]{16}", cal.version):  # inlined below as a literal
+            raise ValueError(f"unexpected calendar version {cal.version!r}")
+        calendar_version = f"'{cal.version}'"
         # bulk_sql: the distinct events of the SQL dossiers (the first line of a repeated
         # id, as the Python fold keeps). Sorting out repeats costs; skip it when none.
         sql_events = (f"SELECT * FROM {self._t('events')} "
@@ -463,6 +488,8 @@ SELECT *,
 FROM (
 SELECT dossier_id,
     toUInt32(count()) AS version,
+    {calendar_version} AS calendar_version,
+    toUInt32(0) AS revision,
     countIf(e_event_type = 'RECEIVED') > 0 AS received,
     -- the least RECEIVED: 1 occurred, 2 channel, 3 online_service, 4 has_fee,
     -- 5 requires_paper_result, 6 due_at (nullable), 7 has time_limit, 8 unit, 9 value, 10 envelope

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -64,8 +65,11 @@ STATE_COLUMNS = (
     "supplement_requests", "request_times", "pause_starts", "pause_ends", "due_known",
     "due_date", "effective_due_dates", "effective_due_date", "outcome", "working_days",
     "electronic_result", "postal", "digitised_all", "reused", "from_personal_store",
-    "population_data_used", "paid_online", "apology_ok", "rating",
+    "population_data_used", "paid_online", "apology_ok", "rating", "calendar_version", "revision",
 )
+# Facts messages written before these keys existed (still in Kafka after an upgrade) get
+# the values of "computed by an unknown calendar, never recomputed".
+_STATE_DEFAULTS = {"calendar_version": "", "revision": 0}
 _TS = pa.timestamp("ms", tz="UTC")
 _STATE_TYPES = {
     "received_at": _TS, "end_at": _TS, "received_date": pa.date32(), "end_date": pa.date32(),
@@ -73,6 +77,7 @@ _STATE_TYPES = {
     "request_times": pa.list_(_TS), "pause_starts": pa.list_(_TS), "pause_ends": pa.list_(_TS),
     "effective_due_dates": pa.list_(pa.date32()), "version": pa.uint32(),
     "working_days": pa.uint16(), "supplement_requests": pa.uint8(),
+    "calendar_version": pa.string(), "revision": pa.uint32(),
 }
 _BOOL_COLUMNS = {
     "received", "has_fee", "requires_paper_result", "ended", "due_known", "electronic_result",
@@ -86,6 +91,20 @@ ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_cod
 def _days(ordinal: int | None) -> int:
     """Local date ordinal -> days since 1970-01-01 (Arrow date32); 0 for unknown."""
     return 0 if ordinal is None else ordinal - _EPOCH_ORDINAL
+
+
+def calendar_exceptions(cal: WorkingCalendar) -> tuple[list[int], list[int]]:
+    """The ordinals where ``cal`` departs from the Monday-Friday rule: weekdays off and
+    weekend working days (what identifies a calendar to a reader)."""
+    off, on = [], []
+    for o in range(cal.first, cal.last + 1):
+        weekday = date.fromordinal(o).weekday() < 5
+        working = cal.is_working_day(o)
+        if weekday and not working:
+            off.append(o)
+        elif working and not weekday:
+            on.append(o)
+    return off, on
 
 
 def content_token(prefix: str, parts: Iterable[bytes]) -> str:
@@ -236,6 +255,35 @@ class ClickHouseStore:
         })
         self.client.command(f"TRUNCATE TABLE {self.db}.work_calendar")
         self.client.insert_arrow(f"{self.db}.work_calendar", table)
+        self.record_calendar(cal)
+
+    def record_calendar(self, cal: WorkingCalendar) -> None:
+        """Remember ``cal`` by its version (once): the days where it departs from the
+        Monday-Friday rule, so a later calendar can be compared with it."""
+        known = self.client.query(
+            f"SELECT count() FROM {self.db}.calendar_versions WHERE version = {{v:String}}",
+            parameters={"v": cal.version}).result_rows[0][0]
+        if known:
+            return
+        off, on = calendar_exceptions(cal)
+        self.client.insert_arrow(f"{self.db}.calendar_versions", pa.table({
+            "version": pa.array([cal.version]),
+            "first_day": pa.array([cal.first - _EPOCH_ORDINAL], pa.date32()),
+            "last_day": pa.array([cal.last - _EPOCH_ORDINAL], pa.date32()),
+            "weekdays_off": pa.array([[o - _EPOCH_ORDINAL for o in off]], pa.list_(pa.date32())),
+            "weekend_working_days": pa.array([[o - _EPOCH_ORDINAL for o in on]], pa.list_(pa.date32())),
+            "recorded_at": pa.array([int(time.time() * 1000)], _TS),
+        }))
+
+    def calendar_versions(self) -> dict[str, tuple[int, int, set[int], set[int]]]:
+        """Recorded calendars: version -> (first, last, weekdays off, weekend working days),
+        as date ordinals."""
+        rows = self.client.query(
+            f"SELECT version, first_day, last_day, weekdays_off, weekend_working_days "
+            f"FROM {self.db}.calendar_versions FINAL",
+            query_formats={"Date": "int"}).result_rows
+        return {v: (a + _EPOCH_ORDINAL, b + _EPOCH_ORDINAL, {d + _EPOCH_ORDINAL for d in off},
+                    {d + _EPOCH_ORDINAL for d in on}) for v, a, b, off, on in rows}
 
     # -- writes -------------------------------------------------------------------
     def _insert(self, table: str, arrow_table: pa.Table, token: str | None) -> None:
@@ -272,7 +320,11 @@ class ClickHouseStore:
         """Facts as ``dossier_state`` columns (raises on facts of the wrong shape)."""
         cols = {}
         for name in STATE_COLUMNS:
-            values = list(map(itemgetter(name), facts_rows))
+            if name in _STATE_DEFAULTS:
+                default = _STATE_DEFAULTS[name]
+                values = [f.get(name, default) for f in facts_rows]
+            else:
+                values = list(map(itemgetter(name), facts_rows))
             if name in ("received_date", "end_date", "due_date", "effective_due_date"):
                 values = [_days(v) for v in values]
             elif name == "effective_due_dates":

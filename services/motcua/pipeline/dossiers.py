@@ -9,13 +9,14 @@ Kafka or ClickHouse: where earlier events of a dossier live is behind ``load_eve
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Sequence
 
 from ..domain.calendar import WorkingCalendar
 from ..domain.events import InvalidEvent
 from ..domain.lifecycle import CONFLICT, DUPLICATE, NEW, DossierState, derive_facts, event_digest
 from ..domain.metrics import COUNTERS, backlog_due, contributions
+from ..reference.catalogue import Catalogue, supply_flags
 
 # Loads earlier events of dossiers the book does not hold: ids -> {dossier_id: [events]}.
 EventLoader = Callable[[Sequence[str]], dict[str, list[dict]]]
@@ -45,14 +46,28 @@ def conflict_error(known: str | None, event: dict) -> InvalidEvent:
                         f"{known}, this one {event_digest(event)}); the stored version is kept")
 
 
+def facts_of(state: DossierState, cal: WorkingCalendar, catalogue: Catalogue | None = None) -> dict:
+    """``derive_facts``, with the flags the dossier's RECEIVED event leaves out taken from
+    the procedure catalogue (``reference.catalogue.supply_flags``; the event wins where
+    it speaks). The state itself keeps the events as they are: the catalogue only changes
+    facts, so a changed catalogue changes figures on a refold, never stored events."""
+    rec = state.received
+    if catalogue and rec is not None:
+        filled = supply_flags(rec, catalogue)
+        if filled is not rec:
+            state = replace(state, received=filled)
+    return derive_facts(state, cal)
+
+
 def fold_dossier(state: DossierState, events: list[dict], cal: WorkingCalendar,
-                 rebuild: Callable[[], DossierState]) -> Folded:
+                 rebuild: Callable[[], DossierState], catalogue: Catalogue | None = None) -> Folded:
     """Fold a batch of one dossier's (valid) events into ``state`` (mutated) and derive its
     facts. No event may stop a service: should the facts of the result fail (an event the
     validator accepted but the fold cannot take: a bug, or a calendar narrower than the
     contract's instants), the batch is refolded one event at a time from ``rebuild()``
     (the state before the batch) and every event that breaks it is rejected (FOLD_FAILED)
-    while the others go on."""
+    while the others go on. ``catalogue``: procedure_code -> flags supplied where the
+    RECEIVED event leaves them out (``facts_of``)."""
     fresh: list[dict] = []
     rejected: list[tuple[dict, InvalidEvent]] = []
     dups = 0
@@ -65,20 +80,21 @@ def fold_dossier(state: DossierState, events: list[dict], cal: WorkingCalendar,
                 dups += 1
             else:
                 rejected.append((e, conflict_error(state.event_ids[e["event_id"]], e)))
-        facts = derive_facts(state, cal) if state.first is not None else None
+        facts = facts_of(state, cal, catalogue) if state.first is not None else None
         return Folded(state, facts, fresh, dups, rejected)
     except Exception:  # noqa: BLE001 - whatever it is, one dossier must not stop the batch
-        return _fold_one_by_one(rebuild(), events, cal)
+        return _fold_one_by_one(rebuild(), events, cal, catalogue)
 
 
-def _fold_one_by_one(state: DossierState, events: list[dict], cal: WorkingCalendar) -> Folded:
+def _fold_one_by_one(state: DossierState, events: list[dict], cal: WorkingCalendar,
+                     catalogue: Catalogue | None = None) -> Folded:
     fresh: list[dict] = []
     rejected: list[tuple[dict, InvalidEvent]] = []
     dups = 0
     facts = None
     if state.first is not None:
         try:
-            facts = derive_facts(state, cal)
+            facts = facts_of(state, cal, catalogue)
         except Exception:  # noqa: BLE001 - a stored history the fold cannot take
             facts = None
     for e in events:
@@ -91,7 +107,7 @@ def _fold_one_by_one(state: DossierState, events: list[dict], cal: WorkingCalend
             rejected.append((e, conflict_error(trial.event_ids[e["event_id"]], e)))
             continue
         try:
-            trial_facts = derive_facts(trial, cal)
+            trial_facts = facts_of(trial, cal, catalogue)
         except Exception as err:  # noqa: BLE001
             rejected.append((e, InvalidEvent("FOLD_FAILED", f"the dossier cannot be folded with this "
                                                            f"event ({type(err).__name__}: {str(err)[:120]})")))
@@ -105,8 +121,9 @@ class DossierBook:
     """Dossier states with a bounded cache; evicted dossiers are reloaded on demand."""
 
     def __init__(self, cal: WorkingCalendar, load_events: EventLoader | None = None,
-                 max_dossiers: int = 2_000_000):
+                 max_dossiers: int = 2_000_000, catalogue: Catalogue | None = None):
         self.cal = cal
+        self.catalogue = catalogue  # procedure flags for RECEIVED events that leave them out
         self.load_events = load_events
         self.max_dossiers = max_dossiers
         self._states: OrderedDict[str, tuple[DossierState, dict | None]] = OrderedDict()
@@ -139,7 +156,7 @@ class DossierBook:
                 if not evs:
                     continue
                 folded = fold_dossier(DossierState(dossier_id), evs, self.cal,
-                                      lambda: DossierState(dossier_id))
+                                      lambda: DossierState(dossier_id), self.catalogue)
                 self._states[dossier_id] = (folded.state, folded.facts)
         transitions: list[Transition] = []
         fresh: list[dict] = []
@@ -151,7 +168,8 @@ class DossierBook:
             else:
                 st, old = entry
                 self._states.move_to_end(dossier_id)
-            folded = fold_dossier(st, evs, self.cal, lambda: self._rebuild(dossier_id, entry is not None))
+            folded = fold_dossier(st, evs, self.cal, lambda: self._rebuild(dossier_id, entry is not None),
+                                  self.catalogue)
             rejected.extend(folded.rejected)
             if folded.state is not st:  # refolded one event at a time
                 self._states[dossier_id] = (folded.state, old)
@@ -221,11 +239,22 @@ def backlog_deltas(transitions: Iterable[Transition]) -> list[tuple]:
     return [key + (n,) for key, n in acc.items() if n]
 
 
+def _revision_part(t: Transition) -> str:
+    """A recompute keeps the version and raises the revision (see ``pipeline.recompute``):
+    the revisions tell two recomputes of one version apart. Empty for new events, so
+    their tokens are those of before recomputes existed."""
+    new = t.new.get("revision", 0)
+    if not new:
+        return ""
+    return f":r{t.old.get('revision', 0) if t.old else 0}>{new}"
+
+
 def transition_token_parts(transitions: Sequence[Transition]) -> list[bytes]:
-    """What identifies a batch of transitions: each dossier with its old and new version.
+    """What identifies a batch of transitions: each dossier with its old and new version
+    (and revision, for a recompute).
     The same transitions always give the same rows, so this is a safe dedup token."""
     parts = sorted(
-        f"{t.dossier_id}:{t.old['version'] if t.old else 0}:{t.new['version']}"
+        f"{t.dossier_id}:{t.old['version'] if t.old else 0}:{t.new['version']}{_revision_part(t)}"
         for t in transitions
     )
     return [p.encode() for p in parts]
