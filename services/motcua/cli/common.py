@@ -330,6 +330,12 @@ def open_store(store: Optional[str], must_exist: bool = False, require_data: boo
                 st.migrate()
         else:
             st.migrate()
+        from ..adapters.clickhouse_units import use_store_registry
+
+        use_store_registry(st)  # the units this store has loaded name units everywhere in this process
+        from ..adapters.clickhouse_procedures import use_store_catalogue
+
+        use_store_catalogue(st)  # and its loaded procedure catalogue names procedures and fields
     except CliError:
         raise
     except Exception as err:

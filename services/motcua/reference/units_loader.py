@@ -334,20 +334,30 @@ def _build(rows: Iterable[_Row], province: str | None) -> UnitsFile:
             return None
         return q[key] or parent_value(q, key, depth + 1)
 
+    def infer_level(p: dict, depth: int = 0) -> str | None:
+        """A row's level: written, else from its name ("UBND xã …"), its QCVN code, its
+        parent in the file, or one of our synthetic codes."""
+        if p["level"] is None:
+            code = p["code"]
+            level = _level_from_name(p["name"])
+            parts = qcvn_parts(code)
+            if level is None and parts is not None:
+                if parts[3].startswith("G"):
+                    level = "CENTRAL_BRANCH"  # under a ministry / central agency
+                elif qcvn_depth(code) in (1, 2):
+                    level = "PROVINCE"  # the People's Committee or a sở (a district says so in its name)
+            if level is None:
+                q = by_code.get(p["parent"] or "")
+                if q is not None and depth < 16:
+                    level = infer_level(q, depth + 1)
+            if level is None and province_of_unit(code) is not None:
+                level = _our_code_level(code)
+            p["level"] = level
+        return p["level"]
+
     for row, p in pending:
         code = p["code"]
-        level = p["level"] or _level_from_name(p["name"])
-        if level is None:
-            depth = qcvn_depth(code)
-            parts = qcvn_parts(code)
-            if depth in (1, 2) and parts and parts[3].startswith("H"):
-                level = "PROVINCE"  # the People's Committee or a sở (a district says so in its name)
-            elif parts and parts[3].startswith("G"):
-                level = "CENTRAL_BRANCH"  # under a ministry / central agency
-            else:
-                level = parent_value(p, "level")
-                if level is None and province_of_unit(code) is not None:
-                    level = _our_code_level(code)
+        level = infer_level(p)
         if level is None:
             out.problems.append(RowProblem(row.where, f"không xác định được cấp của đơn vị {code}: "
                                                       "thêm cột Cấp (ví dụ Cấp tỉnh, Cấp xã)"))
