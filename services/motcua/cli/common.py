@@ -402,9 +402,9 @@ def load_calendar() -> WorkingCalendar:
     with open(path, encoding="utf-8") as fh:
         try:
             data = yaml.safe_load(fh)
-        except yaml.YAMLError as err:
-            raise CliError(f"tệp cấu hình lịch {path} (MOTCUA_CALENDAR_OVERRIDES) không phải YAML hợp lệ: "
-                           f"{_first_line(str(err), 200)}") from None
+        except (yaml.YAMLError, ValueError) as err:  # ValueError: a date like 2026-13-01
+            raise CliError(f"tệp cấu hình lịch {path} (MOTCUA_CALENDAR_OVERRIDES) không đọc được: "
+                           f"{_first_line(str(err), 200)} (ngày viết YYYY-MM-DD)") from None
     if not data:
         return calendar_from_overrides(None)
     try:

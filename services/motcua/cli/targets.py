@@ -183,7 +183,8 @@ def exporter(
 
     console.print(f"motcua exporter: http://{addr}:{port}/metrics, đọc số liệu mỗi {interval:g} giây")
     try:
-        serve(st, port, interval, now_ms, addr=addr, targets=targets, unit_metrics=unit_metrics)
+        serve(st, port, interval, now_ms, addr=addr, targets=targets, unit_metrics=unit_metrics,
+              calendar=load_calendar())
     except KeyboardInterrupt:
         pass
 

@@ -203,13 +203,20 @@ class KpiCollector(Collector):
 
 def serve(store, port: int, interval: float, as_of_ms: Callable[[], int], addr: str = "0.0.0.0",
           targets: list[Target] | None = None, unit_metrics: Iterable[str] = DEFAULT_UNIT_METRICS,
-          stop: threading.Event | None = None, on_refresh: Callable[[Snapshot], None] | None = None):
-    """Start the HTTP endpoint and refresh every ``interval`` seconds until ``stop``."""
+          stop: threading.Event | None = None, on_refresh: Callable[[Snapshot], None] | None = None,
+          calendar=None):
+    """Start the HTTP endpoint and refresh every ``interval`` seconds until ``stop``.
+    ``calendar`` (default: the product calendar without overrides) feeds the calendar
+    gauges (exporter/calendar_metrics.py)."""
     from prometheus_client import CollectorRegistry, start_http_server
+
+    from ..domain.calendar import default_calendar
+    from .calendar_metrics import CalendarCollector
 
     registry = CollectorRegistry()
     collector = KpiCollector(lambda: read_snapshot(store, as_of_ms(), targets, unit_metrics))
     registry.register(collector)
+    registry.register(CalendarCollector(calendar or default_calendar(), as_of_ms))
     collector.refresh()
     server, thread = start_http_server(port, addr=addr, registry=registry)
     stop = stop or threading.Event()

@@ -45,3 +45,21 @@ def test_overrides_add_days_off_and_working_days():
 def test_local_dates_are_utc_plus_7():
     assert local_date(local_midnight_ms(date(2025, 4, 1))) == date(2025, 4, 1)
     assert local_date(local_midnight_ms(date(2025, 4, 1)) - 1) == date(2025, 3, 31)
+
+
+def test_default_calendar_has_the_official_2026_schedule_over_the_package():
+    from motcua.domain.calendar import package_calendar
+
+    pkg = package_calendar()
+    for day, official in ((date(2026, 1, 2), False), (date(2026, 1, 10), True), (date(2026, 11, 24), True)):
+        assert cal.is_working_day(day) is official and pkg.is_working_day(day) is not official
+
+
+def test_overrides_beat_the_official_schedule_both_ways():
+    from motcua.domain.calendar import calendar_from_overrides
+
+    c = calendar_from_overrides({"days_off": ["2026-01-05"], "working_days": ["2026-01-03"]})
+    assert not c.is_working_day(date(2026, 1, 5))  # a Monday the official file leaves working
+    assert c.is_working_day(date(2026, 1, 3))  # a Saturday the official file leaves off
+    assert not c.is_working_day(date(2026, 1, 2)) and c.is_working_day(date(2026, 1, 10))  # the rest stays
+    assert c.version != cal.version
