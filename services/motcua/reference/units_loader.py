@@ -121,10 +121,10 @@ def _columns(headings: Iterable[Any]) -> dict[str, int]:
 # -- values ------------------------------------------------------------------------------
 
 # DVCQG CAPDONVI numbers. The public integration code we read (OpenCPS) only stores the
-# number as an integer level; its meaning is not published. We read it as the four
-# administrative tiers in order, the same order as DVCQG's "cấp thực hiện" of procedures
-# (1 = central / cấp bộ, 2 = province, 3 = district, 4 = commune). A written level
-# ("Cấp tỉnh", "Sở", PROVINCE …) is always preferred when a file has one.
+# number as an integer level; its meaning is not published. We assume the four
+# administrative tiers from the top (1 = central / cấp bộ, 2 = province, 3 = district,
+# 4 = commune). A written level ("Cấp tỉnh", "Sở", PROVINCE …) is preferred whenever a
+# file has one (docs/registries.md).
 CAPDONVI_LEVELS = {"1": "CENTRAL_BRANCH", "2": "PROVINCE", "3": "DISTRICT", "4": "COMMUNE"}
 
 _LEVEL_WORDS = {
