@@ -51,7 +51,8 @@ def test_show_table_and_csv_are_vietnamese():
     assert f"Số ngày làm việc: {default_calendar().working_days_in_year(2026)}" in res.stdout
     res = run("calendar", "show", "2027", "--format", "csv")
     assert res.exit_code == 0, res.output
-    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert res.stdout.startswith("\ufeff")  # Excel reads the diacritics
+    rows = list(csv.DictReader(io.StringIO(res.stdout.lstrip("\ufeff"))))
     assert rows and {r["quyet_dinh_boi"] for r in rows} == {"gói holidays"}
     assert "chưa xác nhận" in res.stderr
 

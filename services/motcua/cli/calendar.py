@@ -9,8 +9,6 @@ that must be known are confirmed.
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,7 +18,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import CliError, console, load_calendar, out_console, parse_date
+from .common import BomOption, CliError, console, emit_rows, load_calendar, out_console, parse_date
 
 calendar_app = typer.Typer(help="The working-day calendar (lịch làm việc): show a year, check the coming years are confirmed.",
                            no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -75,7 +73,8 @@ def year_rows(cal, year: int) -> list[dict]:
 @calendar_app.command("show")
 def show(
     year: Optional[int] = typer.Argument(None, help="The year (default: the current year)."),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table | json | csv (csv and json: Vietnamese labels plus codes)."),
+    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table | json | csv (json: codes as well as Vietnamese labels)."),
+    bom: bool = BomOption,
 ) -> None:
     """A year's days off on Monday–Friday and working Saturdays/Sundays (make-up days), each
     with its kind, description, source and the layer that decided it (gói holidays, lịch
@@ -101,13 +100,11 @@ def show(
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
         return
     if fmt == Fmt.csv:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["ngay", "thu", "loai", "noi_dung", "nguon", "quyet_dinh_boi", "lam_viec"])
-        for r in rows:
-            w.writerow([r["date_vi"], r["weekday"], r["kind_vi"], r["what"], r["source"], r["layer_vi"],
-                        "1" if r["working"] else "0"])
-        sys.stdout.write(buf.getvalue())
+        table = [{"ngay": r["date_vi"], "thu": r["weekday"], "loai": r["kind_vi"], "noi_dung": r["what"],
+                  "nguon": r["source"], "quyet_dinh_boi": r["layer_vi"], "lam_viec": 1 if r["working"] else 0}
+                 for r in rows]
+        if table:
+            emit_rows(table, "csv", bom=bom)
         console.print(f"Năm {year}: {_confirmation_vi(cal, year)}; {_fmt_int(n_working)} ngày làm việc.")
         return
     t = Table(title=f"Lịch làm việc năm {year}: ngày nghỉ trong tuần và ngày làm bù")
@@ -149,7 +146,7 @@ def year_confirmation_findings(cal, as_of: date) -> list[Finding]:
     out = []
     for year in required_years(as_of):
         if cal.year_confirmed(year):
-            out.append(Finding("year_confirmed", True, f"năm {year}: {_confirmation_vi(cal, year)}"))
+            out.append(Finding("year_confirmed", True, f"năm {year} {_confirmation_vi(cal, year)}"))
             continue
         why = ("năm hiện tại" if year == as_of.year
                else f"từ 01/{NEXT_YEAR_DUE_MONTH:02d} phải có lịch của năm sau")
@@ -186,7 +183,7 @@ def check(
         for f in problems:
             out_console.print(f"Lỗi lịch: {f.message}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
-    out_console.print(f"Lịch làm việc ổn (ngày {day:%d/%m/%Y}): " + "; ".join(f.message for f in findings) + ".",
+    out_console.print(f"Lịch làm việc ổn (ngày {day:%d/%m/%Y}) — " + "; ".join(f.message for f in findings) + ".",
                       markup=False, highlight=False, soft_wrap=True)
 
 

@@ -306,7 +306,8 @@ class WorkingCalendar:
                 kind = KIND_MAKEUP
             source = self.override_sources.get(day) or self.override_sources.get(day.year) or ""
             what = (listed.what if listed is not None and listed.working == working
-                    else self._package_name(day) if not working else "")
+                    else (self._package_name(day) if not working else "")
+                    or ("Ngày nghỉ theo cấu hình của tỉnh" if not working else "Ngày làm việc theo cấu hình của tỉnh"))
             return DayDecision(day, working, LAYER_OVERRIDE, kind, what, source)
         listed = self.official_days.get(o)
         if listed is not None:
