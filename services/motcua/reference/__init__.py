@@ -12,7 +12,10 @@ Everything static ships as UTF-8 files in ``reference/data/``:
 - ``province_units.csv``: the sở/ban/ngành and central branch units every province has
   (``abbr``, name, level, validity, successor after the 2025 merger of sở).
 - ``districts.json``: names of a few former districts (cấp huyện, abolished 2025-07-01)
-  for some provinces; other provinces get synthetic district names.
+  for some provinces; other provinces get synthetic district names (``H75.H.01`` …, the
+  districts the simulator uses).
+- ``districts-2024.csv``: the real former districts of the 63 former provinces with their
+  GSO codes (:func:`former_districts`, codes ``H75.HD.731``).
 
 Communes and wards (cấp xã, since 2025-07-01) come from the ``vietnam-provinces``
 package (34 provinces, 3,321 communes).
@@ -30,7 +33,8 @@ Unit codes (all start with ``H<GSO 2 digits>.``):
 - ``H75.X.26068`` communes/wards valid from 2025-07-01 (the number is the ward code of
   ``vietnam-provinces``), ``H75.XC.26068`` the (synthetic) pre-merger commune that became
   it, valid to 2025-06-30;
-- ``H75.H.01`` … former districts, valid to 2025-06-30.
+- ``H75.H.01`` … former districts, valid to 2025-06-30; ``H75.HD.731`` the real former
+  district of GSO code 731 (:func:`former_districts`), valid to 2025-06-30.
 
 :func:`successor_of` maps a unit that ceased to exist to the unit that took over.
 """
@@ -66,6 +70,7 @@ __all__ = [
     "unit_by_code",
     "successor_of",
     "province_of_unit",
+    "former_districts",
 ]
 
 
@@ -374,7 +379,67 @@ def unit_by_code(unit_code: str) -> Unit | None:
 
 @lru_cache(maxsize=64)
 def _unit_index(gso: int) -> dict[str, Unit]:
-    return {u.code: u for u in _units(gso)}
+    return {u.code: u for u in (*_units(gso), *former_districts(gso))}
+
+
+DISTRICTS_2024 = "districts-2024.csv"
+_URBAN_DISTRICT = ("Quận ", "Thành phố ", "Thị xã ")
+
+
+def _district_rows() -> list[dict]:
+    lines = [line for line in _data_text(DISTRICTS_2024).splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def _stem(name: str) -> str:
+    """A division's name without its kind: "Thành phố Biên Hòa" / "Phường Biên Hòa" -> "bien hoa"."""
+    for lead in ("Thành phố ", "Thị xã ", "Thị trấn ", "Quận ", "Huyện ", "Phường ", "Xã ", "Đặc khu "):
+        if name.startswith(lead):
+            name = name[len(lead):]
+            break
+    return _fold(name)
+
+
+@lru_cache(maxsize=64)
+def former_districts(code: int | str) -> tuple[Unit, ...]:
+    """The real district-level units (cấp huyện) of the former provinces that make up a
+    province, as they were before their abolition on 2025-07-01 (GSO list, shipped as
+    ``data/districts-2024.csv``): code ``H75.HD.<GSO district code>`` (``H75.HD.731`` =
+    Thành phố Biên Hòa), valid to 2025-06-30. Successor rule: the post-2025 commune or
+    ward of the same province that carries the district's name (most new communes that
+    took over a district seat kept its name: "Thành phố Biên Hòa" -> "Phường Biên Hòa";
+    a ward for a quận / thành phố / thị xã, a commune for a huyện, else either); none when
+    no commune has the name. Not part of :func:`units_for_province` (the simulator's
+    districts stay the ``H75.H.nn`` ones); :func:`unit_by_code` and registries know them."""
+    from vietnam_provinces import ProvinceCode, Ward
+
+    from .reform import former_provinces
+
+    info = resolve_province(code)
+    olds = {p.code for p in former_provinces() if p.new_gso == info.gso} | {info.code}
+    by_stem: dict[str, list[tuple[str, str]]] = {}
+    for w in sorted(Ward.iter_by_province(ProvinceCode(info.gso)), key=lambda w: int(w.code)):
+        kind = "ward" if w.name.startswith("Phường ") else "commune"
+        by_stem.setdefault(_stem(w.name), []).append((kind, f"{info.prefix}.X.{int(w.code)}"))
+    out = []
+    for r in _district_rows():
+        if r["former_province_code"] not in olds:
+            continue
+        name = r["name"]
+        matches = by_stem.get(_stem(name), [])
+        wanted = "ward" if name.startswith(_URBAN_DISTRICT) else "commune"
+        successor = next((c for k, c in matches if k == wanted), matches[0][1] if matches else None)
+        out.append(Unit(
+            code=f"{info.prefix}.HD.{r['district_code']}",
+            name=f"UBND {name[0].lower() + name[1:]}",
+            level="DISTRICT",
+            parent=f"{info.prefix}.SO.UBND",
+            valid_from=None,
+            valid_to=date(2025, 6, 30),
+            province_code=info.code,
+            successor=successor,
+        ))
+    return tuple(out)
 
 
 def successor_of(unit_code: str, *, final: bool = True) -> str | None:
