@@ -112,7 +112,8 @@ def index766(
         from ..reports.xlsx import write_index766_xlsx
 
         out = out or Path(f"chi-so-766-{rp.code}.xlsx")
-        write_index766_xlsx(items, out, Names.from_registry(), period_text, config, province=prov)
+        write_index766_xlsx(items, out, Names.from_registry(), period_text, config, province=prov,
+                            period_start=rp.start)
     if out is not None:
         console.print(f"Đã ghi {out}.")
     from ..domain.formatting import fmt_decimal

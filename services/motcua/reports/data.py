@@ -152,6 +152,14 @@ class MonthlyData:
     ii06a: II06aReport
     notes: list[str] = field(default_factory=list)
     scope: ReportProvince | None = None  # how documents name the province (None: a tỉnh)
+    # the same period one year earlier (read with the same province codes: after the 2025
+    # merger the year-earlier figures include the former provinces' dossiers)
+    year_ago: ReportPeriod | None = None
+    year_ago_all: dict | None = None
+    year_ago_levels: list[dict] = field(default_factory=list)
+    # year-earlier KPI rows by unit, a unit that ceased to exist counted under the unit
+    # that took over (units_under_successors), keyed by that unit's code
+    year_ago_units: dict[str, dict] = field(default_factory=dict)
 
     @property
     def whole(self) -> str:
@@ -173,7 +181,7 @@ def monthly_data(kpi: Callable, rp: ReportPeriod, now_ms: int, targets: list[Tar
                  scope: ReportProvince | None = None) -> MonthlyData:
     """The monthly report's figures from ``kpi(period, as_of_ms, by) -> rows`` (the store's
     ``kpi`` or the pure ``kpi_rows``)."""
-    from ..domain.periods import months_back
+    from ..domain.periods import make_period, months_back
 
     say = progress or (lambda _msg: None)
     as_of, provisional = eval_instant(rp, now_ms)
@@ -198,13 +206,90 @@ def monthly_data(kpi: Callable, rp: ReportPeriod, now_ms: int, targets: list[Tar
         t_as_of, _ = eval_instant(p, now_ms)
         rows_all = kpi(p.period, t_as_of, "all")
         trend.append((p, rows_all[0] if rows_all else None, kpi(p.period, t_as_of, "level")))
+    year_ago = make_period(rp.kind, rp.year - 1, rp.number, rp.official)
+    say(f"cùng kỳ năm trước ({year_ago.label_vi})")
+    y_as_of, _ = eval_instant(year_ago, now_ms)
+    year_ago_all = kpi(year_ago.period, y_as_of, "all")
+    year_ago_levels = kpi(year_ago.period, y_as_of, "level")
+    year_ago_units = {r["unit_code"]: r for r in units_under_successors(kpi(year_ago.period, y_as_of, "unit"))}
     say("Biểu II.06a")
     ii = build_report(kpi(rp.period, as_of, "unit_field"), rp.start, rp.end, provisional=provisional)
+    earliest = min([rp.start, year_ago.start] + [p.start for p, _a, _l in trend])
+    notes = scope.notes_for(earliest) if scope is not None else []
     return MonthlyData(
         period=rp, province=province, province_name=province_name, provisional=provisional,
         current_all=current_all[0] if current_all else {},
         previous_all=previous_all[0] if previous_all else None,
         current_levels=current_levels, previous_levels=previous_levels, units=units,
-        trend=trend, targets=targets, ii06a=ii, scope=scope,
-        notes=[scope.unknown_note] if scope is not None and scope.unknown_note else [],
+        trend=trend, targets=targets, ii06a=ii, scope=scope, notes=notes,
+        year_ago=year_ago, year_ago_all=year_ago_all[0] if year_ago_all else None,
+        year_ago_levels=year_ago_levels, year_ago_units=year_ago_units,
     )
+
+
+def successor_unit(unit_code: str) -> str:
+    """The unit that carries ``unit_code``'s dossiers in comparisons across time: the unit
+    that took over (``reference.successor_of``: former districts, merged sở, pre-merger
+    communes), and for a sở or central branch unit of a former province merged into
+    another (``H70.SO.STP``) the same body of the new province (``H75.SO.STP``), itself
+    followed to its successor. Any other unit is itself."""
+    from ..reference.reform import former_province
+
+    code = _follow(unit_code)
+    head, _, rest = code.partition(".")
+    if head[:1] in "Hh" and head[1:].isdigit() and rest.split(".", 1)[0] in ("SO", "TW"):
+        old = former_province(head)
+        if old is not None and old.new_gso != old.gso and old.gso not in _new_codes():
+            return _follow(f"H{old.new_gso:02d}.{rest}")
+    return code
+
+
+def _follow(code: str) -> str:
+    """``code``'s last successor in the unit registry (a deployment's loaded registry
+    knows successors the shipped reference data does not), else ``code``."""
+    from ..reference import successor_of
+    from ..reference.registry import default_registry
+
+    reg, seen, cur = default_registry(), {code}, code
+    while True:
+        u = reg.unit(cur)
+        nxt = u.successor if u is not None else None
+        if not nxt or nxt in seen:
+            break
+        seen.add(nxt)
+        cur = nxt
+    return cur if cur != code else (successor_of(code) or code)
+
+
+def _new_codes() -> set[int]:
+    from ..reference import provinces
+
+    return {p.gso for p in provinces()}
+
+
+def units_under_successors(rows: list[dict], successor: Callable[[str], str] = successor_unit) -> list[dict]:
+    """KPI rows by unit -> one row per successor unit (rule zero: numerators and
+    denominators summed, the rates recomputed), its level the successor's when the
+    registry knows it. Used only where a report compares across time."""
+    from ..domain.metrics import METRICS, ratio
+    from ..reference import unit_by_code
+
+    merged: dict[str, dict] = {}
+    for r in rows:
+        code = successor(r["unit_code"])
+        into = merged.get(code)
+        if into is None:
+            u = unit_by_code(code)
+            into = merged[code] = {k: (0 if isinstance(v, int) and not isinstance(v, bool) else v)
+                                   for k, v in r.items()}
+            into["unit_code"] = code
+            if u is not None:
+                into["unit_level"] = u.level
+        for k, v in r.items():
+            if isinstance(v, int) and not isinstance(v, bool) and k not in ("unit_code", "unit_level"):
+                into[k] = into.get(k, 0) + v
+    for row in merged.values():
+        for m in METRICS:
+            q = ratio(row.get(f"{m.id}_num", 0), row.get(f"{m.id}_den", 0))
+            row[m.id] = None if q is None else round(q, 6)
+    return list(merged.values())

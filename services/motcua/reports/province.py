@@ -14,6 +14,7 @@ says so when the store holds several.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from ..domain.formatting import fmt_int
 
@@ -79,6 +80,19 @@ class ReportProvince:
         return (f"Lưu ý: mã tỉnh “{self.code}” trong dữ liệu không có trong danh mục 34 tỉnh, thành phố; "
                 "kiểm tra mã tỉnh (province_code) của hệ thống nguồn.")
 
+    def merger_note(self, start: date) -> str | None:
+        """For figures from before 2025-07-01 of a merged province: "Số liệu trước
+        01/07/2025 gồm: tỉnh Đồng Nai, tỉnh Bình Phước" (None otherwise)."""
+        from ..reference.reform import MERGER_EFFECTIVE, merged_from_text
+
+        if not self.known or start >= MERGER_EFFECTIVE:
+            return None
+        return merged_from_text(self.code)
+
+    def notes_for(self, start: date) -> list[str]:
+        """The note lines of a document whose figures start on ``start``."""
+        return [n for n in (self.unknown_note, self.merger_note(start)) if n]
+
 
 def from_registry(code: str, store_codes: tuple[str, ...] = (), dossiers: int = 0) -> ReportProvince:
     """The province a code or name names; an unknown code becomes a province named by it."""
@@ -127,11 +141,63 @@ class ProvinceChoice:
         return any(c not in mine for p in self.in_store for c in p.store_codes)
 
 
+def _former_codes(p: ReportProvince) -> list[str]:
+    """Stored codes of ``p`` that are a former province's, not the new one's ("70")."""
+    if not p.known:
+        return []
+    from ..reference.reform import former_province
+
+    out = []
+    for c in p.store_codes:
+        old = former_province(c)
+        if old is not None and old.gso != int(p.code):
+            out.append(c)
+    return out
+
+
 def _listing(provinces: list[ReportProvince], limit: int = 5) -> str:
-    items = [f"{p.label} {fmt_int(p.dossiers)} hồ sơ" for p in provinces[:limit]]
+    def label(p: ReportProvince) -> str:
+        old = _former_codes(p)
+        return f"{p.short_name} ({p.code}, gồm mã cũ {', '.join(old)})" if old else p.label
+
+    items = [f"{label(p)} {fmt_int(p.dossiers)} hồ sơ" for p in provinces[:limit]]
     if len(provinces) > limit:
         items.append(f"và {len(provinces) - limit} tỉnh khác")
     return "; ".join(items)
+
+
+def _former_only(text: str) -> str | None:
+    """When ``text`` names a former province only (70, "H70", "Bình Phước"; not a code or
+    name the new provinces use): the note that the report is for its new province."""
+    from ..reference import resolve_province
+    from ..reference.reform import former_province
+
+    try:
+        resolve_province(text)
+    except ValueError:
+        return None
+    old = former_province(text)
+    if old is None or old.unchanged:
+        return None
+    new_codes = {int(p.code) for p in _new_provinces()}
+    digits = text[1:] if text[:1] in "Hh" else text
+    if digits.isdigit() and int(digits) in new_codes:
+        return None  # a code the new provinces use means the new province
+    new = old.successor
+    return (f"{old.describe()}: báo cáo cho {new.kind} {new.short_name}, gồm số liệu của "
+            + ", ".join(q.in_text for q in _predecessors(new.gso)) + ".")
+
+
+def _new_provinces():
+    from ..reference import provinces
+
+    return provinces()
+
+
+def _predecessors(gso: int):
+    from ..reference.reform import predecessors
+
+    return predecessors(gso)
 
 
 def choose_province(counts: list[tuple[str, int]], requested: str | None,
@@ -150,10 +216,11 @@ def choose_province(counts: list[tuple[str, int]], requested: str | None,
                     f"báo cáo cho {main.in_text} (nhiều hồ sơ nhất) — dùng --province để chọn tỉnh khác.")
         return ProvinceChoice(main, in_store, note)
     text = str(requested).strip()
+    merged = _former_only(text)
     # a code exactly as stored (also one the registry does not know)
     for p in in_store:
         if text in p.store_codes:
-            return ProvinceChoice(p, in_store)
+            return ProvinceChoice(p, in_store, merged)
     wanted = from_registry(text)
     if not wanted.known:
         present = f" Các tỉnh có trong dữ liệu: {_listing(in_store)}." if in_store else ""
@@ -162,7 +229,7 @@ def choose_province(counts: list[tuple[str, int]], requested: str | None,
             f"hoặc tên như “Đồng Nai”) và không có trong dữ liệu.{present}")
     for p in in_store:
         if p.known and p.code == wanted.code:
-            return ProvinceChoice(p, in_store)
+            return ProvinceChoice(p, in_store, merged)
     present = (f" Các tỉnh có trong dữ liệu: {_listing(in_store)}." if in_store
                else " Kho dữ liệu chưa có hồ sơ nào.")
     return ProvinceChoice(wanted, in_store,

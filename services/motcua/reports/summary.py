@@ -4,6 +4,10 @@
   plan target, with the gap;
 - ``unit_misses``: which units missed which targets;
 - ``bottom_units``: the units with the lowest on-time rate;
+- ``year_on_year_rows`` / ``unit_year_ago``: per level and metric, this period vs the same
+  period one year earlier (read with the same province codes, so after the 2025 merger it
+  includes the former provinces' dossiers), and a unit's year-earlier figures with the
+  dossiers of the units it took over;
 - ``summary_paragraphs``: what rose, what fell, which levels/units missed which targets.
 """
 
@@ -75,6 +79,45 @@ def level_target_rows(d: MonthlyData, metrics=REPORT_METRICS) -> list[TargetRow]
                                  None if (t is None or value is None) else value - t.value,
                                  None if t is None else t.met(value), r[f"{m}_den"]))
     return out
+
+
+@dataclass
+class YearOnYearRow:
+    level: str
+    metric: str
+    value: float | None
+    year_ago: float | None
+    delta: float | None  # value − year_ago (fraction; pp() shows it in points)
+
+
+def year_on_year_rows(d: MonthlyData, metrics=REPORT_METRICS) -> list[YearOnYearRow]:
+    """Per metric, every level of this period or of the same period a year earlier (a
+    level of only one of them, e.g. the districts abolished 2025-07-01, shows "–" on the
+    other side)."""
+    if d.year_ago is None:
+        return []
+    now_by = {r["unit_level"]: r for r in d.current_levels}
+    ago_by = {r["unit_level"]: r for r in d.year_ago_levels}
+    levels = sorted(set(now_by) | set(ago_by),
+                    key=lambda lv: LEVEL_ORDER.index(lv) if lv in LEVEL_ORDER else 99)
+    out = []
+    for m in metrics:
+        for lv in levels:
+            value = now_by.get(lv, {}).get(m)
+            before = ago_by.get(lv, {}).get(m)
+            if value is None and before is None:
+                continue
+            out.append(YearOnYearRow(lv, m, value, before,
+                                     None if value is None or before is None else value - before))
+    return out
+
+
+def unit_year_ago(d: MonthlyData, unit_code: str) -> dict | None:
+    """The unit's KPI row of the same period a year earlier, including the dossiers of the
+    units it took over (``data.units_under_successors``)."""
+    from .data import successor_unit
+
+    return d.year_ago_units.get(successor_unit(unit_code))
 
 
 def unit_misses(d: MonthlyData) -> dict[str, list[dict]]:
@@ -159,6 +202,16 @@ def summary_paragraphs(d: MonthlyData, unit_name: Callable[[str], str]) -> list[
             parts.append("Không đổi: " + ", ".join(same) + ".")
         if parts:
             paras.append(" ".join(parts))
+    y = d.year_ago_all
+    if d.year_ago is not None and y:
+        items = []
+        for m in REPORT_METRICS:
+            if a.get(m) is None or y.get(m) is None:
+                continue
+            items.append(f"{short_label(m)} {fmt_percent(a[m])} ({pp(a[m] - y[m])})")
+        head = (f"So với cùng kỳ năm trước ({d.year_ago.label_vi}): tiếp nhận mới "
+                f"{fmt_int(a['received'])} hồ sơ so với {fmt_int(y['received'])} hồ sơ")
+        paras.append(head + ("; " + "; ".join(items) if items else "") + ".")
     missed_levels = [r for r in level_target_rows(d) if r.met is False]
     if missed_levels:
         items = [f"{LEVEL_IN_TEXT.get(r.level, r.level)} – {short_label(r.metric)} "

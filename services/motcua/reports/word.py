@@ -313,8 +313,8 @@ def write_ii06a_docx(report: II06aReport, path: Path, names: Names,
     centered(doc, FORM_TITLE, bold=True, size=13)
     centered(doc, prov.full_name if prov else "Toàn tỉnh")
     centered(doc, _period_line(report), italic=True)
-    if prov is not None and prov.unknown_note:
-        centered(doc, prov.unknown_note, italic=True, size=11)
+    for note in (prov.notes_for(report.start) if prov is not None else []):
+        centered(doc, note, italic=True, size=11)
     if not report.rows:
         centered(doc, "Không có hồ sơ nào trong kỳ báo cáo.", italic=True)
     doc.add_heading("Tổng hợp theo cấp và lĩnh vực", level=2)
@@ -478,7 +478,8 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
     are ``reports.summary``'s)."""
     from .charts import level_chart, trend_chart
     from .data import target_for, target_text
-    from .summary import bottom_units, level_target_rows, pp, short_label, summary_paragraphs
+    from .summary import (bottom_units, level_target_rows, pp, short_label, summary_paragraphs, unit_year_ago,
+                          year_on_year_rows)
 
     issuer = issuer or Issuer()
     province = d.scope or as_province(d.province_name) or from_registry(d.province)
@@ -524,6 +525,20 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
                      keep_with_next=keep)
     else:
         body_paragraph(doc, "Không có số liệu trong kỳ báo cáo.")
+    yoy = year_on_year_rows(d) if d.year_ago_all else []
+    if d.year_ago is not None and not d.year_ago_all:
+        body_paragraph(doc, f"Không có số liệu cùng kỳ năm trước ({d.year_ago.label_vi}) để so sánh.")
+    if yoy:
+        body_paragraph(doc, f"So sánh với cùng kỳ năm trước ({d.year_ago.label_vi}, {d.year_ago.range_vi}):"
+                       ).paragraph_format.keep_with_next = True
+        rows, last_metric = [], None
+        for yr in yoy:
+            rows.append([short_label(yr.metric).capitalize() if yr.metric != last_metric else "",
+                         names.level_short(yr.level), fmt_percent(yr.value), fmt_percent(yr.year_ago),
+                         pp(yr.delta)])
+            last_metric = yr.metric
+        simple_table(doc, ["Chỉ số", "Cấp", "Kỳ này", "Cùng kỳ năm trước", "Chênh lệch"], rows,
+                     widths_cm=[4.6, 3.2, 2.4, 3.0, 3.3], numeric_from=2, size=10.5)
 
     section_heading(doc, "III. CÁC ĐƠN VỊ CÓ TỶ LỆ GIẢI QUYẾT ĐÚNG HẠN THẤP NHẤT")
     bottom = bottom_units(d)
@@ -531,13 +546,24 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
         rows = []
         for i, r in enumerate(bottom, start=1):
             t = target_for(d.targets, "on_time_rate", r["unit_level"], r["unit_code"])
-            rows.append([str(i), names.unit(r["unit_code"]), names.level_short(r["unit_level"]),
-                         fmt_int(r["ended"]), fmt_int(r["ended_late"]), fmt_percent(r["on_time_rate"]),
-                         target_text(t) or "–", fmt_percent(r["online_filing_rate"]),
-                         fmt_int(r["in_progress_overdue_end"])])
-        simple_table(doc, ["STT", "Đơn vị", "Cấp", "Đã giải quyết", "Quá hạn", "Tỷ lệ đúng hạn",
-                           "Chỉ tiêu", "Tỷ lệ trực tuyến", "Đang giải quyết quá hạn"], rows,
-                     widths_cm=[1.1, 3.9, 2.1, 1.6, 1.3, 1.6, 1.4, 1.6, 1.9], numeric_from=3, size=10.5)
+            row = [str(i), names.unit(r["unit_code"]), names.level_short(r["unit_level"]),
+                   fmt_int(r["ended"]), fmt_int(r["ended_late"]), fmt_percent(r["on_time_rate"]),
+                   target_text(t) or "–", fmt_percent(r["online_filing_rate"]),
+                   fmt_int(r["in_progress_overdue_end"])]
+            if d.year_ago_all:
+                before = unit_year_ago(d, r["unit_code"])
+                row.insert(6, fmt_percent(before["on_time_rate"] if before else None))
+            rows.append(row)
+        head = ["STT", "Đơn vị", "Cấp", "Đã giải quyết", "Quá hạn", "Tỷ lệ đúng hạn",
+                "Chỉ tiêu", "Tỷ lệ trực tuyến", "Đang giải quyết quá hạn"]
+        widths = [1.1, 3.9, 2.1, 1.6, 1.3, 1.6, 1.4, 1.6, 1.9]
+        if d.year_ago_all:
+            head.insert(6, "Đúng hạn cùng kỳ năm trước")
+            widths = [0.9, 3.4, 1.8, 1.5, 1.2, 1.5, 1.5, 1.3, 1.5, 1.9]
+        simple_table(doc, head, rows, widths_cm=widths, numeric_from=3, size=10.5)
+        if d.year_ago_all:
+            body_paragraph(doc, "Cột “đúng hạn cùng kỳ năm trước”: hồ sơ của đơn vị cũ (cấp huyện, "
+                                "sở hợp nhất, tỉnh cũ) được tính cho đơn vị kế thừa.")
     else:
         body_paragraph(doc, "Không có đơn vị đủ số hồ sơ đã giải quyết để xếp hạng.")
 

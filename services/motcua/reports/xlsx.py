@@ -7,6 +7,7 @@ locale (1.234.567 and 96,5% under Vietnamese settings).
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -162,8 +163,8 @@ def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names,
             _figure_row(summary, r, str(j), names.field(field_code), figs, indent=1)
             r += 1
     summary.cell(r + 1, 1, identity_sentence(report))
-    notes = [n for n in (prov.unknown_note if prov else None,
-                         None if report.rows else "Không có hồ sơ nào trong kỳ báo cáo.") if n]
+    notes = [*(prov.notes_for(report.start) if prov else []),
+             *([] if report.rows else ["Không có hồ sơ nào trong kỳ báo cáo."])]
     for i, note in enumerate(notes, start=2):
         summary.cell(r + i, 1, note).font = Font(italic=True)
     for lv in report.levels:
@@ -194,9 +195,12 @@ def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names,
 
 def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text: str,
                         config: ScoringConfig | None = None,
-                        province: ReportProvince | str | None = None) -> Path:
+                        province: ReportProvince | str | None = None,
+                        period_start: date | None = None) -> Path:
     """One row per unit (the province first): group scores, total and grade; a second
-    sheet with every metric's numerator, denominator, ratio and score."""
+    sheet with every metric's numerator, denominator, ratio and score. With
+    ``period_start``, row 3 carries the province's notes (the former provinces of a
+    period before 2025-07-01)."""
     config = config or ScoringConfig()
     prov = _as_province(province)
     whole = (prov.whole if prov else "toàn tỉnh").capitalize()
@@ -210,7 +214,12 @@ def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text
     ws["A2"] = period_text
     head = ["Mã đơn vị", "Đơn vị", "Cấp"] + [f"{GROUPS[g][0]} (tối đa {GROUPS[g][1]})" for g in GROUPS] + \
         ["Tổng điểm", "Điểm tối đa", "Tỷ lệ điểm (%)", "Xếp loại"]
-    ws.append([])
+    notes = prov.notes_for(period_start) if (prov is not None and period_start is not None) else []
+    if notes:
+        ws["A3"] = " ".join(notes)
+        ws["A3"].font = Font(italic=True)
+    else:
+        ws.append([])
     ws.append(head)
     for c in ws[4]:
         c.font, c.fill, c.alignment, c.border = BOLD, HEAD_FILL, CENTER, BORDER

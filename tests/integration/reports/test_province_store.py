@@ -150,8 +150,8 @@ def test_a_province_without_dossiers_is_refused_clearly(multi_store):
         assert res.exit_code == 2, (args, res.output)
         assert "không có hồ sơ nào của tỉnh Hà Tĩnh (mã 42)" in said and "Đồng Nai (75)" in said
         assert "Traceback" not in res.output
-    res = runner.invoke(app, ["report", "ii06a", "--period", "2025-03", "--province", "77", "--store", dsn])
-    assert res.exit_code == 2 and "không rõ tỉnh '77'" in " ".join(res.output.split())
+    res = runner.invoke(app, ["report", "ii06a", "--period", "2025-03", "--province", "78", "--store", dsn])
+    assert res.exit_code == 2 and "không rõ tỉnh '78'" in " ".join(res.output.split())
 
 
 def test_index766_and_targets_check_follow_the_province(multi_store, provinces_events):

@@ -175,7 +175,9 @@ def test_choosing_the_province():
     assert unknown.province.known is False and unknown.province.store_codes == ("99",)
     none = choose_province(counts, "42")
     assert none.province.dossiers == 0 and "không có hồ sơ nào của tỉnh Hà Tĩnh (mã 42)" in none.note
-    with pytest.raises(ProvinceChoiceError, match="không rõ tỉnh '77'"):
-        choose_province(counts, "77")
+    with pytest.raises(ProvinceChoiceError, match="không rõ tỉnh '78'"):
+        choose_province(counts, "78")
+    # 77 is a former province (Bà Rịa - Vũng Tàu, merged into Hồ Chí Minh 2025-07-01)
+    assert choose_province(counts, "77").province.code == "79"
     empty = choose_province([], None)
     assert empty.province.code == "75" and "chưa có hồ sơ" in empty.note
