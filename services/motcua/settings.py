@@ -12,7 +12,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".motcua")
     store: str | None = None  # a DSN; default: the embedded store under data_dir
-    calendar_overrides: Path | None = None  # YAML {days_off: [...], working_days: [...]}
+    calendar_overrides: Path | None = None  # YAML {days_off, working_days, confirmed_years, sources} (docs/calendar.md)
 
     def store_dsn(self) -> str:
         if self.store:

@@ -141,7 +141,12 @@ def _package_kind(name: str) -> str:
 
 class WorkingCalendar:
     """Working days of Vietnam: package < official schedule < overrides (module
-    docstring). Dates are ``datetime.date`` or ordinals."""
+    docstring). Dates are ``datetime.date`` or ordinals.
+
+    Without ``official`` this is the bare package (plus overrides): the product builds
+    its calendars through :func:`default_calendar` / :func:`calendar_from_overrides`
+    (or ``reference.official_calendar.calendar_with_overrides``), which pass the shipped
+    schedule in."""
 
     def __init__(
         self,
