@@ -42,16 +42,31 @@ RATE_METRICS = tuple(m for m in METRICS if m.percent and m.id != "progress_766")
 TREND_METRICS = ("on_time_rate", "online_filing_rate", "dossier_digitisation_rate",
                  "result_digitisation_rate", "online_payment_rate", "satisfaction_rate")
 
-PROVINCE_F = "$__conditionalAll(province_code IN (${province:singlequote}), $province)"
+
+def _list(values) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "\\'") + "'" for v in values) + "]"
+
+
+def province_key(col: str = "province_code") -> str:
+    """The new province's two-digit code of a stored province code: a former province's
+    code ("70", "H70": Bình Phước, merged 2025-07-01) counts as the province it merged
+    into ("75"), so the province variable lists new provinces only and selecting one
+    reads its predecessors' dossiers too; "1" / "H01" are "01". Unknown codes stay."""
+    from ..reference.reform import code_spellings
+
+    spell = code_spellings()
+    keys = sorted(spell)
+    return f"transform(toString({col}), {_list(keys)}, {_list([spell[k] for k in keys])}, toString({col}))"
+
+
+# FIELD_ALL's form (the filter outside $__conditionalAll): the key has commas, which the
+# macro's argument list must not see.
+PROVINCE_F = f"(($__conditionalAll(0, $province)) OR {province_key()} IN (${{province:singlequote}}))"
 LEVEL_F = "$__conditionalAll(unit_level IN (${level:singlequote}), $level)"
 UNIT_F = "$__conditionalAll(unit_code IN (${unit:singlequote}), $unit)"
 SCOPE_F = f"{PROVINCE_F} AND {LEVEL_F} AND {UNIT_F}"
 FIELD_ALL = "($__conditionalAll(0, $field))"  # true when field = All, else false
 FIELD_ONE = "NOT ($__conditionalAll(0, $field)) AND field_code IN (${field:singlequote})"
-
-
-def _list(values) -> str:
-    return "[" + ", ".join("'" + v.replace("'", "\\'") + "'" for v in values) + "]"
 
 
 def level_name(col: str = "unit_level") -> str:
@@ -401,8 +416,8 @@ ORDER BY time"""
 
 
 # -- variables ---------------------------------------------------------------------------
-VAR_PROVINCE = ("SELECT province_code, any(province_name) FROM reference_names "
-                "WHERE kind = 'unit' AND province_code != '' GROUP BY province_code ORDER BY province_code")
+VAR_PROVINCE = (f"SELECT {province_key()} AS province, anyIf(province_name, province_name != '') FROM reference_names "
+                "WHERE kind = 'unit' AND province_code != '' GROUP BY province ORDER BY province")
 VAR_UNIT = ("SELECT code, name FROM reference_names WHERE kind = 'unit' AND "
             + PROVINCE_F + " AND " + LEVEL_F.replace("unit_level IN", "unit_level IN")
             + " ORDER BY indexOf(" + _list(LEVEL_CODES) + ", toString(unit_level)), name")
