@@ -267,3 +267,18 @@ def test_required_years_include_the_next_from_october():
     assert required_years(date(2026, 10, 1)) == (2026, 2027)
     assert required_years(date(2026, 12, 1)) == (2026, 2027)
     assert required_years(date(2027, 1, 1)) == (2027,)
+
+
+_days_2026 = st.dates(min_value=date(2025, 12, 1), max_value=date(2027, 1, 31))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sets(_days_2026, max_size=8), st.sets(_days_2026, max_size=8))
+def test_each_override_wins_and_nothing_else_moves(off, on):
+    on = on - off
+    c = calendar_with_overrides({"days_off": sorted(off), "working_days": sorted(on)})
+    for d in _span(date(2025, 12, 1), date(2027, 1, 31)):
+        expected = True if d in on else False if d in off else cal.is_working_day(d)
+        assert c.is_working_day(d) is expected, d
+        assert c.decision(d).layer == (LAYER_OVERRIDE if d in on | off else cal.decision(d).layer)
+    assert (c.version == cal.version) == all(cal.is_working_day(d) == (d in on) for d in on | off)
