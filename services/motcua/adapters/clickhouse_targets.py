@@ -95,10 +95,12 @@ class TargetsRepository:
             u = reg.unit(code)
             prov = code[1:3] if code.startswith("H") else ""
             rows.append(("unit", code, u.name if u else code, u.level if u else "", prov, ""))
-        for f in fields().values():
-            rows.append(("field", f.code, f.name, "", "", ""))
-        for pr in procedures().values():
-            rows.append(("procedure", pr.code, pr.name, "", "", ""))
+        # fields and procedures: the shipped names, the loaded catalogue's winning
+        from .clickhouse_procedures import reference_name_rows
+
+        field_rows, procedure_rows = reference_name_rows(self)
+        rows.extend(field_rows)
+        rows.extend(procedure_rows)
         cols = list(zip(*rows))
         names = ("kind", "code", "name", "unit_level", "province_code", "province_name")
         self.client.command(f"TRUNCATE TABLE {self.db}.reference_names")

@@ -169,6 +169,8 @@ def _register_procedures() -> None:
             return
         raise
     mod.register(load_app)
+    if hasattr(mod, "register_registry"):  # registry disagreements
+        mod.register_registry(registry_app)
 
 
 _register_procedures()

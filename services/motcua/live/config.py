@@ -64,6 +64,9 @@ class LiveSettings(Settings):
     processor_datadir: str | None = None
     # exit (to be restarted) when holding unread events without progress this long; 0: never
     processor_stall_exit_s: float = 60.0
+    # the procedure catalogue the processor folds with (read at start): a catalogue file,
+    # or "store" for the one loaded into MOTCUA_STORE (a ClickHouse server); unset: none
+    procedure_catalogue: str | None = None
 
     # writer
     writer_group: str = "motcua-writer"

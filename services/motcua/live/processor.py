@@ -235,8 +235,10 @@ class Folder:
     object; after a rebalance or recovery the table holds new objects and the cache
     rebuilds from them)."""
 
-    def __init__(self, cal: WorkingCalendar, topic: str, cache_size: int = 500_000):
+    def __init__(self, cal: WorkingCalendar, topic: str, cache_size: int = 500_000,
+                 catalogue: dict | None = None):
         self.cal = cal
+        self.catalogue = catalogue  # procedure flags (reference.catalogue), read at start
         self.topic = topic
         self.cache: OrderedDict[str, tuple[DossierState, dict]] = OrderedDict()
         self.cache_size = cache_size
@@ -282,7 +284,8 @@ class Folder:
         from when the batch must be taken one event at a time."""
         state = self.state_of(dossier_id, stored)
         folded = fold_dossier(state, events, self.cal,
-                              lambda: DossierState.from_dict(stored) if stored else DossierState(dossier_id))
+                              lambda: DossierState.from_dict(stored) if stored else DossierState(dossier_id),
+                              self.catalogue)
         if folded.state is not state:
             self.cache.pop(dossier_id, None)  # the cached state took events that were refused
         if folded.facts is None and stored is None:
@@ -378,11 +381,37 @@ class BatchSender:
             fut.add_done_callback(done)
 
 
-def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app_options) -> faust.App:
-    """The faust app (one agent, one table)."""
+def load_live_catalogue(settings: LiveSettings) -> dict:
+    """The procedure catalogue the processor folds with, read once at start from
+    ``MOTCUA_PROCEDURE_CATALOGUE``: a catalogue file (any shape ``motcua registry load
+    procedures`` reads; its refused items are left out), or ``store`` for the one loaded
+    into ``MOTCUA_STORE`` (a ClickHouse server: an embedded store is the writer's alone).
+    Unset: none. A catalogue that cannot be read stops the start (figures would differ
+    from a replay's otherwise)."""
+    where = settings.procedure_catalogue
+    if not where:
+        return {}
+    if where.strip().lower() == "store":
+        from ..adapters.clickhouse_procedures import ProceduresRepository
+        from ..adapters.clickhouse_store import ClickHouseStore
+
+        return ProceduresRepository(ClickHouseStore(settings.store_dsn())).catalogue()
+    from ..reference.procedures_loader import read_catalogue
+
+    loaded = read_catalogue(where)
+    if loaded.refused:
+        log.warning("procedure catalogue %s: %d items refused (see motcua registry load procedures)",
+                    where, len(loaded.refused))
+    return {e.code: e for _pos, e in loaded.entries}
+
+
+def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, catalogue: dict | None = None,
+               **app_options) -> faust.App:
+    """The faust app (one agent, one table). ``catalogue``: see ``load_live_catalogue``."""
     from ..cli.common import load_calendar
 
     cal = cal or load_calendar()
+    catalogue = load_live_catalogue(settings) if catalogue is None else catalogue
     datadir = settings.processor_datadir or os.path.join(str(settings.data_dir), "processor")
     os.makedirs(datadir, exist_ok=True)
     options = dict(
@@ -428,7 +457,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, **app
     # Values are DossierState dicts, written to the changelog with orjson (set before
     # the lazily created store and changelog topic read it).
     table.value_serializer = "orjson"
-    folder = Folder(cal, settings.events_topic)
+    folder = Folder(cal, settings.events_topic, catalogue=catalogue)
     facts_out = BatchSender(app, settings.facts_topic)
     changelog_out = BatchSender(app, table.changelog_topic.get_topic_name())
     positions: dict[int, int] = {}

@@ -21,10 +21,12 @@ from typing import Callable, Iterable, Iterator, Sequence
 import orjson
 
 from ..adapters.clickhouse_bulk import BulkReplayer
+from ..adapters.clickhouse_procedures import ProceduresRepository
 from ..adapters.clickhouse_store import ClickHouseStore, content_token
 from ..adapters.codec import DecodeError, dead_letter_record, file_kind, iter_file, sniff_and_decode
 from ..domain.calendar import WorkingCalendar
 from ..domain.events import InvalidEvent, validate
+from ..reference.catalogue import Catalogue
 from .dossiers import DossierBook
 
 
@@ -77,12 +79,16 @@ class EmbeddedPipeline:
     """Batches records into the store through a DossierBook."""
 
     def __init__(self, store: ClickHouseStore, cal: WorkingCalendar, batch_size: int = 100_000,
-                 now_ms: Callable[[], int] | None = None):
+                 now_ms: Callable[[], int] | None = None, catalogue: Catalogue | None = None):
+        """``catalogue``: procedure_code -> flags for RECEIVED events that leave them out
+        (``reference.catalogue``); None reads the one loaded into the store (``motcua
+        registry load procedures``), ``{}`` folds without one."""
         self.store = store
         self.cal = cal
         self.batch_size = batch_size
         self.now_ms = now_ms or (lambda: int(time.time() * 1000))
-        self.book = DossierBook(cal, load_events=self._load_events)
+        self.catalogue = ProceduresRepository(store).catalogue() if catalogue is None else catalogue
+        self.book = DossierBook(cal, load_events=self._load_events, catalogue=self.catalogue)
         self.last_timings: list[tuple[str, float, float]] = []  # stages of the last bulk replay
 
     def _load_events(self, dossier_ids):
@@ -175,6 +181,7 @@ class EmbeddedPipeline:
                 except (DecodeError, InvalidEvent):
                     continue
             replayer.mark_python(python_dossiers)
+            replayer.mark_catalogue(self.catalogue)  # flags the SQL fold does not supply
             clock.lap("split dossiers")
             dossiers, events, new = replayer.fold()
             clock.lap("fold + facts (SQL)")

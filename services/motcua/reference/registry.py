@@ -8,7 +8,8 @@ reported, e.g. "3 mã đơn vị chưa có trong danh mục".
 from __future__ import annotations
 
 import threading
-from typing import Iterable
+from dataclasses import replace
+from typing import Iterable, Mapping
 
 from . import (
     Field,
@@ -20,6 +21,7 @@ from . import (
     resolve_province,
     units_for_province,
 )
+from .catalogue import CatalogueEntry
 
 
 class Registry:
@@ -36,6 +38,7 @@ class Registry:
         self._loaded: set[int] = set()
         self._procedures: dict[str, Procedure] = dict(procedures())
         self._fields: dict[str, Field] = dict(fields())
+        self._use_catalogue(_loaded_catalogue)
         self._lock = threading.Lock()
         self.unknown: dict[str, set[str]] = {"unit": set(), "procedure": set(), "field": set()}
         for p in provinces:
@@ -73,6 +76,23 @@ class Registry:
         return u.level if u else None
 
     # -- procedures ------------------------------------------------------------------
+    def _use_catalogue(self, catalogue: Mapping[str, CatalogueEntry]) -> None:
+        """Names (and field codes) of a loaded procedure catalogue win over the shipped
+        synthetic ones; so do the field names it gives."""
+        for code, e in catalogue.items():
+            old = self._procedures.get(code)
+            if old is not None:
+                self._procedures[code] = replace(old, name=e.name, field_code=e.field_code or old.field_code)
+            else:
+                self._procedures[code] = Procedure(
+                    code=code, name=e.name, field_code=e.field_code, levels=(),
+                    has_fee=bool(e.has_fee), requires_paper_result=bool(e.requires_paper_result),
+                    online_service="", time_limit=dict(e.time_limit or {}))
+            if e.field_code and e.field_name:
+                f = self._fields.get(e.field_code)
+                self._fields[e.field_code] = (replace(f, name=e.field_name) if f is not None
+                                              else Field(e.field_code, e.field_name, None, None, None))
+
     def procedure(self, code: str) -> Procedure | str:
         """The :class:`Procedure`, or ``code`` itself when unknown."""
         p = self._procedures.get(code)
@@ -98,6 +118,21 @@ class Registry:
 
 
 _default: Registry | None = None
+# The procedure catalogue loaded into the store this process reads (use_catalogue): every
+# Registry made afterwards, and the default one, names procedures and fields by it.
+_loaded_catalogue: dict[str, CatalogueEntry] = {}
+
+
+def use_catalogue(catalogue: Mapping[str, CatalogueEntry] | None) -> None:
+    """Name procedures and fields by a loaded catalogue from now on (see
+    ``adapters.clickhouse_procedures.use_store_catalogue``); None or {}: the shipped names."""
+    global _loaded_catalogue
+    _loaded_catalogue = dict(catalogue or {})
+    if _default is not None:
+        if catalogue:
+            _default._use_catalogue(_loaded_catalogue)
+        else:
+            _default._procedures, _default._fields = dict(procedures()), dict(fields())
 
 
 def default_registry() -> Registry:
