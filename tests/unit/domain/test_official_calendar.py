@@ -186,7 +186,7 @@ def test_dossiers_around_each_listed_day_are_on_time_on_the_official_due_date_an
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dates(min_value=date(2021, 12, 1), max_value=date(2026, 11, 30)), st.integers(0, 30))
+@given(st.dates(min_value=date(2021, 12, 1), max_value=date(2026, 10, 31)), st.integers(0, 30))  # results stay in 2022-2026
 def test_add_working_days_matches_the_official_schedule(start, n):
     assert date.fromordinal(cal.add_working_days(start, n)) == oracle_add(start, n)
 
