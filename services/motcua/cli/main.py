@@ -245,6 +245,10 @@ def kpi(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Instant for in_progress / overdue / due_soon (ISO date or datetime; default now)."),
     fmt: Fmt = typer.Option(Fmt.table, "--format", help="table (Vietnamese: the main figures, one row per group), "
                             "json or csv (every metric as numerator, denominator and ratio)."),
+    province: Optional[str] = typer.Option(
+        None, "--province", help="Only one province: GSO code (75, 01), H75 or name; a former province "
+        "(70, 'Bình Phước') means the province it merged into on 2025-07-01, whose figures include "
+        "its predecessors' dossiers. Default: every dossier in the store."),
     store: Optional[str] = StoreOption,
     bom: bool = BomOption,
 ) -> None:
@@ -260,7 +264,12 @@ def kpi(
     cal = load_calendar()
     check_in_calendar(cal, (start, "--from"), (end - timedelta(days=1), "--to"),
                       (date.fromordinal(local_day_number(as_of_ms)), "--as-of"))
-    rows = open_store(store, must_exist=True).kpi(Period(start, end), as_of_ms, by.value, cal)
+    st = open_store(store, must_exist=True)
+    if province is not None:
+        from .report import report_province
+
+        _prov, st = report_province(st, province)
+    rows = st.kpi(Period(start, end), as_of_ms, by.value, cal)
     if fmt == Fmt.table:
         print_kpi_table(rows, by.value, as_of_ms=as_of_ms,
                         title=f"Chỉ số giải quyết TTHC {start:%d/%m/%Y} – {date.fromordinal(end.toordinal() - 1):%d/%m/%Y}")

@@ -170,3 +170,21 @@ def test_a_former_unit_follows_its_successor_in_the_comparison():
     (merged,) = units_under_successors(rows)
     assert merged["unit_code"] == "H75.SO.STP" and merged["received"] == 10
     assert merged["on_time_rate"] == 0.7  # (1 + 6) / (4 + 6): rule zero, not a mean of rates
+
+
+def test_kpi_of_a_province_includes_its_predecessors(reform_store, reform_events):
+    from motcua.domain.metrics import Period
+
+    june = Period(date(2025, 6, 1), date(2025, 7, 1))
+    as_of = june.end_ms
+    for alias, events in (("75", reform_events["dn"] + reform_events["bp"]),
+                          ("Bình Phước", reform_events["dn"] + reform_events["bp"]),
+                          ("01", reform_events["hn"])):
+        res = runner.invoke(app, ["kpi", "--from", "2025-06-01", "--to", "2025-07-01", "--by", "all",
+                                  "--as-of", "2025-07-01", "--format", "json", "--province", alias,
+                                  "--store", store_dsn(reform_store)])
+        assert res.exit_code == 0, res.output
+        (row,) = orjson.loads(res.stdout)
+        (pure,) = kpi_rows(_facts(events), june, as_of, "all", cal)
+        assert (row["received"], row["ended"], row["on_time_rate"]) == \
+            (pure["received"], pure["ended"], pure["on_time_rate"]), alias
