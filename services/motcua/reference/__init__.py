@@ -24,7 +24,9 @@ Province codes accepted everywhere (:func:`resolve_province`): the GSO code of t
 post-2025 province as ``int`` or ``str`` (``75``, ``"75"``, ``"01"`` / ``"1"``), the same
 prefixed with ``H`` (``"H75"``, ``"H01"``), the package codename (``"dong_nai"``) or the
 Vietnamese name with or without "Tỉnh"/"Thành phố" (``"Đồng Nai"``). Events carry the
-two-digit GSO code (``"75"``) as ``province_code``.
+two-digit GSO code (``"75"``) as ``province_code``. A province of before the 2025-07-01
+merger (``70``, ``"H70"``, ``"Bình Phước"``) resolves to the province it merged into
+(``reform``: the mapping of Nghị quyết 202/2025/QH15, ``data/provinces-2025.csv``).
 
 Unit codes (all start with ``H<GSO 2 digits>.``):
 
