@@ -133,3 +133,16 @@ def test_every_former_name_resolves_to_a_new_province_consistently(p):
 def test_bad_merger_data_names_the_line_and_reason(text, reason):
     with pytest.raises(MergerDataError, match=reason):
         parse_merger_csv(text)
+
+
+def test_a_plan_target_of_a_former_province_is_not_the_new_provinces():
+    from motcua.domain.targets import parse_targets, targets_for
+
+    targets = parse_targets([
+        {"province": "Quảng Nam", "year": 2015, "metric": "satisfaction_rate", "level": "all", "value": 0.6},
+        {"province": "Đà Nẵng", "year": 2025, "metric": "on_time_rate", "level": "all", "value": 0.95},
+        {"province": "Quảng Trị", "year": 2025, "metric": "on_time_rate", "level": "all", "value": 0.9},
+    ])
+    codes = {t.province: t.province_code for t in targets}
+    assert codes == {"Quảng Nam": "", "Đà Nẵng": "48", "Quảng Trị": "44"}  # a shared name is the new one
+    assert [t.province for t in targets_for(targets, "48", 2026)] == ["Đà Nẵng"]

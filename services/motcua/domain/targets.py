@@ -114,7 +114,12 @@ def _province_code(name: str, explicit: Any) -> str:
         return str(explicit)
     try:
         from ..reference import resolve_province
+        from ..reference.reform import former_province
 
+        if former_province(name) is not None:
+            # a province merged away in 2025 (Quảng Nam): its plan is not the new
+            # province's, although resolve_province reads the name as the new one
+            return ""
         return resolve_province(name).code
     except (ValueError, ImportError):
         return ""  # e.g. a province merged away in 2025: kept, shown by name
