@@ -49,3 +49,12 @@ def test_a_merged_province_has_the_districts_of_both_predecessors():
     assert {"UBND thành phố Biên Hòa", "UBND thành phố Đồng Xoài"} <= names  # Đồng Nai + Bình Phước
     assert unit_by_code("H75.HD.731").successor == next(
         u.code for u in units_for_province(75) if u.name == "UBND phường Biên Hòa")
+
+
+def test_registries_name_former_districts_and_loaded_units_win():
+    from motcua.reference import Unit
+    from motcua.reference.registry import Registry
+
+    assert Registry().unit_name("H75.HD.731") == "UBND thành phố Biên Hòa"
+    own = Unit("H75.HD.731", "UBND TP Biên Hòa (danh mục tỉnh)", "DISTRICT", None, None, date(2025, 6, 30), "75")
+    assert Registry(extra_units=[own]).unit_name("H75.HD.731") == own.name

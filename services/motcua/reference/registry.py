@@ -16,6 +16,7 @@ from . import (
     Procedure,
     Unit,
     fields,
+    former_districts,
     procedures,
     province_of_unit,
     resolve_province,
@@ -50,8 +51,8 @@ class Registry:
         if gso in self._loaded:
             return
         with self._lock:
-            for u in units_for_province(gso):
-                self._units.setdefault(u.code, u)
+            for u in (*units_for_province(gso), *former_districts(gso)):
+                self._units.setdefault(u.code, u)  # loaded units (extra_units) stay
             self._loaded.add(gso)
 
     # -- units -----------------------------------------------------------------------
