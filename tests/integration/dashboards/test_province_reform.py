@@ -78,3 +78,9 @@ def test_the_unit_variable_of_dong_nai_lists_binh_phuoc_units(store):
     codes = {r[0] for r in rows}
     assert any(c.startswith("H70.") for c in codes) and any(c.startswith("H75.") for c in codes)
     assert not any(c.startswith("H01.") for c in codes)
+
+
+def test_reference_names_list_each_unit_once(store):
+    rows = store.client.query(f"SELECT code, count() FROM {store.db}.reference_names WHERE kind = 'unit' "
+                              "GROUP BY code HAVING count() > 1").result_rows
+    assert rows == []
