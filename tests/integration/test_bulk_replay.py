@@ -263,3 +263,45 @@ def test_a_crash_between_bulk_inserts_then_a_rerun_counts_everything_once(new_st
     got, want = tables(crashed), tables(clean)
     for name in CHECKS:
         assert got[name] == want[name], name
+
+
+@st.composite
+def catalogue_files(draw):
+    """Lines whose RECEIVED events leave out a random part of the flags, and a random
+    procedure catalogue for the strategies' procedure codes."""
+    from motcua.reference.catalogue import FLAGS, CatalogueEntry
+
+    events = []
+    for e in draw(histories(max_dossiers=8)):
+        if e["event_type"] == "RECEIVED":
+            e = {k: v for k, v in e.items() if k not in draw(st.sets(st.sampled_from(FLAGS)))}
+        events.append(e)
+    lines = [draw(wire_line(e)) for e in draw(delivered(events))]
+    catalogue = {}
+    for code in draw(st.lists(st.sampled_from(["1.1", "1.2", "2.1"]), unique=True)):
+        limit = draw(st.none() | st.builds(lambda v, u: {"value": v, "unit": u}, st.integers(0, 20),
+                                           st.sampled_from(["WORKING_DAYS", "DAYS", "HOURS"])))
+        catalogue[code] = CatalogueEntry(code, f"Thủ tục {code}", has_fee=draw(st.none() | st.booleans()),
+                                         requires_paper_result=draw(st.none() | st.booleans()), time_limit=limit)
+    return lines, catalogue
+
+
+@settings(max_examples=int(os.environ.get("MOTCUA_BULK_EXAMPLES", "25")) // 2, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bulk_replay_supplies_catalogue_flags_like_the_python_path(new_store, tmp_path_factory, data):
+    """A loaded procedure catalogue fills what RECEIVED events leave out: the same
+    tables on both paths (the bulk path sends such dossiers to Python)."""
+    from motcua.adapters.clickhouse_procedures import ProceduresRepository
+
+    lines, catalogue = data.draw(catalogue_files())
+    path = tmp_path_factory.mktemp("bulkcat") / "events.jsonl"
+    _write(path, lines)
+    bulk_store, plain_store = new_store(), new_store()
+    for st_ in (bulk_store, plain_store):
+        ProceduresRepository(st_).save(catalogue.values())
+    _replay(bulk_store, [path], bulk=True)
+    _replay(plain_store, [path], bulk=False)
+    got, want = tables(bulk_store), tables(plain_store)
+    for name in CHECKS:
+        assert got[name] == want[name], name
