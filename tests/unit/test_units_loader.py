@@ -238,3 +238,50 @@ def test_qcvn_parent_chain_ends_at_level_one(l4, l3, l2, letter, l1):
     assert chain == [code, f"000.{l3:02d}.{l2:02d}.{letter}{l1:02d}", f"000.00.{l2:02d}.{letter}{l1:02d}",
                      f"000.00.00.{letter}{l1:02d}"]
     assert all(qcvn_parts(c)[3] == f"{letter}{l1:02d}" for c in chain)
+
+
+def test_parent_and_successor_given_by_name_are_the_codes_of_those_units():
+    text = ("Mã đơn vị,Tên đơn vị,Cấp,Đơn vị cha,Đơn vị kế thừa\n"
+            "000.00.40.H19,UBND huyện Trảng Bom,Cấp huyện,,UBND xã Trảng Bom\n"
+            "000.31.40.H19,UBND xã Trảng Bom,Cấp xã,UBND HUYỆN TRẢNG BOM,\n"
+            "000.32.40.H19,UBND xã Bàu Hàm,Cấp xã,UBND huyện Không Có,\n")
+    out = parse_units(text.encode(), "x.csv", province="75")
+    units = by_code(out)
+    assert units["000.00.40.H19"].successor == "000.31.40.H19"
+    assert units["000.31.40.H19"].parent == "000.00.40.H19"
+    assert [(p.where, p.reason) for p in out.problems] == [
+        ("dòng 4", "đơn vị cha 'UBND huyện Không Có' không phải một mã đơn vị và không có đơn vị nào tên như vậy trong tệp")]
+
+
+def test_problems_are_listed_in_file_order():
+    text = ("Mã đơn vị,Tên đơn vị,Cấp,Đơn vị cha\n"
+            "A1,Đơn vị A,Sở,Không có đơn vị này\n"
+            "A2,,Sở,\n")
+    out = parse_units(text.encode(), "x.csv", province="75")
+    assert [p.where for p in out.problems] == ["dòng 2", "dòng 3"]
+
+
+HEADING_VARIANTS = {
+    "code": ["Mã đơn vị", "Ma don vi", "MADONVI", "ma_don_vi", "Mã định danh"],
+    "name": ["Tên đơn vị", "Ten don vi", "TENDONVI", "Tên cơ quan"],
+    "level": ["Cấp", "Cap", "CAPDONVI", "Cấp đơn vị"],
+    "valid_to": ["Hiệu lực đến", "Hieu luc den", "HIEU LUC DEN", "Đến ngày"],
+}
+ROWS = [("000.00.00.H56", "UBND tỉnh Khánh Hòa", "Cấp tỉnh", ""),
+        ("000.00.30.H56", "UBND huyện Cam Lâm", "Cấp huyện", "30/06/2025"),
+        ("000.21.30.H56", "UBND xã Cam Hải Đông", "Cấp xã", "")]
+
+
+@given(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in HEADING_VARIANTS.items()}),
+       st.sampled_from([str.lower, str.upper, lambda s: s]), st.permutations(list(HEADING_VARIANTS) + ["extra"]),
+       st.sampled_from([",", ";", "\t"]), st.booleans())
+def test_any_heading_spelling_order_and_delimiter_gives_the_same_units(headings, case, order, sep, bom):
+    headings = {**{k: case(v) for k, v in headings.items()}, "extra": "Ghi chú"}
+    column = {"code": 0, "name": 1, "level": 2, "valid_to": 3}
+    lines = [sep.join(headings[k] for k in order)]
+    for row in ROWS:
+        lines.append(sep.join(row[column[k]] if k in column else "ghi chú" for k in order))
+    data = "\n".join(lines).encode("utf-8-sig" if bom else "utf-8")
+    expected = parse_units("\n".join([",".join(["Mã đơn vị", "Tên đơn vị", "Cấp", "Hiệu lực đến"])]
+                                      + [",".join(r) for r in ROWS]).encode(), "a.csv", province="56")
+    assert parse_units(data, "b.csv", province="56") == expected and expected.problems == []

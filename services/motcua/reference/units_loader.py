@@ -271,11 +271,13 @@ def _build(rows: Iterable[_Row], province: str | None) -> UnitsFile:
     default_province = _province_code(province) if province else None
     pending: list[tuple[_Row, dict]] = []
     seen: dict[str, str] = {}
+    order: dict[str, int] = {}  # position -> row number, to list the problems in file order
     for row in rows:
         v = row.values
         if all(_text(x) == "" for x in v.values()):
             continue  # an empty line / row
         out.rows += 1
+        order[row.where] = out.rows
         if v.get("_bad"):
             out.problems.append(RowProblem(row.where, v["_bad"]))
             continue
@@ -312,20 +314,41 @@ def _build(rows: Iterable[_Row], province: str | None) -> UnitsFile:
                 problems.append(f"mã tỉnh {prov_text!r} không có trong danh mục 34 tỉnh, thành phố")
         parent = _text(v.get("parent")) or None
         successor = _text(v.get("successor")) or None
-        for key, other in (("parent", parent), ("successor", successor)):
-            if other is not None and not _CODE_OK.match(other):
-                problems.append(f"{_FIELD_VI[key]} {other!r} không phải một mã đơn vị")
         if code and code in seen and not problems:
             problems.append(f"mã đơn vị {code} trùng với {seen[code]}")
         if problems:
             out.problems.append(RowProblem(row.where, "; ".join(problems)))
             continue
         seen[code] = row.where
-        if parent is None:
-            parent = qcvn_parent(code)
         pending.append((row, dict(code=code, name=name, level=level, parent=parent, successor=successor,
                                   province=prov, **days)))
-    # Second pass: what a row leaves out may follow from its parent in the same file.
+    # Second pass: a parent or successor given by name (some sheets do) is the code of the
+    # unit of that name in the file; what a row leaves out may follow from its parent.
+    by_code = {p["code"]: p for _r, p in pending}
+    by_name: dict[str, list[str]] = {}
+    for _r, p in pending:
+        by_name.setdefault(_fold(p["name"]), []).append(p["code"])
+    kept = []
+    for row, p in pending:
+        problems = []
+        for key in ("parent", "successor"):
+            other = p[key]
+            if other is None or _CODE_OK.match(other):
+                continue
+            named = by_name.get(_fold(other), [])
+            if len(named) == 1:
+                p[key] = named[0]
+            else:
+                problems.append(f"{_FIELD_VI[key]} {other!r} không phải một mã đơn vị"
+                                + (" và trùng tên nhiều đơn vị trong tệp" if named else
+                                   " và không có đơn vị nào tên như vậy trong tệp"))
+        if problems:
+            out.problems.append(RowProblem(row.where, "; ".join(problems)))
+            continue
+        if p["parent"] is None:
+            p["parent"] = qcvn_parent(p["code"])
+        kept.append((row, p))
+    pending = kept
     by_code = {p["code"]: p for _r, p in pending}
 
     def parent_value(p: dict, key: str, depth: int = 0):
@@ -371,6 +394,7 @@ def _build(rows: Iterable[_Row], province: str | None) -> UnitsFile:
         out.units.append(Unit(code=code, name=p["name"], level=level, parent=p["parent"],
                               valid_from=p["valid_from"], valid_to=p["valid_to"],
                               province_code=prov or "", successor=p["successor"]))
+    out.problems.sort(key=lambda problem: order.get(problem.where, 0))
     return out
 
 
