@@ -102,7 +102,8 @@ def index766(
         import orjson
 
         doc = {"period": {"from": rp.start.isoformat(), "to": rp.end.isoformat()},
-               "province": {"code": prov.code, "name": prov.full_name}, "units": items}
+               "province": {"code": prov.code, "name": prov.full_name, "notes": prov.notes_for(rp.start)},
+               "units": items}
         data = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
         if out is None:
             sys.stdout.buffer.write(data)

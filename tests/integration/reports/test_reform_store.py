@@ -188,3 +188,12 @@ def test_kpi_of_a_province_includes_its_predecessors(reform_store, reform_events
         (pure,) = kpi_rows(_facts(events), june, as_of, "all", cal)
         assert (row["received"], row["ended"], row["on_time_rate"]) == \
             (pure["received"], pure["ended"], pure["on_time_rate"]), alias
+
+
+def test_index766_json_names_the_former_provinces_of_a_2025_period(reform_store):
+    for period, notes in (("2025-Q2", [MERGED_NOTE]), ("2025-08", [])):
+        res = runner.invoke(app, ["index766", "--period", period, "--province", "70", "--format", "json",
+                                  "--store", store_dsn(reform_store)])
+        assert res.exit_code == 0, res.output
+        doc = orjson.loads(res.stdout)
+        assert doc["province"]["code"] == "75" and doc["province"]["notes"] == notes
