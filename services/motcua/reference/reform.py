@@ -38,6 +38,7 @@ __all__ = [
     "MergerDataError",
     "former_provinces",
     "former_province",
+    "lookup_former",
     "predecessors",
     "merged_from_text",
     "code_spellings",
