@@ -488,9 +488,9 @@ SELECT *,
 FROM (
 SELECT dossier_id,
     toUInt32(count()) AS version,
-    {calendar_version} AS calendar_version,
-    toUInt32(0) AS revision,
     countIf(e_event_type = 'RECEIVED') > 0 AS received,
+    if(received, {calendar_version}, '') AS calendar_version,
+    toUInt32(0) AS revision,
     -- the least RECEIVED: 1 occurred, 2 channel, 3 online_service, 4 has_fee,
     -- 5 requires_paper_result, 6 due_at (nullable), 7 has time_limit, 8 unit, 9 value, 10 envelope
     argMinIf((e_occurred_ms, e_channel, e_online_service, e_has_fee, e_requires_paper_result, e_due_at_ms,

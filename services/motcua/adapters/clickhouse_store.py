@@ -390,6 +390,34 @@ class ClickHouseStore:
             out[f["dossier_id"]] = _facts_from_row(f)
         return out
 
+    def received_dossiers(self, first: date, last: date, after: str = "",
+                          limit: int = 5000) -> list[str]:
+        """Ids of the dossiers received on local days ``first``..``last``, after ``after``
+        in id order, at most ``limit`` (keyset pages for a recompute)."""
+        return [r[0] for r in self.client.query(
+            f"SELECT dossier_id FROM {self.db}.dossier_state FINAL WHERE received "
+            "AND received_date BETWEEN {a:Date} AND {b:Date} AND dossier_id > {after:String} "
+            "ORDER BY dossier_id LIMIT {n:UInt32}",
+            parameters={"a": first, "b": last, "after": after, "n": limit}).result_rows]
+
+    def calendar_version_counts(self, first: date | None = None, last: date | None = None
+                                ) -> list[tuple[str, int, int | None, int | None]]:
+        """(calendar version, dossiers, first and last received day as ordinals) of the
+        received dossiers, optionally only those received on ``first``..``last``."""
+        cond, params = "received", {}
+        if first is not None:
+            cond += " AND received_date >= {a:Date}"
+            params["a"] = first
+        if last is not None:
+            cond += " AND received_date <= {b:Date}"
+            params["b"] = last
+        rows = self.client.query(
+            f"SELECT calendar_version, count(), min(received_date), max(received_date) "
+            f"FROM {self.db}.dossier_state FINAL WHERE {cond} GROUP BY calendar_version "
+            "ORDER BY count() DESC, calendar_version",
+            parameters=params, query_formats={"Date": "int"}).result_rows
+        return [(v, n, a + _EPOCH_ORDINAL, b + _EPOCH_ORDINAL) for v, n, a, b in rows]
+
     def insert_dead_letters(self, records: Sequence[dict]) -> None:
         if not records:
             return

@@ -273,9 +273,10 @@ def derive_facts(state: DossierState, cal: WorkingCalendar) -> dict:
     facts: dict[str, Any] = {
         "dossier_id": state.dossier_id,
         "version": len(state.event_ids),
-        # which calendar computed the due dates below, and how often they were recomputed
-        # at this version (pipeline.recompute raises it; a new event starts again at 0)
-        "calendar_version": cal.version,
+        # which calendar computed the due dates below ('' before receipt: none depends on
+        # it yet), and how often they were recomputed at this version (pipeline.recompute
+        # raises it; a new event starts again at 0)
+        "calendar_version": cal.version if rec is not None else "",
         "revision": 0,
         "province_code": env["province_code"],
         "unit_code": env["unit_code"],
