@@ -18,7 +18,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import BomOption, CliError, console, emit_rows, load_calendar, out_console, parse_date
+from .common import BomOption, CliError, StoreOption, console, emit_rows, load_calendar, out_console, parse_date
 
 calendar_app = typer.Typer(help="The working-day calendar (lịch làm việc): show a year, check the coming years are confirmed.",
                            no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -159,25 +159,79 @@ def year_confirmation_findings(cal, as_of: date) -> list[Finding]:
     return out
 
 
-def calendar_findings(cal, as_of: date) -> list[Finding]:
-    """Every finding of ``calendar check``, in order. Further checks (e.g. stored figures
-    computed with another calendar version) append theirs here."""
+def stored_figures_findings(cal, repo) -> list[Finding]:
+    """Stored dossiers whose due dates were computed with another calendar than today's
+    (a calendar corrected since): how many, received when, the days that differ where the
+    store recorded the old calendar, and the ``motcua recompute`` that brings them up to
+    date."""
+    from ..adapters.clickhouse_store import calendar_exceptions
+    from ..domain.formatting import fmt_int
+
+    counts = repo.calendar_version_counts()
+    stale = [(v, n, a, b) for v, n, a, b in counts if v != cal.version]
+    total = sum(n for _v, n, _a, _b in counts)
+    if not stale:
+        return [Finding("figures_current", True,
+                        f"{fmt_int(total)} hồ sơ trong kho đều tính theo lịch hiện hành")]
+    n_stale = sum(n for _v, n, _a, _b in stale)
+    first = date.fromordinal(min(a for _v, _n, a, _b in stale))
+    last = date.fromordinal(max(b for _v, _n, _a, b in stale))
+    recorded = repo.calendar_versions()
+    off, on = calendar_exceptions(cal)
+    now = set(off) | {-o for o in on}
+    changed: set[int] = set()
+    unknown = 0
+    for v, n, _a, _b in stale:
+        if v in recorded:
+            _f, _l, old_off, old_on = recorded[v]
+            changed |= {abs(x) for x in now ^ (set(old_off) | {-o for o in old_on})}
+        else:
+            unknown += n
+    days = sorted(changed)
+    what = ""
+    if days:
+        shown = ", ".join(f"{date.fromordinal(o):%d/%m/%Y}" for o in days[:6])
+        what = f"; các ngày đổi: {shown}" + (f" và {fmt_int(len(days) - 6)} ngày khác" if len(days) > 6 else "")
+    if unknown:
+        what += f"; {fmt_int(unknown)} hồ sơ tính trước khi kho ghi nhận phiên bản lịch"
+    return [Finding("figures_stale", False,
+                    f"{fmt_int(n_stale)} hồ sơ trong kho (tiếp nhận từ {first:%d/%m/%Y} đến {last:%d/%m/%Y}) "
+                    f"có hạn giải quyết tính theo lịch làm việc cũ{what}. Chạy `motcua recompute --from "
+                    f"{first.isoformat()} --to {last.isoformat()}` để tính lại theo lịch hiện hành.")]
+
+
+def calendar_findings(cal, as_of: date, repo=None) -> list[Finding]:
+    """Every finding of ``calendar check``, in order: the years that must be confirmed,
+    then (with a store) whether its figures were computed with this calendar."""
     findings: list[Finding] = []
     findings.extend(year_confirmation_findings(cal, as_of))
+    if repo is not None:
+        findings.extend(stored_figures_findings(cal, repo))
     return findings
 
 
 @calendar_app.command("check")
 def check(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="The day to check for (YYYY-MM-DD, default today in Asia/Ho_Chi_Minh)."),
+    store: Optional[str] = StoreOption,
 ) -> None:
     """Check the calendar is known for the days ahead: the current year, and from
     1 October the next year, must have a confirmed schedule (shipped, or vouched for in
-    $MOTCUA_CALENDAR_OVERRIDES with confirmed_years). Exit code 1 with what to do when
-    not, 0 with a one-line OK otherwise."""
+    $MOTCUA_CALENDAR_OVERRIDES with confirmed_years); and, with a store (--store, or the
+    default store when there is one), that its figures were computed with this calendar
+    (else: how many dossiers, which days changed, and the `motcua recompute` to run).
+    Exit code 1 with what to do when not, 0 with a one-line OK otherwise."""
+    from .common import open_store
+
     day = parse_date(as_of, "--as-of") if as_of else _today()
     cal = load_calendar()
-    findings = calendar_findings(cal, day)
+    try:
+        repo = open_store(store, must_exist=True)
+    except CliError:
+        if store is not None:
+            raise
+        repo = None  # no default store here: only the calendar itself is checked
+    findings = calendar_findings(cal, day, repo)
     problems = [f for f in findings if not f.ok]
     if problems:
         for f in problems:
