@@ -51,13 +51,17 @@ class Snapshot:
     unit_names: dict[str, str] = field(default_factory=dict)
     province_names: dict[str, str] = field(default_factory=dict)
     dead_letters: dict[str, int] = field(default_factory=dict)
+    other_calendar: int | None = None  # received dossiers computed with another calendar
     refreshed_at: float = 0.0
     seconds: float = 0.0
 
 
 def read_snapshot(store, as_of_ms: int, targets: list[Target] | None = None,
-                  unit_metrics: Iterable[str] = DEFAULT_UNIT_METRICS) -> Snapshot:
-    """One consistent read of everything the exporter publishes."""
+                  unit_metrics: Iterable[str] = DEFAULT_UNIT_METRICS,
+                  calendar_version: str | None = None) -> Snapshot:
+    """One consistent read of everything the exporter publishes; with
+    ``calendar_version`` (the calendar in force), also how many stored dossiers were
+    computed with another one (``motcua recompute`` brings them up to date)."""
     t0 = time.time()
     db, client = store.db, store.client
     day = date.fromordinal(local_day_number(as_of_ms))
@@ -117,6 +121,10 @@ def read_snapshot(store, as_of_ms: int, targets: list[Target] | None = None,
                 snap.unit_targets.append((prov, level, unit, t))
     snap.dead_letters = {code: int(n) for code, n in client.query(
         f"SELECT code, count() FROM {db}.dead_letters FINAL GROUP BY code").result_rows}
+    if calendar_version is not None:
+        snap.other_calendar = int(client.query(
+            f"SELECT count() FROM {db}.dossier_state FINAL WHERE received AND calendar_version != {{v:String}}",
+            parameters={"v": calendar_version}).result_rows[0][0])
     snap.refreshed_at = time.time()
     snap.seconds = snap.refreshed_at - t0
     return snap
@@ -188,6 +196,12 @@ class KpiCollector(Collector):
         for code, n in sorted(s.dead_letters.items()):
             dl.add_metric([code], n)
         yield dl
+        if s.other_calendar is not None:
+            oc = GaugeMetricFamily("motcua_store_dossiers_other_calendar",
+                                   "Received dossiers whose due dates were computed with another working-day "
+                                   "calendar than the one in force (run motcua recompute).")
+            oc.add_metric([], s.other_calendar)
+            yield oc
         ts = GaugeMetricFamily("motcua_exporter_last_refresh_timestamp_seconds", "When the snapshot was read.")
         ts.add_metric([], s.refreshed_at)
         yield ts
@@ -214,9 +228,11 @@ def serve(store, port: int, interval: float, as_of_ms: Callable[[], int], addr: 
     from .calendar_metrics import CalendarCollector
 
     registry = CollectorRegistry()
-    collector = KpiCollector(lambda: read_snapshot(store, as_of_ms(), targets, unit_metrics))
+    calendar = calendar or default_calendar()
+    collector = KpiCollector(lambda: read_snapshot(store, as_of_ms(), targets, unit_metrics,
+                                                   calendar_version=calendar.version))
     registry.register(collector)
-    registry.register(CalendarCollector(calendar or default_calendar(), as_of_ms))
+    registry.register(CalendarCollector(calendar, as_of_ms))
     collector.refresh()
     server, thread = start_http_server(port, addr=addr, registry=registry)
     stop = stop or threading.Event()

@@ -48,3 +48,20 @@ def test_exposition_has_targets_and_no_procedure_labels(loaded_store):
     series = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert len(series) < 5000
     assert 'motcua_store_dead_letters{code="' in text
+
+
+def test_dossiers_computed_with_another_calendar_are_published(loaded_store):
+    """``motcua_store_dossiers_other_calendar``: 0 for the calendar the store was loaded
+    with, every received dossier for any other one (the alert MotcuaSoLieuTheoLichCu)."""
+    received = loaded_store.client.query(
+        f"SELECT count() FROM {loaded_store.db}.dossier_state FINAL WHERE received").result_rows[0][0]
+    assert received > 1000
+    assert read_snapshot(loaded_store, AS_OF, calendar_version=CAL.version).other_calendar == 0
+    other = read_snapshot(loaded_store, AS_OF, calendar_version="0123456789abcdef")
+    assert other.other_calendar == received
+    registry = CollectorRegistry()
+    c = KpiCollector(lambda: other)
+    registry.register(c)
+    c.refresh()
+    assert f"motcua_store_dossiers_other_calendar {float(received)}" in generate_latest(registry).decode()
+    assert read_snapshot(loaded_store, AS_OF).other_calendar is None  # not asked: not published

@@ -32,7 +32,7 @@ def run(*args: str) -> str:
 
 def test_promtool_check_rules():
     out = run(tool("promtool"), "check", "rules", *sorted(str(p) for p in (PROM / "rules").glob("*.yml")))
-    assert "SUCCESS: 9 rules found" in out and "SUCCESS: 10 rules found" in out
+    assert out.count("SUCCESS: 10 rules found") == 2, out
 
 
 def test_promtool_unit_tests_fire_and_do_not_fire_each_alert():
