@@ -16,7 +16,7 @@ from motcua.domain.calendar import default_calendar
 from motcua.pipeline.ingest import EmbeddedPipeline
 from motcua.reference.catalogue import CatalogueEntry
 from motcua.reference.procedures_loader import CatalogueFileError, read_catalogue
-from motcua.reference.registry import default_registry, use_catalogue
+from motcua.reference.registry import use_catalogue
 from tests.builders import local_ms, make_event
 from tests.integration.test_bulk_replay import NOW_MS, tables
 
@@ -242,3 +242,17 @@ def test_bulk_and_python_replays_supply_the_same_flags(new_store, tmp_path):
         got[bulk] = (tables(st), _state(st))
     assert got[True] == got[False]
     assert got[True][1] == {"D1": (1, 1, 1, "EARLY"), "D2": (0, 0, 1, "LATE"), "D3": (0, 0, 0, "ON_TIME")}
+
+
+def test_a_stored_dossier_folded_before_the_catalogue_keeps_rollups_equal_to_its_state(store):
+    """Old facts of a reloaded dossier are the stored ones: the rollups stay the sum of
+    the dossiers' stored facts when the catalogue arrives between two of its events."""
+    first, end = _events("D1", 3)
+    pipeline = EmbeddedPipeline(store, CAL, now_ms=lambda: NOW_MS)
+    pipeline.ingest([("a:1", orjson.dumps(first))])
+    ProceduresRepository(store).save([CatalogueEntry("1.004227", "A", has_fee=True,
+                                                     time_limit={"value": 5, "unit": "WORKING_DAYS"})])
+    EmbeddedPipeline(store, CAL, now_ms=lambda: NOW_MS).ingest([("b:1", orjson.dumps(end))])
+    assert _state(store) == {"D1": (1, 0, 1, "LATE")}
+    sums = store.client.query(f"SELECT sum(received), sum(has_fee), sum(ended_late) FROM {store.db}.kpi_daily")
+    assert sums.result_rows == [(1, 1, 1)]

@@ -107,18 +107,19 @@ class ProceduresRepository:
     def count(self) -> int:
         return int(self.client.command(f"SELECT count() FROM {self.db}.registry_procedures FINAL"))
 
-    def disagreements(self) -> list[Disagreement]:
-        """By procedure and flag: the dossiers whose first RECEIVED event (the one the fold
-        keeps: least by sequence, occurred_at, event_id) states a value the catalogue
-        states otherwise. The event's value is the one the figures use."""
-        rows = self.client.query(f"""
-SELECT code, x.1 AS flag, x.2 AS ev, x.3 AS cv, count() AS dossiers
+    def _disagreement_rows(self) -> str:
+        """One row per dossier and flag where the dossier's first RECEIVED event (the one
+        the fold keeps: least by sequence, occurred_at, event_id) and the catalogue both
+        state the flag and differ: dossier_id, code, flag, ev, cv (values as text)."""
+        return f"""
+SELECT dossier_id, code, x.1 AS flag, x.2 AS ev, x.3 AS cv
 FROM (
-    SELECT r.code AS code, e.p AS p, r.has_fee AS c_fee, r.requires_paper_result AS c_paper,
-           r.time_limit_value AS c_lv, r.time_limit_unit AS c_lu
+    SELECT e.dossier_id AS dossier_id, r.code AS code, e.p AS p, r.has_fee AS c_fee,
+           r.requires_paper_result AS c_paper, r.time_limit_value AS c_lv, r.time_limit_unit AS c_lu
     FROM (
-        SELECT p, JSONExtractString(p, 'procedure_code') AS pc FROM (
-            SELECT argMin(payload, (ifNull(sequence, toInt64({_NO_SEQUENCE})), occurred_at, event_id)) AS p
+        SELECT dossier_id, p, JSONExtractString(p, 'procedure_code') AS pc FROM (
+            SELECT dossier_id,
+                   argMin(payload, (ifNull(sequence, toInt64({_NO_SEQUENCE})), occurred_at, event_id)) AS p
             FROM {self.db}.events FINAL WHERE event_type = 'RECEIVED' GROUP BY dossier_id)
     ) AS e
     INNER JOIN (SELECT * FROM {self.db}.registry_procedures FINAL) AS r ON r.code = e.pc
@@ -134,11 +135,20 @@ ARRAY JOIN [
         concat(toString(JSONExtractUInt(p, 'time_limit', 'value')), ' ', JSONExtractString(p, 'time_limit', 'unit')), ''),
      if(isNull(c_lv) OR c_lu = '', '', concat(toString(assumeNotNull(c_lv)), ' ', c_lu)))
 ] AS x
-WHERE x.2 != '' AND x.3 != '' AND x.2 != x.3
-GROUP BY code, flag, ev, cv
-ORDER BY code, flag, dossiers DESC, ev
-""").result_rows
+WHERE x.2 != '' AND x.3 != '' AND x.2 != x.3"""
+
+    def disagreements(self) -> list[Disagreement]:
+        """By procedure, flag, event value and catalogue value: the number of dossiers
+        whose RECEIVED event states the flag otherwise than the catalogue. The event's
+        value is the one the figures use."""
+        rows = self.client.query(
+            f"SELECT code, flag, ev, cv, count() AS dossiers FROM ({self._disagreement_rows()}) "
+            f"GROUP BY code, flag, ev, cv ORDER BY code, flag, dossiers DESC, ev").result_rows
         return [Disagreement(code, flag, _value(flag, ev), _value(flag, cv), int(n)) for code, flag, ev, cv, n in rows]
+
+    def disagreeing_dossiers(self) -> int:
+        """Distinct dossiers with at least one disagreement."""
+        return int(self.client.command(f"SELECT uniqExact(dossier_id) FROM ({self._disagreement_rows()})"))
 
 
 def _value(flag: str, text: str) -> object:

@@ -105,9 +105,8 @@ def load_procedures(
     if (result.new or result.changed) and st.holds_data():
         console.print("Hồ sơ đã có trong kho được tính theo danh mục mới khi có sự kiện mới hoặc khi chạy "
                       "motcua recompute.", markup=False, highlight=False)
-    disagreements = repo.disagreements() if st.holds_data() else []
-    if disagreements:
-        n = sum(d.dossiers for d in disagreements)
+    n = repo.disagreeing_dossiers() if st.holds_data() else 0
+    if n:
         console.print(f"{fmt_int(n)} hồ sơ có sự kiện tiếp nhận ghi khác danh mục (theo sự kiện); "
                       "xem: motcua registry disagreements.", markup=False, highlight=False)
     if refused:
@@ -156,8 +155,8 @@ def disagreements(
         t.add_row(r["procedure_code"], r["procedure_name"], FLAG_LABELS[r["flag"]],
                   flag_value_vi(r["event_value"]), flag_value_vi(r["catalogue_value"]), fmt_int(r["dossiers"]))
     out_console.print(t)
-    console.print(f"{fmt_int(sum(r['dossiers'] for r in out))} hồ sơ, {fmt_int(len({r['procedure_code'] for r in out}))} "
-                  "thủ tục.", markup=False, highlight=False)
+    console.print(f"{fmt_int(repo.disagreeing_dossiers())} hồ sơ của {fmt_int(len({r['procedure_code'] for r in out}))} "
+                  "thủ tục có sự kiện tiếp nhận ghi khác danh mục.", markup=False, highlight=False)
 
 
 def register(load_app: typer.Typer) -> None:

@@ -20,6 +20,8 @@ from ..reference.catalogue import Catalogue, supply_flags
 
 # Loads earlier events of dossiers the book does not hold: ids -> {dossier_id: [events]}.
 EventLoader = Callable[[Sequence[str]], dict[str, list[dict]]]
+# Loads the stored facts of dossiers: ids -> {dossier_id: facts} (those with a stored row).
+FactsLoader = Callable[[Sequence[str]], dict[str, dict]]
 
 
 @dataclass(slots=True)
@@ -121,10 +123,15 @@ class DossierBook:
     """Dossier states with a bounded cache; evicted dossiers are reloaded on demand."""
 
     def __init__(self, cal: WorkingCalendar, load_events: EventLoader | None = None,
-                 max_dossiers: int = 2_000_000, catalogue: Catalogue | None = None):
+                 max_dossiers: int = 2_000_000, catalogue: Catalogue | None = None,
+                 load_facts: FactsLoader | None = None):
         self.cal = cal
         self.catalogue = catalogue  # procedure flags for RECEIVED events that leave them out
         self.load_events = load_events
+        # A reloaded dossier's "old" facts are the stored ones when given (what the rollups
+        # hold for it), not a refold: a catalogue or calendar changed since they were
+        # written would otherwise make the signed deltas drift from the stored states.
+        self.load_facts = load_facts
         self.max_dossiers = max_dossiers
         self._states: OrderedDict[str, tuple[DossierState, dict | None]] = OrderedDict()
 
@@ -152,12 +159,14 @@ class DossierBook:
         missing = [d for d in by_dossier if d not in self._states]
         if missing and self.load_events is not None:
             earlier = self.load_events(missing)
+            known = [d for d, evs in earlier.items() if evs]
+            stored = self.load_facts(known) if self.load_facts is not None and known else {}
             for dossier_id, evs in earlier.items():
                 if not evs:
                     continue
                 folded = fold_dossier(DossierState(dossier_id), evs, self.cal,
                                       lambda: DossierState(dossier_id), self.catalogue)
-                self._states[dossier_id] = (folded.state, folded.facts)
+                self._states[dossier_id] = (folded.state, stored.get(dossier_id, folded.facts))
         transitions: list[Transition] = []
         fresh: list[dict] = []
         rejected: list[tuple[dict, InvalidEvent]] = []

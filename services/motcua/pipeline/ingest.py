@@ -88,7 +88,8 @@ class EmbeddedPipeline:
         self.batch_size = batch_size
         self.now_ms = now_ms or (lambda: int(time.time() * 1000))
         self.catalogue = ProceduresRepository(store).catalogue() if catalogue is None else catalogue
-        self.book = DossierBook(cal, load_events=self._load_events, catalogue=self.catalogue)
+        self.book = DossierBook(cal, load_events=self._load_events, catalogue=self.catalogue,
+                                load_facts=store.facts_of)
         self.last_timings: list[tuple[str, float, float]] = []  # stages of the last bulk replay
 
     def _load_events(self, dossier_ids):

@@ -78,7 +78,7 @@ class BadItem(ValueError):
 
 def fold_text(s: str) -> str:
     """Lower case, no diacritics, đ -> d: how headings and unit words are compared."""
-    s = unicodedata.normalize("NFD", s.strip().lower()).replace("đ", "d").replace("\u0111", "d")
+    s = unicodedata.normalize("NFD", s.strip().lower()).replace("đ", "d")
     return "".join(c for c in s if not unicodedata.combining(c))
 
 
@@ -198,7 +198,7 @@ def parse_unit(text: str) -> tuple[str, int] | None:
     for word, unit in _UNITS:
         if t == word or t.startswith(word + " ") or t.startswith(word + "("):
             return unit
-    raise BadItem(f"đơn vị tính thời hạn không nhận ra (dùng Ngày làm việc, Ngày hoặc Giờ)")
+    raise BadItem("đơn vị tính thời hạn không nhận ra (dùng Ngày làm việc, Ngày hoặc Giờ)")
 
 
 def make_limit(value: float, unit: tuple[str, int], what: str = "thời hạn giải quyết") -> dict:
@@ -226,7 +226,7 @@ def longest(limits: Iterable[dict]) -> dict | None:
 
 
 _CHANNEL_WORDS = (("truc tiep", "DIRECT"), ("truc tuyen", "ONLINE"), ("buu chinh", "POSTAL"),
-                  ("bccI".lower(), "POSTAL"), ("direct", "DIRECT"), ("online", "ONLINE"), ("postal", "POSTAL"))
+                  ("bcci", "POSTAL"), ("direct", "DIRECT"), ("online", "ONLINE"), ("postal", "POSTAL"))
 
 
 def parse_channels(value: Any) -> tuple[str, ...]:
@@ -514,14 +514,14 @@ def _xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(path, data_only=True)  # not read_only: that keeps the file open
     except Exception as err:  # noqa: BLE001 - zipfile / openpyxl errors: the file is unreadable
         raise CatalogueFileError(f"không đọc được tệp Excel ({type(err).__name__})") from None
     for ws in wb.worksheets:
         yield ws.title, ((n, list(r)) for n, r in enumerate(ws.iter_rows(values_only=True), 1))
 
 
-def _table_items(kind: str, sheets: Iterable[tuple[str | None, Iterator[tuple[int, list]]]]):
+def _table_items(sheets: Iterable[tuple[str | None, Iterator[tuple[int, list]]]]):
     problems = []
     for title, rows in sheets:
         where = f"trang tính '{title}'" if title is not None else "tệp"
@@ -567,10 +567,10 @@ def read_catalogue(path: str | Path) -> LoadResult:
     out = LoadResult()
     if kind == "xlsx":
         out.kind = "xlsx"
-        items = _table_items("xlsx", _xlsx_sheets(path))
+        items = _table_items(_xlsx_sheets(path))
     elif kind == "csv":
         out.kind = "csv"
-        items = _table_items("csv", [(None, _csv_rows(body))])
+        items = _table_items([(None, _csv_rows(body))])
     else:
         out.kind, items = _json_items(body)
     first_at: dict[str, tuple[str, CatalogueEntry]] = {}
