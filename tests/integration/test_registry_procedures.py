@@ -256,3 +256,19 @@ def test_a_stored_dossier_folded_before_the_catalogue_keeps_rollups_equal_to_its
     assert _state(store) == {"D1": (1, 0, 1, "LATE")}
     sums = store.client.query(f"SELECT sum(received), sum(has_fee), sum(ended_late) FROM {store.db}.kpi_daily")
     assert sums.result_rows == [(1, 1, 1)]
+
+
+def test_the_live_processor_reads_its_catalogue_from_a_file_or_the_store(store, tmp_path):
+    from motcua.live.config import LiveSettings
+    from motcua.live.processor import load_live_catalogue
+
+    path = tmp_path / "tthc.json"
+    path.write_bytes(orjson.dumps([ITEM, BAD]))
+    from_file = load_live_catalogue(LiveSettings(procedure_catalogue=str(path)))
+    assert list(from_file) == ["1.004227"] and from_file["1.004227"].has_fee is True
+    assert load_live_catalogue(LiveSettings(procedure_catalogue=None)) == {}
+    ProceduresRepository(store).save(from_file.values())
+    from_store = load_live_catalogue(LiveSettings(procedure_catalogue="store", store=_dsn(store)))
+    assert from_store == from_file
+    with pytest.raises(CatalogueFileError):
+        load_live_catalogue(LiveSettings(procedure_catalogue=str(tmp_path / "missing.json")))
