@@ -241,3 +241,13 @@ def test_table_headings_with_and_without_diacritics_any_case():
     assert table_row({"code": 0, "name": 1}, [1.004227, "B"]).code == "1.004227"
     with pytest.raises(BadItem, match="mất số 0"):
         table_row({"code": 0, "name": 1}, [1.00422, "B"])
+
+
+def test_catalogue_version_follows_the_flags_only():
+    from motcua.reference.catalogue import catalogue_version
+
+    a = {"1.1": ENTRY, "1.2": CatalogueEntry("1.2", "B", has_fee=False)}
+    b = {"1.2": CatalogueEntry("1.2", "B khác", has_fee=False, channels=("ONLINE",)), "1.1": ENTRY}
+    assert catalogue_version(a) == catalogue_version(b) != ""
+    assert catalogue_version({"1.1": ENTRY}) != catalogue_version(a)
+    assert catalogue_version(None) == catalogue_version({}) == catalogue_version({"9": CatalogueEntry("9", "C")}) == ""

@@ -90,3 +90,18 @@ def codes_knowing(catalogue: Catalogue | None, flag: str) -> list[str]:
     if not catalogue:
         return []
     return sorted(code for code, e in catalogue.items() if flag in e.flags())
+
+
+def catalogue_version(catalogue: Catalogue | None) -> str:
+    """A digest (16 hex digits) of what the catalogue contributes to figures: the known
+    flags per procedure (names and channels do not move any figure). The same for equal
+    flags whatever the order; "" for no catalogue (or one that knows no flag), so that a
+    recompute can tell which dossiers were folded with another catalogue."""
+    import hashlib
+
+    import orjson
+
+    known = {code: e.flags() for code, e in (catalogue or {}).items() if e.flags()}
+    if not known:
+        return ""
+    return hashlib.blake2b(orjson.dumps(known, option=orjson.OPT_SORT_KEYS), digest_size=8).hexdigest()
