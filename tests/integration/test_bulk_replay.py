@@ -291,7 +291,7 @@ def catalogue_files(draw):
 @given(data=st.data())
 def test_bulk_replay_supplies_catalogue_flags_like_the_python_path(new_store, tmp_path_factory, data):
     """A loaded procedure catalogue fills what RECEIVED events leave out: the same
-    tables on both paths (the bulk path sends such dossiers to Python)."""
+    tables on both paths (the bulk path joins the catalogue in its SQL fold)."""
     from motcua.adapters.clickhouse_procedures import ProceduresRepository
 
     lines, catalogue = data.draw(catalogue_files())

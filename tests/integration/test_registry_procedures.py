@@ -226,7 +226,7 @@ def test_unreadable_file_exits_2(store, tmp_path):
 
 def test_bulk_and_python_replays_supply_the_same_flags(new_store, tmp_path):
     """A catalogue-filled dossier gives the same tables on both replay paths (the bulk
-    path sends it to Python; the others fold in SQL)."""
+    path supplies the flags in its SQL fold: no line goes to Python)."""
     events = (_events("D1", 3) + _events("D2", 3, has_fee=False, requires_paper_result=False,
                                          time_limit={"value": 5, "unit": "WORKING_DAYS"})
               + [dict(e, procedure_code="1.000656") for e in _events("D3", 4)])  # not in the catalogue
@@ -238,7 +238,10 @@ def test_bulk_and_python_replays_supply_the_same_flags(new_store, tmp_path):
     for bulk in (True, False):
         st = new_store()
         ProceduresRepository(st).save(catalogue.values())
-        EmbeddedPipeline(st, CAL, now_ms=lambda: NOW_MS).replay_files([path], bulk=bulk)
+        pipeline = EmbeddedPipeline(st, CAL, now_ms=lambda: NOW_MS)
+        pipeline.replay_files([path], bulk=bulk)
+        if bulk:
+            assert "Python path (0 records)" in [lap[0] for lap in pipeline.last_timings]
         got[bulk] = (tables(st), _state(st))
     assert got[True] == got[False]
     assert got[True][1] == {"D1": (1, 1, 1, "EARLY"), "D2": (0, 0, 1, "LATE"), "D3": (0, 0, 0, "ON_TIME")}

@@ -18,8 +18,9 @@ as set operations inside ClickHouse for the records where that is *provably the 
    store, as always). Every other dossier is folded here in SQL: the semilattice fold
    (least / greatest event per slot by (sequence, occurred_at, event_id)), supplement
    pauses, due dates on the working-day calendar, outcome, apology: the SQL mirror of
-   ``domain.lifecycle.derive_facts``, and its contributions and backlog key, mirrors of
-   ``domain.metrics``. Property tests replay random histories both ways and require
+   ``domain.lifecycle.derive_facts`` (with the procedure catalogue's flags where the
+   RECEIVED line leaves them out, as ``pipeline.dossiers.facts_of``), and its
+   contributions and backlog key, mirrors of ``domain.metrics``. Property tests replay random histories both ways and require
    identical tables.
 4. Writes go per bucket of dossiers in the pipeline's order (rollup, backlog, states,
    events), each insert one block with a token from the bucket's events (the bucket
@@ -242,6 +243,9 @@ def _typed_columns() -> dict[str, str]:
         cols[n] = text(n)
     cols["due_at_ms"] = f"if(has(kv.1, 'due_at'), {_instant_ms('due_at')}, NULL)"
     cols["has_limit"] = "has(kv.1, 'time_limit')"
+    # whether the line states the flag (else the procedure catalogue may supply it)
+    cols["has_fee_set"] = "has(kv.1, 'has_fee')"
+    cols["paper_set"] = "has(kv.1, 'requires_paper_result')"
     cols["limit_value"] = f"toInt64OrZero(extract({tl}, '\"value\":([0-9]+)'))"
     cols["limit_unit"] = f"extract({tl}, '\"unit\":\"([A-Z_]+)\"')"
     for n in ("has_fee", "requires_paper_result", "electronic_result", "from_personal_store",
@@ -259,12 +263,30 @@ def _typed_columns() -> dict[str, str]:
 _E_COLUMNS = ", ".join(f"{c} AS e_{c}" for c in (
     "event_type", "occurred_ms", "seq_key", "event_id", "province_code", "unit_code", "unit_level",
     "procedure_code", "field_code", "channel", "online_service", "has_fee", "requires_paper_result",
-    "due_at_ms", "has_limit", "limit_unit", "limit_value", "apology_issued", "electronic_result",
+    "due_at_ms", "has_limit", "limit_unit", "limit_value", "has_fee_set", "paper_set", "apology_issued", "electronic_result",
     "return_channel", "components_total", "components_digitised", "components_reused",
     "from_personal_store", "population_data_used", "method", "rating"))
 _ONLINE = _arr(sorted(ONLINE_METHODS))
 _ENDS = _arr(ev.END_TYPES)
 _NEUTRAL = _arr(sorted(NEUTRAL_ENDS))
+
+
+def _catalogue_parameters(catalogue) -> dict:
+    """The procedure catalogue as query parameters of the fold: the codes whose fee and
+    paper result are known true, and the codes with a known limit beside its unit and
+    value. Each list starts with an entry no procedure code can equal (codes are never
+    empty), so ``transform`` never gets empty arrays."""
+    from ..reference.catalogue import codes_knowing
+
+    cat = catalogue or {}
+    limits = codes_knowing(cat, "time_limit")
+    return {
+        "fee_true": [""] + [c for c in codes_knowing(cat, "has_fee") if cat[c].has_fee],
+        "paper_true": [""] + [c for c in codes_knowing(cat, "requires_paper_result") if cat[c].requires_paper_result],
+        "limit_codes": [""] + limits,
+        "limit_units": [""] + [cat[c].time_limit["unit"] for c in limits],
+        "limit_values": [0] + [int(cat[c].time_limit["value"]) for c in limits],
+    }
 
 
 class BulkReplayer:
@@ -368,35 +390,17 @@ FROM (
                 f"INSERT INTO {self._t('python')} SELECT DISTINCT dossier_id FROM ({fast}) "
                 f"GROUP BY dossier_id, event_id HAVING uniqExact(line) > 1", settings=_EAGER)
 
-    def mark_catalogue(self, catalogue) -> None:
-        """Dossiers with a fast RECEIVED line that leaves out a flag the procedure
-        catalogue knows for its procedure go to Python too: the SQL fold reads flags from
-        the line only, ``pipeline.dossiers.facts_of`` supplies them (one rule, one place).
-        A fast line is compact JSON without escapes, so '"has_fee":' in it is that key."""
-        from ..reference.catalogue import codes_knowing
-
-        conds, params = [], {}
-        for i, flag in enumerate(("has_fee", "requires_paper_result", "time_limit")):
-            codes = codes_knowing(catalogue, flag)
-            if codes:
-                params[f"c{i}"] = codes
-                conds.append(f"(position(line, {_q(chr(34) + flag + chr(34) + ':')}) = 0 "
-                             f"AND has({{c{i}:Array(String)}}, procedure_code))")
-        if not conds:
-            return
-        self.c.command(
-            f"INSERT INTO {self._t('python')} SELECT DISTINCT dossier_id FROM {self._t('events')} "
-            f"WHERE fast AND event_type = 'RECEIVED' AND ({' OR '.join(conds)})",
-            parameters=params, settings=_EAGER)
-
     def python_lines(self) -> Iterator[tuple[int, int, bytes]]:
         """Every line Python must see: slow lines and the fast lines of Python dossiers."""
         yield from self._lines_where(f"NOT fast OR dossier_id IN (SELECT dossier_id FROM {self._t('python')})")
 
     # -- the fold ------------------------------------------------------------------
-    def fold(self) -> tuple[int, int, int]:
-        """bulk_facts: the facts of every SQL dossier. Returns (dossiers, events, new events)."""
+    def fold(self, catalogue=None) -> tuple[int, int, int]:
+        """bulk_facts: the facts of every SQL dossier. Returns (dossiers, events, new events).
+        ``catalogue`` (procedure_code -> ``reference.catalogue.CatalogueEntry``) supplies
+        the flags a RECEIVED line leaves out, as ``pipeline.dossiers.facts_of`` does."""
         cal = self.cal
+        params = _catalogue_parameters(catalogue)
         # Working days <= epoch day d: cum[d - base + 1]; the k-th working day: wd[k].
         base = cal.first - _EPOCH_ORDINAL
         cum = "[" + ",".join(map(str, cal.cumulative_counts)) + "]"
@@ -464,12 +468,12 @@ SELECT *,
 FROM (
 SELECT *,
     length(pause_ends) > 0 AND pause_ends[-1] = {FAR_FUTURE_MS} AS waiting,
-    received AND (rec.6 IS NOT NULL OR rec.7) AS due_known,
+    received AND (rec.6 IS NOT NULL OR lim_known) AS due_known,
     if(NOT due_known, 0,
        multiIf(rec.6 IS NOT NULL, {lday('assumeNotNull(rec.6)')},
-               rec.8 = 'WORKING_DAYS', {add_wd('received_date', 'rec.9')},
-               rec.8 = 'DAYS', received_date + rec.9,
-               {lday('received_at + rec.9 * 3600000')})) AS due_date
+               lim_unit = 'WORKING_DAYS', {add_wd('received_date', 'lim_value')},
+               lim_unit = 'DAYS', received_date + lim_value,
+               {lday('received_at + lim_value * 3600000')})) AS due_date
 FROM (
 SELECT *,
     arraySort(x -> x.1, sups_raw) AS sups_sorted,
@@ -492,9 +496,11 @@ SELECT dossier_id,
     if(received, {calendar_version}, '') AS calendar_version,
     toUInt32(0) AS revision,
     -- the least RECEIVED: 1 occurred, 2 channel, 3 online_service, 4 has_fee,
-    -- 5 requires_paper_result, 6 due_at (nullable), 7 has time_limit, 8 unit, 9 value, 10 envelope
+    -- 5 requires_paper_result, 6 due_at (nullable), 7 has time_limit, 8 unit, 9 value, 10 envelope,
+    -- 11 states has_fee, 12 states requires_paper_result
     argMinIf((e_occurred_ms, e_channel, e_online_service, e_has_fee, e_requires_paper_result, e_due_at_ms,
-              e_has_limit, e_limit_unit, e_limit_value, {env}), {key}, e_event_type = 'RECEIVED') AS rec,
+              e_has_limit, e_limit_unit, e_limit_value, {env}, e_has_fee_set, e_paper_set), {key},
+             e_event_type = 'RECEIVED') AS rec,
     argMin({env}, {key}) AS first_env,
     if(received, rec.10, first_env) AS env,
     env.1 AS province_code, env.2 AS unit_code, env.3 AS unit_level, env.4 AS procedure_code, env.5 AS field_code,
@@ -502,8 +508,12 @@ SELECT dossier_id,
     argMinIf((e_channel, e_online_service), {key}, e_event_type = 'SUBMITTED') AS sub,
     multiIf(received, rec.2, submitted, sub.1, '') AS channel,
     multiIf(received, rec.3, submitted, sub.2, '') AS online_service,
-    received AND rec.4 AS has_fee,
-    received AND rec.5 AS requires_paper_result,
+    -- a flag the RECEIVED line leaves out comes from the procedure catalogue (the event wins)
+    received AND if(rec.11, rec.4, has({{fee_true:Array(String)}}, procedure_code)) AS has_fee,
+    received AND if(rec.12, rec.5, has({{paper_true:Array(String)}}, procedure_code)) AS requires_paper_result,
+    rec.7 OR has({{limit_codes:Array(String)}}, procedure_code) AS lim_known,
+    if(rec.7, rec.8, transform(procedure_code, {{limit_codes:Array(String)}}, {{limit_units:Array(String)}}, '')) AS lim_unit,
+    if(rec.7, rec.9, transform(procedure_code, {{limit_codes:Array(String)}}, {{limit_values:Array(Int64)}}, toInt64(0))) AS lim_value,
     if(received, rec.1, 0) AS received_at,
     if(received, {lday('rec.1')}, 0) AS received_date,
     countIf(has({_ENDS}, e_event_type)) > 0 AS ended,
@@ -529,7 +539,7 @@ SELECT dossier_id,
 FROM (SELECT dossier_id, {_E_COLUMNS} FROM {self._t('sql')})
 GROUP BY dossier_id
 )))))
-""", settings=_EAGER)
+""", parameters=params, settings=_EAGER)
         dossiers = int(self.c.command(f"SELECT count() FROM {self._t('facts')}"))
         events = int(self.c.command(
             f"SELECT count() FROM {self._t('events')} "

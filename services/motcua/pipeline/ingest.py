@@ -182,9 +182,8 @@ class EmbeddedPipeline:
                 except (DecodeError, InvalidEvent):
                     continue
             replayer.mark_python(python_dossiers)
-            replayer.mark_catalogue(self.catalogue)  # flags the SQL fold does not supply
             clock.lap("split dossiers")
-            dossiers, events, new = replayer.fold()
+            dossiers, events, new = replayer.fold(self.catalogue)
             clock.lap("fold + facts (SQL)")
             replayer.write()
             clock.lap("write rollup, backlog, states, events")
