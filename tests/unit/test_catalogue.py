@@ -251,3 +251,37 @@ def test_catalogue_version_follows_the_flags_only():
     assert catalogue_version(a) == catalogue_version(b) != ""
     assert catalogue_version({"1.1": ENTRY}) != catalogue_version(a)
     assert catalogue_version(None) == catalogue_version({}) == catalogue_version({"9": CatalogueEntry("9", "C")}) == ""
+
+
+def test_the_processor_agent_folds_with_its_catalogue(tmp_path):
+    import asyncio
+
+    import orjson
+
+    from motcua.adapters.codec import encode_json
+    from motcua.live.config import LiveSettings
+    from motcua.live.processor import create_app
+
+    s = LiveSettings(processor_app_id="unit-catalogue", processor_datadir=str(tmp_path), processor_batch=10)
+    app = create_app(s, cal, catalogue={"1.1": ENTRY}, store="memory://")
+    assert app.motcua["folder"].catalogue == {"1.1": ENTRY}
+    agent = app.agents["motcua.live.processor.fold_events"]
+
+    async def run():
+        sent = []
+
+        async def capture(messages):
+            sent.extend(orjson.loads(v) for _k, v in messages)
+
+        async def no_changelog(partition, items, on_sent=None):
+            return None
+
+        app.motcua["facts_out"].send = capture
+        app.motcua["changelog_out"].send_to = no_changelog
+        async with agent.test_context() as ctx:
+            await ctx.put(key=b"D1", value=encode_json(received()))
+            await asyncio.sleep(0.2)
+        return sent
+
+    facts = asyncio.run(run())[-1]["facts"]
+    assert facts["has_fee"] is True and facts["due_known"] is True
