@@ -275,3 +275,15 @@ def test_the_live_processor_reads_its_catalogue_from_a_file_or_the_store(store, 
     assert from_store == from_file
     with pytest.raises(CatalogueFileError):
         load_live_catalogue(LiveSettings(procedure_catalogue=str(tmp_path / "missing.json")))
+
+
+def test_a_gzipped_file_reads_like_the_plain_one(tmp_path):
+    import gzip
+
+    path = tmp_path / "tthc.json.gz"
+    path.write_bytes(gzip.compress(orjson.dumps({"result": [ITEM]})))
+    assert [e.code for _p, e in read_catalogue(path).entries] == ["1.004227"]
+    broken = tmp_path / "x.csv.gz"
+    broken.write_bytes(gzip.compress(b"Ma TTHC,Ten thu tuc\n1.0,A\n")[:-6])
+    with pytest.raises(CatalogueFileError, match="gzip"):
+        read_catalogue(broken)

@@ -14,6 +14,7 @@ Accepted (``read_catalogue``):
   vực``, ``Tên lĩnh vực``, ``Có phí/lệ phí``, ``Kết quả bản giấy``, ``Thời hạn giải quyết``,
   ``Đơn vị tính``, ``Kênh thực hiện``); the heading row may sit below a title (the first
   10 rows are searched); other columns are ignored.
+- Any of these compressed with gzip (``.json.gz``, ``.csv.gz`` ...).
 
 Rules (docs/registries.md, "Procedures"):
 
@@ -510,7 +511,7 @@ def _csv_rows(body: bytes) -> Iterator[tuple[int, list]]:
         yield reader.line_num, row
 
 
-def _xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]:
+def _xlsx_sheets(path) -> Iterator[tuple[str, Iterator[tuple[int, list]]]]:
     import openpyxl
 
     try:
@@ -560,14 +561,23 @@ def read_catalogue(path: str | Path) -> LoadResult:
     """Every item of the file, parsed (see module doc). Raises CatalogueFileError."""
     path = Path(path)
     try:
-        body = path.read_bytes() if path.suffix.lower() not in (".xlsx", ".xlsm") else path.open("rb").read(4)
+        body = path.read_bytes()
     except OSError as err:
         raise CatalogueFileError(f"không đọc được tệp {path}: {err.strerror or type(err).__name__}") from None
-    kind = file_kind(path, body[:8])
+    named = path
+    if body[:2] == b"\x1f\x8b":  # gzip (.json.gz, .csv.gz, ...): the name without .gz says the kind
+        import gzip
+
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError):
+            raise CatalogueFileError("tệp nén gzip bị hỏng, không giải nén được") from None
+        named = path.with_suffix("") if path.suffix.lower() == ".gz" else path
+    kind = file_kind(named, body[:8])
     out = LoadResult()
     if kind == "xlsx":
         out.kind = "xlsx"
-        items = _table_items(_xlsx_sheets(path))
+        items = _table_items(_xlsx_sheets(io.BytesIO(body)))
     elif kind == "csv":
         out.kind = "csv"
         items = _table_items([(None, _csv_rows(body))])
