@@ -42,7 +42,7 @@ def load_procedures(
              "{\"data\":[…]}, an array, one item or JSON Lines: MATTHC, TENTTHC, LINHVUCTHUCHIEN, "
              "CACHTHUCTHUCHIEN/THOIGIAN/PHILEPHI, KETQUATHUCHIEN), or CSV / XLSX with Vietnamese headings "
              "(Mã thủ tục, Tên thủ tục, Mã lĩnh vực, Tên lĩnh vực, Có phí/lệ phí, Kết quả bản giấy, "
-             "Thời hạn giải quyết, Đơn vị tính, Kênh thực hiện; with or without diacritics)."),
+             "Thời hạn giải quyết, Đơn vị tính, Kênh thực hiện; with or without diacritics); .gz accepted."),
     store: Optional[str] = StoreOption,
     names: bool = typer.Option(True, help="Also refresh the names dashboards show (reference_names)."),
 ) -> None:
