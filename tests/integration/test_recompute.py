@@ -141,3 +141,26 @@ def test_a_new_event_after_a_recompute_outranks_it(new_store, events):
     facts = store.facts_of([last["dossier_id"]])[last["dossier_id"]]
     assert facts["revision"] == 0 and facts["calendar_version"] == NEW.version
     assert facts["version"] == len([e for e in events if e["dossier_id"] == last["dossier_id"]])
+
+
+def test_a_recompute_after_a_catalogue_load_folds_with_it(new_store, chdb_path, events):
+    """Dossiers whose RECEIVED leaves the fee flag and time limit out take them from the
+    procedure catalogue: replayed without one, then recomputed with it, the store equals a
+    replay made with the catalogue (and with the new calendar)."""
+    from motcua.reference.catalogue import CatalogueEntry
+
+    stripped = [{k: v for k, v in e.items() if k not in ("has_fee", "time_limit")}
+                if isinstance(e, dict) and e["event_type"] == "RECEIVED" else e for e in events]
+    codes = sorted({e["procedure_code"] for e in stripped if isinstance(e, dict)})
+    catalogue = {c: CatalogueEntry(code=c, name=c, has_fee=i % 2 == 0,
+                                   time_limit={"value": 1 + i % 4, "unit": "WORKING_DAYS"})
+                 for i, c in enumerate(codes)}
+    want = ClickHouseStore(f"chdb://{chdb_path}?database=recompute_catalogue_truth")
+    EmbeddedPipeline(want, NEW, batch_size=700, now_ms=lambda: NOW_MS, catalogue=catalogue).ingest(
+        (f"sim:{i}", e) for i, e in enumerate(stripped))
+    store = new_store()
+    EmbeddedPipeline(store, OLD, batch_size=700, now_ms=lambda: NOW_MS, catalogue={}).ingest(
+        (f"sim:{i}", e) for i, e in enumerate(stripped))
+    summary = Recompute(store, NEW, batch_size=400, catalogue=catalogue).run(*WINDOW)
+    assert summary.changed == summary.dossiers and summary.outcomes  # no due date before
+    assert tables(store) == tables(want)

@@ -1,4 +1,5 @@
-"""Recompute: refold stored dossiers from their events under today's calendar.
+"""Recompute: refold stored dossiers from their events under today's calendar (and the
+procedure catalogue in the store).
 
 Every stored due date, outcome and working-day count was computed with the calendar of
 its day. When the calendar is corrected (an official swap the ``holidays`` package did not
@@ -33,9 +34,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
+from ..adapters.clickhouse_procedures import ProceduresRepository
 from ..adapters.clickhouse_store import ClickHouseStore
 from ..domain.calendar import WorkingCalendar
 from ..domain.lifecycle import DossierState
+from ..reference.catalogue import Catalogue
 from .dossiers import Transition, fold_dossier
 from .ingest import decode_record
 
@@ -46,7 +49,7 @@ STAMPS = ("calendar_version", "revision")
 @dataclass
 class RecomputeSummary:
     dossiers: int = 0  # received in the window
-    changed: int = 0  # figures moved (due date, outcome, working days, ...)
+    changed: int = 0  # figures moved (due date, outcome, working days, catalogue flags, ...)
     restamped: int = 0  # same figures, now recorded as computed with this calendar
     current: int = 0  # already computed with this calendar, nothing to do
     skipped: int = 0  # stored events and state disagree, or the events no longer fold
@@ -62,12 +65,17 @@ def figures(facts: dict) -> dict:
 
 
 class Recompute:
-    def __init__(self, store: ClickHouseStore, cal: WorkingCalendar, batch_size: int = 5000):
+    def __init__(self, store: ClickHouseStore, cal: WorkingCalendar, batch_size: int = 5000,
+                 catalogue: Catalogue | None = None):
+        """``catalogue``: the procedure flags for RECEIVED events that leave them out, as
+        replay folds with (None: the one loaded into the store), so a recompute after a
+        catalogue load refolds with it too."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.store = store
         self.cal = cal
         self.batch_size = batch_size
+        self.catalogue = ProceduresRepository(store).catalogue() if catalogue is None else catalogue
 
     def pending(self, first: date, last: date) -> int:
         """Dossiers received in the window (what ``run`` will look at)."""
@@ -134,7 +142,8 @@ class Recompute:
                 events.append(decode_record(p, None))
             except Exception:  # noqa: BLE001 - a stored payload that no longer decodes
                 return None
-        folded = fold_dossier(DossierState(dossier_id), events, self.cal, lambda: DossierState(dossier_id))
+        folded = fold_dossier(DossierState(dossier_id), events, self.cal, lambda: DossierState(dossier_id),
+                              self.catalogue)
         if folded.rejected:
             return None
         return folded.facts
