@@ -76,6 +76,14 @@ __all__ = [
 ]
 
 
+def short_province_name(name: str) -> str:
+    """A province's name without "Tỉnh"/"Thành phố": "Hà Nội", "Bình Phước"."""
+    for lead in ("Thành phố ", "Tỉnh "):
+        if name.startswith(lead):
+            return name[len(lead):]
+    return name
+
+
 @dataclass(frozen=True)
 class ProvinceInfo:
     gso: int  # GSO code, e.g. 75
@@ -99,10 +107,7 @@ class ProvinceInfo:
     @property
     def short_name(self) -> str:
         """The name without "Tỉnh"/"Thành phố": "Hà Nội", "Đồng Nai"."""
-        for lead in ("Thành phố ", "Tỉnh "):
-            if self.name.startswith(lead):
-                return self.name[len(lead):]
-        return self.name
+        return short_province_name(self.name)
 
     @property
     def full_name(self) -> str:

@@ -67,10 +67,9 @@ class FormerProvince:
 
     @property
     def short_name(self) -> str:
-        for lead in ("Thành phố ", "Tỉnh "):
-            if self.name.startswith(lead):
-                return self.name[len(lead):]
-        return self.name
+        from . import short_province_name
+
+        return short_province_name(self.name)
 
     @property
     def in_text(self) -> str:
