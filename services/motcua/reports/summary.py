@@ -48,8 +48,11 @@ def pp(delta: float | None) -> str:
     """Percentage points, signed, Vietnamese: '+1,2 điểm %'."""
     if delta is None:
         return "–"
-    sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
-    return f"{sign}{fmt_decimal(abs(delta) * 100, 1)} điểm %"
+    shown = fmt_decimal(abs(delta) * 100, 1)
+    if shown == fmt_decimal(0, 1):  # rounds to nothing: no sign ("−0,0" reads as a fall)
+        return f"{shown} điểm %"
+    sign = "+" if delta > 0 else "−"
+    return f"{sign}{shown} điểm %"
 
 
 @dataclass

@@ -34,3 +34,5 @@ def test_summary_says_what_rose_fell_and_missed(monthly):
 
 def test_percentage_points():
     assert pp(0.012) == "+1,2 điểm %" and pp(-0.627) == "−62,7 điểm %" and pp(None) == "–"
+    # a change that rounds to nothing has no sign (the year-on-year table showed "−0,0")
+    assert pp(-0.0004) == pp(0.0004) == pp(0.0) == "0,0 điểm %"
