@@ -93,20 +93,6 @@ def _days(ordinal: int | None) -> int:
     return 0 if ordinal is None else ordinal - _EPOCH_ORDINAL
 
 
-def calendar_exceptions(cal: WorkingCalendar) -> tuple[list[int], list[int]]:
-    """The ordinals where ``cal`` departs from the Monday-Friday rule: weekdays off and
-    weekend working days (what identifies a calendar to a reader)."""
-    off, on = [], []
-    for o in range(cal.first, cal.last + 1):
-        weekday = date.fromordinal(o).weekday() < 5
-        working = cal.is_working_day(o)
-        if weekday and not working:
-            off.append(o)
-        elif working and not weekday:
-            on.append(o)
-    return off, on
-
-
 def content_token(prefix: str, parts: Iterable[bytes]) -> str:
     """A deduplication token from an insert's content: the same rows give the same token."""
     h = hashlib.blake2b(digest_size=16)
@@ -265,7 +251,7 @@ class ClickHouseStore:
             parameters={"v": cal.version}).result_rows[0][0]
         if known:
             return
-        off, on = calendar_exceptions(cal)
+        off, on = cal.departures()
         self.client.insert_arrow(f"{self.db}.calendar_versions", pa.table({
             "version": pa.array([cal.version]),
             "first_day": pa.array([cal.first - _EPOCH_ORDINAL], pa.date32()),

@@ -164,7 +164,6 @@ def stored_figures_findings(cal, repo) -> list[Finding]:
     (a calendar corrected since): how many, received when, the days that differ where the
     store recorded the old calendar, and the ``motcua recompute`` that brings them up to
     date."""
-    from ..adapters.clickhouse_store import calendar_exceptions
     from ..domain.formatting import fmt_int
 
     counts = repo.calendar_version_counts()
@@ -177,7 +176,7 @@ def stored_figures_findings(cal, repo) -> list[Finding]:
     first = date.fromordinal(min(a for _v, _n, a, _b in stale))
     last = date.fromordinal(max(b for _v, _n, _a, b in stale))
     recorded = repo.calendar_versions()
-    off, on = calendar_exceptions(cal)
+    off, on = cal.departures()
     now = set(off) | {-o for o in on}
     changed: set[int] = set()
     unknown = 0

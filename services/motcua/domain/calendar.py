@@ -347,6 +347,20 @@ class WorkingCalendar:
             d += timedelta(days=1)
         return out
 
+    def departures(self) -> tuple[list[int], list[int]]:
+        """The ordinals where this calendar departs from "Mon–Fri works, Sat/Sun rests",
+        from ``first`` to ``last``: (weekdays off, weekend working days). What the store
+        records of a calendar, so a later one can be compared with it day by day."""
+        off, on = [], []
+        for o in range(self.first, self.last + 1):
+            weekday = date.fromordinal(o).weekday() < 5
+            working = self.is_working_day(o)
+            if weekday and not working:
+                off.append(o)
+            elif working and not weekday:
+                on.append(o)
+        return off, on
+
     def working_days_in_year(self, year: int) -> int:
         end = self.count_upto(date(year, 12, 31).toordinal())
         before = date(year, 1, 1).toordinal() - 1
