@@ -18,6 +18,15 @@ def store_dsn(store) -> str:
     return f"{store.location.dsn}?database={store.db}"
 
 
+def facts_of_events(events) -> list[dict]:
+    """The pure fold's facts of every dossier in ``events`` (what a store must report)."""
+    by_id: dict[str, list] = {}
+    for e in events:
+        by_id.setdefault(e["dossier_id"], []).append(e)
+    cal = default_calendar()
+    return [derive_facts(fold(k, v), cal) for k, v in by_id.items()]
+
+
 @pytest.fixture(scope="session")
 def sim_events():
     return [e for e in simulate("75", SIM_FROM, SIM_TO, seed=1, scale=0.03) if isinstance(e, dict)]
@@ -25,11 +34,7 @@ def sim_events():
 
 @pytest.fixture(scope="session")
 def sim_facts(sim_events):
-    by_id: dict[str, list] = {}
-    for e in sim_events:
-        by_id.setdefault(e["dossier_id"], []).append(e)
-    cal = default_calendar()
-    return [derive_facts(fold(k, v), cal) for k, v in by_id.items()]
+    return facts_of_events(sim_events)
 
 
 @pytest.fixture(scope="session")

@@ -16,12 +16,11 @@ from motcua.cli.main import app
 from motcua.domain.calendar import default_calendar
 from motcua.domain.formatting import fmt_int
 from motcua.domain.ii06a import build_report
-from motcua.domain.lifecycle import derive_facts, fold
 from motcua.domain.metrics import Period, kpi_rows
 from motcua.domain.periods import parse_period
 from motcua.pipeline.ingest import EmbeddedPipeline
 from motcua.simulate import simulate
-from tests.integration.reports.conftest import store_dsn
+from tests.integration.reports.conftest import facts_of_events, store_dsn
 
 cal = default_calendar()
 runner = CliRunner()
@@ -64,10 +63,7 @@ def multi_store(chdb_path, provinces_events):
 
 
 def _facts(events):
-    by_id: dict[str, list] = {}
-    for e in events:
-        by_id.setdefault(e["dossier_id"], []).append(e)
-    return [derive_facts(fold(k, v), cal) for k, v in by_id.items()]
+    return facts_of_events(events)
 
 
 def _pure_ii06a(events):

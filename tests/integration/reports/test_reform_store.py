@@ -17,12 +17,11 @@ from typer.testing import CliRunner
 from motcua.cli.main import app
 from motcua.domain.calendar import default_calendar, local_midnight_ms
 from motcua.domain.ii06a import build_report
-from motcua.domain.lifecycle import derive_facts, fold
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import parse_period
 from motcua.pipeline.ingest import EmbeddedPipeline
 from motcua.simulate import simulate
-from tests.integration.reports.conftest import store_dsn
+from tests.integration.reports.conftest import facts_of_events, store_dsn
 
 cal = default_calendar()
 runner = CliRunner()
@@ -72,10 +71,7 @@ def reform_store(chdb_path, reform_events):
 
 
 def _facts(events):
-    by_id: dict[str, list] = {}
-    for e in events:
-        by_id.setdefault(e["dossier_id"], []).append(e)
-    return [derive_facts(fold(k, v), cal) for k, v in by_id.items()]
+    return facts_of_events(events)
 
 
 def _pure(events, rp, by):
