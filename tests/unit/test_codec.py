@@ -74,6 +74,11 @@ ONE_OF_EACH = [
         population_data_used=True,
     ),
     envelope("RATED", 15, rating="VERY_SATISFIED", unit_level="COMMUNE"),
+    envelope("SNAPSHOT", 16, received_at=T0, channel="ONLINE", due_at=T0 + 5 * 86_400_000, has_fee=True,
+             resolved_at=T0 + 2 * 86_400_000, electronic_result=True, returned_at=T0 + 3 * 86_400_000,
+             return_channel="POSTAL", rejected_at=T0 + 86_400_000, source_status=10, payment="ONLINE_LOCAL",
+             components_total=3, components_digitised=2, components_reused=1, from_personal_store=True,
+             population_data_used=False, snapshot_rank=2),
 ]
 
 
@@ -96,8 +101,27 @@ def test_free_text_reason_travels_on_the_wire_but_is_never_kept(event):
 # --------------------------------------------------------------------------- schemas
 
 
+def test_v1_schema_is_v2_without_what_v2_added():
+    v1 = json.loads((codec.schema_dir() / "dossier_event_v1.avsc").read_text())
+    v2 = json.loads((codec.schema_dir() / "dossier_event_v2.avsc").read_text())
+    added = {"resumes", "received_at", "resolved_at", "returned_at", "rejected_at", "source_status", "payment",
+             "snapshot_rank"}
+    assert [f["name"] for f in v2["fields"]] == [f["name"] for f in v1["fields"]] + sorted(
+        added, key=[f["name"] for f in v2["fields"]].index)
+    symbols = {f["name"]: f for f in v2["fields"]}["event_type"]["type"]["symbols"]
+    assert symbols == {f["name"]: f for f in v1["fields"]}["event_type"]["type"]["symbols"] + ["SNAPSHOT"]
+
+
+def test_v1_records_still_decode():
+    """Topics and files written before contract v2 are read as they were."""
+    v1 = SchemaRegistry("dossier_event_v1")
+    for event in ONE_OF_EACH[:-1]:  # every v1 type
+        data = v1.encode(event)
+        assert ev.validate(codec.decode_avro(data)) == event
+
+
 def test_schema_matches_contract():
-    schema = json.loads((codec.schema_dir() / "dossier_event_v1.avsc").read_text())
+    schema = json.loads((codec.schema_dir() / "dossier_event_v2.avsc").read_text())
     assert schema["name"] == "DossierEvent" and schema["namespace"] == "vn.motcua"
     fields = {f["name"]: f for f in schema["fields"]}
     assert set(fields) == set(ev.ALL_FIELDS)
@@ -125,14 +149,14 @@ def test_fingerprint_matches_fastavro():
     fp_fn = getattr(fastavro.schema, "fingerprint", None)
     if fp_fn is None:
         pytest.skip("fastavro without schema.fingerprint")
-    for name in ("dossier_event_v1", "dead_letter_v1"):
+    for name in ("dossier_event_v1", "dossier_event_v2", "dead_letter_v1"):
         canonical = fastavro.schema.to_parsing_canonical_form(codec.load_schema(name))
         expected_hex = fp_fn(canonical, "CRC-64-AVRO")  # hex of the little-endian bytes
         assert codec.fingerprint(name).to_bytes(8, "little").hex() == expected_hex
     data = codec.encode_avro(ONE_OF_EACH[0])
     assert data[:2] == b"\xc3\x01"
     expected = fp_fn(
-        fastavro.schema.to_parsing_canonical_form(codec.load_schema("dossier_event_v1")),
+        fastavro.schema.to_parsing_canonical_form(codec.load_schema("dossier_event_v2")),
         "CRC-64-AVRO",
     )
     assert data[2:10].hex() == expected
@@ -479,12 +503,13 @@ def test_encode_avro_refuses_missing_envelope():
 # --------------------------------------------------------------------------- evolution
 
 
-def _v1_raw() -> dict:
-    return json.loads((codec.schema_dir() / "dossier_event_v1.avsc").read_text())
+def _current_raw() -> dict:
+    """The schema we write (v2)."""
+    return json.loads((codec.schema_dir() / "dossier_event_v2.avsc").read_text())
 
 
 def test_schema_evolution_added_optional_field():
-    writer = _v1_raw()
+    writer = _current_raw()
     writer["fields"].append(
         {"name": "kiosk_id", "type": ["null", "string"], "default": None, "doc": "v1.1 addition"}
     )
@@ -505,7 +530,7 @@ def test_schema_evolution_added_optional_field():
 
 
 def test_schema_evolution_writer_without_optional_field():
-    writer = _v1_raw()
+    writer = _current_raw()
     writer["fields"] = [f for f in writer["fields"] if f["name"] != "rating"]
     registry = SchemaRegistry()
     fp = registry.register(writer)
@@ -514,7 +539,7 @@ def test_schema_evolution_writer_without_optional_field():
 
 
 def test_evolved_container_file_is_registered_on_read(tmp_path):
-    writer = _v1_raw()
+    writer = _current_raw()
     writer["fields"].append({"name": "kiosk_id", "type": ["null", "string"], "default": None})
     path = tmp_path / "v11.avro"
     codec.write_avro_file(path, [dict(e, kiosk_id="K1") for e in ONE_OF_EACH], schema=writer)
@@ -672,13 +697,18 @@ def valid_events(draw) -> dict:
             e[name] = draw(_instant)
         elif kind == "code":
             e[name] = draw(_ident)
+        elif kind == "status":
+            e[name] = draw(st.integers(1, 10))
         elif kind == "text":
             continue  # free text is not kept (test_free_text_reason_travels_...)
         elif kind == "time_limit":
             e[name] = {"value": draw(st.integers(0, ev.MAX_TIME_LIMIT)), "unit": draw(st.sampled_from(ev.TIME_LIMIT_UNITS))}
-    if etype == "DIGITISED":
+    if etype == "SNAPSHOT" and ("components_digitised" in e or "components_reused" in e):
+        e.setdefault("components_total", max(e.get("components_digitised", 0), e.get("components_reused", 0)))
+    if "components_total" in e:
         total = e["components_total"]
-        e["components_digitised"] = min(e["components_digitised"], total)
+        if "components_digitised" in e:
+            e["components_digitised"] = min(e["components_digitised"], total)
         if "components_reused" in e:
             e["components_reused"] = min(e["components_reused"], total)
     return e

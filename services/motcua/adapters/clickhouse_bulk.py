@@ -123,8 +123,16 @@ def _kinds() -> dict[str, object]:
     kinds.update(event_type=ev.EVENT_TYPES, unit_level=ev.UNIT_LEVELS, occurred_at="instant", sequence="int")
     for extras in ev.EXTRA_FIELDS.values():
         for name, kind in extras.items():
+            kind = "int" if kind == "status" else kind  # a 1..10 code: never a fast line (SNAPSHOT)
             assert kinds.setdefault(name, kind) == kind, name  # one kind per name
     return kinds
+
+
+# The event types and fields the SQL fold below knows: v1's. A SNAPSHOT (a correction
+# rule) and PROCESSING's ``resumes`` (closes a supplement pause) are folded by the
+# Python path only, so lines carrying them are never fast lines.
+SQL_TYPES = tuple(t for t in ev.EXTRA_FIELDS if t != "SNAPSHOT")
+SQL_KEPT = {t: ev.KEPT_FIELDS[t] - {"resumes"} for t in SQL_TYPES}
 
 
 _TIME_LIMIT = (r'^\{("value":[0-9]{1,3},"unit":"(%s)"|"unit":"(%s)","value":[0-9]{1,3})\}$'
@@ -189,8 +197,8 @@ def fast_conditions() -> list[str]:
     the key set against the event type (free text is no kept key); one pass over the pairs
     checks each value's kind; the line must be compact (what ``orjson`` writes of what it
     reads), so that storing it as it is equals ``ingest._payload``."""
-    types = list(ev.EXTRA_FIELDS)
-    keep = [str(_mask(ev.KEPT_FIELDS[t])) for t in types]
+    types = list(SQL_TYPES)
+    keep = [str(_mask(SQL_KEPT[t])) for t in types]
     required = [str(_mask(ev.ENVELOPE_REQUIRED + ev.REQUIRED_EXTRAS.get(t, ()))) for t in types]
     did = _raw("dossier_id")
     return [

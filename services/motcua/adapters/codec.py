@@ -8,7 +8,7 @@ Avro single-object encoding (Avro spec, "Single object encoding")::
           | canonical form | Avro binary body (schemaless)
 
 The fingerprint is looked up in a :class:`SchemaRegistry`; the body is resolved from the
-writer schema to the v1 reader schema, so producers may add optional fields (schema
+writer schema to the v2 reader schema (v1 records resolve to it too), so producers may add optional fields (schema
 evolution) without breaking us.
 
 Decoding only checks the wire form. Contract rules are ``events.validate``'s job.
@@ -82,7 +82,8 @@ __all__ = [
 
 AVRO_MAGIC = b"\xc3\x01"
 _HEADER_LEN = 10
-EVENT_SCHEMA = "dossier_event_v1"
+EVENT_SCHEMA = "dossier_event_v2"  # what we write and read into
+OLDER_EVENT_SCHEMAS = ("dossier_event_v1",)  # still read (resolved to v2): topics and files written before
 DEAD_LETTER_SCHEMA = "dead_letter_v1"
 MAX_EVENT_BYTES = ev.MAX_EVENT_BYTES
 
@@ -232,8 +233,8 @@ class SchemaRegistry:
     """Writer schemas known by fingerprint, and the reader schema they resolve to.
 
     ``register`` accepts a raw or parsed schema dict, JSON text, or a schema name from the
-    schema directory, and returns the fingerprint (int). The reader schema (v1 dossier
-    event unless given) is always registered."""
+    schema directory, and returns the fingerprint (int). The reader schema (the v2 dossier
+    event unless given) is always registered; the default one also reads v1 records."""
 
     def __init__(self, reader_schema: Any = EVENT_SCHEMA):
         self._by_header: dict[bytes, _Entry] = {}
@@ -241,6 +242,9 @@ class SchemaRegistry:
         self.reader_fingerprint = self.register(reader_schema)
         self._reader = self._by_fp[self.reader_fingerprint]
         self._reader.fast = compile_reader(self._reader.plain)
+        if reader_schema == EVENT_SCHEMA:
+            for older in OLDER_EVENT_SCHEMAS:
+                self.register(older)
 
     def register(self, schema: Any) -> int:
         raw = _clean(_as_schema_dict(schema), False)
@@ -328,7 +332,7 @@ def _avro_reason(exc: Exception) -> str:
 
 @lru_cache(maxsize=1)
 def default_registry() -> SchemaRegistry:
-    """The process-wide registry (v1 dossier event registered)."""
+    """The process-wide registry (v2 dossier event, v1 also read)."""
     return SchemaRegistry()
 
 
@@ -336,7 +340,7 @@ def default_registry() -> SchemaRegistry:
 
 
 def encode_avro(event: dict, registry: SchemaRegistry | None = None) -> bytes:
-    """Canonical event -> Avro single-object encoding with the v1 schema."""
+    """Canonical event -> Avro single-object encoding with the v2 schema."""
     return (registry or default_registry()).encode(event)
 
 
@@ -897,7 +901,7 @@ def _then_chunks(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 def write_avro_file(path: str | os.PathLike, events: Iterable[dict], schema: Any = EVENT_SCHEMA) -> int:
     """Write canonical events to an Avro object container file (deflate codec) with the
-    v1 schema (logical types kept in the header). Returns the number of records."""
+    v2 schema (logical types kept in the header). Returns the number of records."""
     parsed = load_schema(schema) if isinstance(schema, str) else fastavro.parse_schema(schema)
     count = 0
 
@@ -995,7 +999,7 @@ def _redact_value(kind: Any, value: Any) -> Any:
         return value if _safe_token(value) or _safe_number(value) else _marker(value)
     if kind == "bool":
         return value if type(value) is bool else _marker(value)
-    if kind == "int":
+    if kind == "int" or kind == "status":
         return value if _safe_number(value) else _marker(value)
     if kind == "instant":
         if _safe_number(value):

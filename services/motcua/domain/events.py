@@ -28,7 +28,7 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # v2 = v1 + SNAPSHOT and PROCESSING.resumes (docs/event-contract.md)
 
 EVENT_TYPES = (
     "SUBMITTED",
@@ -46,6 +46,7 @@ EVENT_TYPES = (
     "RESULT_RETURNED",
     "DIGITISED",
     "RATED",
+    "SNAPSHOT",
 )
 UNIT_LEVELS = ("CENTRAL_BRANCH", "PROVINCE", "DISTRICT", "COMMUNE")
 CHANNELS = ("ONLINE", "DIRECT", "POSTAL")
@@ -53,6 +54,7 @@ ONLINE_SERVICES = ("FULL", "PARTIAL", "NONE")
 TIME_LIMIT_UNITS = ("WORKING_DAYS", "DAYS", "HOURS")
 PAYMENT_METHODS = ("ONLINE_DVCQG", "ONLINE_LOCAL", "CASH", "OTHER")
 RATINGS = ("VERY_SATISFIED", "SATISFIED", "DISSATISFIED")
+SNAPSHOT_PAYMENTS = ("ONLINE_DVCQG", "ONLINE_LOCAL", "NONE")  # DuocThanhToanTrucTuyen 1 / 2 / 0
 END_TYPES = ("RESOLVED", "RESULT_RETURNED", "STOPPED", "REJECTED", "WITHDRAWN")
 
 ENVELOPE_REQUIRED = (
@@ -83,7 +85,7 @@ EXTRA_FIELDS: dict[str, dict[str, Any]] = {
         "requires_paper_result": "bool",
     },
     "REJECTED": {"reason": "text"},
-    "PROCESSING": {"transferred_to_unit": "code"},
+    "PROCESSING": {"transferred_to_unit": "code", "resumes": "bool"},
     "SUPPLEMENT_REQUESTED": {},
     "SUPPLEMENT_RECEIVED": {},
     "PAYMENT_REQUESTED": {"amount_vnd": "int"},
@@ -101,6 +103,28 @@ EXTRA_FIELDS: dict[str, dict[str, Any]] = {
         "population_data_used": "bool",
     },
     "RATED": {"rating": RATINGS},
+    # v2: the dossier as its source states it now (a DVCQG DongBoHoSoMC item, a row of a
+    # dossier-list sheet). State, not an event: the snapshot with the greatest
+    # snapshot_rank replaces the earlier ones (domain.lifecycle). Absent = not stated.
+    "SNAPSHOT": {
+        "received_at": "instant",
+        "channel": CHANNELS,
+        "due_at": "instant",
+        "has_fee": "bool",
+        "resolved_at": "instant",
+        "electronic_result": "bool",
+        "returned_at": "instant",
+        "return_channel": CHANNELS,
+        "rejected_at": "instant",
+        "source_status": "status",
+        "payment": SNAPSHOT_PAYMENTS,
+        "components_total": "int",
+        "components_digitised": "int",
+        "components_reused": "int",
+        "from_personal_store": "bool",
+        "population_data_used": "bool",
+        "snapshot_rank": "int",
+    },
 }
 # Extras a given type cannot do without.
 REQUIRED_EXTRAS: dict[str, tuple[str, ...]] = {
@@ -115,7 +139,11 @@ ALL_EXTRA_FIELDS: tuple[str, ...] = tuple(
     sorted({name for extras in EXTRA_FIELDS.values() for name in extras})
 )
 ALL_FIELDS = ENVELOPE_REQUIRED + ENVELOPE_OPTIONAL + ALL_EXTRA_FIELDS
-INSTANT_FIELDS = ("occurred_at", "due_at", "new_due_at")
+INSTANT_FIELDS = ("occurred_at", "due_at", "new_due_at", "received_at", "resolved_at", "returned_at",
+                  "rejected_at")
+# Not part of what a snapshot says: the order in which the fold first saw it (stamped by
+# the fold, so a re-sent snapshot is a duplicate of the first one: lifecycle.event_digest).
+RANK_FIELD = "snapshot_rank"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
@@ -406,6 +434,9 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
                 value = event[name] = parse_instant(value, name)
             if not MIN_INSTANT_MS <= value < MAX_INSTANT_MS:
                 _out_of_range(name)
+        elif kind == "status":
+            if type(value) is not int or not 1 <= value <= 10:
+                raise InvalidEvent("BAD_FIELD", f"{name} must be a DVCQG TrangThaiHoSo code 1..10")
         elif kind == "code":
             _check_str(name, value, MAX_ID_LEN)
             if value not in _SAFE_CODES:
@@ -423,9 +454,9 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
                                    f"time_limit over {MAX_TIME_LIMIT} days is not a real time limit")
             if len(value) != 2:
                 event[name] = {"value": tl_value, "unit": tl_unit}
-    if etype == "DIGITISED":
+    if etype == "DIGITISED" or (etype == "SNAPSHOT" and "components_total" in event):
         total = event["components_total"]
-        if event["components_digitised"] > total or event.get("components_reused", 0) > total:
+        if event.get("components_digitised", 0) > total or event.get("components_reused", 0) > total:
             raise InvalidEvent("BAD_FIELD", "digitised/reused components exceed components_total")
     return event
 

@@ -10,6 +10,18 @@ merged (``merge``), which is what a restarted or rebalanced worker relies on.
 ``derive_facts`` turns a state into the flat facts metrics.md defines (received, due date,
 supplement pauses, end, outcome, ...). Facts that depend on "now" (in progress, overdue,
 due soon) are *not* frozen here: ``status_at`` evaluates them for any instant.
+
+Snapshots (contract v2). A ``SNAPSHOT`` event is what the source says the dossier *is*
+(a DVCQG DongBoHoSoMC item, a row of a dossier-list sheet), so a later one corrects an
+earlier one. "Later" is the order in which the fold first saw them: a snapshot without a
+``snapshot_rank`` is stamped with one more than the greatest rank the dossier has (the
+stamped event is what gets stored, so a refold from the store sees the same ranks), and
+the snapshot with the greatest rank is the dossier's ``snapshot``. A snapshot already
+seen (the same content: ``event_digest`` leaves the rank out) is a duplicate and takes
+its first rank back, so a re-sent old snapshot changes nothing. Given their ranks, the
+state is still a semilattice: the greatest rank wins whatever the order of arrival, and
+ordinary events (progress rows) fold exactly as before. ``effective_state`` then reads
+the latest snapshot over the ordinary events (see its docstring for the rules).
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ from .calendar import (
     end_of_local_day_ms,
     local_day_number,
 )
-from .events import END_TYPES, hex_as_letters
+from .events import END_TYPES, EXTRA_FIELDS, RANK_FIELD, hex_as_letters
 
 NO_SEQUENCE = 1 << 62  # events without a sequence sort after sequenced ones
 
@@ -47,7 +59,8 @@ EARLY, ON_TIME, LATE = "EARLY", "ON_TIME", "LATE"
 # A slot keeps only the fields of its event that order_key and derive_facts read: the
 # state is the live processor's table value, written to its changelog for every changed
 # dossier, so its size is throughput (a whole event is ~350 bytes of JSON).
-SLOTS = ("first", "received", "submitted", "end", "resolved", "returned", "digitised", "rated")
+SLOTS = ("first", "received", "submitted", "end", "resolved", "returned", "digitised", "rated",
+         "snapshot")
 _ORDER = ("event_id", "sequence", "occurred_at")
 _ENVELOPE = ("province_code", "unit_code", "unit_level", "procedure_code", "field_code")
 SLOT_FIELDS = {
@@ -61,7 +74,11 @@ SLOT_FIELDS = {
     "digitised": _ORDER + ("components_total", "components_digitised", "components_reused",
                            "from_personal_store", "population_data_used"),
     "rated": _ORDER + ("rating",),
+    "snapshot": _ORDER + _ENVELOPE + tuple(EXTRA_FIELDS["SNAPSHOT"]),
 }
+_OPTIONAL_SLOTS = ("snapshot",)  # absent from states written before contract v2
+# TrangThaiHoSo codes after which a dossier is ended (766: 3, 7, 8, 9, 10).
+ENDED_STATUSES = frozenset((3, 7, 8, 9, 10))
 
 
 NEW, DUPLICATE, CONFLICT = "new", "duplicate", "conflict"
@@ -70,7 +87,10 @@ NEW, DUPLICATE, CONFLICT = "new", "duplicate", "conflict"
 def event_digest(event: dict) -> str:
     """What an event says, as 16 letters (a 64-bit hash): the same for every encoding of
     the same validated event (instants are ints, absent optional fields dropped),
-    different when any field differs. One event_id with two digests is a conflict."""
+    different when any field differs. One event_id with two digests is a conflict. A
+    snapshot's rank is not part of what it says (see the module doc)."""
+    if RANK_FIELD in event:
+        event = {k: v for k, v in event.items() if k != RANK_FIELD}
     h = hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=8)
     return hex_as_letters(h.hexdigest())
 
@@ -96,6 +116,8 @@ class DossierState:
     returned: dict | None = None
     digitised: dict | None = None  # greatest DIGITISED: the latest count wins
     rated: dict | None = None  # greatest RATED: a citizen may re-rate
+    snapshot: dict | None = None  # the SNAPSHOT of greatest rank: the latest word of the source
+    snapshot_ranks: dict = field(default_factory=dict)  # SNAPSHOT event_id -> its rank
     supplements: dict = field(default_factory=dict)  # event_id -> (key, type, occurred_at)
     extensions: dict = field(default_factory=dict)  # event_id -> (occurred_at, apology)
     online_payment: bool = False
@@ -113,14 +135,20 @@ class DossierState:
         eid = event["event_id"]
         digest = event_digest(event)
         known = self.event_ids.get(eid, False)
+        etype = event["event_type"]
         if known is not False:
-            return DUPLICATE if known is None or known == digest else CONFLICT
+            if known is None or known == digest:
+                if etype == "SNAPSHOT" and eid in self.snapshot_ranks:
+                    event[RANK_FIELD] = self.snapshot_ranks[eid]  # stored as first seen
+                return DUPLICATE
+            return CONFLICT
         self.event_ids[eid] = digest
+        if etype == "SNAPSHOT":
+            self._absorb_snapshot(event)
         key = order_key(event)
         if self.first_key is None or key < self.first_key:
             self.first = _trim(event, SLOT_FIELDS["first"])
             self.first_key = key
-        etype = event["event_type"]
         slot = FIRST_OF.get(etype)
         if slot is not None:
             current = getattr(self, slot)
@@ -135,6 +163,9 @@ class DossierState:
             self.end = _trim(event, SLOT_FIELDS["end"])
         if etype == "SUPPLEMENT_REQUESTED" or etype == "SUPPLEMENT_RECEIVED":
             self.supplements[eid] = (key, etype, event["occurred_at"])
+        elif etype == "PROCESSING" and event.get("resumes"):
+            # back in processing (DVCQG TrangThai 4): answers an open supplement request
+            self.supplements[eid] = (key, "SUPPLEMENT_RECEIVED", event["occurred_at"])
         elif etype == "DEADLINE_EXTENDED":
             self.extensions[eid] = (event["occurred_at"], bool(event.get("apology_issued")))
         elif etype == "PAYMENT_COMPLETED":
@@ -143,6 +174,16 @@ class DossierState:
         elif etype == "PAYMENT_REQUESTED":
             self.payment_requested = True
         return NEW
+
+    def _absorb_snapshot(self, event: dict) -> None:
+        """Rank a new snapshot (stamping it when it comes without one) and keep it when
+        it is the latest."""
+        rank = event.get(RANK_FIELD)
+        if rank is None:
+            rank = event[RANK_FIELD] = max(self.snapshot_ranks.values(), default=0) + 1
+        self.snapshot_ranks[event["event_id"]] = rank
+        if self.snapshot is None or _snapshot_key(event) > _snapshot_key(self.snapshot):
+            self.snapshot = _trim(event, SLOT_FIELDS["snapshot"])
 
     def absorb_all(self, events: Iterable[dict]) -> bool:
         changed = False
@@ -166,6 +207,11 @@ class DossierState:
             mine, theirs = getattr(self, name), getattr(other, name)
             if theirs is not None and (mine is None or order_key(theirs) > order_key(mine)):
                 setattr(self, name, theirs)
+        if other.snapshot is not None and (self.snapshot is None
+                                           or _snapshot_key(other.snapshot) > _snapshot_key(self.snapshot)):
+            self.snapshot = other.snapshot
+        for eid, rank in other.snapshot_ranks.items():
+            self.snapshot_ranks.setdefault(eid, rank)
         self.supplements.update(other.supplements)
         self.extensions.update(other.extensions)
         self.online_payment |= other.online_payment
@@ -184,6 +230,8 @@ class DossierState:
             "returned": self.returned,
             "digitised": self.digitised,
             "rated": self.rated,
+            "snapshot": self.snapshot,
+            "snapshot_ranks": dict(sorted(self.snapshot_ranks.items())),
             "supplements": {k: [list(v[0]), v[1], v[2]] for k, v in self.supplements.items()},
             "extensions": {k: [v[0], v[1]] for k, v in self.extensions.items()},
             "online_payment": self.online_payment,
@@ -198,14 +246,19 @@ class DossierState:
         ids = d["event_ids"]  # a list in states written before content digests
         s.event_ids = dict(ids) if isinstance(ids, dict) else dict.fromkeys(ids)
         for name in SLOTS:
-            event = d[name]
+            event = d.get(name) if name in _OPTIONAL_SLOTS else d[name]
             setattr(s, name, None if event is None else _trim(event, SLOT_FIELDS[name]))
+        s.snapshot_ranks = dict(d.get("snapshot_ranks") or {})
         s.first_key = order_key(s.first) if s.first is not None else None
         s.supplements = {k: (tuple(v[0]), v[1], v[2]) for k, v in d["supplements"].items()}
         s.extensions = {k: (v[0], v[1]) for k, v in d["extensions"].items()}
         s.online_payment = d["online_payment"]
         s.payment_requested = d["payment_requested"]
         return s
+
+
+def _snapshot_key(snapshot: dict) -> tuple:
+    return (snapshot.get(RANK_FIELD, 0), snapshot["event_id"])
 
 
 def _trim(event: dict, fields: tuple) -> dict:
@@ -262,8 +315,85 @@ def base_due_date(received: dict, cal: WorkingCalendar) -> int | None:
     return local_day_number(received_at + n * 3_600_000)  # HOURS
 
 
+_SNAPSHOT_ENDS = (("rejected_at", "REJECTED"), ("resolved_at", "RESOLVED"), ("returned_at", "RESULT_RETURNED"))
+_DIGITISATION = tuple(EXTRA_FIELDS["DIGITISED"])
+
+
+def effective_state(state: DossierState) -> DossierState:
+    """The dossier as the figures read it: its latest snapshot over its ordinary events.
+
+    Without a snapshot this is ``state`` itself. With one (``None``: the snapshot does
+    not say, so the ordinary events decide):
+
+    * envelope (unit, level, procedure, field, province): the snapshot's;
+    * received: at ``received_at`` with the snapshot's channel (none = DIRECT, as the
+      766 rules count a null KenhThucHien), ``due_at`` and ``has_fee``; a snapshot
+      without ``received_at`` leaves it to a RECEIVED event;
+    * end: the earliest of its dates (``rejected_at``, ``resolved_at``, ``returned_at``).
+      A snapshot with none of them ends the dossier only when its status is an end
+      status (3, 7, 8, 9, 10) or unknown, and then at the first ending event (the progress
+      row of the withdrawal, the stop, ...); with any other status it is not ended, even
+      if an earlier row said so (a status rolled back). The status alone never gives a
+      time: Thanh Hoá's system sends a dossier waiting for a supplement as 9;
+    * electronic result, return channel, digitisation, online payment: the snapshot's
+      when it says them;
+    * supplements, deadline extensions, ratings: always the ordinary events' (a snapshot
+      does not carry them)."""
+    snap = state.snapshot
+    if snap is None:
+        return state
+    env = {k: snap[k] for k in _ENVELOPE}
+    ref = {"event_id": snap["event_id"]}
+    first = {**ref, "occurred_at": snap["occurred_at"], **env}
+    if snap.get("received_at") is not None:
+        received = {**ref, "occurred_at": snap["received_at"], **env, "channel": snap.get("channel", "DIRECT"),
+                    "from_snapshot": True}
+        for name in ("due_at", "has_fee"):
+            if snap.get(name) is not None:
+                received[name] = snap[name]
+    elif state.received is not None:
+        received = {**state.received, **env}
+    else:
+        received = None
+    dated = sorted((snap[name], etype) for name, etype in _SNAPSHOT_ENDS if snap.get(name) is not None)
+    status = snap.get("source_status")
+    from_rows = not dated and (status is None or status in ENDED_STATUSES)
+    if dated:
+        end: dict | None = {**ref, "occurred_at": dated[0][0], "event_type": dated[0][1]}
+    else:
+        end = state.end if from_rows else None
+    resolved = None
+    if end is not None and end["event_type"] in ("RESOLVED", "RESULT_RETURNED"):
+        row = (state.resolved or {}) if from_rows else {}
+        at = snap.get("resolved_at") or row.get("occurred_at") or end["occurred_at"]
+        e_result = snap.get("electronic_result")
+        resolved = {**ref, "occurred_at": at,
+                    "electronic_result": bool(row.get("electronic_result")) if e_result is None else e_result}
+    if snap.get("returned_at") is not None:
+        returned: dict | None = {**ref, "occurred_at": snap["returned_at"]}
+        if snap.get("return_channel") is not None:
+            returned["return_channel"] = snap["return_channel"]
+    else:
+        returned = state.returned if from_rows else None
+    if snap.get("components_total") is not None:
+        digitised = {**ref, "occurred_at": snap["occurred_at"],
+                     **{k: snap[k] for k in _DIGITISATION if k in snap}}
+    else:
+        digitised = state.digitised
+    payment = snap.get("payment")
+    online = state.online_payment if payment is None else payment in ONLINE_METHODS
+    view = DossierState(state.dossier_id, event_ids=state.event_ids, first=first, received=received,
+                        submitted=state.submitted, end=end, resolved=resolved, returned=returned,
+                        digitised=digitised, rated=state.rated, supplements=state.supplements,
+                        extensions=state.extensions, online_payment=online,
+                        payment_requested=state.payment_requested)
+    view.first_key = order_key(first)
+    return view
+
+
 def derive_facts(state: DossierState, cal: WorkingCalendar) -> dict:
     """The flat dossier facts of metrics.md. Dates are local ordinals (int) or None."""
+    state = effective_state(state)
     rec = state.received
     env = rec if rec is not None else state.first
     channel_src = rec if rec is not None else state.submitted

@@ -14,7 +14,8 @@ from typing import Callable, Iterable, Sequence
 
 from ..domain.calendar import WorkingCalendar
 from ..domain.events import InvalidEvent
-from ..domain.lifecycle import CONFLICT, DUPLICATE, NEW, DossierState, derive_facts, event_digest
+from ..domain.lifecycle import (CONFLICT, DUPLICATE, NEW, DossierState, derive_facts, effective_state,
+                                event_digest)
 from ..domain.metrics import COUNTERS, backlog_due, contributions
 from ..reference.catalogue import Catalogue, supply_flags
 
@@ -53,6 +54,7 @@ def facts_of(state: DossierState, cal: WorkingCalendar, catalogue: Catalogue | N
     the procedure catalogue (``reference.catalogue.supply_flags``; the event wins where
     it speaks). The state itself keeps the events as they are: the catalogue only changes
     facts, so a changed catalogue changes figures on a refold, never stored events."""
+    state = effective_state(state)  # a snapshot's received slot takes the catalogue's flags too
     rec = state.received
     if catalogue and rec is not None:
         filled = supply_flags(rec, catalogue)

@@ -3,7 +3,10 @@
 A RECEIVED event may leave out ``has_fee``, ``requires_paper_result`` and ``time_limit``.
 Where it does, the catalogue entry of its ``procedure_code`` supplies them; where the
 event says something, the event wins (it is what the one-stop system recorded for this
-dossier) and a disagreement with the catalogue is only listed, never "corrected".
+dossier) and a disagreement with the catalogue is only listed, never "corrected". A
+dossier known from a snapshot (``domain.lifecycle.effective_state``) takes the fee and
+paper-result flags but not the time limit: its due date is the source's NgayHenTra, and
+a dossier without one cannot be late.
 
 Everything here is pure: a catalogue is a plain mapping procedure_code ->
 :class:`CatalogueEntry` (loaded from a file by ``reference.procedures_loader`` or from
@@ -63,6 +66,8 @@ def supply_flags(event: dict, catalogue: Catalogue | None) -> dict:
         return event
     out = None
     for name, value in entry.flags().items():
+        if name == "time_limit" and event.get("from_snapshot"):
+            continue  # a snapshot's due date is its NgayHenTra: without one it cannot be late
         if event.get(name) is None:
             if out is None:
                 out = dict(event)
