@@ -469,7 +469,7 @@ def _register_extensions() -> None:
     """Command groups of other parts of the product register here when present."""
     import importlib
 
-    for module in ("report", "index766", "targets", "run", "snapshot", "calendar", "registry", "recompute"):
+    for module in ("report", "index766", "targets", "run", "snapshot", "calendar", "registry", "recompute", "importing"):
         try:
             mod = importlib.import_module(f"motcua.cli.{module}")
         except ModuleNotFoundError as err:

@@ -14,7 +14,7 @@ holds a value from the input other than the file name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -86,4 +86,4 @@ class Problem:
     where: str
     code: str  # stable, e.g. BAD_JSON, NOT_A_REQUEST, NO_DOSSIER_CODE, BAD_DATE
     reason: str  # Vietnamese, quotes no value that may be personal
-    raw: bytes = b""  # what arrived (the request or item), for the dead letter
+    raw: bytes = field(default=b"", repr=False)  # what arrived, for the (redacted) dead letter; never logged

@@ -1,0 +1,237 @@
+"""Records read from a province's exports -> contract events.
+
+A ``Snapshot`` becomes one ``SNAPSHOT`` event (the fold's correction rule makes the latest
+one win: ``domain.lifecycle.effective_state``), a ``ProgressRow`` one ordinary event (a
+resumed processing row says ``resumes``), a synthetic row nothing. Event ids come from the
+content, so a re-sent snapshot or row is a duplicate wherever it arrives (a file import,
+the drop-in endpoint). The source system is part of the id, so send one province's feed
+under one source name (``--source`` of ``motcua import`` = the endpoint's user).
+
+Who handles a dossier, when the input does not say it in a code of its own:
+
+* unit: the record's (envelope ``madonvi``, the query's ``MaDinhDanhDV``, a sheet column),
+  else the agency identifier that prefixes ``MaHoSo`` (``000.00.12.H56-250303-00001``),
+  else ``ConvertOptions.unit``, else ``UNKNOWN``;
+* level: the record's (sheet "Cấp"), else the unit registry, else the identifier's
+  QCVN 102:2016 structure (``G..`` a central agency; the People's Committee and its
+  level-2 units (sở, ban, ngành) PROVINCE; level 3 and below COMMUNE: the communes under a
+  former district, and since 2025 under the province), else ``ConvertOptions.default_level``,
+  else ``DEFAULT_LEVEL``;
+* province: the unit registry's, else the identifier's level-1 body (``H56``), else
+  ``ConvertOptions.province``, else ``UNKNOWN``.
+
+A dossier is never dropped because its unit is unknown: it is counted under the code it
+has and listed (``Conversion.notes``) for someone to load the registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import orjson
+
+from ..domain.events import hex_as_letters
+from ..reference import province_of_unit
+from ..reference.registry import Registry, default_registry
+from ..reference.catalogue import Catalogue
+from ..reference.units_loader import qcvn_depth, qcvn_parts
+from .model import Problem, ProgressRow, Snapshot
+
+UNKNOWN = "CHUA_RO"  # a code the input does not give (chưa rõ): counted, listed
+DEFAULT_LEVEL = "COMMUNE"  # most dossiers are handled by communes (docs/importing.md)
+
+_PREFIX = re.compile(r"^(?=.*[A-Za-z])(?=.*\.)[A-Za-z0-9._]{3,40}$")  # a code: a dot, a letter, no date
+
+
+@dataclass
+class ConvertOptions:
+    source_system: str = "dvcqg"
+    unit: str | None = None  # --unit: the handling unit when the input names none
+    default_level: str | None = None  # --default-level: when nothing tells the level
+    province: str | None = None  # --province: when nothing tells the province
+
+
+@dataclass
+class Conversion:
+    """What the converter inferred, for the import summary: counts per note, and the
+    codes no registry knows."""
+
+    inferred: Counter = field(default_factory=Counter)
+    unknown_units: Counter = field(default_factory=Counter)
+    unknown_procedures: Counter = field(default_factory=Counter)
+    synthetic_rows: int = 0
+
+
+def content_id(prefix: str, content: dict) -> str:
+    """``prefix`` + 16 letters of a digest of ``content`` (letters: a run of digits in an
+    id would look like a phone number to the personal-data check)."""
+    h = hashlib.blake2b(orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=8)
+    return prefix + hex_as_letters(h.hexdigest())
+
+
+class Converter:
+    def __init__(self, options: ConvertOptions | None = None, registry: Registry | None = None,
+                 catalogue: Catalogue | None = None):
+        self.options = options or ConvertOptions()
+        self.registry = registry or default_registry()
+        self.catalogue = catalogue or {}
+        self.notes = Conversion()
+        self._units: dict[tuple, tuple[str, str, str, tuple[str, ...], bool]] = {}
+
+    # -- who handles it ----------------------------------------------------------------
+    def _unit(self, dossier_id: str, unit_code: str | None, level: str | None) -> tuple[str, str, str]:
+        """(unit_code, unit_level, province_code), noting what was inferred."""
+        key = (unit_code, level, dossier_id.split("-", 1)[0] if unit_code is None else None)
+        hit = self._units.get(key)
+        if hit is None:
+            hit = self._units[key] = self._resolve_unit(dossier_id, unit_code, level)
+        code, lvl, prov, notes, known = hit
+        for note in notes:
+            self.notes.inferred[note] += 1
+        if not known:
+            self.notes.unknown_units[code] += 1
+        return code, lvl, prov
+
+    def _resolve_unit(self, dossier_id: str, unit_code: str | None, level: str | None):
+        notes: list[str] = []
+        code = unit_code
+        if code is None:
+            prefix = dossier_id.split("-", 1)[0] if "-" in dossier_id else ""
+            if prefix and _PREFIX.match(prefix):
+                code = prefix
+                notes.append("unit_from_dossier_code")
+            elif self.options.unit:
+                code = self.options.unit
+                notes.append("unit_from_option")
+            else:
+                code = UNKNOWN
+                notes.append("unit_unknown")
+        unit = self.registry.unit(code)
+        parts = qcvn_parts(code)
+        if level is None:
+            if unit is not None:
+                level = unit.level
+                notes.append("level_registry")
+            elif parts is not None:
+                level = ("CENTRAL_BRANCH" if parts[3].startswith("G")
+                         else "PROVINCE" if qcvn_depth(code) in (1, 2) else "COMMUNE")
+                notes.append("level_from_identifier")
+            elif self.options.default_level:
+                level = self.options.default_level
+                notes.append("level_from_option")
+            else:
+                level = DEFAULT_LEVEL
+                notes.append("level_default")
+        if unit is not None and unit.province_code:
+            province = unit.province_code
+        elif (info := province_of_unit(code)) is not None:
+            province = info.code
+        elif parts is not None and parts[3].startswith("H"):
+            province = parts[3]
+            notes.append("province_from_identifier")
+        elif self.options.province:
+            province = self.options.province
+            notes.append("province_from_option")
+        else:
+            province = UNKNOWN
+            notes.append("province_unknown")
+        return code, level, province, tuple(notes), unit is not None
+
+    def _procedure(self, code: str | None) -> str:
+        if not code:
+            self.notes.inferred["procedure_unknown"] += 1
+            return UNKNOWN
+        if code not in self.catalogue and isinstance(self.registry.procedure(code), str):
+            self.notes.unknown_procedures[code] += 1
+        return code
+
+    def _field(self, code: str | None, procedure: str) -> str:
+        if code:
+            return code
+        entry = self.catalogue.get(procedure)
+        if entry is not None and entry.field_code:
+            self.notes.inferred["field_from_catalogue"] += 1
+            return entry.field_code
+        known = self.registry.procedure(procedure)
+        if not isinstance(known, str) and getattr(known, "field_code", ""):
+            self.notes.inferred["field_from_registry"] += 1
+            return known.field_code
+        self.notes.inferred["field_unknown"] += 1
+        return UNKNOWN
+
+    # -- events ------------------------------------------------------------------------
+    def snapshot_event(self, s: Snapshot) -> dict | Problem:
+        """The SNAPSHOT event of a snapshot, or a Problem when it has no date at all."""
+        dates = [t for t in (s.received_at, s.resolved_at, s.returned_at, s.rejected_at) if t is not None]
+        if not dates:
+            return Problem(s.where, "NO_DATE", "hồ sơ không có ngày nào (tiếp nhận, kết thúc xử lý, trả kết "
+                                               "quả, từ chối): không đặt được vào kỳ nào")
+        unit, level, province = self._unit(s.dossier_id, s.unit_code, s.unit_level)
+        procedure = self._procedure(s.procedure_code)
+        e: dict = {
+            "event_type": "SNAPSHOT",
+            "occurred_at": s.received_at if s.received_at is not None else min(dates),
+            "source_system": self.options.source_system,
+            "dossier_id": s.dossier_id,
+            "province_code": province,
+            "unit_code": unit,
+            "unit_level": level,
+            "procedure_code": procedure,
+            "field_code": self._field(s.field_code, procedure),
+        }
+        optional = {
+            "received_at": s.received_at, "channel": s.channel, "due_at": s.due_at, "has_fee": s.has_fee,
+            "resolved_at": s.resolved_at, "electronic_result": s.electronic_result,
+            "returned_at": s.returned_at, "rejected_at": s.rejected_at, "source_status": s.status,
+            "payment": s.payment,
+            "return_channel": None if s.return_postal is None else ("POSTAL" if s.return_postal else "DIRECT"),
+        }
+        if s.digitisation is not None:
+            d = s.digitisation
+            optional.update(components_total=d.components_total, components_digitised=d.components_digitised,
+                            components_reused=d.components_reused, from_personal_store=d.from_personal_store,
+                            population_data_used=d.population_data_used)
+        e.update((k, v) for k, v in optional.items() if v is not None)
+        if s.received_at is None:
+            self.notes.inferred["not_received"] += 1
+        if s.channel is None and s.received_at is not None:
+            self.notes.inferred["channel_direct_by_default"] += 1
+        if s.has_fee is None:
+            entry = self.catalogue.get(procedure)
+            if entry is not None and entry.has_fee is not None:
+                self.notes.inferred["fee_from_catalogue"] += 1
+        if s.due_at is None and s.received_at is not None:
+            self.notes.inferred["no_due_date"] += 1
+        e["event_id"] = content_id("dvs-", e)
+        return e
+
+    def row_event(self, r: ProgressRow) -> dict | None:
+        """The event of a progress row; None for a row its sender made up."""
+        if r.synthetic:
+            self.notes.synthetic_rows += 1
+            return None
+        unit, level, province = self._unit(r.dossier_id, r.unit_code, None)
+        e: dict = {
+            "event_type": r.kind,
+            "occurred_at": r.at,
+            "source_system": self.options.source_system,
+            "dossier_id": r.dossier_id,
+            # a row names no procedure: the dossier's snapshot gives its envelope
+            "province_code": province,
+            "unit_code": unit,
+            "unit_level": level,
+            "procedure_code": UNKNOWN,
+            "field_code": UNKNOWN,
+        }
+        if r.kind == "RECEIVED":
+            e["channel"] = "DIRECT"  # a row does not say; the snapshot's channel wins
+        elif r.kind == "SUBMITTED":
+            e["channel"] = "ONLINE"  # "Mới đăng ký": registered on a portal
+        elif r.kind == "PROCESSING":
+            e["resumes"] = True  # TrangThai 4: back in processing (answers a supplement request)
+        e["event_id"] = content_id("dvr-", {"d": r.dossier_id, "t": r.at, "s": r.status, "k": r.kind,
+                                            "src": self.options.source_system})
+        return e
