@@ -23,6 +23,13 @@ kept on :class:`Request` for the gateway to check, out of its ``repr``, and neve
 record, a reason or a Problem's raw bytes. A :class:`~motcua.imports.model.Problem` keeps
 the original item (or request) in ``raw`` for the dead letter, which redacts it; its
 ``reason`` quotes input values only through ``events.shown``.
+
+Problem codes: of a request ``BAD_JSON``, ``NOT_A_REQUEST``, ``UNKNOWN_SERVICE``,
+``PERSONAL_DATA`` / ``BAD_FIELD`` (a ``madonvi`` that is no code); of an item
+``NOT_AN_OBJECT``, ``NO_DOSSIER_CODE``, ``NO_TIME``, ``BAD_DATE``, ``BAD_STATUS``,
+``BAD_CHANNEL``, ``PERSONAL_DATA`` / ``BAD_FIELD`` (MaHoSo, MaTTHC or MaLinhVuc with a
+space, an '@' or the shape of a phone / ID number: the contract's code check); of a file
+``DAMAGED_FILE``.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from motcua.adapters.codec import (
     _utf8_chunks,
     encoding_problem,
 )
-from motcua.domain.events import MAX_EVENT_BYTES, kind_of, shown
+from motcua.domain.events import MAX_EVENT_BYTES, InvalidEvent, _check_code, kind_of, shown
 from motcua.imports.model import Digitisation, Problem, ProgressRow, Snapshot
 from motcua.reference.catalogue import CHANNEL_CODES
 from motcua.reference.units_loader import _fold
@@ -228,6 +235,17 @@ def _code(value: Any) -> str | None:
     return None
 
 
+def _checked(name: str, value: str | None) -> str | None:
+    """``value`` when it is a code as the contract takes it (no space, no '@', nothing
+    shaped like a personal number); else BadValue PERSONAL_DATA / BAD_FIELD."""
+    if value is not None:
+        try:
+            _check_code(name, value)
+        except InvalidEvent as exc:
+            raise BadValue(exc.code, exc.reason) from None
+    return value
+
+
 def _flag(value: Any) -> str | None:
     """A 0/1/2 flag as its digit string: "1", 1, " 1 " -> "1"; True/"True" -> "1"."""
     if value is True or (isinstance(value, str) and value.strip().lower() == "true"):
@@ -362,7 +380,8 @@ def _snapshot(f: _Fields, dossier_id: str, where: str, ctx: _Context) -> Snapsho
     postal = _flag(f.get("HinhThuc"))
     return Snapshot(
         dossier_id=dossier_id, where=where, unit_code=ctx.madonvi, unit_from=ctx.unit_from,
-        procedure_code=_code(f.get("MaTTHC")), field_code=_code(f.get("MaLinhVuc")),
+        procedure_code=_checked("MaTTHC", _code(f.get("MaTTHC"))),
+        field_code=_checked("MaLinhVuc", _code(f.get("MaLinhVuc"))),
         status=_status(f.get("TrangThaiHoSo"), "TrangThaiHoSo", None),
         received_at=received if received is not None else submitted,  # 766 falls back to it
         due_at=parse_time(f.get("NgayHenTra"), "NgayHenTra"),
@@ -411,6 +430,10 @@ def _item(item: Any, service: str | None, where: str, ctx: _Context):
     dossier_id = _code(f.get("MaHoSo"))
     if dossier_id is None:
         return _item_problem(where, "NO_DOSSIER_CODE", "thiếu mã hồ sơ (MaHoSo)", item)
+    try:
+        _checked("MaHoSo", dossier_id)
+    except BadValue as exc:  # a dossier code shaped like a phone or ID number is not kept
+        return _item_problem(where, exc.code, exc.reason, item)
     try:
         if service == TIEN_DO:
             return _progress_row(f, dossier_id, where, ctx)
@@ -539,6 +562,10 @@ def parse_request(body: Any, where: str, *, madonvi: str | None = None,
     else:
         unit = _code(madonvi)
         unit_from = "query" if unit is not None else ""
+    try:
+        _checked("madonvi", unit)
+    except BadValue as exc:
+        return _request_problem(where, exc.code, exc.reason, value)
     ctx = _Context(where=where, madonvi=unit, unit_from=unit_from,
                    updating=body_updating if body_updating is not None else updating)
 
