@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -158,9 +159,11 @@ _SYNTHETIC = {(2, _fold("Tiếp nhận hồ sơ")), (9, _fold("Kết thúc xử 
 
 
 def _words(text: str) -> str:
-    """Folded words between single spaces, padded: "Công dân RÚT hồ sơ" -> " cong dan rut ho so "."""
-    folded = (_fold(w) for w in re.split(r"[\W_]+", text))
-    return " " + " ".join(w for w in folded if w) + " "
+    """Folded words between single spaces, padded: "Công dân RÚT hồ sơ" -> " cong dan rut ho so ".
+    Diacritics go before the split, so decomposed (NFD) text keeps its words whole."""
+    s = unicodedata.normalize("NFD", text.lower()).replace("đ", "d")
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return " " + " ".join(w for w in re.split(r"[^a-z0-9]+", s) if w) + " "
 
 
 def _first(text: str, phrases: tuple[str, ...]) -> int:

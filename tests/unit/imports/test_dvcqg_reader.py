@@ -9,6 +9,7 @@ import calendar
 import copy
 import dataclasses
 import gzip
+import unicodedata
 
 import orjson
 import pytest
@@ -203,6 +204,8 @@ def test_a_bad_date_reason_shows_a_code_but_never_a_personal_value():
     (3, "Công dân rút yêu cầu", "WITHDRAWN"),
     (3, "Không đủ điều kiện, thu hồi", "WITHDRAWN"),
     (3, "Trút bỏ hồ sơ", "REJECTED"),  # "rút" only as a whole word
+    (3, unicodedata.normalize("NFD", "Công dân rút hồ sơ"), "WITHDRAWN"),  # decomposed diacritics
+    (5, unicodedata.normalize("NFD", "Hoàn thành bổ sung"), "SUPPLEMENT_RECEIVED"),
     (4, "Chuyển xử lý", "PROCESSING"),
     (4, "Tiếp nhận bổ sung", "PROCESSING"),  # O's 2c row: the status decides
     (5, "Yêu cầu bổ sung-Thiếu bản vẽ", "SUPPLEMENT_REQUESTED"),
