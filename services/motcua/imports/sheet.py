@@ -62,7 +62,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
@@ -281,7 +281,7 @@ _DMY_TIME = re.compile(rf"^{_DMY}(?:(?:\s+|\s*[T,]\s*){_TIME})?$")
 _TIME_DMY = re.compile(rf"^{_TIME}\s*,?\s+(?:ngày\s+)?{_DMY}$", re.IGNORECASE)
 _ISO = re.compile(rf"^(\d{{4}})-(\d{{2}})-(\d{{2}})(?:[T ]{_TIME})?\s*(Z|[+-]\d{{2}}:?\d{{2}})?$", re.IGNORECASE)
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?$")  # DVCQG yyyyMMdd[HHmmss]
-_FOOTER = re.compile(r"^(?:tongcong|tongso|tong|cong)\d*$")
+_FOOTER = re.compile(r"^(?:tong|cong)")  # "Tổng cộng", "Tổng số hồ sơ: 25", "Cộng"
 
 
 def _cell_text(value: Any) -> str:
@@ -430,8 +430,9 @@ def _read_row(cells: tuple | list, n: int, where: str, cols: _Columns,
     code_cell = values.get("dossier_id")
     if isinstance(code_cell, str):
         text = _cell_text(code_cell)
+        # not a code (a code has no space, colon or diacritic): "Tổng cộng: 25" in the code column
         if _FOOTER.match(_fold(text)) and (not text.isascii() or " " in text or ":" in text):
-            return None  # "Tổng cộng: 25" in the code column
+            return None
     faults: list[tuple[str, _Bad]] = []
     out: dict[str, Any] = {}
     # the dossier code first, then the other cells in column order
@@ -613,7 +614,8 @@ class SheetRead:
     records: list[Snapshot | Problem] = field(default_factory=list)
 
 
-def _read_rows(rows: Iterator[tuple[int, Any]], cols: _Columns, label, extra) -> tuple[int, list]:
+def _read_rows(rows: Iterator[tuple[int, Any]], cols: _Columns, label: Callable[[int], str],
+               extra: dict[str, dict[str, Any]]) -> tuple[int, list[Snapshot | Problem]]:
     count = 0
     records: list[Snapshot | Problem] = []
     for n, cells in rows:
@@ -649,13 +651,13 @@ def _decode(data: bytes, name: str) -> str:
         raise SheetError(f"{name}: không nhận ra bảng mã của tệp CSV (dùng UTF-8)") from None
 
 
-def _read_csv(path: Path, index: _Index, extra) -> SheetRead:
+def _read_csv(path: Path, index: _Index, extra: dict[str, dict[str, Any]]) -> SheetRead:
     name = path.name
     data = _read_bytes(path)
     text = _decode(data, name)
     if not text.strip():
         raise SheetError(f"{name}: tệp rỗng")
-    head = text.splitlines()[:_HEADING_SCAN]
+    head = text[:1 << 20].splitlines()[:_HEADING_SCAN]
     # Most used delimiter first; a title line may hold a comma of its own, so the
     # delimiter is the first that gives a heading row.
     delimiters = sorted((",", ";", "\t"), key=lambda d: -max((line.count(d) for line in head), default=0))
@@ -675,7 +677,6 @@ def _read_csv(path: Path, index: _Index, extra) -> SheetRead:
 
 def _csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(line number where the record starts, cells) of a CSV text."""
-    csv.field_size_limit(1 << 24)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
     for cells in reader:
@@ -683,7 +684,7 @@ def _csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
 
 
-def _read_xlsx(path: Path, index: _Index, mapping: SheetMapping, extra) -> SheetRead:
+def _read_xlsx(path: Path, index: _Index, mapping: SheetMapping, extra: dict[str, dict[str, Any]]) -> SheetRead:
     from openpyxl import load_workbook
 
     name = path.name
