@@ -59,6 +59,7 @@ import csv
 import io
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -293,6 +294,17 @@ def _cell_text(value: Any) -> str:
     return unicodedata.normalize("NFC", re.sub(r"\s+", " ", str(value))).strip()
 
 
+@lru_cache(maxsize=4096)
+def _label_key(text: str) -> str:
+    return _fold(_cell_text(text))
+
+
+def _key(value: Any) -> str:
+    """The folded text of a label cell ("Đang xử lý" -> "dangxuly"); labels repeat from
+    row to row, so folded texts are cached."""
+    return _label_key(value) if isinstance(value, str) else _fold(_cell_text(value))
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -402,7 +414,7 @@ def _code(value: Any, fld: str, heading: str) -> str | None:
 def _lookup(value: Any, fld: str, extra: dict[str, dict[str, Any]], table: dict[str, Any]) -> Any:
     """Our value of a cell by its folded text: the mapping file's values first, then ours;
     KeyError when neither knows it."""
-    key = _fold(_cell_text(value))
+    key = _key(value)
     mapped = extra.get(fld, {})
     if key in mapped:
         return mapped[key]
@@ -431,7 +443,7 @@ def _read_row(cells: tuple | list, n: int, where: str, cols: _Columns,
     if isinstance(code_cell, str):
         text = _cell_text(code_cell)
         # not a code (a code has no space, colon or diacritic): "Tổng cộng: 25" in the code column
-        if _FOOTER.match(_fold(text)) and (not text.isascii() or " " in text or ":" in text):
+        if text[:1] in "TtCc" and (not text.isascii() or " " in text or ":" in text) and _FOOTER.match(_fold(text)):
             return None
     faults: list[tuple[str, _Bad]] = []
     out: dict[str, Any] = {}
@@ -471,7 +483,7 @@ def _value(fld: str, v: Any, h: str, extra: dict[str, dict[str, Any]]) -> Any:
     if _blank(v):
         return None
     if fld == "unit_level":
-        mapped = extra.get(fld, {}).get(_fold(_cell_text(v)))
+        mapped = extra.get(fld, {}).get(_key(v))
         if mapped is not None:
             return mapped
         try:
@@ -485,7 +497,7 @@ def _value(fld: str, v: Any, h: str, extra: dict[str, dict[str, Any]]) -> Any:
         if fld == "status":
             return _lookup(v, fld, extra, _STATUSES)
         if fld == "payment":
-            key = _fold(_cell_text(v))
+            key = _key(v)
             if key in extra.get(fld, {}):
                 return extra[fld][key]
             if key in _PAYMENTS:
