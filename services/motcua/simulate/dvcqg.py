@@ -634,6 +634,11 @@ def service_of(request: dict) -> str:
     return request.get("_service") or request["service"]
 
 
+def data_of(request: dict) -> list[dict]:
+    """The snapshots or progress rows a request carries, whatever its form."""
+    return request["_bare"] if "_bare" in request else request["data"]
+
+
 def write_requests(path: str | Path, requests: Iterable[dict], jsonl: bool = True, gz: bool = False) -> int:
     """Write the requests' bodies (bare arrays as arrays): one per line (JSON Lines), or
     one JSON array of bodies when ``jsonl`` is False. Gzipped when ``gz`` or the name ends
@@ -663,6 +668,6 @@ def write_requests(path: str | Path, requests: Iterable[dict], jsonl: bool = Tru
 
 __all__ = [
     "PII_SAMPLES", "CITIZENS", "STAFF", "STYLES", "Person", "dossiers", "to_requests",
-    "equivalent_events", "write_requests", "body", "unit_of", "service_of", "fmt_local",
+    "equivalent_events", "write_requests", "body", "unit_of", "service_of", "data_of", "fmt_local",
     "due_instant",
 ]
