@@ -217,9 +217,16 @@ def _unit_name(code: str) -> str:
 
 
 # ---------------------------------------------------------------- dates
+@lru_cache(maxsize=8192)
+def _day_text(day: int) -> str:
+    return (_NAIVE_EPOCH + timedelta(days=day)).strftime("%Y%m%d")
+
+
 def fmt_local(ms: int) -> str:
-    """Epoch millis -> "yyyyMMddHHmmss" in local time (UTC+7), as both senders write it."""
-    return (_NAIVE_EPOCH + timedelta(milliseconds=ms + VN_OFFSET_MS)).strftime("%Y%m%d%H%M%S")
+    """Epoch millis -> "yyyyMMddHHmmss" in local time (UTC+7), as both senders write it
+    (milliseconds dropped). Cheap: the benchmark formats tens of millions."""
+    day, sec = divmod((ms + VN_OFFSET_MS) // 1000, 86_400)
+    return f"{_day_text(day)}{sec // 3600:02d}{sec // 60 % 60:02d}{sec % 60:02d}"
 
 
 def due_instant(received: dict, cal: WorkingCalendar) -> int | None:
