@@ -417,3 +417,29 @@ def test_write_requests(tmp_path):
     assert write_requests(tmp_path / "feed.json", reqs, jsonl=False) == 10
     doc = json.loads((tmp_path / "feed.json").read_text(encoding="utf-8"))
     assert [type(x).__name__ for x in doc[:3]] == ["list", "list", "dict"]
+
+
+def test_rows_say_what_the_equivalent_events_say(simulated):
+    """Every non-synthetic progress row is one equivalent event, at its second, and the
+    final snapshot's dates are those events' times."""
+    rng = random.Random(9)
+    row_types = {"SUBMITTED", "RECEIVED", "REJECTED", "SUPPLEMENT_REQUESTED", "SUPPLEMENT_RECEIVED",
+                 "WITHDRAWN", "STOPPED", "RESOLVED", "RESULT_RETURNED"}
+    for evs in simulated:
+        for style in ("O", "T"):
+            snaps, rows = parts(to_requests(evs, style, rng, CAL))
+            eq = [e for e in equivalent_events(evs, style, CAL) if e["event_type"] in row_types]
+            real = [r for r in rows if r["NguoiXuLy"] != "Cán bộ một cửa"]
+            assert [r["ThoiDiemXuLy"] for r in real] == [fmt_local(e["occurred_at"]) for e in eq]
+            last = snaps[-1]
+            by_type = {e["event_type"]: e for e in eq}
+            for field, etype in (("NgayTiepNhan", "RECEIVED"), ("NgayKetThucXuLy", "RESOLVED"),
+                                 ("NgayTra", "RESULT_RETURNED")):
+                e = by_type.get(etype)
+                assert last[field] == (fmt_local(e["occurred_at"]) if e else ("" if style == "O" else None))
+            rec = by_type.get("RECEIVED")
+            if rec is not None:
+                assert last["NgayHenTra"] == fmt_local(rec["due_at"]) and last["NgayHenTra"].endswith("170000")
+                assert (last["DanhSachLePhi"][0]["Gia"] != "0") == rec["has_fee"]
+            res = by_type.get("RESOLVED")
+            assert bool(last["DanhSachGiayToKetQua"]) == bool(res and res["electronic_result"])
