@@ -329,7 +329,8 @@ def effective_state(state: DossierState) -> DossierState:
     * received: at ``received_at`` with the snapshot's channel (none = DIRECT, as the
       766 rules count a null KenhThucHien), ``due_at`` and ``has_fee``; a snapshot
       without ``received_at`` leaves it to a RECEIVED event;
-    * end: the earliest of its dates (``rejected_at``, ``resolved_at``, ``returned_at``).
+    * end: ``resolved_at`` (NgayKetThucXuLy: the 766 rules judge on it, 9 over 10), else
+      ``returned_at``; or ``rejected_at`` when earlier.
       A snapshot with none of them ends the dossier only when its status is an end
       status (3, 7, 8, 9, 10) or unknown, and then at the first ending event (the progress
       row of the withdrawal, the stop, ...); with any other status it is not ended, even
@@ -355,7 +356,11 @@ def effective_state(state: DossierState) -> DossierState:
         received = {**state.received, **env}
     else:
         received = None
-    dated = sorted((snap[name], etype) for name, etype in _SNAPSHOT_ENDS if snap.get(name) is not None)
+    # The end of processing is NgayKetThucXuLy when given (766: status 9 over 10), else the
+    # return of the result; a refusal to receive ends it too, whichever came first.
+    finished = "resolved_at" if snap.get("resolved_at") is not None else "returned_at"
+    dated = sorted((snap[name], etype) for name, etype in _SNAPSHOT_ENDS
+                   if snap.get(name) is not None and name in ("rejected_at", finished))
     status = snap.get("source_status")
     from_rows = not dated and (status is None or status in ENDED_STATUSES)
     if dated:

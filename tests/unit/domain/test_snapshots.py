@@ -118,6 +118,13 @@ def test_withdrawn_and_stopped_end_at_their_progress_row():
     assert not facts_of(snap(1, received_at=RECEIVED_AT, source_status=7))["ended"]
 
 
+def test_the_end_of_processing_date_wins_over_an_earlier_return_date():
+    """766 judges on NgayKetThucXuLy (9 over 10), even when NgayTra says earlier."""
+    f = facts_of(snap(1, received_at=RECEIVED_AT, due_at=DUE, source_status=10, returned_at=local_ms(2024, 3, 12),
+                      resolved_at=local_ms(2024, 3, 18)))
+    assert f["end_type"] == "RESOLVED" and f["outcome"] == "LATE"
+
+
 def test_a_rejection_date_ends_it_as_rejected():
     f = facts_of(snap(1, received_at=RECEIVED_AT, source_status=3, rejected_at=local_ms(2024, 3, 2)))
     assert f["end_type"] == "REJECTED" and f["outcome"] == "ON_TIME"
