@@ -19,13 +19,11 @@ importer takes it.
 from __future__ import annotations
 
 import argparse
-import inspect
 import random
 import resource
 import shutil
 import tempfile
 import time
-from dataclasses import fields as dataclass_fields
 from datetime import date
 from pathlib import Path
 
@@ -177,23 +175,15 @@ def open_fresh_store(store_dir: Path):
 
 def run_import(files: list[tuple[Path, str]], store) -> tuple[list, str]:
     """Import the files; returns (summaries, how the unit was passed). T's bare arrays
-    carry no unit: it goes beside each file when the importer takes it."""
+    carry no unit: each file is one unit's feed, imported with ``--unit`` (ImportOptions.unit)."""
     from motcua.pipeline.importing import Importer, ImportOptions
 
     cal = default_calendar()
-    option_names = {f.name for f in dataclass_fields(ImportOptions)}
-    if "madonvi" in inspect.signature(Importer.import_dvcqg).parameters:
-        importer = Importer(store, cal, ImportOptions(source_system="dvcqg-bench"))
-        return [importer.import_dvcqg([p], progress=None, madonvi=u) for p, u in files], "madonvi per file"
-    if "madonvi" in option_names:
-        out = []
-        for p, u in files:
-            importer = Importer(store, cal, ImportOptions(source_system="dvcqg-bench", madonvi=u))
-            out.append(importer.import_dvcqg([p], progress=None))
-        return out, "madonvi per file, in ImportOptions"
-    importer = Importer(store, cal, ImportOptions(source_system="dvcqg-bench"))
-    return ([importer.import_dvcqg([p for p, _ in files], progress=None)],
-            "the importer takes no madonvi: T snapshots carry no unit")
+    out = []
+    for p, u in files:
+        importer = Importer(store, cal, ImportOptions(source_system="dvcqg-bench", unit=u))
+        out.append(importer.import_dvcqg([p], progress=None))
+    return out, "--unit per file"
 
 
 def main() -> None:

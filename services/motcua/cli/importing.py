@@ -64,13 +64,13 @@ NOTE_LABELS = {
     "fee_from_catalogue": "Có thu phí hay không: lấy từ danh mục TTHC",
     "no_due_date": "Không có ngày hẹn trả: không tính trễ hạn",
     "not_received": "Chưa có ngày tiếp nhận: chưa tính là đã tiếp nhận",
+    "snapshot_without_date": "Hồ sơ chưa có ngày nào (mới đăng ký): chỉ ghi nhận thủ tục, đơn vị",
 }
 IMPORT_CODE_LABELS = {
     "NOT_A_REQUEST": "Không phải yêu cầu đồng bộ DVCQG",
     "UNKNOWN_SERVICE": "Dịch vụ DVCQG không được hỗ trợ",
     "NO_DOSSIER_CODE": "Thiếu mã hồ sơ",
     "NO_TIME": "Dòng tiến độ thiếu thời điểm xử lý",
-    "NO_DATE": "Hồ sơ không có ngày nào",
     "BAD_DATE": "Ngày không hợp lệ",
     "BAD_STATUS": "Trạng thái hồ sơ không hợp lệ",
     "BAD_CHANNEL": "Kênh nộp không hợp lệ",

@@ -328,7 +328,8 @@ def effective_state(state: DossierState) -> DossierState:
     * envelope (unit, level, procedure, field, province): the snapshot's;
     * received: at ``received_at`` with the snapshot's channel (none = DIRECT, as the
       766 rules count a null KenhThucHien), ``due_at`` and ``has_fee``; a snapshot
-      without ``received_at`` leaves it to a RECEIVED event;
+      without ``received_at`` leaves it to a RECEIVED event; its channel is also that
+      of the dossier's submission;
     * end: ``resolved_at`` (NgayKetThucXuLy: the 766 rules judge on it, 9 over 10), else
       ``returned_at``; or ``rejected_at`` when earlier.
       A snapshot with none of them ends the dossier only when its status is an end
@@ -356,6 +357,9 @@ def effective_state(state: DossierState) -> DossierState:
         received = {**state.received, **env}
     else:
         received = None
+    submitted = state.submitted
+    if submitted is not None and snap.get("channel") is not None:
+        submitted = {**submitted, "channel": snap["channel"]}  # the snapshot says how it was filed
     # The end of processing is NgayKetThucXuLy when given (766: status 9 over 10), else the
     # return of the result; a refusal to receive ends it too, whichever came first.
     finished = "resolved_at" if snap.get("resolved_at") is not None else "returned_at"
@@ -388,7 +392,7 @@ def effective_state(state: DossierState) -> DossierState:
     payment = snap.get("payment")
     online = state.online_payment if payment is None else payment in ONLINE_METHODS
     view = DossierState(state.dossier_id, event_ids=state.event_ids, first=first, received=received,
-                        submitted=state.submitted, end=end, resolved=resolved, returned=returned,
+                        submitted=submitted, end=end, resolved=resolved, returned=returned,
                         digitised=digitised, rated=state.rated, supplements=state.supplements,
                         extensions=state.extensions, online_payment=online,
                         payment_requested=state.payment_requested)

@@ -10,7 +10,8 @@ under one source name (``--source`` of ``motcua import`` = the endpoint's user).
 Who handles a dossier, when the input does not say it in a code of its own:
 
 * unit: the record's (envelope ``madonvi``, the query's ``MaDinhDanhDV``, a sheet column),
-  else the agency identifier that prefixes ``MaHoSo`` (``000.00.12.H56-250303-00001``),
+  else the agency identifier that prefixes ``MaHoSo`` (``000.00.12.H56-250303-00001``: a
+  QCVN 102:2016 code, or a code the unit registry knows),
   else ``ConvertOptions.unit``, else ``UNKNOWN``;
 * level: the record's (sheet "Cấp"), else the unit registry, else the identifier's
   QCVN 102:2016 structure (``G..`` a central agency; the People's Committee and its
@@ -27,13 +28,12 @@ has and listed (``Conversion.notes``) for someone to load the registry.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import orjson
 
-from ..domain.events import hex_as_letters
+from ..domain.events import MIN_INSTANT_MS, hex_as_letters
 from ..reference import province_of_unit
 from ..reference.registry import Registry, default_registry
 from ..reference.catalogue import Catalogue
@@ -42,8 +42,8 @@ from .model import Problem, ProgressRow, Snapshot
 
 UNKNOWN = "CHUA_RO"  # a code the input does not give (chưa rõ): counted, listed
 DEFAULT_LEVEL = "COMMUNE"  # most dossiers are handled by communes (docs/importing.md)
+UNDATED = MIN_INSTANT_MS  # occurred_at of a snapshot that has no date (2010-01-01)
 
-_PREFIX = re.compile(r"^(?=.*[A-Za-z])(?=.*\.)[A-Za-z0-9._]{3,40}$")  # a code: a dot, a letter, no date
 
 
 @dataclass
@@ -100,7 +100,8 @@ class Converter:
         code = unit_code
         if code is None:
             prefix = dossier_id.split("-", 1)[0] if "-" in dossier_id else ""
-            if prefix and _PREFIX.match(prefix):
+            # an agency identifier: QCVN 102:2016-shaped, or a unit the registry knows
+            if prefix and (qcvn_parts(prefix) is not None or self.registry.unit(prefix) is not None):
                 code = prefix
                 notes.append("unit_from_dossier_code")
             elif self.options.unit:
@@ -163,17 +164,19 @@ class Converter:
         return UNKNOWN
 
     # -- events ------------------------------------------------------------------------
-    def snapshot_event(self, s: Snapshot) -> dict | Problem:
-        """The SNAPSHOT event of a snapshot, or a Problem when it has no date at all."""
+    def snapshot_event(self, s: Snapshot) -> dict:
+        """The SNAPSHOT event of a snapshot. A snapshot with no date at all (registered,
+        not received yet: OpenCPS's status 1) still names the dossier's procedure and
+        unit; it is placed at ``UNDATED`` (its occurred_at orders nothing: the figures
+        read its dates, and the fold ranks snapshots by arrival)."""
         dates = [t for t in (s.received_at, s.resolved_at, s.returned_at, s.rejected_at) if t is not None]
         if not dates:
-            return Problem(s.where, "NO_DATE", "hồ sơ không có ngày nào (tiếp nhận, kết thúc xử lý, trả kết "
-                                               "quả, từ chối): không đặt được vào kỳ nào")
+            self.notes.inferred["snapshot_without_date"] += 1
         unit, level, province = self._unit(s.dossier_id, s.unit_code, s.unit_level)
         procedure = self._procedure(s.procedure_code)
         e: dict = {
             "event_type": "SNAPSHOT",
-            "occurred_at": s.received_at if s.received_at is not None else min(dates),
+            "occurred_at": s.received_at if s.received_at is not None else min(dates, default=UNDATED),
             "source_system": self.options.source_system,
             "dossier_id": s.dossier_id,
             "province_code": province,
@@ -226,10 +229,8 @@ class Converter:
             "procedure_code": UNKNOWN,
             "field_code": UNKNOWN,
         }
-        if r.kind == "RECEIVED":
-            e["channel"] = "DIRECT"  # a row does not say; the snapshot's channel wins
-        elif r.kind == "SUBMITTED":
-            e["channel"] = "ONLINE"  # "Mới đăng ký": registered on a portal
+        if r.kind in ("RECEIVED", "SUBMITTED"):
+            e["channel"] = "DIRECT"  # a row does not say (766: none = direct); the snapshot's channel wins
         elif r.kind == "PROCESSING":
             e["resumes"] = True  # TrangThai 4: back in processing (answers a supplement request)
         e["event_id"] = content_id("dvr-", {"d": r.dossier_id, "t": r.at, "s": r.status, "k": r.kind,

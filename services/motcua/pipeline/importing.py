@@ -133,7 +133,7 @@ class Importer:
             if isinstance(record, Snapshot):
                 summary.snapshots += 1
                 self._dossiers.add(record.dossier_id)
-                event = convert.snapshot_event(record)
+                event: dict | Problem | None = convert.snapshot_event(record)
             elif isinstance(record, ProgressRow):
                 summary.rows += 1
                 self._dossiers.add(record.dossier_id)

@@ -37,8 +37,10 @@ Decisions the mapping in the brief left open (kept in one place, here):
 - T's closing synthetic row follows the *rewritten* status: a dossier stopped (8) or
   waiting for a supplement (5) is sent as "9" and gets "Kết thúc xử lý hồ sơ" at
   NgayKetThucXuLy, or at NgayTiepNhan when that is empty (as T does).
-- O's TaiLieuNop lists the submitted files without any flag (as O does): it says nothing
-  about digitisation, and O's equivalent events have no DIGITISED.
+- O's TaiLieuNop lists the submitted files without any flag (as O does). The reader counts
+  an old-generation item with a file link as a digitised component, so O's equivalent
+  events (given the requests) have one DIGITISED with every linked file digitised instead
+  of the simulator's.
 - Fee lines are written for both styles from receipt on (``Gia`` the amount, or one line
   with ``Gia`` "0" for a procedure without fee), since the equivalent RECEIVED states
   has_fee either way.
@@ -585,10 +587,12 @@ def to_requests(dossier_events: list[dict], style: str, rng: random.Random, cal:
     return out
 
 
-def equivalent_events(dossier_events: list[dict], style: str, cal: WorkingCalendar) -> list[dict]:
+def equivalent_events(dossier_events: list[dict], style: str, cal: WorkingCalendar,
+                      requests: list[dict] | None = None) -> list[dict]:
     """The v1 events whose figures the payloads of :func:`to_requests` must reproduce:
     only what DVCQG can express, with the due date as the payload states it (17:00 local,
-    no time limit), whole seconds, and O's dossiers filed directly."""
+    no time limit), whole seconds, and O's dossiers filed directly. For O, ``requests``
+    (what :func:`to_requests` made) gives the files its snapshots list."""
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}, not {style!r}")
     out = []
@@ -623,6 +627,15 @@ def equivalent_events(dossier_events: list[dict], style: str, cal: WorkingCalend
                 if ev.get(k) is not None:
                     e[k] = ev[k]
         out.append(e)
+    received = next((e for e in out if e["event_type"] == "RECEIVED"), out[0] if out else None)
+    if style == "O" and requests and received is not None:
+        snaps = [x for r in requests if service_of(r) == "DongBoHoSoMC" for x in data_of(r)]
+        linked = sum(1 for f in snaps[-1].get("TaiLieuNop") or [] if f.get("DuongDanTaiTepTin")) if snaps else 0
+        if linked:
+            out.append({**{k: received[k] for k in ENVELOPE if k not in ("event_id", "event_type")},
+                        "event_id": f"{received['dossier_id']}-files", "event_type": "DIGITISED",
+                        "components_total": linked, "components_digitised": linked, "components_reused": 0,
+                        "from_personal_store": False, "population_data_used": False})
     return out
 
 
