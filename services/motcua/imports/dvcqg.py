@@ -38,6 +38,7 @@ import json
 import math
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -113,6 +114,12 @@ def parse_time(value: Any, field: str) -> int | None:
     text = value.strip()
     if not text:
         return None
+    if len(text) == 14 and text.isdigit() and text.isascii():  # the DVCQG form: the fast path
+        hh, mi, ss = int(text[8:10]), int(text[10:12]), int(text[12:14])
+        day = _local_midnight_ms(text[:8])
+        if day is not None and hh < 24 and mi < 60 and ss < 60:
+            return day + (hh * 3600 + mi * 60 + ss) * 1000
+        raise _bad_date(value, field)
     try:
         dt = _to_datetime(text)
         if dt is None:
@@ -122,6 +129,16 @@ def parse_time(value: Any, field: str) -> int | None:
         return (dt - _EPOCH) // _MS
     except (ValueError, OverflowError):
         raise _bad_date(value, field) from None
+
+
+@lru_cache(maxsize=8192)
+def _local_midnight_ms(yyyymmdd: str) -> int | None:
+    """Epoch ms of 00:00 local (UTC+7) of a ``yyyyMMdd`` day; None for an impossible day."""
+    try:
+        day = datetime(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]), tzinfo=_LOCAL)
+    except ValueError:
+        return None
+    return (day - _EPOCH) // _MS
 
 
 def _to_datetime(text: str) -> datetime | None:
@@ -178,7 +195,15 @@ def classify_row(status: int, text: str | None, actor: str | None) -> tuple[str,
     Raises :class:`BadValue` ``BAD_STATUS`` for a status outside 1..10."""
     if type(status) is not int or status not in _KINDS:
         raise BadValue("BAD_STATUS", f"trạng thái {shown(str(status))} không thuộc 1–10")
-    text = text if isinstance(text, str) else ""
+    kind, synthetic_text = _classify_text(status, text if isinstance(text, str) else "")
+    return kind, synthetic_text and isinstance(actor, str) and _fold(actor) == _SYNTHETIC_ACTOR
+
+
+@lru_cache(maxsize=16384)
+def _classify_text(status: int, text: str) -> tuple[str, bool]:
+    """(kind, text is one of the synthetic rows' texts). Cached: senders write the same
+    step names again and again (the cache holds texts of the workflow, which are codes of
+    a kind; a free-text note is one entry among many and never leaves the process)."""
     kind = _KINDS[status]
     if status in (3, 5) and text:
         words = _words(text)
@@ -189,31 +214,50 @@ def classify_row(status: int, text: str | None, actor: str | None) -> tuple[str,
             asked = _first(words, _SUPPLEMENT_ASKED)
             if done >= 0 and (asked < 0 or done < asked):
                 kind = "SUPPLEMENT_RECEIVED"
-    synthetic = (isinstance(actor, str) and _fold(actor) == _SYNTHETIC_ACTOR
-                 and (status, _fold(text)) in _SYNTHETIC)
-    return kind, synthetic
+    return kind, status in (2, 9) and (status, _fold(text)) in _SYNTHETIC
 
 
 # --------------------------------------------------------------------------- field values
 
 
+# The field names of the spec (items and their lists), as the senders spell them.
+_KNOWN_KEYS = frozenset("""
+MaHoSo MaTTHC TenTTHC MaLinhVuc TenLinhVuc KenhThucHien SoBienNhan SoGiayToChuHoSo ChuHoSo LoaiDoiTuong
+MaDoiTuong ThongTinKhac Email Fax SoDienThoai TrichYeuHoSo NgayTiepNhan NgayHenTra TrangThaiHoSo NgayTra
+ThongTinTra HinhThuc NgayKetThucXuLy DonViXuLy GhiChu TaiLieuNop DanhSachLePhi DanhSachTepDinhKemKhac
+DanhSachHoSoBoSung DanhSachGiayToKetQua NoiNopHoSo HoSoCoThanhPhanSoHoa TaiKhoanDuocXacThucVoiVNeID
+DuocThanhToanTrucTuyen NgayTuChoi DinhDanhCHS NgayNopHoSo DSKetNoiCSDL MaHoSoKhac
+TepDinhKemId TenTepDinhKem IsDeleted MaThanhPhanHoSo DuongDanTaiTepTin DuocSoHoa DuocTaiSuDung
+DuocLayTuKhoDMQG MaKetQuaThayThe TenGiayTo GiayToId DuongDanTepTinKetQua MaGiayToKetQua TenPhiLePhi
+MaPhiLePhi HinhThucThu Gia LoaiPhiLePhi SoLuong LoaiGiayTo LoaiDinhDanh SoDinhDanh MaCSDL
+NguoiXuLy ChucDanh ThoiDiemXuLy PhongBanXuLy NoiDungXuLy TrangThai NgayBatDau NgayKetThucTheoQuyDinh
+""".split())
+
+
 class _Fields:
     """An item's fields by name: the exact key, else the same name in any case."""
 
-    __slots__ = ("obj", "_lower")
+    __slots__ = ("obj", "_lower", "_exact")
 
     def __init__(self, obj: dict):
         self.obj = obj
         self._lower: dict[str, Any] | None = None
+        # every key spelt as the senders spell it (the usual case): a missing name is absent
+        self._exact = obj.keys() <= _KNOWN_KEYS
 
     def has(self, name: str) -> bool:
         if name in self.obj:
             return True
-        return name.lower() in self._folded()
+        return not self._exact and name.lower() in self._folded()
 
     def get(self, name: str) -> Any:
         """The value, None when absent, null or a blank string ("" and null alike)."""
-        value = self.obj[name] if name in self.obj else self._folded().get(name.lower())
+        if name in self.obj:
+            value = self.obj[name]
+        elif self._exact:
+            return None
+        else:
+            value = self._folded().get(name.lower())
         if isinstance(value, str) and not value.strip():
             return None
         return value
