@@ -6,8 +6,8 @@ Routes (registered by ``gateway.build_app``):
 * ``POST /v1/dvcqg/token`` with ``{"username": <source system>, "password": <its API key>}``
   (JSON or form-encoded) -> ``{"error_code": 0, "message": "Lấy token thành công",
   "session": <token>}``. Wrong credentials: HTTP 200 with ``error_code`` 1 (DVCQG clients
-  read ``error_code``; OpenCPS checks ``session`` and ``error_code == 0``, nothing in the
-  sources reads the HTTP status).
+  read ``error_code``: OpenCPS checks ``session`` and ``error_code == 0``; T deserialises
+  the body whatever the status; no source reads the HTTP status).
 * ``POST /v1/dvcqg``, ``/v1/dvcqg/<service>`` and Hà Giang's ``/api/SynsTTHCC/<service>``
   (``<service>``: DongBoHoSoMC or CapNhatTienDoHoSoMC; another segment leaves the service
   to the body or the items' shape). Body: O's envelope ``{"session", "madonvi", "service",
@@ -38,6 +38,7 @@ Answers ``{"error_code", "message"}`` once Kafka acknowledged every record:
 * 1 (HTTP 401) "Phiên làm việc không hợp lệ hoặc đã hết hạn";
 * 5 (HTTP 503, ``Retry-After``) Kafka unavailable: nothing acknowledged, send again.
 
+Messages are raw UTF-8 (T looks for "thành công" in the plain text of the progress answer).
 No message, log line or dead letter holds the session, the API key or a personal value.
 """
 

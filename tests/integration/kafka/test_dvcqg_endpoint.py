@@ -17,8 +17,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from datetime import date
+
 import orjson
 import pytest
+
+from motcua.adapters.clickhouse_store import STATE_COLUMNS
 
 from motcua.live.devbroker import free_port
 from tests.unit.imports.test_dvcqg_reader import EMAIL, FAX, ID_NO, NAME, O_CALLS, PHONE, STAFF, T_ROWS, T_SNAPSHOT
@@ -259,8 +263,12 @@ def test_a_dvcqg_client_through_the_live_pipeline_equals_the_file_import(pipelin
     assert live["dossier_state"] == truth["dossier_state"]
     assert live["events"] == truth["events"]
     assert live["dead_letters"] == truth["dead_letters"] == {"BAD_DATE": 1}
-    states = {row[0]: row for row in live["dossier_state"]}
-    assert states["HG-2503-0000"][3] == "000.00.01.H22"  # the unit from the query
+    states = {row[0]: dict(zip(STATE_COLUMNS, row)) for row in live["dossier_state"]}
+    assert states["HG-2503-0000"]["unit_code"] == "000.00.01.H22"  # the unit from the query
+    # the corrected snapshot won: its due date and resolution, not the first one's
+    corrected = states[dossier(9)[0]["MaHoSo"]]
+    assert corrected["due_date"] == (date(2025, 3, 25) - date(1970, 1, 1)).days and corrected["ended"]
+    assert states[dossier(3)[0]["MaHoSo"]]["ended"]  # the open dossier resolved later
 
     # no personal value, token or key anywhere
     tag = pipeline.settings.events_topic.rsplit("-dossier-events", 1)[0]

@@ -206,6 +206,8 @@ def test_t_bare_arrays_with_the_credential_outside_the_body(place):
     assert (s1, a1["error_code"], a1["message"]) == (200, 0, "Đồng bộ thành công 1 hồ sơ, 0 dòng tiến độ")
     # six rows, two of them made up by the sender: accepted, not published
     assert (s2, a2["error_code"], a2["message"]) == (200, 0, "Đồng bộ thành công 0 hồ sơ, 6 dòng tiến độ")
+    # T reads the progress answer as plain text and looks for "thành công": not \u-escaped
+    assert "thành công".encode() in c.answers[-1]
     events = c.events()
     assert [e["event_type"] for e in events] == ["SNAPSHOT", "SUBMITTED", "RECEIVED", "RESOLVED",
                                                  "RESULT_RETURNED"]
