@@ -51,6 +51,8 @@ class LiveSettings(Settings):
     gateway_health_interval_s: float = 2.0
     # SIGTERM: grace for requests in flight, then as long again for the producer's flush
     gateway_shutdown_s: float = 3.0
+    # lifetime of a session token of the drop-in DVCQG endpoint (POST /v1/dvcqg/token)
+    dvcqg_session_ttl_s: float = 8 * 3600
     # /metrics is also on the HTTP port; this one is what Prometheus scrapes (0: off)
     gateway_metrics_port: int = GATEWAY_METRICS_PORT
 

@@ -25,6 +25,10 @@ not acknowledge within ``gateway_publish_timeout_s``. Every rejected record also
 the dead-letter topic with its reason. ``motcua_events_accepted_total{service="gateway"}``
 counts events once Kafka acknowledged them.
 
+``POST /v1/dvcqg`` (and ``/v1/dvcqg/token``): the drop-in endpoint for systems that sync
+dossiers to the national portal (DongBoHoSoMC / CapNhatTienDoHoSoMC), in
+``dvcqg_endpoint``; it publishes through the same ``check`` and ``deliver``.
+
 Kafka's state comes from a metadata probe every ``gateway_health_interval_s`` in a thread
 (``ProbedKafkaLink``), so ``/health`` and the fast 503s read a cached answer and never wait
 on the broker; an acknowledgement timeout marks Kafka down until the next good probe. The
@@ -432,7 +436,10 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
                                 f"Content-Type {ctype!r} is not JSON, NDJSON or Avro", body, 415)
         return await publish(request_id, records, allowed)
 
-    async def publish(request_id: str, records: list, allowed) -> web.Response:
+    def check(records: list, allowed) -> tuple[list[dict], list[dict], list[dict], list[str]]:
+        """Decode and validate ``records`` ((ref, bytes | dict)): the good events, the dead
+        letters, the rejections to tell the client ({index, code, reason}) and the sources
+        named that ``allowed`` does not include (None: any)."""
         now = int(time.time() * 1000)
         good: list[dict] = []
         dead: list[dict] = []
@@ -458,8 +465,11 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
                 continue
             good.append(event)
         EVENTS_IN.labels(SERVICE).inc(len(records))
-        if foreign:  # a key posting for another source: refuse the whole request
-            good = []
+        return good, dead, rejected, foreign
+
+    async def deliver(request_id: str, good: list[dict], dead: list[dict]) -> str | None:
+        """Send the events (Avro, keyed by dossier) and the dead letters, and wait until
+        Kafka acknowledged every one: None, else why not (answer ``unavailable``)."""
         producer = link.producer
         acks = _Acks(asyncio.get_running_loop())
         started = time.perf_counter()
@@ -479,11 +489,20 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
             reason = f"Kafka did not acknowledge within {publish_timeout:g} s"
             link.mark_down(reason)
             log.warning("publish timed out", extra={"request_id": request_id})
-            return unavailable(request_id, f"{reason}; retry")
+            return f"{reason}; retry"
         except Exception as err:  # Kafka refused, or send() could not get metadata in time
             log.warning("publish failed", extra={"request_id": request_id, "error": _short(err)})
-            return unavailable(request_id, f"Kafka did not acknowledge ({type(err).__name__}); retry")
+            return f"Kafka did not acknowledge ({type(err).__name__}); retry"
         PUBLISH_LATENCY.observe(time.perf_counter() - started)
+        return None
+
+    async def publish(request_id: str, records: list, allowed) -> web.Response:
+        good, dead, rejected, foreign = check(records, allowed)
+        if foreign:  # a key posting for another source: refuse the whole request
+            good = []
+        failed = await deliver(request_id, good, dead)
+        if failed is not None:
+            return unavailable(request_id, failed)
         if foreign:
             return _answer(403, {
                 "error": "SOURCE_NOT_ALLOWED",
@@ -508,6 +527,10 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
 
     app = web.Application(client_max_size=limit + 1024)
     app.router.add_post("/v1/events", post_events)
+    from .dvcqg_endpoint import DvcqgEndpoint  # here: it imports this module
+
+    DvcqgEndpoint(settings, api_keys, link, check=check, deliver=deliver, read_upto=read_upto,
+                  anonymous=not bindings).register(app)
     app.router.add_get("/health", health)
     app.router.add_get("/health/ready", health)
     app.router.add_get("/health/live", live)
