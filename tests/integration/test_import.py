@@ -161,6 +161,23 @@ def test_a_sheet_import_gives_the_rows_dossiers(store):
     assert (two["channel"], two["ended"], two["unit_code"]) == ("DIRECT", False, "000.00.12.H56")
 
 
+
+def test_reimporting_a_sheet_and_an_updated_export_follow_the_snapshot_rule(store, tmp_path):
+    sheet = DATA / "danh-sach.csv"
+    importer = Importer(store, CAL, ImportOptions(source_system="sheet"))
+    importer.import_sheet(sheet)
+    again = importer.import_sheet(sheet)
+    assert again.duplicates == again.events == 2 and again.dossiers_changed == 0
+    # the next export: dossier 2 got its result on Thu 06/03 (due Fri 07/03): early
+    updated = tmp_path / "danh-sach-moi.csv"
+    updated.write_bytes(sheet.read_bytes().replace("07/03/2025;;Đang xử lý".encode(),
+                                                   "07/03/2025;06/03/2025 15:00;Đã xử lý xong".encode()))
+    s = importer.import_sheet(updated)
+    assert (s.new_events, s.duplicates, s.dossiers_changed) == (1, 1, 1)
+    two = facts(store)["000.00.12.H56-250303-00002"]
+    assert two["ended"] and two["outcome"] == "EARLY"
+
+
 def _every_table_as_text(store) -> str:
     out = []
     for (name,) in store.client.query(f"SHOW TABLES FROM {store.db}").result_rows:
