@@ -57,7 +57,7 @@ from motcua.adapters.codec import (
     _utf8_chunks,
     encoding_problem,
 )
-from motcua.domain.events import MAX_EVENT_BYTES, InvalidEvent, _check_code, kind_of, shown
+from motcua.domain.events import MAX_EVENT_BYTES, _SAFE_CODES, InvalidEvent, _check_code, kind_of, shown
 from motcua.imports.model import Digitisation, Problem, ProgressRow, Snapshot
 from motcua.reference.catalogue import CHANNEL_CODES
 from motcua.reference.units_loader import _fold
@@ -285,7 +285,7 @@ def _code(value: Any) -> str | None:
 def _checked(name: str, value: str | None) -> str | None:
     """``value`` when it is a code as the contract takes it (no space, no '@', nothing
     shaped like a personal number); else BadValue PERSONAL_DATA / BAD_FIELD."""
-    if value is not None:
+    if value is not None and value not in _SAFE_CODES:  # ids and codes repeat: checked once
         try:
             _check_code(name, value)
         except InvalidEvent as exc:
@@ -468,13 +468,26 @@ def _kind_of_item(f: _Fields) -> str:
     return DONG_BO
 
 
+def _kind_of(item: dict) -> str:
+    """``_kind_of_item(_Fields(item))``, with plain key tests when every key is spelt
+    as the senders spell it."""
+    if item.keys() <= _KNOWN_KEYS:
+        if (("ThoiDiemXuLy" in item or "NguoiXuLy" in item or "TrangThai" in item)
+                and not ("TrangThaiHoSo" in item or "NgayTiepNhan" in item or "MaTTHC" in item)):
+            return TIEN_DO
+        return DONG_BO
+    return _kind_of_item(_Fields(item))
+
+
 def _item(item: Any, service: str | None, where: str, ctx: _Context):
     if not isinstance(item, dict):
         return _item_problem(where, "NOT_AN_OBJECT",
                              f"mục là {kind_of(item)}, không phải một đối tượng JSON {{...}}", item)
-    f = _Fields(item)
-    service = service or _kind_of_item(f)
-    dossier_id = _code(f.get("MaHoSo"))
+    exact = item.keys() <= _KNOWN_KEYS
+    f = None if exact else _Fields(item)
+    if service is None:
+        service = _kind_of(item) if exact else _kind_of_item(f)
+    dossier_id = _code(item.get("MaHoSo")) if exact else _code(f.get("MaHoSo"))
     if dossier_id is None:
         return _item_problem(where, "NO_DOSSIER_CODE", "thiếu mã hồ sơ (MaHoSo)", item)
     try:
@@ -482,11 +495,182 @@ def _item(item: Any, service: str | None, where: str, ctx: _Context):
     except BadValue as exc:  # a dossier code shaped like a phone or ID number is not kept
         return _item_problem(where, exc.code, exc.reason, item)
     try:
+        if exact:  # the usual case: plain reads of the item (same values, same order of checks)
+            if service == TIEN_DO:
+                return _progress_row_exact(item, dossier_id, where, ctx)
+            return _snapshot_exact(item, dossier_id, where, ctx)
         if service == TIEN_DO:
             return _progress_row(f, dossier_id, where, ctx)
         return _snapshot(f, dossier_id, where, ctx)
     except BadValue as exc:
         return _item_problem(where, exc.code, f"hồ sơ {shown(dossier_id)}: {exc.reason}", item)
+
+
+# --------------------------------------------------------------------------- the fast path
+# Items whose keys are all spelt as the senders spell them (``_Fields._exact``) are read
+# with plain ``dict.get``. Each helper gives what its counterpart above gives for
+# ``_Fields.get(name)`` (a blank string read as None where that changes the outcome), and
+# the fields are read in the same order, so the first bad field raises the same BadValue.
+# Anything unusual goes to the general functions.
+
+_STATUS_TEXT = {str(k): k for k in _KINDS}  # "1".."10" -> 1..10, as _status reads them
+_FLAG_TEXT = {"0": "0", "1": "1", "2": "2", "3": "3", "True": "1", "False": "0",
+              "true": "1", "false": "0"}  # what _flag gives for the usual strings
+_TIMES: dict[str, int] = {}  # parse_time of date strings seen (instants repeat in a feed); bounded
+_SYNTHETIC_ACTOR_TEXT = "Cán bộ một cửa"  # as T writes it (NFC): folds to _SYNTHETIC_ACTOR
+
+
+def _blank(value: Any) -> Any:
+    """``value`` as ``_Fields.get`` gives it: None for a blank string."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _time(value: Any, name: str) -> int | None:
+    """``parse_time(_blank(value), name)``, remembered for strings."""
+    if type(value) is str:
+        at = _TIMES.get(value)
+        if at is None:
+            at = parse_time(value, name)  # None for a blank string; raises BAD_DATE
+            if at is not None:
+                if len(_TIMES) >= 100_000:
+                    _TIMES.clear()
+                _TIMES[value] = at
+        return at
+    return parse_time(_blank(value), name)
+
+
+def _flag_of(value: Any) -> str | None:
+    """``_flag(value)`` (blank or not: it reads a blank string as None itself)."""
+    if type(value) is str:
+        flag = _FLAG_TEXT.get(value)
+        if flag is not None:
+            return flag
+    return _flag(value)
+
+
+def _code_checked(name: str, value: Any) -> str | None:
+    """``_checked(name, _code(value))``."""
+    code = (value.strip() or None) if type(value) is str else _code(value)
+    if code is not None and code not in _SAFE_CODES:
+        _checked(name, code)
+    return code
+
+
+def _status_of(value: Any, name: str, blank: int | None) -> int | None:
+    """``_status(_blank(value), name, blank)``."""
+    if type(value) is str:
+        number = _STATUS_TEXT.get(value)
+        if number is not None:
+            return number
+    elif type(value) is int and value in _KINDS:
+        return value
+    return _status(_blank(value), name, blank)
+
+
+def _nested(obj: dict, name: str) -> Any:
+    """``_Fields(obj).get(name)`` of a nested list's item, without building a _Fields."""
+    if name in obj:
+        value = obj[name]
+        return None if isinstance(value, str) and not value.strip() else value
+    if obj.keys() <= _KNOWN_KEYS:
+        return None
+    return _Fields(obj).get(name)
+
+
+def _snapshot_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -> Snapshot:
+    """``_snapshot(_Fields(obj), ...)`` of an item whose keys are all known."""
+    get = obj.get
+    received = _time(get("NgayTiepNhan"), "NgayTiepNhan")
+    submitted = _time(get("NgayNopHoSo"), "NgayNopHoSo")
+    postal = _flag_of(get("HinhThuc"))
+    procedure = _code_checked("MaTTHC", get("MaTTHC"))
+    field_code = _code_checked("MaLinhVuc", get("MaLinhVuc"))
+    status = _status_of(get("TrangThaiHoSo"), "TrangThaiHoSo", None)
+    due = _time(get("NgayHenTra"), "NgayHenTra")
+    channel_value = get("KenhThucHien")
+    channel = CHANNEL_CODES.get(channel_value) if type(channel_value) is str else None
+    if channel is None:
+        channel = _channel(_blank(channel_value))
+    resolved = _time(get("NgayKetThucXuLy"), "NgayKetThucXuLy")
+    results = _objects(get("DanhSachGiayToKetQua"))
+    electronic = (None if results is None
+                  else any(isinstance(_nested(r, "DuongDanTepTinKetQua"), str) for r in results))
+    returned = _time(get("NgayTra"), "NgayTra")
+    rejected = _time(get("NgayTuChoi"), "NgayTuChoi")
+    return Snapshot(
+        dossier_id=dossier_id, where=where, unit_code=ctx.madonvi, unit_from=ctx.unit_from,
+        procedure_code=procedure, field_code=field_code, status=status,
+        received_at=received if received is not None else submitted,  # 766 falls back to it
+        due_at=due, channel=channel, resolved_at=resolved, electronic_result=electronic,
+        returned_at=returned, return_postal=None if postal is None else postal == "1",
+        rejected_at=rejected, has_fee=_has_fee_exact(get("DanhSachLePhi")),
+        payment=_PAYMENT.get(_flag_of(get("DuocThanhToanTrucTuyen")) or ""),  # T's "3": None
+        digitisation=_digitisation_exact(obj),
+        updating=ctx.updating)
+
+
+def _has_fee_exact(lines: Any) -> bool | None:
+    """``_has_fee`` of the DanhSachLePhi value (every line read, as there)."""
+    found = fee = False
+    for line in _objects(lines) or ():
+        amount = _amount(_nested(line, "Gia"))
+        if amount is not None:
+            found = True
+            fee = fee or amount > 0
+    return fee if found else None
+
+
+def _digitisation_exact(obj: dict) -> Digitisation | None:
+    """``_digitisation(_Fields(obj))`` of an item whose keys are all known: one walk."""
+    vneid = _flag_of(obj.get("TaiKhoanDuocXacThucVoiVNeID")) == "1"
+    total = digitised = reused = 0
+    personal_store = False
+    for i in _objects(obj.get("TaiLieuNop")) or ():
+        if _flag_of(_nested(i, "IsDeleted")) == "1":  # _bool(...) is True
+            continue
+        total += 1
+        flag = _flag_of(_nested(i, "DuocSoHoa"))
+        if flag is None:  # old generation (O): a stored file is a digitised component
+            digitised += isinstance(_nested(i, "DuongDanTaiTepTin"), str)
+        else:
+            digitised += flag == "1"
+        reused += _flag_of(_nested(i, "DuocTaiSuDung")) in ("1", "2")
+        if not personal_store:
+            personal_store = _flag_of(_nested(i, "DuocLayTuKhoDMQG")) == "1"
+    if total:
+        return Digitisation(components_total=total, components_digitised=digitised,
+                            components_reused=reused, from_personal_store=personal_store,
+                            population_data_used=vneid)
+    # No component list: 766 reads HoSoCoThanhPhanSoHoa "1" as re-use of digitised parts.
+    whole = _flag_of(obj.get("HoSoCoThanhPhanSoHoa"))
+    if whole == "1":
+        return Digitisation(1, 1, 1, population_data_used=vneid)
+    if whole == "0":
+        return Digitisation(1, 0, population_data_used=vneid)
+    if vneid:  # no component facts, but the VNeID fact is kept
+        return Digitisation(0, 0, population_data_used=True)
+    return None
+
+
+def _progress_row_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -> ProgressRow | Problem:
+    """``_progress_row(_Fields(obj), ...)`` of an item whose keys are all known."""
+    get = obj.get
+    at_value = get("ThoiDiemXuLy")
+    if type(at_value) is str and at_value in _TIMES:
+        at = _TIMES[at_value]
+    else:
+        if _blank(at_value) is None:
+            return _progress_row(_Fields(obj), dossier_id, where, ctx)  # its NO_TIME Problem
+        at = _time(at_value, "ThoiDiemXuLy")
+    status = _status_of(get("TrangThai"), "TrangThai", 4)  # T sends an empty TrangThai as 4
+    text = get("NoiDungXuLy")
+    kind, synthetic = _classify_text(status, text if isinstance(text, str) and text.strip() else "")
+    if synthetic:
+        actor = get("NguoiXuLy")
+        synthetic = isinstance(actor, str) and (actor == _SYNTHETIC_ACTOR_TEXT
+                                                or _fold(actor) == _SYNTHETIC_ACTOR)
+    return ProgressRow(dossier_id=dossier_id, where=where, at=at, status=status, kind=kind,
+                       synthetic=synthetic, unit_code=ctx.madonvi, unit_from=ctx.unit_from)
 
 
 # --------------------------------------------------------------------------- requests
@@ -616,9 +800,13 @@ def parse_request(body: Any, where: str, *, madonvi: str | None = None,
     ctx = _Context(where=where, madonvi=unit, unit_from=unit_from,
                    updating=body_updating if body_updating is not None else updating)
 
-    records = [_item(item, named, f"{where} mục {n}", ctx) for n, item in enumerate(items, 1)]
-    if named is None:
-        named = _majority([_kind_of_item(_Fields(i)) for i in items if isinstance(i, dict)])
+    if named is not None:
+        records = [_item(item, named, f"{where} mục {n}", ctx) for n, item in enumerate(items, 1)]
+    else:  # each item by its shape, and the request by most items'
+        kinds = [_kind_of(i) if isinstance(i, dict) else None for i in items]
+        records = [_item(item, kind, f"{where} mục {n}", ctx)
+                   for n, (item, kind) in enumerate(zip(items, kinds), 1)]
+        named = _majority([k for k in kinds if k is not None])
     return Request(where=where, service=named, madonvi=unit, session=session,
                    updating=ctx.updating, records=records)
 
