@@ -520,6 +520,19 @@ _TIMES: dict[str, int] = {}  # parse_time of date strings seen (instants repeat 
 _SYNTHETIC_ACTOR_TEXT = "Cán bộ một cửa"  # as T writes it (NFC): folds to _SYNTHETIC_ACTOR
 
 
+# Bytes that _fold drops from NFD text already ASCII: all but a-z and 0-9.
+_NOT_FOLDED = bytes(b for b in range(128) if not (97 <= b <= 122 or 48 <= b <= 57))
+
+
+def _is_synthetic_actor(actor: str) -> bool:
+    """``_fold(actor) == _SYNTHETIC_ACTOR`` in C calls: _fold keeps only the a-z0-9 of the
+    lower-case NFD text (combining marks and other non-ASCII characters go)."""
+    if actor == _SYNTHETIC_ACTOR_TEXT:
+        return True
+    text = unicodedata.normalize("NFD", actor.lower()).replace("đ", "d")
+    return text.encode("ascii", "ignore").translate(None, _NOT_FOLDED) == _SYNTHETIC_ACTOR.encode()
+
+
 def _blank(value: Any) -> Any:
     """``value`` as ``_Fields.get`` gives it: None for a blank string."""
     return None if isinstance(value, str) and not value.strip() else value
@@ -567,14 +580,16 @@ def _status_of(value: Any, name: str, blank: int | None) -> int | None:
     return _status(_blank(value), name, blank)
 
 
-def _nested(obj: dict, name: str) -> Any:
-    """``_Fields(obj).get(name)`` of a nested list's item, without building a _Fields."""
-    if name in obj:
-        value = obj[name]
-        return None if isinstance(value, str) and not value.strip() else value
-    if obj.keys() <= _KNOWN_KEYS:
-        return None
-    return _Fields(obj).get(name)
+def _getter(obj: dict):
+    """A nested list item's field reader: plain ``dict.get`` when its keys are all known,
+    else ``_Fields.get``. Only the blank string tells them apart (see ``_has_text``)."""
+    return obj.get if obj.keys() <= _KNOWN_KEYS else _Fields(obj).get
+
+
+def _has_text(obj: dict, name: str) -> bool:
+    """``isinstance(_Fields(obj).get(name), str)``: a non-blank string."""
+    value = _getter(obj)(name)
+    return isinstance(value, str) and bool(value.strip())
 
 
 def _snapshot_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -> Snapshot:
@@ -593,8 +608,7 @@ def _snapshot_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -> Sn
         channel = _channel(_blank(channel_value))
     resolved = _time(get("NgayKetThucXuLy"), "NgayKetThucXuLy")
     results = _objects(get("DanhSachGiayToKetQua"))
-    electronic = (None if results is None
-                  else any(isinstance(_nested(r, "DuongDanTepTinKetQua"), str) for r in results))
+    electronic = None if results is None else any(_has_text(r, "DuongDanTepTinKetQua") for r in results)
     returned = _time(get("NgayTra"), "NgayTra")
     rejected = _time(get("NgayTuChoi"), "NgayTuChoi")
     return Snapshot(
@@ -613,7 +627,7 @@ def _has_fee_exact(lines: Any) -> bool | None:
     """``_has_fee`` of the DanhSachLePhi value (every line read, as there)."""
     found = fee = False
     for line in _objects(lines) or ():
-        amount = _amount(_nested(line, "Gia"))
+        amount = _amount(_getter(line)("Gia"))  # a blank Gia is None either way
         if amount is not None:
             found = True
             fee = fee or amount > 0
@@ -626,17 +640,19 @@ def _digitisation_exact(obj: dict) -> Digitisation | None:
     total = digitised = reused = 0
     personal_store = False
     for i in _objects(obj.get("TaiLieuNop")) or ():
-        if _flag_of(_nested(i, "IsDeleted")) == "1":  # _bool(...) is True
+        get = _getter(i)  # _flag reads a blank string as None itself
+        if _flag_of(get("IsDeleted")) == "1":  # _bool(...) is True
             continue
         total += 1
-        flag = _flag_of(_nested(i, "DuocSoHoa"))
+        flag = _flag_of(get("DuocSoHoa"))
         if flag is None:  # old generation (O): a stored file is a digitised component
-            digitised += isinstance(_nested(i, "DuongDanTaiTepTin"), str)
+            link = get("DuongDanTaiTepTin")
+            digitised += isinstance(link, str) and bool(link.strip())
         else:
             digitised += flag == "1"
-        reused += _flag_of(_nested(i, "DuocTaiSuDung")) in ("1", "2")
+        reused += _flag_of(get("DuocTaiSuDung")) in ("1", "2")
         if not personal_store:
-            personal_store = _flag_of(_nested(i, "DuocLayTuKhoDMQG")) == "1"
+            personal_store = _flag_of(get("DuocLayTuKhoDMQG")) == "1"
     if total:
         return Digitisation(components_total=total, components_digitised=digitised,
                             components_reused=reused, from_personal_store=personal_store,
@@ -667,8 +683,7 @@ def _progress_row_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -
     kind, synthetic = _classify_text(status, text if isinstance(text, str) and text.strip() else "")
     if synthetic:
         actor = get("NguoiXuLy")
-        synthetic = isinstance(actor, str) and (actor == _SYNTHETIC_ACTOR_TEXT
-                                                or _fold(actor) == _SYNTHETIC_ACTOR)
+        synthetic = isinstance(actor, str) and _is_synthetic_actor(actor)
     return ProgressRow(dossier_id=dossier_id, where=where, at=at, status=status, kind=kind,
                        synthetic=synthetic, unit_code=ctx.madonvi, unit_from=ctx.unit_from)
 
