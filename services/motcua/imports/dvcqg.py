@@ -468,10 +468,10 @@ def _kind_of_item(f: _Fields) -> str:
     return DONG_BO
 
 
-def _kind_of(item: dict) -> str:
-    """``_kind_of_item(_Fields(item))``, with plain key tests when every key is spelt
-    as the senders spell it."""
-    if item.keys() <= _KNOWN_KEYS:
+def _kind_of(item: dict, exact: bool) -> str:
+    """``_kind_of_item(_Fields(item))``; ``exact``: every key is spelt as the senders
+    spell it (``_Fields._exact``), so plain key tests do."""
+    if exact:
         if (("ThoiDiemXuLy" in item or "NguoiXuLy" in item or "TrangThai" in item)
                 and not ("TrangThaiHoSo" in item or "NgayTiepNhan" in item or "MaTTHC" in item)):
             return TIEN_DO
@@ -479,21 +479,22 @@ def _kind_of(item: dict) -> str:
     return _kind_of_item(_Fields(item))
 
 
-def _item(item: Any, service: str | None, where: str, ctx: _Context):
-    if not isinstance(item, dict):
-        return _item_problem(where, "NOT_AN_OBJECT",
-                             f"mục là {kind_of(item)}, không phải một đối tượng JSON {{...}}", item)
-    exact = item.keys() <= _KNOWN_KEYS
+def _not_an_object(item: Any, where: str) -> Problem:
+    return _item_problem(where, "NOT_AN_OBJECT",
+                         f"mục là {kind_of(item)}, không phải một đối tượng JSON {{...}}", item)
+
+
+def _item(item: dict, service: str, exact: bool, where: str, ctx: _Context):
+    """The record of an object item of ``service`` (``exact`` as for ``_kind_of``)."""
     f = None if exact else _Fields(item)
-    if service is None:
-        service = _kind_of(item) if exact else _kind_of_item(f)
     dossier_id = _code(item.get("MaHoSo")) if exact else _code(f.get("MaHoSo"))
     if dossier_id is None:
         return _item_problem(where, "NO_DOSSIER_CODE", "thiếu mã hồ sơ (MaHoSo)", item)
-    try:
-        _checked("MaHoSo", dossier_id)
-    except BadValue as exc:  # a dossier code shaped like a phone or ID number is not kept
-        return _item_problem(where, exc.code, exc.reason, item)
+    if dossier_id not in _SAFE_CODES:
+        try:
+            _checked("MaHoSo", dossier_id)
+        except BadValue as exc:  # a dossier code shaped like a phone or ID number is not kept
+            return _item_problem(where, exc.code, exc.reason, item)
     try:
         if exact:  # the usual case: plain reads of the item (same values, same order of checks)
             if service == TIEN_DO:
@@ -642,25 +643,47 @@ def _has_fee_exact(lines: Any) -> bool | None:
     return fee if found else None
 
 
+# A TaiLieuNop item's facts by its raw flag values (a few combinations recur); bounded.
+_COMPONENTS: dict[tuple, tuple[bool, str | None, bool, bool]] = {}
+
+
+def _component(get) -> tuple[bool, str | None, bool, bool]:
+    """(deleted, the DuocSoHoa flag, re-used, from the citizen's store) of a TaiLieuNop
+    item read by ``get``. A blank flag is None either way: _flag reads it so itself."""
+    values = (get("IsDeleted"), get("DuocSoHoa"), get("DuocTaiSuDung"), get("DuocLayTuKhoDMQG"))
+    try:
+        facts = _COMPONENTS.get(values)
+        hashable = True
+    except TypeError:  # a list or an object where a flag belongs
+        facts, hashable = None, False
+    if facts is None:
+        facts = (_flag_of(values[0]) == "1", _flag_of(values[1]), _flag_of(values[2]) in ("1", "2"),
+                 _flag_of(values[3]) == "1")
+        if hashable:
+            if len(_COMPONENTS) >= 10_000:
+                _COMPONENTS.clear()
+            _COMPONENTS[values] = facts
+    return facts
+
+
 def _digitisation_exact(obj: dict) -> Digitisation | None:
     """``_digitisation(_Fields(obj))`` of an item whose keys are all known: one walk."""
     vneid = _flag_of(obj.get("TaiKhoanDuocXacThucVoiVNeID")) == "1"
     total = digitised = reused = 0
     personal_store = False
     for i in _objects(obj.get("TaiLieuNop")) or ():
-        get = _getter(i)  # _flag reads a blank string as None itself
-        if _flag_of(get("IsDeleted")) == "1":  # _bool(...) is True
+        get = _getter(i)
+        deleted, flag, reused_one, from_store = _component(get)
+        if deleted:
             continue
         total += 1
-        flag = _flag_of(get("DuocSoHoa"))
         if flag is None:  # old generation (O): a stored file is a digitised component
             link = get("DuongDanTaiTepTin")
             digitised += isinstance(link, str) and bool(link.strip())
         else:
             digitised += flag == "1"
-        reused += _flag_of(get("DuocTaiSuDung")) in ("1", "2")
-        if not personal_store:
-            personal_store = _flag_of(get("DuocLayTuKhoDMQG")) == "1"
+        reused += reused_one
+        personal_store = personal_store or from_store
     if total:
         return Digitisation(components_total=total, components_digitised=digitised,
                             components_reused=reused, from_personal_store=personal_store,
@@ -823,13 +846,17 @@ def parse_request(body: Any, where: str, *, madonvi: str | None = None,
     ctx = _Context(where=where, madonvi=unit, unit_from=unit_from,
                    updating=body_updating if body_updating is not None else updating)
 
-    if named is not None:
-        records = [_item(item, named, f"{where} mục {n}", ctx) for n, item in enumerate(items, 1)]
-    else:  # each item by its shape, and the request by most items'
-        kinds = [_kind_of(i) if isinstance(i, dict) else None for i in items]
-        records = [_item(item, kind, f"{where} mục {n}", ctx)
-                   for n, (item, kind) in enumerate(zip(items, kinds), 1)]
-        named = _majority([k for k in kinds if k is not None])
+    records, kinds = [], []  # with no service named, each item goes by its shape
+    for n, item in enumerate(items, 1):
+        if isinstance(item, dict):
+            exact = item.keys() <= _KNOWN_KEYS
+            kind = named or _kind_of(item, exact)
+            kinds.append(kind)
+            records.append(_item(item, kind, exact, f"{where} mục {n}", ctx))
+        else:
+            records.append(_not_an_object(item, f"{where} mục {n}"))
+    if named is None:  # the request's kind: most items'
+        named = _majority(kinds)
     return Request(where=where, service=named, madonvi=unit, session=session,
                    updating=ctx.updating, records=records)
 
