@@ -539,12 +539,30 @@ def _blank(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+_CLOCK_MS: dict[str, int] = {}  # "HHmmss" -> ms into the day (86,400 at most)
+
+
+def _compact_ms(text: str) -> int | None:
+    """``parse_time`` of 14 ASCII digits (yyyyMMddHHmmss), None when it is no instant."""
+    clock = _CLOCK_MS.get(text[8:])
+    if clock is None:
+        hh, mi, ss = int(text[8:10]), int(text[10:12]), int(text[12:14])
+        if not (hh < 24 and mi < 60 and ss < 60):
+            return None
+        clock = _CLOCK_MS[text[8:]] = (hh * 3600 + mi * 60 + ss) * 1000
+    day = _local_midnight_ms(text[:8])
+    return None if day is None else day + clock
+
+
 def _time(value: Any, name: str) -> int | None:
     """``parse_time(_blank(value), name)``, remembered for strings."""
     if type(value) is str:
         at = _TIMES.get(value)
         if at is None:
-            at = parse_time(value, name)  # None for a blank string; raises BAD_DATE
+            if len(value) == 14 and value.isascii() and value.isdigit():
+                at = _compact_ms(value)
+            if at is None:
+                at = parse_time(value, name)  # None for a blank string; raises BAD_DATE
             if at is not None:
                 if len(_TIMES) >= 100_000:
                     _TIMES.clear()
@@ -587,12 +605,6 @@ def _getter(obj: dict):
     return obj.get if obj.keys() <= _KNOWN_KEYS else _Fields(obj).get
 
 
-def _has_text(obj: dict, name: str) -> bool:
-    """``isinstance(_Fields(obj).get(name), str)``: a non-blank string."""
-    value = _getter(obj)(name)
-    return isinstance(value, str) and bool(value.strip())
-
-
 def _snapshot_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -> Snapshot:
     """``_snapshot(_Fields(obj), ...)`` of an item whose keys are all known."""
     get = obj.get
@@ -609,7 +621,14 @@ def _snapshot_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -> Sn
         channel = _channel(_blank(channel_value))
     resolved = _time(get("NgayKetThucXuLy"), "NgayKetThucXuLy")
     results = _objects(get("DanhSachGiayToKetQua"))
-    electronic = None if results is None else any(_has_text(r, "DuongDanTepTinKetQua") for r in results)
+    electronic = None
+    if results is not None:
+        electronic = False
+        for r in results:
+            link = _getter(r)("DuongDanTepTinKetQua")
+            if isinstance(link, str) and link.strip():
+                electronic = True
+                break
     returned = _time(get("NgayTra"), "NgayTra")
     rejected = _time(get("NgayTuChoi"), "NgayTuChoi")
     has_fee = _has_fee_exact(get("DanhSachLePhi"))
@@ -857,8 +876,7 @@ def parse_request(body: Any, where: str, *, madonvi: str | None = None,
             records.append(_not_an_object(item, f"{where} mục {n}"))
     if named is None:  # the request's kind: most items'
         named = _majority(kinds)
-    return Request(where=where, service=named, madonvi=unit, session=session,
-                   updating=ctx.updating, records=records)
+    return Request(where, named, unit, session, ctx.updating, records)  # positional: cheaper
 
 
 def _majority(kinds: list[str]) -> str:
