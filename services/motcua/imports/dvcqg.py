@@ -490,11 +490,10 @@ def _item(item: dict, service: str, exact: bool, where: str, ctx: _Context):
     dossier_id = _code(item.get("MaHoSo")) if exact else _code(f.get("MaHoSo"))
     if dossier_id is None:
         return _item_problem(where, "NO_DOSSIER_CODE", "thiếu mã hồ sơ (MaHoSo)", item)
-    if dossier_id not in _SAFE_CODES:
-        try:
-            _checked("MaHoSo", dossier_id)
-        except BadValue as exc:  # a dossier code shaped like a phone or ID number is not kept
-            return _item_problem(where, exc.code, exc.reason, item)
+    try:
+        _checked("MaHoSo", dossier_id)
+    except BadValue as exc:  # a dossier code shaped like a phone or ID number is not kept
+        return _item_problem(where, exc.code, exc.reason, item)
     try:
         if exact:  # the usual case: plain reads of the item (same values, same order of checks)
             if service == TIEN_DO:
@@ -582,10 +581,7 @@ def _flag_of(value: Any) -> str | None:
 
 def _code_checked(name: str, value: Any) -> str | None:
     """``_checked(name, _code(value))``."""
-    code = (value.strip() or None) if type(value) is str else _code(value)
-    if code is not None and code not in _SAFE_CODES:
-        _checked(name, code)
-    return code
+    return _checked(name, (value.strip() or None) if type(value) is str else _code(value))
 
 
 def _status_of(value: Any, name: str, blank: int | None) -> int | None:
@@ -601,7 +597,7 @@ def _status_of(value: Any, name: str, blank: int | None) -> int | None:
 
 def _getter(obj: dict):
     """A nested list item's field reader: plain ``dict.get`` when its keys are all known,
-    else ``_Fields.get``. Only the blank string tells them apart (see ``_has_text``)."""
+    else ``_Fields.get``. Only a blank string tells them apart (read as None by the latter)."""
     return obj.get if obj.keys() <= _KNOWN_KEYS else _Fields(obj).get
 
 
@@ -722,9 +718,8 @@ def _progress_row_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -
     """``_progress_row(_Fields(obj), ...)`` of an item whose keys are all known."""
     get = obj.get
     at_value = get("ThoiDiemXuLy")
-    if type(at_value) is str and at_value in _TIMES:
-        at = _TIMES[at_value]
-    else:
+    at = _TIMES.get(at_value) if type(at_value) is str else None  # rows repeat the snapshot's instants
+    if at is None:
         if _blank(at_value) is None:
             return _progress_row(_Fields(obj), dossier_id, where, ctx)  # its NO_TIME Problem
         at = _time(at_value, "ThoiDiemXuLy")
