@@ -555,6 +555,8 @@ def _compact_ms(text: str) -> int | None:
 
 def _time(value: Any, name: str) -> int | None:
     """``parse_time(_blank(value), name)``, remembered for strings."""
+    if value is None:  # a null date (NgayTuChoi of most dossiers)
+        return None
     if type(value) is str:
         at = _TIMES.get(value)
         if at is None:
