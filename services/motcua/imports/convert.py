@@ -27,6 +27,7 @@ has and listed (``Conversion.notes``) for someone to load the registry.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -65,11 +66,20 @@ class Conversion:
     synthetic_rows: int = 0
 
 
+# hex_as_letters on bytes: the digest's hex digits 0-9 written g-p
+_HEX_LETTERS = bytes.maketrans(b"0123456789", hex_as_letters("0123456789").encode("ascii"))
+
+
 def content_id(prefix: str, content: dict) -> str:
     """``prefix`` + 16 letters of a digest of ``content`` (letters: a run of digits in an
     id would look like a phone number to the personal-data check)."""
-    h = hashlib.blake2b(orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=8)
-    return prefix + hex_as_letters(h.hexdigest())
+    return prefix + _letters(orjson.dumps(content, option=orjson.OPT_SORT_KEYS))
+
+
+def _letters(data: bytes) -> str:
+    """``hex_as_letters`` of the 8-byte blake2b digest of ``data`` (in C calls)."""
+    digest = hashlib.blake2b(data, digest_size=8).digest()
+    return binascii.hexlify(digest).translate(_HEX_LETTERS).decode("ascii")
 
 
 class Converter:
@@ -169,14 +179,19 @@ class Converter:
         not received yet: OpenCPS's status 1) still names the dossier's procedure and
         unit; it is placed at ``UNDATED`` (its occurred_at orders nothing: the figures
         read its dates, and the fold ranks snapshots by arrival)."""
-        dates = [t for t in (s.received_at, s.resolved_at, s.returned_at, s.rejected_at) if t is not None]
-        if not dates:
-            self.notes.inferred["snapshot_without_date"] += 1
+        received = s.received_at
+        if received is not None:
+            occurred = received
+        else:
+            dates = [t for t in (s.resolved_at, s.returned_at, s.rejected_at) if t is not None]
+            if not dates:
+                self.notes.inferred["snapshot_without_date"] += 1
+            occurred = min(dates, default=UNDATED)
         unit, level, province = self._unit(s.dossier_id, s.unit_code, s.unit_level)
         procedure = self._procedure(s.procedure_code)
         e: dict = {
             "event_type": "SNAPSHOT",
-            "occurred_at": s.received_at if s.received_at is not None else min(dates, default=UNDATED),
+            "occurred_at": occurred,
             "source_system": self.options.source_system,
             "dossier_id": s.dossier_id,
             "province_code": province,
@@ -185,28 +200,47 @@ class Converter:
             "procedure_code": procedure,
             "field_code": self._field(s.field_code, procedure),
         }
-        optional = {
-            "received_at": s.received_at, "channel": s.channel, "due_at": s.due_at, "has_fee": s.has_fee,
-            "resolved_at": s.resolved_at, "electronic_result": s.electronic_result,
-            "returned_at": s.returned_at, "rejected_at": s.rejected_at, "source_status": s.status,
-            "payment": s.payment,
-            "return_channel": None if s.return_postal is None else ("POSTAL" if s.return_postal else "DIRECT"),
-        }
-        if s.digitisation is not None:
-            d = s.digitisation
-            optional.update(components_total=d.components_total, components_digitised=d.components_digitised,
-                            components_reused=d.components_reused, from_personal_store=d.from_personal_store,
-                            population_data_used=d.population_data_used)
-        e.update((k, v) for k, v in optional.items() if v is not None)
-        if s.received_at is None:
+        # the optional facts the snapshot states, in this order
+        if received is not None:
+            e["received_at"] = received
+        if s.channel is not None:
+            e["channel"] = s.channel
+        if s.due_at is not None:
+            e["due_at"] = s.due_at
+        if s.has_fee is not None:
+            e["has_fee"] = s.has_fee
+        if s.resolved_at is not None:
+            e["resolved_at"] = s.resolved_at
+        if s.electronic_result is not None:
+            e["electronic_result"] = s.electronic_result
+        if s.returned_at is not None:
+            e["returned_at"] = s.returned_at
+        if s.rejected_at is not None:
+            e["rejected_at"] = s.rejected_at
+        if s.status is not None:
+            e["source_status"] = s.status
+        if s.payment is not None:
+            e["payment"] = s.payment
+        if s.return_postal is not None:
+            e["return_channel"] = "POSTAL" if s.return_postal else "DIRECT"
+        d = s.digitisation
+        if d is not None:
+            for name, value in (("components_total", d.components_total),
+                                ("components_digitised", d.components_digitised),
+                                ("components_reused", d.components_reused),
+                                ("from_personal_store", d.from_personal_store),
+                                ("population_data_used", d.population_data_used)):
+                if value is not None:
+                    e[name] = value
+        if received is None:
             self.notes.inferred["not_received"] += 1
-        if s.channel is None and s.received_at is not None:
+        elif s.channel is None:
             self.notes.inferred["channel_direct_by_default"] += 1
         if s.has_fee is None:
             entry = self.catalogue.get(procedure)
             if entry is not None and entry.has_fee is not None:
                 self.notes.inferred["fee_from_catalogue"] += 1
-        if s.due_at is None and s.received_at is not None:
+        if s.due_at is None and received is not None:
             self.notes.inferred["no_due_date"] += 1
         e["event_id"] = content_id("dvs-", e)
         return e
@@ -233,6 +267,8 @@ class Converter:
             e["channel"] = "DIRECT"  # a row does not say (766: none = direct); the snapshot's channel wins
         elif r.kind == "PROCESSING":
             e["resumes"] = True  # TrangThai 4: back in processing (answers a supplement request)
-        e["event_id"] = content_id("dvr-", {"d": r.dossier_id, "t": r.at, "s": r.status, "k": r.kind,
-                                            "src": self.options.source_system})
+        # content_id's bytes, keys already in sorted order (d, k, s, src, t)
+        data = orjson.dumps({"d": r.dossier_id, "k": r.kind, "s": r.status, "src": self.options.source_system,
+                             "t": r.at})
+        e["event_id"] = "dvr-" + _letters(data)
         return e

@@ -40,7 +40,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ from motcua.adapters.codec import (
     _utf8_chunks,
     encoding_problem,
 )
-from motcua.domain.events import MAX_EVENT_BYTES, InvalidEvent, _check_code, kind_of, shown
+from motcua.domain.events import MAX_EVENT_BYTES, _SAFE_CODES, InvalidEvent, _check_code, kind_of, shown
 from motcua.imports.model import Digitisation, Problem, ProgressRow, Snapshot
 from motcua.reference.catalogue import CHANNEL_CODES
 from motcua.reference.units_loader import _fold
@@ -285,7 +285,7 @@ def _code(value: Any) -> str | None:
 def _checked(name: str, value: str | None) -> str | None:
     """``value`` when it is a code as the contract takes it (no space, no '@', nothing
     shaped like a personal number); else BadValue PERSONAL_DATA / BAD_FIELD."""
-    if value is not None:
+    if value is not None and value not in _SAFE_CODES:  # ids and codes repeat: checked once
         try:
             _check_code(name, value)
         except InvalidEvent as exc:
@@ -468,13 +468,26 @@ def _kind_of_item(f: _Fields) -> str:
     return DONG_BO
 
 
-def _item(item: Any, service: str | None, where: str, ctx: _Context):
-    if not isinstance(item, dict):
-        return _item_problem(where, "NOT_AN_OBJECT",
-                             f"mục là {kind_of(item)}, không phải một đối tượng JSON {{...}}", item)
-    f = _Fields(item)
-    service = service or _kind_of_item(f)
-    dossier_id = _code(f.get("MaHoSo"))
+def _kind_of(item: dict, exact: bool) -> str:
+    """``_kind_of_item(_Fields(item))``; ``exact``: every key is spelt as the senders
+    spell it (``_Fields._exact``), so plain key tests do."""
+    if exact:
+        if (("ThoiDiemXuLy" in item or "NguoiXuLy" in item or "TrangThai" in item)
+                and not ("TrangThaiHoSo" in item or "NgayTiepNhan" in item or "MaTTHC" in item)):
+            return TIEN_DO
+        return DONG_BO
+    return _kind_of_item(_Fields(item))
+
+
+def _not_an_object(item: Any, where: str) -> Problem:
+    return _item_problem(where, "NOT_AN_OBJECT",
+                         f"mục là {kind_of(item)}, không phải một đối tượng JSON {{...}}", item)
+
+
+def _item(item: dict, service: str, exact: bool, where: str, ctx: _Context):
+    """The record of an object item of ``service`` (``exact`` as for ``_kind_of``)."""
+    f = None if exact else _Fields(item)
+    dossier_id = _code(item.get("MaHoSo")) if exact else _code(f.get("MaHoSo"))
     if dossier_id is None:
         return _item_problem(where, "NO_DOSSIER_CODE", "thiếu mã hồ sơ (MaHoSo)", item)
     try:
@@ -482,6 +495,10 @@ def _item(item: Any, service: str | None, where: str, ctx: _Context):
     except BadValue as exc:  # a dossier code shaped like a phone or ID number is not kept
         return _item_problem(where, exc.code, exc.reason, item)
     try:
+        if exact:  # the usual case: plain reads of the item (same values, same order of checks)
+            if service == TIEN_DO:
+                return _progress_row_exact(item, dossier_id, where, ctx)
+            return _snapshot_exact(item, dossier_id, where, ctx)
         if service == TIEN_DO:
             return _progress_row(f, dossier_id, where, ctx)
         return _snapshot(f, dossier_id, where, ctx)
@@ -489,9 +506,241 @@ def _item(item: Any, service: str | None, where: str, ctx: _Context):
         return _item_problem(where, exc.code, f"hồ sơ {shown(dossier_id)}: {exc.reason}", item)
 
 
+# --------------------------------------------------------------------------- the fast path
+# Items whose keys are all spelt as the senders spell them (``_Fields._exact``) are read
+# with plain ``dict.get``. Each helper gives what its counterpart above gives for
+# ``_Fields.get(name)`` (a blank string read as None where that changes the outcome), and
+# the fields are read in the same order, so the first bad field raises the same BadValue.
+# Anything unusual goes to the general functions.
+
+_STATUS_TEXT = {str(k): k for k in _KINDS}  # "1".."10" -> 1..10, as _status reads them
+_FLAG_TEXT = {"0": "0", "1": "1", "2": "2", "3": "3", "True": "1", "False": "0",
+              "true": "1", "false": "0"}  # what _flag gives for the usual strings
+_TIMES: dict[str, int] = {}  # parse_time of date strings seen (instants repeat in a feed); bounded
+_SYNTHETIC_ACTOR_TEXT = "Cán bộ một cửa"  # as T writes it (NFC): folds to _SYNTHETIC_ACTOR
+
+
+# Bytes that _fold drops from NFD text already ASCII: all but a-z and 0-9.
+_NOT_FOLDED = bytes(b for b in range(128) if not (97 <= b <= 122 or 48 <= b <= 57))
+
+
+def _is_synthetic_actor(actor: str) -> bool:
+    """``_fold(actor) == _SYNTHETIC_ACTOR`` in C calls: _fold keeps only the a-z0-9 of the
+    lower-case NFD text (combining marks and other non-ASCII characters go)."""
+    if actor == _SYNTHETIC_ACTOR_TEXT:
+        return True
+    text = unicodedata.normalize("NFD", actor.lower()).replace("đ", "d")
+    return text.encode("ascii", "ignore").translate(None, _NOT_FOLDED) == _SYNTHETIC_ACTOR.encode()
+
+
+def _blank(value: Any) -> Any:
+    """``value`` as ``_Fields.get`` gives it: None for a blank string."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+_CLOCK_MS: dict[str, int] = {}  # "HHmmss" -> ms into the day (86,400 at most)
+
+
+def _compact_ms(text: str) -> int | None:
+    """``parse_time`` of 14 ASCII digits (yyyyMMddHHmmss), None when it is no instant."""
+    clock = _CLOCK_MS.get(text[8:])
+    if clock is None:
+        hh, mi, ss = int(text[8:10]), int(text[10:12]), int(text[12:14])
+        if not (hh < 24 and mi < 60 and ss < 60):
+            return None
+        clock = _CLOCK_MS[text[8:]] = (hh * 3600 + mi * 60 + ss) * 1000
+    day = _local_midnight_ms(text[:8])
+    return None if day is None else day + clock
+
+
+def _time(value: Any, name: str) -> int | None:
+    """``parse_time(_blank(value), name)``, remembered for strings."""
+    if value is None:  # a null date (NgayTuChoi of most dossiers)
+        return None
+    if type(value) is str:
+        at = _TIMES.get(value)
+        if at is None:
+            if len(value) == 14 and value.isascii() and value.isdigit():
+                at = _compact_ms(value)
+            if at is None:
+                at = parse_time(value, name)  # None for a blank string; raises BAD_DATE
+            if at is not None:
+                if len(_TIMES) >= 100_000:
+                    _TIMES.clear()
+                _TIMES[value] = at
+        return at
+    return parse_time(_blank(value), name)
+
+
+def _flag_of(value: Any) -> str | None:
+    """``_flag(value)`` (blank or not: it reads a blank string as None itself)."""
+    if type(value) is str:
+        flag = _FLAG_TEXT.get(value)
+        if flag is not None:
+            return flag
+    return _flag(value)
+
+
+def _code_checked(name: str, value: Any) -> str | None:
+    """``_checked(name, _code(value))``."""
+    return _checked(name, (value.strip() or None) if type(value) is str else _code(value))
+
+
+def _status_of(value: Any, name: str, blank: int | None) -> int | None:
+    """``_status(_blank(value), name, blank)``."""
+    if type(value) is str:
+        number = _STATUS_TEXT.get(value)
+        if number is not None:
+            return number
+    elif type(value) is int and value in _KINDS:
+        return value
+    return _status(_blank(value), name, blank)
+
+
+def _getter(obj: dict):
+    """A nested list item's field reader: plain ``dict.get`` when its keys are all known,
+    else ``_Fields.get``. Only a blank string tells them apart (read as None by the latter)."""
+    return obj.get if _KNOWN_KEYS.issuperset(obj) else _Fields(obj).get
+
+
+def _snapshot_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -> Snapshot:
+    """``_snapshot(_Fields(obj), ...)`` of an item whose keys are all known."""
+    get = obj.get
+    received = _time(get("NgayTiepNhan"), "NgayTiepNhan")
+    submitted = _time(get("NgayNopHoSo"), "NgayNopHoSo")
+    postal = _flag_of(get("HinhThuc"))
+    procedure = _code_checked("MaTTHC", get("MaTTHC"))
+    field_code = _code_checked("MaLinhVuc", get("MaLinhVuc"))
+    status = _status_of(get("TrangThaiHoSo"), "TrangThaiHoSo", None)
+    due = _time(get("NgayHenTra"), "NgayHenTra")
+    channel_value = get("KenhThucHien")
+    channel = CHANNEL_CODES.get(channel_value) if type(channel_value) is str else None
+    if channel is None:
+        channel = _channel(_blank(channel_value))
+    resolved = _time(get("NgayKetThucXuLy"), "NgayKetThucXuLy")
+    results = _objects(get("DanhSachGiayToKetQua"))
+    electronic = None
+    if results is not None:
+        electronic = False
+        for r in results:
+            link = _getter(r)("DuongDanTepTinKetQua")
+            if isinstance(link, str) and link.strip():
+                electronic = True
+                break
+    returned = _time(get("NgayTra"), "NgayTra")
+    rejected = _time(get("NgayTuChoi"), "NgayTuChoi")
+    has_fee = _has_fee_exact(get("DanhSachLePhi"))
+    payment = _PAYMENT.get(_flag_of(get("DuocThanhToanTrucTuyen")) or "")  # T's "3": None
+    # positional, in the order of _SNAPSHOT_FIELDS (received_at falls back as 766 does)
+    return Snapshot(dossier_id, where, ctx.madonvi, ctx.unit_from, None, procedure, field_code, status,
+                    received if received is not None else submitted, due, channel, resolved, electronic,
+                    returned, None if postal is None else postal == "1", rejected, has_fee, payment,
+                    _digitisation_exact(obj), ctx.updating)
+
+
+# The records' fields in their order, for the positional calls above.
+_SNAPSHOT_FIELDS = ("dossier_id", "where", "unit_code", "unit_from", "unit_level", "procedure_code",
+                    "field_code", "status", "received_at", "due_at", "channel", "resolved_at",
+                    "electronic_result", "returned_at", "return_postal", "rejected_at", "has_fee",
+                    "payment", "digitisation", "updating")
+_ROW_FIELDS = ("dossier_id", "where", "at", "status", "kind", "synthetic", "unit_code", "unit_from")
+if (tuple(f.name for f in fields(Snapshot)) != _SNAPSHOT_FIELDS
+        or tuple(f.name for f in fields(ProgressRow)) != _ROW_FIELDS):
+    raise ImportError("imports.model changed its records: update the fast path of imports.dvcqg")
+
+
+def _has_fee_exact(lines: Any) -> bool | None:
+    """``_has_fee`` of the DanhSachLePhi value (every line read, as there)."""
+    found = fee = False
+    for line in _objects(lines) or ():
+        amount = _amount(_getter(line)("Gia"))  # a blank Gia is None either way
+        if amount is not None:
+            found = True
+            fee = fee or amount > 0
+    return fee if found else None
+
+
+# A TaiLieuNop item's facts by its raw flag values (a few combinations recur); bounded.
+_COMPONENTS: dict[tuple, tuple[bool, str | None, bool, bool]] = {}
+
+
+def _component(get) -> tuple[bool, str | None, bool, bool]:
+    """(deleted, the DuocSoHoa flag, re-used, from the citizen's store) of a TaiLieuNop
+    item read by ``get``. A blank flag is None either way: _flag reads it so itself."""
+    values = (get("IsDeleted"), get("DuocSoHoa"), get("DuocTaiSuDung"), get("DuocLayTuKhoDMQG"))
+    try:
+        facts = _COMPONENTS.get(values)
+        hashable = True
+    except TypeError:  # a list or an object where a flag belongs
+        facts, hashable = None, False
+    if facts is None:
+        facts = (_flag_of(values[0]) == "1", _flag_of(values[1]), _flag_of(values[2]) in ("1", "2"),
+                 _flag_of(values[3]) == "1")
+        if hashable:
+            if len(_COMPONENTS) >= 10_000:
+                _COMPONENTS.clear()
+            _COMPONENTS[values] = facts
+    return facts
+
+
+def _digitisation_exact(obj: dict) -> Digitisation | None:
+    """``_digitisation(_Fields(obj))`` of an item whose keys are all known: one walk."""
+    vneid = _flag_of(obj.get("TaiKhoanDuocXacThucVoiVNeID")) == "1"
+    total = digitised = reused = 0
+    personal_store = False
+    for i in _objects(obj.get("TaiLieuNop")) or ():
+        get = _getter(i)
+        deleted, flag, reused_one, from_store = _component(get)
+        if deleted:
+            continue
+        total += 1
+        if flag is None:  # old generation (O): a stored file is a digitised component
+            link = get("DuongDanTaiTepTin")
+            digitised += isinstance(link, str) and bool(link.strip())
+        else:
+            digitised += flag == "1"
+        reused += reused_one
+        personal_store = personal_store or from_store
+    if total:
+        return Digitisation(components_total=total, components_digitised=digitised,
+                            components_reused=reused, from_personal_store=personal_store,
+                            population_data_used=vneid)
+    # No component list: 766 reads HoSoCoThanhPhanSoHoa "1" as re-use of digitised parts.
+    whole = _flag_of(obj.get("HoSoCoThanhPhanSoHoa"))
+    if whole == "1":
+        return Digitisation(1, 1, 1, population_data_used=vneid)
+    if whole == "0":
+        return Digitisation(1, 0, population_data_used=vneid)
+    if vneid:  # no component facts, but the VNeID fact is kept
+        return Digitisation(0, 0, population_data_used=True)
+    return None
+
+
+def _progress_row_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -> ProgressRow | Problem:
+    """``_progress_row(_Fields(obj), ...)`` of an item whose keys are all known."""
+    get = obj.get
+    at_value = get("ThoiDiemXuLy")
+    at = _TIMES.get(at_value) if type(at_value) is str else None  # rows repeat the snapshot's instants
+    if at is None:
+        if _blank(at_value) is None:
+            return _progress_row(_Fields(obj), dossier_id, where, ctx)  # its NO_TIME Problem
+        at = _time(at_value, "ThoiDiemXuLy")
+    status = _status_of(get("TrangThai"), "TrangThai", 4)  # T sends an empty TrangThai as 4
+    text = get("NoiDungXuLy")
+    kind, synthetic = _classify_text(status, text if isinstance(text, str) and text.strip() else "")
+    if synthetic:
+        actor = get("NguoiXuLy")
+        synthetic = isinstance(actor, str) and _is_synthetic_actor(actor)
+    # positional (see _ROW_FIELDS): a keyword call costs twice as much
+    return ProgressRow(dossier_id, where, at, status, kind, synthetic, ctx.madonvi, ctx.unit_from)
+
+
 # --------------------------------------------------------------------------- requests
 
 _ENVELOPE_KEYS = frozenset({"session", "madonvi", "madinhdanhdv", "service", "isupdating", "data"})
+# The envelope's names as senders spell them, and their folded form.
+_ENVELOPE_SPELLINGS = {"session": "session", "madonvi": "madonvi", "MaDinhDanhDV": "madinhdanhdv",
+                       "service": "service", "isUpdating": "isupdating", "data": "data"}
 # Names only items carry: a bare object with none of them is no request.
 _ITEM_KEYS = frozenset(k.lower() for k in (
     "MaHoSo", "MaTTHC", "MaLinhVuc", "TrangThaiHoSo", "NgayTiepNhan", "NgayNopHoSo", "NgayHenTra",
@@ -504,9 +753,12 @@ def _envelope(obj: Any) -> dict[str, Any] | None:
     """The envelope's fields by lower-case name, or None when ``obj`` is no envelope."""
     if not isinstance(obj, dict):
         return None
-    folded: dict[str, Any] = {}
-    for k, v in obj.items():
-        folded.setdefault(str(k).strip().lower(), v)
+    if _ENVELOPE_SPELLINGS.keys() >= obj.keys():  # O's spelling: no name to fold
+        folded = {_ENVELOPE_SPELLINGS[k]: v for k, v in obj.items()}
+    else:
+        folded = {}
+        for k, v in obj.items():
+            folded.setdefault(str(k).strip().lower(), v)
     return folded if _ENVELOPE_KEYS & folded.keys() else None
 
 
@@ -616,11 +868,18 @@ def parse_request(body: Any, where: str, *, madonvi: str | None = None,
     ctx = _Context(where=where, madonvi=unit, unit_from=unit_from,
                    updating=body_updating if body_updating is not None else updating)
 
-    records = [_item(item, named, f"{where} mục {n}", ctx) for n, item in enumerate(items, 1)]
-    if named is None:
-        named = _majority([_kind_of_item(_Fields(i)) for i in items if isinstance(i, dict)])
-    return Request(where=where, service=named, madonvi=unit, session=session,
-                   updating=ctx.updating, records=records)
+    records, kinds = [], []  # with no service named, each item goes by its shape
+    for n, item in enumerate(items, 1):
+        if isinstance(item, dict):
+            exact = _KNOWN_KEYS.issuperset(item)  # = item.keys() <= _KNOWN_KEYS, faster
+            kind = named or _kind_of(item, exact)
+            kinds.append(kind)
+            records.append(_item(item, kind, exact, f"{where} mục {n}", ctx))
+        else:
+            records.append(_not_an_object(item, f"{where} mục {n}"))
+    if named is None:  # the request's kind: most items'
+        named = _majority(kinds)
+    return Request(where, named, unit, session, ctx.updating, records)  # positional: cheaper
 
 
 def _majority(kinds: list[str]) -> str:
