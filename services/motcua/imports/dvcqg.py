@@ -373,13 +373,17 @@ def _digitisation(f: _Fields) -> Digitisation | None:
             components_reused=sum(_flag(i.get("DuocTaiSuDung")) in ("1", "2") for i in kept),
             from_personal_store=any(_flag(i.get("DuocLayTuKhoDMQG")) == "1" for i in kept),
             population_data_used=vneid)
-    # No component list: 766 reads HoSoCoThanhPhanSoHoa "1" as re-use of digitised parts.
-    whole = _flag(f.get("HoSoCoThanhPhanSoHoa"))
+    return _without_components(_flag(f.get("HoSoCoThanhPhanSoHoa")), vneid)
+
+
+def _without_components(whole: str | None, vneid: bool) -> Digitisation | None:
+    """No component list: 766 reads HoSoCoThanhPhanSoHoa "1" as re-use of digitised
+    parts; the VNeID fact is kept even without component facts."""
     if whole == "1":
         return Digitisation(1, 1, 1, population_data_used=vneid)
     if whole == "0":
         return Digitisation(1, 0, population_data_used=vneid)
-    if vneid:  # no component facts, but the VNeID fact is kept
+    if vneid:
         return Digitisation(0, 0, population_data_used=True)
     return None
 
@@ -705,15 +709,7 @@ def _digitisation_exact(obj: dict) -> Digitisation | None:
         return Digitisation(components_total=total, components_digitised=digitised,
                             components_reused=reused, from_personal_store=personal_store,
                             population_data_used=vneid)
-    # No component list: 766 reads HoSoCoThanhPhanSoHoa "1" as re-use of digitised parts.
-    whole = _flag_of(obj.get("HoSoCoThanhPhanSoHoa"))
-    if whole == "1":
-        return Digitisation(1, 1, 1, population_data_used=vneid)
-    if whole == "0":
-        return Digitisation(1, 0, population_data_used=vneid)
-    if vneid:  # no component facts, but the VNeID fact is kept
-        return Digitisation(0, 0, population_data_used=True)
-    return None
+    return _without_components(_flag_of(obj.get("HoSoCoThanhPhanSoHoa")), vneid)
 
 
 def _progress_row_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -> ProgressRow | Problem:
