@@ -66,17 +66,6 @@ NOTE_LABELS = {
     "not_received": "Chưa có ngày tiếp nhận: chưa tính là đã tiếp nhận",
     "snapshot_without_date": "Hồ sơ chưa có ngày nào (mới đăng ký): chỉ ghi nhận thủ tục, đơn vị",
 }
-IMPORT_CODE_LABELS = {
-    "NOT_A_REQUEST": "Không phải yêu cầu đồng bộ DVCQG",
-    "UNKNOWN_SERVICE": "Dịch vụ DVCQG không được hỗ trợ",
-    "NO_DOSSIER_CODE": "Thiếu mã hồ sơ",
-    "NO_TIME": "Dòng tiến độ thiếu thời điểm xử lý",
-    "BAD_DATE": "Ngày không hợp lệ",
-    "BAD_STATUS": "Trạng thái hồ sơ không hợp lệ",
-    "BAD_CHANNEL": "Kênh nộp không hợp lệ",
-    "BAD_LEVEL": "Cấp đơn vị không hợp lệ",
-    "DAMAGED_FILE": "Tệp bị hỏng",
-}
 MAX_CODES_SHOWN = 20
 
 
@@ -204,7 +193,7 @@ def _print_summary(s) -> None:
     dead = sum(s.dead_letters.values())
     t.add_row("Không đọc được → dead letters", fmt_int(dead))
     for code, n in s.dead_letters.most_common():
-        label = IMPORT_CODE_LABELS.get(code) or DEAD_LETTER_CODE_LABELS.get(code)
+        label = DEAD_LETTER_CODE_LABELS.get(code)
         t.add_row(f"  {code}" + (f": {label}" if label else ""), fmt_int(n))
     console.print(t)
     if s.kind == "sheet":
@@ -225,14 +214,14 @@ def _print_summary(s) -> None:
                 label = label.replace("Cấp xã", LEVEL_LABELS.get(s_default_level(), "Cấp xã"))
             n.add_row(label, fmt_int(count))
         console.print(n)
-    for title, codes in (("Mã đơn vị chưa có trong danh mục", s.unknown_units),
-                         ("Mã TTHC chưa có trong danh mục", s.unknown_procedures)):
+    for title, codes, kind in (("Mã đơn vị chưa có trong danh mục", s.unknown_units, "units"),
+                               ("Mã TTHC chưa có trong danh mục", s.unknown_procedures, "procedures")):
         if not codes:
             continue
         listed = ", ".join(f"{code} ({fmt_int(k)})" for code, k in codes.most_common(MAX_CODES_SHOWN))
         more = len(codes) - MAX_CODES_SHOWN
         console.print(f"{title} ({fmt_int(len(codes))} mã): {listed}" + (f", … và {fmt_int(more)} mã khác" if
-                      more > 0 else "") + ". Nạp danh mục: motcua registry load units|procedures FILE.",
+                      more > 0 else "") + f". Nạp danh mục: motcua registry load {kind} TỆP.",
                       markup=False, highlight=False)
 
 
