@@ -96,13 +96,13 @@ Not done: merging a round's final commit into the next round's intent request wo
 one offset commit (~10 ms) per round, but the last round before a pause would stay
 unfinalised (lag and drain checks read committed offsets) until a timer finalised it.
 
-Limits, as in the previous version: a token deduplicates only within the last
-``non_replicated_deduplication_window`` (10,000) inserts of its table; a dossier must stay
-in one partition (adding facts partitions moves keys: drain the writer first); and the
-panel rollups fed by materialized views from ``kpi_daily``/``open_backlog`` receive a
-repeated insert again even when its token drops it from the source table (chDB 4.4 /
-ClickHouse 26.9: the view tables have no deduplication window), so a re-formed or retried
-round can count twice there, though not in ``kpi_daily``, ``open_backlog`` or the states.
+Limits: a token deduplicates only within the last ``non_replicated_deduplication_window``
+(10,000) inserts of its table; a dossier must stay in one partition (adding facts
+partitions moves keys: drain the writer first). The panel rollups fed by materialized views
+from ``kpi_daily``/``open_backlog`` do receive a repeated insert that its token drops from
+the source table, but each view block repeats the source's token and the view tables
+deduplicate too (migration 0026), so a re-formed or retried round counts once there as well
+(the writer crash tests compare every panel rollup with the replay).
 """
 
 from __future__ import annotations

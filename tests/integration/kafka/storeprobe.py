@@ -1,5 +1,6 @@
 """``python -m tests.integration.kafka.storeprobe DSN [FROM TO AS_OF]``: KPI rows (by level,
-unit and all), open backlog and row counts of a store, as JSON on stdout."""
+unit and all), open backlog, row counts and the column totals of every rollup table of a
+store, as JSON on stdout."""
 
 from __future__ import annotations
 
@@ -11,6 +12,27 @@ import orjson
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.domain.calendar import default_calendar, local_midnight_ms
 from motcua.domain.metrics import Period
+
+
+# Every rollup the writer's rows reach: the two its inserts carry tokens for, and the panel
+# rollups the control room reads, fed from them by materialized views (migrations
+# 0021-0025). A view block repeats its source's token and the view tables deduplicate like
+# their sources (migration 0026), so a retried or re-formed round must count once there too.
+ROLLUPS = ("kpi_daily", "open_backlog", "kpi_daily_unit", "open_backlog_unit", "kpi_daily_level",
+           "kpi_monthly_unit", "open_backlog_level", "open_backlog_total_unit", "open_backlog_due_unit")
+
+
+def rollup_totals(store: ClickHouseStore) -> dict:
+    """Per rollup table, the sum of each integer column: a delta counted twice shows."""
+    q = store.client.query
+    totals = {}
+    for t in ROLLUPS:
+        cols = [r[0] for r in q("SELECT name FROM system.columns WHERE database = {db:String} AND "
+                                "table = {t:String} AND type LIKE '%Int%' ORDER BY name",
+                                parameters={"db": store.db, "t": t}).result_rows]
+        totals[t] = dict(zip(cols, q(f"SELECT {', '.join(f'sum({c})' for c in cols)} "
+                                     f"FROM {store.db}.{t}").result_rows[0]))
+    return totals
 
 
 def main(argv: list[str]) -> None:
@@ -30,6 +52,7 @@ def main(argv: list[str]) -> None:
         "backlog": [list(r) for r in store.client.query(
             f"SELECT due_date, unit_code, sum(open) AS n FROM {store.db}.open_backlog "
             "GROUP BY due_date, unit_code HAVING n != 0 ORDER BY due_date, unit_code").result_rows],
+        "rollups": rollup_totals(store),
     }
     sys.stdout.buffer.write(orjson.dumps(out, default=str))
 

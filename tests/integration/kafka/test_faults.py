@@ -81,6 +81,7 @@ def test_sigkill_processor_and_writer_loses_and_doubles_nothing(pipeline, tmp_pa
     assert live["dossiers"] == truth["dossiers"]
     assert live["backlog"] == truth["backlog"]
     assert live["kpi"] == truth["kpi"]
+    assert live["rollups"] == truth["rollups"]  # the panel rollups the control room reads too
 
 
 def test_two_processor_workers_and_rebalances_change_nothing(pipeline, tmp_path):
@@ -106,3 +107,4 @@ def test_two_processor_workers_and_rebalances_change_nothing(pipeline, tmp_path)
     assert len(members) == 2 and all(m["assigned"] for m in members)
     assert live["events"] == truth["events"]
     assert live["kpi"] == truth["kpi"]
+    assert live["rollups"] == truth["rollups"]

@@ -20,6 +20,7 @@ from motcua.domain.metrics import Period
 from motcua.live.writer import Round, Writer, batch_events, plan_facts
 from motcua.pipeline.ingest import EmbeddedPipeline
 
+from .storeprobe import rollup_totals
 from .tools import dossier_of, kcat_produce, simulated
 
 pytestmark = pytest.mark.kafka
@@ -196,28 +197,14 @@ def wait_processed(pipeline, timeout: float = 300) -> None:
     raise AssertionError("the processor did not get through the events")
 
 
-# The rollup tables whose inserts carry the writer's tokens. The panel rollups fed from them
-# by materialized views (kpi_daily_unit, ...) are left out on purpose: with chDB 4.4
-# (ClickHouse 26.9) an insert dropped by its token in kpi_daily is still pushed to the views,
-# whose tables have no deduplication window, so any repeated insert (a retry, a re-formed
-# round, as in the previous version) adds to them again. That is a schema matter
-# (non_replicated_deduplication_window on the view tables), not the writer's.
-TOKENED_ROLLUPS = ("kpi_daily", "open_backlog")
 
 
 def snapshot(store: ClickHouseStore) -> dict:
     """What must equal the replay: KPI rows, open backlog, row counts, and the column totals
-    of the token-deduplicated rollup tables: a delta counted twice shows."""
+    of every rollup table: a delta counted twice shows."""
     period = Period(date(2025, 3, 1), date(2025, 4, 1))
     as_of = 1_744_000_000_000
     q = store.client.query
-    totals = {}
-    for t in TOKENED_ROLLUPS:
-        cols = [r[0] for r in q("SELECT name FROM system.columns WHERE database = {db:String} AND "
-                                "table = {t:String} AND type LIKE '%Int%' ORDER BY name",
-                                parameters={"db": store.db, "t": t}).result_rows]
-        totals[t] = dict(zip(cols, q(f"SELECT {', '.join(f'sum({c})' for c in cols)} "
-                                     f"FROM {store.db}.{t}").result_rows[0]))
     return {
         "kpi": {by: store.kpi(period, as_of, by, cal) for by in ("all", "level", "unit")},
         "events": store.count("events"),
@@ -225,7 +212,7 @@ def snapshot(store: ClickHouseStore) -> dict:
         "backlog": [tuple(r) for r in q(
             f"SELECT due_date, unit_code, sum(open) AS n FROM {store.db}.open_backlog "
             "GROUP BY due_date, unit_code HAVING n != 0 ORDER BY due_date, unit_code").result_rows],
-        "totals": totals,
+        "totals": rollup_totals(store),
     }
 
 
