@@ -266,6 +266,8 @@ _CHANNELS = {"tructuyen": "ONLINE", "online": "ONLINE",
 _STATUSES = {"moidangky": 1, "duoctiepnhan": 2, "khongduoctiepnhan": 3, "dangxuly": 4,
              "yeucaubosunggiayto": 5, "yeucaubosung": 5, "yeucauthuchiennghiavutaichinh": 6,
              "congdanyeucauruthoso": 7, "ruthoso": 7, "dungxuly": 8, "daxulyxong": 9, "datraketqua": 10,
+             # short forms one-stop exports use ("Hoàn thành" stays unknown: 9 or 10?)
+             "moi": 1, "datiepnhan": 2, "tuchoitiepnhan": 3, "chobosung": 5, "tamdungxuly": 8,
              **{str(i): i for i in range(1, 11)}}
 _FLAGS = {"co": True, "x": True, "1": True, "true": True, "yes": True,
           "khong": False, "0": False, "false": False, "no": False}

@@ -136,7 +136,8 @@ def test_unknown_channel_is_a_problem(tmp_path):
     ("Mới đăng ký", 1), ("Được tiếp nhận", 2), ("Không được tiếp nhận", 3), ("Đang xử lý", 4),
     ("Yêu cầu bổ sung giấy tờ", 5), ("Yêu cầu bổ sung", 5), ("Yêu cầu thực hiện nghĩa vụ tài chính", 6),
     ("Công dân yêu cầu rút hồ sơ", 7), ("Rút hồ sơ", 7), ("Dừng xử lý", 8), ("Đã xử lý xong", 9),
-    ("Đã trả kết quả", 10), ("da tra ket qua", 10), ("4", 4), ("10", 10), ("", None)])
+    ("Đã trả kết quả", 10), ("da tra ket qua", 10), ("4", 4), ("10", 10), ("", None),
+    ("Mới", 1), ("Đã tiếp nhận", 2), ("Từ chối tiếp nhận", 3), ("Chờ bổ sung", 5), ("Tạm dừng xử lý", 8)])
 def test_status_labels(tmp_path, cell, status):
     assert only_record(col(tmp_path, "Trạng thái", [cell])).status == status
 
