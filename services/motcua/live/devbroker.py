@@ -135,7 +135,10 @@ class Broker:
         if not (self.data_dir / "kraft-logs" / "meta.properties").exists():
             cluster = _random_uuid()
             subprocess.run(self._java("kafka.tools.StorageTool", "format", "--standalone",
-                                      "-t", cluster, "-c", str(props), "--ignore-formatted"),
+                                      # "=" form: a base64url id may begin with "-", which argparse
+                                      # would read as an option (a CI run failed on one).
+                                      f"--cluster-id={cluster}", "-c", str(props),
+                                      "--ignore-formatted"),
                            check=True, stdout=subprocess.DEVNULL)
         log = open(self.data_dir / "broker.log", "ab")
         self.process = subprocess.Popen(self._java("kafka.Kafka", str(props)), stdout=log,
