@@ -1,0 +1,68 @@
+"""Every relative link of the README and docs/*.md resolves: the file exists and, for a
+link into a Markdown file, the anchor does too (an explicit ``<a id="...">`` or a
+heading's GitHub slug). So ``docs/metrics.md#on-time`` cited by code stays a real place."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+_FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+_LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]+)\)")
+_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", re.M)
+_EXPLICIT = re.compile(r"""<a\s+(?:id|name)=["']([^"']+)["']""")
+
+
+def _prose(text: str) -> str:
+    """The text without fenced blocks and code spans (their brackets are not links)."""
+    return _CODE_SPAN.sub("", _FENCE.sub("", text))
+
+
+def github_slug(heading: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"<[^>]+>", "", heading).replace("`", "").lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = path.read_text(encoding="utf-8")
+    found = set(_EXPLICIT.findall(text))
+    seen: dict[str, int] = {}
+    for heading in _HEADING.findall(_FENCE.sub("", text)):
+        slug = github_slug(heading)
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        found.add(slug if n == 0 else f"{slug}-{n}")
+    return found
+
+
+def links(path: Path) -> list[str]:
+    return [t for t in _LINK.findall(_prose(path.read_text(encoding="utf-8")))
+            if not re.match(r"^[a-z][a-z0-9+.-]*:", t)]  # http:, https:, mailto: ...
+
+
+def test_github_slug():
+    assert github_slug("Form II.06a") == "form-ii06a"
+    assert github_slug("A snapshot is state, not an event (contract v2)") == \
+        "a-snapshot-is-state-not-an-event-contract-v2"
+    assert github_slug("Store (`adapters/clickhouse_store.py`)") == "store-adaptersclickhouse_storepy"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_relative_links_and_anchors_resolve(page):
+    broken = []
+    for target in links(page):
+        file_part, _, anchor = target.partition("#")
+        dest = (page.parent / file_part).resolve() if file_part else page
+        if not dest.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+            broken.append(f"{target}: no anchor #{anchor} in {dest.relative_to(REPO)}")
+    assert not broken, f"{page.relative_to(REPO)}: " + "; ".join(broken)
