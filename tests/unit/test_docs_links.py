@@ -1,6 +1,7 @@
 """Every relative link of the README and docs/*.md resolves: the file exists and, for a
 link into a Markdown file, the anchor does too (an explicit ``<a id="...">`` or a
-heading's GitHub slug). So ``docs/metrics.md#on-time`` cited by code stays a real place."""
+heading's GitHub slug). Citations of the docs in code (``docs/metrics.md#on-time`` in a
+comment of services/, tests/ or benchmarks/) are checked the same way."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+CODE_SUFFIXES = (".py", ".yaml", ".yml", ".sql", ".toml")
 
-_FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+_FENCE = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
 _CODE_SPAN = re.compile(r"`[^`\n]*`")
 _LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]+)\)")
-_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", re.M)
+_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", re.MULTILINE)
+_CITATION = re.compile(r"\bdocs/([\w.-]+\.md)(?:#([\w-]+))?")
 _EXPLICIT = re.compile(r"""<a\s+(?:id|name)=["']([^"']+)["']""")
 
 
@@ -44,15 +47,20 @@ def anchors(path: Path) -> set[str]:
 
 
 def links(path: Path) -> list[str]:
-    return [t for t in _LINK.findall(_prose(path.read_text(encoding="utf-8")))
-            if not re.match(r"^[a-z][a-z0-9+.-]*:", t)]  # http:, https:, mailto: ...
+    """The relative link targets of a page (http:, https:, mailto: ... left out)."""
+    targets = _LINK.findall(_prose(path.read_text(encoding="utf-8")))
+    return [t for t in targets if not re.match(r"^[a-z][a-z0-9+.-]*:", t)]
 
 
 def test_github_slug():
     assert github_slug("Form II.06a") == "form-ii06a"
-    assert github_slug("A snapshot is state, not an event (contract v2)") == \
-        "a-snapshot-is-state-not-an-event-contract-v2"
-    assert github_slug("Store (`adapters/clickhouse_store.py`)") == "store-adaptersclickhouse_storepy"
+    assert (
+        github_slug("A snapshot is state, not an event (contract v2)")
+        == "a-snapshot-is-state-not-an-event-contract-v2"
+    )
+    assert (
+        github_slug("Store (`adapters/clickhouse_store.py`)") == "store-adaptersclickhouse_storepy"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
@@ -66,3 +74,22 @@ def test_relative_links_and_anchors_resolve(page):
         elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
             broken.append(f"{target}: no anchor #{anchor} in {dest.relative_to(REPO)}")
     assert not broken, f"{page.relative_to(REPO)}: " + "; ".join(broken)
+
+
+def test_citations_of_the_docs_in_code_resolve():
+    broken, seen = [], 0
+    for top in ("services", "tests", "benchmarks"):
+        for path in sorted((REPO / top).rglob("*")):
+            if path.suffix not in CODE_SUFFIXES or "__pycache__" in path.parts:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for name, anchor in _CITATION.findall(text):
+                seen += 1
+                dest = REPO / "docs" / name
+                where = f"{path.relative_to(REPO)}: docs/{name}"
+                if not dest.exists():
+                    broken.append(f"{where}: no such file")
+                elif anchor and anchor not in anchors(dest):
+                    broken.append(f"{where}#{anchor}: no such anchor")
+    assert seen > 20  # the scan found the citations
+    assert not broken, "; ".join(broken)

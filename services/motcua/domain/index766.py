@@ -1,6 +1,6 @@
 """The dossier-based parts of the 766 index (Quyết định 766/QĐ-TTg, Cổng DVCQG).
 
-Scoring follows metrics.md "Index 766" exactly:
+Scoring follows docs/metrics.md#index766 exactly:
 
 - a metric's ratio r = numerator / denominator, shown in percent rounded to 2 decimals
   (half up); r = 0 when the denominator is 0, except ELECTRONIC_CERTIFIED_COPY and the two
@@ -239,7 +239,8 @@ def score_counts(counts: Mapping[str, Any], config: ScoringConfig | None = None,
 
 
 def score_file(data: Any, config: ScoringConfig | None = None) -> list[dict]:
-    """metrics.md's ``index766 score`` input (a JSON array of {unit_code, counts}) -> output."""
+    """The ``index766 score`` input of docs/metrics.md#index766 (a JSON array of
+    {unit_code, counts}) -> its output."""
     if not isinstance(data, list):
         raise Index766Error("input must be a JSON array of {\"unit_code\": ..., \"counts\": {...}}")
     out = []
@@ -287,7 +288,7 @@ def counts_from_figures(kpi: Mapping[str, int], counters: Mapping[str, int],
     unit's full catalogue is not in the event stream). PAYMENT_PROCEDURE_INTEGRATED uses
     fee procedures offering an online service as a proxy for "fee procedures integrated
     with payment on the portal". Petitions (PAKN) and e-certified copies are not in the
-    event stream: they are given as 0/0, which metrics.md scores as met.
+    event stream: they are given as 0/0, which docs/metrics.md#index766-ratio scores as met.
     """
     c = {k: int(v) for k, v in counters.items()}
     procs = {code: {k: int(v) for k, v in pc.items()} for code, pc in procedures}

@@ -1,8 +1,8 @@
 """Reading DVCQG sync payloads: DongBoHoSoMC (dossier snapshots) and CapNhatTienDoHoSoMC
-(progress rows), as the one-stop systems of docs/dvcqg-sync.md send them, into the records
+(progress rows), as the one-stop systems of docs/importing.md#senders send them, into the records
 of :mod:`motcua.imports.model`. Pure parsing: no store, no events, no I/O but ``read_file``.
 
-Shapes accepted (spec §2.1, §3, §6.3):
+Shapes accepted (docs/importing.md#senders):
 
 * O's envelope ``{"session", "madonvi", "service", "isUpdating", "data": [...]}`` (``data``
   may be one object; key names in any case, ``MaDinhDanhDV`` also names the unit);
@@ -18,11 +18,12 @@ Only codes, instants and flags are kept. Personal data and free text (ChuHoSo, S
 MaDoiTuong, Email, Fax, SoDienThoai, DinhDanhCHS, ThongTinKhac, TrichYeuHoSo, GhiChu, TenTTHC,
 DonViXuLy, file names, URLs ...) are never copied; ``NoiDungXuLy`` and ``NguoiXuLy`` are read
 only by :func:`classify_row`. ``DanhSachHoSoBoSung`` is ignored: neither O nor T ever fills it
-(spec §6.10), supplement rounds arrive as progress rows. The envelope's ``session`` is
-kept on :class:`Request` for the gateway to check, out of its ``repr``, and never in a
-record, a reason or a Problem's raw bytes. A :class:`~motcua.imports.model.Problem` keeps
-the original item (or request) in ``raw`` for the dead letter, which redacts it; its
-``reason`` quotes input values only through ``events.shown``.
+(docs/importing.md#the-senders-quirks), supplement rounds arrive as progress rows. The
+envelope's ``session`` is kept on :class:`Request` for the gateway to check, out of its
+``repr``, and never in a record, a reason or a Problem's raw bytes. A
+:class:`~motcua.imports.model.Problem` keeps the original item (or request) in ``raw`` for
+the dead letter, which redacts it; its ``reason`` quotes input values only through
+``events.shown``.
 
 Problem codes: of a request ``BAD_JSON``, ``NOT_A_REQUEST``, ``UNKNOWN_SERVICE``,
 ``PERSONAL_DATA`` / ``BAD_FIELD`` (a ``madonvi`` that is no code); of an item
@@ -191,7 +192,8 @@ def _first(text: str, phrases: tuple[str, ...]) -> int:
 def classify_row(status: int, text: str | None, actor: str | None) -> tuple[str, bool]:
     """``(kind, synthetic)`` of a progress row from its TrangThai, NoiDungXuLy and
     NguoiXuLy (read here, never kept). ``synthetic``: one of the rows Thanh Hoá's system
-    makes up (actor "Cán bộ một cửa" with its fixed texts, spec §3), not an action.
+    makes up (actor "Cán bộ một cửa" with its fixed texts: docs/importing.md#the-senders-quirks),
+    not an action.
     Raises :class:`BadValue` ``BAD_STATUS`` for a status outside 1..10."""
     if type(status) is not int or status not in _KINDS:
         raise BadValue("BAD_STATUS", f"trạng thái {shown(str(status))} không thuộc 1–10")
@@ -220,7 +222,7 @@ def _classify_text(status: int, text: str) -> tuple[str, bool]:
 # --------------------------------------------------------------------------- field values
 
 
-# The field names of the spec (items and their lists), as the senders spell them.
+# The field names of the DVCQG payloads (items and their lists), as the senders spell them.
 _KNOWN_KEYS = frozenset("""
 MaHoSo MaTTHC TenTTHC MaLinhVuc TenLinhVuc KenhThucHien SoBienNhan SoGiayToChuHoSo ChuHoSo LoaiDoiTuong
 MaDoiTuong ThongTinKhac Email Fax SoDienThoai TrichYeuHoSo NgayTiepNhan NgayHenTra TrangThaiHoSo NgayTra
