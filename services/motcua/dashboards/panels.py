@@ -37,8 +37,7 @@ LEVEL_NAMES = ("Cấp tỉnh", "Cấp huyện", "Cấp xã", "Ngành dọc TW")
 LEVEL_ORDER = {c: i for i, c in enumerate(LEVEL_CODES)}
 CHANNEL_CODES = ("ONLINE", "DIRECT", "POSTAL")
 CHANNEL_NAMES = ("Trực tuyến", "Trực tiếp", "Bưu chính công ích")
-# Rates of docs/metrics.md#rates shown as percentages (progress_766 needs the backlog: its own
-# panel).
+# Rates of metrics.md shown as percentages (progress_766 needs the backlog: its own panel).
 RATE_METRICS = tuple(m for m in METRICS if m.percent and m.id != "progress_766")
 TREND_METRICS = ("on_time_rate", "online_filing_rate", "dossier_digitisation_rate",
                  "result_digitisation_rate", "online_payment_rate", "satisfaction_rate")
