@@ -93,3 +93,35 @@ def test_citations_of_the_docs_in_code_resolve():
                     broken.append(f"{where}#{anchor}: no such anchor")
     assert seen > 20  # the scan found the citations
     assert not broken, "; ".join(broken)
+
+
+_TEST_REF = re.compile(r"((?:tests/[\w/]+/)?test_\w+\.py)?::(test_\w+)")
+
+
+def _test_file(ref: str) -> Path | None:
+    """A test file named by its path, or by its bare name when that is unique."""
+    if ref.startswith("tests/"):
+        return REPO / ref
+    found = list((REPO / "tests").rglob(ref))
+    return found[0] if len(found) == 1 else None
+
+
+def test_tests_named_in_the_docs_exist():
+    """``tests/x.py::test_y``, ``test_x.py::test_y`` (a unique file name) and ``::test_z``
+    after either on the same line name real test functions in the docs, so the
+    architecture map's tying tests stay true."""
+    missing, seen = [], 0
+    for page in PAGES:
+        for line in page.read_text(encoding="utf-8").splitlines():
+            path = None
+            for file_part, name in _TEST_REF.findall(line):
+                path = file_part or path
+                if path is None:
+                    continue
+                seen += 1
+                test_file = _test_file(path)
+                text = test_file.read_text(encoding="utf-8") if test_file else ""
+                if not re.search(rf"^(async )?def {name}\(", text, re.MULTILINE):
+                    missing.append(f"{page.name}: {path}::{name}")
+    assert seen > 40
+    assert not missing, "; ".join(missing)
