@@ -160,7 +160,7 @@ def parse_split(text: str) -> tuple[Decimal, Decimal, Decimal]:
         raise Index766Error(f"bad online split {text!r}: three numbers, e.g. 2,4,6") from None
     if len(values) != 3:
         raise Index766Error(f"bad online split {text!r}: three numbers, e.g. 2,4,6")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def q2(x: Decimal) -> Decimal:

@@ -531,9 +531,9 @@ class _Index:
         for fld, names in mapping.headings.items():
             for i, name in enumerate(names):
                 self.keys.setdefault(_heading_key(name), (fld, i))
-        for fld, names in DEFAULT_HEADINGS.items():
+        for fld, defaults in DEFAULT_HEADINGS.items():
             base = len(mapping.headings.get(fld, ()))
-            for i, name in enumerate(names):
+            for i, name in enumerate(defaults):
                 self.keys.setdefault(_heading_key(name), (fld, base + i))
         self.wanted = {
             "dossier_id": [*mapping.headings.get("dossier_id", ()), DEFAULT_HEADINGS["dossier_id"][0]],

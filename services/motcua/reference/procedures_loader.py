@@ -485,7 +485,7 @@ def table_row(cols: dict[str, int], row: list) -> CatalogueEntry:
     )
 
 
-def _rows_with_header(rows: Iterable[list], where: str) -> tuple[dict[str, int], Iterator[tuple[int, list]]]:
+def _rows_with_header(rows: Iterable[tuple[int, list]], where: str) -> tuple[dict[str, int], Iterator[tuple[int, list]]]:
     it = iter(rows)
     seen = 0
     for n, row in it:
@@ -585,6 +585,7 @@ def read_catalogue(path: str | Path) -> LoadResult:
         out.kind, items = _json_items(body)
     first_at: dict[str, tuple[str, CatalogueEntry]] = {}
     for pos, item in items:
+        warns: list[str]
         try:
             if isinstance(item, _Broken):
                 raise BadItem(item.reason)
