@@ -63,4 +63,4 @@ bench: $(STAMP) ## Replay throughput benchmark (1,000,000 events)
 	$(BIN)/python benchmarks/replay_throughput.py --events 1000000
 
 clean: ## Remove local state and caches
-	rm -rf .motcua .pytest_cache
+	rm -rf .motcua .pytest_cache .mypy_cache .ruff_cache
