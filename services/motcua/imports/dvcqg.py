@@ -505,7 +505,7 @@ def _item(item: dict, service: str, exact: bool, where: str, ctx: _Context):
     except BadValue as exc:  # a dossier code shaped like a phone or ID number is not kept
         return _item_problem(where, exc.code, exc.reason, item)
     try:
-        if f is None:  # exact, the usual case: plain reads of the item (same values, same order of checks)
+        if f is None:  # exact, the usual case: plain reads (same values, same order of checks)
             if service == TIEN_DO:
                 return _progress_row_exact(item, dossier_id, where, ctx)
             return _snapshot_exact(item, dossier_id, where, ctx)
