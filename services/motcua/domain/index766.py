@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any, Callable, Iterable, Mapping
 
 CENT = Decimal("0.01")
@@ -120,7 +121,7 @@ class ScoringConfig:
         object.__setattr__(self, "metrics", _metrics(split))
         bands = tuple((_d(lo), str(name)) for lo, name in self.bands)
         los = [lo for lo, _ in bands]
-        if los[0] != 90 or los[-1] != 0 or any(b >= a for a, b in zip(los, los[1:])):
+        if los[0] != 90 or los[-1] != 0 or any(b >= a for a, b in pairwise(los)):
             raise Index766Error("grade bands must start at 90 (xuất sắc), end at 0 (yếu) and descend")
         if len(los) > 2 and los[-2] != 50:
             raise Index766Error("the lowest middle band must start at 50 (below 50 is yếu)")
@@ -160,7 +161,7 @@ def parse_split(text: str) -> tuple[Decimal, Decimal, Decimal]:
         raise Index766Error(f"bad online split {text!r}: three numbers, e.g. 2,4,6") from None
     if len(values) != 3:
         raise Index766Error(f"bad online split {text!r}: three numbers, e.g. 2,4,6")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def q2(x: Decimal) -> Decimal:
