@@ -293,6 +293,11 @@ class ClickHouseStore:
             return
         self._insert("dossier_state", self.state_table(facts_rows), token)
 
+    @classmethod
+    def check_states(cls, facts_rows: Sequence[dict]) -> None:
+        """Raises on facts rows of the wrong shape (``pipeline.rounds.unusable``)."""
+        cls.state_table(facts_rows)
+
     @staticmethod
     def state_table(facts_rows: Sequence[dict]) -> pa.Table:
         """Facts as ``dossier_state`` columns (raises on facts of the wrong shape)."""

@@ -210,7 +210,7 @@ class Writer:
     def round_writer(self) -> RoundWriter:
         if self._round_writer is None:
             self._round_writer = RoundWriter(
-                self.store, check_states=ClickHouseStore.state_table, dead_letter=_refused,
+                self.store, check_states=ClickHouseStore.check_states, dead_letter=_refused,
                 wait=self.stop_event.wait, max_backoff_s=self.max_backoff_s,
                 on_retry=_log_retry, on_refused=_log_refused, timed=_insert_timer)
         return self._round_writer
