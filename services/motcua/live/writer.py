@@ -116,6 +116,7 @@ from typing import Callable
 
 import orjson
 
+from ..adapters import kafka_writer
 from ..adapters.clickhouse_store import ClickHouseStore
 from ..adapters.codec import dead_letter_record, decode_dead_letter
 from ..domain.calendar import WorkingCalendar
@@ -216,50 +217,23 @@ class Writer:
         return self._round_writer
 
     # -- consumer -------------------------------------------------------------------
-    def _consumer_settings(self) -> dict:
-        return dict(bootstrap_servers=self.s.kafka_bootstrap, enable_auto_commit=False,
-                    auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
-                    max_partition_fetch_bytes=16 * 1024 * 1024)
-
     def _consumer(self):
-        from kafka import KafkaConsumer
-        from kafka.consumer.subscription_state import ConsumerRebalanceListener
+        def revoked(tps):
+            for tp in tps:
+                self.pending.pop(tp, None)
+                self.intents.pop(tp, None)
+                self.unchecked.discard(tp)
 
-        writer = self
+        def assigned(tps):
+            # the committed offsets are read after the poll that assigned (_read_intents)
+            for tp in tps:
+                self.pending.pop(tp, None)
+                self.intents.pop(tp, None)
+                if tp.topic == self.s.facts_topic:
+                    self.unchecked.add(tp)
 
-        class Listener(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked):
-                for tp in revoked:
-                    writer.pending.pop(tp, None)
-                    writer.intents.pop(tp, None)
-                    writer.unchecked.discard(tp)
-
-            def on_partitions_assigned(self, assigned):
-                # No blocking consumer calls here (kafka-python runs listeners on its IO
-                # thread): the committed offsets are read after the poll that assigned.
-                for tp in assigned:
-                    writer.pending.pop(tp, None)
-                    writer.intents.pop(tp, None)
-                    if tp.topic == writer.s.facts_topic:
-                        writer.unchecked.add(tp)
-
-        c = KafkaConsumer(
-            group_id=self.s.writer_group,
-            client_id="motcua-writer",
-            max_poll_records=max(500, self.s.writer_batch_size),
-            max_poll_interval_ms=600_000,
-            session_timeout_ms=int(self.s.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(self.s.heartbeat_interval_s * 1000),
-            **self._consumer_settings(),
-        )
-        self.consumer = c
-        c.subscribe([self.s.facts_topic, self.s.dead_letters_topic], listener=Listener())
-        # The topics' metadata before the first join: without it the group leader assigns
-        # nothing, then rejoins once the metadata arrives; kafka-python 3.0.12 was seen to
-        # hang in that second join (SyncGroup never completed) when writers restart fast.
-        for topic in (self.s.facts_topic, self.s.dead_letters_topic):
-            c.partitions_for_topic(topic)
-        return c
+        self.consumer = kafka_writer.subscribe(self.s, revoked, assigned)
+        return self.consumer
 
     def run(self) -> None:
         c = self._consumer()
@@ -340,40 +314,14 @@ class Writer:
             self.reformed.append((r, [tp.partition for tp in owned]))
 
     def _read_round(self, r: Round) -> list[Batch]:
-        """All ranges of a round, whoever owns their partitions now: a group-less consumer
-        (assign + seek) that commits nothing."""
-        from kafka import KafkaConsumer, TopicPartition
-
-        ranges = {TopicPartition(r.topic, p): (f, l) for p, f, l in r.parts}
-        batches = {tp: Batch(tp.topic, tp.partition, [], time.monotonic()) for tp in ranges}
-        c = KafkaConsumer(group_id=None, client_id="motcua-writer-reform",
-                          **self._consumer_settings())
-        try:
-            c.assign(list(ranges))
-            for tp, (f, _l) in ranges.items():
-                c.seek(tp, f)
-            todo = set(ranges)
-            warn_at = time.monotonic() + 60
-            while todo:
-                if self.stop_event.is_set():
-                    raise SystemExit(0)
-                if time.monotonic() > warn_at:
-                    warn_at = time.monotonic() + 60
-                    log.error("still reading the ranges of an interrupted round", extra={
-                        "round": r.token, "missing": sorted(tp.partition for tp in todo)})
-                for tp, recs in c.poll(timeout_ms=500).items():
-                    f, l = ranges[tp]
-                    batches[tp].records.extend(x for x in recs if f <= x.offset <= l)
-                for tp in list(todo):
-                    if c.position(tp) > ranges[tp][1]:
-                        todo.discard(tp)
-        finally:
-            c.close(autocommit=False)
+        """All ranges of a round (``adapters.kafka_writer.read_round``), checked complete."""
+        got = kafka_writer.read_round(r, self.s.kafka_bootstrap, self.stop_event)
         out = []
-        for tp, b in batches.items():
-            if not b.records or b.first != ranges[tp][0] or b.last != ranges[tp][1]:
+        for p, first, last in r.parts:
+            b = Batch(r.topic, p, got[p], time.monotonic())
+            if not b.records or b.first != first or b.last != last:
                 log.error("a range of an interrupted round is no longer complete in Kafka", extra={
-                    "partition": tp.partition, "range": ranges[tp],
+                    "partition": p, "range": (first, last),
                     "read": (b.first, b.last) if b.records else None})
             if b.records:
                 out.append(b)
@@ -401,14 +349,9 @@ class Writer:
         """Intent (a new round), the store's part (``pipeline.rounds.RoundWriter``), final
         commit of the partitions ``final``. False when a commit was rejected (the
         partitions are then read again)."""
-        from kafka.structs import OffsetAndMetadata
-
-        if intent:
-            meta = r.metadata()
-            if not self._commit({tp: OffsetAndMetadata(r.range_of(tp.partition)[0], meta, -1)
-                                 for tp in final}):
-                self._drop(final)
-                return False
+        if intent and not self._commit(kafka_writer.intent_offsets(r, final)):
+            self._drop(final)
+            return False
         started = time.perf_counter()
         records = [(b.partition, f"{b.topic}:{b.partition}:{x.offset}", x.value)
                    for b in batches for x in b.records]
@@ -417,8 +360,7 @@ class Writer:
         except Stopping:
             raise SystemExit(0) from None
         acked = time.time()
-        if not self._commit({tp: OffsetAndMetadata(r.range_of(tp.partition)[1] + 1, "", -1)
-                             for tp in final}):
+        if not self._commit(kafka_writer.final_offsets(r, final)):
             self._drop(final)
             return False
         self.flushed_batches += 1
@@ -440,30 +382,19 @@ class Writer:
         return True
 
     def _commit(self, offsets: dict) -> bool:
-        """Commit, retrying what may pass on a retry; False when the broker rejected the
-        request as a whole (group generation gone, or metadata too large)."""
-        from kafka.errors import (CommitFailedError, KafkaError, OffsetMetadataTooLargeError)
-
-        delay = 0.2
-        while True:
-            try:
-                self.consumer.commit(offsets)
-                return True
-            except CommitFailedError as err:
-                log.warning("offset commit rejected (group rebalanced); partitions read again",
-                            extra={"error": repr(err)[:300]})
-                return False
-            except OffsetMetadataTooLargeError:
+        """Commit (``adapters.kafka_writer.commit``); False when the broker rejected the
+        request as a whole (the partitions are then read again)."""
+        try:
+            kafka_writer.commit(self.consumer, offsets, self.stop_event, self.max_backoff_s)
+            return True
+        except kafka_writer.Rejected as err:
+            if err.too_large:
                 self.max_metadata_bytes = max(64, self.max_metadata_bytes // 2)
                 log.warning("intent metadata too large for the broker; smaller rounds",
                             extra={"max_metadata_bytes": self.max_metadata_bytes})
-                return False
-            except KafkaError as err:
-                log.warning("offset commit failed; retrying", extra={
-                    "error": repr(err)[:300], "backoff_s": delay})
-                if self.stop_event.wait(delay):
-                    raise SystemExit(0)
-                delay = min(delay * 2, self.max_backoff_s)
+            else:
+                log.warning("offset commit rejected (group rebalanced); partitions read again")
+            return False
 
     def _drop(self, tps) -> None:
         """Forget what this writer holds of these partitions; the ones still assigned are
@@ -479,8 +410,6 @@ class Writer:
                 self.unchecked.add(tp)
 
     def _flush_dead_letters(self, tp, recs) -> None:
-        from kafka.structs import OffsetAndMetadata
-
         records = []
         for r in recs:
             try:
@@ -507,17 +436,10 @@ class Writer:
         for d in records:
             DEAD_LETTERS.labels("writer", d["code"]).inc()
         # rejected (rebalance): the next owner inserts them again, absorbed by the table
-        self._commit({tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1)})
+        self._commit(kafka_writer.past(tp, recs[-1].offset))
 
     def _report_lag(self) -> None:
-        try:
-            for tp in self.consumer.assignment():
-                hw = self.consumer.highwater(tp)
-                pos = self.consumer.position(tp, timeout_ms=1000)
-                if hw is not None and pos is not None:
-                    CONSUMER_LAG.labels("writer", tp.topic, str(tp.partition)).set(max(0, hw - pos))
-        except Exception:
-            pass
+        kafka_writer.report_lag(self.consumer, CONSUMER_LAG)
 
 
 def run(settings: LiveSettings, calendar: WorkingCalendar | None = None) -> None:
