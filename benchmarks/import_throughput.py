@@ -176,7 +176,8 @@ def open_fresh_store(store_dir: Path):
 def run_import(files: list[tuple[Path, str]], store) -> tuple[list, str]:
     """Import the files; returns (summaries, how the unit was passed). T's bare arrays
     carry no unit: each file is one unit's feed, imported with ``--unit`` (ImportOptions.unit)."""
-    from motcua.pipeline.importing import Importer, ImportOptions
+    from motcua.pipeline.importing import ImportOptions
+from motcua.replay import importer as Importer
 
     cal = default_calendar()
     out = []

@@ -39,7 +39,7 @@ from motcua.live.config import LiveSettings  # noqa: E402
 from motcua.live.devbroker import Broker, free_port  # noqa: E402
 from motcua.live.topics import ensure_topics  # noqa: E402
 from motcua.pipeline.dossiers import DossierBook  # noqa: E402
-from motcua.pipeline.ingest import decode_record  # noqa: E402
+from motcua.adapters.codec import decode_record  # noqa: E402
 from motcua.simulate import simulate  # noqa: E402
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.domain.calendar import default_calendar, package_calendar
-from motcua.pipeline.ingest import EmbeddedPipeline
-from motcua.pipeline.recompute import Recompute
+from motcua.replay import EmbeddedPipeline
+from motcua.replay import recompute
 from motcua.simulate import simulate, write_events
 
 
@@ -43,7 +43,7 @@ def main() -> None:
         store = ClickHouseStore(f"chdb://{work / 'store'}")
         EmbeddedPipeline(store, package_calendar()).replay_files([path])
         rss_before = peak_rss_mib()
-        job = Recompute(store, default_calendar(), batch_size=args.batch_size)
+        job = recompute(store, default_calendar(), batch_size=args.batch_size)
         dossiers = job.pending(start, end)
         t0, c0 = time.perf_counter(), time.process_time()
         summary = job.run(start, end)

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.domain.calendar import default_calendar
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate, write_events
 
 console = Console()

@@ -39,7 +39,7 @@ from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.clickhouse_targets import TargetsRepository
 from motcua.domain.calendar import default_calendar
 from motcua.domain.targets import load_targets
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 store = ClickHouseStore(sys.argv[1])
 cal = default_calendar()

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from motcua.adapters import codec
 from motcua.domain import events as ev
 from motcua.domain.calendar import default_calendar
-from motcua.pipeline.ingest import EmbeddedPipeline, decode_record
+from motcua.adapters.codec import decode_record
+from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 from tests.cli_runner import motcua
 from tests.integration.test_bulk_replay import CHECKS as BULK_CHECKS

@@ -15,7 +15,7 @@ from motcua.adapters.clickhouse_store import STATE_COLUMNS
 from motcua.domain.calendar import default_calendar
 from motcua.domain.events import format_instant
 from motcua.domain.metrics import COUNTERS
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from tests.strategies import delivered, histories
 
 NOW_MS = 1_764_000_000_000  # 2025-11-24: "now" for both paths (future-event check)

@@ -12,7 +12,7 @@ import orjson
 from motcua.adapters.codec import DecodeError
 from motcua.domain.calendar import default_calendar
 from motcua.domain.events import InvalidEvent
-from motcua.pipeline.ingest import decode_record
+from motcua.adapters.codec import decode_record
 from motcua.domain.lifecycle import derive_facts, fold
 from motcua.domain.metrics import METRIC_IDS, Period, kpi_rows
 from motcua.simulate import simulate

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.cli.main import app
 from motcua.domain.calendar import default_calendar
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 
 runner = CliRunner()

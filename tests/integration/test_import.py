@@ -18,8 +18,9 @@ import orjson
 from motcua.adapters.clickhouse_store import STATE_COLUMNS
 from motcua.domain.calendar import default_calendar
 from motcua.domain.metrics import COUNTERS
-from motcua.pipeline.importing import Importer, ImportOptions
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.pipeline.importing import ImportOptions
+from motcua.replay import importer as Importer
+from motcua.replay import EmbeddedPipeline
 from tests.builders import local_ms
 from tests.cli_runner import motcua
 

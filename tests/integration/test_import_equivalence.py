@@ -11,8 +11,9 @@ import pytest
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS
 from motcua.domain.calendar import default_calendar
-from motcua.pipeline.importing import Importer, ImportOptions
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.pipeline.importing import ImportOptions
+from motcua.replay import importer as Importer
+from motcua.replay import EmbeddedPipeline
 from motcua.simulate.dvcqg import dossiers, equivalent_events, to_requests, unit_of, write_requests
 from motcua.simulate.generator import Simulator
 from tests.integration.test_bulk_replay import CHECKS

@@ -11,7 +11,7 @@ import pytest
 
 from motcua.domain.calendar import default_calendar, package_calendar
 from motcua.domain.lifecycle import LATE, ON_TIME
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from tests.builders import ENVELOPE, local_ms
 
 NOW_MS = local_ms(2026, 12, 1, 12)

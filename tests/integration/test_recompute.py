@@ -11,8 +11,8 @@ import pytest
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS, ClickHouseStore
 from motcua.domain.calendar import default_calendar, package_calendar
-from motcua.pipeline.ingest import EmbeddedPipeline
-from motcua.pipeline.recompute import Recompute
+from motcua.replay import EmbeddedPipeline
+from motcua.replay import recompute
 from motcua.simulate import simulate
 
 # The package lacks the 2026-01-02 (off) / 2026-01-10 (working) swap: the official
@@ -72,13 +72,13 @@ def test_the_correction_moves_figures_and_the_recompute_equals_a_fresh_replay(ne
     replay(store, events, OLD)
     before = tables(store)
     assert before["dossier_state"] != truth["dossier_state"]  # the calendars do differ here
-    summary = Recompute(store, NEW, batch_size=400).run(*WINDOW)
+    summary = recompute(store, NEW, batch_size=400).run(*WINDOW)
     assert summary.changed > 0 and summary.due_changed > 0 and summary.outcomes
     assert summary.skipped == 0
     assert summary.dossiers == summary.changed + summary.restamped + summary.current
     assert tables(store) == truth
     # run again: everything is current, nothing written
-    again = Recompute(store, NEW, batch_size=400).run(*WINDOW)
+    again = recompute(store, NEW, batch_size=400).run(*WINDOW)
     assert again.current == again.dossiers == summary.dossiers and again.changed == again.restamped == 0
     assert tables(store) == truth
     versions = store.calendar_version_counts()
@@ -88,7 +88,7 @@ def test_the_correction_moves_figures_and_the_recompute_equals_a_fresh_replay(ne
 def test_recompute_with_the_same_calendar_changes_no_figure(new_store, events, truth):
     store = new_store()
     replay(store, events, NEW)
-    summary = Recompute(store, NEW, batch_size=400).run(*WINDOW)
+    summary = recompute(store, NEW, batch_size=400).run(*WINDOW)
     assert summary.changed == summary.restamped == 0 and summary.current == summary.dossiers > 0
     assert tables(store) == truth
 
@@ -112,10 +112,10 @@ def test_a_recompute_failing_midway_and_rerun_equals_a_fresh_replay(new_store, e
 
     setattr(store, point, failing)
     with pytest.raises(Crash):
-        Recompute(store, NEW, batch_size=300).run(*WINDOW)
+        recompute(store, NEW, batch_size=300).run(*WINDOW)
     setattr(store, point, real)
     assert tables(store) != truth  # stopped midway
-    Recompute(store, NEW, batch_size=300).run(*WINDOW)
+    recompute(store, NEW, batch_size=300).run(*WINDOW)
     assert tables(store) == truth
 
 
@@ -125,7 +125,7 @@ def test_a_second_correction_and_its_reversal_are_recomputed_too(new_store, even
     store = new_store()
     replay(store, events, OLD)
     for cal in (NEW, OLD, NEW):
-        Recompute(store, cal, batch_size=500).run(*WINDOW)
+        recompute(store, cal, batch_size=500).run(*WINDOW)
     assert tables(store) == truth
 
 
@@ -134,7 +134,7 @@ def test_a_new_event_after_a_recompute_outranks_it(new_store, events):
     replace it."""
     store = new_store()
     replay(store, events[:-1], OLD)
-    Recompute(store, NEW, batch_size=500).run(*WINDOW)
+    recompute(store, NEW, batch_size=500).run(*WINDOW)
     last = events[-1]
     pipeline = EmbeddedPipeline(store, NEW, now_ms=lambda: NOW_MS)
     pipeline.ingest([("sim:last", last)])
@@ -161,6 +161,6 @@ def test_a_recompute_after_a_catalogue_load_folds_with_it(new_store, chdb_path, 
     store = new_store()
     EmbeddedPipeline(store, OLD, batch_size=700, now_ms=lambda: NOW_MS, catalogue={}).ingest(
         (f"sim:{i}", e) for i, e in enumerate(stripped))
-    summary = Recompute(store, NEW, batch_size=400, catalogue=catalogue).run(*WINDOW)
+    summary = recompute(store, NEW, batch_size=400, catalogue=catalogue).run(*WINDOW)
     assert summary.changed == summary.dossiers and summary.outcomes  # no due date before
     assert tables(store) == tables(want)

@@ -13,7 +13,7 @@ from motcua.adapters.clickhouse_procedures import ProceduresRepository
 from motcua.cli.labels import group_label
 from motcua.cli.main import app
 from motcua.domain.calendar import default_calendar
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.reference.catalogue import CatalogueEntry
 from motcua.reference.procedures_loader import CatalogueFileError, read_catalogue
 from motcua.reference.registry import use_catalogue

@@ -17,7 +17,7 @@ from motcua.cli.main import app
 from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
 from motcua.domain.calendar import default_calendar
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.reference import units_for_province
 from motcua.reference.registry import default_registry, set_default_registry
 from motcua.reports.names import Names

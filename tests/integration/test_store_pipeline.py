@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from motcua.domain.calendar import default_calendar
 from motcua.domain.lifecycle import derive_facts, fold
 from motcua.domain.metrics import Period, kpi_rows
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from tests.builders import local_ms
 from tests.strategies import delivered, histories
 
@@ -67,7 +67,7 @@ def test_replaying_the_same_input_twice_changes_nothing(store):
 
 def test_a_retried_insert_is_dropped_by_its_token(store):
     """Simulates a crash after the rollup insert: the rerun repeats it with the same token."""
-    from motcua.adapters.clickhouse_store import content_token
+    from motcua.pipeline.rounds import content_token
     from motcua.pipeline.dossiers import DossierBook, rollup_deltas, transition_token_parts
     from tests.builders import received
 
@@ -97,6 +97,7 @@ def test_a_retried_write_is_dropped_in_every_view_target(store):
     rollup the panels read: the views' targets drop the repeated blocks like their
     sources (migration 0026). Two different batches with equal content both count."""
     from motcua.pipeline.dossiers import DossierBook
+    from motcua.pipeline.rounds import write_transitions
     from tests.builders import received
 
     def sums():
@@ -104,13 +105,13 @@ def test_a_retried_write_is_dropped_in_every_view_target(store):
                 for t, col in VIEW_TARGETS.items()}
 
     once = DossierBook(cal).apply([received("V1", local_ms(2025, 3, 3))])[0]
-    store.write_transitions(once, token_prefix="facts:0:0-0")
+    write_transitions(store, once, token_prefix="facts:0:0-0")
     first = sums()
     assert all(v == 1 for v in first.values()), first
-    store.write_transitions(once, token_prefix="facts:0:0-0")  # the crash rerun
+    write_transitions(store, once, token_prefix="facts:0:0-0")  # the crash rerun
     assert sums() == first
     other = DossierBook(cal).apply([received("V2", local_ms(2025, 3, 3))])[0]
-    store.write_transitions(other, token_prefix="facts:0:1-1")
+    write_transitions(store, other, token_prefix="facts:0:1-1")
     assert all(v == 2 for v in sums().values())
 
 

@@ -15,15 +15,16 @@ server (``http(s)://user:pass@host:8123/db``). Tables:
 - ``dead_letters``: rejected input with reason and original (redacted) bytes.
 - ``work_calendar``: the working-day calendar, for SQL that needs "next working day".
 
-Every insert carries an ``insert_deduplication_token`` derived from its content (or, in
-the live writer, from Kafka offsets), so a retried insert changes nothing.
+Every insert may carry an ``insert_deduplication_token`` (the service layer derives it
+from the content, or in the live writer from Kafka offsets: ``pipeline.rounds``), so a
+retried insert changes nothing. This adapter only inserts and reads: the rows and their
+tokens are computed by the service layer (``pipeline``).
 All SQL is parameterised (``{name:Type}`` server-side parameters); table names come only
 from this module.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -38,7 +39,6 @@ import pyarrow as pa
 
 from ..domain.calendar import WorkingCalendar, local_day_number
 from ..domain.metrics import COUNTERS, GROUPINGS, Period, finish_row
-from ..pipeline.dossiers import backlog_deltas, rollup_deltas, transition_token_parts
 
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -91,14 +91,6 @@ ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_cod
 def _days(ordinal: int | None) -> int:
     """Local date ordinal -> days since 1970-01-01 (Arrow date32); 0 for unknown."""
     return 0 if ordinal is None else ordinal - _EPOCH_ORDINAL
-
-
-def content_token(prefix: str, parts: Iterable[bytes]) -> str:
-    """A deduplication token from an insert's content: the same rows give the same token."""
-    h = hashlib.blake2b(digest_size=16)
-    for p in parts:
-        h.update(p)
-    return f"{prefix}-{h.hexdigest()}"
 
 
 @dataclass(frozen=True)
@@ -301,6 +293,11 @@ class ClickHouseStore:
             return
         self._insert("dossier_state", self.state_table(facts_rows), token)
 
+    @classmethod
+    def check_states(cls, facts_rows: Sequence[dict]) -> None:
+        """Raises on facts rows of the wrong shape (``pipeline.rounds.unusable``)."""
+        cls.state_table(facts_rows)
+
     @staticmethod
     def state_table(facts_rows: Sequence[dict]) -> pa.Table:
         """Facts as ``dossier_state`` columns (raises on facts of the wrong shape)."""
@@ -346,19 +343,6 @@ class ClickHouseStore:
             data[name] = pa.array(columns[i], pa.string())
         data["open"] = pa.array(columns[len(ROLLUP_KEYS)], pa.int64())
         self._insert("open_backlog", pa.table(data), token)
-
-    def write_transitions(self, transitions, token_prefix: str | None = None) -> None:
-        """Rollup deltas, backlog deltas, then the new states; every insert carries a token
-        naming the transitions (or ``token_prefix`` + that, e.g. Kafka offsets), so a retry
-        or a rerun after a crash between two inserts changes nothing."""
-        if not transitions:
-            return
-        parts = transition_token_parts(transitions)
-        if token_prefix:
-            parts = [token_prefix.encode()] + parts
-        self.insert_rollup(rollup_deltas(transitions), content_token("rollup", parts))
-        self.insert_backlog(backlog_deltas(transitions), content_token("backlog", parts))
-        self.insert_states([t.new for t in transitions], content_token("state", parts))
 
     def facts_of(self, dossier_ids: Sequence[str]) -> dict[str, dict]:
         """The latest stored facts of the given dossiers (dossier_state FINAL)."""

@@ -49,10 +49,13 @@ import orjson
 from fastavro.schema import to_parsing_canonical_form
 
 from motcua.domain import events as ev
+from motcua.pipeline import batches
 from motcua.adapters.avro_reader import compile_reader
 
 __all__ = [
     "AVRO_MAGIC",
+    "CODEC",
+    "Codec",
     "DEAD_LETTER_SCHEMA",
     "EVENT_SCHEMA",
     "DecodeError",
@@ -62,6 +65,7 @@ __all__ = [
     "dead_letter_record",
     "decode_avro",
     "decode_dead_letter",
+    "decode_record",
     "decode_json",
     "default_registry",
     "encode_avro",
@@ -93,6 +97,8 @@ AVRO_SUFFIXES = (".avro",)
 
 class DecodeError(ValueError):
     """Bytes that are not a readable event. ``code`` is stable; ``reason`` is for humans."""
+
+    stage = "decode"  # the dead letter's stage (``pipeline.batches.rejection``)
 
     def __init__(self, code: str, reason: str):
         super().__init__(f"{code}: {reason}")
@@ -1163,6 +1169,22 @@ def _dead_letter_registry() -> SchemaRegistry:
 def encode_dead_letter(record: dict) -> bytes:
     """Dead-letter dict -> Avro single-object encoding (``vn.motcua.DeadLetter``)."""
     return _dead_letter_registry().encode(record)
+
+
+class Codec:
+    """This module as the service layer's ``pipeline.ports.Codec``."""
+
+    decode = staticmethod(sniff_and_decode)
+    dead_letter = staticmethod(dead_letter_record)
+
+
+CODEC = Codec()
+
+
+def decode_record(raw: bytes | dict, now_ms: int | None) -> dict:
+    """Bytes or a decoded dict -> a valid event (``pipeline.batches.decode_record`` with
+    this codec). Raises ``DecodeError`` / ``InvalidEvent``."""
+    return batches.decode_record(raw, now_ms, CODEC)
 
 
 def decode_dead_letter(data: bytes) -> dict:

@@ -104,7 +104,7 @@ def import_dvcqg(
     e-mails, staff names, free text, file names and links) is never read into the store.
     Exit code 0 when everything was read, 1 when some requests or items went to the
     dead letters, 2 when the files cannot be used."""
-    from ..pipeline.importing import Importer
+    from ..replay import importer as Importer
 
     _check_files(files)
     st = open_store(store)
@@ -139,7 +139,7 @@ def import_sheet(
     columns are never read, personal ones included. Re-importing an updated export
     replaces the earlier rows of the same dossiers."""
     from ..imports.sheet import SheetError, SheetMapping
-    from ..pipeline.importing import Importer
+    from ..replay import importer as Importer
 
     _check_files([file] + ([mapping] if mapping else []))
     try:

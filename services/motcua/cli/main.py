@@ -75,7 +75,7 @@ def replay(
     Bad records go to the dead-letter table and are counted in the summary; duplicates
     and reordering change nothing; replaying the same files twice changes nothing.
     """
-    from ..pipeline.ingest import EmbeddedPipeline
+    from ..replay import EmbeddedPipeline
 
     check_event_files(files)
     st = open_store(store)
@@ -406,7 +406,7 @@ def demo(
     from ..domain.calendar import local_midnight_ms
     from ..domain.metrics import Period
     from ..domain.targets import TargetError, load_targets, target_cells
-    from ..pipeline.ingest import EmbeddedPipeline
+    from ..replay import EmbeddedPipeline
     from ..reference import resolve_province
     from ..simulate import simulate as run_sim
 

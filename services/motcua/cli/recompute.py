@@ -29,7 +29,7 @@ def recompute(
     twice. Stop the writer of a server store while it runs."""
     from ..domain.calendar import VN_TZ
     from ..domain.formatting import fmt_int
-    from ..pipeline.recompute import Recompute
+    from ..replay import recompute
 
     start = parse_date(first, "--from")
     end = parse_date(last, "--to") if last else datetime.now(VN_TZ).date()
@@ -37,7 +37,7 @@ def recompute(
         raise typer.BadParameter("--to phải không trước --from.", param_hint="--to")
     cal = load_calendar()
     repo = open_store(store, must_exist=True)
-    job = Recompute(repo, cal, batch_size=batch_size)
+    job = recompute(repo, cal, batch_size=batch_size)
     total = job.pending(start, end)
     with progress_bar() as bar:
         task = bar.add_task("Tính lại hồ sơ", total=total, rate="")

@@ -55,7 +55,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..adapters.codec import MAX_EVENT_BYTES, DecodeError, dead_letter_record, encode_avro
 from ..domain.events import InvalidEvent, hex_as_letters
-from ..pipeline.ingest import decode_record, rejection
+from ..adapters.codec import CODEC, decode_record
+from ..pipeline.batches import rejection
 from .config import LiveSettings
 from .ingress import Ingress, Submitted
 from .metrics import DEAD_LETTERS, EVENTS_ACCEPTED, EVENTS_IN, HTTP_REQUESTS, PUBLISH_LATENCY
@@ -449,7 +450,7 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
             try:
                 event = decode_record(raw, now)
             except (DecodeError, InvalidEvent) as err:
-                dead.append(rejection(ref, raw, err, stage="gateway"))
+                dead.append(rejection(CODEC, ref, raw, err, stage="gateway"))
                 rejected.append({"index": i, "code": err.code, "reason": err.reason})
                 continue
             source = event["source_system"]

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from ..adapters.codec import DecodeError, encode_avro, encode_dead_letter
 from ..domain.events import InvalidEvent
-from ..pipeline.ingest import decode_record, rejection
+from ..adapters.codec import CODEC, decode_record
+from ..pipeline.batches import rejection
 from .metrics import DEAD_LETTERS, EVENTS_ACCEPTED, EVENTS_IN
 
 
@@ -39,7 +40,7 @@ class Ingress:
             try:
                 event = decode_record(raw, now)
             except (DecodeError, InvalidEvent) as err:
-                self.dead_letter(rejection(source, raw, err, stage="gateway"), out)
+                self.dead_letter(rejection(CODEC, source, raw, err, stage="gateway"), out)
                 out.rejected.append({"index": i, "code": err.code, "reason": err.reason})
                 continue
             out.futures.append(send(self.events_topic, key=event["dossier_id"].encode(),

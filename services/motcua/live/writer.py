@@ -15,7 +15,7 @@ partition (exactly the per-batch token of the previous version), ``<topic>:<p>:<
    each with metadata ``{"round": [[p, first, last], ...]}``: the whole composition.
 2. Raw events of all its messages (ReplacingMergeTree), token ``events:<round token>``.
 3. ONE ``store.facts_of`` for the round's dossiers; per dossier the highest version above
-   the written one becomes ``Transition(id, written, new)``; ONE ``store.write_transitions``
+   the written one becomes ``Transition(id, written, new)``; ONE ``pipeline.rounds.write_transitions``
    inserts rollup deltas, backlog deltas and states (in that order), each with a token from
    the round token and the transitions' versions.
 4. *Final*: ONE offset commit request sets every partition to ``last + 1`` (no metadata),
@@ -107,29 +107,25 @@ deduplicate too (migration 0026), so a re-formed or retried round counts once th
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
+from contextlib import contextmanager
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 import orjson
 
+from ..adapters import kafka_writer
 from ..adapters.clickhouse_store import ClickHouseStore
 from ..adapters.codec import dead_letter_record, decode_dead_letter
 from ..domain.calendar import WorkingCalendar
-from ..domain.events import validate
-from ..pipeline.dossiers import Transition, backlog_deltas, rollup_deltas
+from ..pipeline.rounds import METADATA_MAX_BYTES, Round, RoundWriter, Stopping, plan_rounds
 from .config import LiveSettings
 from .metrics import (CONSUMER_LAG, DEAD_LETTERS, EVENTS_IN, EVENTS_OUT, FRESHNESS,
                       INSERT_LATENCY, INSERT_RETRIES)
 
 log = logging.getLogger("motcua.writer")
-
-# Kafka's offset.metadata.max.bytes default: an intent's metadata must not be longer.
-METADATA_MAX_BYTES = 4096
-_TOKEN_TEXT_MAX = 160
 
 
 @dataclass
@@ -149,115 +145,8 @@ class Batch:
         return self.records[-1].offset
 
 
-@dataclass(frozen=True)
-class Round:
-    """A round's composition: sorted ``(partition, first, last)`` of one topic."""
-    topic: str
-    parts: tuple[tuple[int, int, int], ...]
-
-    @classmethod
-    def of(cls, topic: str, parts: Iterable[tuple[int, int, int]]) -> "Round":
-        return cls(topic, tuple(sorted((int(p), int(f), int(l)) for p, f, l in parts)))
-
-    @classmethod
-    def of_batches(cls, batches: list[Batch]) -> "Round":
-        return cls.of(batches[0].topic, [(b.partition, b.first, b.last) for b in batches])
-
-    @property
-    def token(self) -> str:
-        if len(self.parts) == 1:  # the previous version's per-batch token
-            p, f, l = self.parts[0]
-            return f"{self.topic}:{p}:{f}-{l}"
-        text = f"{self.topic}:" + ",".join(f"{p}:{f}-{l}" for p, f, l in self.parts)
-        if len(text) <= _TOKEN_TEXT_MAX:
-            return text
-        return f"{self.topic}:round-{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()}"
-
-    def metadata(self) -> str:
-        return orjson.dumps({"round": [list(x) for x in self.parts]}).decode()
-
-    def range_of(self, partition: int) -> tuple[int, int] | None:
-        for p, f, l in self.parts:
-            if p == partition:
-                return f, l
-        return None
-
-    @classmethod
-    def from_commit(cls, topic: str, partition: int, offset: int,
-                    metadata: str | None) -> "Round | None":
-        """The round an intent names; None for a final commit (no metadata) or metadata
-        that is not an intent of this partition at this offset."""
-        if not metadata:
-            return None
-        try:
-            doc = orjson.loads(metadata)
-            if "round" in doc:
-                r = cls.of(topic, doc["round"])
-                own = r.range_of(partition)
-                if own is not None and own[0] == offset and own[1] >= own[0]:
-                    return r
-            elif "last" in doc:  # previous version: one batch of this partition
-                last = int(doc["last"])
-                if last >= offset:
-                    return cls(topic, ((partition, offset, last),))
-        except (ValueError, KeyError, TypeError):
-            pass
-        log.warning("ignoring offset metadata that is no intent of this partition",
-                    extra={"partition": partition, "offset": offset, "metadata": metadata[:200]})
-        return None
-
-
-def plan_rounds(batches: list[Batch], max_metadata_bytes: int = METADATA_MAX_BYTES
-                ) -> list[tuple[Round, list[Batch]]]:
-    """Non-empty batches (one per partition of one topic) -> rounds, in partition order,
-    each as large as its intent metadata allows."""
-    groups: list[list[Batch]] = []
-    cur: list[Batch] = []
-    for b in sorted(batches, key=lambda b: b.partition):
-        if cur and len(Round.of_batches(cur + [b]).metadata().encode()) > max_metadata_bytes:
-            groups.append(cur)
-            cur = []
-        cur.append(b)
-    if cur:
-        groups.append(cur)
-    return [(Round.of_batches(g), g) for g in groups]
-
-
-def plan_facts(messages: list[dict], written: dict[str, dict]) -> list[Transition]:
-    """The transitions of a round: per dossier the highest version above the written one."""
-    best: dict[str, dict] = {}
-    for m in messages:
-        f = m["facts"]
-        d = f["dossier_id"]
-        cur = best.get(d)
-        if cur is None or f["version"] > cur["version"]:
-            best[d] = f
-    out = []
-    for d, f in best.items():
-        old = written.get(d)
-        if old is not None and f["version"] <= old["version"]:
-            continue
-        out.append(Transition(d, old, f))
-    return out
-
-
-def unusable(message) -> str | None:
-    """Why a facts message cannot be written (None: it can). Pure, so every run of a
-    round refuses the same messages. Only asked when a round fails: a message that made
-    it fail is a dead letter, not a reason to retry for ever."""
-    try:
-        facts, events = message["facts"], message["events"]
-        if not isinstance(facts["dossier_id"], str) or type(facts["version"]) is not int:
-            return "facts without a dossier id and version"
-        t = Transition(facts["dossier_id"], None, facts)
-        rollup_deltas([t])
-        backlog_deltas([t])
-        ClickHouseStore.state_table([facts])
-        for e in events:
-            validate(dict(e))
-    except Exception as err:  # noqa: BLE001 - any failure makes the message unusable
-        return f"{type(err).__name__}: {str(err)[:160]}"
-    return None
+def round_of(batches: list[Batch]) -> Round:
+    return Round.of(batches[0].topic, [(b.partition, b.first, b.last) for b in batches])
 
 
 def _refused(source: str, raw: bytes, reason: str) -> dict:
@@ -265,18 +154,21 @@ def _refused(source: str, raw: bytes, reason: str) -> dict:
                               reason=f"facts message the writer cannot write ({reason})", payload=raw)
 
 
-def batch_events(messages: list[dict]) -> tuple[list[dict], list[bytes]]:
-    seen: set = set()
-    events, payloads = [], []
-    for m in messages:
-        for e in m["events"]:
-            k = (e["dossier_id"], e["event_id"])
-            if k in seen:
-                continue
-            seen.add(k)
-            events.append(e)
-            payloads.append(orjson.dumps(e))
-    return events, payloads
+def _log_retry(token: str, err: Exception, delay: float) -> None:
+    INSERT_RETRIES.inc()
+    log.warning("ClickHouse insert failed; retrying", extra={
+        "round": token, "error": repr(err)[:300], "backoff_s": delay})
+
+
+def _log_refused(token: str, count: int) -> None:
+    log.error("facts messages refused", extra={"round": token, "count": count})
+
+
+@contextmanager
+def _insert_timer(stage: str):
+    t0 = time.perf_counter()
+    yield
+    INSERT_LATENCY.labels(stage).observe(time.perf_counter() - t0)
 
 
 class Writer:
@@ -289,6 +181,7 @@ class Writer:
         self.calendar = calendar  # written to the store's work_calendar once connected
         self.on_flushed = on_flushed
         self.max_backoff_s = max_backoff_s
+        self._round_writer: RoundWriter | None = None
         self.max_metadata_bytes = max_metadata_bytes
         self.stop_event = threading.Event()
         self.consumer = None
@@ -314,51 +207,33 @@ class Writer:
                     raise SystemExit(0)
         return self._store
 
+    @property
+    def round_writer(self) -> RoundWriter:
+        if self._round_writer is None:
+            self._round_writer = RoundWriter(
+                self.store, check_states=ClickHouseStore.check_states, dead_letter=_refused,
+                wait=self.stop_event.wait, max_backoff_s=self.max_backoff_s,
+                on_retry=_log_retry, on_refused=_log_refused, timed=_insert_timer)
+        return self._round_writer
+
     # -- consumer -------------------------------------------------------------------
-    def _consumer_settings(self) -> dict:
-        return dict(bootstrap_servers=self.s.kafka_bootstrap, enable_auto_commit=False,
-                    auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
-                    max_partition_fetch_bytes=16 * 1024 * 1024)
-
     def _consumer(self):
-        from kafka import KafkaConsumer
-        from kafka.consumer.subscription_state import ConsumerRebalanceListener
+        def revoked(tps):
+            for tp in tps:
+                self.pending.pop(tp, None)
+                self.intents.pop(tp, None)
+                self.unchecked.discard(tp)
 
-        writer = self
+        def assigned(tps):
+            # the committed offsets are read after the poll that assigned (_read_intents)
+            for tp in tps:
+                self.pending.pop(tp, None)
+                self.intents.pop(tp, None)
+                if tp.topic == self.s.facts_topic:
+                    self.unchecked.add(tp)
 
-        class Listener(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked):
-                for tp in revoked:
-                    writer.pending.pop(tp, None)
-                    writer.intents.pop(tp, None)
-                    writer.unchecked.discard(tp)
-
-            def on_partitions_assigned(self, assigned):
-                # No blocking consumer calls here (kafka-python runs listeners on its IO
-                # thread): the committed offsets are read after the poll that assigned.
-                for tp in assigned:
-                    writer.pending.pop(tp, None)
-                    writer.intents.pop(tp, None)
-                    if tp.topic == writer.s.facts_topic:
-                        writer.unchecked.add(tp)
-
-        c = KafkaConsumer(
-            group_id=self.s.writer_group,
-            client_id="motcua-writer",
-            max_poll_records=max(500, self.s.writer_batch_size),
-            max_poll_interval_ms=600_000,
-            session_timeout_ms=int(self.s.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(self.s.heartbeat_interval_s * 1000),
-            **self._consumer_settings(),
-        )
-        self.consumer = c
-        c.subscribe([self.s.facts_topic, self.s.dead_letters_topic], listener=Listener())
-        # The topics' metadata before the first join: without it the group leader assigns
-        # nothing, then rejoins once the metadata arrives; kafka-python 3.0.12 was seen to
-        # hang in that second join (SyncGroup never completed) when writers restart fast.
-        for topic in (self.s.facts_topic, self.s.dead_letters_topic):
-            c.partitions_for_topic(topic)
-        return c
+        self.consumer = kafka_writer.subscribe(self.s, revoked, assigned)
+        return self.consumer
 
     def run(self) -> None:
         c = self._consumer()
@@ -412,6 +287,10 @@ class Writer:
                 self.consumer.seek_to_beginning(tp)
                 continue
             r = Round.from_commit(tp.topic, tp.partition, c.offset, c.metadata)
+            if r is None and c.metadata:
+                log.warning("ignoring offset metadata that is no intent of this partition",
+                            extra={"partition": tp.partition, "offset": c.offset,
+                                   "metadata": c.metadata[:200]})
             if r is not None:
                 self.intents[tp] = r
                 log.info("re-forming an interrupted round", extra={
@@ -435,40 +314,14 @@ class Writer:
             self.reformed.append((r, [tp.partition for tp in owned]))
 
     def _read_round(self, r: Round) -> list[Batch]:
-        """All ranges of a round, whoever owns their partitions now: a group-less consumer
-        (assign + seek) that commits nothing."""
-        from kafka import KafkaConsumer, TopicPartition
-
-        ranges = {TopicPartition(r.topic, p): (f, l) for p, f, l in r.parts}
-        batches = {tp: Batch(tp.topic, tp.partition, [], time.monotonic()) for tp in ranges}
-        c = KafkaConsumer(group_id=None, client_id="motcua-writer-reform",
-                          **self._consumer_settings())
-        try:
-            c.assign(list(ranges))
-            for tp, (f, _l) in ranges.items():
-                c.seek(tp, f)
-            todo = set(ranges)
-            warn_at = time.monotonic() + 60
-            while todo:
-                if self.stop_event.is_set():
-                    raise SystemExit(0)
-                if time.monotonic() > warn_at:
-                    warn_at = time.monotonic() + 60
-                    log.error("still reading the ranges of an interrupted round", extra={
-                        "round": r.token, "missing": sorted(tp.partition for tp in todo)})
-                for tp, recs in c.poll(timeout_ms=500).items():
-                    f, l = ranges[tp]
-                    batches[tp].records.extend(x for x in recs if f <= x.offset <= l)
-                for tp in list(todo):
-                    if c.position(tp) > ranges[tp][1]:
-                        todo.discard(tp)
-        finally:
-            c.close(autocommit=False)
+        """All ranges of a round (``adapters.kafka_writer.read_round``), checked complete."""
+        got = kafka_writer.read_round(r, self.s.kafka_bootstrap, self.stop_event)
         out = []
-        for tp, b in batches.items():
-            if not b.records or b.first != ranges[tp][0] or b.last != ranges[tp][1]:
+        for p, first, last in r.parts:
+            b = Batch(r.topic, p, got[p], time.monotonic())
+            if not b.records or b.first != first or b.last != last:
                 log.error("a range of an interrupted round is no longer complete in Kafka", extra={
-                    "partition": tp.partition, "range": ranges[tp],
+                    "partition": p, "range": (first, last),
                     "read": (b.first, b.last) if b.records else None})
             if b.records:
                 out.append(b)
@@ -483,119 +336,65 @@ class Writer:
             return
         from kafka import TopicPartition
 
-        for r, batches in plan_rounds(ready, self.max_metadata_bytes):
+        by_partition = {b.partition: b for b in ready}
+        for r in plan_rounds([(b.partition, b.first, b.last) for b in ready], ready[0].topic,
+                             self.max_metadata_bytes):
+            batches = [by_partition[p] for p, _f, _l in r.parts]
             tps = [TopicPartition(b.topic, b.partition) for b in batches]
             for tp in tps:
                 del self.pending[tp]
             self._write_round(r, batches, tps, intent=True)
 
     def _write_round(self, r: Round, batches: list[Batch], final: list, intent: bool) -> bool:
-        """Intent (a new round), inserts, final commit of the partitions ``final``.
-        False when a commit was rejected (the partitions are then read again)."""
-        from kafka.structs import OffsetAndMetadata
-
-        if intent:
-            meta = r.metadata()
-            if not self._commit({tp: OffsetAndMetadata(r.range_of(tp.partition)[0], meta, -1)
-                                 for tp in final}):
-                self._drop(final)
-                return False
-        decoded, refused = [], []  # decoded: (partition, message, source, raw)
-        for b in batches:
-            for x in b.records:
-                source = f"{b.topic}:{b.partition}:{x.offset}"
-                try:
-                    m = orjson.loads(x.value)
-                    if type(m) is not dict or type(m.get("facts")) is not dict or type(m.get("events")) is not list:
-                        raise ValueError("not a facts message")
-                except ValueError as err:
-                    refused.append(_refused(source, x.value, str(err)[:160]))
-                    continue
-                decoded.append((b.partition, m, source, x.value))
-        messages = [m for _p, m, _s, _r in decoded]
-        events, payloads = batch_events(messages)
-        delay = 0.5
-        while True:
-            try:
-                if refused:
-                    self.store.insert_dead_letters(refused)
-                started = time.perf_counter()
-                store = self.store
-                if events:
-                    t0 = time.perf_counter()
-                    store.insert_events(events, payloads, token=f"events:{r.token}")
-                    INSERT_LATENCY.labels("events").observe(time.perf_counter() - t0)
-                ids = list({m["facts"]["dossier_id"] for m in messages})
-                written = store.facts_of(ids)
-                transitions = plan_facts(messages, written)
-                t0 = time.perf_counter()
-                store.write_transitions(transitions, token_prefix=r.token)
-                INSERT_LATENCY.labels("transitions").observe(time.perf_counter() - t0)
-                break
-            except Exception as err:
-                bad = [(i, why) for i, (_p, m, _s, _r) in enumerate(decoded) if (why := unusable(m))]
-                if bad:  # the round's own content failed it, not the store: refuse, go on
-                    gone = {i for i, _why in bad}
-                    refused += [_refused(decoded[i][2], decoded[i][3], why) for i, why in bad]
-                    decoded = [d for i, d in enumerate(decoded) if i not in gone]
-                    messages = [m for _p, m, _s, _r in decoded]
-                    events, payloads = batch_events(messages)
-                    log.error("facts messages refused", extra={"round": r.token, "count": len(bad)})
-                    continue
-                INSERT_RETRIES.inc()
-                log.warning("ClickHouse insert failed; retrying", extra={
-                    "round": r.token, "error": repr(err)[:300], "backoff_s": delay})
-                if self.stop_event.wait(delay):
-                    raise SystemExit(0)
-                delay = min(delay * 2, self.max_backoff_s)
+        """Intent (a new round), the store's part (``pipeline.rounds.RoundWriter``), final
+        commit of the partitions ``final``. False when a commit was rejected (the
+        partitions are then read again)."""
+        if intent and not self._commit(kafka_writer.intent_offsets(r, final)):
+            self._drop(final)
+            return False
+        started = time.perf_counter()
+        records = [(b.partition, f"{b.topic}:{b.partition}:{x.offset}", x.value)
+                   for b in batches for x in b.records]
+        try:
+            done = self.round_writer.write(r.token, records)
+        except Stopping:
+            raise SystemExit(0) from None
         acked = time.time()
-        if not self._commit({tp: OffsetAndMetadata(r.range_of(tp.partition)[1] + 1, "", -1)
-                             for tp in final}):
+        if not self._commit(kafka_writer.final_offsets(r, final)):
             self._drop(final)
             return False
         self.flushed_batches += 1
         mine = {tp.partition for tp in final}
-        for d in refused:
+        for d in done.refused:
             DEAD_LETTERS.labels("writer", d["code"]).inc()
-        counted = messages if intent else [m for p, m, _s, _r in decoded if p in mine]
-        EVENTS_OUT.labels("writer", "events").inc(len(events))
-        EVENTS_OUT.labels("writer", "states").inc(len(transitions))
+        counted = [d.message for d in done.messages if intent or d.partition in mine]
+        EVENTS_OUT.labels("writer", "events").inc(done.events)
+        EVENTS_OUT.labels("writer", "states").inc(len(done.transitions))
         for m in counted:
             for ts in m.get("ts", ()):
                 FRESHNESS.observe(max(0.0, acked - ts / 1000))
         if self.on_flushed is not None:
             self.on_flushed(r, counted, acked)
         log.debug("round written", extra={"round": r.token, "partitions": len(r.parts),
-                                          "messages": len(messages),
-                                          "transitions": len(transitions),
+                                          "messages": len(done.messages),
+                                          "transitions": len(done.transitions),
                                           "seconds": round(time.perf_counter() - started, 4)})
         return True
 
     def _commit(self, offsets: dict) -> bool:
-        """Commit, retrying what may pass on a retry; False when the broker rejected the
-        request as a whole (group generation gone, or metadata too large)."""
-        from kafka.errors import (CommitFailedError, KafkaError, OffsetMetadataTooLargeError)
-
-        delay = 0.2
-        while True:
-            try:
-                self.consumer.commit(offsets)
-                return True
-            except CommitFailedError as err:
-                log.warning("offset commit rejected (group rebalanced); partitions read again",
-                            extra={"error": repr(err)[:300]})
-                return False
-            except OffsetMetadataTooLargeError:
+        """Commit (``adapters.kafka_writer.commit``); False when the broker rejected the
+        request as a whole (the partitions are then read again)."""
+        try:
+            kafka_writer.commit(self.consumer, offsets, self.stop_event, self.max_backoff_s)
+            return True
+        except kafka_writer.Rejected as err:
+            if err.too_large:
                 self.max_metadata_bytes = max(64, self.max_metadata_bytes // 2)
                 log.warning("intent metadata too large for the broker; smaller rounds",
                             extra={"max_metadata_bytes": self.max_metadata_bytes})
-                return False
-            except KafkaError as err:
-                log.warning("offset commit failed; retrying", extra={
-                    "error": repr(err)[:300], "backoff_s": delay})
-                if self.stop_event.wait(delay):
-                    raise SystemExit(0)
-                delay = min(delay * 2, self.max_backoff_s)
+            else:
+                log.warning("offset commit rejected (group rebalanced); partitions read again")
+            return False
 
     def _drop(self, tps) -> None:
         """Forget what this writer holds of these partitions; the ones still assigned are
@@ -611,8 +410,6 @@ class Writer:
                 self.unchecked.add(tp)
 
     def _flush_dead_letters(self, tp, recs) -> None:
-        from kafka.structs import OffsetAndMetadata
-
         records = []
         for r in recs:
             try:
@@ -639,17 +436,10 @@ class Writer:
         for d in records:
             DEAD_LETTERS.labels("writer", d["code"]).inc()
         # rejected (rebalance): the next owner inserts them again, absorbed by the table
-        self._commit({tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1)})
+        self._commit(kafka_writer.past(tp, recs[-1].offset))
 
     def _report_lag(self) -> None:
-        try:
-            for tp in self.consumer.assignment():
-                hw = self.consumer.highwater(tp)
-                pos = self.consumer.position(tp, timeout_ms=1000)
-                if hw is not None and pos is not None:
-                    CONSUMER_LAG.labels("writer", tp.topic, str(tp.partition)).set(max(0, hw - pos))
-        except Exception:
-            pass
+        kafka_writer.report_lag(self.consumer, CONSUMER_LAG)
 
 
 def run(settings: LiveSettings, calendar: WorkingCalendar | None = None) -> None:

@@ -144,6 +144,11 @@ class DossierBook:
         entry = self._states.get(dossier_id)
         return entry[0] if entry else None
 
+    def facts(self, dossier_id: str) -> dict | None:
+        """The dossier's current facts (None: unknown, or no event that folds)."""
+        entry = self._states.get(dossier_id)
+        return entry[1] if entry else None
+
     def apply(self, events: Iterable[dict]) -> tuple[list[Transition], list[dict]]:
         """Fold a batch of valid events. Returns one transition per dossier that changed
         and the events that were new (not duplicates of what the book already had)."""

@@ -2,7 +2,7 @@
 
 Readers (``imports.dvcqg``, ``imports.sheet``) make plain records of the files,
 ``imports.convert`` makes contract events of them, and the events go through the same
-``EmbeddedPipeline`` as ``motcua replay`` (validation, dead letters, the fold, the store),
+``IngestService`` as ``motcua replay`` (validation, dead letters, the fold, the store),
 in file order then line order: the order in which the fold ranks a dossier's snapshots
 (the latest one wins). What cannot be read becomes a dead letter with its position and
 reason; nothing personal is kept (the readers keep no such field, dead letters hold a
@@ -17,13 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from ..adapters.clickhouse_store import ClickHouseStore
-from ..adapters.codec import dead_letter_record
 from ..domain.calendar import WorkingCalendar
 from ..imports.convert import ConvertOptions, Converter
 from ..imports.model import Problem, ProgressRow, Snapshot
 from ..reference.catalogue import Catalogue
-from .ingest import EmbeddedPipeline
+from .ingest import IngestService
+from .ports import Codec, Store
 
 DEAD_LETTER_CHUNK = 10_000
 
@@ -64,15 +63,17 @@ class ImportSummary:
 
 
 class Importer:
-    """One import into a store (the composition of reader, converter and pipeline)."""
+    """One import into a store (the composition of reader, converter and ingest; built
+    over ClickHouse by ``motcua.replay.importer``)."""
 
-    def __init__(self, store: ClickHouseStore, cal: WorkingCalendar, options: ImportOptions | None = None,
-                 catalogue: Catalogue | None = None, now_ms: Callable[[], int] | None = None):
+    def __init__(self, store: Store, cal: WorkingCalendar, options: ImportOptions | None, *,
+                 codec: Codec, catalogue: Catalogue, now_ms: Callable[[], int] | None = None):
         self.store = store
+        self.codec = codec
         self.options = options or ImportOptions()
-        self.pipeline = EmbeddedPipeline(store, cal, batch_size=self.options.batch_size, now_ms=now_ms,
-                                         catalogue=catalogue)
-        self.converter = Converter(self.options, catalogue=self.pipeline.catalogue)
+        self.pipeline = IngestService(store, cal, codec, catalogue, batch_size=self.options.batch_size,
+                                      now_ms=now_ms)
+        self.converter = Converter(self.options, catalogue=catalogue)
         self._dead: list[dict] = []
         self._dossiers: set[str] = set()
 
@@ -150,8 +151,8 @@ class Importer:
 
     def _dead_letter(self, problem: Problem, summary: ImportSummary) -> None:
         summary.dead_letters[problem.code] += 1
-        self._dead.append(dead_letter_record(source=problem.where, stage="import", code=problem.code,
-                                             reason=problem.reason, payload=problem.raw or b"{}"))
+        self._dead.append(self.codec.dead_letter(source=problem.where, stage="import", code=problem.code,
+                                                 reason=problem.reason, payload=problem.raw or b"{}"))
         if len(self._dead) >= DEAD_LETTER_CHUNK:
             self._flush_dead()
 

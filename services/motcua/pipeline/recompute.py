@@ -5,7 +5,7 @@ Every stored due date, outcome and working-day count was computed with the calen
 its day. When the calendar is corrected (an official swap the ``holidays`` package did not
 know, a province's own notice), ``Recompute`` refolds every dossier received in a window
 from its stored events with the current calendar and writes the differences through the
-same signed-delta path as new events (``ClickHouseStore.write_transitions``): the rollups
+same signed-delta path as new events (``pipeline.rounds.write_transitions``): the rollups
 and the panel rollups fed from them stay the sum of the dossiers' stored facts.
 
 A recomputed dossier keeps its version (its number of events) and gets revision r + 1, so
@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
-from ..adapters.clickhouse_procedures import ProceduresRepository
-from ..adapters.clickhouse_store import ClickHouseStore
 from ..domain.calendar import WorkingCalendar
 from ..domain.lifecycle import DossierState
 from ..reference.catalogue import Catalogue
 from .dossiers import Transition, fold_dossier
-from .ingest import decode_record
+from .batches import decode_record
+from .ports import Codec
+from .rounds import write_transitions
 
 # Provenance, not figures: a difference only here does not move any count.
 STAMPS = ("calendar_version", "revision")
@@ -65,17 +65,19 @@ def figures(facts: dict) -> dict:
 
 
 class Recompute:
-    def __init__(self, store: ClickHouseStore, cal: WorkingCalendar, batch_size: int = 5000,
-                 catalogue: Catalogue | None = None):
-        """``catalogue``: the procedure flags for RECEIVED events that leave them out, as
-        replay folds with (None: the one loaded into the store), so a recompute after a
-        catalogue load refolds with it too."""
+    def __init__(self, store, cal: WorkingCalendar, *, codec: Codec, catalogue: Catalogue,
+                 batch_size: int = 5000):
+        """``store``: the ClickHouse store (its windowed reads and ``load_calendar`` beside
+        the ports); ``catalogue``: the procedure flags for RECEIVED events that leave them
+        out, as replay folds with (``motcua.replay.recompute`` passes the one loaded into
+        the store), so a recompute after a catalogue load refolds with it too."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.store = store
         self.cal = cal
         self.batch_size = batch_size
-        self.catalogue = ProceduresRepository(store).catalogue() if catalogue is None else catalogue
+        self.codec = codec
+        self.catalogue = catalogue
 
     def pending(self, first: date, last: date) -> int:
         """Dossiers received in the window (what ``run`` will look at)."""
@@ -93,7 +95,7 @@ class Recompute:
             if not ids:
                 break
             transitions = self.page(ids, summary)
-            self.store.write_transitions(transitions, token_prefix=f"recompute:{self.cal.version}")
+            write_transitions(self.store, transitions, token_prefix=f"recompute:{self.cal.version}")
             summary.dossiers += len(ids)
             after = ids[-1]
             if progress:
@@ -139,7 +141,7 @@ class Recompute:
         events = []
         for p in payloads:
             try:
-                events.append(decode_record(p, None))
+                events.append(decode_record(p, None, self.codec))
             except Exception:  # noqa: BLE001 - a stored payload that no longer decodes
                 return None
         folded = fold_dossier(DossierState(dossier_id), events, self.cal, lambda: DossierState(dossier_id),

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from motcua.adapters.clickhouse_store import ClickHouseStore, load_migrations
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 
 from .conftest import CAL

@@ -16,7 +16,7 @@ from motcua.adapters.clickhouse_targets import TargetsRepository
 from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
 from motcua.domain.metrics import Period
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 
 from .conftest import CAL

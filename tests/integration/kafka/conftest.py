@@ -23,6 +23,9 @@ import pytest
 from motcua.live.devbroker import Broker, free_port
 
 REPO = Path(__file__).resolve().parents[3]
+# Service subprocesses import this checkout's package (not whatever the editable install
+# points at: a git worktree shares the main checkout's virtualenv) and the tests package.
+SUBPROCESS_PATH = f"{REPO / 'services'}{os.pathsep}{REPO}"
 PY = sys.executable
 _ids = itertools.count()
 
@@ -87,7 +90,7 @@ class Pipeline:
         self.store = f"chdb://{root / 'store'}"
         self.env = {
             **os.environ,
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": SUBPROCESS_PATH,
             "MOTCUA_KAFKA_BOOTSTRAP": bootstrap,
             "MOTCUA_EVENTS_TOPIC": f"{tag}-dossier-events",
             "MOTCUA_FACTS_TOPIC": f"{tag}-dossier-facts",
@@ -204,7 +207,7 @@ def pipeline(kafka_broker, tmp_path):
 def probe(store: str, *args: str) -> dict:
     """Read a stopped store from another process (chDB: one data path per process)."""
     out = subprocess.run([PY, "-m", "tests.integration.kafka.storeprobe", store, *args],
-                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                         cwd=REPO, env={**os.environ, "PYTHONPATH": SUBPROCESS_PATH},
                          capture_output=True, check=True)
     return json.loads(out.stdout)
 
@@ -213,6 +216,6 @@ def replay_truth(root: Path, files: list[Path]) -> dict:
     """Ground truth: ``motcua replay`` of the same events into a fresh store, probed."""
     store = f"chdb://{root / 'replay-store'}"
     subprocess.run([PY, "-m", "motcua.cli.main", "replay", *map(str, files), "--store", store],
-                   cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, check=True,
+                   cwd=REPO, env={**os.environ, "PYTHONPATH": SUBPROCESS_PATH}, check=True,
                    capture_output=True)
     return probe(store)

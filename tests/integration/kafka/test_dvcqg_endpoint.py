@@ -247,7 +247,8 @@ def test_a_dvcqg_client_through_the_live_pipeline_equals_the_file_import(pipelin
     imported = f"chdb://{tmp_path / 'import-store'}"
     importing = ("import sys; from motcua.adapters.clickhouse_store import ClickHouseStore;"
                  "from motcua.domain.calendar import default_calendar;"
-                 "from motcua.pipeline.importing import Importer, ImportOptions;"
+                 "from motcua.pipeline.importing import ImportOptions;"
+                 "from motcua.replay import importer as Importer;"
                  "s = Importer(ClickHouseStore(sys.argv[1]), default_calendar(),"
                  " ImportOptions(source_system=sys.argv[3])).import_dvcqg([sys.argv[2]]);"
                  "assert dict(s.dead_letters) == {'BAD_DATE': 1}, s.dead_letters")

@@ -15,7 +15,7 @@ from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.domain.calendar import default_calendar
 from motcua.domain.metrics import Period
 from motcua.live.writer import Writer
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 
 from .storeprobe import rollup_totals
 from .tools import dossier_of, kcat_produce, simulated

@@ -17,8 +17,9 @@ from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.kafka_clients import end_offsets
 from motcua.domain.calendar import default_calendar
 from motcua.domain.metrics import Period
-from motcua.live.writer import Round, Writer, batch_events, plan_facts
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.live.writer import Writer
+from motcua.pipeline.rounds import Round, batch_events, plan_facts, write_transitions
+from motcua.replay import EmbeddedPipeline
 
 from .storeprobe import rollup_totals
 from .tools import dossier_of, kcat_produce, simulated
@@ -489,7 +490,7 @@ def test_an_intent_of_the_previous_version_is_re_formed(pipeline, tmp_path, chdb
                                                                for m in messages})))
         assert transitions
         with pytest.raises(Crash):
-            old.write_transitions(transitions, token_prefix=token)
+            write_transitions(old, transitions, token_prefix=token)
         intents = KafkaConsumer(bootstrap_servers=pipeline.bootstrap, group_id=s.writer_group,
                                 enable_auto_commit=False)
         intents.commit({tp0: OffsetAndMetadata(0, orjson.dumps({"last": last0}).decode(), -1),

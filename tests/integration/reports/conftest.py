@@ -8,7 +8,7 @@ import pytest
 
 from motcua.domain.calendar import default_calendar
 from motcua.domain.lifecycle import derive_facts, fold
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 
 SIM_FROM, SIM_TO = date(2024, 11, 1), date(2025, 3, 31)  # official Q1 2025 starts 15/12/2024

@@ -10,7 +10,7 @@ from motcua.cli.main import app
 from motcua.domain.calendar import default_calendar
 from motcua.domain.ii06a import FIGURES, build_report, figures_from_kpi
 from motcua.domain.periods import parse_period
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.reports.data import ii06a_from_store
 from tests.integration.reports.conftest import store_dsn
 from tests.unit.domain import test_ii06a as hand

@@ -18,7 +18,7 @@ from motcua.domain.formatting import fmt_int
 from motcua.domain.ii06a import build_report
 from motcua.domain.metrics import Period, kpi_rows
 from motcua.domain.periods import parse_period
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 from tests.integration.reports.conftest import facts_of_events, store_dsn
 

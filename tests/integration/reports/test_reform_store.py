@@ -19,7 +19,7 @@ from motcua.domain.calendar import default_calendar, local_midnight_ms
 from motcua.domain.ii06a import build_report
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import parse_period
-from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 from tests.integration.reports.conftest import facts_of_events, store_dsn
 

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from motcua.adapters import codec
 from motcua.domain import events as ev
-from motcua.pipeline.ingest import _payload, decode_record, rejection
+from motcua.adapters.codec import CODEC, decode_record
+from motcua.pipeline.batches import rejection
+from motcua.pipeline.ingest import stored_payload
 
 # Real forms: phones (mobile, landline, +84), CCCD (12 digits), CMND (9), e-mails.
 PERSONAL_NUMBERS = [
@@ -109,7 +111,7 @@ def test_free_text_is_accepted_and_never_kept(etype, text):
         raw = wire
         out = ev.validate(codec.sniff_and_decode(raw))
         assert "reason" not in out and "ghi_chu" not in out
-        stored = _payload(raw, out)  # what events.payload would keep
+        stored = stored_payload(raw, out)  # what events.payload would keep
         assert text.encode() not in stored and orjson.loads(stored) == orjson.loads(orjson.dumps(out))
 
 
@@ -142,7 +144,7 @@ def test_a_line_rejected_for_another_reason_is_redacted(pii):
                 decode_record(raw, None)
             except (codec.DecodeError, ev.InvalidEvent) as err:
                 # a number in a file name is masked too (a name cannot be recognised)
-                dead = rejection(f"/data/{pii if ev.looks_personal(pii) else 'x'}.jsonl:3", raw, err)
+                dead = rejection(CODEC, f"/data/{pii if ev.looks_personal(pii) else 'x'}.jsonl:3", raw, err)
             else:
                 pytest.fail(f"accepted {sent}")
             text = orjson.dumps({k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
@@ -197,9 +199,9 @@ def test_property_a_personal_value_anywhere_never_reaches_storage(pii, before, a
         out = decode_record(raw, None)
     except (codec.DecodeError, ev.InvalidEvent) as err:
         kept = orjson.dumps({k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
-                             for k, v in rejection("file.jsonl:1", raw, err).items()}).decode()
+                             for k, v in rejection(CODEC, "file.jsonl:1", raw, err).items()}).decode()
     else:
-        kept = _payload(raw, out).decode() + orjson.dumps(out).decode()
+        kept = stored_payload(raw, out).decode() + orjson.dumps(out).decode()
     for secret in secrets_of(pii):
         assert secret not in kept and ev.ascii_digits(secret) not in kept
 

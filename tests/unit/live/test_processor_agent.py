@@ -120,7 +120,7 @@ def _rec(topic, partition, offset, value=b"v"):
 def _consumer(tmp_path):
     from faust.types import TP
 
-    from motcua.live.processor import BatchingConsumer
+    from motcua.adapters.faust_batching import BatchingConsumer
 
     app = _app(tmp_path)
     consumer = app.consumer
@@ -133,7 +133,7 @@ def _consumer(tmp_path):
 def test_one_poll_of_a_partition_is_one_message_covering_its_offsets(tmp_path):
     from faust.types import TP
 
-    from motcua.live.processor import BatchMessage, RecordBatch
+    from motcua.adapters.faust_batching import BatchMessage, RecordBatch
 
     app, consumer, tp = _consumer(tmp_path)
 
@@ -172,7 +172,7 @@ def test_one_poll_of_a_partition_is_one_message_covering_its_offsets(tmp_path):
 
 def test_a_batch_handled_across_a_rebalance_is_not_counted_as_done(tmp_path):
     app, consumer, tp = _consumer(tmp_path)
-    from motcua.live.processor import RecordBatch
+    from motcua.adapters.faust_batching import RecordBatch
 
     m = consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(5)]))
     app.consumer_generation_id = m.generation_id + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from motcua.live.writer import batch_events, plan_facts
+from motcua.pipeline.rounds import batch_events, plan_facts
 
 
 def msg(dossier: str, version: int, *event_ids: str) -> dict:
@@ -29,15 +29,13 @@ def test_events_of_a_batch_are_deduplicated_but_kept_even_when_facts_are_skipped
 
 
 # -- rounds -------------------------------------------------------------------------------
-from types import SimpleNamespace  # noqa: E402
-
 import orjson  # noqa: E402
 
-from motcua.live.writer import Batch, Round, plan_rounds  # noqa: E402
+from motcua.pipeline.rounds import Round, plan_rounds  # noqa: E402
 
 
-def batch(partition: int, first: int, last: int) -> Batch:
-    return Batch("facts", partition, [SimpleNamespace(offset=o) for o in range(first, last + 1)])
+def batch(partition: int, first: int, last: int) -> tuple[int, int, int]:
+    return (partition, first, last)
 
 
 def test_a_round_of_one_partition_keeps_the_token_of_the_previous_version():
@@ -74,30 +72,32 @@ def test_an_intent_of_the_previous_version_is_a_round_of_one_partition():
 
 def test_rounds_take_every_batch_unless_the_metadata_would_not_fit():
     batches = [batch(p, 1000 + 100 * p, 1050 + 100 * p) for p in (3, 0, 2, 1)]
-    [(r, bs)] = plan_rounds(batches)
-    assert [p for p, _f, _l in r.parts] == [b.partition for b in bs] == [0, 1, 2, 3]
-    small = plan_rounds(batches, max_metadata_bytes=len(Round.of_batches(bs[:2]).metadata()))
-    assert [[b.partition for b in g] for _r, g in small] == [[0, 1], [2, 3]]
-    assert all(len(r.metadata()) <= len(Round.of_batches(bs[:2]).metadata()) for r, _g in small)
+    [r] = plan_rounds(batches, "facts")
+    assert [p for p, _f, _l in r.parts] == [0, 1, 2, 3]
+    two = len(Round.of("facts", sorted(batches)[:2]).metadata())
+    small = plan_rounds(batches, "facts", max_metadata_bytes=two)
+    assert [[p for p, _f, _l in x.parts] for x in small] == [[0, 1], [2, 3]]
+    assert all(len(x.metadata()) <= two for x in small)
     many = [batch(p, 10**12, 10**12 + 5) for p in range(400)]
-    rounds = plan_rounds(many)
-    assert len(rounds) > 1 and all(len(r.metadata().encode()) <= 4096 for r, _g in rounds)
-    assert sum(len(g) for _r, g in rounds) == 400
+    rounds = plan_rounds(many, "facts")
+    assert len(rounds) > 1 and all(len(x.metadata().encode()) <= 4096 for x in rounds)
+    assert sum(len(x.parts) for x in rounds) == 400
 
 
 def test_unusable_tells_a_writable_facts_message_from_junk():
     from motcua.domain.calendar import default_calendar
     from motcua.domain.events import validate
     from motcua.domain.lifecycle import DossierState, derive_facts
-    from motcua.live.writer import unusable
+    from motcua.adapters.clickhouse_store import ClickHouseStore
+    from motcua.pipeline.rounds import unusable
     from tests.builders import local_ms, received
 
     e = validate(received("D1", local_ms(2025, 3, 3)))
     st = DossierState("D1")
     st.absorb(e)
     good = {"facts": derive_facts(st, default_calendar()), "events": [e], "ts": [0]}
-    assert unusable(good) is None
-    assert unusable({"facts": {"dossier_id": 1, "version": 1}, "events": []})
-    assert unusable({"facts": {"dossier_id": "D1", "version": 1}, "events": []})  # no facts fields
-    assert unusable({**good, "events": [{"event_id": "x"}]})  # an event that is not one
-    assert unusable({"events": []})
+    assert unusable(good, ClickHouseStore.state_table) is None
+    assert unusable({"facts": {"dossier_id": 1, "version": 1}, "events": []}, ClickHouseStore.state_table)
+    assert unusable({"facts": {"dossier_id": "D1", "version": 1}, "events": []}, ClickHouseStore.state_table)  # no facts fields
+    assert unusable({**good, "events": [{"event_id": "x"}]}, ClickHouseStore.state_table)  # an event that is not one
+    assert unusable({"events": []}, ClickHouseStore.state_table)

@@ -1,0 +1,143 @@
+"""The writer's Kafka side (kafka-python): the group subscription, offset commits with
+a round's intent in their metadata, and the group-less reading of a round's ranges.
+
+``live/writer.py`` holds the argument these serve (rounds, intents, re-forming); the
+round's composition and tokens are pure (``pipeline.rounds.Round``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import CommitFailedError, KafkaError, OffsetMetadataTooLargeError
+from kafka.structs import OffsetAndMetadata
+
+from ..pipeline.rounds import Round
+
+log = logging.getLogger("motcua.writer")
+
+
+class Rejected(Exception):
+    """The broker refused a commit request as a whole; ``too_large``: for its metadata."""
+
+    def __init__(self, too_large: bool):
+        super().__init__("metadata too large" if too_large else "group rebalanced")
+        self.too_large = too_large
+
+
+def consumer_settings(bootstrap: str) -> dict:
+    return dict(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
+                fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
+
+
+def subscribe(settings, on_revoked: Callable[[list], None], on_assigned: Callable[[list], None]) -> KafkaConsumer:
+    """The writer group's consumer of the facts and dead-letter topics. The callbacks run
+    on kafka-python's IO thread: they must not make blocking consumer calls."""
+
+    class Listener(ConsumerRebalanceListener):
+        def on_partitions_revoked(self, revoked):
+            on_revoked(revoked)
+
+        def on_partitions_assigned(self, assigned):
+            on_assigned(assigned)
+
+    c = KafkaConsumer(
+        group_id=settings.writer_group,
+        client_id="motcua-writer",
+        max_poll_records=max(500, settings.writer_batch_size),
+        max_poll_interval_ms=600_000,
+        session_timeout_ms=int(settings.session_timeout_s * 1000),
+        heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
+        **consumer_settings(settings.kafka_bootstrap),
+    )
+    c.subscribe([settings.facts_topic, settings.dead_letters_topic], listener=Listener())
+    # The topics' metadata before the first join: without it the group leader assigns
+    # nothing, then rejoins once the metadata arrives; kafka-python 3.0.12 was seen to
+    # hang in that second join (SyncGroup never completed) when writers restart fast.
+    for topic in (settings.facts_topic, settings.dead_letters_topic):
+        c.partitions_for_topic(topic)
+    return c
+
+
+def intent_offsets(r: Round, tps: list) -> dict:
+    """The intent commit: every partition at its first offset, the composition as metadata."""
+    meta = r.metadata()
+    return {tp: OffsetAndMetadata(r.range_of(tp.partition)[0], meta, -1) for tp in tps}
+
+
+def final_offsets(r: Round, tps: list) -> dict:
+    """The final commit: every partition past its last offset, no metadata."""
+    return {tp: OffsetAndMetadata(r.range_of(tp.partition)[1] + 1, "", -1) for tp in tps}
+
+
+def past(tp, last: int) -> dict:
+    """A final commit of one partition after offset ``last``."""
+    return {tp: OffsetAndMetadata(last + 1, "", -1)}
+
+
+def commit(consumer: KafkaConsumer, offsets: dict, stop: threading.Event, max_backoff_s: float) -> None:
+    """Commit, retrying what may pass on a retry (timeouts, a coordinator moving: the
+    request is idempotent). Raises ``Rejected`` when the broker refused the request as a
+    whole (group generation gone, or metadata too large), SystemExit when stopped."""
+    delay = 0.2
+    while True:
+        try:
+            consumer.commit(offsets)
+            return
+        except CommitFailedError as err:
+            raise Rejected(too_large=False) from err
+        except OffsetMetadataTooLargeError as err:
+            raise Rejected(too_large=True) from err
+        except KafkaError as err:
+            log.warning("offset commit failed; retrying", extra={
+                "error": repr(err)[:300], "backoff_s": delay})
+            if stop.wait(delay):
+                raise SystemExit(0) from None
+            delay = min(delay * 2, max_backoff_s)
+
+
+def read_round(r: Round, bootstrap: str, stop: threading.Event) -> dict[int, list]:
+    """All ranges of a round, whoever owns their partitions now: a group-less consumer
+    (assign + seek) that commits nothing. -> partition -> records within its range."""
+    ranges = {TopicPartition(r.topic, p): (f, l) for p, f, l in r.parts}
+    got: dict[int, list] = {tp.partition: [] for tp in ranges}
+    c = KafkaConsumer(group_id=None, client_id="motcua-writer-reform", **consumer_settings(bootstrap))
+    try:
+        c.assign(list(ranges))
+        for tp, (f, _l) in ranges.items():
+            c.seek(tp, f)
+        todo = set(ranges)
+        warn_at = time.monotonic() + 60
+        while todo:
+            if stop.is_set():
+                raise SystemExit(0)
+            if time.monotonic() > warn_at:
+                warn_at = time.monotonic() + 60
+                log.error("still reading the ranges of an interrupted round", extra={
+                    "round": r.token, "missing": sorted(tp.partition for tp in todo)})
+            for tp, recs in c.poll(timeout_ms=500).items():
+                f, l = ranges[tp]
+                got[tp.partition].extend(x for x in recs if f <= x.offset <= l)
+            for tp in list(todo):
+                if c.position(tp) > ranges[tp][1]:
+                    todo.discard(tp)
+    finally:
+        c.close(autocommit=False)
+    return got
+
+
+def report_lag(consumer: KafkaConsumer, gauge) -> None:
+    """Lag per assigned partition into ``gauge`` (labels service, topic, partition)."""
+    try:
+        for tp in consumer.assignment():
+            hw = consumer.highwater(tp)
+            pos = consumer.position(tp, timeout_ms=1000)
+            if hw is not None and pos is not None:
+                gauge.labels("writer", tp.topic, str(tp.partition)).set(max(0, hw - pos))
+    except Exception:  # noqa: BLE001 - metrics must never stop the writer
+        pass
