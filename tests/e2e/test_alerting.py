@@ -38,7 +38,8 @@ from datetime import date
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.clickhouse_targets import TargetsRepository
 from motcua.domain.calendar import default_calendar
-from motcua.domain.targets import load_targets
+from motcua.bootstrap import plan_targets
+from motcua.settings import get_settings
 from motcua.pipeline.ingest import EmbeddedPipeline
 from motcua.simulate import simulate
 store = ClickHouseStore(sys.argv[1])
@@ -47,7 +48,7 @@ store.load_calendar(cal)
 events = simulate("75", date(2025, 3, 1), date(2025, 3, 31), seed=3, scale=0.1)
 EmbeddedPipeline(store, cal).ingest((f"s:{i}", e) for i, e in enumerate(events))
 repo = TargetsRepository(store)
-repo.replace(load_targets())
+repo.replace(plan_targets(get_settings()))
 repo.load_reference_names(["75"], repo.stored_unit_codes())
 """
 

@@ -1,6 +1,6 @@
 """Plan targets (chỉ tiêu kế hoạch CCHC): the file format, validation and lookup.
 
-A targets file is a YAML list of mappings::
+A targets file (read by ``reference.targets_loader``) is a YAML list of mappings::
 
   - province: "Đồng Nai"          # name or GSO code; province_code: "75" may be given too
     year: 2023                     # or from: 2023-01-01 / to: 2024-01-01 (half-open)
@@ -28,7 +28,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any, Iterable
 
 from .metrics import METRICS_BY_ID
@@ -45,7 +44,6 @@ COMPARATORS = (">=", ">", "=", "<=", "<")
 COMPARATOR_SIGNS = {">=": "≥", ">": ">", "=": "=", "<=": "≤", "<": "<"}
 KNOWN_KEYS = {"province", "province_code", "year", "from", "to", "metric", "level", "unit",
               "comparator", "value", "source", "quote", "inferred", "note"}
-DEFAULT_TARGETS = Path(__file__).resolve().parents[3] / "deploy" / "targets" / "plan-targets.yaml"
 _UNIT_CODE = re.compile(r"^H\d{2}\.[A-Z0-9_.]+$")
 MAX_AVG_DAYS = 365.0
 
@@ -246,18 +244,6 @@ def parse_targets(entries: Any, origin: str = "targets") -> list[Target]:
     if problems:
         raise TargetError(problems)
     return [t for _, t in parsed]
-
-
-def load_targets(path: str | Path | None = None) -> list[Target]:
-    import yaml
-
-    p = Path(path) if path else DEFAULT_TARGETS
-    with open(p, encoding="utf-8") as fh:
-        try:
-            data = yaml.safe_load(fh)
-        except yaml.YAMLError as err:
-            raise TargetError(f"{p}: not valid YAML: {err}") from None
-    return parse_targets(data or [], origin=str(p))
 
 
 PROVINCE_NAMES = {"75": "Đồng Nai", "42": "Hà Tĩnh", "27": "Bắc Ninh", "24": "Bắc Ninh",

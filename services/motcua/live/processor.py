@@ -381,37 +381,9 @@ class BatchSender:
             fut.add_done_callback(done)
 
 
-def load_live_catalogue(settings: LiveSettings) -> dict:
-    """The procedure catalogue the processor folds with, read once at start from
-    ``MOTCUA_PROCEDURE_CATALOGUE``: a catalogue file (any shape ``motcua registry load
-    procedures`` reads; its refused items are left out), or ``store`` for the one loaded
-    into ``MOTCUA_STORE`` (a ClickHouse server: an embedded store is the writer's alone).
-    Unset: none. A catalogue that cannot be read stops the start (figures would differ
-    from a replay's otherwise)."""
-    where = settings.procedure_catalogue
-    if not where:
-        return {}
-    if where.strip().lower() == "store":
-        from ..adapters.clickhouse_procedures import ProceduresRepository
-        from ..adapters.clickhouse_store import ClickHouseStore
-
-        return ProceduresRepository(ClickHouseStore(settings.store_dsn())).catalogue()
-    from ..reference.procedures_loader import read_catalogue
-
-    loaded = read_catalogue(where)
-    if loaded.refused:
-        log.warning("procedure catalogue %s: %d items refused (see motcua registry load procedures)",
-                    where, len(loaded.refused))
-    return {e.code: e for _pos, e in loaded.entries}
-
-
-def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, catalogue: dict | None = None,
+def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict,
                **app_options) -> faust.App:
-    """The faust app (one agent, one table). ``catalogue``: see ``load_live_catalogue``."""
-    from ..cli.common import load_calendar
-
-    cal = cal or load_calendar()
-    catalogue = load_live_catalogue(settings) if catalogue is None else catalogue
+    """The faust app (one agent, one table). ``catalogue``: see ``bootstrap.procedure_catalogue``."""
     datadir = settings.processor_datadir or os.path.join(str(settings.data_dir), "processor")
     os.makedirs(datadir, exist_ok=True)
     options = dict(
@@ -592,7 +564,8 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, catal
     return app
 
 
-def run(settings: LiveSettings, loglevel: str = "INFO") -> None:
+def run(settings: LiveSettings, app: faust.App, loglevel: str = "INFO") -> None:
+    """Run ``app`` (``bootstrap.processor_app``) as a worker until stopped."""
     from faust.worker import Worker
 
     from .logs import logging_config
@@ -600,7 +573,6 @@ def run(settings: LiveSettings, loglevel: str = "INFO") -> None:
     from .topics import ensure_topics
 
     ensure_topics(settings)
-    app = create_app(settings)
     serve(settings.processor_metrics_port)
     worker = Worker(app, loglevel=loglevel, logging_config=logging_config("processor", loglevel),
                     quiet=True, redirect_stdouts=False)
