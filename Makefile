@@ -31,10 +31,10 @@ e2e: $(STAMP)
 
 # prints only the bootstrap address on stdout: export MOTCUA_KAFKA_BOOTSTRAP=$$(make -s kafka-up)
 kafka-up: $(STAMP)
-	@$(BIN)/python -m motcua.live.devbroker up
+	@$(BIN)/python -m devtools.kafka_broker up
 
 kafka-down: $(STAMP)
-	$(BIN)/python -m motcua.live.devbroker down
+	$(BIN)/python -m devtools.kafka_broker down
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/replay_throughput.py --events 1000000

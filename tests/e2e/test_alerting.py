@@ -1,4 +1,4 @@
-"""End to end: simulated data in an embedded store -> `motcua exporter` -> a real
+"""End to end: simulated data in an embedded store -> `motcua run exporter` -> a real
 Prometheus (scrapes it, evaluates the committed recording and alert rules) -> a real
 Alertmanager (committed routing) -> a webhook receiver in this test gets the on-time
 alert, in Vietnamese, on the route of its level.
@@ -117,7 +117,7 @@ def test_on_time_alert_reaches_the_webhook_of_its_level(tmp_path, processes):
     exporter_port, prom_port, am_port = free_port(), free_port(), free_port()
     log = open(tmp_path / "processes.log", "w")
     processes.append(subprocess.Popen(
-        [sys.executable, "-m", "motcua.cli.main", "exporter", "--store", dsn, "--addr", "127.0.0.1",
+        [sys.executable, "-m", "motcua.cli.main", "run", "exporter", "--store", dsn, "--addr", "127.0.0.1",
          "--port", str(exporter_port), "--interval", "2", "--as-of", "2025-03-31T23:00:00"],
         env=env, stdout=log, stderr=subprocess.STDOUT))
 

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from motcua.live import devbroker
+from devtools import kafka_broker as devbroker
 
 
 def _free_port() -> int:

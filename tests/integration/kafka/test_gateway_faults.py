@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from motcua.adapters.codec import decode_dead_letter
-from motcua.live.devbroker import Broker, free_port
+from devtools.kafka_broker import Broker, free_port
 
 from .conftest import Pipeline, _tail
 from .tools import API_KEY, post, simulated

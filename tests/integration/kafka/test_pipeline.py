@@ -11,7 +11,7 @@ import pytest
 
 from motcua.adapters.codec import encode_avro
 from motcua.domain.events import validate
-from motcua.live.devbroker import free_port
+from devtools.kafka_broker import free_port
 
 from .conftest import probe, replay_truth
 from .tools import curl, dossier_of, kcat_produce, post, simulated, wait_http
