@@ -268,10 +268,10 @@ def main() -> int:
     from motcua.adapters.clickhouse_panels import PanelRunner
     from motcua.adapters.clickhouse_store import ClickHouseStore
     from motcua.adapters.clickhouse_targets import TargetsRepository
+    from motcua.bootstrap import plan_targets
     from motcua.dashboards import panels as P
     from motcua.dashboards.macros import PanelContext
     from motcua.domain.calendar import default_calendar
-    from motcua.bootstrap import plan_targets
     from motcua.settings import get_settings
 
     Path(args.path).mkdir(parents=True, exist_ok=True)

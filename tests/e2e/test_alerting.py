@@ -37,10 +37,10 @@ import sys
 from datetime import date
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.clickhouse_targets import TargetsRepository
-from motcua.domain.calendar import default_calendar
 from motcua.bootstrap import plan_targets
-from motcua.settings import get_settings
+from motcua.domain.calendar import default_calendar
 from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.settings import get_settings
 from motcua.simulate import simulate
 store = ClickHouseStore(sys.argv[1])
 cal = default_calendar()

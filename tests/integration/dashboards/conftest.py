@@ -8,10 +8,10 @@ import pytest
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.clickhouse_targets import TargetsRepository
-from motcua.domain.calendar import default_calendar
 from motcua.bootstrap import plan_targets
-from motcua.settings import get_settings
+from motcua.domain.calendar import default_calendar
 from motcua.pipeline.ingest import EmbeddedPipeline
+from motcua.settings import get_settings
 from motcua.simulate import simulate
 
 CAL = default_calendar()

@@ -73,11 +73,11 @@ def test_ranking_target_follows_the_domain_rule_for_unit_targets(chdb_path):
 
     from motcua.adapters.clickhouse_panels import PanelRunner
     from motcua.adapters.clickhouse_targets import TargetsRepository
+    from motcua.bootstrap import plan_targets
     from motcua.dashboards import panels as P
     from motcua.dashboards.macros import PanelContext
-    from motcua.bootstrap import plan_targets
-    from motcua.settings import get_settings
     from motcua.domain.targets import effective_target
+    from motcua.settings import get_settings
 
     store = ClickHouseStore(f"chdb://{chdb_path}?database=ranking_unit_targets")
     store.load_calendar(CAL)

@@ -9,14 +9,14 @@ from datetime import date, timedelta
 import pytest
 
 from motcua.adapters.clickhouse_panels import PanelRunner
+from motcua.bootstrap import plan_targets
 from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
 from motcua.domain.calendar import local_day_number
 from motcua.domain.lifecycle import status_at
 from motcua.domain.metrics import METRICS_BY_ID, Period
-from motcua.bootstrap import plan_targets
-from motcua.settings import get_settings
 from motcua.domain.targets import effective_target
+from motcua.settings import get_settings
 
 from .conftest import CAL
 
