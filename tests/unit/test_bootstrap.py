@@ -65,6 +65,13 @@ def test_processor_app_gets_calendar_and_catalogue_explicitly(tmp_path, monkeypa
     assert seen["catalogue"] == {} and seen["cal"].version == default_calendar().version
 
 
+def test_processor_app_builds_the_faust_app(tmp_path):
+    import faust
+
+    app = bootstrap.processor_app(LiveSettings(procedure_catalogue=None, processor_datadir=str(tmp_path)))
+    assert isinstance(app, faust.App)
+
+
 def test_the_exporter_runs_as_motcua_run_exporter_and_keeps_its_old_name():
     runner = CliRunner()
     res = runner.invoke(app, ["run", "exporter", "--help"])
