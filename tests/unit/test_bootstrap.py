@@ -81,3 +81,9 @@ def test_the_exporter_runs_as_motcua_run_exporter_and_keeps_its_old_name():
     alias = next(c for c in app.registered_commands if c.name == "exporter")
     assert alias.hidden  # not listed: `motcua run exporter` is the documented form
     assert "exporter" in runner.invoke(app, ["run", "--help"]).output
+
+
+def test_run_gateway_reads_its_settings_before_starting(monkeypatch):
+    monkeypatch.delenv("MOTCUA_API_KEYS", raising=False)
+    res = CliRunner().invoke(app, ["run", "gateway", "--bootstrap", "127.0.0.1:1"])
+    assert res.exit_code == 2 and "MOTCUA_API_KEYS" in res.output

@@ -35,7 +35,7 @@ def gateway(
 ) -> None:
     """HTTP ingest: POST /v1/events (JSON, JSON array, NDJSON, Avro), /health, /metrics.
     Starts even while Kafka is unreachable (/health answers 503 until it is back)."""
-    from .. import bootstrap
+    from .. import bootstrap as root  # `bootstrap` here is the Kafka option
     from ..live.logs import setup
 
     settings = _settings(bootstrap, gateway_port=port)
@@ -51,7 +51,7 @@ def gateway(
                    "hoặc dùng --allow-anonymous khi phát triển.", err=True)
         raise typer.Exit(2)
     setup("gateway", log_level)
-    bootstrap.run_gateway(settings, allow_anonymous=allow_anonymous)
+    root.run_gateway(settings, allow_anonymous=allow_anonymous)
 
 
 @run_app.command()
