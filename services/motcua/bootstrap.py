@@ -73,15 +73,18 @@ def _first_line(text: str, limit: int = 160) -> str:
 
 
 def unit_registry(store: ClickHouseStore | None = None) -> Registry:
-    """The registry of units, fields and procedure names: the one loaded into ``store``
-    (``motcua registry load units``) when it holds units, else the shipped reference data.
-    Installed as the process-wide registry, which the reports and labels read."""
+    """The registry of units, fields and procedure names: with ``store``, the units and
+    the procedure catalogue loaded into it (``motcua registry load units|procedures``) are
+    installed as the process-wide registry, which the reports and labels read; without
+    (or a store that loaded none), the shipped reference data."""
     from .reference.registry import default_registry
 
     if store is not None:
+        from .adapters.clickhouse_procedures import use_store_catalogue
         from .adapters.clickhouse_units import use_store_registry
 
         use_store_registry(store)
+        use_store_catalogue(store)
     return default_registry()
 
 

@@ -331,12 +331,9 @@ def open_store(store: Optional[str], must_exist: bool = False, require_data: boo
                 st.migrate()
         else:
             st.migrate()
-        from ..adapters.clickhouse_units import use_store_registry
-
-        use_store_registry(st)  # the units this store has loaded name units everywhere in this process
-        from ..adapters.clickhouse_procedures import use_store_catalogue
-
-        use_store_catalogue(st)  # and its loaded procedure catalogue names procedures and fields
+        # the units and the procedure catalogue this store has loaded name units, procedures
+        # and fields everywhere in this process
+        bootstrap.unit_registry(st)
     except CliError:
         raise
     except Exception as err:
