@@ -11,8 +11,8 @@ import io
 import pytest
 from typer.testing import CliRunner
 
-from motcua.cli.main import app
 from devtools.kafka_broker import free_port
+from motcua.cli.main import app
 from tests.cli_runner import motcua, motcua_json
 
 runner = CliRunner()

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devtools.kafka_broker import KAFKA_VERSION
 from motcua.adapters.clickhouse_store import parse_dsn
 from motcua.cli.main import app
 from motcua.live import config
 from motcua.live.config import LiveSettings
-from devtools.kafka_broker import KAFKA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

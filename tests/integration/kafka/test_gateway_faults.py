@@ -18,8 +18,8 @@ from datetime import date
 import orjson
 import pytest
 
-from motcua.adapters.codec import decode_dead_letter
 from devtools.kafka_broker import Broker, free_port
+from motcua.adapters.codec import decode_dead_letter
 
 from .conftest import Pipeline, _tail
 from .tools import API_KEY, post, simulated
