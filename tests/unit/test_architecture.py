@@ -58,9 +58,6 @@ KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = {
     # domain.calendar.default_calendar builds the shipped official schedule: the calendar
     # with reference data belongs in reference/ or bootstrap (its callers pass it)
     ("motcua.domain.calendar", "motcua.reference.official_calendar"),
-    # domain.targets._province_code resolves province names: a resolver the loader passes
-    ("motcua.domain.targets", "motcua.reference"),
-    ("motcua.domain.targets", "motcua.reference.reform"),
     # the DVCQG import reads files with the codec's damaged-file reader (foreign formats
     # should get bytes from an adapter instead)
     ("motcua.imports.dvcqg", "motcua.adapters.codec"),
@@ -74,7 +71,7 @@ KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = {
 # violations above: they go with them.
 KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({"pipeline", "adapters", "imports"}),  # pipeline -> adapters, imports -> adapters
-    frozenset({"domain", "reference"}),  # domain.calendar, domain.targets -> reference
+    frozenset({"domain", "reference"}),  # domain.calendar -> reference
 }
 
 # Modules that read the environment, and why. The settings modules are the rule, not

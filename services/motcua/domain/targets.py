@@ -28,7 +28,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .metrics import METRICS_BY_ID
 
@@ -107,20 +107,10 @@ def _fold(s: str) -> str:
     return "".join(c for c in s if not unicodedata.combining(c)).lower().strip()
 
 
-def _province_code(name: str, explicit: Any) -> str:
+def _province_code(name: str, explicit: Any, province_code_of: Callable[[str], str] | None) -> str:
     if explicit is not None:
         return str(explicit)
-    try:
-        from ..reference import resolve_province
-        from ..reference.reform import former_province
-
-        if former_province(name) is not None:
-            # a province merged away in 2025 (Quảng Nam): its plan is not the new
-            # province's, although resolve_province reads the name as the new one
-            return ""
-        return resolve_province(name).code
-    except (ValueError, ImportError):
-        return ""  # e.g. a province merged away in 2025: kept, shown by name
+    return province_code_of(name) if province_code_of else ""
 
 
 def _as_date(v: Any, where: str, name: str, problems: list[str]) -> date | None:
@@ -133,7 +123,8 @@ def _as_date(v: Any, where: str, name: str, problems: list[str]) -> date | None:
         return None
 
 
-def _parse_entry(e: Any, where: str, problems: list[str]) -> Target | None:
+def _parse_entry(e: Any, where: str, problems: list[str],
+                 province_code_of: Callable[[str], str] | None = None) -> Target | None:
     if not isinstance(e, dict):
         problems.append(f"{where}: expected a mapping, got {type(e).__name__}")
         return None
@@ -200,7 +191,7 @@ def _parse_entry(e: Any, where: str, problems: list[str]) -> Target | None:
         valid_from=start, valid_to=end, comparator=comparator, value=float(value),
         source=str(e.get("source", "") or ""), quote=str(e.get("quote", "") or ""),
         inferred=bool(e.get("inferred", False)),
-        province_code=_province_code(province, e.get("province_code")),
+        province_code=_province_code(province, e.get("province_code"), province_code_of),
     )
 
 
@@ -227,8 +218,12 @@ def _overlaps(targets: list[tuple[str, Target]]) -> list[str]:
     return problems
 
 
-def parse_targets(entries: Any, origin: str = "targets") -> list[Target]:
-    """Validate and convert; raises TargetError listing every problem found."""
+def parse_targets(entries: Any, origin: str = "targets",
+                  province_code_of: Callable[[str], str] | None = None) -> list[Target]:
+    """Validate and convert; raises TargetError listing every problem found.
+    ``province_code_of``: the current GSO code of a province name ("" when none) for the
+    entries without ``province_code`` (``reference.targets_loader`` passes the
+    registry's); without it such entries keep "" (shown by name)."""
     if entries is None:
         return []
     if not isinstance(entries, list):
@@ -237,7 +232,7 @@ def parse_targets(entries: Any, origin: str = "targets") -> list[Target]:
     parsed: list[tuple[str, Target]] = []
     for i, e in enumerate(entries, start=1):
         label = f"entry {i}" + (f" ({e.get('metric')})" if isinstance(e, dict) and e.get("metric") else "")
-        t = _parse_entry(e, f"{origin}: {label}", problems)
+        t = _parse_entry(e, f"{origin}: {label}", problems, province_code_of)
         if t is not None:
             parsed.append((f"{origin}: {label}", t))
     problems += _overlaps(parsed)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from motcua.bootstrap import plan_targets
-from motcua.domain.targets import TargetError, check_rows, effective_target, parse_targets, target_cells
-from motcua.reference.targets_loader import load_targets
+from motcua.domain.targets import TargetError, check_rows, effective_target, target_cells
+from motcua.reference.targets_loader import load_targets, parse_targets
 from motcua.settings import PACKAGE_TARGETS, Settings
 
 REPO = Path(__file__).resolve().parents[3]
