@@ -34,7 +34,7 @@ class PanelRunner:
 
     def query(self, sql: str, ctx: PanelContext) -> tuple[list[str], list[tuple]]:
         defaults = {"bottom_n": "20", "min_volume": "1"}
-        vars_ = dict(defaults)
+        vars_: dict[str, list[str] | str] = dict(defaults)
         vars_.update(ctx.variables)
         ctx = PanelContext(ctx.from_ms, ctx.to_ms, vars_, ctx.interval_s)
         text = expand(sql, ctx, self.all_values())

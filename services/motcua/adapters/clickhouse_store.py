@@ -10,7 +10,7 @@ server (``http(s)://user:pass@host:8123/db``). Tables:
 - ``kpi_daily``: additive counters per local day × unit × procedure × field × channel as
   signed deltas (SummingMergeTree). When a dossier's facts change, the pipeline inserts
   −1 × old contributions and +1 × new ones, so sums stay right however often a dossier
-  changes state (the "MV over status updates" trap of architecture.md is avoided by
+  changes state (the "MV over status updates" trap of docs/design.md is avoided by
   never deriving the rollup from state rows inside ClickHouse).
 - ``dead_letters``: rejected input with reason and original (redacted) bytes.
 - ``work_calendar``: the working-day calendar, for SQL that needs "next working day".

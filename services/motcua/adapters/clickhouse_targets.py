@@ -92,9 +92,9 @@ class TargetsRepository:
         for code in extra_unit_codes:
             if code in seen or not code:
                 continue
-            u = reg.unit(code)
+            known = reg.unit(code)
             prov = code[1:3] if code.startswith("H") else ""
-            rows.append(("unit", code, u.name if u else code, u.level if u else "", prov, ""))
+            rows.append(("unit", code, known.name if known else code, known.level if known else "", prov, ""))
         # fields and procedures: the shipped names, the loaded catalogue's winning
         from .clickhouse_procedures import reference_name_rows
 

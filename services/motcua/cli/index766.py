@@ -4,7 +4,7 @@
     motcua index766 score FILE --format json
 
 The group's callback computes from the store when no subcommand is given; ``score``
-scores counts supplied from elsewhere (metrics.md's input and output formats).
+scores counts supplied from elsewhere (docs/metrics.md#index766 gives the input and output formats).
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def score(
     online_split: Optional[str] = SplitOption,
     bands: Optional[str] = BandsOption,
 ) -> None:
-    """Chấm điểm từ số liệu có sẵn (ví dụ xuất từ hệ thống khác), đúng công thức metrics.md."""
+    """Chấm điểm từ số liệu có sẵn (ví dụ xuất từ hệ thống khác), đúng công thức (docs/metrics.md)."""
     import orjson
 
     from ..domain.index766 import Index766Error, score_file

@@ -252,7 +252,7 @@ def kpi(
     store: Optional[str] = StoreOption,
     bom: bool = BomOption,
 ) -> None:
-    """Live KPIs for a period: every metric of metrics.md as numerator, denominator and
+    """Live KPIs for a period: every metric of docs/metrics.md#rates as numerator, denominator and
     ratio per group, plus in progress / overdue / due soon as of an instant."""
     from ..domain.calendar import local_day_number
     from ..domain.metrics import Period

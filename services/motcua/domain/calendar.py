@@ -213,7 +213,7 @@ class WorkingCalendar:
         self._working = working  # ordinals of working days, ascending
         self._cumulative = cumulative  # working days <= ordinal, indexed from self.first
         self._version: str | None = None
-        self._package_vi = None
+        self._package_vi: holidays.HolidayBase | None = None
 
     @property
     def version(self) -> str:

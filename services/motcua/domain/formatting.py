@@ -6,7 +6,7 @@ from __future__ import annotations
 def fmt_int(n: int | float | None) -> str:
     if n is None:
         return "–"
-    return f"{int(round(n)):,}".replace(",", ".")
+    return f"{round(n):,}".replace(",", ".")
 
 
 def fmt_decimal(x: float | None, digits: int = 1) -> str:

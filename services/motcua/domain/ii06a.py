@@ -34,9 +34,10 @@ LEVEL_LABELS_VI = {
 FORM_CODE = "Biểu II.06a/VPCP/KSTT"
 FORM_TITLE = "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"
 
-# (key, heading group, column heading). The JSON keys are metrics.md's; the headings are
-# the form's column structure (received: total / online / direct & postal / carried over;
-# resolved: total / early / on time / late; in progress: total / within / overdue).
+# (key, heading group, column heading). The JSON keys are those of docs/metrics.md#ii06a; the
+# headings are the form's column structure (received: total / online / direct & postal /
+# carried over; resolved: total / early / on time / late; in progress: total / within /
+# overdue).
 GROUP_RECEIVED = "Số hồ sơ tiếp nhận"
 GROUP_RESOLVED = "Số hồ sơ đã giải quyết"
 GROUP_IN_PROGRESS = "Số hồ sơ đang giải quyết"
@@ -149,8 +150,8 @@ class II06aReport:
         return not self.problems
 
     def to_json(self) -> dict:
-        """metrics.md's JSON form: ``period`` {from, to (exclusive)} and ``rows``; plus the
-        totals per level and for the province, and the identity check."""
+        """The JSON form of docs/metrics.md#ii06a: ``period`` {from, to (exclusive)} and
+        ``rows``; plus the totals per level and for the province, and the identity check."""
         return {
             "period": {"from": self.start.isoformat(), "to": self.end.isoformat()},
             "rows": [{k: r[k] for k in KEYS + FIGURES} for r in self.rows],

@@ -1,6 +1,6 @@
 """The dossier-based parts of the 766 index (Quyết định 766/QĐ-TTg, Cổng DVCQG).
 
-Scoring follows metrics.md "Index 766" exactly:
+Scoring follows docs/metrics.md#index766 exactly:
 
 - a metric's ratio r = numerator / denominator, shown in percent rounded to 2 decimals
   (half up); r = 0 when the denominator is 0, except ELECTRONIC_CERTIFIED_COPY and the two
@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any, Callable, Iterable, Mapping
 
 CENT = Decimal("0.01")
@@ -120,7 +121,7 @@ class ScoringConfig:
         object.__setattr__(self, "metrics", _metrics(split))
         bands = tuple((_d(lo), str(name)) for lo, name in self.bands)
         los = [lo for lo, _ in bands]
-        if los[0] != 90 or los[-1] != 0 or any(b >= a for a, b in zip(los, los[1:])):
+        if los[0] != 90 or los[-1] != 0 or any(b >= a for a, b in pairwise(los)):
             raise Index766Error("grade bands must start at 90 (xuất sắc), end at 0 (yếu) and descend")
         if len(los) > 2 and los[-2] != 50:
             raise Index766Error("the lowest middle band must start at 50 (below 50 is yếu)")
@@ -160,7 +161,7 @@ def parse_split(text: str) -> tuple[Decimal, Decimal, Decimal]:
         raise Index766Error(f"bad online split {text!r}: three numbers, e.g. 2,4,6") from None
     if len(values) != 3:
         raise Index766Error(f"bad online split {text!r}: three numbers, e.g. 2,4,6")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def q2(x: Decimal) -> Decimal:
@@ -239,7 +240,8 @@ def score_counts(counts: Mapping[str, Any], config: ScoringConfig | None = None,
 
 
 def score_file(data: Any, config: ScoringConfig | None = None) -> list[dict]:
-    """metrics.md's ``index766 score`` input (a JSON array of {unit_code, counts}) -> output."""
+    """The ``index766 score`` input of docs/metrics.md#index766 (a JSON array of
+    {unit_code, counts}) -> its output."""
     if not isinstance(data, list):
         raise Index766Error("input must be a JSON array of {\"unit_code\": ..., \"counts\": {...}}")
     out = []
@@ -287,7 +289,7 @@ def counts_from_figures(kpi: Mapping[str, int], counters: Mapping[str, int],
     unit's full catalogue is not in the event stream). PAYMENT_PROCEDURE_INTEGRATED uses
     fee procedures offering an online service as a proxy for "fee procedures integrated
     with payment on the portal". Petitions (PAKN) and e-certified copies are not in the
-    event stream: they are given as 0/0, which metrics.md scores as met.
+    event stream: they are given as 0/0, which docs/metrics.md#index766-ratio scores as met.
     """
     c = {k: int(v) for k, v in counters.items()}
     procs = {code: {k: int(v) for k, v in pc.items()} for code, pc in procedures}

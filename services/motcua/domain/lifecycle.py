@@ -7,9 +7,9 @@ The same set of events gives the same state whatever the order and however many
 duplicates arrived; no re-sorting or event log is needed, and two partial states can be
 merged (``merge``), which is what a restarted or rebalanced worker relies on.
 
-``derive_facts`` turns a state into the flat facts metrics.md defines (received, due date,
-supplement pauses, end, outcome, ...). Facts that depend on "now" (in progress, overdue,
-due soon) are *not* frozen here: ``status_at`` evaluates them for any instant.
+``derive_facts`` turns a state into the flat facts docs/metrics.md#facts defines (received,
+due date, supplement pauses, end, outcome, ...). Facts that depend on "now" (in progress,
+overdue, due soon) are *not* frozen here: ``status_at`` evaluates them for any instant.
 
 Snapshots (contract v2). A ``SNAPSHOT`` event is what the source says the dossier *is*
 (a DVCQG DongBoHoSoMC item, a row of a dossier-list sheet), so a later one corrects an
@@ -401,7 +401,7 @@ def effective_state(state: DossierState) -> DossierState:
 
 
 def derive_facts(state: DossierState, cal: WorkingCalendar) -> dict:
-    """The flat dossier facts of metrics.md. Dates are local ordinals (int) or None."""
+    """The flat dossier facts of docs/metrics.md#facts. Dates are local ordinals (int) or None."""
     state = effective_state(state)
     rec = state.received
     env = rec if rec is not None else state.first

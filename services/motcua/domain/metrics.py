@@ -1,4 +1,4 @@
-"""The live metrics of metrics.md as numerator/denominator pairs.
+"""The live metrics of docs/metrics.md as numerator/denominator pairs.
 
 Rule zero: store counts, compute rates as sum(numerator) / sum(denominator) at query time.
 

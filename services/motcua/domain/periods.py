@@ -1,6 +1,6 @@
 """Reporting periods: the official cut-off periods (chốt số liệu) and calendar periods.
 
-Official periods (metrics.md "Periods"), as half-open local-date ranges [start, end):
+Official periods (docs/metrics.md#official-periods), as half-open local-date ranges [start, end):
 - month M:     15th of month M-1 .. 14th of M          -> [15/(M-1), 15/M)
 - quarter Q:   15th of the month before the quarter .. 14th of its last month
 - 6 months:    15/12 of the previous year .. 14/6      -> [15/12 (Y-1), 15/6 Y)

@@ -183,6 +183,8 @@ def _parse_entry(e: Any, where: str, problems: list[str],
         problems.append(f"{where}: give 'year', or 'from' and 'to'")
     if len(problems) > start_count:
         return None
+    # a missing or bad metric, value or period added a problem above
+    assert metric is not None and value is not None and start is not None and end is not None
     province = str(e["province"])
     return Target(
         province=province, metric=metric,
@@ -331,7 +333,7 @@ def check_rows(kpi_rows: list[dict], targets: list[Target], province: str, day: 
             num, den = row[f"{metric}_num"], row[f"{metric}_den"]
             ratio = row[metric]
             out.append(CheckRow(metric, level, unit, t, num, den, ratio, t.met(ratio)))
-    order = {lv: i for i, lv in enumerate(UNIT_LEVELS)}
+    order: dict[str | None, int] = {lv: i for i, lv in enumerate(UNIT_LEVELS)}
     metric_order = {m: i for i, m in enumerate(METRICS_BY_ID)}
     out.sort(key=lambda r: (order.get(r.level, 9), r.unit_code or "", metric_order[r.metric]))
     return out

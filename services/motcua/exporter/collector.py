@@ -158,7 +158,7 @@ class KpiCollector(Collector):
         if s is None:
             return
         lv = ["province", "level", "metric", "window"]
-        num = GaugeMetricFamily("motcua_kpi_numerator", "Numerator of a metric (metrics.md) over a window ending today, per province and level.", labels=lv)
+        num = GaugeMetricFamily("motcua_kpi_numerator", "Numerator of a metric (docs/metrics.md) over a window ending today, per province and level.", labels=lv)
         den = GaugeMetricFamily("motcua_kpi_denominator", "Denominator of a metric over a window ending today, per province and level.", labels=lv)
         for (prov, level, metric, w), (a, b) in sorted(s.level.items()):
             num.add_metric([prov, level, metric, w], a)

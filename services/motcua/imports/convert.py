@@ -167,7 +167,7 @@ class Converter:
             self.notes.inferred["field_from_catalogue"] += 1
             return entry.field_code
         known = self.registry.procedure(procedure)
-        if not isinstance(known, str) and getattr(known, "field_code", ""):
+        if not isinstance(known, str) and known.field_code:
             self.notes.inferred["field_from_registry"] += 1
             return known.field_code
         self.notes.inferred["field_unknown"] += 1

@@ -1,8 +1,8 @@
 """Reading DVCQG sync payloads: DongBoHoSoMC (dossier snapshots) and CapNhatTienDoHoSoMC
-(progress rows), as the one-stop systems of docs/dvcqg-sync.md send them, into the records
+(progress rows), as the one-stop systems of docs/importing.md#senders send them, into the records
 of :mod:`motcua.imports.model`. Pure parsing: no store, no events, no I/O but ``read_file``.
 
-Shapes accepted (spec §2.1, §3, §6.3):
+Shapes accepted (docs/importing.md#senders):
 
 * O's envelope ``{"session", "madonvi", "service", "isUpdating", "data": [...]}`` (``data``
   may be one object; key names in any case, ``MaDinhDanhDV`` also names the unit);
@@ -18,11 +18,12 @@ Only codes, instants and flags are kept. Personal data and free text (ChuHoSo, S
 MaDoiTuong, Email, Fax, SoDienThoai, DinhDanhCHS, ThongTinKhac, TrichYeuHoSo, GhiChu, TenTTHC,
 DonViXuLy, file names, URLs ...) are never copied; ``NoiDungXuLy`` and ``NguoiXuLy`` are read
 only by :func:`classify_row`. ``DanhSachHoSoBoSung`` is ignored: neither O nor T ever fills it
-(spec §6.10), supplement rounds arrive as progress rows. The envelope's ``session`` is
-kept on :class:`Request` for the gateway to check, out of its ``repr``, and never in a
-record, a reason or a Problem's raw bytes. A :class:`~motcua.imports.model.Problem` keeps
-the original item (or request) in ``raw`` for the dead letter, which redacts it; its
-``reason`` quotes input values only through ``events.shown``.
+(docs/importing.md#the-senders-quirks), supplement rounds arrive as progress rows. The
+envelope's ``session`` is kept on :class:`Request` for the gateway to check, out of its
+``repr``, and never in a record, a reason or a Problem's raw bytes. A
+:class:`~motcua.imports.model.Problem` keeps the original item (or request) in ``raw`` for
+the dead letter, which redacts it; its ``reason`` quotes input values only through
+``events.shown``.
 
 Problem codes: of a request ``BAD_JSON``, ``NOT_A_REQUEST``, ``UNKNOWN_SERVICE``,
 ``PERSONAL_DATA`` / ``BAD_FIELD`` (a ``madonvi`` that is no code); of an item
@@ -43,7 +44,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import orjson
 
@@ -144,7 +145,8 @@ def _local_midnight_ms(yyyymmdd: str) -> int | None:
 def _to_datetime(text: str) -> datetime | None:
     m = _COMPACT.fullmatch(text)
     if m is not None:
-        return datetime(*(int(g) for g in m.groups() if g is not None))
+        year, month, day, hh, mm, ss = m.groups()
+        return datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0))
     m = _DMY.fullmatch(text)
     if m is not None:
         day, month, year, hh, mm, ss = m.groups()
@@ -191,7 +193,8 @@ def _first(text: str, phrases: tuple[str, ...]) -> int:
 def classify_row(status: int, text: str | None, actor: str | None) -> tuple[str, bool]:
     """``(kind, synthetic)`` of a progress row from its TrangThai, NoiDungXuLy and
     NguoiXuLy (read here, never kept). ``synthetic``: one of the rows Thanh Hoá's system
-    makes up (actor "Cán bộ một cửa" with its fixed texts, spec §3), not an action.
+    makes up (actor "Cán bộ một cửa" with its fixed texts: docs/importing.md#the-senders-quirks),
+    not an action.
     Raises :class:`BadValue` ``BAD_STATUS`` for a status outside 1..10."""
     if type(status) is not int or status not in _KINDS:
         raise BadValue("BAD_STATUS", f"trạng thái {shown(str(status))} không thuộc 1–10")
@@ -220,7 +223,7 @@ def _classify_text(status: int, text: str) -> tuple[str, bool]:
 # --------------------------------------------------------------------------- field values
 
 
-# The field names of the spec (items and their lists), as the senders spell them.
+# The field names of the DVCQG payloads (items and their lists), as the senders spell them.
 _KNOWN_KEYS = frozenset("""
 MaHoSo MaTTHC TenTTHC MaLinhVuc TenLinhVuc KenhThucHien SoBienNhan SoGiayToChuHoSo ChuHoSo LoaiDoiTuong
 MaDoiTuong ThongTinKhac Email Fax SoDienThoai TrichYeuHoSo NgayTiepNhan NgayHenTra TrangThaiHoSo NgayTra
@@ -310,6 +313,10 @@ def _bool(value: Any) -> bool | None:
     return {"1": True, "0": False}.get(flag) if flag is not None else None
 
 
+@overload
+def _status(value: Any, name: str, blank: int) -> int: ...
+@overload
+def _status(value: Any, name: str, blank: None) -> int | None: ...
 def _status(value: Any, name: str, blank: int | None) -> int | None:
     if value is None:
         return blank
@@ -396,8 +403,8 @@ def _electronic_result(f: _Fields) -> bool | None:
 
 
 def _has_fee(f: _Fields) -> bool | None:
-    amounts = [_amount(_Fields(line).get("Gia")) for line in _objects(f.get("DanhSachLePhi")) or ()]
-    amounts = [a for a in amounts if a is not None]
+    read = [_amount(_Fields(line).get("Gia")) for line in _objects(f.get("DanhSachLePhi")) or ()]
+    amounts = [a for a in read if a is not None]
     if not amounts:
         return None
     return any(a > 0 for a in amounts)
@@ -454,6 +461,7 @@ def _progress_row(f: _Fields, dossier_id: str, where: str, ctx: _Context) -> Pro
         return _item_problem(where, "NO_TIME", f"hồ sơ {shown(dossier_id)}: dòng tiến độ thiếu "
                                                f"thời điểm xử lý (ThoiDiemXuLy)", f.obj)
     at = parse_time(at_value, "ThoiDiemXuLy")
+    assert at is not None  # f.get reads a blank value as None, handled above
     status = _status(f.get("TrangThai"), "TrangThai", 4)  # T sends an empty TrangThai as 4
     text, actor = f.get("NoiDungXuLy"), f.get("NguoiXuLy")
     kind, synthetic = classify_row(status, text if isinstance(text, str) else None,
@@ -491,7 +499,7 @@ def _not_an_object(item: Any, where: str) -> Problem:
 def _item(item: dict, service: str, exact: bool, where: str, ctx: _Context):
     """The record of an object item of ``service`` (``exact`` as for ``_kind_of``)."""
     f = None if exact else _Fields(item)
-    dossier_id = _code(item.get("MaHoSo")) if exact else _code(f.get("MaHoSo"))
+    dossier_id = _code(item.get("MaHoSo") if f is None else f.get("MaHoSo"))
     if dossier_id is None:
         return _item_problem(where, "NO_DOSSIER_CODE", "thiếu mã hồ sơ (MaHoSo)", item)
     try:
@@ -499,7 +507,7 @@ def _item(item: dict, service: str, exact: bool, where: str, ctx: _Context):
     except BadValue as exc:  # a dossier code shaped like a phone or ID number is not kept
         return _item_problem(where, exc.code, exc.reason, item)
     try:
-        if exact:  # the usual case: plain reads of the item (same values, same order of checks)
+        if f is None:  # exact, the usual case: plain reads (same values, same order of checks)
             if service == TIEN_DO:
                 return _progress_row_exact(item, dossier_id, where, ctx)
             return _snapshot_exact(item, dossier_id, where, ctx)
@@ -590,6 +598,10 @@ def _code_checked(name: str, value: Any) -> str | None:
     return _checked(name, (value.strip() or None) if type(value) is str else _code(value))
 
 
+@overload
+def _status_of(value: Any, name: str, blank: int) -> int: ...
+@overload
+def _status_of(value: Any, name: str, blank: None) -> int | None: ...
 def _status_of(value: Any, name: str, blank: int | None) -> int | None:
     """``_status(_blank(value), name, blank)``."""
     if type(value) is str:
@@ -721,6 +733,7 @@ def _progress_row_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -
         if _blank(at_value) is None:
             return _progress_row(_Fields(obj), dossier_id, where, ctx)  # its NO_TIME Problem
         at = _time(at_value, "ThoiDiemXuLy")
+        assert at is not None  # a blank value is handled above
     status = _status_of(get("TrangThai"), "TrangThai", 4)  # T sends an empty TrangThai as 4
     text = get("NoiDungXuLy")
     kind, synthetic = _classify_text(status, text if isinstance(text, str) and text.strip() else "")
@@ -852,6 +865,7 @@ def parse_request(body: Any, where: str, *, madonvi: str | None = None,
             return _request_problem(where, "UNKNOWN_SERVICE",
                                     f"dịch vụ {shown(body_service)} không phải {DONG_BO} hay {TIEN_DO}",
                                     value)
+    unit: str | None
     if body_unit is not None:
         unit, unit_from = body_unit, "envelope"
     else:

@@ -531,9 +531,9 @@ class _Index:
         for fld, names in mapping.headings.items():
             for i, name in enumerate(names):
                 self.keys.setdefault(_heading_key(name), (fld, i))
-        for fld, names in DEFAULT_HEADINGS.items():
+        for fld, defaults in DEFAULT_HEADINGS.items():
             base = len(mapping.headings.get(fld, ()))
-            for i, name in enumerate(names):
+            for i, name in enumerate(defaults):
                 self.keys.setdefault(_heading_key(name), (fld, base + i))
         self.wanted = {
             "dossier_id": [*mapping.headings.get("dossier_id", ()), DEFAULT_HEADINGS["dossier_id"][0]],
@@ -723,7 +723,8 @@ def _read_xlsx(path: Path, index: _Index, mapping: SheetMapping, extra: dict[str
             if cols is None:
                 continue
             title = ws.title
-            count, records = _read_rows(rows, cols, lambda n: f"{name} [{title}] dòng {n}", extra)
+            # B023: the lambda is used before the loop moves on (this iteration returns)
+            count, records = _read_rows(rows, cols, lambda n: f"{name} [{title}] dòng {n}", extra)  # noqa: B023
             return SheetRead(where=name, sheet=title, heading_row=cols.row,
                              columns={f: h for f, (_j, h) in cols.fields.items()},
                              ignored=cols.ignored, rows=count, records=records)

@@ -1,5 +1,5 @@
 """The drop-in DVCQG endpoint: a province's existing national sync (OpenCPS and the
-provincial connectors of docs/dvcqg-sync.md §2.1) is pointed at motcua by changing its URLs.
+provincial connectors of docs/importing.md#senders) is pointed at motcua by changing its URLs.
 
 Routes (registered by ``gateway.build_app``):
 

@@ -61,7 +61,8 @@ def supply_flags(event: dict, catalogue: Catalogue | None) -> dict:
     ``event_type`` is taken as a RECEIVED: the fold's trimmed ``received`` slot)."""
     if not catalogue or event.get("event_type", "RECEIVED") != "RECEIVED":
         return event
-    entry = catalogue.get(event.get("procedure_code"))
+    code = event.get("procedure_code")
+    entry = catalogue.get(code) if code is not None else None
     if entry is None:
         return event
     out = None
@@ -79,7 +80,8 @@ def disagreements(event: dict, catalogue: Catalogue | None) -> list[tuple[str, o
     """(flag, event value, catalogue value) for every flag both state and disagree on."""
     if not catalogue or event.get("event_type", "RECEIVED") != "RECEIVED":
         return []
-    entry = catalogue.get(event.get("procedure_code"))
+    code = event.get("procedure_code")
+    entry = catalogue.get(code) if code is not None else None
     if entry is None:
         return []
     out = []

@@ -197,10 +197,10 @@ def parse_overrides(data: Any, name: str = "tệp cấu hình lịch") -> Overri
     if not isinstance(raw, dict):
         raise CalendarDataError(f"{name}: sources phải là một bảng (năm hoặc ngày: văn bản)")
     for k, v in raw.items():
-        key: date | int = k if isinstance(k, date) else (
+        when: date | int = k if isinstance(k, date) else (
             _as_year(k, f"{name}: sources") if isinstance(k, int) or (isinstance(k, str) and k.strip().isdigit())
             else _as_date(k, f"{name}: sources"))
-        sources[key] = _text(v, f"{name}: sources[{k}]")
+        sources[when] = _text(v, f"{name}: sources[{k}]")
     return Overrides(lists["days_off"], lists["working_days"], years, sources)
 
 

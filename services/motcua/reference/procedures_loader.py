@@ -87,7 +87,7 @@ def _key(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold_text(s))
 
 
-_CODE = re.compile(r"[A-Za-z0-9._:/\-]{1,%d}" % MAX_ID_LEN)
+_CODE = re.compile(rf"[A-Za-z0-9._:/\-]{{1,{MAX_ID_LEN}}}")
 
 
 def _code(value: Any, what: str) -> str:
@@ -197,7 +197,7 @@ def parse_unit(text: str) -> tuple[str, int] | None:
     Raises BadItem for words that are no unit at all."""
     t = fold_text(text)
     for word, unit in _UNITS:
-        if t == word or t.startswith(word + " ") or t.startswith(word + "("):
+        if t == word or t.startswith((word + " ", word + "(")):
             return unit
     raise BadItem("đơn vị tính thời hạn không nhận ra (dùng Ngày làm việc, Ngày hoặc Giờ)")
 
@@ -485,10 +485,10 @@ def table_row(cols: dict[str, int], row: list) -> CatalogueEntry:
     )
 
 
-def _rows_with_header(rows: Iterable[list], where: str) -> tuple[dict[str, int], Iterator[tuple[int, list]]]:
+def _rows_with_header(rows: Iterable[tuple[int, list]], where: str) -> tuple[dict[str, int], Iterator[tuple[int, list]]]:
     it = iter(rows)
     seen = 0
-    for n, row in it:
+    for _n, row in it:
         seen += 1
         cols = _header_map(row)
         if cols is not None:
@@ -585,6 +585,7 @@ def read_catalogue(path: str | Path) -> LoadResult:
         out.kind, items = _json_items(body)
     first_at: dict[str, tuple[str, CatalogueEntry]] = {}
     for pos, item in items:
+        warns: list[str]
         try:
             if isinstance(item, _Broken):
                 raise BadItem(item.reason)

@@ -24,15 +24,18 @@ def vn_holidays(first_year: int, last_year: int):
     return holidays.country_holidays("VN", years=range(first_year, last_year + 1))
 
 
-def is_working_day(d: date, _cache: dict = {}) -> bool:
+_PACKAGE_YEARS: dict[int, holidays.HolidayBase] = {}  # year -> the package's holidays of that year
+
+
+def is_working_day(d: date) -> bool:
     """A working day of the product's calendar (official schedule over the package);
     outside its years, the package's answer."""
     cal = default_calendar()
     if cal.first <= d.toordinal() <= cal.last:
         return cal.is_working_day(d)
-    h = _cache.get(d.year)
+    h = _PACKAGE_YEARS.get(d.year)
     if h is None:
-        h = _cache[d.year] = vn_holidays(d.year, d.year)
+        h = _PACKAGE_YEARS[d.year] = vn_holidays(d.year, d.year)
     return h.is_working_day(d)
 
 

@@ -1,7 +1,7 @@
 """DVCQG sync payloads (DongBoHoSoMC / CapNhatTienDoHoSoMC) for simulated dossiers.
 
 The simulator speaks v1 events; real provinces send the national-portal sync payloads of
-``docs/dvcqg-sync.md``. This module turns a simulated dossier into the requests a real
+``docs/importing.md#senders``. This module turns a simulated dossier into the requests a real
 sender would have posted for it, and into the *equivalent* v1 events: what those payloads
 can express (DVCQG has no transfers, ratings, deadline extensions, ...). Importing the
 payloads must give the same figures as replaying the equivalent events; that is what the
@@ -27,7 +27,7 @@ Bare-array requests are returned as ``{"_bare": [...], "_service": ..., "_madonv
 wrappers (T has no envelope: the unit travels outside the body, like Hà Giang's
 ``?MaDinhDanhDV=``); :func:`body` gives what is posted, :func:`unit_of` the unit.
 
-Decisions the mapping in the brief left open (kept in one place, here):
+Decisions the mapping of docs/importing.md leaves open (kept in one place, here):
 
 - Instants in the payload have whole seconds, so equivalent events' ``occurred_at`` are
   truncated to the second; ``sequence`` is dropped (DVCQG has no per-dossier version).

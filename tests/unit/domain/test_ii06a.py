@@ -1,7 +1,7 @@
 """Form II.06a on a hand-built scenario of 31 dossiers around the official period of
 February 2025 ([15/01/2025, 15/02/2025)), which contains Tết (27–31/01 are days off).
 
-Every expected figure in EXPECTED was computed by hand from metrics.md's rules; the
+Every expected figure in EXPECTED was computed by hand from docs/metrics.md's rules; the
 comment on each dossier gives its due date and what it contributes. The same scenario
 goes through chDB in tests/integration/reports/test_ii06a_store.py.
 """

@@ -1,4 +1,4 @@
-"""766 scoring on hand-computed worked examples (metrics.md "Index 766").
+"""766 scoring on hand-computed worked examples (docs/metrics.md#index766).
 
 Each expected value below was computed by hand from the formulas: ratio in percent,
 rounded half up to 2 decimals; score from that ratio, rounded half up to 2 decimals;

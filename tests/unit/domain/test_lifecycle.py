@@ -1,4 +1,4 @@
-"""Hand-computed cases for every rule of metrics.md's lifecycle section."""
+"""Hand-computed cases for every lifecycle rule of docs/metrics.md (#facts to #status)."""
 
 from datetime import date
 

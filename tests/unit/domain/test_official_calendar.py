@@ -1,8 +1,8 @@
 """The product calendar against the official schedule 2022–2026, date by date.
 
-OFF and MAKEUP are written from the team's reference (official-calendar.md, per-year
-tables), not read from reference/data/official-calendar.yaml, so a wrong or missing line
-in the shipped file fails here.
+OFF and MAKEUP are written from the announcements (docs/calendar.md#official-schedule),
+not read from reference/data/official-calendar.yaml, so a wrong or missing line in the
+shipped file fails here.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Reading DVCQG sync payloads (imports/dvcqg.py): every envelope shape, both payload
-generations (the two examples of docs/dvcqg-sync.md §5 with fake personal values), each
+generations (an O and a T request, docs/importing.md#senders, with fake personal values), each
 field rule, the progress-row classification, every Problem code, and that no personal
 value or free text reaches a record or a reason."""
 

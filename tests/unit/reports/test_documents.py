@@ -69,6 +69,7 @@ def test_ii06a_docx_reopens(hand_report, tmp_path):
     assert rows[2][1].strip() == "Đất đai"
 
 
+@pytest.mark.slow
 def test_monthly_docx_reopens(monthly, tmp_path):
     path = write_monthly_docx(monthly, tmp_path / "monthly.docx", NAMES, chart_dir=tmp_path / "charts")
     d = docx.Document(path)
@@ -96,6 +97,7 @@ def test_monthly_docx_reopens(monthly, tmp_path):
     assert [c.text for c in annex.rows[3].cells][1:4] == ["TỔNG SỐ", "28", "15"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed: PDF export not tested")
 def test_monthly_pdf(monthly, tmp_path):
     docx_path = write_monthly_docx(monthly, tmp_path / "monthly.docx", NAMES)

@@ -104,6 +104,7 @@ def test_a_city_is_named_as_a_city(monthly, tmp_path):
     assert from_registry("75").full_name == "Tỉnh Đồng Nai" and from_registry("H44").short_name == "Quảng Trị"
 
 
+@pytest.mark.slow
 def test_another_issuer_and_signer(monthly, tmp_path):
     d = _monthly(monthly, tmp_path, issuer=Issuer("Văn phòng UBND tỉnh", abbreviation="VP"))
     left, _right = d.tables[0].rows[0].cells

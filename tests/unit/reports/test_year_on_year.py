@@ -3,6 +3,7 @@
 import dataclasses
 
 import docx
+import pytest
 
 from motcua.domain.formatting import fmt_percent
 from motcua.domain.metrics import finish_row
@@ -65,6 +66,7 @@ def test_a_unit_compares_with_the_units_it_took_over(monthly):
     assert unit_year_ago(d, district) is ago  # the former unit's own code finds its successor's row
 
 
+@pytest.mark.slow
 def test_the_document_shows_the_comparison_only_with_year_earlier_figures(monthly, tmp_path):
     out = tmp_path / "none.docx"
     write_monthly_docx(monthly, out, NAMES)
