@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "services"))
 sys.path.insert(0, str(ROOT))  # devtools/ (the broker launcher)
 
 from devtools.kafka_broker import Broker, free_port  # noqa: E402
+
 from motcua.adapters.codec import encode_avro, encode_json  # noqa: E402
 from motcua.domain.calendar import default_calendar  # noqa: E402
 from motcua.live.config import LiveSettings  # noqa: E402

@@ -128,7 +128,7 @@ class Broker:
                f"-Dlog4j.configuration=file:{log4j}", "-cp", cp, main, *args]
         return cmd
 
-    def start(self, timeout: float = 90.0) -> "Broker":
+    def start(self, timeout: float = 90.0) -> Broker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         props = self.data_dir / "server.properties"
         props.write_text(self._props())

@@ -8,8 +8,9 @@ Lower layers take what they need as arguments (docs/architecture.md, the layer r
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 from .settings import Settings
 
@@ -57,8 +58,10 @@ def calendar(settings: Settings) -> WorkingCalendar:
         try:
             data = yaml.safe_load(fh)
         except (yaml.YAMLError, ValueError) as err:  # ValueError: a date like 2026-13-01
-            raise ConfigError(f"tệp cấu hình lịch {path} (MOTCUA_CALENDAR_OVERRIDES) không đọc được: "
-                              f"{_first_line(str(err), 200)} (ngày viết YYYY-MM-DD)") from None
+            raise ConfigError(
+                f"tệp cấu hình lịch {path} (MOTCUA_CALENDAR_OVERRIDES) không đọc được: "
+                f"{_first_line(str(err), 200)} (ngày viết YYYY-MM-DD)"
+            ) from None
     if not data:
         return calendar_from_overrides(None)
     try:
@@ -106,8 +109,11 @@ def procedure_catalogue(settings: LiveSettings) -> dict:
 
     loaded = read_catalogue(where)
     if loaded.refused:
-        log.warning("procedure catalogue %s: %d items refused (see motcua registry load procedures)",
-                    where, len(loaded.refused))
+        log.warning(
+            "procedure catalogue %s: %d items refused (see motcua registry load procedures)",
+            where,
+            len(loaded.refused),
+        )
     return {e.code: e for _pos, e in loaded.entries}
 
 
@@ -133,8 +139,9 @@ def store(settings: Settings, dsn: str | None = None, migrate: bool = True) -> C
 # -- the services ----------------------------------------------------------------------------
 
 
-def replay_pipeline(st: ClickHouseStore, cal: WorkingCalendar, catalogue: dict | None = None,
-                    **options) -> EmbeddedPipeline:
+def replay_pipeline(
+    st: ClickHouseStore, cal: WorkingCalendar, catalogue: dict | None = None, **options
+) -> EmbeddedPipeline:
     """The embedded pipeline of ``motcua replay`` / ``demo`` / imports: files -> the store.
     ``catalogue`` None: the one loaded into the store."""
     from .pipeline.ingest import EmbeddedPipeline
@@ -183,12 +190,28 @@ def run_writer(settings: LiveSettings) -> None:
     live_writer.run(settings, calendar=calendar(settings))
 
 
-def run_exporter(settings: Settings, st: ClickHouseStore, *, port: int, addr: str, interval: float,
-                 now_ms: Callable[[], int], unit_metrics: Iterable[str],
-                 targets: list[Target] | None = None) -> None:
+def run_exporter(
+    settings: Settings,
+    st: ClickHouseStore,
+    *,
+    port: int,
+    addr: str,
+    interval: float,
+    now_ms: Callable[[], int],
+    unit_metrics: Iterable[str],
+    targets: list[Target] | None = None,
+) -> None:
     """The Prometheus exporter over ``st`` until interrupted; ``targets`` None: the ones
     stored (``motcua targets load``)."""
     from .exporter.collector import serve
 
-    serve(st, port, interval, now_ms, addr=addr, targets=targets, unit_metrics=unit_metrics,
-          calendar=calendar(settings))
+    serve(
+        st,
+        port,
+        interval,
+        now_ms,
+        addr=addr,
+        targets=targets,
+        unit_metrics=unit_metrics,
+        calendar=calendar(settings),
+    )

@@ -22,7 +22,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".motcua")
     store: str | None = None  # a DSN; default: the embedded store under data_dir
-    calendar_overrides: Path | None = None  # YAML {days_off, working_days, confirmed_years, sources} (docs/calendar.md)
+    calendar_overrides: Path | None = (
+        None  # YAML {days_off, working_days, confirmed_years, sources} (docs/calendar.md)
+    )
     schema_dir: Path = PACKAGE_SCHEMA_DIR  # the Avro schemas (.avsc) of the event contract
     plan_targets: Path = PACKAGE_TARGETS  # the plan targets YAML (docs/control-room.md)
     dashboards_dir: Path = Path("dashboards")  # where `motcua dashboards` writes the provisioning JSON

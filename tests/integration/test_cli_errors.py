@@ -9,9 +9,9 @@ import csv
 import io
 
 import pytest
+from devtools.kafka_broker import free_port
 from typer.testing import CliRunner
 
-from devtools.kafka_broker import free_port
 from motcua.cli.main import app
 from tests.cli_runner import motcua, motcua_json
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from devtools.kafka_broker import KAFKA_VERSION
+
 from motcua.adapters.clickhouse_store import parse_dsn
 from motcua.cli.main import app
 from motcua.live import config

@@ -37,17 +37,38 @@ def test_an_installed_package_holds_and_finds_its_data_files(tmp_path):
     build.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, build / name)
-    shutil.copytree(SOURCE, build / "services" / "motcua",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        SOURCE, build / "services" / "motcua", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     lib = tmp_path / "lib"
-    subprocess.run([sys.executable, "-c", "import setuptools; setuptools.setup()", "-q", "build_py",
-                    "--build-lib", str(lib)], cwd=build, check=True, capture_output=True)
-    data = {p.relative_to(SOURCE) for p in SOURCE.rglob("*")
-            if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import setuptools; setuptools.setup()",
+            "-q",
+            "build_py",
+            "--build-lib",
+            str(lib),
+        ],
+        cwd=build,
+        check=True,
+        capture_output=True,
+    )
+    data = {
+        p.relative_to(SOURCE)
+        for p in SOURCE.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    }
     assert {Path("adapters/schemas/dossier_event_v2.avsc"), Path("reference/data/plan-targets.yaml")} <= data
     missing = sorted(str(p) for p in data if not (lib / "motcua" / p).is_file())
     assert not missing, f"not package data ([tool.setuptools.package-data]): {missing}"
     # run from elsewhere, with nothing of the repository on the path
-    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(lib)!r})\n{CHECK}",
-                          str(lib)], cwd=tmp_path, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(lib)!r})\n{CHECK}", str(lib)],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout.strip() == str(lib / "motcua" / "__init__.py")

@@ -35,10 +35,15 @@ PACKAGE = Path(__file__).resolve().parents[2] / "services" / "motcua"
 #   6      cli                                            the command line
 LAYERS = {
     "domain": 0,
-    "reference": 1, "imports": 1,
+    "reference": 1,
+    "imports": 1,
     "pipeline": 2,
     "adapters": 3,
-    "live": 4, "exporter": 4, "reports": 4, "dashboards": 4, "simulate": 4,
+    "live": 4,
+    "exporter": 4,
+    "reports": 4,
+    "dashboards": 4,
+    "simulate": 4,
     "bootstrap": 5,
     "cli": 6,
 }
@@ -248,7 +253,7 @@ def own_lines(node: ast.AST) -> int:
 
 
 def definitions() -> dict[str, ast.AST]:
-    """"module:qualified name" -> every function (nested ones and methods included) and class."""
+    """ "module:qualified name" -> every function (nested ones and methods included) and class."""
     out: dict[str, ast.AST] = {}
 
     def walk(body, module: str, prefix: str) -> None:
@@ -275,7 +280,11 @@ def test_every_package_has_a_layer():
 
 def test_no_import_runs_against_the_layers():
     found = layer_violations()
-    new = {f"{m} imports {t} (line {line})" for (m, t), line in found.items() if (m, t) not in KNOWN_LAYER_VIOLATIONS}
+    new = {
+        f"{m} imports {t} (line {line})"
+        for (m, t), line in found.items()
+        if (m, t) not in KNOWN_LAYER_VIOLATIONS
+    }
     assert not new, "imports against the layer rule:\n" + "\n".join(sorted(new))
     fixed = KNOWN_LAYER_VIOLATIONS - set(found)
     assert not fixed, f"no longer violations, remove them from KNOWN_LAYER_VIOLATIONS: {sorted(fixed)}"
@@ -291,7 +300,7 @@ def test_no_import_cycle_between_packages():
 
 def test_no_path_lookups_relative_to_the_source_file():
     found = []
-    for module, (path, tree) in modules().items():
+    for module, (_path, tree) in modules().items():
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr == "parents":
                 found.append(f"{module}:{node.lineno}")
@@ -301,11 +310,18 @@ def test_no_path_lookups_relative_to_the_source_file():
 def _reads_environment(tree: ast.Module) -> list[int]:
     lines = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in ("environ", "environb", "getenv", "putenv") \
-                and isinstance(node.value, ast.Name) and node.value.id == "os":
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("environ", "environb", "getenv", "putenv")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        ):
             lines.append(node.lineno)
-        elif isinstance(node, ast.ImportFrom) and node.module == "os" \
-                and any(a.name in ("environ", "environb", "getenv") for a in node.names):
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(a.name in ("environ", "environb", "getenv") for a in node.names)
+        ):
             lines.append(node.lineno)
     return lines
 
@@ -320,12 +336,17 @@ def test_only_the_settings_read_the_environment():
 
 def test_no_function_over_80_lines():
     defs = definitions()
-    long = {name for name, node in defs.items()
-            if not isinstance(node, ast.ClassDef) and own_lines(node) > MAX_LINES}
+    long = {
+        name
+        for name, node in defs.items()
+        if not isinstance(node, ast.ClassDef) and own_lines(node) > MAX_LINES
+    }
     new = sorted(f"{name} ({own_lines(defs[name])} lines)" for name in long - KNOWN_LONG_FUNCTIONS)
     assert not new, f"functions over {MAX_LINES} lines (strings not counted): {new}"
     fixed = KNOWN_LONG_FUNCTIONS - long
-    assert not fixed, f"no longer over {MAX_LINES} lines (or gone), remove from KNOWN_LONG_FUNCTIONS: {sorted(fixed)}"
+    assert not fixed, (
+        f"no longer over {MAX_LINES} lines (or gone), remove from KNOWN_LONG_FUNCTIONS: {sorted(fixed)}"
+    )
 
 
 @pytest.mark.parametrize("service", sorted(SERVICE_ENTRY_POINTS))
@@ -335,9 +356,13 @@ def test_service_entry_points_are_short(service):
     assert node is not None, f"{service}: {name} is gone; name its entry point in SERVICE_ENTRY_POINTS"
     lines = own_lines(node)
     if service in KNOWN_LONG_ENTRY_POINTS:
-        assert lines > MAX_LINES, f"{service} ({name}) is {lines} lines now: remove it from KNOWN_LONG_ENTRY_POINTS"
+        assert lines > MAX_LINES, (
+            f"{service} ({name}) is {lines} lines now: remove it from KNOWN_LONG_ENTRY_POINTS"
+        )
     else:
-        assert lines <= MAX_LINES, f"{service} ({name}) is {lines} lines of its own code (at most {MAX_LINES})"
+        assert lines <= MAX_LINES, (
+            f"{service} ({name}) is {lines} lines of its own code (at most {MAX_LINES})"
+        )
 
 
 # -- the checker itself ----------------------------------------------------------------------
@@ -355,5 +380,7 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 def test_string_lines_do_not_count():
-    tree = ast.parse('def f():\n    """doc\n    more\n    """\n    q = f"""\n    SELECT {1}\n    """\n    return q\n')
+    tree = ast.parse(
+        'def f():\n    """doc\n    more\n    """\n    q = f"""\n    SELECT {1}\n    """\n    return q\n'
+    )
     assert own_lines(tree.body[0]) == 8 - 2 - 2  # two 3-line strings leave a line each

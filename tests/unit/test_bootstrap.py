@@ -29,8 +29,10 @@ def test_file_settings_default_to_the_package_and_follow_the_environment(tmp_pat
 def test_plan_targets_from_the_setting_or_a_given_file(tmp_path):
     assert len(bootstrap.plan_targets(Settings())) == 19
     f = tmp_path / "t.yaml"
-    f.write_text("- {province: '75', year: 2025, metric: on_time_rate, level: all, comparator: '>=', value: 0.9}\n",
-                 encoding="utf-8")
+    f.write_text(
+        "- {province: '75', year: 2025, metric: on_time_rate, level: all, comparator: '>=', value: 0.9}\n",
+        encoding="utf-8",
+    )
     assert [t.value for t in bootstrap.plan_targets(Settings(plan_targets=f))] == [0.9]
     assert [t.value for t in bootstrap.plan_targets(Settings(), f)] == [0.9]
 

@@ -5,7 +5,6 @@ docs/live-pipeline.md); each service is built by ``bootstrap``."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -17,7 +16,7 @@ run_app = typer.Typer(help="Run a live pipeline service (Kafka + ClickHouse).",
 BootstrapOption = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers (default $MOTCUA_KAFKA_BOOTSTRAP).")
 
 
-def _settings(bootstrap: Optional[str] = None, **extra):
+def _settings(bootstrap: str | None = None, **extra):
     from ..live.config import LiveSettings
 
     overrides = {k: v for k, v in extra.items() if v is not None}
@@ -28,8 +27,8 @@ def _settings(bootstrap: Optional[str] = None, **extra):
 
 @run_app.command()
 def gateway(
-    bootstrap: Optional[str] = BootstrapOption,
-    port: Optional[int] = typer.Option(None, help="HTTP port (default $MOTCUA_GATEWAY_PORT, 8080)."),
+    bootstrap: str | None = BootstrapOption,
+    port: int | None = typer.Option(None, help="HTTP port (default $MOTCUA_GATEWAY_PORT, 8080)."),
     allow_anonymous: bool = typer.Option(False, help="Accept requests without an API key when no keys are configured (development only)."),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
@@ -56,9 +55,9 @@ def gateway(
 
 @run_app.command()
 def processor(
-    bootstrap: Optional[str] = BootstrapOption,
-    metrics_port: Optional[int] = typer.Option(None, help="Prometheus port (default 9101; 0 disables)."),
-    datadir: Optional[str] = typer.Option(None, help="Faust data dir (one per worker on a machine)."),
+    bootstrap: str | None = BootstrapOption,
+    metrics_port: int | None = typer.Option(None, help="Prometheus port (default 9101; 0 disables)."),
+    datadir: str | None = typer.Option(None, help="Faust data dir (one per worker on a machine)."),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """The faust-streaming worker: events -> dossier state table -> dossier facts."""
@@ -70,15 +69,14 @@ def processor(
 
 @run_app.command()
 def writer(
-    bootstrap: Optional[str] = BootstrapOption,
-    store: Optional[str] = typer.Option(None, "--store", help="Store DSN (default $MOTCUA_STORE)."),
-    metrics_port: Optional[int] = typer.Option(None, help="Prometheus port (default 9102; 0 disables)."),
+    bootstrap: str | None = BootstrapOption,
+    store: str | None = typer.Option(None, "--store", help="Store DSN (default $MOTCUA_STORE)."),
+    metrics_port: int | None = typer.Option(None, help="Prometheus port (default 9102; 0 disables)."),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """Dossier facts and dead letters -> ClickHouse, in idempotent batches."""
     from .. import bootstrap as root
     from ..live.logs import setup
-
     from .common import CliError, check_store_dsn
 
     settings = _settings(bootstrap, store=store, writer_metrics_port=metrics_port)
@@ -97,17 +95,16 @@ def exporter(
     port: int = typer.Option(9464, help="HTTP port of /metrics."),
     addr: str = typer.Option("0.0.0.0", help="Address to listen on."),
     interval: float = typer.Option(60.0, help="Seconds between two reads of the store."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate windows at this fixed instant (replays, demos) instead of now."),
-    unit_metrics: List[str] = typer.Option(["on_time_rate"], "--unit-metric", help="Metrics also published per unit (bounded cardinality)."),
-    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Targets YAML instead of the stored targets."),
-    store: Optional[str] = StoreOption,
+    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate windows at this fixed instant (replays, demos) instead of now."),
+    unit_metrics: list[str] = typer.Option(["on_time_rate"], "--unit-metric", help="Metrics also published per unit (bounded cardinality)."),
+    targets_file: Path | None = typer.Option(None, "--targets", help="Targets YAML instead of the stored targets."),
+    store: str | None = StoreOption,
 ) -> None:
     """Prometheus exporter: live counts per level and per unit, backlog and active targets
     (see docs/control-room.md for metric names). Runs until interrupted."""
     from .. import bootstrap as root
     from ..domain.metrics import METRICS_BY_ID
     from ..settings import get_settings
-
     from .common import console, load_calendar, open_store, parse_instant_option
     from .targets import load_targets_file
 
@@ -131,7 +128,7 @@ def exporter(
 
 
 @run_app.command()
-def topics(bootstrap: Optional[str] = BootstrapOption) -> None:
+def topics(bootstrap: str | None = BootstrapOption) -> None:
     """Create the pipeline's topics (idempotent) and print them."""
     from ..live.topics import ensure_topics, topic_specs
 
@@ -143,8 +140,8 @@ def topics(bootstrap: Optional[str] = BootstrapOption) -> None:
 
 
 def publish(
-    files: List[Path] = typer.Argument(..., help="JSON Lines or Avro event files.", exists=True, dir_okay=False),
-    bootstrap: Optional[str] = BootstrapOption,
+    files: list[Path] = typer.Argument(..., help="JSON Lines or Avro event files.", exists=True, dir_okay=False),
+    bootstrap: str | None = BootstrapOption,
 ) -> None:
     """Load event files into Kafka: validated, Avro-encoded, keyed by dossier_id; bad
     records go to the dead-letter topic with their reason."""

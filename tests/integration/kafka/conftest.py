@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from devtools.kafka_broker import Broker, free_port
 
 REPO = Path(__file__).resolve().parents[3]
@@ -52,7 +51,7 @@ class Service:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self) -> "Service":
+    def start(self) -> Service:
         fh = open(self.log, "ab")
         self.proc = subprocess.Popen([PY, "-m", "motcua.cli.main", *self.args], env=self.env,
                                      stdout=fh, stderr=subprocess.STDOUT, cwd=REPO,

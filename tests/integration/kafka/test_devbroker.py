@@ -4,7 +4,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-
 from devtools import kafka_broker as devbroker
 
 

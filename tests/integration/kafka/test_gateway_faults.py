@@ -17,8 +17,8 @@ from datetime import date
 
 import orjson
 import pytest
-
 from devtools.kafka_broker import Broker, free_port
+
 from motcua.adapters.codec import decode_dead_letter
 
 from .conftest import Pipeline, _tail

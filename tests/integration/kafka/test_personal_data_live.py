@@ -14,7 +14,6 @@ from datetime import date
 
 import orjson
 import pytest
-
 from devtools.kafka_broker import free_port
 
 from .conftest import PY, REPO, probe

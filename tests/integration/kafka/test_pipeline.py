@@ -8,8 +8,8 @@ from datetime import date
 
 import orjson
 import pytest
-
 from devtools.kafka_broker import free_port
+
 from motcua.adapters.codec import encode_avro
 from motcua.domain.events import validate
 

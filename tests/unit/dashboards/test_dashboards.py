@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from datetime import date
+from pathlib import Path
 
 import pytest
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
