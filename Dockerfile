@@ -6,15 +6,13 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    MOTCUA_DATA_DIR=/data \
-    MOTCUA_SCHEMA_DIR=/app/schemas
+    MOTCUA_DATA_DIR=/data
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY services ./services
-COPY schemas ./schemas
-COPY deploy/targets ./deploy/targets
-RUN pip install --upgrade pip && pip install -e . \
+# the Avro schemas and the default plan targets are package data (settings.py)
+RUN pip install --upgrade pip && pip install . \
     && useradd --system --uid 10001 --home /data motcua \
     && mkdir -p /data && chown motcua /data
 

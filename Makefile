@@ -54,10 +54,10 @@ help: ## List the targets
 
 # prints only the bootstrap address on stdout: export MOTCUA_KAFKA_BOOTSTRAP=$$(make -s kafka-up)
 kafka-up: $(STAMP) ## Start a local Kafka broker (prints its bootstrap address)
-	@$(BIN)/python -m motcua.live.devbroker up
+	@$(BIN)/python -m devtools.kafka_broker up
 
 kafka-down: $(STAMP) ## Stop the local Kafka broker
-	$(BIN)/python -m motcua.live.devbroker down
+	$(BIN)/python -m devtools.kafka_broker down
 
 bench: $(STAMP) ## Replay throughput benchmark (1,000,000 events)
 	$(BIN)/python benchmarks/replay_throughput.py --events 1000000

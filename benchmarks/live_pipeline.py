@@ -1,4 +1,4 @@
-"""Live pipeline benchmark on the local broker (motcua.live.devbroker).
+"""Live pipeline benchmark on the local broker (devtools/kafka_broker.py).
 
 Prints, in one run:
 
@@ -32,11 +32,13 @@ import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "services"))
+sys.path.insert(0, str(ROOT))  # devtools/ (the broker launcher)
+
+from devtools.kafka_broker import Broker, free_port  # noqa: E402
 
 from motcua.adapters.codec import encode_avro, encode_json  # noqa: E402
 from motcua.domain.calendar import default_calendar  # noqa: E402
 from motcua.live.config import LiveSettings  # noqa: E402
-from motcua.live.devbroker import Broker, free_port  # noqa: E402
 from motcua.live.topics import ensure_topics  # noqa: E402
 from motcua.pipeline.dossiers import DossierBook  # noqa: E402
 from motcua.adapters.codec import decode_record  # noqa: E402

@@ -268,17 +268,18 @@ def main() -> int:
     from motcua.adapters.clickhouse_panels import PanelRunner
     from motcua.adapters.clickhouse_store import ClickHouseStore
     from motcua.adapters.clickhouse_targets import TargetsRepository
+    from motcua.bootstrap import plan_targets
     from motcua.dashboards import panels as P
     from motcua.dashboards.macros import PanelContext
     from motcua.domain.calendar import default_calendar
-    from motcua.domain.targets import load_targets
+    from motcua.settings import get_settings
 
     Path(args.path).mkdir(parents=True, exist_ok=True)
     store = ClickHouseStore(f"chdb://{args.path}?database=bench")
     db, c = store.db, store.client
     if not args.skip_load:
         store.load_calendar(default_calendar())
-        TargetsRepository(store).replace(load_targets())
+        TargetsRepository(store).replace(plan_targets(get_settings()))
         load(store, args.dossiers)
     if not args.no_settle:
         # Steady state of a live system: background merges have summed the signed deltas

@@ -1,10 +1,20 @@
-"""Settings from the environment (MOTCUA_*) via pydantic-settings."""
+"""Settings from the environment (MOTCUA_*) via pydantic-settings.
+
+This module (with ``live/config.py``, which extends it) is the only code of the package
+that reads the environment. Every file the package needs has a default inside the
+package, so an installed package works outside a checkout too."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The package's own directory (a real directory: the package is installed unzipped).
+PACKAGE_DIR = Path(str(resources.files("motcua")))
+PACKAGE_SCHEMA_DIR = PACKAGE_DIR / "adapters" / "schemas"
+PACKAGE_TARGETS = PACKAGE_DIR / "reference" / "data" / "plan-targets.yaml"
 
 
 class Settings(BaseSettings):
@@ -12,7 +22,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".motcua")
     store: str | None = None  # a DSN; default: the embedded store under data_dir
-    calendar_overrides: Path | None = None  # YAML {days_off, working_days, confirmed_years, sources} (docs/calendar.md)
+    calendar_overrides: Path | None = (
+        None  # YAML {days_off, working_days, confirmed_years, sources} (docs/calendar.md)
+    )
+    schema_dir: Path = PACKAGE_SCHEMA_DIR  # the Avro schemas (.avsc) of the event contract
+    plan_targets: Path = PACKAGE_TARGETS  # the plan targets YAML (docs/control-room.md)
+    dashboards_dir: Path = Path("dashboards")  # where `motcua dashboards` writes the provisioning JSON
 
     def store_dsn(self) -> str:
         if self.store:

@@ -1,4 +1,4 @@
-"""End to end: simulated data in an embedded store -> `motcua exporter` -> a real
+"""End to end: simulated data in an embedded store -> `motcua run exporter` -> a real
 Prometheus (scrapes it, evaluates the committed recording and alert rules) -> a real
 Alertmanager (committed routing) -> a webhook receiver in this test gets the on-time
 alert, in Vietnamese, on the route of its level.
@@ -37,9 +37,10 @@ import sys
 from datetime import date
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.clickhouse_targets import TargetsRepository
+from motcua.bootstrap import plan_targets
 from motcua.domain.calendar import default_calendar
-from motcua.domain.targets import load_targets
 from motcua.replay import EmbeddedPipeline
+from motcua.settings import get_settings
 from motcua.simulate import simulate
 store = ClickHouseStore(sys.argv[1])
 cal = default_calendar()
@@ -47,7 +48,7 @@ store.load_calendar(cal)
 events = simulate("75", date(2025, 3, 1), date(2025, 3, 31), seed=3, scale=0.1)
 EmbeddedPipeline(store, cal).ingest((f"s:{i}", e) for i, e in enumerate(events))
 repo = TargetsRepository(store)
-repo.replace(load_targets())
+repo.replace(plan_targets(get_settings()))
 repo.load_reference_names(["75"], repo.stored_unit_codes())
 """
 
@@ -116,7 +117,7 @@ def test_on_time_alert_reaches_the_webhook_of_its_level(tmp_path, processes):
     exporter_port, prom_port, am_port = free_port(), free_port(), free_port()
     log = open(tmp_path / "processes.log", "w")
     processes.append(subprocess.Popen(
-        [sys.executable, "-m", "motcua.cli.main", "exporter", "--store", dsn, "--addr", "127.0.0.1",
+        [sys.executable, "-m", "motcua.cli.main", "run", "exporter", "--store", dsn, "--addr", "127.0.0.1",
          "--port", str(exporter_port), "--interval", "2", "--as-of", "2025-03-31T23:00:00"],
         env=env, stdout=log, stderr=subprocess.STDOUT))
 

@@ -9,10 +9,10 @@ import csv
 import io
 
 import pytest
+from devtools.kafka_broker import free_port
 from typer.testing import CliRunner
 
 from motcua.cli.main import app
-from motcua.live.devbroker import free_port
 from tests.cli_runner import motcua, motcua_json
 
 runner = CliRunner()

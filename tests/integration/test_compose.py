@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from devtools.kafka_broker import KAFKA_VERSION
 
 from motcua.adapters.clickhouse_store import parse_dsn
 from motcua.cli.main import app
 from motcua.live import config
 from motcua.live.config import LiveSettings
-from motcua.live.devbroker import KAFKA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -43,6 +43,14 @@ def test_one_image_several_commands_that_the_cli_has():
         assert SERVICES[name]["command"] == ["motcua", "run", sub]
         assert sub in commands
     assert (ROOT / SERVICES["motcua-gateway"]["build"] / "Dockerfile").exists()
+
+
+def test_the_exporter_runs_as_a_service_like_the_others():
+    observability = yaml.safe_load((ROOT / "deploy/compose/observability.yml").read_text())
+    command = observability["services"]["motcua-exporter"]["command"]
+    assert command[:3] == ["motcua", "run", "exporter"]
+    run_group = next(g for g in app.registered_groups if g.name == "run")
+    assert "exporter" in {c.name or c.callback.__name__ for c in run_group.typer_instance.registered_commands}
 
 
 def test_settings_names_exist_and_topics_match_the_code_defaults():

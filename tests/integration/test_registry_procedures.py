@@ -262,8 +262,8 @@ def test_a_stored_dossier_folded_before_the_catalogue_keeps_rollups_equal_to_its
 
 
 def test_the_live_processor_reads_its_catalogue_from_a_file_or_the_store(store, tmp_path):
+    from motcua.bootstrap import procedure_catalogue as load_live_catalogue
     from motcua.live.config import LiveSettings
-    from motcua.live.processor import load_live_catalogue
 
     path = tmp_path / "tthc.json"
     path.write_bytes(orjson.dumps([ITEM, BAD]))

@@ -136,7 +136,8 @@ def test_bad_merger_data_names_the_line_and_reason(text, reason):
 
 
 def test_a_plan_target_of_a_former_province_is_not_the_new_provinces():
-    from motcua.domain.targets import parse_targets, targets_for
+    from motcua.domain.targets import targets_for
+    from motcua.reference.targets_loader import parse_targets
 
     targets = parse_targets([
         {"province": "Quảng Nam", "year": 2015, "metric": "satisfaction_rate", "level": "all", "value": 0.6},

@@ -51,6 +51,7 @@ from fastavro.schema import to_parsing_canonical_form
 from motcua.domain import events as ev
 from motcua.pipeline import batches
 from motcua.adapters.avro_reader import compile_reader
+from motcua.settings import get_settings
 
 __all__ = [
     "AVRO_MAGIC",
@@ -137,11 +138,9 @@ class Unreadable(bytes):
 
 
 def schema_dir() -> Path:
-    """Directory of the ``.avsc`` files: ``$MOTCUA_SCHEMA_DIR`` or ``<repo>/schemas``."""
-    env = os.environ.get("MOTCUA_SCHEMA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "schemas"
+    """Directory of the ``.avsc`` files: the setting ``schema_dir`` (``$MOTCUA_SCHEMA_DIR``,
+    default the package's ``adapters/schemas``)."""
+    return get_settings().schema_dir
 
 
 @lru_cache(maxsize=64)

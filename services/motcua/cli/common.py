@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from typer.core import TyperGroup
 
-from ..domain.calendar import VN_TZ, WorkingCalendar, calendar_from_overrides, local_midnight_ms
+from ..domain.calendar import VN_TZ, WorkingCalendar, local_midnight_ms
 from ..settings import get_settings
 
 console = Console(stderr=True)  # progress and summaries
@@ -288,7 +288,8 @@ def open_store(store: Optional[str], must_exist: bool = False, require_data: boo
     Every problem is a :class:`CliError` (one line, exit 2)."""
     import logging
 
-    from ..adapters.clickhouse_store import ClickHouseStore, embedded_problem
+    from .. import bootstrap
+    from ..adapters.clickhouse_store import embedded_problem
 
     # clickhouse-connect logs a failed request before raising it; the raised error is
     # reported below as one line, so keep its log off a terminal without logging set up
@@ -317,7 +318,7 @@ def open_store(store: Optional[str], must_exist: bool = False, require_data: boo
             except OSError as err:
                 raise CliError(f"không tạo được kho dữ liệu tại {path}: {os_reason(err)}") from None
     try:
-        st = ClickHouseStore(dsn, migrate=False)
+        st = bootstrap.store(get_settings(), dsn, migrate=False)
         if must_exist:
             if not st.schema_present():
                 raise CliError(f"kho dữ liệu {where} không có cơ sở dữ liệu '{loc.database}' của motcua "
@@ -330,12 +331,9 @@ def open_store(store: Optional[str], must_exist: bool = False, require_data: boo
                 st.migrate()
         else:
             st.migrate()
-        from ..adapters.clickhouse_units import use_store_registry
-
-        use_store_registry(st)  # the units this store has loaded name units everywhere in this process
-        from ..adapters.clickhouse_procedures import use_store_catalogue
-
-        use_store_catalogue(st)  # and its loaded procedure catalogue names procedures and fields
+        # the units and the procedure catalogue this store has loaded name units, procedures
+        # and fields everywhere in this process
+        bootstrap.unit_registry(st)
     except CliError:
         raise
     except Exception as err:
@@ -389,27 +387,13 @@ def check_output_dir(path: Path, option: str = "--out") -> Path:
 
 
 def load_calendar() -> WorkingCalendar:
-    """The product's calendar: the ``holidays`` package < the shipped official schedule <
-    the overrides file in $MOTCUA_CALENDAR_OVERRIDES (docs/calendar.md). A bad file is a
-    user error naming the entry."""
-    import yaml
+    """The product's calendar (``bootstrap.calendar``); a bad overrides file is a user
+    error naming the entry."""
+    from .. import bootstrap
 
-    from ..reference.official_calendar import CalendarDataError, calendar_with_overrides
-
-    path = get_settings().calendar_overrides
-    if path is None:
-        return calendar_from_overrides(None)
-    with open(path, encoding="utf-8") as fh:
-        try:
-            data = yaml.safe_load(fh)
-        except (yaml.YAMLError, ValueError) as err:  # ValueError: a date like 2026-13-01
-            raise CliError(f"tệp cấu hình lịch {path} (MOTCUA_CALENDAR_OVERRIDES) không đọc được: "
-                           f"{_first_line(str(err), 200)} (ngày viết YYYY-MM-DD)") from None
-    if not data:
-        return calendar_from_overrides(None)
     try:
-        return calendar_with_overrides(data, name=f"tệp cấu hình lịch {path}")
-    except CalendarDataError as err:
+        return bootstrap.calendar(get_settings())
+    except bootstrap.ConfigError as err:
         raise CliError(err.message) from None
 
 

@@ -75,12 +75,12 @@ def replay(
     Bad records go to the dead-letter table and are counted in the summary; duplicates
     and reordering change nothing; replaying the same files twice changes nothing.
     """
-    from ..replay import EmbeddedPipeline
+    from .. import bootstrap
 
     check_event_files(files)
     st = open_store(store)
     cal = load_calendar()
-    pipeline = EmbeddedPipeline(st, cal, batch_size=batch_size)
+    pipeline = bootstrap.replay_pipeline(st, cal, batch_size=batch_size)
     with progress_bar() as bar:
         task = bar.add_task(", ".join(p.name for p in files)[:40], total=None, rate="")
         total = pipeline.replay_files(files, progress=lambda n: bar.advance(task, n), bulk=bulk)
@@ -395,19 +395,20 @@ def demo(
     province: str = typer.Option("75", help="Province GSO code (75 = Đồng Nai)."),
     month: str = typer.Option("2025-03", help="Month to simulate (YYYY-MM)."),
     scale: float = typer.Option(1.0, help="Volume factor (1.0 ≈ 50,000 dossiers a month)."),
-    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Plan targets YAML (default: deploy/targets/plan-targets.yaml)."),
+    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Plan targets YAML (default: $MOTCUA_PLAN_TARGETS, else the plans shipped with the package)."),
     store: Optional[str] = StoreOption,
 ) -> None:
     """Simulate one month for one province into the embedded store, load the working-day
     calendar, the plan targets and the names of units, fields and procedures into it (so
     targets check, snapshot and the reports show targets and names), and print the KPI
     table per level beside the plan targets, in Vietnamese."""
+    from .. import bootstrap
     from ..adapters.clickhouse_reports import province_scope
     from ..domain.calendar import local_midnight_ms
     from ..domain.metrics import Period
-    from ..domain.targets import TargetError, load_targets, target_cells
-    from ..replay import EmbeddedPipeline
+    from ..domain.targets import TargetError, target_cells
     from ..reference import resolve_province
+    from ..settings import get_settings
     from ..simulate import simulate as run_sim
 
     try:
@@ -420,13 +421,13 @@ def demo(
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--province") from None
     try:
-        all_targets = load_targets(targets_file)
+        all_targets = bootstrap.plan_targets(get_settings(), targets_file)
     except (OSError, TargetError) as err:
         raise typer.BadParameter(str(err), param_hint="--targets") from None
     end = date(year + (mon == 12), mon % 12 + 1, 1)
     cal = load_calendar()
     st = open_store(store)
-    pipeline = EmbeddedPipeline(st, cal)
+    pipeline = bootstrap.replay_pipeline(st, cal)
     records = ((f"sim:{i}", e) for i, e in enumerate(
         run_sim(info.code, start, end - timedelta(days=1), seed=1, scale=scale)))
     with progress_bar() as bar:

@@ -230,7 +230,7 @@ def monthly(
     fmt: MonthlyFormat = typer.Option(MonthlyFormat.docx, "--format", help="docx | pdf (PDF cần LibreOffice)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Tệp kết quả."),
     province: Optional[str] = typer.Option(None, "--province", help=PROVINCE_HELP),
-    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Tệp chỉ tiêu (YAML); mặc định deploy/targets/plan-targets.yaml."),
+    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Tệp chỉ tiêu (YAML); mặc định $MOTCUA_PLAN_TARGETS, nếu không có thì tệp chỉ tiêu kèm theo gói."),
     trend_months: int = typer.Option(6, "--trend-months", min=2, max=24, help="Số kỳ trên biểu đồ xu hướng."),
     issuer: str = typer.Option("Sở Nội vụ", "--issuer", help="Cơ quan ban hành báo cáo (dòng dưới tên UBND tỉnh)."),
     issuer_abbr: Optional[str] = typer.Option(None, "--issuer-abbr", help="Chữ viết tắt trong số ký hiệu (…/BC-SNV); mặc định: chữ cái đầu của tên cơ quan."),
@@ -239,12 +239,14 @@ def monthly(
 ) -> None:
     """Báo cáo tháng về tình hình, kết quả giải quyết TTHC: tóm tắt, kết quả theo cấp so với
     chỉ tiêu, đơn vị thấp nhất, biểu đồ, phụ lục Biểu II.06a."""
+    from .. import bootstrap
     from ..domain.periods import _MONTH
-    from ..domain.targets import TargetError, load_targets, targets_for
+    from ..domain.targets import TargetError, targets_for
     from ..reports.data import monthly_from_store
     from ..reports.layout import Issuer
     from ..reports.names import Names
     from ..reports.word import write_monthly_docx
+    from ..settings import get_settings
 
     if not _MONTH.match(month.strip()):
         raise typer.BadParameter(f"tháng không hợp lệ {month!r}: dùng dạng 2025-03 (malformed month)",
@@ -258,7 +260,7 @@ def monthly(
                                      "dùng --format docx hoặc cài libreoffice-writer-nogui",
                                      param_hint="--format")
     try:
-        all_targets = load_targets(targets_file)
+        all_targets = bootstrap.plan_targets(get_settings(), targets_file)
     except (OSError, TargetError) as err:
         raise typer.BadParameter(str(err), param_hint="--targets") from None
     st = open_store(store, must_exist=True)

@@ -1,13 +1,14 @@
-"""``motcua run gateway|processor|writer|topics`` and ``motcua publish FILE...``: the live
-pipeline's entry points (settings from MOTCUA_* environment variables, see
-docs/live-pipeline.md)."""
+"""``motcua run gateway|processor|writer|exporter|topics`` and ``motcua publish FILE...``:
+the live pipeline's entry points (settings from MOTCUA_* environment variables, see
+docs/live-pipeline.md); each service is built by ``bootstrap``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
+
+from .common import StoreOption
 
 run_app = typer.Typer(help="Run a live pipeline service (Kafka + ClickHouse).",
                       no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -15,7 +16,7 @@ run_app = typer.Typer(help="Run a live pipeline service (Kafka + ClickHouse).",
 BootstrapOption = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers (default $MOTCUA_KAFKA_BOOTSTRAP).")
 
 
-def _settings(bootstrap: Optional[str] = None, **extra):
+def _settings(bootstrap: str | None = None, **extra):
     from ..live.config import LiveSettings
 
     overrides = {k: v for k, v in extra.items() if v is not None}
@@ -26,14 +27,14 @@ def _settings(bootstrap: Optional[str] = None, **extra):
 
 @run_app.command()
 def gateway(
-    bootstrap: Optional[str] = BootstrapOption,
-    port: Optional[int] = typer.Option(None, help="HTTP port (default $MOTCUA_GATEWAY_PORT, 8080)."),
+    bootstrap: str | None = BootstrapOption,
+    port: int | None = typer.Option(None, help="HTTP port (default $MOTCUA_GATEWAY_PORT, 8080)."),
     allow_anonymous: bool = typer.Option(False, help="Accept requests without an API key when no keys are configured (development only)."),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """HTTP ingest: POST /v1/events (JSON, JSON array, NDJSON, Avro), /health, /metrics.
     Starts even while Kafka is unreachable (/health answers 503 until it is back)."""
-    from ..live import gateway as gw
+    from .. import bootstrap as root  # `bootstrap` here is the Kafka option
     from ..live.logs import setup
 
     settings = _settings(bootstrap, gateway_port=port)
@@ -49,45 +50,85 @@ def gateway(
                    "hoặc dùng --allow-anonymous khi phát triển.", err=True)
         raise typer.Exit(2)
     setup("gateway", log_level)
-    gw.run(settings, allow_anonymous=allow_anonymous)
+    root.run_gateway(settings, allow_anonymous=allow_anonymous)
 
 
 @run_app.command()
 def processor(
-    bootstrap: Optional[str] = BootstrapOption,
-    metrics_port: Optional[int] = typer.Option(None, help="Prometheus port (default 9101; 0 disables)."),
-    datadir: Optional[str] = typer.Option(None, help="Faust data dir (one per worker on a machine)."),
+    bootstrap: str | None = BootstrapOption,
+    metrics_port: int | None = typer.Option(None, help="Prometheus port (default 9101; 0 disables)."),
+    datadir: str | None = typer.Option(None, help="Faust data dir (one per worker on a machine)."),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """The faust-streaming worker: events -> dossier state table -> dossier facts."""
-    from ..live import processor as proc
+    from .. import bootstrap as root
 
-    proc.run(_settings(bootstrap, processor_metrics_port=metrics_port, processor_datadir=datadir),
-             loglevel=log_level)
+    root.run_processor(_settings(bootstrap, processor_metrics_port=metrics_port, processor_datadir=datadir),
+                       loglevel=log_level)
 
 
 @run_app.command()
 def writer(
-    bootstrap: Optional[str] = BootstrapOption,
-    store: Optional[str] = typer.Option(None, "--store", help="Store DSN (default $MOTCUA_STORE)."),
-    metrics_port: Optional[int] = typer.Option(None, help="Prometheus port (default 9102; 0 disables)."),
+    bootstrap: str | None = BootstrapOption,
+    store: str | None = typer.Option(None, "--store", help="Store DSN (default $MOTCUA_STORE)."),
+    metrics_port: int | None = typer.Option(None, help="Prometheus port (default 9102; 0 disables)."),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """Dossier facts and dead letters -> ClickHouse, in idempotent batches."""
-    from ..live import writer as wr
+    from .. import bootstrap as root
     from ..live.logs import setup
-
-    from .common import check_store_dsn, load_calendar
+    from .common import CliError, check_store_dsn
 
     settings = _settings(bootstrap, store=store, writer_metrics_port=metrics_port)
     # what is wrong with the DSN itself, at once; an unreachable store is retried by the writer
     check_store_dsn(settings.store_dsn())
+    try:
+        root.calendar(settings)  # a bad calendar file: one line before the writer starts
+    except root.ConfigError as err:
+        raise CliError(err.message) from None
     setup("writer", log_level)
-    wr.run(settings, calendar=load_calendar())
+    root.run_writer(settings)
 
 
 @run_app.command()
-def topics(bootstrap: Optional[str] = BootstrapOption) -> None:
+def exporter(
+    port: int = typer.Option(9464, help="HTTP port of /metrics."),
+    addr: str = typer.Option("0.0.0.0", help="Address to listen on."),
+    interval: float = typer.Option(60.0, help="Seconds between two reads of the store."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate windows at this fixed instant (replays, demos) instead of now."),
+    unit_metrics: list[str] = typer.Option(["on_time_rate"], "--unit-metric", help="Metrics also published per unit (bounded cardinality)."),
+    targets_file: Path | None = typer.Option(None, "--targets", help="Targets YAML instead of the stored targets."),
+    store: str | None = StoreOption,
+) -> None:
+    """Prometheus exporter: live counts per level and per unit, backlog and active targets
+    (see docs/control-room.md for metric names). Runs until interrupted."""
+    from .. import bootstrap as root
+    from ..domain.metrics import METRICS_BY_ID
+    from ..settings import get_settings
+    from .common import console, load_calendar, open_store, parse_instant_option
+    from .targets import load_targets_file
+
+    for m in unit_metrics:
+        if m not in METRICS_BY_ID:
+            raise typer.BadParameter(f"unknown metric {m!r}", param_hint="--unit-metric")
+    st = open_store(store)
+    fixed = parse_instant_option(as_of, "--as-of") if as_of else None
+    targets = load_targets_file(targets_file) if targets_file else None
+    load_calendar()  # a bad calendar file: one line, before serving
+
+    def now_ms() -> int:
+        return fixed if fixed is not None else parse_instant_option(None, "--as-of")
+
+    console.print(f"motcua exporter: http://{addr}:{port}/metrics, đọc số liệu mỗi {interval:g} giây")
+    try:
+        root.run_exporter(get_settings(), st, port=port, addr=addr, interval=interval, now_ms=now_ms,
+                          unit_metrics=unit_metrics, targets=targets)
+    except KeyboardInterrupt:
+        pass
+
+
+@run_app.command()
+def topics(bootstrap: str | None = BootstrapOption) -> None:
     """Create the pipeline's topics (idempotent) and print them."""
     from ..live.topics import ensure_topics, topic_specs
 
@@ -99,8 +140,8 @@ def topics(bootstrap: Optional[str] = BootstrapOption) -> None:
 
 
 def publish(
-    files: List[Path] = typer.Argument(..., help="JSON Lines or Avro event files.", exists=True, dir_okay=False),
-    bootstrap: Optional[str] = BootstrapOption,
+    files: list[Path] = typer.Argument(..., help="JSON Lines or Avro event files.", exists=True, dir_okay=False),
+    bootstrap: str | None = BootstrapOption,
 ) -> None:
     """Load event files into Kafka: validated, Avro-encoded, keyed by dossier_id; bad
     records go to the dead-letter topic with their reason."""

@@ -1,10 +1,11 @@
-"""``motcua targets load|list|check``, ``motcua exporter`` and ``motcua dashboards``."""
+"""``motcua targets load|list|check`` and ``motcua dashboards`` (``motcua exporter``, an
+alias kept for old deployments, is ``motcua run exporter``)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 from rich.table import Table
@@ -18,11 +19,15 @@ LEVEL_VI = {None: "Tất cả các cấp", "PROVINCE": "Cấp tỉnh", "DISTRICT
             "CENTRAL_BRANCH": "Ngành dọc TW"}
 
 
-def _load_file(path: Optional[Path]):
-    from ..domain.targets import TargetError, load_targets
+def load_targets_file(path: Optional[Path]):
+    """The targets of ``path`` (default: the setting ``plan_targets``); an invalid file
+    lists its problems and exits with code 2."""
+    from .. import bootstrap
+    from ..domain.targets import TargetError
+    from ..settings import get_settings
 
     try:
-        return load_targets(path)
+        return bootstrap.plan_targets(get_settings(), path)
     except TargetError as err:
         console.print(f"[red]Tệp chỉ tiêu không hợp lệ ({len(err.problems)} lỗi):[/red]")
         for p in err.problems:
@@ -34,7 +39,7 @@ def _load_file(path: Optional[Path]):
 
 @targets_app.command("load")
 def load(
-    file: Optional[Path] = typer.Argument(None, help="Targets YAML (default: deploy/targets/plan-targets.yaml)."),
+    file: Optional[Path] = typer.Argument(None, help="Targets YAML (default: $MOTCUA_PLAN_TARGETS, else the plans shipped with the package)."),
     store: Optional[str] = StoreOption,
     names: bool = typer.Option(True, help="Also (re)load the Vietnamese names of units, fields and procedures for dashboards."),
 ) -> None:
@@ -42,7 +47,7 @@ def load(
     of the provinces it names. Exit code 2 when the file is invalid."""
     from ..adapters.clickhouse_targets import TargetsRepository
 
-    targets = _load_file(file)
+    targets = load_targets_file(file)
     st = open_store(store)
     repo = TargetsRepository(st)
     n = repo.replace(targets)
@@ -68,7 +73,7 @@ def list_(
     from ..domain.metrics import METRICS_BY_ID
     from ..domain.targets import targets_for
 
-    targets = _load_file(file) if file else TargetsRepository(open_store(store, must_exist=True, require_data=False)).all()
+    targets = load_targets_file(file) if file else TargetsRepository(open_store(store, must_exist=True, require_data=False)).all()
     if province:
         targets = targets_for(targets, province)
     t = Table(title="Chỉ tiêu kế hoạch cải cách hành chính")
@@ -114,7 +119,7 @@ def check(
     from .report import report_province
 
     st = open_store(store, must_exist=True)
-    targets = _load_file(file) if file else TargetsRepository(st).all()
+    targets = load_targets_file(file) if file else TargetsRepository(st).all()
     if not targets:
         console.print("Chưa có chỉ tiêu nào (dùng: motcua targets load).")
         raise typer.Exit(code=2)
@@ -157,49 +162,20 @@ def check(
         raise typer.Exit(code=1)
 
 
-def exporter(
-    port: int = typer.Option(9464, help="HTTP port of /metrics."),
-    addr: str = typer.Option("0.0.0.0", help="Address to listen on."),
-    interval: float = typer.Option(60.0, help="Seconds between two reads of the store."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate windows at this fixed instant (replays, demos) instead of now."),
-    unit_metrics: List[str] = typer.Option(["on_time_rate"], "--unit-metric", help="Metrics also published per unit (bounded cardinality)."),
-    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Targets YAML instead of the stored targets."),
-    store: Optional[str] = StoreOption,
-) -> None:
-    """Prometheus exporter: live counts per level and per unit, backlog and active targets
-    (see docs/control-room.md for metric names). Runs until interrupted."""
-    from ..domain.metrics import METRICS_BY_ID
-    from ..exporter.collector import serve
-
-    for m in unit_metrics:
-        if m not in METRICS_BY_ID:
-            raise typer.BadParameter(f"unknown metric {m!r}", param_hint="--unit-metric")
-    st = open_store(store)
-    fixed = parse_instant_option(as_of, "--as-of") if as_of else None
-    targets = _load_file(targets_file) if targets_file else None
-
-    def now_ms() -> int:
-        return fixed if fixed is not None else parse_instant_option(None, "--as-of")
-
-    console.print(f"motcua exporter: http://{addr}:{port}/metrics, đọc số liệu mỗi {interval:g} giây")
-    try:
-        serve(st, port, interval, now_ms, addr=addr, targets=targets, unit_metrics=unit_metrics,
-              calendar=load_calendar())
-    except KeyboardInterrupt:
-        pass
-
-
 def dashboards(
-    out: Path = typer.Option(None, "--out", help="Directory for the provisioning JSON (default: dashboards/)."),
+    out: Path = typer.Option(None, "--out", help="Directory for the provisioning JSON (default: $MOTCUA_DASHBOARDS_DIR, else dashboards/)."),
 ) -> None:
     """Regenerate the Grafana dashboards (provisioning JSON) from code."""
-    from ..dashboards.build import OUT_DIR, generate
+    from ..dashboards.build import generate
+    from ..settings import get_settings
 
-    for p in generate(out or OUT_DIR):
+    for p in generate(out or get_settings().dashboards_dir):
         console.print(str(p))
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(targets_app, name="targets")
-    app.command("exporter")(exporter)
+    from .run import exporter
+
+    app.command("exporter", hidden=True)(exporter)  # the old name of `motcua run exporter`
     app.command("dashboards")(dashboards)

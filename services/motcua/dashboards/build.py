@@ -25,7 +25,6 @@ from .clickhouse import PLUGIN_ID, ClickHouseQueryBuilder, register
 CH = dm.DataSourceRef(type_val=PLUGIN_ID, uid="motcua-clickhouse")
 PROM = dm.DataSourceRef(type_val="prometheus", uid="motcua-prometheus")
 TZ = "Asia/Ho_Chi_Minh"
-OUT_DIR = Path(__file__).resolve().parents[3] / "dashboards"
 
 UID_OVERVIEW = "motcua-phong-dieu-hanh"
 UID_RANKING = "motcua-xep-hang-don-vi"
@@ -355,7 +354,9 @@ def to_json_text(d: dash_b.Dashboard) -> str:
     return json.dumps(d.build(), cls=JSONEncoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def generate(out_dir: Path = OUT_DIR) -> list[Path]:
+def generate(out_dir: Path) -> list[Path]:
+    """Write every dashboard as ``<uid>.json`` into ``out_dir`` (the setting
+    ``dashboards_dir`` for the commands; the repository's ``dashboards/`` is provisioned)."""
     register()
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []

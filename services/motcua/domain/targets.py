@@ -1,6 +1,6 @@
 """Plan targets (chỉ tiêu kế hoạch CCHC): the file format, validation and lookup.
 
-A targets file is a YAML list of mappings::
+A targets file (read by ``reference.targets_loader``) is a YAML list of mappings::
 
   - province: "Đồng Nai"          # name or GSO code; province_code: "75" may be given too
     year: 2023                     # or from: 2023-01-01 / to: 2024-01-01 (half-open)
@@ -28,8 +28,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .metrics import METRICS_BY_ID
 
@@ -45,7 +44,6 @@ COMPARATORS = (">=", ">", "=", "<=", "<")
 COMPARATOR_SIGNS = {">=": "≥", ">": ">", "=": "=", "<=": "≤", "<": "<"}
 KNOWN_KEYS = {"province", "province_code", "year", "from", "to", "metric", "level", "unit",
               "comparator", "value", "source", "quote", "inferred", "note"}
-DEFAULT_TARGETS = Path(__file__).resolve().parents[3] / "deploy" / "targets" / "plan-targets.yaml"
 _UNIT_CODE = re.compile(r"^H\d{2}\.[A-Z0-9_.]+$")
 MAX_AVG_DAYS = 365.0
 
@@ -109,20 +107,10 @@ def _fold(s: str) -> str:
     return "".join(c for c in s if not unicodedata.combining(c)).lower().strip()
 
 
-def _province_code(name: str, explicit: Any) -> str:
+def _province_code(name: str, explicit: Any, province_code_of: Callable[[str], str] | None) -> str:
     if explicit is not None:
         return str(explicit)
-    try:
-        from ..reference import resolve_province
-        from ..reference.reform import former_province
-
-        if former_province(name) is not None:
-            # a province merged away in 2025 (Quảng Nam): its plan is not the new
-            # province's, although resolve_province reads the name as the new one
-            return ""
-        return resolve_province(name).code
-    except (ValueError, ImportError):
-        return ""  # e.g. a province merged away in 2025: kept, shown by name
+    return province_code_of(name) if province_code_of else ""
 
 
 def _as_date(v: Any, where: str, name: str, problems: list[str]) -> date | None:
@@ -135,7 +123,8 @@ def _as_date(v: Any, where: str, name: str, problems: list[str]) -> date | None:
         return None
 
 
-def _parse_entry(e: Any, where: str, problems: list[str]) -> Target | None:
+def _parse_entry(e: Any, where: str, problems: list[str],
+                 province_code_of: Callable[[str], str] | None = None) -> Target | None:
     if not isinstance(e, dict):
         problems.append(f"{where}: expected a mapping, got {type(e).__name__}")
         return None
@@ -204,7 +193,7 @@ def _parse_entry(e: Any, where: str, problems: list[str]) -> Target | None:
         valid_from=start, valid_to=end, comparator=comparator, value=float(value),
         source=str(e.get("source", "") or ""), quote=str(e.get("quote", "") or ""),
         inferred=bool(e.get("inferred", False)),
-        province_code=_province_code(province, e.get("province_code")),
+        province_code=_province_code(province, e.get("province_code"), province_code_of),
     )
 
 
@@ -231,8 +220,12 @@ def _overlaps(targets: list[tuple[str, Target]]) -> list[str]:
     return problems
 
 
-def parse_targets(entries: Any, origin: str = "targets") -> list[Target]:
-    """Validate and convert; raises TargetError listing every problem found."""
+def parse_targets(entries: Any, origin: str = "targets",
+                  province_code_of: Callable[[str], str] | None = None) -> list[Target]:
+    """Validate and convert; raises TargetError listing every problem found.
+    ``province_code_of``: the current GSO code of a province name ("" when none) for the
+    entries without ``province_code`` (``reference.targets_loader`` passes the
+    registry's); without it such entries keep "" (shown by name)."""
     if entries is None:
         return []
     if not isinstance(entries, list):
@@ -241,25 +234,13 @@ def parse_targets(entries: Any, origin: str = "targets") -> list[Target]:
     parsed: list[tuple[str, Target]] = []
     for i, e in enumerate(entries, start=1):
         label = f"entry {i}" + (f" ({e.get('metric')})" if isinstance(e, dict) and e.get("metric") else "")
-        t = _parse_entry(e, f"{origin}: {label}", problems)
+        t = _parse_entry(e, f"{origin}: {label}", problems, province_code_of)
         if t is not None:
             parsed.append((f"{origin}: {label}", t))
     problems += _overlaps(parsed)
     if problems:
         raise TargetError(problems)
     return [t for _, t in parsed]
-
-
-def load_targets(path: str | Path | None = None) -> list[Target]:
-    import yaml
-
-    p = Path(path) if path else DEFAULT_TARGETS
-    with open(p, encoding="utf-8") as fh:
-        try:
-            data = yaml.safe_load(fh)
-        except yaml.YAMLError as err:
-            raise TargetError(f"{p}: not valid YAML: {err}") from None
-    return parse_targets(data or [], origin=str(p))
 
 
 PROVINCE_NAMES = {"75": "Đồng Nai", "42": "Hà Tĩnh", "27": "Bắc Ninh", "24": "Bắc Ninh",

@@ -136,30 +136,6 @@ class HeapFreezer:
         gc.freeze()
 
 
-def load_live_catalogue(settings: LiveSettings) -> dict:
-    """The procedure catalogue the processor folds with, read once at start from
-    ``MOTCUA_PROCEDURE_CATALOGUE``: a catalogue file (any shape ``motcua registry load
-    procedures`` reads; its refused items are left out), or ``store`` for the one loaded
-    into ``MOTCUA_STORE`` (a ClickHouse server: an embedded store is the writer's alone).
-    Unset: none. A catalogue that cannot be read stops the start (figures would differ
-    from a replay's otherwise)."""
-    where = settings.procedure_catalogue
-    if not where:
-        return {}
-    if where.strip().lower() == "store":
-        from ..adapters.clickhouse_procedures import ProceduresRepository
-        from ..adapters.clickhouse_store import ClickHouseStore
-
-        return ProceduresRepository(ClickHouseStore(settings.store_dsn())).catalogue()
-    from ..reference.procedures_loader import read_catalogue
-
-    loaded = read_catalogue(where)
-    if loaded.refused:
-        log.warning("procedure catalogue %s: %d items refused (see motcua registry load procedures)",
-                    where, len(loaded.refused))
-    return {e.code: e for _pos, e in loaded.entries}
-
-
 def app_options(settings: LiveSettings, datadir: str) -> dict:
     """The Faust settings of the processor (the reasons are beside each)."""
     return dict(
@@ -271,13 +247,8 @@ class BatchHandler:
             TP(topic, partition), off))
 
 
-def create_app(settings: LiveSettings, cal: WorkingCalendar | None = None, catalogue: dict | None = None,
-               **app_options_) -> faust.App:
-    """The faust app (one agent, one table). ``catalogue``: see ``load_live_catalogue``."""
-    from ..cli.common import load_calendar
-
-    cal = cal or load_calendar()
-    catalogue = load_live_catalogue(settings) if catalogue is None else catalogue
+def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **app_options_) -> faust.App:
+    """The faust app (one agent, one table). ``catalogue``: see ``bootstrap.procedure_catalogue``."""
     datadir = settings.processor_datadir or os.path.join(str(settings.data_dir), "processor")
     os.makedirs(datadir, exist_ok=True)
     app = ProcessorApp(settings.processor_app_id, **{**app_options(settings, datadir), **app_options_})
@@ -358,7 +329,8 @@ async def report_lag(app, settings: LiveSettings, positions: dict[int, int], pro
         app.motcua["on_fatal"]()
 
 
-def run(settings: LiveSettings, loglevel: str = "INFO") -> None:
+def run(settings: LiveSettings, app: faust.App, loglevel: str = "INFO") -> None:
+    """Run ``app`` (``bootstrap.processor_app``) as a worker until stopped."""
     from faust.worker import Worker
 
     from .logs import logging_config
@@ -366,7 +338,6 @@ def run(settings: LiveSettings, loglevel: str = "INFO") -> None:
     from .topics import ensure_topics
 
     ensure_topics(settings)
-    app = create_app(settings)
     serve(settings.processor_metrics_port)
     worker = Worker(app, loglevel=loglevel, logging_config=logging_config("processor", loglevel),
                     quiet=True, redirect_stdouts=False)

@@ -8,9 +8,10 @@ import pytest
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.clickhouse_targets import TargetsRepository
+from motcua.bootstrap import plan_targets
 from motcua.domain.calendar import default_calendar
-from motcua.domain.targets import load_targets
 from motcua.replay import EmbeddedPipeline
+from motcua.settings import get_settings
 from motcua.simulate import simulate
 
 CAL = default_calendar()
@@ -27,6 +28,6 @@ def loaded_store(chdb_path):
     pipe.ingest(records[: len(records) // 3])  # a replay of a prefix changes nothing
     pipe.ingest([("bad:1", b"not json"), ("bad:2", b'{"event_id": 1}')])
     repo = TargetsRepository(store)
-    repo.replace(load_targets())
+    repo.replace(plan_targets(get_settings()))
     repo.load_reference_names(["75"], repo.stored_unit_codes())
     return store

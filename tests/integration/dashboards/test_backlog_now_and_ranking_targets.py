@@ -73,9 +73,11 @@ def test_ranking_target_follows_the_domain_rule_for_unit_targets(chdb_path):
 
     from motcua.adapters.clickhouse_panels import PanelRunner
     from motcua.adapters.clickhouse_targets import TargetsRepository
+    from motcua.bootstrap import plan_targets
     from motcua.dashboards import panels as P
     from motcua.dashboards.macros import PanelContext
-    from motcua.domain.targets import effective_target, load_targets
+    from motcua.domain.targets import effective_target
+    from motcua.settings import get_settings
 
     store = ClickHouseStore(f"chdb://{chdb_path}?database=ranking_unit_targets")
     store.load_calendar(CAL)
@@ -86,13 +88,13 @@ def test_ranking_target_follows_the_domain_rule_for_unit_targets(chdb_path):
     units = {r["unit_code"]: r["unit_level"] for r in run.dicts(P.ranking("rate"), ctx)}
     commune = next(u for u, lv in sorted(units.items()) if lv == "COMMUNE")
     other = next(u for u, lv in sorted(units.items()) if lv != "COMMUNE")
-    base = next(t for t in load_targets() if t.metric == "on_time_rate" and t.province_code == "75")
+    base = next(t for t in plan_targets(get_settings()) if t.metric == "on_time_rate" and t.province_code == "75")
     extra = [
         replace(base, unit_code=other, value=0.8, valid_from=date(2025, 1, 1), valid_to=date(2026, 1, 1)),
         replace(base, unit_code=commune, value=0.7, valid_from=date(2024, 1, 1), valid_to=date(2025, 1, 1)),
         replace(base, level="COMMUNE", value=0.9, valid_from=date(2025, 1, 1), valid_to=date(2026, 1, 1)),
     ]
-    targets = load_targets() + extra
+    targets = plan_targets(get_settings()) + extra
     TargetsRepository(store).replace(targets)
     rows = run.dicts(P.ranking("gap"), ctx)
     assert {r["unit_code"] for r in rows} == set(units)

@@ -9,19 +9,21 @@ from datetime import date, timedelta
 import pytest
 
 from motcua.adapters.clickhouse_panels import PanelRunner
+from motcua.bootstrap import plan_targets
 from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
 from motcua.domain.calendar import local_day_number
 from motcua.domain.lifecycle import status_at
 from motcua.domain.metrics import METRICS_BY_ID, Period
-from motcua.domain.targets import effective_target, load_targets
+from motcua.domain.targets import effective_target
+from motcua.settings import get_settings
 
 from .conftest import CAL
 
 MARCH = Period(date(2025, 3, 1), date(2025, 4, 1))
 CTX = PanelContext.for_days(date(2025, 3, 1), date(2025, 3, 31))
 AS_OF = CTX.to_ms  # 31/03/2025 23:59:59.999 local, after the last simulated event
-TARGETS = load_targets()
+TARGETS = plan_targets(get_settings())
 
 
 @pytest.fixture(scope="module")

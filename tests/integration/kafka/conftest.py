@@ -1,7 +1,7 @@
 """A real Apache Kafka broker (KRaft, one JVM) for the whole session, and helpers that run
 the live services as subprocesses the way an operator would (``motcua run ...``).
 
-The broker comes from ``motcua.live.devbroker`` (jars cached by ``.ci/install-kafka``).
+The broker comes from ``devtools.kafka_broker`` (jars cached by ``.ci/install-kafka``).
 Each test gets its own topics, consumer groups and store path, so tests never see each
 other's data. The embedded store (chDB) is owned by the writer subprocess; results are
 read after it stopped, by another subprocess (``probe``).
@@ -19,14 +19,13 @@ import time
 from pathlib import Path
 
 import pytest
-
-from motcua.live.devbroker import Broker, free_port
+from devtools.kafka_broker import Broker, free_port
 
 REPO = Path(__file__).resolve().parents[3]
-# Service subprocesses import this checkout's package (not whatever the editable install
-# points at: a git worktree shares the main checkout's virtualenv) and the tests package.
-SUBPROCESS_PATH = f"{REPO / 'services'}{os.pathsep}{REPO}"
 PY = sys.executable
+# what a subprocess imports: this checkout's package (not an editable install of another
+# checkout), then the repository root (tests.*, devtools.*)
+PYTHONPATH = os.pathsep.join([str(REPO / "services"), str(REPO)])
 _ids = itertools.count()
 
 
@@ -52,7 +51,7 @@ class Service:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self) -> "Service":
+    def start(self) -> Service:
         fh = open(self.log, "ab")
         self.proc = subprocess.Popen([PY, "-m", "motcua.cli.main", *self.args], env=self.env,
                                      stdout=fh, stderr=subprocess.STDOUT, cwd=REPO,
@@ -90,7 +89,7 @@ class Pipeline:
         self.store = f"chdb://{root / 'store'}"
         self.env = {
             **os.environ,
-            "PYTHONPATH": SUBPROCESS_PATH,
+            "PYTHONPATH": PYTHONPATH,
             "MOTCUA_KAFKA_BOOTSTRAP": bootstrap,
             "MOTCUA_EVENTS_TOPIC": f"{tag}-dossier-events",
             "MOTCUA_FACTS_TOPIC": f"{tag}-dossier-facts",
@@ -207,7 +206,7 @@ def pipeline(kafka_broker, tmp_path):
 def probe(store: str, *args: str) -> dict:
     """Read a stopped store from another process (chDB: one data path per process)."""
     out = subprocess.run([PY, "-m", "tests.integration.kafka.storeprobe", store, *args],
-                         cwd=REPO, env={**os.environ, "PYTHONPATH": SUBPROCESS_PATH},
+                         cwd=REPO, env={**os.environ, "PYTHONPATH": PYTHONPATH},
                          capture_output=True, check=True)
     return json.loads(out.stdout)
 
@@ -216,6 +215,6 @@ def replay_truth(root: Path, files: list[Path]) -> dict:
     """Ground truth: ``motcua replay`` of the same events into a fresh store, probed."""
     store = f"chdb://{root / 'replay-store'}"
     subprocess.run([PY, "-m", "motcua.cli.main", "replay", *map(str, files), "--store", store],
-                   cwd=REPO, env={**os.environ, "PYTHONPATH": SUBPROCESS_PATH}, check=True,
+                   cwd=REPO, env={**os.environ, "PYTHONPATH": PYTHONPATH}, check=True,
                    capture_output=True)
     return probe(store)

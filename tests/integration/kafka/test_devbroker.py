@@ -4,8 +4,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-
-from motcua.live import devbroker
+from devtools import kafka_broker as devbroker
 
 
 def _free_port() -> int:

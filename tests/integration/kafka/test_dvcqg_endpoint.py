@@ -22,9 +22,9 @@ from datetime import date
 import orjson
 import pytest
 
+from devtools.kafka_broker import free_port
 from motcua.adapters.clickhouse_store import STATE_COLUMNS
 
-from motcua.live.devbroker import free_port
 from tests.unit.imports.test_dvcqg_reader import EMAIL, FAX, ID_NO, NAME, O_CALLS, PHONE, STAFF, T_ROWS, T_SNAPSHOT
 
 from .conftest import PY, REPO

@@ -17,9 +17,9 @@ from datetime import date
 
 import orjson
 import pytest
+from devtools.kafka_broker import Broker, free_port
 
 from motcua.adapters.codec import decode_dead_letter
-from motcua.live.devbroker import Broker, free_port
 
 from .conftest import Pipeline, _tail
 from .tools import API_KEY, post, simulated

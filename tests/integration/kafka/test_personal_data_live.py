@@ -14,8 +14,7 @@ from datetime import date
 
 import orjson
 import pytest
-
-from motcua.live.devbroker import free_port
+from devtools.kafka_broker import free_port
 
 from .conftest import PY, REPO, probe
 from .tools import kcat_binary, post, simulated, wait_http
@@ -99,7 +98,7 @@ def test_no_personal_data_in_topics_logs_or_tables(pipeline, tmp_path):
         "import sys; from motcua.adapters.clickhouse_store import ClickHouseStore;"
         "from tests.integration.test_bad_input_corpus import scan_every_table;"
         "sys.stdout.write(scan_every_table(ClickHouseStore(sys.argv[1])))"), pipeline.store],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, check=True).stdout
+        cwd=REPO, env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "services"), str(REPO)])}, capture_output=True, check=True).stdout
     assert b'"redacted":true' in tables
     for where, text in (("topics", dumped), ("logs", logs), ("tables", tables)):
         text = text.decode("utf-8", "replace")

@@ -8,10 +8,10 @@ from datetime import date
 
 import orjson
 import pytest
+from devtools.kafka_broker import free_port
 
 from motcua.adapters.codec import encode_avro
 from motcua.domain.events import validate
-from motcua.live.devbroker import free_port
 
 from .conftest import probe, replay_truth
 from .tools import curl, dossier_of, kcat_produce, post, simulated, wait_http

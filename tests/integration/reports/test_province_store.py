@@ -19,6 +19,7 @@ from motcua.domain.ii06a import build_report
 from motcua.domain.metrics import Period, kpi_rows
 from motcua.domain.periods import parse_period
 from motcua.replay import EmbeddedPipeline
+from motcua.settings import PACKAGE_TARGETS
 from motcua.simulate import simulate
 from tests.integration.reports.conftest import facts_of_events, store_dsn
 
@@ -163,7 +164,7 @@ def test_index766_and_targets_check_follow_the_province(multi_store, provinces_e
         assert doc["units"][0]["counts"]["PROGRESS"] == {"numerator": pure["progress_766_num"],
                                                           "denominator": pure["progress_766_den"]}
     res = runner.invoke(app, ["targets", "check", "--from", "2025-03-01", "--to", "2025-03-15", "--format", "json",
-                              "--province", "75", "--file", "deploy/targets/plan-targets.yaml", "--store", dsn])
+                              "--province", "75", "--file", str(PACKAGE_TARGETS), "--store", dsn])
     assert res.exit_code in (0, 1), res.output
     rows = orjson.loads(res.stdout)
     pure = {r["unit_level"]: r for r in kpi_rows(_facts(provinces_events["75"]),

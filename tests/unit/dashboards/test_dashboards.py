@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from motcua.dashboards import panels
-from motcua.dashboards.build import DASHBOARDS, OUT_DIR, generate, load
+from motcua.dashboards.build import DASHBOARDS, generate, load
 from motcua.dashboards.clickhouse import ClickHouseQuery
 from motcua.dashboards.macros import PanelContext, expand
+
+# the provisioned dashboards: the repository's dashboards/, which Grafana mounts
+OUT_DIR = Path(__file__).resolve().parents[3] / "dashboards"
 
 
 def test_regenerating_the_dashboards_changes_nothing(tmp_path):

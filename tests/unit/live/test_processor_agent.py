@@ -19,7 +19,7 @@ cal = default_calendar()
 def _app(tmp_path):
     s = LiveSettings(processor_app_id="unit-processor", processor_datadir=str(tmp_path),
                      processor_batch=10)
-    app = create_app(s, cal, store="memory://")
+    app = create_app(s, cal, catalogue={}, store="memory://")
 
     def fatal():
         raise AssertionError("the agent failed a batch")

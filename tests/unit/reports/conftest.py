@@ -7,7 +7,7 @@ import pytest
 from motcua.domain.calendar import default_calendar
 from motcua.domain.ii06a import build_report
 from motcua.domain.metrics import kpi_rows
-from motcua.domain.targets import parse_targets
+from motcua.reference.targets_loader import parse_targets
 from motcua.reports.data import monthly_data
 from motcua.reports.names import Names
 from tests.unit.domain import test_ii06a as hand

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from motcua.domain.targets import (
-    DEFAULT_TARGETS, TargetError, check_rows, effective_target, load_targets, parse_targets,
-    target_cells,
-)
+from motcua.bootstrap import plan_targets
+from motcua.domain.targets import TargetError, check_rows, effective_target, target_cells
+from motcua.reference.targets_loader import load_targets, parse_targets
+from motcua.settings import PACKAGE_TARGETS, Settings
+
+REPO = Path(__file__).resolve().parents[3]
 
 BASE = {"province": "Đồng Nai", "year": 2023, "metric": "on_time_rate", "level": "all",
         "comparator": ">=", "value": 0.96}
@@ -28,11 +31,12 @@ def problems(entries) -> list[str]:
 
 
 def test_the_shipped_example_is_valid_and_matches_the_shared_file():
-    shared = DEFAULT_TARGETS.parents[2].parent / "shared" / "data" / "plan-targets.yaml"
-    targets = load_targets()
+    shared = REPO.parent / "shared" / "data" / "plan-targets.yaml"
+    assert Settings().plan_targets == PACKAGE_TARGETS
+    targets = plan_targets(Settings())
     assert len(targets) == 19
     if shared.exists():
-        assert DEFAULT_TARGETS.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
+        assert PACKAGE_TARGETS.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
     dn = [t for t in targets if t.province_code == "75"]
     assert {t.metric for t in dn} >= {"on_time_rate", "online_filing_rate", "online_payment_rate"}
 
@@ -100,7 +104,7 @@ def test_effective_target_prefers_valid_then_latest_then_most_specific():
 
 
 def test_target_cells_and_vietnamese_text_for_the_demo():
-    cells = target_cells(load_targets(), "75", 2025)
+    cells = target_cells(plan_targets(Settings()), "75", 2025)
     assert cells[("on_time_rate", "COMMUNE")] == "≥ 96%"
     assert cells[("online_filing_rate", "DISTRICT")] == "≥ 30%"
     assert cells[("late_apology_rate", "PROVINCE")] == "= 100%"

@@ -6,10 +6,10 @@ from Maven Central: ``mvn dependency:copy-dependencies`` on ``deploy/kafka/pom.x
 formatted with ``kafka.tools.StorageTool format --standalone`` and the broker is
 ``kafka.Kafka server.properties``: the two classes the distribution's shell scripts wrap.
 
-    python -m motcua.live.devbroker fetch          # jars only (CI prefetch)
-    python -m motcua.live.devbroker up [--port N]  # start, wait until it answers
-    python -m motcua.live.devbroker down           # stop cleanly (SIGTERM, then SIGKILL)
-    python -m motcua.live.devbroker status
+    python -m devtools.kafka_broker fetch          # jars only (CI prefetch)
+    python -m devtools.kafka_broker up [--port N]  # start, wait until it answers
+    python -m devtools.kafka_broker down           # stop cleanly (SIGTERM, then SIGKILL)
+    python -m devtools.kafka_broker status
 
 ``up`` writes ``<data dir>/broker.json`` (pid, bootstrap) so ``down`` finds it; the
 bootstrap address is the only line it prints on stdout (progress goes to stderr), so
@@ -35,7 +35,7 @@ from pathlib import Path
 # assignor, rebalance), kafka-python 3.0.12 and kcat; 3.9.1 also works with this script
 # (MOTCUA_KAFKA_VERSION=3.9.1). See docs/live-pipeline.md.
 KAFKA_VERSION = os.environ.get("MOTCUA_KAFKA_VERSION", "4.1.1")
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parent.parent  # devtools/ sits at the repository root
 POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
 
 
@@ -128,7 +128,7 @@ class Broker:
                f"-Dlog4j.configuration=file:{log4j}", "-cp", cp, main, *args]
         return cmd
 
-    def start(self, timeout: float = 90.0) -> "Broker":
+    def start(self, timeout: float = 90.0) -> Broker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         props = self.data_dir / "server.properties"
         props.write_text(self._props())
@@ -265,7 +265,7 @@ def down(data_dir: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="devbroker", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="devtools.kafka_broker", description=__doc__.split("\n\n")[0])
     p.add_argument("action", choices=("fetch", "up", "down", "status"))
     p.add_argument("--port", type=int, default=int(os.environ.get("MOTCUA_KAFKA_PORT", "0")) or None)
     p.add_argument("--data-dir", type=Path, default=default_data_dir())
