@@ -255,7 +255,7 @@ def kpi(
     """Live KPIs for a period: every metric of metrics.md as numerator, denominator and
     ratio per group, plus in progress / overdue / due soon as of an instant."""
     from ..domain.calendar import local_day_number
-    from ..domain.metrics import Period
+    from ..domain.periods import Period
 
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
     if end <= start:
@@ -404,7 +404,7 @@ def demo(
     table per level beside the plan targets, in Vietnamese."""
     from ..adapters.clickhouse_reports import province_scope
     from ..domain.calendar import local_midnight_ms
-    from ..domain.metrics import Period
+    from ..domain.periods import Period
     from ..domain.targets import TargetError, load_targets, target_cells
     from ..pipeline.ingest import EmbeddedPipeline
     from ..reference import resolve_province

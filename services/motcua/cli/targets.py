@@ -103,7 +103,8 @@ def check(
 
     from ..adapters.clickhouse_targets import TargetsRepository
     from ..domain.formatting import fmt_int, fmt_percent
-    from ..domain.metrics import METRICS_BY_ID, Period
+    from ..domain.metrics import METRICS_BY_ID
+    from ..domain.periods import Period
     from ..domain.targets import check_rows
 
     if by not in ("level", "unit"):

@@ -13,7 +13,8 @@ from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
 from motcua.domain.calendar import local_day_number
 from motcua.domain.lifecycle import status_at
-from motcua.domain.metrics import METRICS_BY_ID, Period
+from motcua.domain.metrics import METRICS_BY_ID
+from motcua.domain.periods import Period
 from motcua.domain.targets import effective_target, load_targets
 
 from .conftest import CAL
