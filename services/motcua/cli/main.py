@@ -336,7 +336,8 @@ def _print_kpi_by_group(rows: list[dict], by: str, title: str) -> None:
     name wraps, so the table fits a 170-column terminal."""
     from ..domain.formatting import fmt_int, fmt_percent
 
-    from .labels import GROUP_CODE_KEYS, GROUP_HEADERS, group_code, group_label, level_label
+    from ..domain.vocabulary import level_short_label
+    from .labels import GROUP_CODE_KEYS, GROUP_HEADERS, group_code, group_label
 
     table = Table(title=title, caption="Tỷ lệ: tử số / mẫu số của cả kỳ; –: không có hồ sơ để tính. "
                   "Tất cả chỉ số, kèm tử số và mẫu số: --format json hoặc csv.", show_lines=False)
@@ -356,7 +357,7 @@ def _print_kpi_by_group(rows: list[dict], by: str, title: str) -> None:
     for i, r in enumerate(rows, start=1):
         if by == "unit" and r.get("unit_level") != level:
             level = r.get("unit_level")
-            table.add_row("", level_label(level), *blank, style="bold")
+            table.add_row("", level_short_label(level), *blank, style="bold")
         cells = [str(i), group_label(by, r)] + ([group_code(by, r)] if with_code else [])
         table.add_row(*cells, *figures(r), end_section=i == len(rows))
     if len(rows) > 1:
