@@ -11,6 +11,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
+from ..reports.tables import emit_rows
 from .common import (
     BomOption,
     CliError,
@@ -19,7 +20,6 @@ from .common import (
     check_in_calendar,
     check_output_file,
     console,
-    emit_rows,
     fmt_instant,
     load_calendar,
     open_store,

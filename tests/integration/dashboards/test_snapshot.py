@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from motcua.cli.snapshot import collect, render_html, render_png
+from motcua.dashboards.snapshot import collect, render_html, render_png
 from motcua.domain.formatting import fmt_percent
 
 
