@@ -239,8 +239,8 @@ _esc = html.escape
 
 
 def _rates_table(rows: list[dict], title: str) -> str:
-    out = [f"<h2>{_esc(title)}</h2><table><tr><th>Cấp</th><th>Chỉ số</th><th>Tử số</th><th>Mẫu số</th>"
-           "<th>Kết quả</th><th>Chỉ tiêu</th><th>Đánh giá</th></tr>"]
+    out = [(f"<h2>{_esc(title)}</h2><table><tr><th>Cấp</th><th>Chỉ số</th><th>Tử số</th><th>Mẫu số</th>"
+            "<th>Kết quả</th><th>Chỉ tiêu</th><th>Đánh giá</th></tr>")]
     for r in rows:
         verdict = {1: "Đạt", 0: "Chưa đạt", None: ""}[r["met"]]
         cls = {1: "ok", 0: "ko", None: ""}[r["met"]]
@@ -256,8 +256,8 @@ def _rates_table(rows: list[dict], title: str) -> str:
 
 
 def _ranking_table(rows: list[dict]) -> str:
-    out = ["<h2>10 đơn vị có tỷ lệ đúng hạn thấp nhất</h2><table><tr><th>Mã đơn vị</th><th>Đơn vị</th><th>Cấp</th>"
-           "<th>Đã giải quyết</th><th>Tỷ lệ đúng hạn</th><th>Chỉ tiêu</th><th>Đang quá hạn</th></tr>"]
+    out = [("<h2>10 đơn vị có tỷ lệ đúng hạn thấp nhất</h2><table><tr><th>Mã đơn vị</th><th>Đơn vị</th><th>Cấp</th>"
+            "<th>Đã giải quyết</th><th>Tỷ lệ đúng hạn</th><th>Chỉ tiêu</th><th>Đang quá hạn</th></tr>")]
     for r in rows:
         out.append(f"<tr><td>{_esc(_text(r['unit_code']))}</td><td>{_esc(_text(r['unit_name'], r['unit_code']))}</td>"
                    f"<td>{_esc(_text(r['level_name'], r['unit_level']))}</td>"

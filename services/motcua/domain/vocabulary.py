@@ -11,7 +11,7 @@ parsing rules; they accept every label here too.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 # -- unit levels (cấp) --------------------------------------------------------------------
 
