@@ -23,7 +23,8 @@ def snapshot(
 ) -> None:
     """Render the control-room overview (Phòng điều hành) to PNG and a static HTML page,
     from the same panel queries as the Grafana dashboard."""
-    from ..dashboards.snapshot import collect, render_html, render_png
+    from ..adapters.clickhouse_panels import collect_overview
+    from ..dashboards.snapshot import render_html, render_png
     from .report import report_province
 
     end = parse_date(to, "--to") if to else date.today() + timedelta(days=1)
@@ -37,7 +38,7 @@ def snapshot(
     # the panels filter dossiers and targets by province code: the codes the events carry
     # and the GSO code the targets are stored under
     variables = {"province": sorted(set(prov.store_codes) | {prov.code})}
-    data = collect(st, first, last, variables)
+    data = collect_overview(st, first, last, variables)
     if not any(r["target"] is not None for r in data["rates_month"]):
         console.print(f"Lưu ý: chưa có chỉ tiêu nào của {prov.in_text} trong kho dữ liệu "
                       "(nạp bằng: motcua targets load).")

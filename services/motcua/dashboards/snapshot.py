@@ -1,6 +1,7 @@
-"""The control-room overview (Phòng điều hành) without Grafana: the overview's panel
-queries run on a store (:func:`collect`), drawn to a PNG (:func:`render_png`) and a
-static HTML page (:func:`render_html`). ``motcua snapshot`` calls them."""
+"""The control-room overview (Phòng điều hành) without Grafana: the rows of the
+overview's panel queries (``adapters.clickhouse_panels.collect_overview``) drawn to a PNG
+(:func:`render_png`) and a static HTML page (:func:`render_html`). ``motcua snapshot``
+calls them."""
 
 from __future__ import annotations
 
@@ -44,18 +45,6 @@ def on_time_target(data: dict) -> tuple[float, str] | None:
     seen = {(r["target"], r["comparator"]) for r in data.get("rates_month", [])
             if r["metric_id"] == "on_time_rate" and r["target"] is not None}
     return next(iter(seen)) if len(seen) == 1 else None
-
-
-def collect(store, first: date, last: date, variables: dict | None = None) -> dict:
-    """Run the overview's panel queries for local days [first, last]."""
-    from ..adapters.clickhouse_panels import PanelRunner
-    from .macros import PanelContext
-
-    ctx = PanelContext.for_days(first, last, **(variables or {}))
-    run = PanelRunner(store)
-    data = {q.key: run.dicts(q.sql, ctx) for q in P.overview_queries()}
-    data["ranking_rate"] = run.dicts(P.ranking("rate"), PanelContext(ctx.from_ms, ctx.to_ms, {**ctx.variables, "bottom_n": "10", "min_volume": "10"}))
-    return data
 
 
 # -- PNG ---------------------------------------------------------------------------------
