@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from motcua.adapters.codec import CODEC
 from motcua.domain.calendar import default_calendar
 from motcua.domain.events import validate
-from motcua.domain.metrics import Period, kpi_rows
+from motcua.domain.metrics import kpi_rows
+from motcua.domain.periods import Period
 from motcua.pipeline.dossiers import DossierBook
 from motcua.pipeline.ingest import IngestService
 from motcua.pipeline.rounds import RoundWriter, content_token, write_transitions

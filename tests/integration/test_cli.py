@@ -14,7 +14,8 @@ from motcua.domain.calendar import default_calendar
 from motcua.domain.events import InvalidEvent
 from motcua.adapters.codec import decode_record
 from motcua.domain.lifecycle import derive_facts, fold
-from motcua.domain.metrics import METRIC_IDS, Period, kpi_rows
+from motcua.domain.metrics import METRIC_IDS, kpi_rows
+from motcua.domain.periods import Period
 from motcua.simulate import simulate
 from tests.builders import local_ms
 from tests.cli_runner import motcua, motcua_json

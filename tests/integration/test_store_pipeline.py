@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from motcua.domain.calendar import default_calendar
 from motcua.domain.lifecycle import derive_facts, fold
-from motcua.domain.metrics import Period, kpi_rows
+from motcua.domain.metrics import kpi_rows
+from motcua.domain.periods import Period
 from motcua.replay import EmbeddedPipeline
 from tests.builders import local_ms
 from tests.strategies import delivered, histories

@@ -1,10 +1,9 @@
-"""Pure helpers of the command line: messages, redaction, previews, CSV, output checks."""
+"""Pure helpers of the command line: messages, redaction, previews, output checks."""
 
 from __future__ import annotations
 
 import errno
 import fcntl
-import io
 import socket
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from motcua.cli.common import (
     check_output_dir,
     check_output_file,
     connection_reason,
-    emit_rows,
     fmt_instant,
     iso_instant,
     os_reason,
@@ -122,28 +120,6 @@ def test_instants_in_local_time():
     assert fmt_instant(ms) == "01/12/2025 10:30"
     assert fmt_instant(ms, seconds=True) == "01/12/2025 10:30:00"
     assert iso_instant(ms) == "2025-12-01T10:30:00.000+07:00"
-
-
-class _Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_csv_has_a_bom_for_excel_unless_asked_or_on_a_terminal():
-    rows = [{"unit_code": "H75.SO.STP", "tên": "Sở Tư pháp"}]
-    buf = io.StringIO()
-    emit_rows(rows, "csv", out=buf)
-    assert buf.getvalue() == "\ufeffunit_code,tên\r\nH75.SO.STP,Sở Tư pháp\r\n"
-    assert buf.getvalue().encode("utf-8").startswith(b"\xef\xbb\xbf")
-    buf = io.StringIO()
-    emit_rows(rows, "csv", out=buf, bom=False)
-    assert buf.getvalue().startswith("unit_code")
-    tty = _Tty()
-    emit_rows(rows, "csv", out=tty)
-    assert tty.getvalue().startswith("unit_code")
-    buf = io.StringIO()
-    emit_rows(rows, "json", out=buf)
-    assert not buf.getvalue().startswith("\ufeff")
 
 
 def test_check_output_file_and_dir(tmp_path):

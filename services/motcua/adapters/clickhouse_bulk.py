@@ -37,15 +37,14 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from ..domain.calendar import WorkingCalendar
+from ..domain.calendar import MS_PER_DAY, MS_PER_HOUR, VN_OFFSET_MS, WorkingCalendar
 from ..domain import events as ev
 from ..domain.lifecycle import FAR_FUTURE_MS, NEUTRAL_ENDS, ONLINE_METHODS
 from ..domain.metrics import ALWAYS_OVERDUE, COUNTERS, NEVER_OVERDUE
 from .clickhouse_store import STATE_COLUMNS
 
 _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
-DAY_MS = 86_400_000
-VN_MS = 25_200_000
+DAY_MS, VN_MS = MS_PER_DAY, VN_OFFSET_MS  # short names for the SQL below
 BUCKET_EVENTS = 1_000_000  # input lines per write bucket (one insert block each; MergeTree sorts it)
 # Instants the SQL path handles: 2011-01-01 .. 2035-01-01, and time limits below 1,000: a
 # part of what the contract accepts (domain.events), so every due date falls inside the
@@ -481,7 +480,7 @@ SELECT *,
        multiIf(rec.6 IS NOT NULL, {lday('assumeNotNull(rec.6)')},
                lim_unit = 'WORKING_DAYS', {add_wd('received_date', 'lim_value')},
                lim_unit = 'DAYS', received_date + lim_value,
-               {lday('received_at + lim_value * 3600000')})) AS due_date
+               {lday(f'received_at + lim_value * {MS_PER_HOUR}')})) AS due_date
 FROM (
 SELECT *,
     arraySort(x -> x.1, sups_raw) AS sups_sorted,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from ..dashboards import panels as P
 from ..dashboards.macros import PanelContext, expand
 from ..dashboards.panels import VARIABLE_QUERIES
+from ..domain.vocabulary import LEVEL_ORDER
 
 
 class PanelRunner:
@@ -27,7 +31,7 @@ class PanelRunner:
                 self._use()
                 rows = self.store.client.query(expand(sql, ctx, {})).result_rows
                 out[name] = [str(r[0]) for r in rows] or [""]
-            out["level"] = ["PROVINCE", "DISTRICT", "COMMUNE", "CENTRAL_BRANCH"]
+            out["level"] = list(LEVEL_ORDER)
             out.setdefault("bottom_n", ["20"])
             self._all = out
         return self._all
@@ -45,3 +49,13 @@ class PanelRunner:
     def dicts(self, sql: str, ctx: PanelContext) -> list[dict]:
         cols, rows = self.query(sql, ctx)
         return [dict(zip(cols, r)) for r in rows]
+
+
+def collect_overview(store, first: date, last: date, variables: dict | None = None) -> dict:
+    """The rows of the overview's panel queries for local days [first, last], by query key
+    (what ``dashboards.snapshot`` draws)."""
+    ctx = PanelContext.for_days(first, last, **(variables or {}))
+    run = PanelRunner(store)
+    data = {q.key: run.dicts(q.sql, ctx) for q in P.overview_queries()}
+    data["ranking_rate"] = run.dicts(P.ranking("rate"), PanelContext(ctx.from_ms, ctx.to_ms, {**ctx.variables, "bottom_n": "10", "min_volume": "10"}))
+    return data

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..domain.metrics import COUNTERS, Period
+from ..domain.metrics import COUNTERS
+from ..domain.periods import Period
 from .clickhouse_store import ClickHouseStore
 
 # Tables with a province_code column that the reports (and the panels) read.

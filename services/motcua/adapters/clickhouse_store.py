@@ -38,7 +38,8 @@ import clickhouse_connect
 import pyarrow as pa
 
 from ..domain.calendar import WorkingCalendar, local_day_number
-from ..domain.metrics import COUNTERS, GROUPINGS, Period, finish_row
+from ..domain.metrics import COUNTERS, GROUPINGS, finish_row
+from ..domain.periods import Period
 
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

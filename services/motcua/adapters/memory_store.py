@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from ..domain.calendar import WorkingCalendar
 from ..domain.metrics import COUNTERS, GROUPINGS, finish_row, kpi_rows
-from ..domain.metrics import Period
+from ..domain.periods import Period
 
 DEDUP_WINDOW = 10_000
 ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_code",

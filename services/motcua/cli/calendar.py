@@ -18,7 +18,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import BomOption, CliError, StoreOption, console, emit_rows, load_calendar, out_console, parse_date
+from ..reports.tables import emit_rows
+from .common import BomOption, CliError, StoreOption, console, load_calendar, out_console, parse_date
 
 calendar_app = typer.Typer(help="The working-day calendar (lịch làm việc): show a year, check the coming years are confirmed.",
                            no_args_is_help=True, add_completion=False, rich_markup_mode=None)

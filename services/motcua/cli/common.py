@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import errno
-import io
 import os
 import sys
 from datetime import date, datetime
@@ -12,7 +10,6 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import unquote, urlparse, urlunparse
 
-import orjson
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -479,26 +476,3 @@ BomOption = typer.Option(
     True, "--bom/--no-bom",
     help="CSV: start with a UTF-8 byte order mark so Excel shows Vietnamese diacritics (default; "
     "not written to a terminal).")
-
-UTF8_BOM = "\ufeff"
-
-
-def csv_text(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0].keys()), lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return buf.getvalue()
-
-
-def emit_rows(rows: list[dict], fmt: str, out=None, bom: bool = True) -> None:
-    """Write rows as json (array) or csv to ``out`` (default stdout). CSV starts with a
-    UTF-8 BOM (Excel then reads UTF-8) unless ``bom`` is False or it goes to a terminal."""
-    out = out or sys.stdout
-    if fmt == "json":
-        out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
-    elif fmt == "csv":
-        isatty = getattr(out, "isatty", None)
-        prefix = UTF8_BOM if bom and not (isatty is not None and isatty()) else ""
-        out.write(prefix + csv_text(rows))

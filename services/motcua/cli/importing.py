@@ -11,8 +11,9 @@ import orjson
 import typer
 from rich.table import Table
 
+from ..domain.vocabulary import LEVEL_SHORT_LABELS, level_short_label
 from .common import CliError, StoreOption, console, load_calendar, open_store, out_console, progress_bar
-from .labels import DEAD_LETTER_CODE_LABELS, LEVEL_LABELS
+from .labels import DEAD_LETTER_CODE_LABELS
 
 import_app = typer.Typer(
     help="Import what a province already has: the DVCQG sync payloads its one-stop system sends "
@@ -52,7 +53,7 @@ NOTE_LABELS = {
     "level_registry": "Cấp lấy từ danh mục đơn vị",
     "level_from_identifier": "Cấp suy ra từ cấu trúc mã định danh (QCVN 102:2016)",
     "level_from_option": "Cấp theo tùy chọn --default-level",
-    "level_default": "Cấp mặc định (Cấp xã): đơn vị chưa có trong danh mục",
+    "level_default": f"Cấp mặc định ({LEVEL_SHORT_LABELS['COMMUNE']}): đơn vị chưa có trong danh mục",
     "province_from_identifier": "Tỉnh suy ra từ mã định danh (phần Hnn)",
     "province_from_option": "Tỉnh theo tùy chọn --province",
     "province_unknown": "Không rõ tỉnh (ghi mã CHUA_RO)",
@@ -211,7 +212,7 @@ def _print_summary(s) -> None:
         for note, count in sorted(shown.items(), key=lambda kv: -kv[1]):
             label = NOTE_LABELS.get(note, note)
             if note == "level_default":
-                label = label.replace("Cấp xã", LEVEL_LABELS.get(s_default_level(), "Cấp xã"))
+                label = label.replace(LEVEL_SHORT_LABELS["COMMUNE"], level_short_label(s_default_level()))
             n.add_row(label, fmt_int(count))
         console.print(n)
     for title, codes, kind in (("Mã đơn vị chưa có trong danh mục", s.unknown_units, "units"),

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-LEVEL_LABELS = {
-    "CENTRAL_BRANCH": "Ngành dọc TW",
-    "PROVINCE": "Cấp tỉnh",
-    "DISTRICT": "Cấp huyện",
-    "COMMUNE": "Cấp xã",
-}
+from ..domain.vocabulary import level_rank, level_short_label
 
 # Header of the group column of a KPI table, per --by.
 GROUP_HEADERS = {
@@ -59,14 +54,8 @@ DEAD_LETTER_CODE_LABELS = {
 
 
 def level_sort_key(row: dict) -> int:
-    """Province first, then district, commune, central branches (the order reports use)."""
-    order = ("PROVINCE", "DISTRICT", "COMMUNE", "CENTRAL_BRANCH")
-    level = row.get("unit_level")
-    return order.index(level) if level in order else len(order)
-
-
-def level_label(level: str | None) -> str:
-    return LEVEL_LABELS.get(level, level or "")
+    """A row's level in the display order (domain.vocabulary)."""
+    return level_rank(row.get("unit_level"))
 
 
 def group_code(by: str, row: dict) -> str:
@@ -79,7 +68,7 @@ def group_label(by: str, row: dict) -> str:
     """The Vietnamese name of a row's group: from the reference registry for units,
     procedures and fields (the code itself when the registry does not know it)."""
     if by == "level":
-        return level_label(row["unit_level"])
+        return level_short_label(row["unit_level"])
     if by == "all":
         return "Toàn tỉnh"
     from ..reference.registry import default_registry

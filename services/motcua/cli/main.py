@@ -11,6 +11,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
+from ..reports.tables import emit_rows
 from .common import (
     BomOption,
     CliError,
@@ -19,7 +20,6 @@ from .common import (
     check_in_calendar,
     check_output_file,
     console,
-    emit_rows,
     fmt_instant,
     load_calendar,
     open_store,
@@ -255,7 +255,7 @@ def kpi(
     """Live KPIs for a period: every metric of docs/metrics.md#rates as numerator, denominator and
     ratio per group, plus in progress / overdue / due soon as of an instant."""
     from ..domain.calendar import local_day_number
-    from ..domain.metrics import Period
+    from ..domain.periods import Period
 
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
     if end <= start:
@@ -336,7 +336,8 @@ def _print_kpi_by_group(rows: list[dict], by: str, title: str) -> None:
     name wraps, so the table fits a 170-column terminal."""
     from ..domain.formatting import fmt_int, fmt_percent
 
-    from .labels import GROUP_CODE_KEYS, GROUP_HEADERS, group_code, group_label, level_label
+    from ..domain.vocabulary import level_short_label
+    from .labels import GROUP_CODE_KEYS, GROUP_HEADERS, group_code, group_label
 
     table = Table(title=title, caption="Tỷ lệ: tử số / mẫu số của cả kỳ; –: không có hồ sơ để tính. "
                   "Tất cả chỉ số, kèm tử số và mẫu số: --format json hoặc csv.", show_lines=False)
@@ -356,7 +357,7 @@ def _print_kpi_by_group(rows: list[dict], by: str, title: str) -> None:
     for i, r in enumerate(rows, start=1):
         if by == "unit" and r.get("unit_level") != level:
             level = r.get("unit_level")
-            table.add_row("", level_label(level), *blank, style="bold")
+            table.add_row("", level_short_label(level), *blank, style="bold")
         cells = [str(i), group_label(by, r)] + ([group_code(by, r)] if with_code else [])
         table.add_row(*cells, *figures(r), end_section=i == len(rows))
     if len(rows) > 1:
@@ -405,7 +406,7 @@ def demo(
     from .. import bootstrap
     from ..adapters.clickhouse_reports import province_scope
     from ..domain.calendar import local_midnight_ms
-    from ..domain.metrics import Period
+    from ..domain.periods import Period
     from ..domain.targets import TargetError, target_cells
     from ..reference import resolve_province
     from ..settings import get_settings

@@ -13,7 +13,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import CliError, StoreOption, console, emit_rows, open_store, out_console
+from ..reports.tables import emit_rows
+from .common import CliError, StoreOption, console, open_store, out_console
 
 registry_app = typer.Typer(
     help="Registries (danh mục): load a province's own units and procedures; list the codes in the "

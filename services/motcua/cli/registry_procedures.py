@@ -12,7 +12,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import CliError, StoreOption, console, emit_rows, open_store, out_console
+from ..reports.tables import emit_rows
+from .common import CliError, StoreOption, console, open_store, out_console
 
 MAX_PROBLEMS_SHOWN = 50
 FLAG_LABELS = {"has_fee": "Có phí/lệ phí", "requires_paper_result": "Kết quả bản giấy",

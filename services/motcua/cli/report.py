@@ -77,7 +77,7 @@ def parse_period_option(text: str, kind: Optional[str], name: str, official: boo
 def parse_level(level: Optional[str]) -> Optional[str]:
     if level is None:
         return None
-    from ..domain.ii06a import LEVEL_ORDER
+    from ..domain.vocabulary import LEVEL_ORDER
 
     up = level.strip().upper()
     if up in LEVEL_ORDER:

@@ -10,13 +10,13 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from ..domain.vocabulary import ALL_LEVELS_LABEL, LEVEL_SHORT_LABELS
 from .common import StoreOption, console, load_calendar, open_store, out_console, parse_date, parse_instant_option
 
 targets_app = typer.Typer(help="Plan targets (chỉ tiêu kế hoạch CCHC): load, list, check against KPIs.",
                           no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
-LEVEL_VI = {None: "Tất cả các cấp", "PROVINCE": "Cấp tỉnh", "DISTRICT": "Cấp huyện", "COMMUNE": "Cấp xã",
-            "CENTRAL_BRANCH": "Ngành dọc TW"}
+LEVEL_VI = {None: ALL_LEVELS_LABEL, **LEVEL_SHORT_LABELS}
 
 
 def load_targets_file(path: Optional[Path]):
@@ -108,7 +108,8 @@ def check(
 
     from ..adapters.clickhouse_targets import TargetsRepository
     from ..domain.formatting import fmt_int, fmt_percent
-    from ..domain.metrics import METRICS_BY_ID, Period
+    from ..domain.metrics import METRICS_BY_ID
+    from ..domain.periods import Period
     from ..domain.targets import check_rows
 
     if by not in ("level", "unit"):

@@ -28,15 +28,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain.metrics import METRICS, METRICS_BY_ID
+from ..domain.vocabulary import CHANNEL_LABELS, CHANNEL_ORDER, LEVEL_ORDER, LEVEL_SHORT_LABELS
 
 TZ = "Asia/Ho_Chi_Minh"
 D_FROM = f"toDate($__fromTime, '{TZ}')"
 D_TO = f"toDate($__toTime, '{TZ}')"
-LEVEL_CODES = ("PROVINCE", "DISTRICT", "COMMUNE", "CENTRAL_BRANCH")
-LEVEL_NAMES = ("Cấp tỉnh", "Cấp huyện", "Cấp xã", "Ngành dọc TW")
-LEVEL_ORDER = {c: i for i, c in enumerate(LEVEL_CODES)}
-CHANNEL_CODES = ("ONLINE", "DIRECT", "POSTAL")
-CHANNEL_NAMES = ("Trực tuyến", "Trực tiếp", "Bưu chính công ích")
+# The SQL's code -> name transforms and orders (domain.vocabulary: short level labels).
+LEVEL_CODES = LEVEL_ORDER
+LEVEL_NAMES = tuple(LEVEL_SHORT_LABELS[c] for c in LEVEL_CODES)
+CHANNEL_CODES = CHANNEL_ORDER
+CHANNEL_NAMES = tuple(CHANNEL_LABELS[c] for c in CHANNEL_CODES)
 # Rates of metrics.md shown as percentages (progress_766 needs the backlog: its own panel).
 RATE_METRICS = tuple(m for m in METRICS if m.percent and m.id != "progress_766")
 TREND_METRICS = ("on_time_rate", "online_filing_rate", "dossier_digitisation_rate",

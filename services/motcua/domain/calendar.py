@@ -30,9 +30,13 @@ import holidays
 
 # Vietnam has had no DST since 1975: local time is UTC+7, a fixed offset. Using it directly
 # avoids zoneinfo lookups on the hot path and is exact for every date we handle.
-VN_OFFSET_MS = 7 * 3600 * 1000
+# The time constants of the package: every module takes them from here.
+MS_PER_SECOND = 1000
+MS_PER_MINUTE = 60 * MS_PER_SECOND
+MS_PER_HOUR = 60 * MS_PER_MINUTE
+MS_PER_DAY = 24 * MS_PER_HOUR
+VN_OFFSET_MS = 7 * MS_PER_HOUR
 VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
-MS_PER_DAY = 86_400_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 FIRST_YEAR = 2010

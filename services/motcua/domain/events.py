@@ -28,6 +28,8 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .calendar import MS_PER_DAY
+
 SCHEMA_VERSION = 2  # v2 = v1 + SNAPSHOT and PROCESSING.resumes (docs/event-contract.md)
 
 EVENT_TYPES = (
@@ -151,7 +153,7 @@ _MS = timedelta(milliseconds=1)
 MAX_ID_LEN = 64
 MAX_STR_LEN = 512
 MAX_EVENT_BYTES = 64 * 1024
-FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
+FUTURE_TOLERANCE_MS = MS_PER_DAY
 # The instants the product folds: [2010-01-01, 2036-01-01) in Asia/Ho_Chi_Minh, for
 # occurred_at, due_at and new_due_at alike, and time limits up to MAX_TIME_LIMIT days
 # (x 24 in HOURS). Anything outside is refused (INSTANT_OUT_OF_RANGE, TIME_LIMIT_TOO_LONG):

@@ -22,14 +22,7 @@ from datetime import date
 from typing import Iterable
 
 from .formatting import fmt_int
-
-LEVEL_ORDER = ("PROVINCE", "DISTRICT", "COMMUNE", "CENTRAL_BRANCH")
-LEVEL_LABELS_VI = {
-    "PROVINCE": "Cấp tỉnh",
-    "DISTRICT": "Cấp huyện",
-    "COMMUNE": "Cấp xã",
-    "CENTRAL_BRANCH": "Cơ quan ngành dọc Trung ương tại địa phương",
-}
+from .vocabulary import level_rank
 
 FORM_CODE = "Biểu II.06a/VPCP/KSTT"
 FORM_TITLE = "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"
@@ -164,7 +157,7 @@ class II06aReport:
 
 
 def _level_key(level: str) -> tuple:
-    return (LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER), level)
+    return (level_rank(level), level)
 
 
 def build_report(kpi_rows: Iterable[dict], start: date, end: date, *, level: str | None = None,

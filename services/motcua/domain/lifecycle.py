@@ -34,6 +34,7 @@ from typing import Any, Iterable
 import orjson
 
 from .calendar import (
+    MS_PER_HOUR,
     WorkingCalendar,
     end_of_local_day_ms,
     local_day_number,
@@ -312,7 +313,7 @@ def base_due_date(received: dict, cal: WorkingCalendar) -> int | None:
         return cal.add_working_days(day, n)
     if unit == "DAYS":
         return day + n
-    return local_day_number(received_at + n * 3_600_000)  # HOURS
+    return local_day_number(received_at + n * MS_PER_HOUR)  # HOURS
 
 
 _SNAPSHOT_ENDS = (("rejected_at", "REJECTED"), ("resolved_at", "RESOLVED"), ("returned_at", "RESULT_RETURNED"))

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from .calendar import WorkingCalendar, local_midnight_ms
+from .calendar import WorkingCalendar
 from .lifecycle import EARLY, FAR_FUTURE_MS, LATE, ON_TIME, clock_at, status_at
+
+if TYPE_CHECKING:  # only for annotations: Period lives in periods.py
+    from .periods import Period
 
 
 @dataclass(frozen=True)
@@ -166,22 +169,6 @@ def backlog_due(f: dict | None) -> int | None:
 
 def ratio(num: float, den: float) -> float | None:
     return None if den == 0 else num / den
-
-
-@dataclass(frozen=True)
-class Period:
-    """Half-open [start, end) of local dates."""
-
-    start: date
-    end: date
-
-    @property
-    def start_ms(self) -> int:
-        return local_midnight_ms(self.start)
-
-    @property
-    def end_ms(self) -> int:
-        return local_midnight_ms(self.end)
 
 
 def finish_row(keys: dict, c: dict[str, int]) -> dict:

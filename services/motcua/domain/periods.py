@@ -21,7 +21,24 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .metrics import Period
+from .calendar import local_midnight_ms
+
+
+@dataclass(frozen=True)
+class Period:
+    """Half-open [start, end) of local dates."""
+
+    start: date
+    end: date
+
+    @property
+    def start_ms(self) -> int:
+        return local_midnight_ms(self.start)
+
+    @property
+    def end_ms(self) -> int:
+        return local_midnight_ms(self.end)
+
 
 KINDS = ("month", "quarter", "6months", "9months", "year")
 CUT_OFF_DAY = 15  # the official period starts on the 15th and ends on the 14th

@@ -31,6 +31,7 @@ from datetime import date
 from typing import Any, Callable, Iterable
 
 from .metrics import METRICS_BY_ID
+from .vocabulary import LEVEL_ORDER, level_rank
 
 LEVELS = {
     "all": None,
@@ -39,7 +40,6 @@ LEVELS = {
     "commune": "COMMUNE",
     "central_branch": "CENTRAL_BRANCH",
 }
-UNIT_LEVELS = ("PROVINCE", "DISTRICT", "COMMUNE", "CENTRAL_BRANCH")
 COMPARATORS = (">=", ">", "=", "<=", "<")
 COMPARATOR_SIGNS = {">=": "≥", ">": ">", "=": "=", "<=": "≤", "<": "<"}
 KNOWN_KEYS = {"province", "province_code", "year", "from", "to", "metric", "level", "unit",
@@ -274,7 +274,7 @@ def target_cells(targets: list[Target], province: str, year: int) -> dict[tuple[
     for t in sorted(targets_for(targets, province, year), key=lambda t: t.level is None):
         if t.unit_code is not None:
             continue
-        levels = [t.level] if t.level else list(UNIT_LEVELS)
+        levels = [t.level] if t.level else list(LEVEL_ORDER)
         for lv in levels:
             cells.setdefault((t.metric, lv), t.text_vi())
     return cells
@@ -333,7 +333,6 @@ def check_rows(kpi_rows: list[dict], targets: list[Target], province: str, day: 
             num, den = row[f"{metric}_num"], row[f"{metric}_den"]
             ratio = row[metric]
             out.append(CheckRow(metric, level, unit, t, num, den, ratio, t.met(ratio)))
-    order: dict[str | None, int] = {lv: i for i, lv in enumerate(UNIT_LEVELS)}
     metric_order = {m: i for i, m in enumerate(METRICS_BY_ID)}
-    out.sort(key=lambda r: (order.get(r.level, 9), r.unit_code or "", metric_order[r.metric]))
+    out.sort(key=lambda r: (level_rank(r.level), r.unit_code or "", metric_order[r.metric]))
     return out

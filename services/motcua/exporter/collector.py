@@ -25,10 +25,9 @@ from prometheus_client.registry import Collector
 
 from ..domain.calendar import local_day_number
 from ..domain.metrics import METRICS, METRICS_BY_ID
-from ..domain.targets import UNIT_LEVELS, Target, effective_target
+from ..domain.targets import Target, effective_target
+from ..domain.vocabulary import LEVEL_ORDER, level_short_label
 
-LEVEL_NAMES = {"PROVINCE": "Cấp tỉnh", "DISTRICT": "Cấp huyện", "COMMUNE": "Cấp xã",
-               "CENTRAL_BRANCH": "Ngành dọc TW"}
 EXPORTED_METRICS = tuple(m for m in METRICS if m.id != "progress_766")
 LEVEL_WINDOWS = ("today", "month", "year", "30d")
 UNIT_WINDOWS = ("month", "30d")
@@ -108,7 +107,7 @@ def read_snapshot(store, as_of_ms: int, targets: list[Target] | None = None,
         targets = TargetsRepository(store).all()
     provinces = sorted({k[0] for k in snap.level} | {k[0] for k in snap.backlog})
     for prov in provinces:
-        for level in UNIT_LEVELS:
+        for level in LEVEL_ORDER:
             for m in EXPORTED_METRICS:
                 t = effective_target(targets, prov, m.id, day, level=level)
                 if t is not None:
@@ -179,12 +178,12 @@ class KpiCollector(Collector):
                 GaugeMetricFamily("motcua_backlog_due_soon", "Dossiers due today or the next working day.", labels=bl)]
         for (prov, level, unit), values in sorted(s.backlog.items()):
             for fam, v in zip(fams, values):
-                fam.add_metric([prov, level, LEVEL_NAMES.get(level, level), unit], v)
+                fam.add_metric([prov, level, level_short_label(level), unit], v)
         yield from fams
         tl = ["province", "province_name", "level", "level_name", "metric", "comparator", "target_vi"]
         tg = GaugeMetricFamily("motcua_target_ratio", "Plan target in force today per province, level and metric.", labels=tl)
         for prov, level, t in s.level_targets:
-            tg.add_metric([prov, s.province_names.get(prov, t.province), level, LEVEL_NAMES.get(level, level),
+            tg.add_metric([prov, s.province_names.get(prov, t.province), level, level_short_label(level),
                            t.metric, t.comparator, t.text_vi()], t.value)
         yield tg
         utl = ["province", "level", "unit", "unit_name", "metric", "comparator", "target_vi"]

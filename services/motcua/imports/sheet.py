@@ -68,6 +68,7 @@ from typing import Any, Callable, Iterable, Iterator
 import orjson
 
 from motcua.domain.events import kind_of, looks_personal, shown
+from motcua.domain.vocabulary import CHANNEL_LABELS, CHANNEL_ORDER
 from motcua.imports.model import Digitisation, Problem, Snapshot
 from motcua.reference.catalogue import CHANNEL_CODES
 from motcua.reference.units_loader import _fold, parse_level
@@ -233,7 +234,7 @@ def _mapping_value(fld: str, ours: Any) -> Any:
     if fld == "channel":
         text = _cell_text(ours).upper()
         value = CHANNEL_CODES.get(text, text)
-        if value in ("ONLINE", "DIRECT", "POSTAL"):
+        if value in CHANNEL_ORDER:
             return value
         raise bad
     if fld == "payment":
@@ -258,9 +259,10 @@ def _mapping_value(fld: str, ours: Any) -> Any:
 
 # -- cell values -------------------------------------------------------------------------
 
-_CHANNELS = {"tructuyen": "ONLINE", "online": "ONLINE",
-             "tructiep": "DIRECT", "direct": "DIRECT",
-             "buuchinh": "POSTAL", "buuchinhcongich": "POSTAL", "bcci": "POSTAL", "quabuuchinh": "POSTAL",
+# The labels we print (domain.vocabulary), then the other wordings exports use.
+_CHANNELS = {**{_fold(label): code for code, label in CHANNEL_LABELS.items()},
+             "online": "ONLINE", "direct": "DIRECT",
+             "buuchinh": "POSTAL", "bcci": "POSTAL", "quabuuchinh": "POSTAL",
              "quabuuchinhcongich": "POSTAL", "nopquabuuchinhcongich": "POSTAL", "postal": "POSTAL",
              **CHANNEL_CODES}
 _STATUSES = {"moidangky": 1, "duoctiepnhan": 2, "khongduoctiepnhan": 3, "dangxuly": 4,
@@ -272,6 +274,8 @@ _STATUSES = {"moidangky": 1, "duoctiepnhan": 2, "khongduoctiepnhan": 3, "dangxul
 _FLAGS = {"co": True, "x": True, "1": True, "true": True, "yes": True,
           "khong": False, "0": False, "false": False, "no": False}
 _PAYMENTS = {"onlinedvcqg": "ONLINE_DVCQG", "onlinelocal": "ONLINE_LOCAL", "none": "NONE"}
+
+_CHANNEL_HINT = ", ".join(CHANNEL_LABELS[c] for c in CHANNEL_ORDER)
 
 _LOCAL = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh: UTC+7 all year since 1975
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -512,8 +516,8 @@ def _value(fld: str, v: Any, h: str, extra: dict[str, dict[str, Any]]) -> Any:
     except KeyError:
         pass
     if fld == "channel":
-        raise _Bad("BAD_CHANNEL", f"cột “{h}”: hình thức nộp {_quoted(v)} không nhận ra (dùng Trực tuyến, Trực tiếp, "
-                                  "Bưu chính công ích hoặc mã 1, 2, 3, hoặc thêm nhãn khác trong tệp ánh xạ)")
+        raise _Bad("BAD_CHANNEL", f"cột “{h}”: hình thức nộp {_quoted(v)} không nhận ra (dùng {_CHANNEL_HINT} "
+                                  "hoặc mã 1, 2, 3, hoặc thêm nhãn khác trong tệp ánh xạ)")
     if fld == "status":
         raise _Bad("BAD_STATUS", f"cột “{h}”: trạng thái {_quoted(v)} không nhận ra (dùng nhãn TrangThaiHoSo của "
                                  "DVCQG như Đang xử lý, Đã trả kết quả, hoặc mã 1–10, hoặc thêm nhãn khác trong tệp ánh xạ)")

@@ -52,12 +52,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Iterable
 
-LEVELS = ("CENTRAL_BRANCH", "PROVINCE", "DISTRICT", "COMMUNE")
 DISTRICT_ABOLISHED = date(2025, 7, 1)
 SO_MERGER = date(2025, 3, 1)
 
 __all__ = [
-    "LEVELS",
     "DISTRICT_ABOLISHED",
     "SO_MERGER",
     "ProvinceInfo",

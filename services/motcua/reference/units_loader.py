@@ -41,7 +41,8 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from . import LEVELS, Unit, province_of_unit, resolve_province
+from ..domain.vocabulary import LEVEL_LABELS, LEVEL_ORDER, LEVEL_SHORT_LABELS
+from . import Unit, province_of_unit, resolve_province
 
 __all__ = [
     "UnitsFileError",
@@ -136,6 +137,9 @@ _LEVEL_WORDS = {
                        "captrunguong", "captw", "capbo", "bo", "cotochucnganhdoc"),
 }
 _LEVEL_INDEX = {w: lvl for lvl, ws in _LEVEL_WORDS.items() for w in ws}
+# Every label we print (domain.vocabulary) reads back as its level.
+_LEVEL_INDEX.update({_fold(label): lvl for labels in (LEVEL_LABELS, LEVEL_SHORT_LABELS)
+                     for lvl, label in labels.items()})
 
 
 def parse_level(value: Any) -> str | None:
@@ -149,7 +153,7 @@ def parse_level(value: Any) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    if text.upper() in LEVELS:
+    if text.upper() in LEVEL_ORDER:
         return text.upper()
     if text in CAPDONVI_LEVELS:
         return CAPDONVI_LEVELS[text]

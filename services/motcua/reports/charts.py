@@ -11,21 +11,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from ..domain.formatting import fmt_percent  # noqa: E402
-from ..domain.ii06a import LEVEL_LABELS_VI, LEVEL_ORDER  # noqa: E402
+from ..domain.vocabulary import LEVEL_ORDER, level_short_label, sorted_levels  # noqa: E402
 from .data import MonthlyData, target_for  # noqa: E402
 from .summary import short_label  # noqa: E402
 
 plt.rcParams["font.family"] = "DejaVu Sans"
 COLORS = {"ALL": "#222222", "PROVINCE": "#1f77b4", "DISTRICT": "#ff7f0e", "COMMUNE": "#2ca02c",
           "CENTRAL_BRANCH": "#9467bd"}
-SHORT_LEVEL = {"PROVINCE": "Cấp tỉnh", "DISTRICT": "Cấp huyện", "COMMUNE": "Cấp xã",
-               "CENTRAL_BRANCH": "Ngành dọc TW"}
 _pct = FuncFormatter(lambda y, _pos: fmt_percent(y, 0))
 
 
 def _levels(d: MonthlyData) -> list[str]:
     seen = {r["unit_level"] for _p, _a, rows in d.trend for r in rows}
-    return [lv for lv in LEVEL_ORDER if lv in seen] + sorted(seen - set(LEVEL_ORDER))
+    return sorted_levels(seen)
 
 
 def trend_chart(d: MonthlyData, path: Path) -> Path:
@@ -45,12 +43,12 @@ def trend_chart(d: MonthlyData, path: Path) -> Path:
                 r = next((r for r in rows if r["unit_level"] == lv), None)
                 vals.append(r[metric] if r and r[metric] is not None else float("nan"))
             ax.plot(x, vals, marker=".", lw=1.4, color=COLORS.get(lv, "#888"),
-                    label=SHORT_LEVEL.get(lv, lv))
+                    label=level_short_label(lv))
             t = target_for(d.targets, metric, lv)
             if t is not None and (t.level, t.value) not in drawn_targets:
                 drawn_targets.add((t.level, t.value))
                 color = COLORS["ALL"] if t.level is None else COLORS.get(lv, "#888")
-                who = "mọi cấp" if t.level is None else SHORT_LEVEL.get(lv, lv)
+                who = "mọi cấp" if t.level is None else level_short_label(lv)
                 ax.axhline(t.value, ls="--", lw=1, color=color, alpha=0.8)
                 ax.annotate(f"Chỉ tiêu {who} {fmt_percent(t.value, 0)}", xy=(x[0], t.value),
                             xytext=(2, 3), textcoords="offset points", fontsize=7, color=color)
@@ -80,7 +78,7 @@ def level_chart(d: MonthlyData, path: Path) -> Path:
         lv = r["unit_level"]
         xs = [k + (i - (len(levels) - 1) / 2) * width for k in range(len(BAR_METRICS))]
         vals = [r[m] if r[m] is not None else 0 for m in BAR_METRICS]
-        bars = ax.bar(xs, vals, width * 0.95, color=COLORS.get(lv, "#888"), label=SHORT_LEVEL.get(lv, lv))
+        bars = ax.bar(xs, vals, width * 0.95, color=COLORS.get(lv, "#888"), label=level_short_label(lv))
         for b, m, v in zip(bars, BAR_METRICS, vals):
             ax.annotate(fmt_percent(r[m], 0) if r[m] is not None else "–",
                         (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=6.5,
@@ -101,4 +99,4 @@ def level_chart(d: MonthlyData, path: Path) -> Path:
     return path
 
 
-__all__ = ["trend_chart", "level_chart", "LEVEL_LABELS_VI"]
+__all__ = ["trend_chart", "level_chart"]

@@ -6,11 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..domain.ii06a import LEVEL_LABELS_VI
-
-
-SHORT_LEVELS = {"PROVINCE": "Cấp tỉnh", "DISTRICT": "Cấp huyện", "COMMUNE": "Cấp xã",
-                "CENTRAL_BRANCH": "Ngành dọc TW"}
+from ..domain.vocabulary import level_label, level_short_label
 
 
 @dataclass
@@ -20,11 +16,11 @@ class Names:
 
     @staticmethod
     def level(code: str) -> str:
-        return LEVEL_LABELS_VI.get(code, code)
+        return level_label(code)
 
     @staticmethod
     def level_short(code: str) -> str:
-        return SHORT_LEVELS.get(code, code)
+        return level_short_label(code)
 
     @classmethod
     def from_registry(cls, registry=None) -> "Names":

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..domain.formatting import fmt_decimal, fmt_int, fmt_percent
-from ..domain.ii06a import LEVEL_ORDER
 from ..domain.metrics import METRICS_BY_ID
+from ..domain.vocabulary import LEVEL_IN_TEXT, level_rank, sorted_levels
 from .data import REPORT_METRICS, MonthlyData, target_for, target_text
 
-LEVEL_IN_TEXT = {"PROVINCE": "cấp tỉnh", "DISTRICT": "cấp huyện", "COMMUNE": "cấp xã",
-                 "CENTRAL_BRANCH": "cơ quan ngành dọc Trung ương tại địa phương"}
 # Changes smaller than this (in percentage points) are "unchanged".
 STEADY_PP = 0.1
 MIN_ENDED_FOR_RANKING = 5  # a unit with fewer ended dossiers is not ranked
@@ -70,8 +68,7 @@ class TargetRow:
 def level_target_rows(d: MonthlyData, metrics=REPORT_METRICS) -> list[TargetRow]:
     prev_by = {r["unit_level"]: r for r in d.previous_levels}
     out = []
-    levels = sorted(d.current_levels, key=lambda r: LEVEL_ORDER.index(r["unit_level"])
-                    if r["unit_level"] in LEVEL_ORDER else 99)
+    levels = sorted(d.current_levels, key=lambda r: level_rank(r["unit_level"]))
     for m in metrics:
         for r in levels:
             lv = r["unit_level"]
@@ -101,8 +98,7 @@ def year_on_year_rows(d: MonthlyData, metrics=REPORT_METRICS) -> list[YearOnYear
         return []
     now_by = {r["unit_level"]: r for r in d.current_levels}
     ago_by = {r["unit_level"]: r for r in d.year_ago_levels}
-    levels = sorted(set(now_by) | set(ago_by),
-                    key=lambda lv: LEVEL_ORDER.index(lv) if lv in LEVEL_ORDER else 99)
+    levels = sorted_levels(set(now_by) | set(ago_by))
     out = []
     for m in metrics:
         for lv in levels:

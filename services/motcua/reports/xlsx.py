@@ -26,6 +26,7 @@ from ..domain.ii06a import (
     level_field_rows,
 )
 from ..domain.index766 import GROUPS, ScoringConfig
+from ..domain.vocabulary import level_short_label
 from .layout import MARGIN_BOTTOM_CM, MARGIN_LEFT_CM, MARGIN_RIGHT_CM, MARGIN_TOP_CM
 from .names import Names
 from .province import ReportProvince, from_registry
@@ -38,10 +39,6 @@ HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
 BOLD = Font(bold=True)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-SHEET_NAMES = {"PROVINCE": "Cấp tỉnh", "DISTRICT": "Cấp huyện", "COMMUNE": "Cấp xã",
-               "CENTRAL_BRANCH": "Ngành dọc TW"}
-
 
 def print_setup(ws, title_rows: str | None, landscape: bool = True) -> None:
     """Print on A4 (landscape by default), every column on one page width, the heading
@@ -168,7 +165,7 @@ def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names,
     for i, note in enumerate(notes, start=2):
         summary.cell(r + i, 1, note).font = Font(italic=True)
     for lv in report.levels:
-        ws = wb.create_sheet(SHEET_NAMES.get(lv.level, lv.level)[:31])
+        ws = wb.create_sheet(level_short_label(lv.level)[:31])
         r = _ii06a_header(ws, report, f"{names.level(lv.level)} — {subtitle}", "Đơn vị / Lĩnh vực")
         _figure_row(ws, r, "", f"TỔNG SỐ {names.level(lv.level).upper()}", lv.total, bold=True, fill=TOTAL_FILL)
         r += 1

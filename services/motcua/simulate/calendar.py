@@ -12,12 +12,11 @@ from datetime import date, timedelta
 
 import holidays
 
-from motcua.domain.calendar import MS_PER_DAY as DAY_MS
 from motcua.domain.calendar import WorkingCalendar, default_calendar
 from motcua.domain.calendar import local_day_number as local_ordinal
 from motcua.domain.calendar import local_midnight_ms
 
-__all__ = ["DAY_MS", "local_ordinal", "local_midnight_ms", "is_working_day", "WorkCalendar"]
+__all__ = ["local_ordinal", "local_midnight_ms", "is_working_day", "WorkCalendar"]
 
 
 def vn_holidays(first_year: int, last_year: int):

@@ -59,15 +59,14 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from motcua.domain.calendar import MS_PER_DAY, VN_OFFSET_MS, WorkingCalendar, local_day_number
+from motcua.domain.calendar import MS_PER_DAY, MS_PER_HOUR, VN_OFFSET_MS, WorkingCalendar, local_day_number
 from motcua.reference import fields, procedures, unit_by_code
 
 STYLES = ("O", "T")
 SNAPSHOT_SERVICE = "DongBoHoSoMC"
 PROGRESS_SERVICE = "CapNhatTienDoHoSoMC"
 T_CHUNK = 10  # T posts at most 10 progress rows per call
-HOUR_MS = 3_600_000
-DUE_TIME_MS = 17 * HOUR_MS  # NgayHenTra is the due date at 17:00 local
+DUE_TIME_MS = 17 * MS_PER_HOUR  # NgayHenTra is the due date at 17:00 local
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 
@@ -248,7 +247,7 @@ def due_instant(received: dict, cal: WorkingCalendar) -> int | None:
         elif unit == "DAYS":
             day = local_day_number(at) + n
         else:  # HOURS
-            day = local_day_number(at + n * HOUR_MS)
+            day = local_day_number(at + n * MS_PER_HOUR)
     return (day - _EPOCH_ORDINAL) * MS_PER_DAY - VN_OFFSET_MS + DUE_TIME_MS
 
 

@@ -13,9 +13,9 @@ from typing import Iterable, Iterator
 
 import orjson
 
+from motcua.domain.calendar import MS_PER_DAY
 from motcua.domain.events import ENVELOPE_REQUIRED, to_wire_json
 
-DAY_MS = 86_400_000
 REORDER_WINDOW = 50  # positions
 MALFORMED_KINDS = ("broken_json", "unknown_event_type", "missing_field", "personal_data", "oversize")
 
@@ -89,7 +89,7 @@ def apply_faults(
         u = r()
         if u < late:
             tb += 1
-            push(time_heap, (now + DAY_MS + int(r() * 4 * DAY_MS), tb, ev))
+            push(time_heap, (now + MS_PER_DAY + int(r() * 4 * MS_PER_DAY), tb, ev))
         elif u < late + reorder:
             tb += 1
             push(pos_heap, (pos + 1 + int(r() * REORDER_WINDOW), tb, ev))

@@ -20,6 +20,7 @@ from itertools import accumulate
 from operator import itemgetter
 from typing import Iterator
 
+from motcua.domain.calendar import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, VN_OFFSET_MS
 from motcua.reference import (
     DISTRICT_ABOLISHED,
     SO_MERGER,
@@ -29,13 +30,11 @@ from motcua.reference import (
     units_for_province,
 )
 
-from .calendar import DAY_MS, WorkCalendar, local_ordinal
+from .calendar import WorkCalendar, local_ordinal
 
-MIN = 60_000
-HOUR = 3_600_000
-DAY_OPEN = 7 * HOUR + 30 * MIN  # 07:30 local
-DAY_CLOSE = 17 * HOUR  # 17:00 local
-END_OF_DAY = DAY_MS - 1000  # 23:59:59 local
+DAY_OPEN = 7 * MS_PER_HOUR + 30 * MS_PER_MINUTE  # 07:30 local
+DAY_CLOSE = 17 * MS_PER_HOUR  # 17:00 local
+END_OF_DAY = MS_PER_DAY - 1000  # 23:59:59 local
 
 DOSSIERS_PER_YEAR = 600_000
 WORKING_DAYS_PER_YEAR = 248
@@ -237,7 +236,7 @@ class Simulator:
         lookahead = 4
         buckets: dict[int, list] = {}
         counters: dict[tuple[int, int], int] = {}
-        cutoff_ms = cal.midnight[last] + DAY_MS  # exclusive
+        cutoff_ms = cal.midnight[last] + MS_PER_DAY  # exclusive
         base_ord = cal.base
         key = itemgetter("occurred_at")
 
@@ -261,7 +260,7 @@ class Simulator:
                     ms = ev["occurred_at"]
                     if ms >= cutoff_ms:
                         break
-                    b = (ms + 25_200_000) // DAY_MS + 719_163 - base_ord
+                    b = (ms + VN_OFFSET_MS) // MS_PER_DAY + 719_163 - base_ord
                     if b < first:
                         b = first
                     lst = buckets.get(b)
@@ -305,18 +304,18 @@ class Simulator:
         # Receipt time: working hours, a morning peak.
         u = r()
         if u < 0.6:
-            tod = DAY_OPEN + int(r() * (4 * HOUR))  # 07:30-11:30
+            tod = DAY_OPEN + int(r() * (4 * MS_PER_HOUR))  # 07:30-11:30
         else:
-            tod = 13 * HOUR + int(r() * (4 * HOUR))  # 13:00-17:00
+            tod = 13 * MS_PER_HOUR + int(r() * (4 * MS_PER_HOUR))  # 13:00-17:00
         recv = day0 + tod
         # Channel.
         if online_service != "NONE" and r() < P_ONLINE:
             channel = "ONLINE"
-            lag = int(r() * 3 * HOUR) + 5 * MIN if r() < 0.6 else 3 * HOUR + int(r() * 60 * HOUR)
+            lag = int(r() * 3 * MS_PER_HOUR) + 5 * MS_PER_MINUTE if r() < 0.6 else 3 * MS_PER_HOUR + int(r() * 60 * MS_PER_HOUR)
             submitted = recv - lag
         else:
             channel = "POSTAL" if r() < P_POSTAL_IN else "DIRECT"
-            submitted = recv - 2 * MIN - int(r() * 15 * MIN)
+            submitted = recv - 2 * MS_PER_MINUTE - int(r() * 15 * MS_PER_MINUTE)
         out = [(submitted, "SUBMITTED", {"channel": channel, "online_service": online_service})]
         if r() < P_REJECTED:
             out.append((recv, "REJECTED", {"reason": REJECT_REASONS[int(r() * 3)]}))
@@ -332,8 +331,8 @@ class Simulator:
             due_k = cal.wd_prev[due_off]
             due_ms = midnight[due_off] + END_OF_DAY
         else:  # HOURS
-            due_ms = recv + tl_value * HOUR
-            due_off = (due_ms - day0) // DAY_MS + off
+            due_ms = recv + tl_value * MS_PER_HOUR
+            due_off = (due_ms - day0) // MS_PER_DAY + off
             due_k = cal.wd_prev[due_off]
             if due_k < recv_k:
                 due_k = recv_k
@@ -347,7 +346,7 @@ class Simulator:
         if r() < P_DUE_AT_GIVEN:
             received["due_at"] = due_ms
         out.append((recv, "RECEIVED", received))
-        t_proc = recv + 2 * MIN + int(r() * 90 * MIN)
+        t_proc = recv + 2 * MS_PER_MINUTE + int(r() * 90 * MS_PER_MINUTE)
         proc_extra = None
         if r() < P_TRANSFER:
             proc_extra = {"transferred_to_unit": f"{self.info.prefix}.TW.THUE" if fcode == "DATDAI" else f"{self.info.prefix}.SO.PVHCC"}
@@ -358,7 +357,7 @@ class Simulator:
             full = r() < P_ALL_DIGITISED
             dig = total if full else int(r() * total)
             reused = (1 + int(r() * dig)) if (dig and r() < P_REUSE) else 0
-            out.append((recv + MIN + int(r() * 60 * MIN), "DIGITISED", {
+            out.append((recv + MS_PER_MINUTE + int(r() * 60 * MS_PER_MINUTE), "DIGITISED", {
                 "components_total": total,
                 "components_digitised": dig,
                 "components_reused": reused,
@@ -366,8 +365,8 @@ class Simulator:
                 "population_data_used": r() < P_POPULATION_DATA,
             }))
         if has_fee:
-            t_req = t_proc + MIN + int(r() * 30 * MIN)
-            t_paid = t_req + 3 * MIN + int(r() * 120 * MIN)
+            t_req = t_proc + MS_PER_MINUTE + int(r() * 30 * MS_PER_MINUTE)
+            t_paid = t_req + 3 * MS_PER_MINUTE + int(r() * 120 * MS_PER_MINUTE)
             out.append((t_req, "PAYMENT_REQUESTED", {"amount_vnd": fee}))
             u = r()
             for method, c in PAYMENT_METHODS_CUM:
@@ -380,7 +379,7 @@ class Simulator:
             """A working-hours instant on working day k, after `not_before`."""
             t = midnight[wd[k] - base_ord] + DAY_OPEN + int(r() * (DAY_CLOSE - DAY_OPEN))
             if t <= not_before:
-                t = not_before + 10 * MIN + int(r() * 90 * MIN)
+                t = not_before + 10 * MS_PER_MINUTE + int(r() * 90 * MS_PER_MINUTE)
             return t
 
         # Outcome.
@@ -422,9 +421,9 @@ class Simulator:
                 k = cal.wd_next[local_ordinal(due_ms) + 1 - base_ord] + int(r() ** 2 * 4)
                 end_t = at_wd(k, last)
             else:
-                end_t = recv + 20 * MIN + int(r() * (due_ms - recv - 20 * MIN) * 0.9)
+                end_t = recv + 20 * MS_PER_MINUTE + int(r() * (due_ms - recv - 20 * MS_PER_MINUTE) * 0.9)
                 if end_t <= last:
-                    end_t = last + 5 * MIN
+                    end_t = last + 5 * MS_PER_MINUTE
             end_k = None
         else:
             if late:
@@ -434,18 +433,18 @@ class Simulator:
             else:
                 end_k = start_k + int(span * r() ** 1.4 + 0.5)
             end_t = at_wd(end_k, last)
-            if not late and end_t >= cal.wd_midnight(eff_due_k) + DAY_MS:
+            if not late and end_t >= cal.wd_midnight(eff_due_k) + MS_PER_DAY:
                 # Pushed past midnight by earlier events on the due day: nudge it back.
-                end_t = cal.wd_midnight(eff_due_k) + END_OF_DAY - int(r() * 30 * MIN)
+                end_t = cal.wd_midnight(eff_due_k) + END_OF_DAY - int(r() * 30 * MS_PER_MINUTE)
                 if end_t <= last:
-                    end_t = last + MIN
+                    end_t = last + MS_PER_MINUTE
 
         if late and r() < P_EXTENSION:
             # Hẹn lại: before the (effective) due date, with an apology letter (Mẫu 04).
             ext_k = max(start_k, eff_due_k - int(r() * 3))
             t_ext = at_wd(ext_k, last)
             if end_k is not None and t_ext >= end_t:
-                t_ext = max(last + MIN, end_t - 30 * MIN)
+                t_ext = max(last + MS_PER_MINUTE, end_t - 30 * MS_PER_MINUTE)
             ext_to = (end_k if end_k is not None else cal.wd_next[local_ordinal(end_t) - base_ord]) + int(r() * 3)
             out.append((t_ext, "DEADLINE_EXTENDED", {
                 "new_due_at": cal.wd_midnight(ext_to) + END_OF_DAY,
@@ -456,13 +455,13 @@ class Simulator:
         out.append((end_t, "RESOLVED", {"electronic_result": e_result}))
         if r() < P_POSTAL_RETURN or channel == "POSTAL":
             ret_channel = "POSTAL"
-            t_ret = end_t + HOUR + int(r() * 48 * HOUR)
+            t_ret = end_t + MS_PER_HOUR + int(r() * 48 * MS_PER_HOUR)
         elif channel == "ONLINE" and (e_result or r() < 0.3):
             ret_channel = "ONLINE"
-            t_ret = end_t + MIN + int(r() * 30 * MIN)
+            t_ret = end_t + MS_PER_MINUTE + int(r() * 30 * MS_PER_MINUTE)
         else:
             ret_channel = "DIRECT"
-            t_ret = end_t + 30 * MIN + int(r() * 72 * HOUR)
+            t_ret = end_t + 30 * MS_PER_MINUTE + int(r() * 72 * MS_PER_HOUR)
         out.append((t_ret, "RESULT_RETURNED", {"return_channel": ret_channel}))
         if r() < P_RATED:
             u = r()
@@ -472,7 +471,7 @@ class Simulator:
                 rating = "VERY_SATISFIED"
             else:
                 rating = "SATISFIED"
-            out.append((t_ret + 5 * MIN + int(r() * 24 * HOUR), "RATED", {"rating": rating}))
+            out.append((t_ret + 5 * MS_PER_MINUTE + int(r() * 24 * MS_PER_HOUR), "RATED", {"rating": rating}))
         return self._materialise(envelope, out)
 
     @staticmethod

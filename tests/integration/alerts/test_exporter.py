@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from motcua.dashboards.macros import PanelContext
 from motcua.domain.calendar import default_calendar
-from motcua.domain.metrics import Period
+from motcua.domain.periods import Period
 from motcua.exporter.collector import KpiCollector, read_snapshot
 
 CAL = default_calendar()

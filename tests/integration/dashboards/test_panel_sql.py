@@ -14,8 +14,10 @@ from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
 from motcua.domain.calendar import local_day_number
 from motcua.domain.lifecycle import status_at
-from motcua.domain.metrics import METRICS_BY_ID, Period
+from motcua.domain.metrics import METRICS_BY_ID
+from motcua.domain.periods import Period
 from motcua.domain.targets import effective_target
+from motcua.domain.vocabulary import LEVEL_SHORT_LABELS
 from motcua.settings import get_settings
 
 from .conftest import CAL
@@ -104,7 +106,7 @@ def test_trend_points_equal_kpi_of_their_day(loaded_store, run):
     assert points
     for e in expected:
         if e["on_time_rate"] is not None:
-            assert points[P.LEVEL_NAMES[P.LEVEL_ORDER[e["unit_level"]]]] == pytest.approx(e["on_time_rate"], abs=1e-6)
+            assert points[LEVEL_SHORT_LABELS[e["unit_level"]]] == pytest.approx(e["on_time_rate"], abs=1e-6)
     lines = run.dicts(P.trend_targets("online_filing_rate"), CTX)
     assert {(r["series"], r["value"]) for r in lines} == {
         ("Chỉ tiêu Cấp tỉnh", 0.7), ("Chỉ tiêu Cấp huyện", 0.3), ("Chỉ tiêu Cấp xã", 0.2)}

@@ -15,7 +15,7 @@ from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.clickhouse_targets import TargetsRepository
 from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
-from motcua.domain.metrics import Period
+from motcua.domain.periods import Period
 from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 

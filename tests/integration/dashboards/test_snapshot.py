@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from motcua.cli.snapshot import collect, render_html, render_png
+from motcua.adapters.clickhouse_panels import collect_overview
+from motcua.dashboards.snapshot import render_html, render_png
 from motcua.domain.formatting import fmt_percent
 
 
 def test_snapshot_png_and_html_show_the_panel_figures(loaded_store, tmp_path):
-    data = collect(loaded_store, date(2025, 3, 1), date(2025, 3, 31))
+    data = collect_overview(loaded_store, date(2025, 3, 1), date(2025, 3, 31))
     render_png(data, date(2025, 3, 1), date(2025, 3, 31), tmp_path / "overview.png")
     render_html(data, date(2025, 3, 1), date(2025, 3, 31), "overview.png", tmp_path / "index.html")
     png = (tmp_path / "overview.png").read_bytes()

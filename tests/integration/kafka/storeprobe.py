@@ -11,7 +11,7 @@ import orjson
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.domain.calendar import default_calendar, local_midnight_ms
-from motcua.domain.metrics import Period
+from motcua.domain.periods import Period
 
 
 # Every rollup the writer's rows reach: the two its inserts carry tokens for, and the panel

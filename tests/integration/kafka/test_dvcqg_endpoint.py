@@ -42,7 +42,7 @@ import sys, orjson
 from datetime import date
 from motcua.adapters.clickhouse_store import ClickHouseStore, STATE_COLUMNS
 from motcua.domain.calendar import default_calendar, local_midnight_ms
-from motcua.domain.metrics import Period
+from motcua.domain.periods import Period
 from tests.integration.test_bad_input_corpus import scan_every_table
 
 store = ClickHouseStore(sys.argv[1])

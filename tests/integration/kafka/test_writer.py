@@ -13,7 +13,7 @@ import pytest
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.domain.calendar import default_calendar
-from motcua.domain.metrics import Period
+from motcua.domain.periods import Period
 from motcua.live.writer import Writer
 from motcua.replay import EmbeddedPipeline
 

@@ -16,7 +16,8 @@ from motcua.cli.main import app
 from motcua.domain.calendar import default_calendar
 from motcua.domain.formatting import fmt_int
 from motcua.domain.ii06a import build_report
-from motcua.domain.metrics import Period, kpi_rows
+from motcua.domain.metrics import kpi_rows
+from motcua.domain.periods import Period
 from motcua.domain.periods import parse_period
 from motcua.replay import EmbeddedPipeline
 from motcua.settings import PACKAGE_TARGETS

@@ -169,7 +169,7 @@ def test_a_former_unit_follows_its_successor_in_the_comparison():
 
 
 def test_kpi_of_a_province_includes_its_predecessors(reform_store, reform_events):
-    from motcua.domain.metrics import Period
+    from motcua.domain.periods import Period
 
     june = Period(date(2025, 6, 1), date(2025, 7, 1))
     as_of = june.end_ms

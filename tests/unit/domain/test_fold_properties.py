@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from motcua.domain.calendar import default_calendar
 from motcua.domain.lifecycle import DossierState, derive_facts
-from motcua.domain.metrics import Period, kpi_rows
+from motcua.domain.metrics import kpi_rows
+from motcua.domain.periods import Period
 from motcua.pipeline.dossiers import DossierBook, rollup_deltas
 from tests.builders import local_ms
 from tests.strategies import delivered, histories

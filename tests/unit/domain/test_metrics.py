@@ -4,7 +4,8 @@ from datetime import date
 
 from motcua.domain.calendar import default_calendar
 from motcua.domain.lifecycle import derive_facts, fold
-from motcua.domain.metrics import METRIC_IDS, Period, kpi_rows
+from motcua.domain.metrics import METRIC_IDS, kpi_rows
+from motcua.domain.periods import Period
 from motcua.domain.formatting import fmt_int, fmt_percent
 from tests.builders import local_ms, make_event, received
 
