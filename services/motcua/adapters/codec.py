@@ -42,7 +42,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 import orjson
@@ -50,7 +50,7 @@ from fastavro.schema import to_parsing_canonical_form
 
 from motcua.domain import events as ev
 from motcua.pipeline import batches
-from motcua.adapters.avro_reader import compile_reader
+from motcua.adapters.avro_reader import Reader, compile_reader
 from motcua.settings import get_settings
 
 __all__ = [
@@ -127,6 +127,9 @@ class Unreadable(bytes):
     one, so it becomes a dead letter with its file position. Its bytes are the unreadable
     part (at most ``MAX_EVENT_BYTES``); decoding it raises ``DecodeError(code, reason)``."""
 
+    code: str
+    reason: str
+
     def __new__(cls, data: bytes, code: str, reason: str):
         obj = super().__new__(cls, bytes(data)[:MAX_EVENT_BYTES])
         obj.code = code
@@ -148,6 +151,12 @@ def _load_raw(path: str) -> dict:
     return orjson.loads(Path(path).read_bytes())
 
 
+def _parse(schema: Any) -> dict:
+    # Every schema here is a record schema, so fastavro parses it to a dict (its stub
+    # declares any Avro schema: a name, a union list or a dict).
+    return cast(dict, fastavro.parse_schema(schema))
+
+
 def _schema_path(name: str) -> Path:
     if not name.endswith(".avsc"):
         name += ".avsc"
@@ -162,7 +171,7 @@ def load_schema(name: str) -> dict:
 
 @lru_cache(maxsize=64)
 def _load_parsed(path: str) -> dict:
-    return fastavro.parse_schema(copy.deepcopy(_load_raw(path)))
+    return _parse(copy.deepcopy(_load_raw(path)))
 
 
 def _clean(schema: Any, strip_logical: bool) -> Any:
@@ -231,7 +240,7 @@ class _Entry:
         self.header = AVRO_MAGIC + fp.to_bytes(8, "little")
         self.schema = schema  # parsed, logical types kept (for container files)
         self.plain = plain  # parsed, logical types stripped (for the binary codec)
-        self.fast = None  # compiled reader of the reader schema (see decode_canonical)
+        self.fast: Reader | None = None  # compiled reader of the reader schema (see decode_canonical)
 
 
 class SchemaRegistry:
@@ -256,7 +265,7 @@ class SchemaRegistry:
         fp = _crc64_avro(to_parsing_canonical_form(raw).encode("utf-8"))
         if fp not in self._by_fp:
             entry = _Entry(
-                fp, fastavro.parse_schema(copy.deepcopy(raw)), fastavro.parse_schema(_clean(raw, True))
+                fp, _parse(copy.deepcopy(raw)), _parse(_clean(raw, True))
             )
             self._by_fp[fp] = entry
             self._by_header[entry.header] = entry
@@ -494,10 +503,11 @@ _DOC_LIMIT = 1 << 30  # a .json document is read whole, as the gateway reads a b
 _DAMAGED = "DAMAGED_FILE"
 
 
-def _nul_for_undecodable(exc: UnicodeError):
+def _nul_for_undecodable(exc: UnicodeError) -> tuple[str, int]:
     # An undecodable spot in UTF-16/32 text becomes NUL: its line is then no JSON (a dead
-    # letter), never a value with a replacement character in it.
-    return "\x00", exc.end
+    # letter), never a value with a replacement character in it. Only decoders use this
+    # handler, so ``exc`` is a UnicodeDecodeError.
+    return "\x00", cast(UnicodeDecodeError, exc).end
 
 
 codecs.register_error("motcua-nul", _nul_for_undecodable)
@@ -809,11 +819,11 @@ def _avro_records(path: Path, fh, reg: SchemaRegistry) -> Iterator[tuple[str, by
     header, plain = entry.header, entry.plain
     read = fastavro.schemaless_reader
     n = 0
-    blocks = iter(blocks)
+    block_iter = iter(blocks)
     while True:
         at = _tell(fh)
         try:
-            block = next(blocks)
+            block = next(block_iter)
         except StopIteration:
             return
         except Exception as exc:  # a truncated or corrupt block
@@ -821,7 +831,7 @@ def _avro_records(path: Path, fh, reg: SchemaRegistry) -> Iterator[tuple[str, by
             return
         # Walk the decompressed block with the logical-type-free writer schema to find
         # record boundaries; the record bytes are passed on untouched.
-        bio = block.bytes_
+        bio = block.bytes_  # type: ignore[attr-defined]  # a BytesIO; fastavro's stub omits it
         buf = bio.getbuffer()
         try:
             start = bio.tell()
