@@ -101,6 +101,8 @@ class BatchMessage(ConsumerMessage):
 
     __slots__ = ("first_offset",)
 
+    first_offset: int
+
 
 class BatchingConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, delivering each partition's records of a poll as one
@@ -131,8 +133,10 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         self._batch_first[tp] = first.offset
         message = BatchMessage(
             last.topic, last.partition, last.offset,
-            last.timestamp / 1000.0 if last.timestamp is not None else None,
-            last.timestamp_type, [], None, record, None, 0,
+            # a missing timestamp stays None and the value is the RecordBatch, as Faust's
+            # own _to_message passes them (its signature says float and bytes)
+            last.timestamp / 1000.0 if last.timestamp is not None else None,  # type: ignore[arg-type]
+            last.timestamp_type, [], None, record, None, 0,  # type: ignore[arg-type]
             sum(r.serialized_value_size for r in recs), tp,
             generation_id=self.app.consumer_generation_id)
         message.first_offset = first.offset
@@ -205,6 +209,8 @@ class ProcessorApp(faust.App):
     """faust.App whose consumer delivers record batches for ``batch_topics``."""
 
     batch_topics: frozenset = frozenset()
+    # handles set by ``live.processor.create_app`` (table, senders, on_fatal, ...)
+    motcua: dict[str, Any]
 
     def _new_transport(self):
         return BatchingTransport(self.conf.broker_consumer, self)
@@ -233,7 +239,7 @@ class BatchSender:
 
         if not messages:
             return
-        producer = self.app.producer._ensure_producer()
+        producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust private, listed above
         if self._partitions is None:
             self._partitions = sorted(await producer.partitions_for(self.topic))
         parts = self._partitions
@@ -253,7 +259,7 @@ class BatchSender:
                       on_sent=None) -> None:
         """All items to one partition; ``on_sent(offset of the last item)`` once the broker
         acknowledged it."""
-        producer = self.app.producer._ensure_producer()
+        producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust private, listed above
         send = producer.send
         topic = self.topic
         fut = None

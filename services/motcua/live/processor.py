@@ -29,6 +29,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
+from typing import cast
 
 import faust
 import orjson
@@ -102,7 +103,8 @@ class Folder:
         if folded.facts is None and stored is None:
             return None, folded  # a new dossier whose every event was refused
         value = folded.state.to_dict() if folded.fresh or stored is None else None
-        self.remember(dossier_id, folded.state, value if value is not None else stored)
+        # value is None only when stored is not
+        self.remember(dossier_id, folded.state, value if value is not None else cast(dict, stored))
         return value, folded
 
 
@@ -260,7 +262,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **
                       key_type=bytes, extra_topic_configs=dict(LARGE))
     # Values are DossierState dicts, written to the changelog with orjson (set before
     # the lazily created store and changelog topic read it).
-    table.value_serializer = "orjson"
+    table.value_serializer = "orjson"  # type: ignore[attr-defined]  # Table's, not on TableT
     folder = Folder(cal, settings.events_topic, catalogue=catalogue)
     positions: dict[int, int] = {}
     handle = BatchHandler(app, table, folder, BatchSender(app, settings.facts_topic),
@@ -285,7 +287,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **
                 await handle(ev)
                 heap.after_batch()
                 if type(ev.message) is BatchMessage:
-                    app.consumer.ack_batch(ev.message)
+                    app.consumer.ack_batch(ev.message)  # type: ignore[attr-defined]  # a BatchingConsumer
             except Exception:  # never ack a batch we could not handle: die, be restarted
                 log.exception("processor batch failed; exiting so the batch is reprocessed")
                 logging.shutdown()
