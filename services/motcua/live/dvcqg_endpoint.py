@@ -360,8 +360,9 @@ class DvcqgEndpoint:
         rejected: list[dict] = []
         snapshots = rows = 0
         for n, record in enumerate(parsed.records, 1):
+            event: dict | Problem | None
             if isinstance(record, Snapshot):
-                event: dict | Problem | None = converter.snapshot_event(record)
+                event = converter.snapshot_event(record)
                 kind = "snapshot"
             elif isinstance(record, ProgressRow):
                 event = converter.row_event(record)

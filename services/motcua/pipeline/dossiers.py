@@ -191,6 +191,7 @@ class DossierBook:
                 self._states[dossier_id] = (folded.state, old)
             if not folded.fresh:
                 continue
+            assert folded.facts is not None  # a fresh event always folds into facts
             fresh.extend(folded.fresh)
             self._states[dossier_id] = (folded.state, folded.facts)
             transitions.append(Transition(dossier_id, old, folded.facts))
@@ -248,7 +249,7 @@ def backlog_deltas(transitions: Iterable[Transition]) -> list[tuple]:
     for t in transitions:
         for facts, sign in ((t.old, -1), (t.new, 1)):
             due = backlog_due(facts)
-            if due is None:
+            if due is None or facts is None:  # (None facts have no due day)
                 continue
             key = _rollup_key(facts, due)
             acc[key] = acc.get(key, 0) + sign

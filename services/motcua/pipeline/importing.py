@@ -127,14 +127,15 @@ class Importer:
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _events(self, records: Iterable, summary: ImportSummary) -> Iterator[tuple[str, dict]]:
+    def _events(self, records: Iterable[Snapshot | ProgressRow | Problem], summary: ImportSummary) -> Iterator[tuple[str, dict]]:
         """(source position, event) for the pipeline; problems become dead letters."""
         convert = self.converter
         for record in records:
+            event: dict | Problem | None
             if isinstance(record, Snapshot):
                 summary.snapshots += 1
                 self._dossiers.add(record.dossier_id)
-                event: dict | Problem | None = convert.snapshot_event(record)
+                event = convert.snapshot_event(record)
             elif isinstance(record, ProgressRow):
                 summary.rows += 1
                 self._dossiers.add(record.dossier_id)
