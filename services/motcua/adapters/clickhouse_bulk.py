@@ -116,9 +116,10 @@ def _instant_ok_of(r: str) -> str:
             f"'%Y-%m-%dT%H:%i:%S') = substring({r}, 2, 19)) AND {_instant_ms_of(r)} BETWEEN {MIN_MS} AND {MAX_MS})")
 
 
-def _kinds() -> dict[str, object]:
-    """Every field name of the contract and its kind ("id": an envelope identifier)."""
-    kinds: dict[str, object] = {n: "id" for n in _STRINGS}
+def _kinds() -> dict[str, str | tuple[str, ...]]:
+    """Every field name of the contract and its kind ("id": an envelope identifier; a
+    tuple: the values of an enum)."""
+    kinds: dict[str, str | tuple[str, ...]] = {n: "id" for n in _STRINGS}
     kinds.update(event_type=ev.EVENT_TYPES, unit_level=ev.UNIT_LEVELS, occurred_at="instant", sequence="int")
     for extras in ev.EXTRA_FIELDS.values():
         for name, kind in extras.items():
@@ -163,7 +164,7 @@ def key_mask_sql() -> str:
 def kind_codes_sql() -> str:
     """Per key of ``kv``: the kind code of the field (0: not a contract field)."""
     kinds = _kinds()
-    codes = [_KIND_CODES["enum" if isinstance(kinds[n], tuple) else kinds[n]] for n in _NAMES]
+    codes = [_KIND_CODES["enum" if isinstance(k, tuple) else k] for k in (kinds[n] for n in _NAMES)]
     return f"arrayMap(k -> transform(k, {_arr(_NAMES)}, [{', '.join(map(str, codes))}], 0), kv.1)"
 
 

@@ -439,7 +439,8 @@ class ClickHouseStore:
 
     @staticmethod
     def _dead_letter_filter(codes: Sequence[str], source: str | None) -> tuple[str, dict]:
-        conditions, params = [], {}
+        conditions: list[str] = []
+        params: dict[str, object] = {}
         if codes:
             conditions.append("code IN {codes:Array(String)}")
             params["codes"] = list(codes)
