@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -50,7 +50,7 @@ def _config(online_split: Optional[str], bands: Optional[str]):
     )
 
     try:
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if online_split:
             kwargs["online_split"] = parse_split(online_split)
         kwargs["bands"] = parse_middle_bands(bands) if bands else DEFAULT_BANDS

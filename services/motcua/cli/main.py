@@ -325,8 +325,8 @@ def kpi_total_row(rows: list[dict]) -> dict:
             if isinstance(value, int) and not isinstance(value, bool):
                 total[key] = total.get(key, 0) + value
     for m in METRICS:
-        r = ratio(total.get(f"{m.id}_num", 0), total.get(f"{m.id}_den", 0))
-        total[m.id] = None if r is None else round(r, 6)
+        rate = ratio(total.get(f"{m.id}_num", 0), total.get(f"{m.id}_den", 0))
+        total[m.id] = None if rate is None else round(rate, 6)
     return total
 
 

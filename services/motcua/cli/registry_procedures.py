@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from ..reports.tables import emit_rows
@@ -130,7 +131,7 @@ def disagreements(
     repo = ProceduresRepository(st)
     rows = repo.disagreements()
     reg = default_registry()
-    out = [{"procedure_code": d.procedure_code, "procedure_name": reg.procedure_name(d.procedure_code),
+    out: list[dict[str, Any]] = [{"procedure_code": d.procedure_code, "procedure_name": reg.procedure_name(d.procedure_code),
             "flag": d.flag, "event_value": d.event_value, "catalogue_value": d.catalogue_value,
             "dossiers": d.dossiers} for d in rows]
     if fmt == Fmt.json:
@@ -149,8 +150,10 @@ def disagreements(
         console.print("Không có hồ sơ nào có sự kiện tiếp nhận ghi khác danh mục thủ tục.")
         return
     t = Table(title="Sự kiện tiếp nhận ghi khác danh mục thủ tục (số liệu dùng giá trị của sự kiện)")
-    for col, justify in (("Mã thủ tục", "left"), ("Tên thủ tục", "left"), ("Thông tin", "left"),
-                         ("Theo sự kiện", "left"), ("Theo danh mục", "left"), ("Số hồ sơ", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("Mã thủ tục", "left"), ("Tên thủ tục", "left"), ("Thông tin", "left"),
+        ("Theo sự kiện", "left"), ("Theo danh mục", "left"), ("Số hồ sơ", "right"))
+    for col, justify in columns:
         t.add_column(col, justify=justify)
     for r in out:
         t.add_row(r["procedure_code"], r["procedure_name"], FLAG_LABELS[r["flag"]],

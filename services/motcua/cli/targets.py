@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from ..domain.vocabulary import ALL_LEVELS_LABEL, LEVEL_SHORT_LABELS
@@ -16,7 +17,8 @@ from .common import StoreOption, console, load_calendar, open_store, out_console
 targets_app = typer.Typer(help="Plan targets (chỉ tiêu kế hoạch CCHC): load, list, check against KPIs.",
                           no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
-LEVEL_VI = {None: ALL_LEVELS_LABEL, **LEVEL_SHORT_LABELS}
+LEVEL_VI: dict[str | None, str] = {None: ALL_LEVELS_LABEL}
+LEVEL_VI.update(LEVEL_SHORT_LABELS.items())
 
 
 def load_targets_file(path: Optional[Path]):
@@ -143,8 +145,10 @@ def check(
 
         reg = default_registry()
         t = Table(title=f"Kết quả so với chỉ tiêu kế hoạch CCHC, {prov.full_name}, {start:%d/%m/%Y} – {last:%d/%m/%Y}")
-        for col, j in (("Chỉ số", "left"), ("Cấp / đơn vị", "left"), ("Kết quả", "right"), ("Chỉ tiêu", "right"),
-                       ("Chênh lệch", "right"), ("Số hồ sơ (tử số/mẫu số)", "right"), ("Đánh giá", "left")):
+        columns: tuple[tuple[str, JustifyMethod], ...] = (
+            ("Chỉ số", "left"), ("Cấp / đơn vị", "left"), ("Kết quả", "right"), ("Chỉ tiêu", "right"),
+            ("Chênh lệch", "right"), ("Số hồ sơ (tử số/mẫu số)", "right"), ("Đánh giá", "left"))
+        for col, j in columns:
             t.add_column(col, justify=j)
         for r in results:
             scope = f"{reg.unit_name(r.unit_code) or r.unit_code} ({LEVEL_VI.get(r.level, r.level)})" if r.unit_code else LEVEL_VI.get(r.level, r.level)

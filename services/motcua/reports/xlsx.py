@@ -92,7 +92,7 @@ def _ii06a_header(ws, report: II06aReport, subtitle: str, first_col_title: str) 
     ws.merge_cells(start_row=h1, start_column=2, end_row=h2, end_column=2)
     col = 3
     groups: list[tuple[str, int, int]] = []
-    for key, group, heading in COLUMNS:
+    for _key, group, heading in COLUMNS:
         if not groups or groups[-1][0] != group:
             groups.append((group, col, col))
         else:
@@ -255,8 +255,8 @@ def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text
                 c.number_format = INT_FMT
             for c in detail[detail.max_row][7:10]:
                 c.number_format = PCT_FMT
-    for col, w in zip("ABCDEFGHIJ", (16, 36, 22, 36, 50, 10, 10, 10, 8, 10)):
-        detail.column_dimensions[col].width = w
+    for letter, w in zip("ABCDEFGHIJ", (16, 36, 22, 36, 50, 10, 10, 10, 8, 10)):
+        detail.column_dimensions[letter].width = w
     detail.freeze_panes = "C2"
     print_setup(detail, "1:1")
     wb.save(path)
