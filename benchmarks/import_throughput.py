@@ -177,7 +177,7 @@ def run_import(files: list[tuple[Path, str]], store) -> tuple[list, str]:
     """Import the files; returns (summaries, how the unit was passed). T's bare arrays
     carry no unit: each file is one unit's feed, imported with ``--unit`` (ImportOptions.unit)."""
     from motcua.pipeline.importing import ImportOptions
-from motcua.replay import importer as Importer
+    from motcua.replay import importer as Importer
 
     cal = default_calendar()
     out = []
