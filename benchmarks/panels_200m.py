@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 FIRST_DAY = date(2021, 1, 1)
@@ -196,7 +197,7 @@ def timed(fn, runs: int) -> tuple[float, float]:
         fn()
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
-    p95 = times[min(len(times) - 1, max(0, int(round(0.95 * len(times) + 0.5)) - 1))]
+    p95 = times[min(len(times) - 1, max(0, round(0.95 * len(times) + 0.5) - 1))]
     return statistics.median(times), p95
 
 
@@ -327,14 +328,14 @@ def main() -> int:
     worst = 0.0
     for key, sql in queries.items():
         runner.query(sql, ctx)  # warm-up
-        med, p95 = timed(lambda: runner.query(sql, ctx), args.runs)
+        med, p95 = timed(partial(runner.query, sql, ctx), args.runs)
         worst = max(worst, p95)
         bk = baseline_key(key)
         line = f"{key:34s} {med:8.1f} {p95:8.1f} |"
         if bk:
             if bk not in base_cache:
                 c.query(base[bk])
-                base_cache[bk] = timed(lambda: c.query(base[bk]), args.baseline_runs)
+                base_cache[bk] = timed(partial(c.query, base[bk]), args.baseline_runs)
             bmed, bp95 = base_cache[bk]
             line += f" {bmed:17.1f} {bp95:8.1f} {bmed / med:8.1f}x"
         print(line, flush=True)

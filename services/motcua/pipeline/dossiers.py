@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Callable, Iterable, Sequence
 
 from ..domain.calendar import WorkingCalendar
@@ -172,7 +173,7 @@ class DossierBook:
                 if not evs:
                     continue
                 folded = fold_dossier(DossierState(dossier_id), evs, self.cal,
-                                      lambda: DossierState(dossier_id), self.catalogue)
+                                      partial(DossierState, dossier_id), self.catalogue)
                 self._states[dossier_id] = (folded.state, stored.get(dossier_id, folded.facts))
         transitions: list[Transition] = []
         fresh: list[dict] = []
@@ -184,7 +185,7 @@ class DossierBook:
             else:
                 st, old = entry
                 self._states.move_to_end(dossier_id)
-            folded = fold_dossier(st, evs, self.cal, lambda: self._rebuild(dossier_id, entry is not None),
+            folded = fold_dossier(st, evs, self.cal, partial(self._rebuild, dossier_id, entry is not None),
                                   self.catalogue)
             rejected.extend(folded.rejected)
             if folded.state is not st:  # refolded one event at a time
