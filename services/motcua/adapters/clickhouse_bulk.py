@@ -135,8 +135,10 @@ SQL_TYPES = tuple(t for t in ev.EXTRA_FIELDS if t != "SNAPSHOT")
 SQL_KEPT = {t: ev.KEPT_FIELDS[t] - {"resumes"} for t in SQL_TYPES}
 
 
-_TIME_LIMIT = (r'^\{("value":[0-9]{1,3},"unit":"(%s)"|"unit":"(%s)","value":[0-9]{1,3})\}$'
-               % ("|".join(ev.TIME_LIMIT_UNITS), "|".join(ev.TIME_LIMIT_UNITS)))
+_TIME_UNITS = "|".join(ev.TIME_LIMIT_UNITS)
+# concatenated rather than formatted: the regex keeps its braces as they are
+_TIME_LIMIT = (r'^\{("value":[0-9]{1,3},"unit":"(' + _TIME_UNITS + r')"|"unit":"(' + _TIME_UNITS
+               + r')","value":[0-9]{1,3})\}$')
 _INSTANT_SHAPE = _UINT + "|" + _ISO
 
 
@@ -145,7 +147,7 @@ _KIND_CODES = {"id": 1, "enum": 2, "bool": 3, "int": 4, "instant": 5, "code": 6,
 # An identifier or code that validate keeps as it is: plain ASCII code characters (so no
 # whitespace, '@', escape or non-ASCII digit) and no personal number (the same pattern
 # as events.looks_personal, in RE2; e-mails need '@').
-_CODE_SHAPE = '^"[A-Za-z0-9._:/-]{1,%d}"$' % ev.MAX_ID_LEN
+_CODE_SHAPE = '^"[A-Za-z0-9._:/-]{1,' + str(ev.MAX_ID_LEN) + '}"$'
 _CODE = f"match(v, {_q(_CODE_SHAPE)}) AND NOT match(v, {_q(ev.personal_number_pattern('re2'))})"
 
 
