@@ -34,7 +34,7 @@ def load_targets_file(path: Optional[Path]):
         console.print(f"[red]Tệp chỉ tiêu không hợp lệ ({len(err.problems)} lỗi):[/red]")
         for p in err.problems:
             console.print(f"  • {p}", markup=False)
-        raise typer.Exit(code=2)
+        raise typer.Exit(code=2) from None
     except FileNotFoundError as err:
         raise typer.BadParameter(str(err), param_hint="FILE") from None
 

@@ -95,7 +95,7 @@ def read_snapshot(store, as_of_ms: int, targets: list[Target] | None = None,
             "GROUP BY province_code, unit_level, unit_code HAVING sum(open) != 0",
             parameters={"day": day}).result_rows:
         snap.backlog[(prov, level, unit)] = (int(ip), int(od), int(ds))
-    for kind, code, name, prov_code, prov_name in client.query(
+    for _kind, code, name, prov_code, prov_name in client.query(
             f"SELECT kind, code, name, province_code, province_name FROM {db}.reference_names FINAL "
             "WHERE kind = 'unit'").result_rows:
         snap.unit_names[code] = name
@@ -233,7 +233,7 @@ def serve(store, port: int, interval: float, as_of_ms: Callable[[], int], addr: 
     registry.register(collector)
     registry.register(CalendarCollector(calendar, as_of_ms))
     collector.refresh()
-    server, thread = start_http_server(port, addr=addr, registry=registry)
+    server, _thread = start_http_server(port, addr=addr, registry=registry)
     stop = stop or threading.Event()
     try:
         while not stop.wait(interval):

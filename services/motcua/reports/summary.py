@@ -182,7 +182,7 @@ def summary_paragraphs(d: MonthlyData, unit_name: Callable[[str], str]) -> list[
     if p:
         rose, fell, same = [], [], []
         for m in REPORT_METRICS:
-            phrase, delta = _change_phrase(a[m], p.get(m))
+            _phrase, delta = _change_phrase(a[m], p.get(m))
             if delta is None:
                 continue
             item = f"{short_label(m)} ({fmt_percent(a[m])}, {pp(delta)})"
