@@ -210,7 +210,7 @@ def test_the_bad_input_corpus(new_store, tmp_path, good_events, bulk):
     codes = {c for _s, c, _r, _p in dead}
     assert {"DAMAGED_FILE", "BAD_ENCODING", "PERSONAL_DATA", "BAD_JSON", "NOT_AN_OBJECT", "OVERSIZE",
             "BAD_ENUM", "UNKNOWN_EVENT_TYPE", "MISSING_FIELD", "BAD_INSTANT"} <= codes
-    for source, code, reason, payload in dead:
+    for _source, _code, reason, payload in dead:
         assert reason and "NoneType" not in reason and "Traceback" not in reason
         assert orjson.loads(payload)["redacted"] is True
     damaged = {s.rsplit(":", 1)[0].rsplit("/", 1)[1] for s, c, _r, _p in dead if c == "DAMAGED_FILE"}

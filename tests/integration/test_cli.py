@@ -49,7 +49,7 @@ def test_simulate_replay_kpi_with_faults_equals_reference(tmp_path):
     letters = motcua_json("dead-letters", "--format", "json", "--last", "0", "--store", store)
     assert letters["total"] == sum(c["count"] for c in letters["by_code"]) == bad
     assert len(letters["records"]) == letters["records_shown"] == bad
-    clean = [e for e in simulate("75", date(2025, 3, 1), date(2025, 3, 14), seed=3, scale=0.02)]
+    clean = list(simulate("75", date(2025, 3, 1), date(2025, 3, 14), seed=3, scale=0.02))
     for by in ("level", "unit", "field"):
         rows = motcua_json("kpi", *PERIOD, "--by", by, "--as-of", "2025-03-15", "--format", "json",
                            "--store", store)

@@ -41,8 +41,8 @@ def _file(tmp_path):
 def test_replay_stores_the_official_due_dates(new_store, tmp_path, bulk):
     store = new_store()
     EmbeddedPipeline(store, default_calendar(), now_ms=lambda: NOW_MS).replay_files([_file(tmp_path)], bulk=bulk)
-    rows = dict((r[0], r[1:]) for r in store.client.query(
-        f"SELECT dossier_id, due_date, outcome FROM {store.db}.dossier_state FINAL ORDER BY dossier_id").result_rows)
+    rows = {r[0]: r[1:] for r in store.client.query(
+        f"SELECT dossier_id, due_date, outcome FROM {store.db}.dossier_state FINAL ORDER BY dossier_id").result_rows}
     for did, _, _, _, due, outcome in CASES:
         assert rows[did] == (due, outcome), did
     # the package alone would have given other due dates for the first two

@@ -192,8 +192,8 @@ def test_load_twice_names_win_and_flags_fill_events(store, tmp_path):
     good.write_bytes(orjson.dumps([ITEM]))
     assert runner.invoke(app, ["registry", "load", "procedures", str(good), "--store", _dsn(store)]).exit_code == 0
     # names: dashboards (reference_names), KPI labels
-    names = dict(((k, c), n) for k, c, n in store.client.query(
-        f"SELECT kind, code, name FROM {store.db}.reference_names FINAL").result_rows)
+    names = {(k, c): n for k, c, n in store.client.query(
+        f"SELECT kind, code, name FROM {store.db}.reference_names FINAL").result_rows}
     assert names[("procedure", "1.004227")] == ITEM["TENTTHC"]
     assert names[("field", "G09-XD01")] == "Hoạt động xây dựng (danh mục tỉnh)"
     assert ("procedure", "1.000656") in names  # shipped names stay for the codes the catalogue lacks

@@ -282,7 +282,7 @@ def test_a_bom_and_utf16_text_are_read_whole(tmp_path, name, data):
     good, bad = _read(path)
     assert good == ONE_OF_EACH and bad == []
     # line numbers are the file's; ClickHouse reads UTF-8 (BOM) files itself, not UTF-16
-    assert [ref for ref, _ in codec.iter_file(path)][0] == f"{path}:1"
+    assert next(ref for ref, _ in codec.iter_file(path)) == f"{path}:1"
     assert codec.file_kind(path) == ("json" if name.startswith("bom") else "json-python")
 
 
@@ -496,7 +496,7 @@ def test_oversize():
 def test_encode_avro_refuses_missing_envelope():
     bad = dict(ONE_OF_EACH[0])
     del bad["dossier_id"]
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="dossier_id"):
         codec.encode_avro(bad)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from itertools import pairwise
 
 import holidays
 import orjson
@@ -275,7 +276,7 @@ def test_reorder_and_late_keep_the_same_events():
     clean, faulty = _clean_and_faulty(reorder=0.05, late=0.01)
     assert sorted(e["event_id"] for e in faulty) == sorted(e["event_id"] for e in clean)
     assert faulty != clean
-    inversions = sum(1 for a, b in zip(faulty, faulty[1:]) if b["occurred_at"] < a["occurred_at"])
+    inversions = sum(1 for a, b in pairwise(faulty) if b["occurred_at"] < a["occurred_at"])
     assert inversions > 0.02 * len(clean)
     # late: some events are emitted after events that occurred more than a day later
     max_seen = 0

@@ -28,10 +28,10 @@ def test_snapshot_counts_equal_kpi_per_window(loaded_store):
     by_unit = {r["unit_code"]: r for r in loaded_store.kpi(Period(date(2025, 3, 2), date(2025, 4, 1)), AS_OF, "unit", CAL)}
     units = {k[2] for k in snap.unit}
     assert len(units) > 100 and units <= set(by_unit)
-    for (prov, level, unit, metric, window), (num, den) in snap.unit.items():
+    for (_prov, _level, unit, _metric, window), (num, den) in snap.unit.items():
         if window == "30d":
             assert (num, den) == (by_unit[unit]["on_time_rate_num"], by_unit[unit]["on_time_rate_den"])
-    for (prov, level, unit), (ip, od, ds) in snap.backlog.items():
+    for (_prov, _level, unit), (ip, od, ds) in snap.backlog.items():
         assert (ip, od, ds) == (by_unit[unit]["in_progress"], by_unit[unit]["in_progress_overdue"], by_unit[unit]["due_soon"])
 
 

@@ -49,7 +49,7 @@ def store(chdb_path):
 
 def test_the_province_variable_lists_new_provinces_only(store):
     run = PanelRunner(store)
-    cols, rows = run.query(P.VAR_PROVINCE, PanelContext(0, 0, {}))
+    _cols, rows = run.query(P.VAR_PROVINCE, PanelContext(0, 0, {}))
     assert [r[0] for r in rows] == ["01", "75"]  # no "70", and Hà Nội's "1" is "01"
     assert dict(rows) == {"01": "Thành phố Hà Nội", "75": "Đồng Nai"}
 

@@ -76,7 +76,7 @@ def sigterm_seconds(svc, limit: float = 30) -> float:
         svc.proc.wait(limit)
     except subprocess.TimeoutExpired:
         svc.kill()
-        raise AssertionError(f"{svc.name} ignored SIGTERM for {limit} s:\n{_tail(svc.log)}")
+        raise AssertionError(f"{svc.name} ignored SIGTERM for {limit} s:\n{_tail(svc.log)}") from None
     return time.monotonic() - started
 
 

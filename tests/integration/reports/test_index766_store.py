@@ -22,7 +22,7 @@ def test_rollup_counters_by_unit_and_procedure_equal_the_pure_reference(sim_stor
     q = parse_period("2025-Q1", official=False)
     sql = counters_by(sim_store, q.period, KEYS)
     ref = additive_counters(sim_facts, q.start.toordinal(), q.end.toordinal(), KEYS)
-    ref = {k: {c: v for c, v in cs.items()} for k, cs in ref.items() if any(cs.values())}
+    ref = {k: dict(cs) for k, cs in ref.items() if any(cs.values())}
     assert {k: {c: v for c, v in cs.items() if c in ref[k]} for k, cs in sql.items()} == ref
 
 

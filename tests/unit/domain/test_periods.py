@@ -1,6 +1,7 @@
 """Official (15th -> 14th) and calendar reporting periods, parsing and refusals."""
 
 from datetime import date
+from itertools import pairwise
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_labels_codes_and_previous():
     assert [x.code for x in months_back(p, 3)] == ["2025-01", "2025-02", "2025-03"]
     # consecutive official months tile the time line without gaps or overlaps
     ms = months_back(make_period("month", 2025, 12), 12)
-    assert all(a.end == b.start for a, b in zip(ms, ms[1:]))
+    assert all(a.end == b.start for a, b in pairwise(ms))
     assert ms[0].start == make_period("year", 2025).start and ms[-1].end == make_period("year", 2025).end
 
 

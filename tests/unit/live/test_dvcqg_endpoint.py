@@ -315,7 +315,7 @@ def test_an_event_the_contract_refuses_is_a_dead_letter_too():
                             json_body=[row], headers={"X-API-Key": "tm-key-1234"})
 
     c = Client()
-    status, answer, _ = c.run(script)
+    _status, answer, _ = c.run(script)
     assert answer["error_code"] in (2, 3)
     assert c.events() == [] and len(c.dead()) == 1
     assert "0912345678" not in str(answer) and all(b"0912345678" not in v for _t, _k, v in c.producer.sent)
@@ -390,7 +390,7 @@ def test_anonymous_gateway_takes_tokens_of_any_name():
             return await script(c)
 
     c = Client()
-    (s1, a1, _), (s2, a2, _) = asyncio.run(go())
+    (_s1, a1, _), (_s2, a2, _) = asyncio.run(go())
     assert (a1["error_code"], a2["error_code"]) == (0, 0)
     assert [e["source_system"] for e in c.events()] == ["demo", "dvcqg"]
 

@@ -135,7 +135,7 @@ def test_one_poll_of_a_partition_is_one_message_covering_its_offsets(tmp_path):
 
     from motcua.adapters.faust_batching import BatchMessage, RecordBatch
 
-    app, consumer, tp = _consumer(tmp_path)
+    _app, consumer, tp = _consumer(tmp_path)
 
     async def run():
         # what _wait_next_records hands to Faust's getmany: one RecordBatch per partition
