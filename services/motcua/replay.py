@@ -75,18 +75,18 @@ class EmbeddedPipeline:
         validator would accept unchanged and folds the dossiers made only of such lines that
         the store does not know yet; every other line and dossier goes through
         ``ingest`` here, as in the live processor. Both give the same tables (tested)."""
-        paths = [Path(p) for p in paths]
+        files = [Path(p) for p in paths]
         started = time.perf_counter()
-        if not bulk or not self.store.location.embedded or any(file_kind(p) != "json" for p in paths):
+        if not bulk or not self.store.location.embedded or any(file_kind(p) != "json" for p in files):
             # one pass over all files: a dossier changed by several files counts once
-            total = self.ingest((r for p in paths for r in iter_file(p)), progress)
+            total = self.ingest((r for p in files for r in iter_file(p)), progress)
             total.seconds = time.perf_counter() - started
             return total
         replayer = BulkReplayer(self.store, self.cal)
         try:
             clock = _StageClock()
             now = self.now_ms()
-            replayer.stage([str(p.resolve()) for p in paths])
+            replayer.stage([str(p.resolve()) for p in files])
             replayer.extract(now)
             clock.lap("check + extract fast lines (SQL)")
             # Slow lines are few; they are decoded here for their dossier id and again by
@@ -105,7 +105,7 @@ class EmbeddedPipeline:
             clock.lap("write rollup, backlog, states, events")
             if progress:
                 progress(events)
-            refs = [str(p) for p in paths]
+            refs = [str(p) for p in files]
             total = self.ingest(((f"{refs[f]}:{n}", line) for f, n, line in replayer.python_lines()), progress)
             clock.lap(f"Python path ({total.read:,} records)")
             self.last_timings = clock.laps

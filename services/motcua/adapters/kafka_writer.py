@@ -59,12 +59,12 @@ def subscribe(settings, on_revoked: Callable[[list], None], on_assigned: Callabl
 def intent_offsets(r: Round, tps: list) -> dict:
     """The intent commit: every partition at its first offset, the composition as metadata."""
     meta = r.metadata()
-    return {tp: OffsetAndMetadata(r.range_of(tp.partition)[0], meta, -1) for tp in tps}
+    return {tp: OffsetAndMetadata(r.first_of(tp.partition), meta, -1) for tp in tps}
 
 
 def final_offsets(r: Round, tps: list) -> dict:
     """The final commit: every partition past its last offset, no metadata."""
-    return {tp: OffsetAndMetadata(r.range_of(tp.partition)[1] + 1, "", -1) for tp in tps}
+    return {tp: OffsetAndMetadata(r.last_of(tp.partition) + 1, "", -1) for tp in tps}
 
 
 def past(tp, last: int) -> dict:

@@ -198,15 +198,15 @@ class Writer(FactsRounds):
 
     def run(self) -> None:
         facts = self.s.facts_topic
-        self.consumer = kafka_writer.subscribe(
+        consumer = self.consumer = kafka_writer.subscribe(
             self.s, self.revoked, lambda tps: self.assigned([tp for tp in tps if tp.topic == facts]))
-        self.offsets = kafka_writer.KafkaOffsets(self.consumer, self.s.kafka_bootstrap, self.stop_event,
+        self.offsets = kafka_writer.KafkaOffsets(consumer, self.s.kafka_bootstrap, self.stop_event,
                                                  self.max_backoff_s)
         _ = self.store
         lag_at = 0.0
         try:
             while not self.stop_event.is_set():
-                polled = self.consumer.poll(timeout_ms=int(self.s.writer_batch_seconds * 500) or 50,
+                polled = consumer.poll(timeout_ms=int(self.s.writer_batch_seconds * 500) or 50,
                                             max_records=max(500, self.s.writer_batch_size))
                 now = time.monotonic()
                 for tp, recs in polled.items():
@@ -218,11 +218,11 @@ class Writer(FactsRounds):
                 self.step(now)
                 if now - lag_at > 5.0:
                     lag_at = now
-                    kafka_writer.report_lag(self.consumer, CONSUMER_LAG)
+                    kafka_writer.report_lag(consumer, CONSUMER_LAG)
         except Stopping:
             pass
         finally:
-            kafka_writer.close(self.consumer)
+            kafka_writer.close(consumer)
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -85,6 +85,19 @@ class Round:
                 return f, l
         return None
 
+    def first_of(self, partition: int) -> int:
+        """The first offset of one of the round's partitions (KeyError for another)."""
+        return self._span(partition)[0]
+
+    def last_of(self, partition: int) -> int:
+        return self._span(partition)[1]
+
+    def _span(self, partition: int) -> tuple[int, int]:
+        span = self.range_of(partition)
+        if span is None:
+            raise KeyError(f"partition {partition} is not in round {self.token}")
+        return span
+
     @classmethod
     def from_commit(cls, topic: str, partition: int, offset: int,
                     metadata: str | None) -> "Round | None":
@@ -413,7 +426,7 @@ class FactsRounds:
             for tp in owned:
                 self.intents.pop(tp, None)
                 self.pending.pop(tp, None)
-                self.offsets.seek(tp, r.range_of(tp.partition)[1] + 1)
+                self.offsets.seek(tp, r.last_of(tp.partition) + 1)
             self.reformed.append((r, [tp.partition for tp in owned]))
 
     def _read_round(self, r: Round) -> list[Batch]:
