@@ -27,7 +27,7 @@ class HookedStore(ClickHouseStore):
 
 
 class TestClickHouseStore(StoreContract):
-    EXAMPLES = 10  # each example migrates a fresh database
+    EXAMPLES = 6  # each example migrates a fresh database (the fake runs 60)
 
     @pytest.fixture
     def make_store(self, chdb_path):

@@ -7,7 +7,7 @@ of strings, longs, ints, booleans, enums and ``["null", X]`` unions, which a gen
 function reads from a ``bytes`` object by index in ~4 us.
 
 The reader is deliberately *stricter* than fastavro and never more lenient: whatever it
-accepts, fastavro decodes to the same record (tests/unit/test_avro_reader.py checks this
+accepts, fastavro decodes to the same record (tests/unit/adapters/test_avro_reader.py checks this
 on valid and on mutated encodings). It rejects what the Avro spec calls invalid but
 fastavro lets through: union and enum indexes out of range (fastavro wraps negative ones
 around), booleans other than 0/1, negative lengths, varints longer than 64 bits, and

@@ -17,17 +17,9 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import CommitFailedError, KafkaError, OffsetMetadataTooLargeError
 from kafka.structs import OffsetAndMetadata
 
-from ..pipeline.rounds import Round
+from ..pipeline.rounds import CommitRejected, Round
 
 log = logging.getLogger("motcua.writer")
-
-
-class Rejected(Exception):
-    """The broker refused a commit request as a whole; ``too_large``: for its metadata."""
-
-    def __init__(self, too_large: bool):
-        super().__init__("metadata too large" if too_large else "group rebalanced")
-        self.too_large = too_large
 
 
 def consumer_settings(bootstrap: str) -> dict:
@@ -67,12 +59,12 @@ def subscribe(settings, on_revoked: Callable[[list], None], on_assigned: Callabl
 def intent_offsets(r: Round, tps: list) -> dict:
     """The intent commit: every partition at its first offset, the composition as metadata."""
     meta = r.metadata()
-    return {tp: OffsetAndMetadata(r.range_of(tp.partition)[0], meta, -1) for tp in tps}
+    return {tp: OffsetAndMetadata(r.first_of(tp.partition), meta, -1) for tp in tps}
 
 
 def final_offsets(r: Round, tps: list) -> dict:
     """The final commit: every partition past its last offset, no metadata."""
-    return {tp: OffsetAndMetadata(r.range_of(tp.partition)[1] + 1, "", -1) for tp in tps}
+    return {tp: OffsetAndMetadata(r.last_of(tp.partition) + 1, "", -1) for tp in tps}
 
 
 def past(tp, last: int) -> dict:
@@ -82,7 +74,7 @@ def past(tp, last: int) -> dict:
 
 def commit(consumer: KafkaConsumer, offsets: dict, stop: threading.Event, max_backoff_s: float) -> None:
     """Commit, retrying what may pass on a retry (timeouts, a coordinator moving: the
-    request is idempotent). Raises ``Rejected`` when the broker refused the request as a
+    request is idempotent). Raises ``CommitRejected`` when the broker refused the request as a
     whole (group generation gone, or metadata too large), SystemExit when stopped."""
     delay = 0.2
     while True:
@@ -90,9 +82,9 @@ def commit(consumer: KafkaConsumer, offsets: dict, stop: threading.Event, max_ba
             consumer.commit(offsets)
             return
         except CommitFailedError as err:
-            raise Rejected(too_large=False) from err
+            raise CommitRejected(too_large=False) from err
         except OffsetMetadataTooLargeError as err:
-            raise Rejected(too_large=True) from err
+            raise CommitRejected(too_large=True) from err
         except KafkaError as err:
             log.warning("offset commit failed; retrying", extra={
                 "error": repr(err)[:300], "backoff_s": delay})
@@ -140,4 +132,44 @@ def report_lag(consumer: KafkaConsumer, gauge) -> None:
             if hw is not None and pos is not None:
                 gauge.labels("writer", tp.topic, str(tp.partition)).set(max(0, hw - pos))
     except Exception:  # noqa: BLE001 - metrics must never stop the writer
+        pass
+
+
+class KafkaOffsets:
+    """``pipeline.ports.OffsetLog`` over the writer group's consumer."""
+
+    def __init__(self, consumer: KafkaConsumer, bootstrap: str, stop: threading.Event,
+                 max_backoff_s: float):
+        self.consumer, self.bootstrap, self.stop, self.max_backoff_s = consumer, bootstrap, stop, max_backoff_s
+
+    partition = staticmethod(TopicPartition)
+    intent = staticmethod(intent_offsets)
+    final = staticmethod(final_offsets)
+
+    def commit(self, offsets: dict) -> None:
+        commit(self.consumer, offsets, self.stop, self.max_backoff_s)
+
+    def committed(self, tp) -> tuple[int | None, str | None]:
+        c = self.consumer.committed(tp, metadata=True)
+        return (None, None) if c is None else (c.offset, c.metadata)
+
+    def seek(self, tp, offset: int) -> None:
+        self.consumer.seek(tp, offset)
+
+    def seek_to_beginning(self, tp) -> None:
+        self.consumer.seek_to_beginning(tp)
+
+    def assignment(self) -> set:
+        return self.consumer.assignment()
+
+    def read_round(self, r: Round) -> dict[int, list]:
+        return read_round(r, self.bootstrap, self.stop)
+
+
+def close(consumer: KafkaConsumer | None) -> None:
+    """Leave the group without committing anything more."""
+    try:
+        if consumer is not None:
+            consumer.close(autocommit=False)
+    except Exception:  # noqa: BLE001 - closing after a broker loss
         pass

@@ -136,10 +136,10 @@ class MemoryStore:
             for name, v in zip(COUNTERS, row[width:]):
                 c[name] = c.get(name, 0) + v
         groups = {k: c for k, c in groups.items() if any(c.values())}
-        for kpi_row in kpi_rows(self.states.values(), period, as_of_ms, by, cal):
-            status = {name: kpi_row[name] for name in STATUS_COUNTS if kpi_row.get(name)}
+        for pure in kpi_rows(self.states.values(), period, as_of_ms, by, cal):
+            status = {name: pure[name] for name in STATUS_COUNTS if pure.get(name)}
             if status:
-                groups.setdefault(tuple(kpi_row[k] for k in keys), {}).update(status)
+                groups.setdefault(tuple(pure[k] for k in keys), {}).update(status)
         rows = [finish_row(dict(zip(keys, k)), c) for k, c in groups.items()]
         rows.sort(key=lambda r: tuple(str(r[k]) for k in keys))
         return rows

@@ -367,7 +367,8 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
     """Check ``event`` (canonical form, instants already ints or ISO strings) against the
     contract and return it normalised in place (instants as epoch millis, absent optional
     fields dropped). Raises :class:`InvalidEvent`. This runs once per event on every
-    path, so it is written for speed: cheap checks first, one pass over the keys."""
+    path, so it is written for speed: cheap checks first, one pass over the keys, the
+    envelope here and the extras in one call."""
     if type(event) is not dict:
         raise InvalidEvent("NOT_AN_OBJECT", "an event must be a JSON object / Avro record")
     etype = event.get("event_type")
@@ -380,7 +381,7 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
         if event.get(name) is None:
             raise InvalidEvent("MISSING_FIELD", f"missing envelope field {name}")
     drop = None
-    for name, value in event.items():
+    for name, value in event.items():  # one pass: keep, drop, or refuse each field
         if name in keep:
             if value is None:
                 drop = (drop or []) + [name]
@@ -417,7 +418,16 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
         for name in required:
             if name not in event:
                 raise InvalidEvent("MISSING_FIELD", f"{etype} needs {name}")
-    extras = EXTRA_FIELDS[etype]
+    _check_extras(event, EXTRA_FIELDS[etype])
+    if etype == "DIGITISED" or (etype == "SNAPSHOT" and "components_total" in event):
+        total = event["components_total"]
+        if event.get("components_digitised", 0) > total or event.get("components_reused", 0) > total:
+            raise InvalidEvent("BAD_FIELD", "digitised/reused components exceed components_total")
+    return event
+
+
+def _check_extras(event: dict, extras: dict[str, Any]) -> None:
+    """Each extra field the event has, by its kind in EXTRA_FIELDS (instants parsed in place)."""
     for name, kind in extras.items():
         value = event.get(name)
         if value is None:
@@ -444,23 +454,23 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
             if value not in _SAFE_CODES:
                 _check_code(name, value)
         elif kind == "time_limit":
-            if type(value) is not dict:
-                raise InvalidEvent("BAD_FIELD", "time_limit must be {value, unit}")
-            tl_value, tl_unit = value.get("value"), value.get("unit")
-            if type(tl_value) is not int or tl_value < 0:
-                raise InvalidEvent("BAD_FIELD", "time_limit.value must be a non-negative integer")
-            if tl_unit not in TIME_LIMIT_UNITS:
-                raise InvalidEvent("BAD_ENUM", f"time_limit.unit phải là một trong {', '.join(TIME_LIMIT_UNITS)}")
-            if tl_value > (MAX_TIME_LIMIT * 24 if tl_unit == "HOURS" else MAX_TIME_LIMIT):
-                raise InvalidEvent("TIME_LIMIT_TOO_LONG",
-                                   f"time_limit over {MAX_TIME_LIMIT} days is not a real time limit")
-            if len(value) != 2:
-                event[name] = {"value": tl_value, "unit": tl_unit}
-    if etype == "DIGITISED" or (etype == "SNAPSHOT" and "components_total" in event):
-        total = event["components_total"]
-        if event.get("components_digitised", 0) > total or event.get("components_reused", 0) > total:
-            raise InvalidEvent("BAD_FIELD", "digitised/reused components exceed components_total")
-    return event
+            _check_time_limit(event, name, value)
+
+
+def _check_time_limit(event: dict, name: str, value: Any) -> None:
+    """``{value, unit}`` within MAX_TIME_LIMIT days, other keys dropped."""
+    if type(value) is not dict:
+        raise InvalidEvent("BAD_FIELD", "time_limit must be {value, unit}")
+    tl_value, tl_unit = value.get("value"), value.get("unit")
+    if type(tl_value) is not int or tl_value < 0:
+        raise InvalidEvent("BAD_FIELD", "time_limit.value must be a non-negative integer")
+    if tl_unit not in TIME_LIMIT_UNITS:
+        raise InvalidEvent("BAD_ENUM", f"time_limit.unit phải là một trong {', '.join(TIME_LIMIT_UNITS)}")
+    if tl_value > (MAX_TIME_LIMIT * 24 if tl_unit == "HOURS" else MAX_TIME_LIMIT):
+        raise InvalidEvent("TIME_LIMIT_TOO_LONG",
+                           f"time_limit over {MAX_TIME_LIMIT} days is not a real time limit")
+    if len(value) != 2:
+        event[name] = {"value": tl_value, "unit": tl_unit}
 
 
 def to_wire_json(event: dict) -> dict:

@@ -405,11 +405,38 @@ def derive_facts(state: DossierState, cal: WorkingCalendar) -> dict:
     """The flat dossier facts of docs/metrics.md#facts. Dates are local ordinals (int) or None."""
     state = effective_state(state)
     rec = state.received
-    env = rec if rec is not None else state.first
-    channel_src = rec if rec is not None else state.submitted
     end = state.end
     end_ms = end["occurred_at"] if end is not None else None
     pauses, request_times = _pauses(state, end_ms)
+    facts = _recorded_facts(state, cal, end_ms, pauses, request_times)
+    dig = state.digitised
+    if dig is not None:
+        total = dig.get("components_total", 0)
+        facts["digitised_all"] = total > 0 and dig.get("components_digitised", 0) >= total
+        facts["reused"] = dig.get("components_reused", 0) >= 1
+        facts["from_personal_store"] = bool(dig.get("from_personal_store"))
+        facts["population_data_used"] = bool(dig.get("population_data_used"))
+    if rec is None:
+        return facts
+    due = base_due_date(rec, cal)
+    if due is not None:
+        facts["due_known"] = True
+        facts["due_date"] = due
+        facts["effective_due_dates"] = dues = _effective_due_dates(due, pauses, end_ms, cal)
+        facts["effective_due_date"] = dues[-1]
+    if end is not None:
+        _judge_end(facts, state, cal)
+    return facts
+
+
+def _recorded_facts(state: DossierState, cal: WorkingCalendar, end_ms: int | None,
+                    pauses: list[tuple[int, int]], request_times: list[int]) -> dict[str, Any]:
+    """Every fact, with what the events say directly; the ones judged later (due dates,
+    outcome, digitisation) at their 'not known' value."""
+    rec = state.received
+    env = rec if rec is not None else state.first
+    channel_src = rec if rec is not None else state.submitted
+    end = state.end
     facts: dict[str, Any] = {
         "dossier_id": state.dossier_id,
         "version": len(state.event_ids),
@@ -436,8 +463,9 @@ def derive_facts(state: DossierState, cal: WorkingCalendar) -> dict:
         "end_date": local_day_number(end_ms) if end_ms is not None else None,
         "supplement_requests": len(request_times),
         "request_times": request_times,
-        "pause_starts": [p[0] for p in pauses],
-        "pause_ends": [p[1] for p in pauses],
+        # most dossiers have no pause: skip the comprehensions (each is a call in 3.11)
+        "pause_starts": [p[0] for p in pauses] if pauses else [],
+        "pause_ends": [p[1] for p in pauses] if pauses else [],
         "due_known": False,
         "due_date": None,
         "effective_due_dates": [],
@@ -457,45 +485,39 @@ def derive_facts(state: DossierState, cal: WorkingCalendar) -> dict:
     facts["postal"] = facts["channel"] == "POSTAL" or (
         state.returned is not None and state.returned.get("return_channel") == "POSTAL"
     )
-    dig = state.digitised
-    if dig is not None:
-        total = dig.get("components_total", 0)
-        facts["digitised_all"] = total > 0 and dig.get("components_digitised", 0) >= total
-        facts["reused"] = dig.get("components_reused", 0) >= 1
-        facts["from_personal_store"] = bool(dig.get("from_personal_store"))
-        facts["population_data_used"] = bool(dig.get("population_data_used"))
-    if rec is None:
-        return facts
-    due = base_due_date(rec, cal)
-    if due is not None:
-        facts["due_known"] = True
-        facts["due_date"] = due
-        # Cumulative effective due date after each closed pause (pauses are sequential,
-        # so the ones closed by any instant T are a prefix): a query at T picks entry k.
-        dues = [due]
-        shift = 0
-        for start, stop in pauses:
-            stop_for_shift = stop if stop != FAR_FUTURE_MS else end_ms
-            if stop_for_shift is None:
-                break  # still open and not ended: no shift known yet
-            shift += cal.working_days_between(local_day_number(start), local_day_number(stop_for_shift))
-            dues.append(cal.add_working_days(due, shift) if shift else due)
-        facts["effective_due_dates"] = dues
-        facts["effective_due_date"] = dues[-1]
-    if end is not None:
-        facts["working_days"] = cal.working_days_between(facts["received_date"], facts["end_date"])
-        facts["outcome"] = _outcome(facts)
-        if facts["outcome"] == LATE:
-            due_limit = (
-                end_of_local_day_ms_ordinal(facts["effective_due_date"])
-                if facts["effective_due_date"] is not None
-                else None
-            )
-            facts["apology_ok"] = any(
-                apology and (due_limit is None or at <= due_limit)
-                for at, apology in state.extensions.values()
-            )
     return facts
+
+
+def _effective_due_dates(due: int, pauses: list[tuple[int, int]], end_ms: int | None,
+                         cal: WorkingCalendar) -> list[int]:
+    """Cumulative effective due date after each closed pause (pauses are sequential,
+    so the ones closed by any instant T are a prefix): a query at T picks entry k."""
+    dues = [due]
+    shift = 0
+    for start, stop in pauses:
+        stop_for_shift = stop if stop != FAR_FUTURE_MS else end_ms
+        if stop_for_shift is None:
+            break  # still open and not ended: no shift known yet
+        shift += cal.working_days_between(local_day_number(start), local_day_number(stop_for_shift))
+        dues.append(cal.add_working_days(due, shift) if shift else due)
+    return dues
+
+
+def _judge_end(facts: dict, state: DossierState, cal: WorkingCalendar) -> None:
+    """An ended, received dossier: its working days, outcome and, when late, whether an
+    apology came by the effective due date."""
+    facts["working_days"] = cal.working_days_between(facts["received_date"], facts["end_date"])
+    facts["outcome"] = _outcome(facts)
+    if facts["outcome"] == LATE:
+        due_limit = (
+            end_of_local_day_ms_ordinal(facts["effective_due_date"])
+            if facts["effective_due_date"] is not None
+            else None
+        )
+        facts["apology_ok"] = any(
+            apology and (due_limit is None or at <= due_limit)
+            for at, apology in state.extensions.values()
+        )
 
 
 def end_of_local_day_ms_ordinal(ordinal: int) -> int:

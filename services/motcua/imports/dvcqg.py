@@ -823,55 +823,15 @@ def parse_request(body: Any, where: str, *, madonvi: str | None = None,
             return _request_problem(where, exc.code, exc.reason, body)
     else:
         value = body
-    env = _envelope(value)
-    session = None
-    if env is not None:
-        if "data" not in env:
-            return _request_problem(where, "NOT_A_REQUEST",
-                                    "yêu cầu không có trường data (danh sách hồ sơ)", value)
-        items = env["data"]
-        if isinstance(items, str):  # some gateways send data as JSON text
-            try:
-                items = orjson.loads(items)
-            except ValueError:
-                pass
-        if isinstance(items, dict):
-            items = [items]
-        if not isinstance(items, list):
-            return _request_problem(where, "NOT_A_REQUEST",
-                                    f"trường data là {kind_of(items)}, cần một mảng hồ sơ", value)
-        body_unit = _code(env.get("madonvi"))
-        if body_unit is None:
-            body_unit = _code(env.get("madinhdanhdv"))
-        body_service = env.get("service")
-        body_updating = _bool(env.get("isupdating"))
-        session = env.get("session") if isinstance(env.get("session"), str) else None
-    elif isinstance(value, list):
-        items, body_unit, body_service, body_updating = value, None, None, None
-    elif isinstance(value, dict) and _ITEM_KEYS & {str(k).strip().lower() for k in value}:
-        items, body_unit, body_service, body_updating = [value], None, None, None
-    else:
-        return _request_problem(where, "NOT_A_REQUEST",
-                                f"nội dung là {kind_of(value)}, không phải yêu cầu {DONG_BO} hay "
-                                f"{TIEN_DO} (cần {{..., \"data\": [...]}}, một mảng hồ sơ hoặc một hồ sơ)",
-                                value)
-
-    if body_service is None or (isinstance(body_service, str) and not body_service.strip()):
-        body_service = service
-    named = None
-    if body_service is not None:
-        named = _SERVICES.get(body_service.strip().lower()) if isinstance(body_service, str) else None
-        if named is None:
-            return _request_problem(where, "UNKNOWN_SERVICE",
-                                    f"dịch vụ {shown(body_service)} không phải {DONG_BO} hay {TIEN_DO}",
-                                    value)
-    unit: str | None
-    if body_unit is not None:
-        unit, unit_from = body_unit, "envelope"
-    else:
-        unit = _code(madonvi)
-        unit_from = "query" if unit is not None else ""
     try:
+        items, body_unit, body_service, body_updating, session = _request_parts(value)
+        named = _service_named(service if _unsaid(body_service) else body_service)
+        unit: str | None
+        if body_unit is not None:
+            unit, unit_from = body_unit, "envelope"
+        else:
+            unit = _code(madonvi)
+            unit_from = "query" if unit is not None else ""
         _checked("madonvi", unit)
     except BadValue as exc:
         return _request_problem(where, exc.code, exc.reason, value)
@@ -890,6 +850,52 @@ def parse_request(body: Any, where: str, *, madonvi: str | None = None,
     if named is None:  # the request's kind: most items'
         named = _majority(kinds)
     return Request(where, named, unit, session, ctx.updating, records)  # positional: cheaper
+
+
+def _request_parts(value: Any) -> tuple[list, str | None, Any, bool | None, str | None]:
+    """(items, unit, service, isUpdating, session) from an envelope, a bare array of
+    items or one bare item (only an envelope says the last four); BadValue NOT_A_REQUEST."""
+    env = _envelope(value)
+    if env is None:
+        if isinstance(value, list):
+            return value, None, None, None, None
+        if isinstance(value, dict) and _ITEM_KEYS & {str(k).strip().lower() for k in value}:
+            return [value], None, None, None, None
+        raise BadValue("NOT_A_REQUEST",
+                       f"nội dung là {kind_of(value)}, không phải yêu cầu {DONG_BO} hay "
+                       f"{TIEN_DO} (cần {{..., \"data\": [...]}}, một mảng hồ sơ hoặc một hồ sơ)")
+    if "data" not in env:
+        raise BadValue("NOT_A_REQUEST", "yêu cầu không có trường data (danh sách hồ sơ)")
+    items = env["data"]
+    if isinstance(items, str):  # some gateways send data as JSON text
+        try:
+            items = orjson.loads(items)
+        except ValueError:
+            pass
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise BadValue("NOT_A_REQUEST", f"trường data là {kind_of(items)}, cần một mảng hồ sơ")
+    body_unit = _code(env.get("madonvi"))
+    if body_unit is None:
+        body_unit = _code(env.get("madinhdanhdv"))
+    session = env.get("session") if isinstance(env.get("session"), str) else None
+    return items, body_unit, env.get("service"), _bool(env.get("isupdating")), session
+
+
+def _unsaid(service: Any) -> bool:
+    """The body names no service (absent or blank): the endpoint's applies."""
+    return service is None or (isinstance(service, str) and not service.strip())
+
+
+def _service_named(service: Any) -> str | None:
+    """DONG_BO or TIEN_DO for a service name in any case; None for none; else BadValue."""
+    if service is None:
+        return None
+    named = _SERVICES.get(service.strip().lower()) if isinstance(service, str) else None
+    if named is None:
+        raise BadValue("UNKNOWN_SERVICE", f"dịch vụ {shown(service)} không phải {DONG_BO} hay {TIEN_DO}")
+    return named
 
 
 def _majority(kinds: list[str]) -> str:

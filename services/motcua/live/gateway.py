@@ -347,97 +347,108 @@ class _BodyTimeout(Exception):
     pass
 
 
-def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = False,
-              link: KafkaLink | None = None) -> web.Application:
-    """``producer``: a ready producer (tests); ``link``: where the producer and Kafka's
-    state come from (``run`` passes a ``ProbedKafkaLink``)."""
-    bindings = settings.api_key_bindings()
-    if not bindings and not allow_anonymous:
-        raise ValueError("no API keys: set MOTCUA_API_KEYS=source_system:key,...")
-    if link is None:
-        link = KafkaLink(producer)
-    api_keys = ApiKeys(bindings)
-    limit = settings.max_body_bytes
-    publish_timeout = settings.gateway_publish_timeout_s
-    body_timeout = settings.gateway_body_timeout_s
-    retry_after = str(max(1, math.ceil(settings.gateway_health_interval_s)))
+class _Unreadable(Exception):
+    """A body refused as a whole before any record is checked (bad JSON, unknown type)."""
 
-    def ingress() -> Ingress:
-        return Ingress(link.producer, settings.events_topic, settings.dead_letters_topic, SERVICE)
+    def __init__(self, code: str, reason: str, status: int):
+        super().__init__(reason)
+        self.code, self.reason, self.status = code, reason, status
 
-    def unavailable(request_id: str, reason: str) -> web.Response:
+
+Caller = tuple[frozenset[str] | None, str]  # (sources it may post, None: any; its name)
+
+
+class EventsGateway:
+    """``POST /v1/events``, and what the DVCQG endpoint shares with it: bounded body
+    reading, decoding and checking records, publishing them and answering 503 for Kafka."""
+
+    def __init__(self, settings: LiveSettings, api_keys: ApiKeys, link: KafkaLink, anonymous: bool):
+        self.settings = settings
+        self.api_keys = api_keys
+        self.link = link
+        self.anonymous = anonymous
+        self.limit = settings.max_body_bytes
+        self.publish_timeout = settings.gateway_publish_timeout_s
+        self.body_timeout = settings.gateway_body_timeout_s
+        self.retry_after = str(max(1, math.ceil(settings.gateway_health_interval_s)))
+
+    # -- answers ---------------------------------------------------------------------
+    def _ingress(self) -> Ingress:
+        """Built per use: the probe may create the producer after the app was built."""
+        s = self.settings
+        return Ingress(self.link.producer, s.events_topic, s.dead_letters_topic, SERVICE)
+
+    def unavailable(self, request_id: str, reason: str) -> web.Response:
+        """503 with Retry-After: the client should send the same request again later."""
         resp = _answer(503, {"error": "KAFKA_UNAVAILABLE", "reason": reason, "retryable": True,
                              "request_id": request_id})
-        resp.headers["Retry-After"] = retry_after
+        resp.headers["Retry-After"] = self.retry_after
         return resp
 
-    def reject_whole(request_id: str, principal: str, code: str, reason: str, payload: bytes,
+    def reject_whole(self, request_id: str, principal: str, code: str, reason: str, payload: bytes,
                      status: int) -> web.Response:
-        ingress().dead_letter(dead_letter_record(source=f"gateway:{principal}:{request_id}",
-                                                 stage="gateway", code=code, reason=reason,
-                                                 payload=payload[:MAX_EVENT_BYTES]))
+        """Refuse the whole body, keeping (the start of) it as a dead letter."""
+        self._ingress().dead_letter(dead_letter_record(source=f"gateway:{principal}:{request_id}",
+                                                       stage="gateway", code=code, reason=reason,
+                                                       payload=payload[:MAX_EVENT_BYTES]))
         return _answer(status, {"error": code, "reason": reason, "request_id": request_id})
 
-    async def read_upto(request: web.Request, n: int) -> bytes:
+    # -- request ---------------------------------------------------------------------
+    async def read_upto(self, request: web.Request, n: int) -> bytes:
+        """The body (at most ``n`` bytes); a stalled client raises ``_BodyTimeout``."""
         try:
-            async with asyncio.timeout(body_timeout):
+            async with asyncio.timeout(self.body_timeout):
                 return await _read_upto(request, n)
         except TimeoutError:
             raise _BodyTimeout from None
 
-    async def post_events(request: web.Request) -> web.StreamResponse:
+    def _caller(self, request: web.Request) -> Caller | None:
+        """Who posts, from the API key; None when the key is missing or unknown."""
+        if self.anonymous:
+            return None, "anonymous"
+        allowed = self.api_keys.sources_for(presented_key(request))
+        if allowed is None:
+            return None
+        return allowed, "+".join(sorted(allowed))
+
+    async def post_events(self, request: web.Request) -> web.StreamResponse:
+        """The route: authenticate, answer 503 at once when Kafka is known down, then the body."""
         # in letters: a hex id with a run of digits would be masked in dead-letter sources
         request_id = hex_as_letters(uuid.uuid4().hex)
-        if bindings:
-            allowed = api_keys.sources_for(presented_key(request))
-            if allowed is None:
-                return _answer(401, {"error": "UNAUTHORIZED", "reason": "missing or unknown API key"})
-            principal = "+".join(sorted(allowed))
-        else:
-            allowed, principal = None, "anonymous"
-        if not link.healthy:  # known down: answer now, before reading the body
-            return unavailable(request_id, f"{link.reason or 'Kafka unavailable'}; retry")
+        caller = self._caller(request)
+        if caller is None:
+            return _answer(401, {"error": "UNAUTHORIZED", "reason": "missing or unknown API key"})
+        if not self.link.healthy:  # known down: answer now, before reading the body
+            return self.unavailable(request_id, f"{self.link.reason or 'Kafka unavailable'}; retry")
         try:
-            return await handle_body(request, request_id, allowed, principal)
+            return await self._handle_body(request, request_id, caller)
         except _BodyTimeout:
-            return await _body_timed_out(request, request_id, body_timeout)
+            return await _body_timed_out(request, request_id, self.body_timeout)
 
-    async def handle_body(request: web.Request, request_id: str, allowed, principal: str):
+    async def _handle_body(self, request: web.Request, request_id: str, caller: Caller) -> web.Response:
+        """Read the body within the size limit, split it into records and publish them."""
+        allowed, principal = caller
+        limit = self.limit
         declared = request.content_length
         if declared is not None and declared > limit:
-            return reject_whole(request_id, principal, "BODY_TOO_LARGE",
-                                f"body of {declared} bytes is over the {limit}-byte limit",
-                                await read_upto(request, MAX_EVENT_BYTES), 413)
-        body = await read_upto(request, limit + 1)
+            return self.reject_whole(request_id, principal, "BODY_TOO_LARGE",
+                                     f"body of {declared} bytes is over the {limit}-byte limit",
+                                     await self.read_upto(request, MAX_EVENT_BYTES), 413)
+        body = await self.read_upto(request, limit + 1)
         if len(body) > limit:
-            return reject_whole(request_id, principal, "BODY_TOO_LARGE",
-                                f"body is over the {limit}-byte limit", body, 413)
+            return self.reject_whole(request_id, principal, "BODY_TOO_LARGE",
+                                     f"body is over the {limit}-byte limit", body, 413)
         ctype = request.content_type.lower()
-        ref = f"gateway:{principal}:{request_id}"
         if body[:3] == b"\xef\xbb\xbf" and ctype not in AVRO_TYPES:  # a UTF-8 BOM (Excel, Notepad) is not data
             body = body[3:]
-        if ctype in JSON_TYPES:
-            stripped = body.lstrip()
-            if stripped[:1] == b"[":
-                try:
-                    items = orjson.loads(body)
-                except orjson.JSONDecodeError as exc:
-                    return reject_whole(request_id, principal, "BAD_JSON",
-                                        f"not JSON: {exc}"[:200], body, 400)
-                records = [(f"{ref}:{i}", _item_bytes(x)) for i, x in enumerate(items)]
-            else:
-                records = [(f"{ref}:0", body)]
-        elif ctype in NDJSON_TYPES:
-            records = [(f"{ref}:{i}", line) for i, line in enumerate(
-                ln for ln in body.split(b"\n") if ln.strip())]
-        elif ctype in AVRO_TYPES:
-            records = [(f"{ref}:0", body)]
-        else:
-            return reject_whole(request_id, principal, "UNSUPPORTED_MEDIA_TYPE",
-                                f"Content-Type {ctype!r} is not JSON, NDJSON or Avro", body, 415)
-        return await publish(request_id, records, allowed)
+        try:
+            records = _records_of(body, ctype, f"gateway:{principal}:{request_id}")
+        except _Unreadable as err:
+            return self.reject_whole(request_id, principal, err.code, err.reason, body, err.status)
+        return await self.publish(request_id, records, allowed)
 
-    def check(records: list, allowed) -> tuple[list[dict], list[dict], list[dict], list[str]]:
+    # -- records ---------------------------------------------------------------------
+    def check(self, records: list, allowed) -> tuple[list[dict], list[dict], list[dict], list[str]]:
         """Decode and validate ``records`` ((ref, bytes | dict)): the good events, the dead
         letters, the rejections to tell the client ({index, code, reason}) and the sources
         named that ``allowed`` does not include (None: any)."""
@@ -468,27 +479,17 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
         EVENTS_IN.labels(SERVICE).inc(len(records))
         return good, dead, rejected, foreign
 
-    async def deliver(request_id: str, good: list[dict], dead: list[dict]) -> str | None:
+    async def deliver(self, request_id: str, good: list[dict], dead: list[dict]) -> str | None:
         """Send the events (Avro, keyed by dossier) and the dead letters, and wait until
         Kafka acknowledged every one: None, else why not (answer ``unavailable``)."""
-        producer = link.producer
         acks = _Acks(asyncio.get_running_loop())
         started = time.perf_counter()
         try:
-            for event in good:
-                acks.watch(producer.send(settings.events_topic, key=event["dossier_id"].encode(),
-                                         value=encode_avro(event)), True)
-            sink = Submitted()
-            front = ingress()
-            for record in dead:
-                front.dead_letter(record, sink)
-            for fut in sink.futures:
-                acks.watch(fut, False)
-            acks.seal()
-            await asyncio.wait_for(acks.done, publish_timeout)
+            self._send(acks, good, dead)
+            await asyncio.wait_for(acks.done, self.publish_timeout)
         except (TimeoutError, asyncio.TimeoutError):
-            reason = f"Kafka did not acknowledge within {publish_timeout:g} s"
-            link.mark_down(reason)
+            reason = f"Kafka did not acknowledge within {self.publish_timeout:g} s"
+            self.link.mark_down(reason)
             log.warning("publish timed out", extra={"request_id": request_id})
             return f"{reason}; retry"
         except Exception as err:  # Kafka refused, or send() could not get metadata in time
@@ -497,13 +498,28 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
         PUBLISH_LATENCY.observe(time.perf_counter() - started)
         return None
 
-    async def publish(request_id: str, records: list, allowed) -> web.Response:
-        good, dead, rejected, foreign = check(records, allowed)
+    def _send(self, acks: _Acks, good: list[dict], dead: list[dict]) -> None:
+        """Hand every record to the producer, each future watched by ``acks``, then seal it."""
+        producer = self.link.producer
+        for event in good:
+            acks.watch(producer.send(self.settings.events_topic, key=event["dossier_id"].encode(),
+                                     value=encode_avro(event)), True)
+        sink = Submitted()
+        front = self._ingress()
+        for record in dead:
+            front.dead_letter(record, sink)
+        for fut in sink.futures:
+            acks.watch(fut, False)
+        acks.seal()
+
+    async def publish(self, request_id: str, records: list, allowed) -> web.Response:
+        """Check, deliver, and answer 202, 422, 403 (another source named) or 503."""
+        good, dead, rejected, foreign = self.check(records, allowed)
         if foreign:  # a key posting for another source: refuse the whole request
             good = []
-        failed = await deliver(request_id, good, dead)
+        failed = await self.deliver(request_id, good, dead)
         if failed is not None:
-            return unavailable(request_id, failed)
+            return self.unavailable(request_id, failed)
         if foreign:
             return _answer(403, {
                 "error": "SOURCE_NOT_ALLOWED",
@@ -516,6 +532,29 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
                                  "request_id": request_id})
         return _answer(202, {"accepted": len(good), "request_id": request_id})
 
+
+def _records_of(body: bytes, ctype: str, ref: str) -> list[tuple[str, bytes]]:
+    """The body as (dead-letter source, raw record) by Content-Type; ``_Unreadable`` if none."""
+    if ctype in JSON_TYPES:
+        if body.lstrip()[:1] != b"[":
+            return [(f"{ref}:0", body)]
+        try:
+            items = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise _Unreadable("BAD_JSON", f"not JSON: {exc}"[:200], 400) from None
+        return [(f"{ref}:{i}", _item_bytes(x)) for i, x in enumerate(items)]
+    if ctype in NDJSON_TYPES:
+        return [(f"{ref}:{i}", line) for i, line in enumerate(
+            ln for ln in body.split(b"\n") if ln.strip())]
+    if ctype in AVRO_TYPES:
+        return [(f"{ref}:0", body)]
+    raise _Unreadable("UNSUPPORTED_MEDIA_TYPE",
+                      f"Content-Type {ctype!r} is not JSON, NDJSON or Avro", 415)
+
+
+def _add_health_routes(app: web.Application, link: KafkaLink) -> None:
+    """``/health`` (and ``/ready``) from the link's cached state, ``/health/live``, ``/metrics``."""
+
     async def health(_request: web.Request) -> web.Response:
         state = link.state()
         return _answer(200 if state["status"] == "ok" else 503, state)
@@ -526,16 +565,29 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
     async def metrics(_request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    app = web.Application(client_max_size=limit + 1024)
-    app.router.add_post("/v1/events", post_events)
-    from .dvcqg_endpoint import DvcqgEndpoint  # here: it imports this module
-
-    DvcqgEndpoint(settings, api_keys, link, check=check, deliver=deliver, read_upto=read_upto,
-                  anonymous=not bindings).register(app)
     app.router.add_get("/health", health)
     app.router.add_get("/health/ready", health)
     app.router.add_get("/health/live", live)
     app.router.add_get("/metrics", metrics)
+
+
+def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = False,
+              link: KafkaLink | None = None) -> web.Application:
+    """``producer``: a ready producer (tests); ``link``: where the producer and Kafka's
+    state come from (``run`` passes a ``ProbedKafkaLink``)."""
+    bindings = settings.api_key_bindings()
+    if not bindings and not allow_anonymous:
+        raise ValueError("no API keys: set MOTCUA_API_KEYS=source_system:key,...")
+    if link is None:
+        link = KafkaLink(producer)
+    gateway = EventsGateway(settings, ApiKeys(bindings), link, anonymous=not bindings)
+    app = web.Application(client_max_size=settings.max_body_bytes + 1024)
+    app.router.add_post("/v1/events", gateway.post_events)
+    from .dvcqg_endpoint import DvcqgEndpoint  # here: it imports this module
+
+    DvcqgEndpoint(settings, gateway.api_keys, link, check=gateway.check, deliver=gateway.deliver,
+                  read_upto=gateway.read_upto, anonymous=gateway.anonymous).register(app)
+    _add_health_routes(app, link)
     return app
 
 

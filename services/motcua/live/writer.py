@@ -111,42 +111,19 @@ import logging
 import threading
 from contextlib import contextmanager
 import time
-from dataclasses import dataclass, field
 from typing import Callable
-
-import orjson
 
 from ..adapters import kafka_writer
 from ..adapters.clickhouse_store import ClickHouseStore
 from ..adapters.codec import dead_letter_record, decode_dead_letter
 from ..domain.calendar import WorkingCalendar
-from ..pipeline.rounds import METADATA_MAX_BYTES, Round, RoundWriter, Stopping, plan_rounds
+from ..pipeline.rounds import (METADATA_MAX_BYTES, FactsRounds, Round, RoundWriter, Stopping,
+                               write_dead_letters)
 from .config import LiveSettings
 from .metrics import (CONSUMER_LAG, DEAD_LETTERS, EVENTS_IN, EVENTS_OUT, FRESHNESS,
                       INSERT_LATENCY, INSERT_RETRIES)
 
 log = logging.getLogger("motcua.writer")
-
-
-@dataclass
-class Batch:
-    """The records of one partition in a round: a contiguous offset range."""
-    topic: str
-    partition: int
-    records: list = field(default_factory=list)
-    started: float = 0.0
-
-    @property
-    def first(self) -> int:
-        return self.records[0].offset
-
-    @property
-    def last(self) -> int:
-        return self.records[-1].offset
-
-
-def round_of(batches: list[Batch]) -> Round:
-    return Round.of(batches[0].topic, [(b.partition, b.first, b.last) for b in batches])
 
 
 def _refused(source: str, raw: bytes, reason: str) -> dict:
@@ -171,40 +148,43 @@ def _insert_timer(stage: str):
     INSERT_LATENCY.labels(stage).observe(time.perf_counter() - t0)
 
 
-class Writer:
+def _dead_letters_of(tp, recs) -> list[dict]:
+    """The dead-letter topic's records as dead letters (an unreadable one is kept as one
+    of its own)."""
+    out = []
+    for r in recs:
+        try:
+            out.append(decode_dead_letter(r.value))
+        except Exception as err:  # noqa: BLE001
+            log.error("unreadable dead letter", extra={"offset": r.offset, "error": repr(err)[:160]})
+            out.append(dead_letter_record(
+                source=f"{tp.topic}:{tp.partition}:{r.offset}", stage="writer",
+                code="UNREADABLE_DEAD_LETTER", reason=f"dead letter that cannot be read "
+                f"({type(err).__name__})", payload=r.value))
+    return out
+
+
+class Writer(FactsRounds):
+    """The round protocol (``pipeline.rounds.FactsRounds``) over the writer group's Kafka
+    consumer and a ClickHouse store, with the live metrics."""
+
     def __init__(self, settings: LiveSettings, store: ClickHouseStore | None = None,
                  on_flushed: Callable[[Round, list[dict], float], None] | None = None,
                  max_backoff_s: float = 30.0, max_metadata_bytes: int = METADATA_MAX_BYTES,
                  calendar: WorkingCalendar | None = None):
-        self.s = settings
-        self._store = store
-        self.calendar = calendar  # written to the store's work_calendar once connected
-        self.on_flushed = on_flushed
-        self.max_backoff_s = max_backoff_s
-        self._round_writer: RoundWriter | None = None
-        self.max_metadata_bytes = max_metadata_bytes
+        super().__init__(lambda: self.round_writer, None, settings.writer_batch_size,
+                         settings.writer_batch_seconds, max_metadata_bytes)
+        self.s, self._store, self.calendar = settings, store, calendar
+        self.on_flushed, self.max_backoff_s = on_flushed, max_backoff_s
         self.stop_event = threading.Event()
         self.consumer = None
-        self.pending: dict = {}  # tp -> Batch
-        self.intents: dict = {}  # tp -> Round its committed intent names (to re-form)
-        self.unchecked: set = set()  # partitions whose committed offset is to be read
-        self.flushed_batches = 0  # rounds written (the name the benchmark reads)
-        self.reformed: list[tuple[Round, list[int]]] = []  # (round, partitions committed)
+        self._round_writer: RoundWriter | None = None
 
-    # -- store ----------------------------------------------------------------------
     @property
     def store(self) -> ClickHouseStore:
-        while self._store is None:
-            try:
-                store = ClickHouseStore(self.s.store_dsn())
-                if self.calendar is not None:
-                    # the panels' and the exporter's "due soon" read the next working day there
-                    store.load_calendar(self.calendar)
-                self._store = store
-            except Exception as err:  # server not up yet
-                log.warning("store not reachable; retrying", extra={"error": repr(err)})
-                if self.stop_event.wait(2.0):
-                    raise SystemExit(0)
+        if self._store is None:
+            # the panels' and the exporter's "due soon" read the next working day there
+            self._store = connect_store(self.s.store_dsn(), self.calendar, self.stop_event)
         return self._store
 
     @property
@@ -216,230 +196,79 @@ class Writer:
                 on_retry=_log_retry, on_refused=_log_refused, timed=_insert_timer)
         return self._round_writer
 
-    # -- consumer -------------------------------------------------------------------
-    def _consumer(self):
-        def revoked(tps):
-            for tp in tps:
-                self.pending.pop(tp, None)
-                self.intents.pop(tp, None)
-                self.unchecked.discard(tp)
-
-        def assigned(tps):
-            # the committed offsets are read after the poll that assigned (_read_intents)
-            for tp in tps:
-                self.pending.pop(tp, None)
-                self.intents.pop(tp, None)
-                if tp.topic == self.s.facts_topic:
-                    self.unchecked.add(tp)
-
-        self.consumer = kafka_writer.subscribe(self.s, revoked, assigned)
-        return self.consumer
-
     def run(self) -> None:
-        c = self._consumer()
+        facts = self.s.facts_topic
+        consumer = self.consumer = kafka_writer.subscribe(
+            self.s, self.revoked, lambda tps: self.assigned([tp for tp in tps if tp.topic == facts]))
+        self.offsets = kafka_writer.KafkaOffsets(consumer, self.s.kafka_bootstrap, self.stop_event,
+                                                 self.max_backoff_s)
         _ = self.store
         lag_at = 0.0
         try:
             while not self.stop_event.is_set():
-                polled = c.poll(timeout_ms=int(self.s.writer_batch_seconds * 500) or 50,
-                                max_records=max(500, self.s.writer_batch_size))
+                polled = consumer.poll(timeout_ms=int(self.s.writer_batch_seconds * 500) or 50,
+                                            max_records=max(500, self.s.writer_batch_size))
                 now = time.monotonic()
                 for tp, recs in polled.items():
                     EVENTS_IN.labels("writer").inc(len(recs))
                     if tp.topic == self.s.dead_letters_topic:
                         self._flush_dead_letters(tp, recs)
-                        continue
-                    b = self.pending.get(tp)
-                    if b is None:
-                        b = self.pending[tp] = Batch(tp.topic, tp.partition, [], now)
-                    b.records.extend(recs)
-                if self.unchecked:
-                    self._read_intents()
-                if self.intents:
-                    self._reform_intents()
-                self._flush_due(now)
+                    else:
+                        self.add(tp, recs, now)
+                self.step(now)
                 if now - lag_at > 5.0:
                     lag_at = now
-                    self._report_lag()
+                    kafka_writer.report_lag(consumer, CONSUMER_LAG)
+        except Stopping:
+            pass
         finally:
-            try:
-                c.close(autocommit=False)
-            except Exception:
-                pass
+            kafka_writer.close(consumer)
 
     def stop(self) -> None:
         self.stop_event.set()
 
-    # -- intents --------------------------------------------------------------------
-    def _read_intents(self) -> None:
-        """Committed offset and metadata of newly (re)gained partitions: an intent is kept
-        to be re-formed, otherwise batching restarts at the committed offset."""
-        for tp in sorted(self.unchecked):
-            try:
-                c = self.consumer.committed(tp, metadata=True)
-            except Exception as err:  # coordinator moving: the partition stays unchecked
-                log.warning("cannot read a committed offset yet", extra={
-                    "partition": tp.partition, "error": repr(err)[:300]})
-                return
-            self.unchecked.discard(tp)
-            self.pending.pop(tp, None)  # polled before the check: read again from the commit
-            if c is None or c.offset is None or c.offset < 0:  # never committed
-                self.consumer.seek_to_beginning(tp)
-                continue
-            r = Round.from_commit(tp.topic, tp.partition, c.offset, c.metadata)
-            if r is None and c.metadata:
-                log.warning("ignoring offset metadata that is no intent of this partition",
-                            extra={"partition": tp.partition, "offset": c.offset,
-                                   "metadata": c.metadata[:200]})
-            if r is not None:
-                self.intents[tp] = r
-                log.info("re-forming an interrupted round", extra={
-                    "partition": tp.partition, "round": r.token, "partitions": len(r.parts)})
-            else:
-                self.consumer.seek(tp, c.offset)
-
-    def _reform_intents(self) -> None:
-        by_round: dict[Round, list] = {}
-        for tp, r in self.intents.items():
-            by_round.setdefault(r, []).append(tp)
-        for r, owned in sorted(by_round.items(), key=lambda x: x[0].parts):
-            batches = self._read_round(r)
-            owned = sorted(owned)
-            if not self._write_round(r, batches, owned, intent=False):
-                continue
-            for tp in owned:
-                self.intents.pop(tp, None)
-                self.pending.pop(tp, None)
-                self.consumer.seek(tp, r.range_of(tp.partition)[1] + 1)
-            self.reformed.append((r, [tp.partition for tp in owned]))
-
-    def _read_round(self, r: Round) -> list[Batch]:
-        """All ranges of a round (``adapters.kafka_writer.read_round``), checked complete."""
-        got = kafka_writer.read_round(r, self.s.kafka_bootstrap, self.stop_event)
-        out = []
-        for p, first, last in r.parts:
-            b = Batch(r.topic, p, got[p], time.monotonic())
-            if not b.records or b.first != first or b.last != last:
-                log.error("a range of an interrupted round is no longer complete in Kafka", extra={
-                    "partition": p, "range": (first, last),
-                    "read": (b.first, b.last) if b.records else None})
-            if b.records:
-                out.append(b)
-        return out
-
-    # -- rounds ---------------------------------------------------------------------
-    def _flush_due(self, now: float) -> None:
-        ready = [b for tp, b in self.pending.items()
-                 if b.records and tp not in self.unchecked and tp not in self.intents]
-        if not any(len(b.records) >= self.s.writer_batch_size
-                   or now - b.started >= self.s.writer_batch_seconds for b in ready):
-            return
-        from kafka import TopicPartition
-
-        by_partition = {b.partition: b for b in ready}
-        for r in plan_rounds([(b.partition, b.first, b.last) for b in ready], ready[0].topic,
-                             self.max_metadata_bytes):
-            batches = [by_partition[p] for p, _f, _l in r.parts]
-            tps = [TopicPartition(b.topic, b.partition) for b in batches]
-            for tp in tps:
-                del self.pending[tp]
-            self._write_round(r, batches, tps, intent=True)
-
-    def _write_round(self, r: Round, batches: list[Batch], final: list, intent: bool) -> bool:
-        """Intent (a new round), the store's part (``pipeline.rounds.RoundWriter``), final
-        commit of the partitions ``final``. False when a commit was rejected (the
-        partitions are then read again)."""
-        if intent and not self._commit(kafka_writer.intent_offsets(r, final)):
-            self._drop(final)
-            return False
-        started = time.perf_counter()
-        records = [(b.partition, f"{b.topic}:{b.partition}:{x.offset}", x.value)
-                   for b in batches for x in b.records]
-        try:
-            done = self.round_writer.write(r.token, records)
-        except Stopping:
-            raise SystemExit(0) from None
-        acked = time.time()
-        if not self._commit(kafka_writer.final_offsets(r, final)):
-            self._drop(final)
-            return False
-        self.flushed_batches += 1
-        mine = {tp.partition for tp in final}
-        for d in done.refused:
-            DEAD_LETTERS.labels("writer", d["code"]).inc()
-        counted = [d.message for d in done.messages if intent or d.partition in mine]
-        EVENTS_OUT.labels("writer", "events").inc(done.events)
-        EVENTS_OUT.labels("writer", "states").inc(len(done.transitions))
-        for m in counted:
-            for ts in m.get("ts", ()):
-                FRESHNESS.observe(max(0.0, acked - ts / 1000))
+    def round_written(self, r, done, counted, acked, seconds) -> None:
+        record_round(r, done, counted, acked, seconds)
         if self.on_flushed is not None:
             self.on_flushed(r, counted, acked)
-        log.debug("round written", extra={"round": r.token, "partitions": len(r.parts),
-                                          "messages": len(done.messages),
-                                          "transitions": len(done.transitions),
-                                          "seconds": round(time.perf_counter() - started, 4)})
-        return True
-
-    def _commit(self, offsets: dict) -> bool:
-        """Commit (``adapters.kafka_writer.commit``); False when the broker rejected the
-        request as a whole (the partitions are then read again)."""
-        try:
-            kafka_writer.commit(self.consumer, offsets, self.stop_event, self.max_backoff_s)
-            return True
-        except kafka_writer.Rejected as err:
-            if err.too_large:
-                self.max_metadata_bytes = max(64, self.max_metadata_bytes // 2)
-                log.warning("intent metadata too large for the broker; smaller rounds",
-                            extra={"max_metadata_bytes": self.max_metadata_bytes})
-            else:
-                log.warning("offset commit rejected (group rebalanced); partitions read again")
-            return False
-
-    def _drop(self, tps) -> None:
-        """Forget what this writer holds of these partitions; the ones still assigned are
-        read again from their committed offsets (an intent there is re-formed)."""
-        try:
-            assigned = self.consumer.assignment()
-        except Exception:
-            assigned = set()
-        for tp in tps:
-            self.pending.pop(tp, None)
-            self.intents.pop(tp, None)
-            if tp in assigned:
-                self.unchecked.add(tp)
 
     def _flush_dead_letters(self, tp, recs) -> None:
-        records = []
-        for r in recs:
-            try:
-                records.append(decode_dead_letter(r.value))
-            except Exception as err:  # a dead letter we cannot read is kept as one of its own
-                log.error("unreadable dead letter", extra={"offset": r.offset, "error": repr(err)[:160]})
-                records.append(dead_letter_record(
-                    source=f"{tp.topic}:{tp.partition}:{r.offset}", stage="writer",
-                    code="UNREADABLE_DEAD_LETTER", reason=f"dead letter that cannot be read "
-                    f"({type(err).__name__})", payload=r.value))
-        delay = 0.5
-        while True:
-            try:
-                t0 = time.perf_counter()
-                self.store.insert_dead_letters(records)
-                INSERT_LATENCY.labels("dead_letters").observe(time.perf_counter() - t0)
-                break
-            except Exception as err:
-                INSERT_RETRIES.inc()
-                log.warning("dead-letter insert failed; retrying", extra={"error": repr(err)[:300]})
-                if self.stop_event.wait(delay):
-                    raise SystemExit(0)
-                delay = min(delay * 2, self.max_backoff_s)
+        records = _dead_letters_of(tp, recs)
+        write_dead_letters(self.store, records, self.stop_event.wait, self.max_backoff_s,
+                           on_retry=_log_retry, timed=_insert_timer)
         for d in records:
             DEAD_LETTERS.labels("writer", d["code"]).inc()
         # rejected (rebalance): the next owner inserts them again, absorbed by the table
         self._commit(kafka_writer.past(tp, recs[-1].offset))
 
-    def _report_lag(self) -> None:
-        kafka_writer.report_lag(self.consumer, CONSUMER_LAG)
+
+def record_round(r: Round, done, counted: list[dict], acked: float, seconds: float) -> None:
+    """A final round in the metrics: refused messages, events and states written, the
+    freshness of each counted message (ingest to acknowledged)."""
+    for d in done.refused:
+        DEAD_LETTERS.labels("writer", d["code"]).inc()
+    EVENTS_OUT.labels("writer", "events").inc(done.events)
+    EVENTS_OUT.labels("writer", "states").inc(len(done.transitions))
+    for m in counted:
+        for ts in m.get("ts", ()):
+            FRESHNESS.observe(max(0.0, acked - ts / 1000))
+    log.debug("round written", extra={"round": r.token, "partitions": len(r.parts),
+                                      "messages": len(done.messages),
+                                      "transitions": len(done.transitions), "seconds": round(seconds, 4)})
+
+
+def connect_store(dsn: str, calendar: WorkingCalendar | None, stop: threading.Event) -> ClickHouseStore:
+    """The store, retried every 2 s until it is reachable (a server not up yet)."""
+    while True:
+        try:
+            store = ClickHouseStore(dsn)
+            if calendar is not None:
+                store.load_calendar(calendar)
+            return store
+        except Exception as err:  # noqa: BLE001 - server not up yet
+            log.warning("store not reachable; retrying", extra={"error": repr(err)})
+            if stop.wait(2.0):
+                raise SystemExit(0) from None
 
 
 def run(settings: LiveSettings, calendar: WorkingCalendar | None = None) -> None:

@@ -13,7 +13,7 @@ tokens it has seen). The writer's and the replay's crash arguments rest on that.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 
 class Codec(Protocol):
@@ -78,4 +78,45 @@ class MessageSink(Protocol):
     """Keyed messages out (the processor's facts and changelog records)."""
 
     async def send(self, messages: list[tuple[bytes, bytes]]) -> None:
+        ...
+
+
+class OffsetLog(Protocol):
+    """Where the writer's consumer group keeps its offsets and intents (Kafka:
+    ``adapters.kafka_writer.KafkaOffsets``). ``tp`` values are the transport's partition
+    handles (``.topic``, ``.partition``, hashable, ordered)."""
+
+    def partition(self, topic: str, partition: int) -> Any:
+        """The handle of a partition."""
+        ...
+
+    def intent(self, r: Any, tps: list) -> dict:
+        """The intent commit of round ``r``: each partition at its first offset, the
+        composition as metadata."""
+        ...
+
+    def final(self, r: Any, tps: list) -> dict:
+        """The final commit: each partition past its last offset, no metadata."""
+        ...
+
+    def commit(self, offsets: dict) -> None:
+        """Commit, retrying what may pass on a retry; raises ``rounds.CommitRejected``
+        when the request is refused as a whole."""
+        ...
+
+    def committed(self, tp: Any) -> tuple[int | None, str | None]:
+        """The committed offset and metadata of a partition (None: never committed)."""
+        ...
+
+    def seek(self, tp: Any, offset: int) -> None:
+        ...
+
+    def seek_to_beginning(self, tp: Any) -> None:
+        ...
+
+    def assignment(self) -> set:
+        ...
+
+    def read_round(self, r: Any) -> dict[int, list]:
+        """Every range of a round, whoever owns its partitions: partition -> records."""
         ...

@@ -11,7 +11,9 @@ argument for why that is enough across crashes and rebalances.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import logging
+import time
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import orjson
@@ -19,6 +21,8 @@ import orjson
 from ..domain.events import validate
 from .dossiers import Transition, backlog_deltas, rollup_deltas, transition_token_parts
 from .ports import EventLog, FactStore
+
+log = logging.getLogger("motcua.writer")
 
 # Kafka's offset.metadata.max.bytes default: a round's intent metadata must not be longer.
 METADATA_MAX_BYTES = 4096
@@ -80,6 +84,19 @@ class Round:
             if p == partition:
                 return f, l
         return None
+
+    def first_of(self, partition: int) -> int:
+        """The first offset of one of the round's partitions (KeyError for another)."""
+        return self._span(partition)[0]
+
+    def last_of(self, partition: int) -> int:
+        return self._span(partition)[1]
+
+    def _span(self, partition: int) -> tuple[int, int]:
+        span = self.range_of(partition)
+        if span is None:
+            raise KeyError(f"partition {partition} is not in round {self.token}")
+        return span
 
     @classmethod
     def from_commit(cls, topic: str, partition: int, offset: int,
@@ -290,3 +307,227 @@ class RoundWriter:
 
 class Stopping(Exception):
     """The service was asked to stop while waiting to retry."""
+
+
+# -- the writer's service: batches, rounds, intents ---------------------------------------
+
+@dataclass
+class Batch:
+    """The records (``.offset``, ``.value``) of one partition in a round: a contiguous
+    offset range."""
+    topic: str
+    partition: int
+    records: list = field(default_factory=list)
+    started: float = 0.0
+
+    @property
+    def first(self) -> int:
+        return self.records[0].offset
+
+    @property
+    def last(self) -> int:
+        return self.records[-1].offset
+
+
+class CommitRejected(Exception):
+    """The broker refused an offset commit request as a whole (the group rebalanced, or,
+    ``too_large``, the intent metadata exceeded its limit)."""
+
+    def __init__(self, too_large: bool = False):
+        super().__init__("metadata too large" if too_large else "group rebalanced")
+        self.too_large = too_large
+
+
+class FactsRounds:
+    """The writer's round protocol over an ``OffsetLog`` (``pipeline.ports``; Kafka's
+    consumer group in ``adapters.kafka_writer``, a fake in the unit tests): collect
+    facts records per partition, write them as rounds (intent commit, the store's part by
+    ``RoundWriter``, final commit), and re-form the round a committed intent names
+    before anything else of its partitions is written. ``live/writer.py`` holds the
+    argument for why nothing is lost or counted twice."""
+
+    def __init__(self, round_writer_of: Callable[[], RoundWriter], offsets, batch_size: int,
+                 batch_seconds: float, max_metadata_bytes: int = METADATA_MAX_BYTES):
+        self._round_writer_of = round_writer_of  # built once the store is reachable
+        self.offsets = offsets
+        self.batch_size, self.batch_seconds = batch_size, batch_seconds
+        self.max_metadata_bytes = max_metadata_bytes
+        self.pending: dict = {}  # tp -> Batch
+        self.intents: dict = {}  # tp -> Round its committed intent names (to re-form)
+        self.unchecked: set = set()  # partitions whose committed offset is to be read
+        self.flushed_batches = 0  # rounds written (the name the benchmark reads)
+        self.reformed: list[tuple[Round, list[int]]] = []  # (round, partitions committed)
+
+    # -- partitions and records -----------------------------------------------------
+    def revoked(self, tps) -> None:
+        for tp in tps:
+            self.pending.pop(tp, None)
+            self.intents.pop(tp, None)
+            self.unchecked.discard(tp)
+
+    def assigned(self, tps) -> None:
+        """Newly (re)gained partitions: their committed offsets are read before anything
+        of them is written (``step``)."""
+        for tp in tps:
+            self.pending.pop(tp, None)
+            self.intents.pop(tp, None)
+            self.unchecked.add(tp)
+
+    def add(self, tp, records: list, now: float) -> None:
+        b = self.pending.get(tp)
+        if b is None:
+            b = self.pending[tp] = Batch(tp.topic, tp.partition, [], now)
+        b.records.extend(records)
+
+    def step(self, now: float) -> None:
+        """After each poll: read new partitions' intents, re-form them, write due rounds."""
+        if self.unchecked:
+            self._read_intents()
+        if self.intents:
+            self._reform_intents()
+        self._flush_due(now)
+
+    # -- intents --------------------------------------------------------------------
+    def _read_intents(self) -> None:
+        """Committed offset and metadata of newly (re)gained partitions: an intent is kept
+        to be re-formed, otherwise batching restarts at the committed offset."""
+        for tp in sorted(self.unchecked):
+            try:
+                offset, metadata = self.offsets.committed(tp)
+            except Exception as err:  # noqa: BLE001 - coordinator moving: stays unchecked
+                log.warning("cannot read a committed offset yet", extra={
+                    "partition": tp.partition, "error": repr(err)[:300]})
+                return
+            self.unchecked.discard(tp)
+            self.pending.pop(tp, None)  # polled before the check: read again from the commit
+            if offset is None or offset < 0:  # never committed
+                self.offsets.seek_to_beginning(tp)
+                continue
+            r = Round.from_commit(tp.topic, tp.partition, offset, metadata)
+            if r is None:
+                if metadata:
+                    log.warning("ignoring offset metadata that is no intent of this partition",
+                                extra={"partition": tp.partition, "offset": offset,
+                                       "metadata": metadata[:200]})
+                self.offsets.seek(tp, offset)
+                continue
+            self.intents[tp] = r
+            log.info("re-forming an interrupted round", extra={
+                "partition": tp.partition, "round": r.token, "partitions": len(r.parts)})
+
+    def _reform_intents(self) -> None:
+        by_round: dict[Round, list] = {}
+        for tp, r in self.intents.items():
+            by_round.setdefault(r, []).append(tp)
+        for r, owned in sorted(by_round.items(), key=lambda x: x[0].parts):
+            owned = sorted(owned)
+            if not self._write_round(r, self._read_round(r), owned, intent=False):
+                continue
+            for tp in owned:
+                self.intents.pop(tp, None)
+                self.pending.pop(tp, None)
+                self.offsets.seek(tp, r.last_of(tp.partition) + 1)
+            self.reformed.append((r, [tp.partition for tp in owned]))
+
+    def _read_round(self, r: Round) -> list[Batch]:
+        """All ranges of a round, whoever owns their partitions now, checked complete."""
+        got = self.offsets.read_round(r)
+        out = []
+        for p, first, last in r.parts:
+            b = Batch(r.topic, p, got.get(p, []), time.monotonic())
+            if not b.records or b.first != first or b.last != last:
+                log.error("a range of an interrupted round is no longer complete in Kafka", extra={
+                    "partition": p, "range": (first, last),
+                    "read": (b.first, b.last) if b.records else None})
+            if b.records:
+                out.append(b)
+        return out
+
+    # -- rounds ---------------------------------------------------------------------
+    def _flush_due(self, now: float) -> None:
+        ready = [b for tp, b in self.pending.items()
+                 if b.records and tp not in self.unchecked and tp not in self.intents]
+        if not any(len(b.records) >= self.batch_size or now - b.started >= self.batch_seconds
+                   for b in ready):
+            return
+        by_partition = {b.partition: b for b in ready}
+        for r in plan_rounds([(b.partition, b.first, b.last) for b in ready], ready[0].topic,
+                             self.max_metadata_bytes):
+            batches = [by_partition[p] for p, _f, _l in r.parts]
+            tps = [self.offsets.partition(b.topic, b.partition) for b in batches]
+            for tp in tps:
+                del self.pending[tp]
+            self._write_round(r, batches, tps, intent=True)
+
+    def _write_round(self, r: Round, batches: list[Batch], final: list, intent: bool) -> bool:
+        """Intent (a new round), the store's part (``RoundWriter``), final commit of the
+        partitions ``final``. False when a commit was rejected (the partitions are then
+        read again)."""
+        if intent and not self._commit(self.offsets.intent(r, final)):
+            self._drop(final)
+            return False
+        started = time.perf_counter()
+        records = [(b.partition, f"{b.topic}:{b.partition}:{x.offset}", x.value)
+                   for b in batches for x in b.records]
+        done = self._round_writer_of().write(r.token, records)
+        acked = time.time()
+        if not self._commit(self.offsets.final(r, final)):
+            self._drop(final)
+            return False
+        self.flushed_batches += 1
+        mine = {tp.partition for tp in final}
+        counted = [d.message for d in done.messages if intent or d.partition in mine]
+        self.round_written(r, done, counted, acked, time.perf_counter() - started)
+        return True
+
+    def round_written(self, r: Round, done: RoundOutcome, counted: list[dict], acked: float,
+                      seconds: float) -> None:
+        """Called once a round is final; ``counted``: its messages of the partitions this
+        writer committed (the live writer's metrics and ``on_flushed``)."""
+
+    def _commit(self, offsets: dict) -> bool:
+        """Commit; False when the broker rejected the request as a whole (the partitions
+        are then read again; metadata too large: smaller rounds from now on)."""
+        try:
+            self.offsets.commit(offsets)
+            return True
+        except CommitRejected as err:
+            if err.too_large:
+                self.max_metadata_bytes = max(64, self.max_metadata_bytes // 2)
+                log.warning("intent metadata too large for the broker; smaller rounds",
+                            extra={"max_metadata_bytes": self.max_metadata_bytes})
+            else:
+                log.warning("offset commit rejected (group rebalanced); partitions read again")
+            return False
+
+    def _drop(self, tps) -> None:
+        """Forget what is held of these partitions; the ones still assigned are read again
+        from their committed offsets (an intent there is re-formed)."""
+        try:
+            assigned = self.offsets.assignment()
+        except Exception:  # noqa: BLE001 - not assigned then
+            assigned = set()
+        for tp in tps:
+            self.pending.pop(tp, None)
+            self.intents.pop(tp, None)
+            if tp in assigned:
+                self.unchecked.add(tp)
+
+
+def write_dead_letters(store, records: list[dict], wait: Callable[[float], bool], max_backoff_s: float,
+                       on_retry: Callable[[str, Exception, float], None] | None = None,
+                       timed: Callable[[str], object] | None = None) -> None:
+    """Dead letters into the store until it acknowledges (a repeat is absorbed: they are
+    kept once per id), with the same bounded backoff as a round."""
+    delay = 0.5
+    while True:
+        try:
+            with _maybe(timed, "dead_letters"):
+                store.insert_dead_letters(records)
+            return
+        except Exception as err:  # noqa: BLE001 - the store's failure: retried
+            if on_retry is not None:
+                on_retry("dead-letters", err, delay)
+            if wait(delay):
+                raise Stopping() from err
+            delay = min(delay * 2, max_backoff_s)

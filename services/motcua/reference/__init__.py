@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable
+from typing import Any, Iterable
 
 DISTRICT_ABOLISHED = date(2025, 7, 1)
 SO_MERGER = date(2025, 3, 1)
@@ -271,9 +271,33 @@ def provinces() -> list[ProvinceInfo]:
 
 @lru_cache(maxsize=64)
 def _units(gso: int) -> tuple[Unit, ...]:
-    from vietnam_provinces import ProvinceCode, Ward
-
+    """The province's bodies, its former districts, its communes after and before the
+    reorganisation of 2025-07-01, in that order."""
     info = resolve_province(gso)
+    new_communes = _new_communes(info)
+    districts = _former_districts(info, new_communes)
+    px, pc = info.prefix, info.code
+    units = _province_bodies(info)
+    for dcode, dname, succ in districts:
+        units.append(
+            Unit(
+                code=dcode,
+                name=dname,
+                level="DISTRICT",
+                parent=f"{px}.SO.UBND",
+                valid_from=None,
+                valid_to=date(2025, 6, 30),
+                province_code=pc,
+                successor=succ.code if succ else None,
+            )
+        )
+    units.extend(u for _, u in new_communes)
+    units.extend(_former_communes(info, new_communes, districts))
+    return tuple(units)
+
+
+def _province_bodies(info: ProvinceInfo) -> list[Unit]:
+    """The sở and provincial bodies (SO) and central branch units (TW) of province_units.csv."""
     pc, px = info.code, info.prefix
     units: list[Unit] = []
     for r in _csv("province_units.csv"):
@@ -293,6 +317,14 @@ def _units(gso: int) -> tuple[Unit, ...]:
                 successor=f"{px}.SO.{r['successor']}" if r["successor"] else None,
             )
         )
+    return units
+
+
+def _new_communes(info: ProvinceInfo) -> list[tuple[Any, Unit]]:
+    """The communes and wards of ``vietnam-provinces`` (valid from 2025-07-01), by code."""
+    from vietnam_provinces import ProvinceCode, Ward
+
+    px = info.prefix
     wards = sorted(Ward.iter_by_province(ProvinceCode(info.gso)), key=lambda w: int(w.code))
     new_communes = []
     for w in wards:
@@ -304,12 +336,19 @@ def _units(gso: int) -> tuple[Unit, ...]:
             parent=f"{px}.SO.UBND",
             valid_from=DISTRICT_ABOLISHED,
             valid_to=None,
-            province_code=pc,
+            province_code=info.code,
         )
         new_communes.append((w, u))
-    # Former districts: named ones from districts.json, else synthetic.
+    return new_communes
+
+
+def _former_districts(info: ProvinceInfo, new_communes: list[tuple[Any, Unit]]) -> list[list]:
+    """[code, name, successor commune] of the former districts: named ones from
+    districts.json, else synthetic; one without a named successor ward is succeeded by
+    the first of the communes dealt to it (see ``_former_communes``)."""
+    px = info.prefix
     spec = json.loads(_data_text("districts.json")).get(str(info.gso))
-    n_districts = len(spec) if spec else max(3, min(10, len(wards) // 12))
+    n_districts = len(spec) if spec else max(3, min(10, len(new_communes) // 12))
     by_name = {w.name: u for w, u in new_communes}
     districts = []
     for i in range(n_districts):
@@ -321,39 +360,31 @@ def _units(gso: int) -> tuple[Unit, ...]:
             dname = f"UBND cấp huyện số {i + 1:02d} ({info.name})"
             succ = None
         districts.append([dcode, dname, succ])
-    old_communes = []
-    for j, (w, u) in enumerate(new_communes):
+    for j, (_w, u) in enumerate(new_communes):
         d = districts[j % n_districts]
         if d[2] is None:
             d[2] = u
+    return districts
+
+
+def _former_communes(info: ProvinceInfo, new_communes: list[tuple[Any, Unit]], districts: list[list]) -> list[Unit]:
+    """One pre-merger commune per new one (valid to 2025-06-30), dealt round the districts."""
+    old_communes = []
+    for j, (w, u) in enumerate(new_communes):
+        d = districts[j % len(districts)]
         old_communes.append(
             Unit(
-                code=f"{px}.XC.{int(w.code)}",
+                code=f"{info.prefix}.XC.{int(w.code)}",
                 name=f"{u.name} (trước sắp xếp 01/07/2025)",
                 level="COMMUNE",
                 parent=d[0],
                 valid_from=None,
                 valid_to=date(2025, 6, 30),
-                province_code=pc,
+                province_code=info.code,
                 successor=u.code,
             )
         )
-    for dcode, dname, succ in districts:
-        units.append(
-            Unit(
-                code=dcode,
-                name=dname,
-                level="DISTRICT",
-                parent=f"{px}.SO.UBND",
-                valid_from=None,
-                valid_to=date(2025, 6, 30),
-                province_code=pc,
-                successor=succ.code if succ else None,
-            )
-        )
-    units.extend(u for _, u in new_communes)
-    units.extend(old_communes)
-    return tuple(units)
+    return old_communes
 
 
 def units_for_province(code: int | str) -> list[Unit]:

@@ -271,11 +271,39 @@ def _province_code(value: str) -> str:
 
 
 def _build(rows: Iterable[_Row], province: str | None) -> UnitsFile:
+    """The units of ``rows`` in three passes (each row checked alone; parents and
+    successors given by name resolved; level and province inferred), problems in file order."""
     out = UnitsFile()
     default_province = _province_code(province) if province else None
+    order: dict[str, int] = {}  # position -> row number, to list the problems in file order
+    pending = _checked_rows(rows, out, order)
+    pending = _resolved_names(pending, out)
+    by_code = {p["code"]: p for _r, p in pending}
+    for row, p in pending:
+        code = p["code"]
+        level = _infer_level(by_code, p)
+        if level is None:
+            out.problems.append(RowProblem(row.where, f"không xác định được cấp của đơn vị {code}: "
+                                                      "thêm cột Cấp (ví dụ Cấp tỉnh, Cấp xã)"))
+            continue
+        prov = p["province"] or default_province
+        if prov is None:
+            info = province_of_unit(code)
+            prov = info.code if info else _inherited(by_code, p, "province")
+        if prov is None:
+            out.without_province.append(code)
+        out.units.append(Unit(code=code, name=p["name"], level=level, parent=p["parent"],
+                              valid_from=p["valid_from"], valid_to=p["valid_to"],
+                              province_code=prov or "", successor=p["successor"]))
+    out.problems.sort(key=lambda problem: order.get(problem.where, 0))
+    return out
+
+
+def _checked_rows(rows: Iterable[_Row], out: UnitsFile, order: dict[str, int]) -> list[tuple[_Row, dict]]:
+    """First pass: the fields of every row that passes its own checks and repeats no
+    code; the others' problems go to ``out`` (empty rows are skipped, not counted)."""
     pending: list[tuple[_Row, dict]] = []
     seen: dict[str, str] = {}
-    order: dict[str, int] = {}  # position -> row number, to list the problems in file order
     for row in rows:
         v = row.values
         if all(_text(x) == "" for x in v.values()):
@@ -285,50 +313,60 @@ def _build(rows: Iterable[_Row], province: str | None) -> UnitsFile:
         if v.get("_bad"):
             out.problems.append(RowProblem(row.where, v["_bad"]))
             continue
-        problems = []
-        code = _text(v.get("code"))
-        name = _text(v.get("name"))
-        if not code:
-            problems.append("thiếu mã đơn vị")
-        elif not _CODE_OK.match(code):
-            problems.append(f"mã đơn vị {code!r} không hợp lệ (chỉ gồm chữ, số, dấu chấm, gạch; tối đa 64 ký tự)")
-        if not name:
-            problems.append("thiếu tên đơn vị")
-        level = None
-        try:
-            level = parse_level(v.get("level"))
-        except ValueError as err:
-            problems.append(f"cấp {str(err)!r} không nhận ra (dùng: Cấp tỉnh, Cấp huyện, Cấp xã, Ngành dọc "
-                            "hoặc PROVINCE, DISTRICT, COMMUNE, CENTRAL_BRANCH, hoặc CAPDONVI 1–4)")
-        days = {}
-        for key in ("valid_from", "valid_to"):
-            try:
-                days[key] = parse_day(v.get(key))
-            except ValueError as err:
-                problems.append(f"{_FIELD_VI[key]} {str(err)!r} không phải ngày (dùng dd/mm/yyyy hoặc yyyy-mm-dd)")
-                days[key] = None
-        if days.get("valid_from") and days.get("valid_to") and days["valid_to"] < days["valid_from"]:
-            problems.append(f"hiệu lực đến {days['valid_to']:%d/%m/%Y} trước hiệu lực từ {days['valid_from']:%d/%m/%Y}")
-        prov = None
-        prov_text = _text(v.get("province"))
-        if prov_text:
-            try:
-                prov = _province_code(prov_text)
-            except ValueError:
-                problems.append(f"mã tỉnh {prov_text!r} không có trong danh mục 34 tỉnh, thành phố")
-        parent = _text(v.get("parent")) or None
-        successor = _text(v.get("successor")) or None
+        fields, problems = _row_fields(v)
+        code = fields["code"]
         if code and code in seen and not problems:
             problems.append(f"mã đơn vị {code} trùng với {seen[code]}")
         if problems:
             out.problems.append(RowProblem(row.where, "; ".join(problems)))
             continue
         seen[code] = row.where
-        pending.append((row, dict(code=code, name=name, level=level, parent=parent, successor=successor,
-                                  province=prov, **days)))
-    # Second pass: a parent or successor given by name (some sheets do) is the code of the
-    # unit of that name in the file; what a row leaves out may follow from its parent.
-    by_code = {p["code"]: p for _r, p in pending}
+        pending.append((row, fields))
+    return pending
+
+
+def _row_fields(v: dict) -> tuple[dict, list[str]]:
+    """One row's catalogue fields, parsed, and what is wrong with them (Vietnamese)."""
+    problems = []
+    code = _text(v.get("code"))
+    name = _text(v.get("name"))
+    if not code:
+        problems.append("thiếu mã đơn vị")
+    elif not _CODE_OK.match(code):
+        problems.append(f"mã đơn vị {code!r} không hợp lệ (chỉ gồm chữ, số, dấu chấm, gạch; tối đa 64 ký tự)")
+    if not name:
+        problems.append("thiếu tên đơn vị")
+    level = None
+    try:
+        level = parse_level(v.get("level"))
+    except ValueError as err:
+        problems.append(f"cấp {str(err)!r} không nhận ra (dùng: Cấp tỉnh, Cấp huyện, Cấp xã, Ngành dọc "
+                        "hoặc PROVINCE, DISTRICT, COMMUNE, CENTRAL_BRANCH, hoặc CAPDONVI 1–4)")
+    days = {}
+    for key in ("valid_from", "valid_to"):
+        try:
+            days[key] = parse_day(v.get(key))
+        except ValueError as err:
+            problems.append(f"{_FIELD_VI[key]} {str(err)!r} không phải ngày (dùng dd/mm/yyyy hoặc yyyy-mm-dd)")
+            days[key] = None
+    if days.get("valid_from") and days.get("valid_to") and days["valid_to"] < days["valid_from"]:
+        problems.append(f"hiệu lực đến {days['valid_to']:%d/%m/%Y} trước hiệu lực từ {days['valid_from']:%d/%m/%Y}")
+    prov = None
+    prov_text = _text(v.get("province"))
+    if prov_text:
+        try:
+            prov = _province_code(prov_text)
+        except ValueError:
+            problems.append(f"mã tỉnh {prov_text!r} không có trong danh mục 34 tỉnh, thành phố")
+    parent = _text(v.get("parent")) or None
+    successor = _text(v.get("successor")) or None
+    return dict(code=code, name=name, level=level, parent=parent, successor=successor,
+                province=prov, **days), problems
+
+
+def _resolved_names(pending: list[tuple[_Row, dict]], out: UnitsFile) -> list[tuple[_Row, dict]]:
+    """Second pass: a parent or successor given by name (some sheets do) is the code of the
+    unit of that name in the file; a row without a parent gets its QCVN parent."""
     by_name: dict[str, list[str]] = {}
     for _r, p in pending:
         by_name.setdefault(_fold(p["name"]), []).append(p["code"])
@@ -352,54 +390,37 @@ def _build(rows: Iterable[_Row], province: str | None) -> UnitsFile:
         if p["parent"] is None:
             p["parent"] = qcvn_parent(p["code"])
         kept.append((row, p))
-    pending = kept
-    by_code = {p["code"]: p for _r, p in pending}
+    return kept
 
-    def parent_value(p: dict, key: str, depth: int = 0):
-        q = by_code.get(p["parent"] or "")
-        if q is None or depth > 16:
-            return None
-        return q[key] or parent_value(q, key, depth + 1)
 
-    def infer_level(p: dict, depth: int = 0) -> str | None:
-        """A row's level: written, else from its name ("UBND xã …"), its QCVN code, its
-        parent in the file, or one of our synthetic codes."""
-        if p["level"] is None:
-            code = p["code"]
-            level = _level_from_name(p["name"])
-            parts = qcvn_parts(code)
-            if level is None and parts is not None:
-                if parts[3].startswith("G"):
-                    level = "CENTRAL_BRANCH"  # under a ministry / central agency
-                elif qcvn_depth(code) in (1, 2):
-                    level = "PROVINCE"  # the People's Committee or a sở (a district says so in its name)
-            if level is None:
-                q = by_code.get(p["parent"] or "")
-                if q is not None and depth < 16:
-                    level = infer_level(q, depth + 1)
-            if level is None and province_of_unit(code) is not None:
-                level = _our_code_level(code)
-            p["level"] = level
-        return p["level"]
+def _inherited(by_code: dict[str, dict], p: dict, key: str, depth: int = 0):
+    """What a row leaves out, from its nearest ancestor in the file that says it."""
+    q = by_code.get(p["parent"] or "")
+    if q is None or depth > 16:
+        return None
+    return q[key] or _inherited(by_code, q, key, depth + 1)
 
-    for row, p in pending:
+
+def _infer_level(by_code: dict[str, dict], p: dict, depth: int = 0) -> str | None:
+    """A row's level: written, else from its name ("UBND xã …"), its QCVN code, its
+    parent in the file, or one of our synthetic codes (kept in the row once found)."""
+    if p["level"] is None:
         code = p["code"]
-        level = infer_level(p)
+        level = _level_from_name(p["name"])
+        parts = qcvn_parts(code)
+        if level is None and parts is not None:
+            if parts[3].startswith("G"):
+                level = "CENTRAL_BRANCH"  # under a ministry / central agency
+            elif qcvn_depth(code) in (1, 2):
+                level = "PROVINCE"  # the People's Committee or a sở (a district says so in its name)
         if level is None:
-            out.problems.append(RowProblem(row.where, f"không xác định được cấp của đơn vị {code}: "
-                                                      "thêm cột Cấp (ví dụ Cấp tỉnh, Cấp xã)"))
-            continue
-        prov = p["province"] or default_province
-        if prov is None:
-            info = province_of_unit(code)
-            prov = info.code if info else parent_value(p, "province")
-        if prov is None:
-            out.without_province.append(code)
-        out.units.append(Unit(code=code, name=p["name"], level=level, parent=p["parent"],
-                              valid_from=p["valid_from"], valid_to=p["valid_to"],
-                              province_code=prov or "", successor=p["successor"]))
-    out.problems.sort(key=lambda problem: order.get(problem.where, 0))
-    return out
+            q = by_code.get(p["parent"] or "")
+            if q is not None and depth < 16:
+                level = _infer_level(by_code, q, depth + 1)
+        if level is None and province_of_unit(code) is not None:
+            level = _our_code_level(code)
+        p["level"] = level
+    return p["level"]
 
 
 def _our_code_level(code: str) -> str | None:

@@ -476,10 +476,7 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
                        issuer: Issuer | None = None, issued_on: date | None = None) -> Path:
     """The monthly CCHC report as a văn bản hành chính (see ``reports.layout``; the words
     are ``reports.summary``'s)."""
-    from .charts import level_chart, trend_chart
-    from .data import target_for, target_text
-    from .summary import (bottom_units, level_target_rows, pp, short_label, summary_paragraphs, unit_year_ago,
-                          year_on_year_rows)
+    from .summary import summary_paragraphs
 
     issuer = issuer or Issuer()
     province = d.scope or as_province(d.province_name) or from_registry(d.province)
@@ -487,7 +484,33 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
     doc = new_document()
     page_numbers(doc.sections[0])
     document_header(doc, province, issuer, year)
+    _monthly_title(doc, d, province, issuer)
 
+    section_heading(doc, "I. TÓM TẮT TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH")
+    for para in summary_paragraphs(d, names.unit):
+        body_paragraph(doc, para)
+    section_heading(doc, "II. KẾT QUẢ THEO CẤP SO VỚI CHỈ TIÊU KẾ HOẠCH CẢI CÁCH HÀNH CHÍNH")
+    _level_targets(doc, d, names)
+    _year_on_year(doc, d, names)
+    section_heading(doc, "III. CÁC ĐƠN VỊ CÓ TỶ LỆ GIẢI QUYẾT ĐÚNG HẠN THẤP NHẤT")
+    _bottom_units(doc, d, names)
+    with tempfile.TemporaryDirectory() as tmp:
+        section_heading(doc, "IV. BIỂU ĐỒ")
+        _charts(doc, d, Path(chart_dir) if chart_dir else Path(tmp))
+        section_heading(doc, "V. KIỂM TRA SỐ LIỆU")
+        body_paragraph(doc, identity_sentence(d.ii06a))
+        _problems(doc, d.ii06a, names)
+        body_paragraph(doc, f"Trên đây là báo cáo tình hình, kết quả giải quyết thủ tục hành chính "
+                            f"{d.period.label_vi} trên địa bàn {province.in_text} (số liệu chi tiết tại "
+                            f"Phụ lục kèm theo)./.")
+        signature_block(doc, province, issuer)
+        _ii06a_annex(doc, d, names, issuer, year)
+        doc.save(path)
+    return path
+
+
+def _monthly_title(doc, d, province: ReportProvince, issuer: Issuer) -> None:
+    """'BÁO CÁO', the title and period (provisional, notes), and the opening sentence."""
     title = f"Tình hình, kết quả giải quyết thủ tục hành chính {d.period.label_vi}"
     _para(doc, "BÁO CÁO", bold=True, size=14).paragraph_format.space_before = Pt(18)
     _para(doc, title, bold=True, size=14)
@@ -498,17 +521,17 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
     for note in d.notes:
         _para(doc, note, italic=True, size=12)
     doc.add_paragraph()
-
     body_paragraph(doc, f"{issuer.name} báo cáo tình hình, kết quả giải quyết thủ tục hành chính "
                         f"{d.period.label_vi} trên địa bàn {province.in_text} như sau:")
 
-    section_heading(doc, "I. TÓM TẮT TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH")
-    for para in summary_paragraphs(d, names.unit):
-        body_paragraph(doc, para)
 
-    section_heading(doc, "II. KẾT QUẢ THEO CẤP SO VỚI CHỈ TIÊU KẾ HOẠCH CẢI CÁCH HÀNH CHÍNH")
+def _level_targets(doc, d, names: Names) -> None:
+    """Section II's table: each metric by level against its target, with a verdict."""
+    from .summary import level_target_rows, pp, short_label
+
     rows = []
     target_rows = level_target_rows(d)
+    # a metric's rows stay on one page
     keep = {i for i in range(len(target_rows) - 1) if target_rows[i].metric == target_rows[i + 1].metric}
     last_metric = None
     for tr in target_rows:
@@ -525,84 +548,91 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
                      keep_with_next=keep)
     else:
         body_paragraph(doc, "Không có số liệu trong kỳ báo cáo.")
+
+
+def _year_on_year(doc, d, names: Names) -> None:
+    """Section II's comparison with the same period a year earlier, or why there is none."""
+    from .summary import pp, short_label, year_on_year_rows
+
     yoy = year_on_year_rows(d) if d.year_ago_all else []
     if d.year_ago is not None and not d.year_ago_all:
         body_paragraph(doc, f"Không có số liệu cùng kỳ năm trước ({d.year_ago.label_vi}) để so sánh.")
-    if yoy:
-        body_paragraph(doc, f"So sánh với cùng kỳ năm trước ({d.year_ago.label_vi}, {d.year_ago.range_vi}):"
-                       ).paragraph_format.keep_with_next = True
-        rows, last_metric = [], None
-        for yr in yoy:
-            rows.append([short_label(yr.metric).capitalize() if yr.metric != last_metric else "",
-                         names.level_short(yr.level), fmt_percent(yr.value), fmt_percent(yr.year_ago),
-                         pp(yr.delta)])
-            last_metric = yr.metric
-        simple_table(doc, ["Chỉ số", "Cấp", "Kỳ này", "Cùng kỳ năm trước", "Chênh lệch"], rows,
-                     widths_cm=[4.6, 3.2, 2.4, 3.0, 3.3], numeric_from=2, size=10.5)
+    if not yoy:
+        return
+    body_paragraph(doc, f"So sánh với cùng kỳ năm trước ({d.year_ago.label_vi}, {d.year_ago.range_vi}):"
+                   ).paragraph_format.keep_with_next = True
+    rows, last_metric = [], None
+    for yr in yoy:
+        rows.append([short_label(yr.metric).capitalize() if yr.metric != last_metric else "",
+                     names.level_short(yr.level), fmt_percent(yr.value), fmt_percent(yr.year_ago),
+                     pp(yr.delta)])
+        last_metric = yr.metric
+    simple_table(doc, ["Chỉ số", "Cấp", "Kỳ này", "Cùng kỳ năm trước", "Chênh lệch"], rows,
+                 widths_cm=[4.6, 3.2, 2.4, 3.0, 3.3], numeric_from=2, size=10.5)
 
-    section_heading(doc, "III. CÁC ĐƠN VỊ CÓ TỶ LỆ GIẢI QUYẾT ĐÚNG HẠN THẤP NHẤT")
+
+def _bottom_units(doc, d, names: Names) -> None:
+    """Section III: the units with the lowest on-time rate (a year earlier too, when known)."""
+    from .data import target_for, target_text
+    from .summary import bottom_units, unit_year_ago
+
     bottom = bottom_units(d)
-    if bottom:
-        rows = []
-        for i, r in enumerate(bottom, start=1):
-            t = target_for(d.targets, "on_time_rate", r["unit_level"], r["unit_code"])
-            row = [str(i), names.unit(r["unit_code"]), names.level_short(r["unit_level"]),
-                   fmt_int(r["ended"]), fmt_int(r["ended_late"]), fmt_percent(r["on_time_rate"]),
-                   target_text(t) or "–", fmt_percent(r["online_filing_rate"]),
-                   fmt_int(r["in_progress_overdue_end"])]
-            if d.year_ago_all:
-                before = unit_year_ago(d, r["unit_code"])
-                row.insert(6, fmt_percent(before["on_time_rate"] if before else None))
-            rows.append(row)
-        head = ["STT", "Đơn vị", "Cấp", "Đã giải quyết", "Quá hạn", "Tỷ lệ đúng hạn",
-                "Chỉ tiêu", "Tỷ lệ trực tuyến", "Đang giải quyết quá hạn"]
-        widths = [1.1, 3.9, 2.1, 1.6, 1.3, 1.6, 1.4, 1.6, 1.9]
-        if d.year_ago_all:
-            head.insert(6, "Đúng hạn cùng kỳ năm trước")
-            widths = [0.9, 3.4, 1.8, 1.5, 1.2, 1.5, 1.5, 1.3, 1.5, 1.9]
-        simple_table(doc, head, rows, widths_cm=widths, numeric_from=3, size=10.5)
-        if d.year_ago_all:
-            body_paragraph(doc, "Cột “đúng hạn cùng kỳ năm trước”: hồ sơ của đơn vị cũ (cấp huyện, "
-                                "sở hợp nhất, tỉnh cũ) được tính cho đơn vị kế thừa.")
-    else:
+    if not bottom:
         body_paragraph(doc, "Không có đơn vị đủ số hồ sơ đã giải quyết để xếp hạng.")
+        return
+    rows = []
+    for i, r in enumerate(bottom, start=1):
+        t = target_for(d.targets, "on_time_rate", r["unit_level"], r["unit_code"])
+        row = [str(i), names.unit(r["unit_code"]), names.level_short(r["unit_level"]),
+               fmt_int(r["ended"]), fmt_int(r["ended_late"]), fmt_percent(r["on_time_rate"]),
+               target_text(t) or "–", fmt_percent(r["online_filing_rate"]),
+               fmt_int(r["in_progress_overdue_end"])]
+        if d.year_ago_all:
+            before = unit_year_ago(d, r["unit_code"])
+            row.insert(6, fmt_percent(before["on_time_rate"] if before else None))
+        rows.append(row)
+    head = ["STT", "Đơn vị", "Cấp", "Đã giải quyết", "Quá hạn", "Tỷ lệ đúng hạn",
+            "Chỉ tiêu", "Tỷ lệ trực tuyến", "Đang giải quyết quá hạn"]
+    widths = [1.1, 3.9, 2.1, 1.6, 1.3, 1.6, 1.4, 1.6, 1.9]
+    if d.year_ago_all:
+        head.insert(6, "Đúng hạn cùng kỳ năm trước")
+        widths = [0.9, 3.4, 1.8, 1.5, 1.2, 1.5, 1.5, 1.3, 1.5, 1.9]
+    simple_table(doc, head, rows, widths_cm=widths, numeric_from=3, size=10.5)
+    if d.year_ago_all:
+        body_paragraph(doc, "Cột “đúng hạn cùng kỳ năm trước”: hồ sơ của đơn vị cũ (cấp huyện, "
+                            "sở hợp nhất, tỉnh cũ) được tính cho đơn vị kế thừa.")
 
-    section_heading(doc, "IV. BIỂU ĐỒ")
-    with tempfile.TemporaryDirectory() as tmp:
-        cdir = Path(chart_dir) if chart_dir else Path(tmp)
-        cdir.mkdir(parents=True, exist_ok=True)
-        trend = trend_chart(d, cdir / "xu-huong.png")
-        levels = level_chart(d, cdir / "theo-cap.png")
-        body_paragraph(doc, "Biểu đồ 1. Xu hướng tỷ lệ giải quyết đúng hạn và tỷ lệ tiếp nhận trực tuyến "
-                            "qua các kỳ báo cáo, so với chỉ tiêu.").paragraph_format.keep_with_next = True
-        doc.add_picture(str(trend), width=Cm(TEXT_W_CM))
-        doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-        body_paragraph(doc, f"Biểu đồ 2. Kết quả theo cấp {d.period.label_vi} so với chỉ tiêu."
-                       ).paragraph_format.keep_with_next = True
-        doc.add_picture(str(levels), width=Cm(TEXT_W_CM))
-        doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
-        section_heading(doc, "V. KIỂM TRA SỐ LIỆU")
-        body_paragraph(doc, identity_sentence(d.ii06a))
-        _problems(doc, d.ii06a, names)
-        body_paragraph(doc, f"Trên đây là báo cáo tình hình, kết quả giải quyết thủ tục hành chính "
-                            f"{d.period.label_vi} trên địa bàn {province.in_text} (số liệu chi tiết tại "
-                            f"Phụ lục kèm theo)./.")
-        signature_block(doc, province, issuer)
+def _charts(doc, d, cdir: Path) -> None:
+    """Section IV: the trend and by-level charts, drawn as PNG files into ``cdir``."""
+    from .charts import level_chart, trend_chart
 
-        annex = doc.add_section(WD_SECTION.NEW_PAGE)
-        landscape(annex)
-        annex.different_first_page_header_footer = False
-        _para(doc, "PHỤ LỤC", bold=True, size=14)
-        _para(doc, FORM_TITLE, bold=True, size=13)
-        _para(doc, f"(Kèm theo Báo cáo số        /BC-{issuer.symbol} ngày        tháng        năm {year} "
-                   f"của {issuer.name})", italic=True, size=13, after=6)
-        _para(doc, _period_line(d.ii06a), italic=True, size=13)
-        p = doc.add_paragraph()
-        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        run = p.add_run(FORM_CODE)
-        run.italic, run.font.size = True, Pt(11)
-        ii06a_table(doc, d.ii06a, level_field_table_rows(d.ii06a, names),
-                    "Lĩnh vực, công việc giải quyết theo cấp")
-        doc.save(path)
-    return path
+    cdir.mkdir(parents=True, exist_ok=True)
+    trend = trend_chart(d, cdir / "xu-huong.png")
+    levels = level_chart(d, cdir / "theo-cap.png")
+    body_paragraph(doc, "Biểu đồ 1. Xu hướng tỷ lệ giải quyết đúng hạn và tỷ lệ tiếp nhận trực tuyến "
+                        "qua các kỳ báo cáo, so với chỉ tiêu.").paragraph_format.keep_with_next = True
+    doc.add_picture(str(trend), width=Cm(TEXT_W_CM))
+    doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    body_paragraph(doc, f"Biểu đồ 2. Kết quả theo cấp {d.period.label_vi} so với chỉ tiêu."
+                   ).paragraph_format.keep_with_next = True
+    doc.add_picture(str(levels), width=Cm(TEXT_W_CM))
+    doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def _ii06a_annex(doc, d, names: Names, issuer: Issuer, year: int) -> None:
+    """The annex on landscape pages: form II.06a of the period, tied to the report."""
+    annex = doc.add_section(WD_SECTION.NEW_PAGE)
+    landscape(annex)
+    annex.different_first_page_header_footer = False
+    _para(doc, "PHỤ LỤC", bold=True, size=14)
+    _para(doc, FORM_TITLE, bold=True, size=13)
+    _para(doc, f"(Kèm theo Báo cáo số        /BC-{issuer.symbol} ngày        tháng        năm {year} "
+               f"của {issuer.name})", italic=True, size=13, after=6)
+    _para(doc, _period_line(d.ii06a), italic=True, size=13)
+    p = doc.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    run = p.add_run(FORM_CODE)
+    run.italic, run.font.size = True, Pt(11)
+    ii06a_table(doc, d.ii06a, level_field_table_rows(d.ii06a, names),
+                "Lĩnh vực, công việc giải quyết theo cấp")

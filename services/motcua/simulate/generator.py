@@ -280,15 +280,44 @@ class Simulator:
                 lst.sort(key=key)
                 yield from lst
 
+    # ------------------------------------------------------------------ one dossier
+    # Each step draws from ``r`` in a fixed order: the order is part of the seed's
+    # contract (change it and every simulated history, test and benchmark changes).
     def _dossier(self, rng: random.Random, off: int, dossier_id: str, level_sampler, levels) -> list:
+        """The events of one dossier received on day ``off``, from submission to rating."""
         r = rng.random
-        cal = self.cal
-        wd = cal.wd
-        base_ord = cal.base
-        midnight = cal.midnight
+        envelope, proc = self._envelope(r, dossier_id, level_sampler, levels)
+        _pcode, _fcode, has_fee, paper, online_service, tl_value, tl_unit, fee, _unit = proc
+        recv, channel, out = self._submission(r, off, online_service)
+        if r() < P_REJECTED:
+            out.append((recv, "REJECTED", {"reason": REJECT_REASONS[int(r() * 3)]}))
+            return self._materialise(envelope, out)
+        recv_k, due_k, due_ms = self._due(off, recv, tl_value, tl_unit)
+        t_proc = self._received(r, out, recv, due_ms, channel, proc)
+        self._digitised(r, out, recv)
+        last = self._payment(r, out, t_proc, fee) if has_fee else t_proc
+        if self._ended_early(r, out, recv_k, due_k, last):
+            return self._materialise(envelope, out)
+        supplements = self._supplements(r, out, recv_k, due_k, last)
+        if supplements is None:  # stopped: the citizen never answered
+            return self._materialise(envelope, out)
+        n_supp, eff_due_k, start_k, last = supplements
+        late = n_supp == 2 or r() < P_LATE
+        if tl_unit == "HOURS" and n_supp == 0:
+            end_t, end_k = self._end_within_hours(r, late, recv, due_ms, last), None
+        else:
+            end_t, end_k = self._end_on_working_day(r, late, eff_due_k, start_k, last)
+        if late and r() < P_EXTENSION:
+            out.append(self._extension(r, start_k, eff_due_k, end_t, end_k, last))
+        self._result(r, out, end_t, paper, channel, late)
+        return self._materialise(envelope, out)
+
+    def _envelope(self, r, dossier_id: str, level_sampler, levels) -> tuple[dict, tuple]:
+        """The level, the procedure (as ``proc_tuple``) and the unit: the envelope's fields."""
         level = level_sampler.pick(r())
         proc_sampler, unit_sampler = levels[level]
-        (pcode, fcode, has_fee, paper, online_service, tl_value, tl_unit, fee, unit_code) = proc_sampler.pick(r())
+        proc = proc_sampler.pick(r())
+        unit_code = proc[8]
         if unit_code is None:
             unit_code = unit_sampler.pick(r())
         envelope = {
@@ -297,18 +326,19 @@ class Simulator:
             "province_code": self.info.code,
             "unit_code": unit_code,
             "unit_level": level,
-            "procedure_code": pcode,
-            "field_code": fcode,
+            "procedure_code": proc[0],
+            "field_code": proc[1],
         }
-        day0 = midnight[off]
-        # Receipt time: working hours, a morning peak.
+        return envelope, proc
+
+    def _submission(self, r, off: int, online_service: str) -> tuple[int, str, list]:
+        """The receipt instant (working hours, a morning peak), the channel, and SUBMITTED."""
         u = r()
         if u < 0.6:
             tod = DAY_OPEN + int(r() * (4 * MS_PER_HOUR))  # 07:30-11:30
         else:
             tod = 13 * MS_PER_HOUR + int(r() * (4 * MS_PER_HOUR))  # 13:00-17:00
-        recv = day0 + tod
-        # Channel.
+        recv = self.cal.midnight[off] + tod
         if online_service != "NONE" and r() < P_ONLINE:
             channel = "ONLINE"
             lag = int(r() * 3 * MS_PER_HOUR) + 5 * MS_PER_MINUTE if r() < 0.6 else 3 * MS_PER_HOUR + int(r() * 60 * MS_PER_HOUR)
@@ -316,12 +346,11 @@ class Simulator:
         else:
             channel = "POSTAL" if r() < P_POSTAL_IN else "DIRECT"
             submitted = recv - 2 * MS_PER_MINUTE - int(r() * 15 * MS_PER_MINUTE)
-        out = [(submitted, "SUBMITTED", {"channel": channel, "online_service": online_service})]
-        if r() < P_REJECTED:
-            out.append((recv, "REJECTED", {"reason": REJECT_REASONS[int(r() * 3)]}))
-            return self._materialise(envelope, out)
+        return recv, channel, [(submitted, "SUBMITTED", {"channel": channel, "online_service": online_service})]
 
-        # Due date (as a working-day index `due_k`, and the instant `due_ms`).
+    def _due(self, off: int, recv: int, tl_value: int, tl_unit: str) -> tuple[int, int, int]:
+        """The receipt and due dates as working-day indexes, and the due instant (no draw)."""
+        cal = self.cal
         recv_k = cal.wd_next[off]  # the receipt day is a working day
         if tl_unit == "WORKING_DAYS":
             due_k = cal.due_working_days(off, tl_value)
@@ -329,13 +358,18 @@ class Simulator:
         elif tl_unit == "DAYS":
             due_off = off + tl_value
             due_k = cal.wd_prev[due_off]
-            due_ms = midnight[due_off] + END_OF_DAY
+            due_ms = cal.midnight[due_off] + END_OF_DAY
         else:  # HOURS
             due_ms = recv + tl_value * MS_PER_HOUR
-            due_off = (due_ms - day0) // MS_PER_DAY + off
+            due_off = (due_ms - cal.midnight[off]) // MS_PER_DAY + off
             due_k = cal.wd_prev[due_off]
             if due_k < recv_k:
                 due_k = recv_k
+        return recv_k, due_k, due_ms
+
+    def _received(self, r, out: list, recv: int, due_ms: int, channel: str, proc: tuple) -> int:
+        """RECEIVED (with the due instant when the source gives it) and PROCESSING; its instant."""
+        fcode, has_fee, paper, online_service, tl_value, tl_unit = proc[1:7]
         received = {
             "channel": channel,
             "online_service": online_service,
@@ -351,7 +385,11 @@ class Simulator:
         if r() < P_TRANSFER:
             proc_extra = {"transferred_to_unit": f"{self.info.prefix}.TW.THUE" if fcode == "DATDAI" else f"{self.info.prefix}.SO.PVHCC"}
         out.append((t_proc, "PROCESSING", proc_extra))
-        last = t_proc
+        return t_proc
+
+    @staticmethod
+    def _digitised(r, out: list, recv: int) -> None:
+        """Most dossiers: a DIGITISED event with its components (some reused from data)."""
         if r() < P_DIGITISED_EVENT:
             total = 1 + int(r() * 6)
             full = r() < P_ALL_DIGITISED
@@ -364,93 +402,112 @@ class Simulator:
                 "from_personal_store": r() < P_PERSONAL_STORE,
                 "population_data_used": r() < P_POPULATION_DATA,
             }))
-        if has_fee:
-            t_req = t_proc + MS_PER_MINUTE + int(r() * 30 * MS_PER_MINUTE)
-            t_paid = t_req + 3 * MS_PER_MINUTE + int(r() * 120 * MS_PER_MINUTE)
-            out.append((t_req, "PAYMENT_REQUESTED", {"amount_vnd": fee}))
-            u = r()
-            for method, c in PAYMENT_METHODS_CUM:
-                if u < c:
-                    break
-            out.append((t_paid, "PAYMENT_COMPLETED", {"amount_vnd": fee, "method": method}))
-            last = t_paid
 
-        def at_wd(k: int, not_before: int) -> int:
-            """A working-hours instant on working day k, after `not_before`."""
-            t = midnight[wd[k] - base_ord] + DAY_OPEN + int(r() * (DAY_CLOSE - DAY_OPEN))
-            if t <= not_before:
-                t = not_before + 10 * MS_PER_MINUTE + int(r() * 90 * MS_PER_MINUTE)
-            return t
-
-        # Outcome.
+    @staticmethod
+    def _payment(r, out: list, t_proc: int, fee: int) -> int:
+        """A fee dossier: PAYMENT_REQUESTED then PAYMENT_COMPLETED by a method; its instant."""
+        t_req = t_proc + MS_PER_MINUTE + int(r() * 30 * MS_PER_MINUTE)
+        t_paid = t_req + 3 * MS_PER_MINUTE + int(r() * 120 * MS_PER_MINUTE)
+        out.append((t_req, "PAYMENT_REQUESTED", {"amount_vnd": fee}))
         u = r()
-        if u < P_WITHDRAWN + P_STOPPED:
-            k = recv_k + int(r() * (due_k - recv_k + 1))
-            t = at_wd(k, last)
-            if u < P_WITHDRAWN:
-                out.append((t, "WITHDRAWN", None))
-            else:
-                out.append((t, "STOPPED", {"reason": STOP_REASONS[1 + int(r() * 2)]}))
-            return self._materialise(envelope, out)
+        for method, c in PAYMENT_METHODS_CUM:
+            if u < c:
+                break
+        out.append((t_paid, "PAYMENT_COMPLETED", {"amount_vnd": fee, "method": method}))
+        return t_paid
 
+    def _at_wd(self, r, k: int, not_before: int) -> int:
+        """A working-hours instant on working day k, after `not_before`."""
+        cal = self.cal
+        t = cal.midnight[cal.wd[k] - cal.base] + DAY_OPEN + int(r() * (DAY_CLOSE - DAY_OPEN))
+        if t <= not_before:
+            t = not_before + 10 * MS_PER_MINUTE + int(r() * 90 * MS_PER_MINUTE)
+        return t
+
+    def _ended_early(self, r, out: list, recv_k: int, due_k: int, last: int) -> bool:
+        """A few dossiers are withdrawn or stopped before their due date: True when so."""
+        u = r()
+        if u >= P_WITHDRAWN + P_STOPPED:
+            return False
+        k = recv_k + int(r() * (due_k - recv_k + 1))
+        t = self._at_wd(r, k, last)
+        if u < P_WITHDRAWN:
+            out.append((t, "WITHDRAWN", None))
+        else:
+            out.append((t, "STOPPED", {"reason": STOP_REASONS[1 + int(r() * 2)]}))
+        return True
+
+    def _supplements(self, r, out: list, recv_k: int, due_k: int, last: int) -> tuple | None:
+        """None, one or two supplement requests, each pausing the clock until answered:
+        (their number, the effective due day, the day work resumed, the last instant), or
+        None when the citizen never answered and the dossier was stopped."""
         u = r()
         n_supp = 2 if u < P_SUPP_TWO else (1 if u < P_SUPP_TWO + P_SUPP_ONE else 0)
         eff_due_k = due_k
         start_k = recv_k
-        for s in range(n_supp):
+        for _ in range(n_supp):
             span = eff_due_k - start_k
             req_k = start_k + int(r() * (span + 1)) if span > 0 else start_k
-            t_req = at_wd(req_k, last)
+            t_req = self._at_wd(r, req_k, last)
             out.append((t_req, "SUPPLEMENT_REQUESTED", None))
             if r() < P_SUPP_NO_ANSWER:
                 k = req_k + 20
-                out.append((at_wd(k, t_req), "STOPPED", {"reason": STOP_REASONS[0]}))
-                return self._materialise(envelope, out)
+                out.append((self._at_wd(r, k, t_req), "STOPPED", {"reason": STOP_REASONS[0]}))
+                return None
             resp_k = req_k + 1 + int(r() * 8)
-            t_resp = at_wd(resp_k, t_req)
+            t_resp = self._at_wd(r, resp_k, t_req)
             out.append((t_resp, "SUPPLEMENT_RECEIVED", None))
             eff_due_k += resp_k - req_k
             start_k = resp_k
             last = t_resp
+        return n_supp, eff_due_k, start_k, last
 
-        late = n_supp == 2 or r() < P_LATE
+    def _end_within_hours(self, r, late: bool, recv: int, due_ms: int, last: int) -> int:
+        """The end of an hours-limited dossier: before the due instant, or days after it."""
+        if late:
+            # ends on a working day after the local date of the due instant
+            cal = self.cal
+            k = cal.wd_next[local_ordinal(due_ms) + 1 - cal.base] + int(r() ** 2 * 4)
+            return self._at_wd(r, k, last)
+        end_t = recv + 20 * MS_PER_MINUTE + int(r() * (due_ms - recv - 20 * MS_PER_MINUTE) * 0.9)
+        if end_t <= last:
+            end_t = last + 5 * MS_PER_MINUTE
+        return end_t
+
+    def _end_on_working_day(self, r, late: bool, eff_due_k: int, start_k: int, last: int) -> tuple[int, int]:
+        """The end instant and working day: by the effective due day, or up to 16 days late."""
+        cal = self.cal
         span = eff_due_k - start_k
-        if tl_unit == "HOURS" and n_supp == 0:
-            if late:
-                # ends on a working day after the local date of the due instant
-                k = cal.wd_next[local_ordinal(due_ms) + 1 - base_ord] + int(r() ** 2 * 4)
-                end_t = at_wd(k, last)
-            else:
-                end_t = recv + 20 * MS_PER_MINUTE + int(r() * (due_ms - recv - 20 * MS_PER_MINUTE) * 0.9)
-                if end_t <= last:
-                    end_t = last + 5 * MS_PER_MINUTE
-            end_k = None
+        if late:
+            end_k = max(eff_due_k, start_k) + 1 + int(r() ** 2 * 15)
+        elif span <= 0:
+            end_k = start_k
         else:
-            if late:
-                end_k = max(eff_due_k, start_k) + 1 + int(r() ** 2 * 15)
-            elif span <= 0:
-                end_k = start_k
-            else:
-                end_k = start_k + int(span * r() ** 1.4 + 0.5)
-            end_t = at_wd(end_k, last)
-            if not late and end_t >= cal.wd_midnight(eff_due_k) + MS_PER_DAY:
-                # Pushed past midnight by earlier events on the due day: nudge it back.
-                end_t = cal.wd_midnight(eff_due_k) + END_OF_DAY - int(r() * 30 * MS_PER_MINUTE)
-                if end_t <= last:
-                    end_t = last + MS_PER_MINUTE
+            end_k = start_k + int(span * r() ** 1.4 + 0.5)
+        end_t = self._at_wd(r, end_k, last)
+        if not late and end_t >= cal.wd_midnight(eff_due_k) + MS_PER_DAY:
+            # Pushed past midnight by earlier events on the due day: nudge it back.
+            end_t = cal.wd_midnight(eff_due_k) + END_OF_DAY - int(r() * 30 * MS_PER_MINUTE)
+            if end_t <= last:
+                end_t = last + MS_PER_MINUTE
+        return end_t, end_k
 
-        if late and r() < P_EXTENSION:
-            # Hẹn lại: before the (effective) due date, with an apology letter (Mẫu 04).
-            ext_k = max(start_k, eff_due_k - int(r() * 3))
-            t_ext = at_wd(ext_k, last)
-            if end_k is not None and t_ext >= end_t:
-                t_ext = max(last + MS_PER_MINUTE, end_t - 30 * MS_PER_MINUTE)
-            ext_to = (end_k if end_k is not None else cal.wd_next[local_ordinal(end_t) - base_ord]) + int(r() * 3)
-            out.append((t_ext, "DEADLINE_EXTENDED", {
-                "new_due_at": cal.wd_midnight(ext_to) + END_OF_DAY,
-                "apology_issued": r() < P_APOLOGY,
-            }))
+    def _extension(self, r, start_k: int, eff_due_k: int, end_t: int, end_k: int | None, last: int) -> tuple:
+        """Hẹn lại: before the (effective) due date, with an apology letter (Mẫu 04)."""
+        cal = self.cal
+        ext_k = max(start_k, eff_due_k - int(r() * 3))
+        t_ext = self._at_wd(r, ext_k, last)
+        if end_k is not None and t_ext >= end_t:
+            t_ext = max(last + MS_PER_MINUTE, end_t - 30 * MS_PER_MINUTE)
+        ext_to = (end_k if end_k is not None else cal.wd_next[local_ordinal(end_t) - cal.base]) + int(r() * 3)
+        return (t_ext, "DEADLINE_EXTENDED", {
+            "new_due_at": cal.wd_midnight(ext_to) + END_OF_DAY,
+            "apology_issued": r() < P_APOLOGY,
+        })
 
+    @staticmethod
+    def _result(r, out: list, end_t: int, paper: bool, channel: str, late: bool) -> None:
+        """RESOLVED, RESULT_RETURNED by a channel, and for some a rating (late: worse)."""
         e_result = r() < (P_E_RESULT_PAPER if paper else P_E_RESULT_OTHER)
         out.append((end_t, "RESOLVED", {"electronic_result": e_result}))
         if r() < P_POSTAL_RETURN or channel == "POSTAL":
@@ -472,7 +529,6 @@ class Simulator:
             else:
                 rating = "SATISFIED"
             out.append((t_ret + 5 * MS_PER_MINUTE + int(r() * 24 * MS_PER_HOUR), "RATED", {"rating": rating}))
-        return self._materialise(envelope, out)
 
     @staticmethod
     def _materialise(envelope: dict, out: list) -> list:
