@@ -379,12 +379,14 @@ def effective_state(state: DossierState) -> DossierState:
         e_result = snap.get("electronic_result")
         resolved = {**ref, "occurred_at": at,
                     "electronic_result": bool(row.get("electronic_result")) if e_result is None else e_result}
+    returned: dict | None
     if snap.get("returned_at") is not None:
-        returned: dict | None = {**ref, "occurred_at": snap["returned_at"]}
+        returned = {**ref, "occurred_at": snap["returned_at"]}
         if snap.get("return_channel") is not None:
             returned["return_channel"] = snap["return_channel"]
     else:
         returned = state.returned if from_rows else None
+    digitised: dict | None
     if snap.get("components_total") is not None:
         digitised = {**ref, "occurred_at": snap["occurred_at"],
                      **{k: snap[k] for k in _DIGITISATION if k in snap}}
@@ -435,6 +437,7 @@ def _recorded_facts(state: DossierState, cal: WorkingCalendar, end_ms: int | Non
     outcome, digitisation) at their 'not known' value."""
     rec = state.received
     env = rec if rec is not None else state.first
+    assert env is not None  # facts are derived from a dossier with at least one event
     channel_src = rec if rec is not None else state.submitted
     end = state.end
     facts: dict[str, Any] = {
