@@ -48,6 +48,7 @@ import socket
 import threading
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 import orjson
 from aiohttp import web
@@ -60,6 +61,9 @@ from ..pipeline.batches import rejection
 from .config import LiveSettings
 from .ingress import Ingress, Submitted
 from .metrics import DEAD_LETTERS, EVENTS_ACCEPTED, EVENTS_IN, HTTP_REQUESTS, PUBLISH_LATENCY
+
+if TYPE_CHECKING:
+    from kafka import KafkaAdminClient
 
 log = logging.getLogger("motcua.gateway")
 
@@ -152,7 +156,7 @@ class ProbedKafkaLink(KafkaLink):
         # a probe stuck longer than this means we no longer know: unhealthy
         self.stale_after = self.interval + self.probe_timeout + 1.0
         self._checked = time.monotonic()
-        self._admin = None
+        self._admin: KafkaAdminClient | None = None  # made by the first probe
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kafka-probe", daemon=True)
 

@@ -342,15 +342,16 @@ def _row_fields(v: dict) -> tuple[dict, list[str]]:
     except ValueError as err:
         problems.append(f"cấp {str(err)!r} không nhận ra (dùng: Cấp tỉnh, Cấp huyện, Cấp xã, Ngành dọc "
                         "hoặc PROVINCE, DISTRICT, COMMUNE, CENTRAL_BRANCH, hoặc CAPDONVI 1–4)")
-    days = {}
+    days: dict[str, date | None] = {}
     for key in ("valid_from", "valid_to"):
         try:
             days[key] = parse_day(v.get(key))
         except ValueError as err:
             problems.append(f"{_FIELD_VI[key]} {str(err)!r} không phải ngày (dùng dd/mm/yyyy hoặc yyyy-mm-dd)")
             days[key] = None
-    if days.get("valid_from") and days.get("valid_to") and days["valid_to"] < days["valid_from"]:
-        problems.append(f"hiệu lực đến {days['valid_to']:%d/%m/%Y} trước hiệu lực từ {days['valid_from']:%d/%m/%Y}")
+    valid_from, valid_to = days.get("valid_from"), days.get("valid_to")
+    if valid_from and valid_to and valid_to < valid_from:
+        problems.append(f"hiệu lực đến {valid_to:%d/%m/%Y} trước hiệu lực từ {valid_from:%d/%m/%Y}")
     prov = None
     prov_text = _text(v.get("province"))
     if prov_text:

@@ -176,13 +176,14 @@ class Simulator:
         self.eras = {}
         for era in ("pre_merger", "pre_abolition", "post"):
             before_merger = era == "pre_merger"
+            shares: tuple[tuple[str, float], ...]
             if era == "post":
                 shares = LEVEL_SHARE_AFTER
                 commune_units = new_communes
             else:
                 shares = LEVEL_SHARE_BEFORE
                 commune_units = old_communes
-            levels = {}
+            levels: dict[str, tuple[_Sampler, _Sampler | None]] = {}  # procedures, units
             for level, _ in shares:
                 if level == "PROVINCE":
                     levels[level] = (level_procs(level, so_unit(before_merger)), None)
