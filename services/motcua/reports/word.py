@@ -7,11 +7,13 @@ Numbers in the text and tables use Vietnamese formats (1.234.567; 96,5%) from
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Collection
 from copy import deepcopy
 from datetime import date
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -84,7 +86,7 @@ def _style_font(st, size: float | None = None) -> None:
         fonts.set(qn(attr), FONT)
 
 
-def new_document() -> Document:
+def new_document() -> DocxDocument:
     """An empty A4 portrait document: Times New Roman 14, NĐ 30 margins and spacing."""
     doc = Document()
     style = doc.styles["Normal"]
@@ -195,8 +197,8 @@ def set_widths(table, widths) -> None:
 
 
 def simple_table(doc, header: list[str], rows: list[list[str]], widths_cm: list[float] | None = None,
-                 numeric_from: int = 1, bold_rows: set[int] = frozenset(), size: float = SMALL_TABLE_PT,
-                 keep_with_next: set[int] = frozenset()):
+                 numeric_from: int = 1, bold_rows: Collection[int] = frozenset(), size: float = SMALL_TABLE_PT,
+                 keep_with_next: Collection[int] = frozenset()):
     """A table with a shaded heading row repeated on every page; rows in ``keep_with_next``
     stay on the page of the row after them (a metric's rows are not split)."""
     t = doc.add_table(rows=1, cols=len(header))
@@ -330,7 +332,7 @@ def write_ii06a_docx(report: II06aReport, path: Path, names: Names,
     doc.add_paragraph()
     doc.add_paragraph(identity_sentence(report))
     _problems(doc, report, names)
-    doc.save(path)
+    doc.save(str(path))
     return path
 
 
@@ -505,7 +507,7 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
                             f"Phụ lục kèm theo)./.")
         signature_block(doc, province, issuer)
         _ii06a_annex(doc, d, names, issuer, year)
-        doc.save(path)
+        doc.save(str(path))
     return path
 
 
