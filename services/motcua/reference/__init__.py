@@ -71,6 +71,8 @@ __all__ = [
     "successor_of",
     "province_of_unit",
     "former_districts",
+    "units_valid_on",
+    "Registry",  # imported at the end of the module: registry imports this one
 ]
 
 
@@ -501,6 +503,3 @@ def units_valid_on(units: Iterable[Unit], day: date) -> list[Unit]:
 
 
 from .registry import Registry  # noqa: E402
-
-__all__.append("Registry")
-__all__.append("units_valid_on")

@@ -245,7 +245,7 @@ class Simulator:
             if not cal.is_wd[off]:
                 return
             mean = self._daily_mean(off)
-            n = max(0, int(round(rng.gauss(mean, 0.07 * mean + mean ** 0.5))))
+            n = max(0, round(rng.gauss(mean, 0.07 * mean + mean ** 0.5)))
             d = cal.days[off]
             level_sampler, levels = self.eras[self._era(d)]
             ym = (d.year, d.month)
@@ -411,9 +411,7 @@ class Simulator:
         t_paid = t_req + 3 * MS_PER_MINUTE + int(r() * 120 * MS_PER_MINUTE)
         out.append((t_req, "PAYMENT_REQUESTED", {"amount_vnd": fee}))
         u = r()
-        for method, c in PAYMENT_METHODS_CUM:
-            if u < c:
-                break
+        method = next((m for m, c in PAYMENT_METHODS_CUM if u < c), PAYMENT_METHODS_CUM[-1][0])
         out.append((t_paid, "PAYMENT_COMPLETED", {"amount_vnd": fee, "method": method}))
         return t_paid
 
