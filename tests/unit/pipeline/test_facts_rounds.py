@@ -81,7 +81,7 @@ class FakeOffsets:
         return set(self.position)
 
     def read_round(self, r):
-        return {p: self.group.log[p][f:l + 1] for p, f, l in r.parts}
+        return {p: self.group.log[p][first:last + 1] for p, first, last in r.parts}
 
     def poll(self, n: int) -> dict:
         out = {}
