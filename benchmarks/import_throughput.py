@@ -27,7 +27,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from motcua.domain.calendar import MS_PER_DAY, VN_OFFSET_MS, default_calendar
+from motcua.domain.calendar import MS_PER_DAY, VN_OFFSET_MS
+from motcua.reference.official_calendar import default_calendar
 from motcua.reference import procedures, units_for_province
 from motcua.simulate.dvcqg import to_requests, write_requests
 
@@ -177,7 +178,7 @@ def run_import(files: list[tuple[Path, str]], store) -> tuple[list, str]:
     """Import the files; returns (summaries, how the unit was passed). T's bare arrays
     carry no unit: each file is one unit's feed, imported with ``--unit`` (ImportOptions.unit)."""
     from motcua.pipeline.importing import ImportOptions
-from motcua.replay import importer as Importer
+    from motcua.replay import importer as Importer
 
     cal = default_calendar()
     out = []
