@@ -27,7 +27,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from motcua.domain.calendar import MS_PER_DAY, VN_OFFSET_MS, default_calendar
+from motcua.domain.calendar import MS_PER_DAY, VN_OFFSET_MS
+from motcua.reference.official_calendar import default_calendar
 from motcua.reference import procedures, units_for_province
 from motcua.simulate.dvcqg import to_requests, write_requests
 

@@ -272,7 +272,7 @@ def main() -> int:
     from motcua.bootstrap import plan_targets
     from motcua.dashboards import panels as P
     from motcua.dashboards.macros import PanelContext
-    from motcua.domain.calendar import default_calendar
+    from motcua.reference.official_calendar import default_calendar
     from motcua.settings import get_settings
 
     Path(args.path).mkdir(parents=True, exist_ok=True)

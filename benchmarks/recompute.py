@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
-from motcua.domain.calendar import default_calendar, package_calendar
+from motcua.reference.official_calendar import default_calendar, package_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.replay import recompute
 from motcua.simulate import simulate, write_events

@@ -23,7 +23,7 @@ from rich.console import Console
 from tqdm import tqdm
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate, write_events
 

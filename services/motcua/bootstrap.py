@@ -48,7 +48,7 @@ def calendar(settings: Settings) -> WorkingCalendar:
     that does not read, or a bad entry, is a ``ConfigError`` naming it."""
     import yaml
 
-    from .domain.calendar import calendar_from_overrides
+    from .reference.official_calendar import calendar_from_overrides
     from .reference.official_calendar import CalendarDataError, calendar_with_overrides
 
     path = settings.calendar_overrides

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motcua.adapters.codec import CODEC
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import validate
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import Period

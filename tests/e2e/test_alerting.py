@@ -38,7 +38,7 @@ from datetime import date
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.clickhouse_targets import TargetsRepository
 from motcua.bootstrap import plan_targets
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.settings import get_settings
 from motcua.simulate import simulate

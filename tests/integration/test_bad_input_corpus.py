@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from motcua.adapters import codec
 from motcua.domain import events as ev
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.adapters.codec import decode_record
 from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate

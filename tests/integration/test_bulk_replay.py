@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import format_instant
 from motcua.domain.metrics import COUNTERS
 from motcua.replay import EmbeddedPipeline

@@ -10,7 +10,7 @@ from datetime import date
 import orjson
 
 from motcua.adapters.codec import DecodeError
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import InvalidEvent
 from motcua.adapters.codec import decode_record
 from motcua.domain.lifecycle import derive_facts, fold

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.cli.main import app
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 

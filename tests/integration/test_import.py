@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.metrics import COUNTERS
 from motcua.pipeline.importing import ImportOptions
 from motcua.replay import importer as Importer

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.pipeline.importing import ImportOptions
 from motcua.replay import importer as Importer
 from motcua.replay import EmbeddedPipeline

@@ -9,7 +9,7 @@ from datetime import date
 import orjson
 import pytest
 
-from motcua.domain.calendar import default_calendar, package_calendar
+from motcua.reference.official_calendar import default_calendar, package_calendar
 from motcua.domain.lifecycle import LATE, ON_TIME
 from motcua.replay import EmbeddedPipeline
 from tests.builders import ENVELOPE, local_ms

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS, ClickHouseStore
-from motcua.domain.calendar import default_calendar, package_calendar
+from motcua.reference.official_calendar import default_calendar, package_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.replay import recompute
 from motcua.simulate import simulate

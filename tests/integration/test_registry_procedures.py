@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from motcua.adapters.clickhouse_procedures import ProceduresRepository
 from motcua.cli.labels import group_label
 from motcua.cli.main import app
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.reference.catalogue import CatalogueEntry
 from motcua.reference.procedures_loader import CatalogueFileError, read_catalogue

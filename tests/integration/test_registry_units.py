@@ -16,7 +16,7 @@ from motcua.adapters.clickhouse_units import UnitsRepository, registry_from_stor
 from motcua.cli.main import app
 from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.reference import units_for_province
 from motcua.reference.registry import default_registry, set_default_registry

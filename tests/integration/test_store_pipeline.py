@@ -9,7 +9,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import derive_facts, fold
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import Period

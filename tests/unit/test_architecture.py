@@ -53,9 +53,6 @@ SETTINGS_FROM_LAYER = 3  # ``motcua.settings`` reads the environment: not below 
 
 # (importing module, imported module) pairs that run against the layers today.
 KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = {
-    # domain.calendar.default_calendar builds the shipped official schedule: the calendar
-    # with reference data belongs in reference/ or bootstrap (its callers pass it)
-    ("motcua.domain.calendar", "motcua.reference.official_calendar"),
     # the DVCQG import reads files with the codec's damaged-file reader (foreign formats
     # should get bytes from an adapter instead)
     ("motcua.imports.dvcqg", "motcua.adapters.codec"),
@@ -69,7 +66,6 @@ KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = {
 # violations above: they go with them.
 KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({"pipeline", "adapters", "imports"}),  # imports.dvcqg -> adapters.codec
-    frozenset({"domain", "reference"}),  # domain.calendar -> reference
 }
 
 # Modules that read the environment, and why. The settings modules are the rule, not

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from motcua import bootstrap
 from motcua.cli.main import app
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.live.config import LiveSettings
 from motcua.settings import PACKAGE_DIR, PACKAGE_SCHEMA_DIR, PACKAGE_TARGETS, Settings
 

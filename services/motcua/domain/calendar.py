@@ -11,8 +11,9 @@ both directions (a weekday off, a weekend day on):
    unless listed as a make-up day; the package only decides years the schedule lacks;
 3. the operator's overrides (extra days off, extra working days).
 
-This module reads no files: :func:`default_calendar` and :func:`calendar_from_overrides`
-get the official schedule from ``motcua.reference.official_calendar``.
+This module reads no files and imports no reference data: the product's calendars
+(``default_calendar``, ``calendar_from_overrides``) are built in
+``motcua.reference.official_calendar``, which passes the shipped schedule in.
 
 Counting is O(1): a table of cumulative working-day counts by date ordinal is built once
 for the years in range.
@@ -148,8 +149,8 @@ class WorkingCalendar:
     docstring). Dates are ``datetime.date`` or ordinals.
 
     Without ``official`` this is the bare package (plus overrides): the product builds
-    its calendars through :func:`default_calendar` / :func:`calendar_from_overrides`
-    (or ``reference.official_calendar.calendar_with_overrides``), which pass the shipped
+    its calendars in ``reference.official_calendar`` (``default_calendar``,
+    ``calendar_from_overrides``, ``calendar_with_overrides``), which pass the shipped
     schedule in."""
 
     def __init__(
@@ -369,30 +370,3 @@ class WorkingCalendar:
         end = self.count_upto(date(year, 12, 31).toordinal())
         before = date(year, 1, 1).toordinal() - 1
         return end - (self.count_upto(before) if before >= self.first else 0)
-
-
-@lru_cache(maxsize=1)
-def default_calendar() -> WorkingCalendar:
-    """The product's calendar with no operator overrides: the ``holidays`` package under
-    the shipped official schedule (shared, built once)."""
-    from ..reference.official_calendar import official_schedule
-
-    return WorkingCalendar(official=official_schedule())
-
-
-@lru_cache(maxsize=1)
-def package_calendar() -> WorkingCalendar:
-    """The bare ``holidays`` package, without the official schedule: only for tests and
-    comparisons that explicitly want the package's answer."""
-    return WorkingCalendar()
-
-
-def calendar_from_overrides(overrides: dict | None) -> WorkingCalendar:
-    """The product's calendar under an operator's overrides, given as the parsed YAML
-    ``{"days_off": [...], "working_days": [...], "confirmed_years": [...], "sources": {...}}``
-    (ISO dates; see ``motcua.reference.official_calendar.parse_overrides``)."""
-    if not overrides:
-        return default_calendar()
-    from ..reference.official_calendar import calendar_with_overrides
-
-    return calendar_with_overrides(overrides)

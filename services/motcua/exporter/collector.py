@@ -223,7 +223,7 @@ def serve(store, port: int, interval: float, as_of_ms: Callable[[], int], addr: 
     gauges (exporter/calendar_metrics.py)."""
     from prometheus_client import CollectorRegistry, start_http_server
 
-    from ..domain.calendar import default_calendar
+    from ..reference.official_calendar import default_calendar
     from .calendar_metrics import CalendarCollector
 
     registry = CollectorRegistry()

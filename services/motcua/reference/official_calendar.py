@@ -211,3 +211,28 @@ def calendar_with_overrides(data: Any, name: str = "tệp cấu hình lịch",
     return WorkingCalendar(ov.days_off, ov.working_days,
                            official=official_schedule() if official is None else official,
                            confirmed_years=ov.confirmed_years, override_sources=ov.sources)
+
+
+# -- the product's calendars (built from the data above) ------------------------------
+
+@lru_cache(maxsize=1)
+def default_calendar() -> WorkingCalendar:
+    """The product's calendar with no operator overrides: the ``holidays`` package under
+    the shipped official schedule (shared, built once)."""
+    return WorkingCalendar(official=official_schedule())
+
+
+@lru_cache(maxsize=1)
+def package_calendar() -> WorkingCalendar:
+    """The bare ``holidays`` package, without the official schedule: only for tests and
+    comparisons that explicitly want the package's answer."""
+    return WorkingCalendar()
+
+
+def calendar_from_overrides(overrides: dict | None) -> WorkingCalendar:
+    """The product's calendar under an operator's overrides, given as the parsed YAML
+    ``{"days_off": [...], "working_days": [...], "confirmed_years": [...], "sources": {...}}``
+    (ISO dates; see ``parse_overrides``)."""
+    if not overrides:
+        return default_calendar()
+    return calendar_with_overrides(overrides)

@@ -1,6 +1,6 @@
 """A precomputed working-day calendar for the simulator (Asia/Ho_Chi_Minh, UTC+7, no DST).
 
-Working days are the product's calendar (``motcua.domain.calendar.default_calendar``:
+Working days are the product's calendar (``motcua.reference.official_calendar.default_calendar``:
 the ``holidays`` package under the shipped official schedule), so simulated due dates
 match the pipeline's. The package still names the days (Tết, for the volume dip).
 All look-ups are list indexing on day offsets, so the per-event cost is nil.
@@ -12,7 +12,8 @@ from datetime import date, timedelta
 
 import holidays
 
-from motcua.domain.calendar import WorkingCalendar, default_calendar
+from motcua.domain.calendar import WorkingCalendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.calendar import local_day_number as local_ordinal
 from motcua.domain.calendar import local_midnight_ms
 

@@ -8,7 +8,7 @@ from datetime import date
 from prometheus_client import CollectorRegistry, generate_latest
 
 from motcua.dashboards.macros import PanelContext
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.periods import Period
 from motcua.exporter.collector import KpiCollector, read_snapshot
 

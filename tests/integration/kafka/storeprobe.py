@@ -10,7 +10,8 @@ from datetime import date
 import orjson
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
-from motcua.domain.calendar import default_calendar, local_midnight_ms
+from motcua.domain.calendar import local_midnight_ms
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.periods import Period
 
 

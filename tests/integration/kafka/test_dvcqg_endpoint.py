@@ -41,7 +41,8 @@ PROBE = r"""
 import sys, orjson
 from datetime import date
 from motcua.adapters.clickhouse_store import ClickHouseStore, STATE_COLUMNS
-from motcua.domain.calendar import default_calendar, local_midnight_ms
+from motcua.domain.calendar import local_midnight_ms
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.periods import Period
 from tests.integration.test_bad_input_corpus import scan_every_table
 
@@ -246,7 +247,7 @@ def test_a_dvcqg_client_through_the_live_pipeline_equals_the_file_import(pipelin
     feed.write_bytes(b"\n".join(lines) + b"\n")
     imported = f"chdb://{tmp_path / 'import-store'}"
     importing = ("import sys; from motcua.adapters.clickhouse_store import ClickHouseStore;"
-                 "from motcua.domain.calendar import default_calendar;"
+                 "from motcua.reference.official_calendar import default_calendar;"
                  "from motcua.pipeline.importing import ImportOptions;"
                  "from motcua.replay import importer as Importer;"
                  "s = Importer(ClickHouseStore(sys.argv[1]), default_calendar(),"

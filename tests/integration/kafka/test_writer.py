@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.periods import Period
 from motcua.live.writer import Writer
 from motcua.replay import EmbeddedPipeline

@@ -15,7 +15,7 @@ import pytest
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.kafka_clients import end_offsets
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.periods import Period
 from motcua.live.writer import Writer
 from motcua.pipeline.rounds import Round, batch_events, plan_facts, write_transitions

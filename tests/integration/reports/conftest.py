@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import derive_facts, fold
 from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate

@@ -7,7 +7,7 @@ import orjson
 from typer.testing import CliRunner
 
 from motcua.cli.main import app
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.ii06a import FIGURES, build_report, figures_from_kpi
 from motcua.domain.periods import parse_period
 from motcua.replay import EmbeddedPipeline

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from motcua.adapters.clickhouse_reports import counters_by
 from motcua.cli.main import app
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.index766 import GROUPS, ScoringConfig, additive_counters
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import parse_period

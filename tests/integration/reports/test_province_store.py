@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from motcua.cli.main import app
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.formatting import fmt_int
 from motcua.domain.ii06a import build_report
 from motcua.domain.metrics import kpi_rows

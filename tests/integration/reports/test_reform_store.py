@@ -15,7 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from motcua.cli.main import app
-from motcua.domain.calendar import default_calendar, local_midnight_ms
+from motcua.domain.calendar import local_midnight_ms
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.ii06a import build_report
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import parse_period

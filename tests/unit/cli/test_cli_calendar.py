@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from motcua.cli.calendar import calendar_findings
 from motcua.cli.main import app
-from motcua.domain.calendar import default_calendar, local_midnight_ms
+from motcua.domain.calendar import local_midnight_ms
+from motcua.reference.official_calendar import default_calendar
 from motcua.exporter.calendar_metrics import CalendarCollector
 from motcua.reference.official_calendar import calendar_with_overrides
 

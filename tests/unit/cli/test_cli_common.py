@@ -200,7 +200,7 @@ def test_check_in_calendar():
     from datetime import date
 
     from motcua.cli.common import check_in_calendar
-    from motcua.domain.calendar import default_calendar
+    from motcua.reference.official_calendar import default_calendar
 
     cal = default_calendar()
     check_in_calendar(cal, (date(2025, 3, 1), "--from"))

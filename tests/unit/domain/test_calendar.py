@@ -1,6 +1,7 @@
 from datetime import date
 
-from motcua.domain.calendar import WorkingCalendar, default_calendar, local_date, local_midnight_ms
+from motcua.domain.calendar import WorkingCalendar, local_date, local_midnight_ms
+from motcua.reference.official_calendar import default_calendar
 
 cal = default_calendar()
 
@@ -48,7 +49,7 @@ def test_local_dates_are_utc_plus_7():
 
 
 def test_default_calendar_has_the_official_2026_schedule_over_the_package():
-    from motcua.domain.calendar import package_calendar
+    from motcua.reference.official_calendar import package_calendar
 
     pkg = package_calendar()
     for day, official in ((date(2026, 1, 2), False), (date(2026, 1, 10), True), (date(2026, 11, 24), True)):
@@ -56,7 +57,7 @@ def test_default_calendar_has_the_official_2026_schedule_over_the_package():
 
 
 def test_overrides_beat_the_official_schedule_both_ways():
-    from motcua.domain.calendar import calendar_from_overrides
+    from motcua.reference.official_calendar import calendar_from_overrides
 
     c = calendar_from_overrides({"days_off": ["2026-01-05"], "working_days": ["2026-01-03"]})
     assert not c.is_working_day(date(2026, 1, 5))  # a Monday the official file leaves working

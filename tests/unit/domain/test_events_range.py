@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from motcua.domain import events as ev
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import DossierState, derive_facts, status_at
 from tests.builders import make_event, received
 

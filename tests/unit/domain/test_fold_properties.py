@@ -5,7 +5,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import DossierState, derive_facts
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import Period

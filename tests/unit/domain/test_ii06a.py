@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.ii06a import FIGURES, build_report, identity_sentence, level_field_rows
 from motcua.domain.lifecycle import derive_facts, fold
 from motcua.domain.metrics import kpi_rows

@@ -2,7 +2,8 @@
 
 from datetime import date
 
-from motcua.domain.calendar import default_calendar, local_midnight_ms
+from motcua.domain.calendar import local_midnight_ms
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import EARLY, LATE, ON_TIME, DossierState, derive_facts, fold, status_at
 from tests.builders import local_ms, make_event, received
 

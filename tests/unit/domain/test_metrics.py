@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import derive_facts, fold
 from motcua.domain.metrics import METRIC_IDS, kpi_rows
 from motcua.domain.periods import Period

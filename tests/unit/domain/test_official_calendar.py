@@ -14,19 +14,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motcua.domain.calendar import (
-    KIND_COMPENSATORY,
-    KIND_HOLIDAY,
-    KIND_MAKEUP,
-    KIND_SWAP,
-    LAYER_OFFICIAL,
-    LAYER_OVERRIDE,
-    LAYER_PACKAGE,
-    WorkingCalendar,
-    default_calendar,
-    package_calendar,
-    required_years,
-)
+from motcua.domain.calendar import KIND_COMPENSATORY, KIND_HOLIDAY, KIND_MAKEUP, KIND_SWAP, LAYER_OFFICIAL, LAYER_OVERRIDE, LAYER_PACKAGE, WorkingCalendar, required_years
+from motcua.reference.official_calendar import default_calendar, package_calendar
 from motcua.domain.lifecycle import LATE, ON_TIME, derive_facts, fold
 from motcua.reference.official_calendar import (
     CalendarDataError,

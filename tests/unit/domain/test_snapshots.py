@@ -12,7 +12,8 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motcua.domain.calendar import default_calendar, local_day_number
+from motcua.domain.calendar import local_day_number
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import RANK_FIELD, validate
 from motcua.domain.lifecycle import DUPLICATE, NEW, DossierState, derive_facts, event_digest, fold
 from tests.builders import ENVELOPE, local_ms, make_event

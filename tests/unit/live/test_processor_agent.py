@@ -7,7 +7,7 @@ import asyncio
 import orjson
 
 from motcua.adapters.codec import encode_avro, encode_json
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import validate
 from motcua.live.config import LiveSettings
 from motcua.live.processor import Folder, create_app

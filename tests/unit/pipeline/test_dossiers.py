@@ -8,7 +8,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motcua.domain.calendar import WorkingCalendar, default_calendar
+from motcua.domain.calendar import WorkingCalendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import validate
 from motcua.domain.lifecycle import DossierState, derive_facts, event_digest
 from motcua.pipeline.dossiers import DossierBook, fold_dossier

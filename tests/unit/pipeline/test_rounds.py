@@ -85,7 +85,7 @@ def test_rounds_take_every_batch_unless_the_metadata_would_not_fit():
 
 
 def test_unusable_tells_a_writable_facts_message_from_junk():
-    from motcua.domain.calendar import default_calendar
+    from motcua.reference.official_calendar import default_calendar
     from motcua.domain.events import validate
     from motcua.domain.lifecycle import DossierState, derive_facts
     from motcua.adapters.clickhouse_store import ClickHouseStore

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.live.processor import Folder
 from motcua.pipeline.dossiers import DossierBook, fold_dossier
 from motcua.domain.lifecycle import DossierState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from motcua.domain.calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.ii06a import build_report
 from motcua.domain.metrics import kpi_rows
 from motcua.reference.targets_loader import parse_targets

@@ -13,7 +13,8 @@ from datetime import date, datetime
 import orjson
 import pytest
 
-from motcua.domain.calendar import VN_TZ, default_calendar
+from motcua.domain.calendar import VN_TZ
+from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import looks_personal, validate
 from motcua.simulate import Simulator
 from motcua.simulate.dvcqg import (
