@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))  # devtools/ (the broker launcher)
 from devtools.kafka_broker import Broker, free_port  # noqa: E402
 
 from motcua.adapters.codec import encode_avro, encode_json  # noqa: E402
-from motcua.reference.official_calendar import default_calendar
+from motcua.reference.official_calendar import default_calendar  # noqa: E402
 from motcua.live.config import LiveSettings  # noqa: E402
 from motcua.live.topics import ensure_topics  # noqa: E402
 from motcua.pipeline.dossiers import DossierBook  # noqa: E402
