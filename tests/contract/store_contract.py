@@ -165,6 +165,34 @@ class StoreContract:
 
         check()
 
+    def test_a_batch_killed_between_its_states_and_its_events_then_rerun_counts_once(self, make_store):
+        """The case hypothesis found: batch 2 of 4 dies after its states insert, before its
+        events insert. On the rerun D000 has stored facts but no stored events; its old
+        facts must be the stored ones, or the batch's rollup token changes and D000's
+        receipt counts twice."""
+        from tests.builders import make_event
+
+        at = local_ms(2025, 2, 20, 8)
+        d000, d001 = received("D000", at, days=0), received("D001", at, days=0)
+        asks = [make_event("D001", i, "SUPPLEMENT_REQUESTED", at + i * 3_600_000) for i in range(2, 6)]
+        done = make_event("D001", 6, "RESOLVED", at + 6 * 3_600_000, electronic_result=False)
+        sent = [d001, asks[0], d000, asks[1], asks[2], asks[3], done]
+        store = make_store()
+        inserts = {"n": 0}
+
+        def die_at_batch_twos_events(table: str) -> None:
+            inserts["n"] += 1 if table != "dead_letters" else 0
+            if table == "events" and inserts["n"] == 8:
+                raise Crash(table)
+
+        self.hook(store, die_at_batch_twos_events)
+        with pytest.raises(Crash):
+            IngestService(store, CAL, CODEC, {}, batch_size=2).ingest(records(sent))
+        self.hook(store, lambda table: None)
+        IngestService(store, CAL, CODEC, {}, batch_size=2).ingest(records(sent))
+        facts, kpi = reference(sent)
+        assert figures(store, facts) == (facts, kpi)
+
     def test_a_writer_round_killed_at_any_insert_then_rerun_counts_once(self, make_store):
         """The writer's rounds: facts messages (each dossier's current facts after each
         processor batch) written round by round; one round dies at an insert and is
