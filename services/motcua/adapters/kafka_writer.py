@@ -96,7 +96,7 @@ def commit(consumer: KafkaConsumer, offsets: dict, stop: threading.Event, max_ba
 def read_round(r: Round, bootstrap: str, stop: threading.Event) -> dict[int, list]:
     """All ranges of a round, whoever owns their partitions now: a group-less consumer
     (assign + seek) that commits nothing. -> partition -> records within its range."""
-    ranges = {TopicPartition(r.topic, p): (f, l) for p, f, l in r.parts}
+    ranges = {TopicPartition(r.topic, p): (first, last) for p, first, last in r.parts}
     got: dict[int, list] = {tp.partition: [] for tp in ranges}
     c = KafkaConsumer(group_id=None, client_id="motcua-writer-reform", **consumer_settings(bootstrap))
     try:
@@ -113,8 +113,8 @@ def read_round(r: Round, bootstrap: str, stop: threading.Event) -> dict[int, lis
                 log.error("still reading the ranges of an interrupted round", extra={
                     "round": r.token, "missing": sorted(tp.partition for tp in todo)})
             for tp, recs in c.poll(timeout_ms=500).items():
-                f, l = ranges[tp]
-                got[tp.partition].extend(x for x in recs if f <= x.offset <= l)
+                first, last = ranges[tp]
+                got[tp.partition].extend(x for x in recs if first <= x.offset <= last)
             for tp in list(todo):
                 if c.position(tp) > ranges[tp][1]:
                     todo.discard(tp)

@@ -63,14 +63,14 @@ class Round:
 
     @classmethod
     def of(cls, topic: str, parts: Iterable[tuple[int, int, int]]) -> "Round":
-        return cls(topic, tuple(sorted((int(p), int(f), int(l)) for p, f, l in parts)))
+        return cls(topic, tuple(sorted((int(p), int(first), int(last)) for p, first, last in parts)))
 
     @property
     def token(self) -> str:
         if len(self.parts) == 1:  # the previous version's per-batch token
-            p, f, l = self.parts[0]
-            return f"{self.topic}:{p}:{f}-{l}"
-        text = f"{self.topic}:" + ",".join(f"{p}:{f}-{l}" for p, f, l in self.parts)
+            p, first, last = self.parts[0]
+            return f"{self.topic}:{p}:{first}-{last}"
+        text = f"{self.topic}:" + ",".join(f"{p}:{first}-{last}" for p, first, last in self.parts)
         if len(text) <= _TOKEN_TEXT_MAX:
             return text
         return f"{self.topic}:round-{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()}"
@@ -80,9 +80,9 @@ class Round:
         return orjson.dumps({"round": [list(x) for x in self.parts]}).decode()
 
     def range_of(self, partition: int) -> tuple[int, int] | None:
-        for p, f, l in self.parts:
+        for p, first, last in self.parts:
             if p == partition:
-                return f, l
+                return first, last
         return None
 
     def first_of(self, partition: int) -> int:
