@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motcua.adapters import codec
+from motcua.imports import textfiles
 from motcua.domain import events as ev
 from motcua.reference.official_calendar import default_calendar
 from motcua.adapters.codec import decode_record
@@ -77,7 +78,7 @@ def write_corpus(folder, evs: list[dict]) -> tuple[list, dict]:
     data = whole.read_bytes()
     put("cut.avro", data[: len(data) * 2 // 3])
     # 3. Excel / Notepad: a UTF-8 BOM and CRLF
-    put("excel.jsonl", codec._BOM + b"".join(line(e) + b"\r\n" for e in chunks[2]))
+    put("excel.jsonl", textfiles._BOM + b"".join(line(e) + b"\r\n" for e in chunks[2]))
     # 4. UTF-16 with a BOM ("Unicode text") and UTF-16-LE without one
     text = "".join(line(e).decode() + "\n" for e in chunks[3])
     half = len(chunks[3]) // 2

@@ -53,9 +53,6 @@ SETTINGS_FROM_LAYER = 3  # ``motcua.settings`` reads the environment: not below 
 
 # (importing module, imported module) pairs that run against the layers today.
 KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = {
-    # the DVCQG import reads files with the codec's damaged-file reader (foreign formats
-    # should get bytes from an adapter instead)
-    ("motcua.imports.dvcqg", "motcua.adapters.codec"),
     # the panel runner (an adapter) runs the dashboards' SQL: the panel SQL and its macro
     # expansion belong below the adapters, or the runner beside the dashboards
     ("motcua.adapters.clickhouse_panels", "motcua.dashboards.macros"),
@@ -64,9 +61,7 @@ KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = {
 
 # Import cycles between packages today (each a set of packages), all made of the
 # violations above: they go with them.
-KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset({"pipeline", "adapters", "imports"}),  # imports.dvcqg -> adapters.codec
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 # Modules that read the environment, and why. The settings modules are the rule, not
 # exceptions: ``motcua.settings`` and ``motcua.live.config`` (it extends it).

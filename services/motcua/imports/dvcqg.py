@@ -48,7 +48,7 @@ from typing import Any, overload
 
 import orjson
 
-from motcua.adapters.codec import (
+from motcua.imports.textfiles import (
     Unreadable,
     _Damage,
     _json_reason,

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motcua.adapters import codec
+from motcua.imports import textfiles
 from motcua.adapters.codec import DecodeError, SchemaRegistry
 from motcua.domain import events as ev
 
@@ -268,8 +269,8 @@ def _read(path) -> tuple[list[dict], list[tuple[str, str, str]]]:
 
 
 @pytest.mark.parametrize("name, data", [
-    ("bom.jsonl", codec._BOM + BODY),
-    ("bom-crlf.ndjson", codec._BOM + BODY.replace(b"\n", b"\r\n")),
+    ("bom.jsonl", textfiles._BOM + BODY),
+    ("bom-crlf.ndjson", textfiles._BOM + BODY.replace(b"\n", b"\r\n")),
     ("utf16.jsonl", BODY.decode().encode("utf-16")),  # BOM (Excel "Unicode text", Notepad)
     ("utf16be.jsonl", BODY.decode().encode("utf-16-be")),  # no BOM: the NUL pattern
     ("utf16le.jsonl", BODY.decode().encode("utf-16-le")),
@@ -420,13 +421,13 @@ def test_lines_are_numbered_like_reading_the_file_line_by_line(pieces, chunk, gz
                 line = line.rstrip(b"\r\n")
                 if line and not line.isspace():
                     want.append((f"{path}:{n}", line))
-        old = codec._CHUNK
-        codec._CHUNK = chunk
+        old = textfiles._CHUNK
+        textfiles._CHUNK = chunk
         try:
             got = list(codec.iter_file(path))
         finally:
-            codec._CHUNK = old
-        if data[:3] == codec._BOM:
+            textfiles._CHUNK = old
+        if data[:3] == textfiles._BOM:
             return
         assert got == want
 
