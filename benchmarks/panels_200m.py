@@ -266,7 +266,7 @@ def main() -> int:
     args = ap.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
-    from motcua.adapters.clickhouse_panels import PanelRunner
+    from motcua.dashboards.runner import PanelRunner
     from motcua.adapters.clickhouse_store import ClickHouseStore
     from motcua.adapters.clickhouse_targets import TargetsRepository
     from motcua.bootstrap import plan_targets

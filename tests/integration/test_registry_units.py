@@ -11,7 +11,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from motcua.adapters.clickhouse_panels import PanelRunner
+from motcua.dashboards.runner import PanelRunner
 from motcua.adapters.clickhouse_units import UnitsRepository, registry_from_store
 from motcua.cli.main import app
 from motcua.dashboards import panels as P

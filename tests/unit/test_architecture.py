@@ -52,12 +52,7 @@ LAYERS = {
 SETTINGS_FROM_LAYER = 3  # ``motcua.settings`` reads the environment: not below the adapters
 
 # (importing module, imported module) pairs that run against the layers today.
-KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = {
-    # the panel runner (an adapter) runs the dashboards' SQL: the panel SQL and its macro
-    # expansion belong below the adapters, or the runner beside the dashboards
-    ("motcua.adapters.clickhouse_panels", "motcua.dashboards.macros"),
-    ("motcua.adapters.clickhouse_panels", "motcua.dashboards.panels"),
-}
+KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = set()
 
 # Import cycles between packages today (each a set of packages), all made of the
 # violations above: they go with them.

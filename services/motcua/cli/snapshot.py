@@ -23,7 +23,7 @@ def snapshot(
 ) -> None:
     """Render the control-room overview (Phòng điều hành) to PNG and a static HTML page,
     from the same panel queries as the Grafana dashboard."""
-    from ..adapters.clickhouse_panels import collect_overview
+    from ..dashboards.runner import collect_overview
     from ..dashboards.snapshot import render_html, render_png
     from .report import report_province
 

@@ -1,5 +1,5 @@
 """The control-room overview (Phòng điều hành) without Grafana: the rows of the
-overview's panel queries (``adapters.clickhouse_panels.collect_overview``) drawn to a PNG
+overview's panel queries (``dashboards.runner.collect_overview``) drawn to a PNG
 (:func:`render_png`) and a static HTML page (:func:`render_html`). ``motcua snapshot``
 calls them."""
 

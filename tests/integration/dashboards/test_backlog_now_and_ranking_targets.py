@@ -71,7 +71,7 @@ def test_ranking_target_follows_the_domain_rule_for_unit_targets(chdb_path):
     level target beats an expired unit target; a unit target beats its level's otherwise)."""
     from dataclasses import replace
 
-    from motcua.adapters.clickhouse_panels import PanelRunner
+    from motcua.dashboards.runner import PanelRunner
     from motcua.adapters.clickhouse_targets import TargetsRepository
     from motcua.bootstrap import plan_targets
     from motcua.dashboards import panels as P

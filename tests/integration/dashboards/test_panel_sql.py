@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from motcua.adapters.clickhouse_panels import PanelRunner
+from motcua.dashboards.runner import PanelRunner
 from motcua.bootstrap import plan_targets
 from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from motcua.adapters.clickhouse_panels import PanelRunner
+from motcua.dashboards.runner import PanelRunner
 from motcua.adapters.clickhouse_reports import province_scope
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.clickhouse_targets import TargetsRepository

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from motcua.adapters.clickhouse_panels import collect_overview
+from motcua.dashboards.runner import collect_overview
 from motcua.dashboards.snapshot import render_html, render_png
 from motcua.domain.formatting import fmt_percent
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..dashboards import panels as P
-from ..dashboards.macros import PanelContext, expand
-from ..dashboards.panels import VARIABLE_QUERIES
+from . import panels as P
+from .macros import PanelContext, expand
+from .panels import VARIABLE_QUERIES
 from ..domain.vocabulary import LEVEL_ORDER
 
 
