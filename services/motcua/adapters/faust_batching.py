@@ -32,6 +32,7 @@ PRIVATE_NAMES = (
     ("faust.transport.consumer.Consumer", "_acked", "updated: the batch's offsets acked"),
     ("faust.transport.consumer.Consumer", "_n_acked", "updated: the batch's offsets acked"),
     ("faust.transport.consumer.Consumer", "_waiting_for_ack", "notified after acking"),
+    ("faust.transport.consumer.Consumer", "_unacked_messages", "updated: a handled batch is no longer pending"),
     ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "_create_worker_consumer",
      "overridden: set the fetch wait"),
     ("aiokafka.AIOKafkaConsumer", "_fetch_max_wait_ms", "set before start(): short fetch waits"),
@@ -62,7 +63,7 @@ codecs.register("orjson", OrjsonCodec())
 # caps a no-op agent at ~2,000-5,000 events/s, whatever the fetch settings. So the
 # processor's consumer delivers the records of one partition fetched in one poll as ONE
 # Faust message (value: a RecordBatch); once the agent handled it, every offset it covers
-# is acked (``ack_batch``, plus the stream's own ack of the last one). Everything else is
+# is acked (``ack_batch``; never by the stream, which also acks what it skips). Everything else is
 # Faust's: group membership, assignment, the changelog-backed table and its recovery
 # (changelog records still arrive one by one), flow control across rebalances
 # (generation ids), and the commit path (offsets committed only up to acked offsets,
@@ -136,6 +137,14 @@ class BatchingConsumer(faust_aiokafka.Consumer):
             sum(r.serialized_value_size for r in recs), tp,
             generation_id=self.app.consumer_generation_id)
         message.first_offset = first.offset
+        # One reference held for ``ack_batch``, so the stream's own ack never brings the
+        # count to zero: Faust's stream also acks a message it *skips* (taken from its queue
+        # after a rebalance began: stale generation or flow stopped). For a batch that
+        # marked its last offset done though no record was handled; revoked partitions
+        # have no committed offset until the next seek, and then the commit in Faust's
+        # wait_empty (or the commit timer) jumped past the batch and every batch cleared
+        # from the queue before it: those events never reached the facts topic.
+        message.refcount = 1
         return message
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
@@ -150,13 +159,16 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         await super()._add_gap(tp, offset_from, offset_to)
 
     def ack_batch(self, message: Any) -> int:
-        """Mark offsets ``first_offset .. offset - 1`` of a handled batch as done (the
-        agent calls this after handling it); the batch's last offset is acked by the
-        stream like any message's (Faust's Cython stream iterator inlines that ack, so
-        overriding ``Consumer.ack`` would not be enough). Same bookkeeping as
-        ``Consumer.ack``; returns the number of offsets marked."""
+        """Mark offsets ``first_offset .. offset`` of a handled batch as done (the agent
+        calls this after handling it). The only ack of a batch: the stream's cannot reach
+        the batch's reference count (see ``_to_message``; Faust's Cython stream iterator
+        inlines that ack, so overriding ``Consumer.ack`` would not be enough). Same
+        bookkeeping as ``Consumer.ack``; returns the number of offsets marked."""
         with ack_lock:
             tp = message.tp
+            # handled (or given up across a rebalance): Faust's wait_empty stops waiting
+            message.acked = True
+            self._unacked_messages.discard(message)
             try:
                 if not self.app.topics.acks_enabled_for(message.topic):
                     return 0
@@ -169,7 +181,7 @@ class BatchingConsumer(faust_aiokafka.Consumer):
                 if committed is not None:
                     start = max(start, committed)
                 acked_index = self._acked_index[tp]
-                new = [o for o in range(start, message.offset) if o not in acked_index]
+                new = [o for o in range(start, message.offset + 1) if o not in acked_index]
                 acked_index.update(new)
                 self._acked[tp].extend(new)
                 self._n_acked += len(new)

@@ -159,9 +159,11 @@ def test_one_poll_of_a_partition_is_one_message_covering_its_offsets(tmp_path):
         # offsets before the batch's first record are one
         await consumer._add_gap(tp, 6, 14)
         assert sorted((i.begin, i.end) for i in consumer._gap[tp]) == [(6, 10)]
-        # the agent marks the batch's offsets but the last, the stream acks the last
-        assert consumer.ack_batch(m) == 4
-        assert consumer.ack(m) and not consumer.ack(m)
+        # the agent marks every offset of the batch; the stream's ack (after the
+        # conductor's reference) changes nothing
+        m.incref()
+        assert consumer.ack_batch(m) == 5
+        assert not m.ack(consumer)
         assert sorted(consumer._acked[tp]) == list(range(10, 15))
         assert consumer._n_acked == 5
         consumer._committed_offset[tp] = 6
@@ -182,8 +184,41 @@ def test_a_batch_handled_across_a_rebalance_is_not_counted_as_done(tmp_path):
     app.consumer_generation_id = m.generation_id
     m2 = consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(5, 9)]))
     consumer._committed_offset[tp] = 7
-    assert consumer.ack_batch(m2) == 1
-    assert sorted(consumer._acked[tp]) == [7]
+    assert consumer.ack_batch(m2) == 2
+    assert sorted(consumer._acked[tp]) == [7, 8]
+
+
+def test_a_batch_the_stream_skips_across_a_rebalance_is_never_acked(tmp_path):
+    """A batch taken from the stream's queue once a rebalance began (a put that waited for
+    room in the full queue lands after Faust cleared it) is skipped, and Faust's stream
+    acks a skipped message anyway. The revocation left the partition without a committed
+    offset, so that ack of the batch's last offset alone let the next commit jump past the
+    whole batch, and past the batches cleared before it, though none was handled: their
+    events never reached the facts topic (the SIGKILL fault test saw ~1 % fewer events)."""
+    app, consumer, tp = _consumer(tmp_path)
+    from motcua.adapters.faust_batching import RecordBatch
+
+    m = consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(100, 110)]))
+    m.incref()  # the conductor's reference for the one stream that takes it
+    app.consumer_generation_id = m.generation_id + 1  # a rebalance since
+    assert consumer._committed_offset[tp] is None  # popped by the revocation
+    m.ack(consumer)  # the stream's ack of the message it skipped
+    assert not consumer._acked[tp]
+    assert consumer._new_offset(tp) is None  # nothing to commit
+
+
+def test_waiting_for_handled_batches_ends_when_the_agent_acked_them(tmp_path):
+    """Faust's wait_empty (before a rebalance goes on) waits for the messages the stream
+    took; a batch is no longer pending once ``ack_batch`` ran, even across a rebalance."""
+    app, consumer, tp = _consumer(tmp_path)
+    from motcua.adapters.faust_batching import RecordBatch
+
+    m = consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(5)]))
+    m.incref()
+    consumer._unacked_messages.add(m)  # what the stream does when it takes the message
+    app.consumer_generation_id = m.generation_id + 1
+    assert consumer.ack_batch(m) == 0
+    assert m.acked and m not in consumer._unacked_messages
 
 
 def test_agent_dead_letters_a_conflicting_version_and_goes_on(tmp_path):
