@@ -26,7 +26,8 @@ PRIVATE_NAMES = (
     ("faust.transport.drivers.aiokafka.Consumer", "_new_consumer_thread", "overridden: our consumer thread"),
     ("faust.transport.drivers.aiokafka.Consumer", "_wait_next_records", "overridden: batch a poll's records"),
     ("faust.transport.drivers.aiokafka.Consumer", "_to_message", "overridden: a batch -> one message"),
-    ("faust.transport.drivers.aiokafka.Consumer", "_add_gap", "overridden: a batch's offsets are no gap"),
+    ("faust.transport.drivers.aiokafka.Consumer", "_add_gap", "overridden: no gap in a batched topic"),
+    ("faust.transport.consumer.Consumer", "_new_offset", "overridden: no commit past a hole"),
     ("faust.transport.consumer.Consumer", "_committed_offset", "read: acks start at the committed offset"),
     ("faust.transport.consumer.Consumer", "_acked_index", "updated: the batch's offsets acked"),
     ("faust.transport.consumer.Consumer", "_acked", "updated: the batch's offsets acked"),
@@ -108,10 +109,6 @@ class BatchingConsumer(faust_aiokafka.Consumer):
     message for the topics in ``app.batch_topics`` (other topics, e.g. changelogs: one
     message per record, as usual)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._batch_first: dict[TP, int] = {}
-
     def _new_consumer_thread(self):
         return BatchingConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -128,8 +125,6 @@ class BatchingConsumer(faust_aiokafka.Consumer):
             return super()._to_message(tp, record)
         recs = record.records
         first, last = recs[0], recs[-1]
-        # read by _add_gap, which the fetch loop calls for this message before its callback
-        self._batch_first[tp] = first.offset
         message = BatchMessage(
             last.topic, last.partition, last.offset,
             last.timestamp / 1000.0 if last.timestamp is not None else None,
@@ -148,15 +143,35 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         return message
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
-        # The fetch loop sees read offsets jump from one batch's last offset to the next
-        # one's and would record the jump as a gap; only offsets *before* the batch's first
-        # record are a real gap (the batch's own offsets are acked with the batch).
-        first = self._batch_first.get(tp)
-        if first is not None and tp.topic in getattr(self.app, "batch_topics", ()):
-            offset_to = min(offset_to, first - 1)
-            if offset_to < offset_from:
-                return
+        # Faust counts offsets the fetch loop jumped over as done (for compacted or
+        # transactional topics). A batched topic's offsets are contiguous (delete policy,
+        # no transactions), so offsets between two batches were read but never delivered
+        # (a poll's records dropped around a seek or a rebalance): never done. The jump
+        # from one batch's last offset to the next one's last is no gap at all.
+        if tp.topic in getattr(self.app, "batch_topics", ()):
+            return
         await super()._add_gap(tp, offset_from, offset_to)
+
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        # Faust keeps None for a partition never committed, and then commits whatever
+        # acked run comes first, past any hole before it; start it at the log's start.
+        batched = getattr(self.app, "batch_topics", ())
+        unknown = [tp for tp in self.assignment()
+                   if tp.topic in batched and self._committed_offset[tp] is None]
+        if unknown:
+            self._committed_offset.update(await self.earliest_offsets(*unknown))
+
+    def _new_offset(self, tp: TP) -> int | None:
+        # Commit a batched partition only from its committed offset on: Faust's own check
+        # lets a hole of one offset through (``min(acked) - committed > 1``) and none at all
+        # while the committed offset is unknown (revoked, not yet sought).
+        if tp.topic in getattr(self.app, "batch_topics", ()):
+            acked = self._acked[tp]
+            committed = self._committed_offset[tp]
+            if acked and (committed is None or min(acked) > committed):
+                return None
+        return super()._new_offset(tp)
 
     def ack_batch(self, message: Any) -> int:
         """Mark offsets ``first_offset .. offset`` of a handled batch as done (the agent

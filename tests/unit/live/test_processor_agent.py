@@ -155,10 +155,11 @@ def test_one_poll_of_a_partition_is_one_message_covering_its_offsets(tmp_path):
         m = consumer._to_message(tp, records[tp][0])
         assert isinstance(m, BatchMessage) and (m.first_offset, m.offset) == (10, 14)
         assert [r.offset for r in m.value.records] == list(range(10, 15))
-        # the fetch loop reports the jump from the previous read offset as a gap; only
-        # offsets before the batch's first record are one
+        # the fetch loop reports the jump from the previous read offset as a gap: offsets
+        # of a batched topic are contiguous, so none is one (offsets jumped over were
+        # read and never delivered)
         await consumer._add_gap(tp, 6, 14)
-        assert sorted((i.begin, i.end) for i in consumer._gap[tp]) == [(6, 10)]
+        assert not consumer._gap[tp]
         # the agent marks every offset of the batch; the stream's ack (after the
         # conductor's reference) changes nothing
         m.incref()
@@ -167,7 +168,9 @@ def test_one_poll_of_a_partition_is_one_message_covering_its_offsets(tmp_path):
         assert sorted(consumer._acked[tp]) == list(range(10, 15))
         assert consumer._n_acked == 5
         consumer._committed_offset[tp] = 6
-        assert consumer._new_offset(tp) == 15  # the gap 6..9 and the batch 10..14
+        assert consumer._new_offset(tp) is None  # 6..9 were never handled: no commit
+        consumer._committed_offset[tp] = 10
+        assert consumer._new_offset(tp) == 15
 
     asyncio.run(run())
 
@@ -205,6 +208,43 @@ def test_a_batch_the_stream_skips_across_a_rebalance_is_never_acked(tmp_path):
     m.ack(consumer)  # the stream's ack of the message it skipped
     assert not consumer._acked[tp]
     assert consumer._new_offset(tp) is None  # nothing to commit
+
+
+def test_no_commit_past_offsets_no_handled_batch_covered(tmp_path):
+    """Faust commits past a hole of one offset (its check is ``min(acked) - committed >
+    1``) and past any hole while the committed offset is unknown (a partition never
+    committed, or revoked and not yet sought): a batch read but never handled at start-up
+    was then lost, every offset committed (seen in the SIGKILL fault test)."""
+    app, consumer, tp = _consumer(tmp_path)
+    from motcua.adapters.faust_batching import RecordBatch
+
+    later = consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(2482, 2500)]))
+    assert consumer._committed_offset[tp] is None
+    assert consumer.ack_batch(later) == 18  # 0..2481 read, never handled
+    assert consumer._new_offset(tp) is None
+    consumer._committed_offset[tp] = 2481  # one offset short
+    assert consumer._new_offset(tp) is None
+    consumer._committed_offset[tp] = 2482
+    assert consumer._new_offset(tp) == 2500
+
+
+def test_a_never_committed_partition_starts_at_the_log_start(tmp_path):
+    app, consumer, tp = _consumer(tmp_path)
+
+    async def run():
+        async def no_committed():
+            return {tp: None}
+
+        async def earliest(*tps):
+            return {t: 0 for t in tps}
+
+        consumer.seek_to_committed = no_committed
+        consumer.earliest_offsets = earliest
+        consumer.assignment = lambda: {tp}
+        await consumer.perform_seek()
+        assert consumer._committed_offset[tp] == 0
+
+    asyncio.run(run())
 
 
 def test_waiting_for_handled_batches_ends_when_the_agent_acked_them(tmp_path):
