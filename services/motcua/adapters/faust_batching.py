@@ -11,6 +11,8 @@ moves one fails a fast test instead of the live pipeline.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import faust
@@ -104,10 +106,19 @@ class BatchMessage(ConsumerMessage):
     __slots__ = ("first_offset",)
 
 
+# A hole before a partition's acked offsets older than this is read again (see
+# ``BatchingConsumer._reread_hole``).
+HOLE_REREAD_S = 10.0
+
+
 class BatchingConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, delivering each partition's records of a poll as one
     message for the topics in ``app.batch_topics`` (other topics, e.g. changelogs: one
     message per record, as usual)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._holes: dict[TP, tuple[int, float]] = {}  # tp -> (committed offset, since)
 
     def _new_consumer_thread(self):
         return BatchingConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -170,8 +181,24 @@ class BatchingConsumer(faust_aiokafka.Consumer):
             acked = self._acked[tp]
             committed = self._committed_offset[tp]
             if acked and (committed is None or min(acked) > committed):
+                if committed is not None:
+                    self._reread_hole(tp, committed)
                 return None
+            self._holes.pop(tp, None)
         return super()._new_offset(tp)
+
+    def _reread_hole(self, tp: TP, committed: int) -> None:
+        # Batches of a partition are handled in offset order, so a hole that outlives a few
+        # commit intervals is records nobody will deliver: read the partition again from
+        # the committed offset (the records after it are handled twice, which the writer
+        # absorbs) instead of never committing it again.
+        now = time.monotonic()
+        since = self._holes.setdefault(tp, (committed, now))
+        if since[0] != committed:
+            self._holes[tp] = (committed, now)
+        elif now - since[1] >= HOLE_REREAD_S:
+            self._holes[tp] = (committed, now)
+            asyncio.ensure_future(self.seek(tp, committed))
 
     def ack_batch(self, message: Any) -> int:
         """Mark offsets ``first_offset .. offset`` of a handled batch as done (the agent

@@ -228,6 +228,36 @@ def test_no_commit_past_offsets_no_handled_batch_covered(tmp_path):
     assert consumer._new_offset(tp) == 2500
 
 
+def test_a_hole_that_stays_is_read_again_from_the_committed_offset(tmp_path, monkeypatch):
+    from motcua.adapters import faust_batching
+    from motcua.adapters.faust_batching import RecordBatch
+
+    app, consumer, tp = _consumer(tmp_path)
+    now = [100.0]
+    monkeypatch.setattr(faust_batching.time, "monotonic", lambda: now[0])
+
+    async def run():
+        seeks = []
+
+        async def seek(partition, offset):
+            seeks.append((partition, offset))
+
+        consumer.seek = seek
+        consumer._committed_offset[tp] = 2482 - 50
+        consumer.ack_batch(consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(2482, 2500)])))
+        assert consumer._new_offset(tp) is None
+        now[0] += faust_batching.HOLE_REREAD_S - 1
+        assert consumer._new_offset(tp) is None
+        await asyncio.sleep(0)
+        assert seeks == []  # a batch may still be on its way
+        now[0] += 2
+        assert consumer._new_offset(tp) is None
+        await asyncio.sleep(0)
+        assert seeks == [(tp, 2432)]
+
+    asyncio.run(run())
+
+
 def test_a_never_committed_partition_starts_at_the_log_start(tmp_path):
     app, consumer, tp = _consumer(tmp_path)
 
