@@ -11,6 +11,8 @@ moves one fails a fast test instead of the live pipeline.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import faust
@@ -26,12 +28,14 @@ PRIVATE_NAMES = (
     ("faust.transport.drivers.aiokafka.Consumer", "_new_consumer_thread", "overridden: our consumer thread"),
     ("faust.transport.drivers.aiokafka.Consumer", "_wait_next_records", "overridden: batch a poll's records"),
     ("faust.transport.drivers.aiokafka.Consumer", "_to_message", "overridden: a batch -> one message"),
-    ("faust.transport.drivers.aiokafka.Consumer", "_add_gap", "overridden: a batch's offsets are no gap"),
+    ("faust.transport.drivers.aiokafka.Consumer", "_add_gap", "overridden: no gap in a batched topic"),
+    ("faust.transport.consumer.Consumer", "_new_offset", "overridden: no commit past a hole"),
     ("faust.transport.consumer.Consumer", "_committed_offset", "read: acks start at the committed offset"),
     ("faust.transport.consumer.Consumer", "_acked_index", "updated: the batch's offsets acked"),
     ("faust.transport.consumer.Consumer", "_acked", "updated: the batch's offsets acked"),
     ("faust.transport.consumer.Consumer", "_n_acked", "updated: the batch's offsets acked"),
     ("faust.transport.consumer.Consumer", "_waiting_for_ack", "notified after acking"),
+    ("faust.transport.consumer.Consumer", "_unacked_messages", "updated: a handled batch is no longer pending"),
     ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "_create_worker_consumer",
      "overridden: set the fetch wait"),
     ("aiokafka.AIOKafkaConsumer", "_fetch_max_wait_ms", "set before start(): short fetch waits"),
@@ -62,7 +66,7 @@ codecs.register("orjson", OrjsonCodec())
 # caps a no-op agent at ~2,000-5,000 events/s, whatever the fetch settings. So the
 # processor's consumer delivers the records of one partition fetched in one poll as ONE
 # Faust message (value: a RecordBatch); once the agent handled it, every offset it covers
-# is acked (``ack_batch``, plus the stream's own ack of the last one). Everything else is
+# is acked (``ack_batch``; never by the stream, which also acks what it skips). Everything else is
 # Faust's: group membership, assignment, the changelog-backed table and its recovery
 # (changelog records still arrive one by one), flow control across rebalances
 # (generation ids), and the commit path (offsets committed only up to acked offsets,
@@ -104,6 +108,11 @@ class BatchMessage(ConsumerMessage):
     first_offset: int
 
 
+# A hole before a partition's acked offsets older than this is read again (see
+# ``BatchingConsumer._reread_hole``).
+HOLE_REREAD_S = 10.0
+
+
 class BatchingConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, delivering each partition's records of a poll as one
     message for the topics in ``app.batch_topics`` (other topics, e.g. changelogs: one
@@ -111,7 +120,7 @@ class BatchingConsumer(faust_aiokafka.Consumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._batch_first: dict[TP, int] = {}
+        self._holes: dict[TP, tuple[int, float]] = {}  # tp -> (committed offset, since)
 
     def _new_consumer_thread(self):
         return BatchingConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -129,8 +138,6 @@ class BatchingConsumer(faust_aiokafka.Consumer):
             return super()._to_message(tp, record)
         recs = record.records
         first, last = recs[0], recs[-1]
-        # read by _add_gap, which the fetch loop calls for this message before its callback
-        self._batch_first[tp] = first.offset
         message = BatchMessage(
             last.topic, last.partition, last.offset,
             # a missing timestamp stays None and the value is the RecordBatch, as Faust's
@@ -140,27 +147,74 @@ class BatchingConsumer(faust_aiokafka.Consumer):
             sum(r.serialized_value_size for r in recs), tp,
             generation_id=self.app.consumer_generation_id)
         message.first_offset = first.offset
+        # One reference held for ``ack_batch``, so the stream's own ack never brings the
+        # count to zero: Faust's stream also acks a message it *skips* (taken from its queue
+        # after a rebalance began: stale generation or flow stopped). For a batch that
+        # marked its last offset done though no record was handled; revoked partitions
+        # have no committed offset until the next seek, and then the commit in Faust's
+        # wait_empty (or the commit timer) jumped past the batch and every batch cleared
+        # from the queue before it: those events never reached the facts topic.
+        message.refcount = 1
         return message
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
-        # The fetch loop sees read offsets jump from one batch's last offset to the next
-        # one's and would record the jump as a gap; only offsets *before* the batch's first
-        # record are a real gap (the batch's own offsets are acked with the batch).
-        first = self._batch_first.get(tp)
-        if first is not None and tp.topic in getattr(self.app, "batch_topics", ()):
-            offset_to = min(offset_to, first - 1)
-            if offset_to < offset_from:
-                return
+        # Faust counts offsets the fetch loop jumped over as done (for compacted or
+        # transactional topics). A batched topic's offsets are contiguous (delete policy,
+        # no transactions), so offsets between two batches were read but never delivered
+        # (a poll's records dropped around a seek or a rebalance): never done. The jump
+        # from one batch's last offset to the next one's last is no gap at all.
+        if tp.topic in getattr(self.app, "batch_topics", ()):
+            return
         await super()._add_gap(tp, offset_from, offset_to)
 
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        # Faust keeps None for a partition never committed, and then commits whatever
+        # acked run comes first, past any hole before it; start it at the log's start.
+        batched = getattr(self.app, "batch_topics", ())
+        unknown = [tp for tp in self.assignment()
+                   if tp.topic in batched and self._committed_offset[tp] is None]
+        if unknown:
+            self._committed_offset.update(await self.earliest_offsets(*unknown))
+
+    def _new_offset(self, tp: TP) -> int | None:
+        # Commit a batched partition only from its committed offset on: Faust's own check
+        # lets a hole of one offset through (``min(acked) - committed > 1``) and none at all
+        # while the committed offset is unknown (revoked, not yet sought).
+        if tp.topic in getattr(self.app, "batch_topics", ()):
+            acked = self._acked[tp]
+            committed = self._committed_offset[tp]
+            if acked and (committed is None or min(acked) > committed):
+                if committed is not None:
+                    self._reread_hole(tp, committed)
+                return None
+            self._holes.pop(tp, None)
+        return super()._new_offset(tp)
+
+    def _reread_hole(self, tp: TP, committed: int) -> None:
+        # Batches of a partition are handled in offset order, so a hole that outlives a few
+        # commit intervals is records nobody will deliver: read the partition again from
+        # the committed offset (the records after it are handled twice, which the writer
+        # absorbs) instead of never committing it again.
+        now = time.monotonic()
+        since = self._holes.setdefault(tp, (committed, now))
+        if since[0] != committed:
+            self._holes[tp] = (committed, now)
+        elif now - since[1] >= HOLE_REREAD_S:
+            self._holes[tp] = (committed, now)
+            asyncio.ensure_future(self.seek(tp, committed))
+
     def ack_batch(self, message: Any) -> int:
-        """Mark offsets ``first_offset .. offset - 1`` of a handled batch as done (the
-        agent calls this after handling it); the batch's last offset is acked by the
-        stream like any message's (Faust's Cython stream iterator inlines that ack, so
-        overriding ``Consumer.ack`` would not be enough). Same bookkeeping as
-        ``Consumer.ack``; returns the number of offsets marked."""
+        """Mark offsets ``first_offset .. offset`` of a handled batch as done (the agent
+        calls this after handling it). The only ack of a batch: the stream's cannot reach
+        the batch's reference count (see ``_to_message``; Faust's Cython stream iterator
+        inlines that ack, so overriding ``Consumer.ack`` would not be enough). Same
+        bookkeeping as ``Consumer.ack``; returns the number of offsets marked."""
         with ack_lock:
             tp = message.tp
+            # handled (or given up across a rebalance): Faust's wait_empty stops waiting
+            message.acked = True
+            self._unacked_messages.discard(message)
             try:
                 if not self.app.topics.acks_enabled_for(message.topic):
                     return 0
@@ -173,7 +227,7 @@ class BatchingConsumer(faust_aiokafka.Consumer):
                 if committed is not None:
                     start = max(start, committed)
                 acked_index = self._acked_index[tp]
-                new = [o for o in range(start, message.offset) if o not in acked_index]
+                new = [o for o in range(start, message.offset + 1) if o not in acked_index]
                 acked_index.update(new)
                 self._acked[tp].extend(new)
                 self._n_acked += len(new)
