@@ -28,8 +28,8 @@ from datetime import date
 from pathlib import Path
 
 from motcua.domain.calendar import MS_PER_DAY, VN_OFFSET_MS
-from motcua.reference.official_calendar import default_calendar
 from motcua.reference import procedures, units_for_province
+from motcua.reference.official_calendar import default_calendar
 from motcua.simulate.dvcqg import to_requests, write_requests
 
 START, END = date(2025, 7, 1), date(2025, 12, 31)  # after the 2025 reforms: one unit set
@@ -68,39 +68,81 @@ class Template:
         cal = self.cal
         p = self.procs[int(r() * len(self.procs))]
         day = self.days[int(r() * len(self.days))]
-        env = {"source_system": "motcua-bench", "dossier_id": f"{unit}-D{i}", "province_code": "75",
-               "unit_code": unit, "unit_level": level, "procedure_code": p.code, "field_code": p.field_code}
+        env = {
+            "source_system": "motcua-bench",
+            "dossier_id": f"{unit}-D{i}",
+            "province_code": "75",
+            "unit_code": unit,
+            "unit_level": level,
+            "procedure_code": p.code,
+            "field_code": p.field_code,
+        }
         recv = self._at(day)
         u = r()
         channel = "ONLINE" if u < 0.8 else ("DIRECT" if u < 0.95 else "POSTAL")
-        out = [("SUBMITTED", recv - (int(r() * 48 * HOUR_MS) if channel == "ONLINE" else 10 * MIN_MS),
-                {"channel": channel, "online_service": p.online_service})]
+        out = [
+            (
+                "SUBMITTED",
+                recv - (int(r() * 48 * HOUR_MS) if channel == "ONLINE" else 10 * MIN_MS),
+                {"channel": channel, "online_service": p.online_service},
+            )
+        ]
         if r() < 0.01:
             out.append(("REJECTED", recv, {"reason": "Hồ sơ không đúng thành phần theo quy định"}))
         else:
-            out.append(("RECEIVED", recv, {"channel": channel, "online_service": p.online_service,
-                                           "time_limit": dict(p.time_limit), "has_fee": p.has_fee,
-                                           "requires_paper_result": p.requires_paper_result}))
+            out.append(
+                (
+                    "RECEIVED",
+                    recv,
+                    {
+                        "channel": channel,
+                        "online_service": p.online_service,
+                        "time_limit": dict(p.time_limit),
+                        "has_fee": p.has_fee,
+                        "requires_paper_result": p.requires_paper_result,
+                    },
+                )
+            )
             t = recv + 5 * MIN_MS
             out.append(("PROCESSING", t, None))
             if r() < 0.8:
                 total = 1 + int(r() * 5)
                 dig = total if r() < 0.3 else int(r() * total)
-                out.append(("DIGITISED", t + MIN_MS, {
-                    "components_total": total, "components_digitised": dig,
-                    "components_reused": (1 + int(r() * dig)) if dig and r() < 0.35 else 0,
-                    "from_personal_store": r() < 0.15, "population_data_used": r() < 0.45}))
+                out.append(
+                    (
+                        "DIGITISED",
+                        t + MIN_MS,
+                        {
+                            "components_total": total,
+                            "components_digitised": dig,
+                            "components_reused": (1 + int(r() * dig)) if dig and r() < 0.35 else 0,
+                            "from_personal_store": r() < 0.15,
+                            "population_data_used": r() < 0.45,
+                        },
+                    )
+                )
             if p.has_fee:
                 out.append(("PAYMENT_REQUESTED", t + 10 * MIN_MS, {"amount_vnd": 50_000}))
-                out.append(("PAYMENT_COMPLETED", t + 40 * MIN_MS, {
-                    "amount_vnd": 50_000, "method": PAYMENT_METHODS[int(r() * 5)]}))
+                out.append(
+                    (
+                        "PAYMENT_COMPLETED",
+                        t + 40 * MIN_MS,
+                        {"amount_vnd": 50_000, "method": PAYMENT_METHODS[int(r() * 5)]},
+                    )
+                )
             limit = max(1, p.time_limit["value"] if p.time_limit["unit"] != "HOURS" else 1)
             k = 0
             u = r()
             if u < 0.006:
                 out.append(("WITHDRAWN", self._at(cal.add_working_days(day, 1)), None))
             elif u < 0.01:
-                out.append(("STOPPED", self._at(cal.add_working_days(day, 2)), {"reason": "Hồ sơ không đủ điều kiện"}))
+                out.append(
+                    (
+                        "STOPPED",
+                        self._at(cal.add_working_days(day, 2)),
+                        {"reason": "Hồ sơ không đủ điều kiện"},
+                    )
+                )
             elif u < 0.10:
                 pass  # still in progress
             else:
@@ -114,13 +156,20 @@ class Template:
                 end = max(self._at(end_day), out[-1][1] + 10 * MIN_MS)
                 out.append(("RESOLVED", end, {"electronic_result": r() < 0.8}))
                 ret = "POSTAL" if channel == "POSTAL" else ("ONLINE" if channel == "ONLINE" else "DIRECT")
-                out.append(("RESULT_RETURNED", end + int(r() * 24 * HOUR_MS) + MIN_MS, {"return_channel": ret}))
+                out.append(
+                    ("RESULT_RETURNED", end + int(r() * 24 * HOUR_MS) + MIN_MS, {"return_channel": ret})
+                )
                 if r() < 0.3:
                     out.append(("RATED", end + 30 * HOUR_MS, {"rating": "SATISFIED"}))
         out.sort(key=lambda x: x[1])
         evs = []
         for n, (etype, at, extra) in enumerate(out, 1):
-            ev = {"event_id": f"{env['dossier_id']}-{n}", "event_type": etype, "occurred_at": at, "sequence": n}
+            ev = {
+                "event_id": f"{env['dossier_id']}-{n}",
+                "event_type": etype,
+                "occurred_at": at,
+                "sequence": n,
+            }
             ev.update(env)
             if extra:
                 ev.update(extra)
@@ -128,11 +177,16 @@ class Template:
         return evs
 
 
-def generate(work: Path, n: int, style: str, n_units: int, pii: bool, seed: int) -> tuple[list[tuple[Path, str]], int]:
+def generate(
+    work: Path, n: int, style: str, n_units: int, pii: bool, seed: int
+) -> tuple[list[tuple[Path, str]], int]:
     """Write the payload files (one per unit); returns [(path, unit)], requests written."""
     cal = default_calendar()
-    units = [(u.code, u.level) for u in units_for_province(75)
-             if u.valid_on(START) and u.level in ("COMMUNE", "PROVINCE")]
+    units = [
+        (u.code, u.level)
+        for u in units_for_province(75)
+        if u.valid_on(START) and u.level in ("COMMUNE", "PROVINCE")
+    ]
     random.Random(seed).shuffle(units)
     units = units[:n_units]
     tpl = Template(cal, seed)
@@ -143,6 +197,7 @@ def generate(work: Path, n: int, style: str, n_units: int, pii: bool, seed: int)
 
     try:
         from tqdm import tqdm
+
         bar = tqdm(total=n, desc="generate", unit=" dossiers", unit_scale=True)
     except ImportError:  # pragma: no cover
         bar = None
@@ -193,8 +248,11 @@ def main() -> None:
     ap.add_argument("--dossiers", type=int, default=1_000_000)
     ap.add_argument("--style", choices=("T", "O", "mixed"), default="T")
     ap.add_argument("--units", type=int, default=8, help="units (one payload file each)")
-    ap.add_argument("--no-pii", action="store_true",
-                    help="leave personal fields empty (default: fake names, IDs, phones, as real feeds carry)")
+    ap.add_argument(
+        "--no-pii",
+        action="store_true",
+        help="leave personal fields empty (default: fake names, IDs, phones, as real feeds carry)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=None, help="keep files here (default: temp, removed)")
     ap.add_argument("--generate-only", action="store_true", help="write the payload files, do not import")
@@ -209,10 +267,14 @@ def main() -> None:
     files, n_requests = generate(work, args.dossiers, args.style, args.units, not args.no_pii, args.seed)
     gen_wall, gen_cpu = time.perf_counter() - t0, cpu_seconds() - c0
     size = sum(p.stat().st_size for p, _ in files)
-    print(f"generated          {args.dossiers:,} dossiers, style {args.style}, {len(files)} files, "
-          f"{n_requests:,} requests, {size / 2**20:,.1f} MiB")
-    print(f"generation         {gen_wall:.1f} s wall, {gen_cpu:.1f} s CPU "
-          f"({args.dossiers / max(gen_wall, 1e-9):,.0f} dossiers/s)")
+    print(
+        f"generated          {args.dossiers:,} dossiers, style {args.style}, {len(files)} files, "
+        f"{n_requests:,} requests, {size / 2**20:,.1f} MiB"
+    )
+    print(
+        f"generation         {gen_wall:.1f} s wall, {gen_cpu:.1f} s CPU "
+        f"({args.dossiers / max(gen_wall, 1e-9):,.0f} dossiers/s)"
+    )
     print(f"files              {work}")
 
     if not args.generate_only:
@@ -224,26 +286,36 @@ def main() -> None:
     if not args.generate_only:
         t0 = time.perf_counter()
         store = open_fresh_store(work / "store")
-        print(f"store              new embedded store in {time.perf_counter() - t0:.1f} s (not in the figures below)")
+        print(
+            f"store              new embedded store in {time.perf_counter() - t0:.1f} s (not in the figures below)"
+        )
         rss_before = peak_rss_mib()
         t0, c0 = time.perf_counter(), cpu_seconds()
         summaries, note = run_import(files, store)
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
-        tot = {k: sum(getattr(s, k) for s in summaries)
-               for k in ("requests", "snapshots", "rows", "dossiers", "events", "duplicates")}
+        tot = {
+            k: sum(getattr(s, k) for s in summaries)
+            for k in ("requests", "snapshots", "rows", "dossiers", "events", "duplicates")
+        }
         dead = {}
         for s in summaries:
             for reason, count in s.dead_letters.items():
                 if count:
                     dead[reason] = dead.get(reason, 0) + count
-        print(f"imported           {tot['requests']:,} requests: {tot['snapshots']:,} snapshots, "
-              f"{tot['rows']:,} rows, {tot['dossiers']:,} dossiers, {tot['events']:,} events, "
-              f"{tot['duplicates']:,} duplicates ({note})")
+        print(
+            f"imported           {tot['requests']:,} requests: {tot['snapshots']:,} snapshots, "
+            f"{tot['rows']:,} rows, {tot['dossiers']:,} dossiers, {tot['events']:,} events, "
+            f"{tot['duplicates']:,} duplicates ({note})"
+        )
         print(f"dead letters       {sum(dead.values()):,} {dict(sorted(dead.items())) if dead else ''}")
-        print(f"import             {wall:.1f} s wall, {cpu:.1f} s CPU = {cpu / max(wall, 1e-9):.2f} cores "
-              f"(importer's own clock {sum(s.seconds for s in summaries):.1f} s)")
-        print(f"throughput         {tot['snapshots'] / wall:,.0f} snapshots/s, {tot['rows'] / wall:,.0f} rows/s, "
-              f"{tot['events'] / wall:,.0f} events/s, {tot['dossiers'] / wall:,.0f} dossiers/s")
+        print(
+            f"import             {wall:.1f} s wall, {cpu:.1f} s CPU = {cpu / max(wall, 1e-9):.2f} cores "
+            f"(importer's own clock {sum(s.seconds for s in summaries):.1f} s)"
+        )
+        print(
+            f"throughput         {tot['snapshots'] / wall:,.0f} snapshots/s, {tot['rows'] / wall:,.0f} rows/s, "
+            f"{tot['events'] / wall:,.0f} events/s, {tot['dossiers'] / wall:,.0f} dossiers/s"
+        )
         print(f"peak RSS           {peak_rss_mib():,.0f} MiB (before the import {rss_before:,.0f} MiB)")
     else:
         print(f"peak RSS           {peak_rss_mib():,.0f} MiB")

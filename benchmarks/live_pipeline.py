@@ -36,12 +36,15 @@ sys.path.insert(0, str(ROOT))  # devtools/ (the broker launcher)
 
 from devtools.kafka_broker import Broker, free_port  # noqa: E402
 
-from motcua.adapters.codec import encode_avro, encode_json  # noqa: E402
-from motcua.reference.official_calendar import default_calendar  # noqa: E402
+from motcua.adapters.codec import (  # noqa: E402
+    decode_record,
+    encode_avro,
+    encode_json,
+)
 from motcua.live.config import LiveSettings  # noqa: E402
 from motcua.live.topics import ensure_topics  # noqa: E402
 from motcua.pipeline.dossiers import DossierBook  # noqa: E402
-from motcua.adapters.codec import decode_record  # noqa: E402
+from motcua.reference.official_calendar import default_calendar  # noqa: E402
 from motcua.simulate import simulate  # noqa: E402
 
 
@@ -50,20 +53,33 @@ def events(n: int) -> list[dict]:
     start = date(2025, 1, 1)
     days = 31
     while len(out) < n:
-        out = [e for e in simulate("75", start, start + timedelta(days=days), seed=7, scale=1.0)
-               if isinstance(e, dict)]
+        out = [
+            e
+            for e in simulate("75", start, start + timedelta(days=days), seed=7, scale=1.0)
+            if isinstance(e, dict)
+        ]
         days *= 2
     return out[:n]
 
 
 def settings_for(tag: str, bootstrap: str, partitions: int, data: Path) -> LiveSettings:
-    return LiveSettings(kafka_bootstrap=bootstrap, events_topic=f"{tag}-events",
-                        facts_topic=f"{tag}-facts", dead_letters_topic=f"{tag}-dead",
-                        events_partitions=partitions, facts_partitions=partitions,
-                        processor_app_id=f"{tag}-processor", writer_group=f"{tag}-writer",
-                        data_dir=data, store=f"chdb://{data / 'store'}",
-                        processor_metrics_port=0, writer_metrics_port=0, gateway_metrics_port=0,
-                        api_keys="motcua-dongnai:bench-key", session_timeout_s=10)
+    return LiveSettings(
+        kafka_bootstrap=bootstrap,
+        events_topic=f"{tag}-events",
+        facts_topic=f"{tag}-facts",
+        dead_letters_topic=f"{tag}-dead",
+        events_partitions=partitions,
+        facts_partitions=partitions,
+        processor_app_id=f"{tag}-processor",
+        writer_group=f"{tag}-writer",
+        data_dir=data,
+        store=f"chdb://{data / 'store'}",
+        processor_metrics_port=0,
+        writer_metrics_port=0,
+        gateway_metrics_port=0,
+        api_keys="motcua-dongnai:bench-key",
+        session_timeout_s=10,
+    )
 
 
 def env_of(s: LiveSettings) -> dict:
@@ -77,8 +93,13 @@ def env_of(s: LiveSettings) -> dict:
 async def preload(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]]) -> None:
     from aiokafka import AIOKafkaProducer
 
-    p = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                         linger_ms=20, max_batch_size=512 * 1024)
+    p = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=20,
+        max_batch_size=512 * 1024,
+    )
     await p.start()
     try:
         for k, v in values:
@@ -117,17 +138,25 @@ class CpuSampler(threading.Thread):
     def between(self, t0: float, t1: float) -> float:
         def at(t):
             return min(self.samples, key=lambda s: abs(s[0] - t))[1]
+
         return at(t1) - at(t0)
 
 
-def facts_span(bootstrap: str, topic: str, expect_events: int,
-               times: list | None = None) -> tuple[float, int]:
+def facts_span(
+    bootstrap: str, topic: str, expect_events: int, times: list | None = None
+) -> tuple[float, int]:
     """Seconds from the first to the last facts message, once all events are carried
     (``times`` gets the first and last message times, epoch seconds)."""
     from kafka import KafkaConsumer
 
-    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                      enable_auto_commit=False, group_id=None, fetch_max_bytes=64 << 20)
+    c = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_bytes=64 << 20,
+    )
     first = last = None
     carried = 0
     seen_ids = 0
@@ -156,11 +185,21 @@ async def baseline(s: LiveSettings, n: int) -> float:
 
     cal = default_calendar()
     book = DossierBook(cal)
-    consumer = AIOKafkaConsumer(s.events_topic, bootstrap_servers=s.kafka_bootstrap,
-                                group_id=f"{s.processor_app_id}-baseline", enable_auto_commit=False,
-                                auto_offset_reset="earliest", max_poll_records=s.processor_batch)
-    producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all",
-                                enable_idempotence=True, linger_ms=5, max_batch_size=512 * 1024)
+    consumer = AIOKafkaConsumer(
+        s.events_topic,
+        bootstrap_servers=s.kafka_bootstrap,
+        group_id=f"{s.processor_app_id}-baseline",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=s.processor_batch,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=s.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+    )
     await consumer.start()
     await producer.start()
     facts_topic, state_topic = f"{s.facts_topic}-baseline", f"{s.facts_topic}-baseline-state"
@@ -193,8 +232,7 @@ async def baseline(s: LiveSettings, n: int) -> float:
                         continue
                     key = d.encode()
                     p = facts_parts[(murmur2(key) & 0x7FFFFFFF) % len(facts_parts)]
-                    facts_out.setdefault(p, []).append(
-                        (key, orjson.dumps({"facts": facts, "events": evs})))
+                    facts_out.setdefault(p, []).append((key, orjson.dumps({"facts": facts, "events": evs})))
                     state_out.append((key, orjson.dumps(book.state(d).to_dict())))
                 for p, items in facts_out.items():
                     for key, value in items:
@@ -212,9 +250,20 @@ async def baseline(s: LiveSettings, n: int) -> float:
 
 
 def run_processor(s: LiveSettings, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "motcua.cli.main", "run", "processor",
-                             "--datadir", str(s.data_dir / f"faust-{s.processor_app_id}")],
-                            env=env_of(s), stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "motcua.cli.main",
+            "run",
+            "processor",
+            "--datadir",
+            str(s.data_dir / f"faust-{s.processor_app_id}"),
+        ],
+        env=env_of(s),
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def stop(p: subprocess.Popen) -> None:
@@ -237,9 +286,13 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=6)
     ap.add_argument("--rate", type=int, default=1000, help="events/s for the freshness run")
     ap.add_argument("--seconds", type=int, default=30, help="length of the freshness run")
-    ap.add_argument("--writer-seconds", type=float, default=0.1,
-                    help="writer batch age for the freshness run (a flush per partition costs a few "
-                         "ClickHouse statements and two offset commits)")
+    ap.add_argument(
+        "--writer-seconds",
+        type=float,
+        default=0.1,
+        help="writer batch age for the freshness run (a flush per partition costs a few "
+        "ClickHouse statements and two offset commits)",
+    )
     ap.add_argument("--only-freshness", action="store_true", help="skip the throughput runs")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
@@ -282,10 +335,13 @@ def throughput_runs(a, evs, values, tag, bootstrap, work) -> None:
         stop(proc)
     faust_rate = len(evs) / span
     faust_cpu = sampler.between(*times)
-    print(f"processor (faust, 1 worker): {faust_rate:,.0f} events/s "
-          f"({len(evs):,} events, {msgs:,} facts messages in {span:.1f} s; "
-          f"{faust_cpu:.1f} CPU s = {faust_cpu / len(evs) * 1e6:.0f} us/event; "
-          f"load average {load_average()})", flush=True)
+    print(
+        f"processor (faust, 1 worker): {faust_rate:,.0f} events/s "
+        f"({len(evs):,} events, {msgs:,} facts messages in {span:.1f} s; "
+        f"{faust_cpu:.1f} CPU s = {faust_cpu / len(evs) * 1e6:.0f} us/event; "
+        f"load average {load_average()})",
+        flush=True,
+    )
 
     # 2. baseline: plain aiokafka loop over the same fold, same topic
     base_s = baseline_settings = s
@@ -298,10 +354,13 @@ def throughput_runs(a, evs, values, tag, bootstrap, work) -> None:
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     base_cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime  # incl. its start-up
     base_rate = len(evs) / t
-    print(f"baseline (aiokafka loop, same fold): {base_rate:,.0f} events/s "
-          f"({base_cpu:.1f} CPU s = {base_cpu / len(evs) * 1e6:.0f} us/event; "
-          f"load average {load_average()}); faust/baseline time ratio "
-          f"{base_rate / faust_rate:.2f}x, CPU ratio {faust_cpu / base_cpu:.2f}x", flush=True)
+    print(
+        f"baseline (aiokafka loop, same fold): {base_rate:,.0f} events/s "
+        f"({base_cpu:.1f} CPU s = {base_cpu / len(evs) * 1e6:.0f} us/event; "
+        f"load average {load_average()}); faust/baseline time ratio "
+        f"{base_rate / faust_rate:.2f}x, CPU ratio {faust_cpu / base_cpu:.2f}x",
+        flush=True,
+    )
 
     # 3. end to end: processor + writer from a preloaded topic
     from motcua.adapters.clickhouse_store import ClickHouseStore
@@ -331,10 +390,11 @@ def throughput_runs(a, evs, values, tag, bootstrap, work) -> None:
         th.join(60)
         stop(proc)
     e2e = time.time() - started
-    print(f"end to end (processor + writer -> ClickHouse, incl. startup): "
-          f"{len(evs) / e2e:,.0f} events/s ({e2e:.1f} s; load average {load_average()})",
-          flush=True)
-
+    print(
+        f"end to end (processor + writer -> ClickHouse, incl. startup): "
+        f"{len(evs) / e2e:,.0f} events/s ({e2e:.1f} s; load average {load_average()})",
+        flush=True,
+    )
 
 
 def freshness_run(a, evs, tag, bootstrap, work) -> None:
@@ -342,7 +402,8 @@ def freshness_run(a, evs, tag, bootstrap, work) -> None:
     from motcua.live.writer import Writer
 
     s4 = settings_for(tag + "fresh", bootstrap, a.partitions, work).model_copy(
-        update={"writer_batch_seconds": a.writer_seconds})
+        update={"writer_batch_seconds": a.writer_seconds}
+    )
     ensure_topics(s4)
     store4 = ClickHouseStore(f"chdb://{work / 'store'}?database=fresh")
     fresh: list[float] = []
@@ -352,8 +413,12 @@ def freshness_run(a, evs, tag, bootstrap, work) -> None:
             fresh.extend(acked - t / 1000 for t in m.get("ts", ()))
 
     port = free_port()
-    gw = subprocess.Popen([sys.executable, "-m", "motcua.cli.main", "run", "gateway", "--port", str(port)],
-                          env=env_of(s4), stdout=open(work / "gateway.log", "ab"), stderr=subprocess.STDOUT)
+    gw = subprocess.Popen(
+        [sys.executable, "-m", "motcua.cli.main", "run", "gateway", "--port", str(port)],
+        env=env_of(s4),
+        stdout=open(work / "gateway.log", "ab"),
+        stderr=subprocess.STDOUT,
+    )
     proc = run_processor(s4, work / "processor-fresh.log")
     w4 = Writer(s4, store=store4, on_flushed=observed)
     th4 = threading.Thread(target=w4.run, daemon=True)
@@ -365,10 +430,13 @@ def freshness_run(a, evs, tag, bootstrap, work) -> None:
         per_tick = max(1, a.rate // 20)
         t0 = time.perf_counter()
         for i in range(0, len(lines), per_tick):
-            body = b"\n".join(lines[i:i + per_tick])
-            req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/events", data=body, method="POST",
-                                         headers={"Content-Type": "application/x-ndjson",
-                                                  "X-API-Key": "bench-key"})
+            body = b"\n".join(lines[i : i + per_tick])
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/v1/events",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/x-ndjson", "X-API-Key": "bench-key"},
+            )
             urllib.request.urlopen(req, timeout=30).read()
             target = t0 + (i // per_tick + 1) / 20
             time.sleep(max(0.0, target - time.perf_counter()))
@@ -384,19 +452,28 @@ def freshness_run(a, evs, tag, bootstrap, work) -> None:
     from motcua.live.metrics import INSERT_LATENCY
 
     def mean_ms(table: str) -> float:
-        samples = {x.name: x.value for m in INSERT_LATENCY.collect() for x in m.samples
-                   if x.labels.get("table") == table}
+        samples = {
+            x.name: x.value
+            for m in INSERT_LATENCY.collect()
+            for x in m.samples
+            if x.labels.get("table") == table
+        }
         count = next((v for k, v in samples.items() if k.endswith("_count")), 0)
         total = next((v for k, v in samples.items() if k.endswith("_sum")), 0)
         return total / count * 1000 if count else 0.0
 
-    print(f"writer: {w4.flushed_batches:,} batch flushes in the whole run (all stages); mean insert latency "
-          f"per flush: events {mean_ms('events'):.0f} ms, rollup+backlog+states {mean_ms('transitions'):.0f} ms",
-          flush=True)
-    print(f"freshness at {sent_rate:,.0f} events/s via the gateway ({len(fresh):,} events, "
-          f"writer batch age {a.writer_seconds} s): "
-          f"p50 {pct(fresh, 0.5) * 1000:,.0f} ms, p99 {pct(fresh, 0.99) * 1000:,.0f} ms; "
-          f"load average {load_average()}", flush=True)
+    print(
+        f"writer: {w4.flushed_batches:,} batch flushes in the whole run (all stages); mean insert latency "
+        f"per flush: events {mean_ms('events'):.0f} ms, rollup+backlog+states {mean_ms('transitions'):.0f} ms",
+        flush=True,
+    )
+    print(
+        f"freshness at {sent_rate:,.0f} events/s via the gateway ({len(fresh):,} events, "
+        f"writer batch age {a.writer_seconds} s): "
+        f"p50 {pct(fresh, 0.5) * 1000:,.0f} ms, p99 {pct(fresh, 0.99) * 1000:,.0f} ms; "
+        f"load average {load_average()}",
+        flush=True,
+    )
 
 
 def _wait_http(port: int) -> None:

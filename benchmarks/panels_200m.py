@@ -95,38 +95,66 @@ SELECT
 FROM numbers({{start}}, {{count}})
 """
 
-RECEIVED_COLS = ("received", "received_online", "received_online_full", "received_postal", "digitised_all",
-                 "reused", "has_fee", "paid_online", "rated", "rated_satisfied", "personal_store", "population_data")
-ENDED_COLS = ("ended", "ended_early", "ended_on_time", "ended_late", "ended_ok", "late_with_apology",
-              "paper_result", "electronic_result", "electronic_result_any", "working_days")
+RECEIVED_COLS = (
+    "received",
+    "received_online",
+    "received_online_full",
+    "received_postal",
+    "digitised_all",
+    "reused",
+    "has_fee",
+    "paid_online",
+    "rated",
+    "rated_satisfied",
+    "personal_store",
+    "population_data",
+)
+ENDED_COLS = (
+    "ended",
+    "ended_early",
+    "ended_on_time",
+    "ended_late",
+    "ended_ok",
+    "late_with_apology",
+    "paper_result",
+    "electronic_result",
+    "electronic_result_any",
+    "working_days",
+)
 KEYS = "day, province_code, unit_level, unit_code, procedure_code, field_code, channel"
 
 
 def received_role(sign: str, chan: str) -> str:
-    return (f"received_date AS day, province_code, unit_level, unit_code, procedure_code, field_code, {chan} AS channel, "
-            f"{sign} AS received, {sign} * ({chan} = 'ONLINE') AS received_online, "
-            f"{sign} * ({chan} = 'ONLINE' AND u_ch < 0.5) AS received_online_full, {sign} * ({chan} = 'POSTAL') AS received_postal, "
-            f"{sign} * digitised_all AS digitised_all, {sign} * reused AS reused, {sign} * has_fee AS has_fee, "
-            f"{sign} * paid_online AS paid_online, {sign} * rated AS rated, {sign} * rated_satisfied AS rated_satisfied, "
-            f"0 AS personal_store, 0 AS population_data")
+    return (
+        f"received_date AS day, province_code, unit_level, unit_code, procedure_code, field_code, {chan} AS channel, "
+        f"{sign} AS received, {sign} * ({chan} = 'ONLINE') AS received_online, "
+        f"{sign} * ({chan} = 'ONLINE' AND u_ch < 0.5) AS received_online_full, {sign} * ({chan} = 'POSTAL') AS received_postal, "
+        f"{sign} * digitised_all AS digitised_all, {sign} * reused AS reused, {sign} * has_fee AS has_fee, "
+        f"{sign} * paid_online AS paid_online, {sign} * rated AS rated, {sign} * rated_satisfied AS rated_satisfied, "
+        f"0 AS personal_store, 0 AS population_data"
+    )
 
 
 def ended_role(sign: str, outcome: str, chan: str) -> str:
-    return (f"end_date AS day, province_code, unit_level, unit_code, procedure_code, field_code, {chan} AS channel, "
-            f"{sign} AS ended, {sign} * ({outcome} = 'EARLY') AS ended_early, {sign} * ({outcome} = 'ON_TIME') AS ended_on_time, "
-            f"{sign} * ({outcome} = 'LATE') AS ended_late, {sign} * ({outcome} != 'LATE') AS ended_ok, "
-            f"{sign} * ({outcome} = 'LATE' AND u_change > 0.5) AS late_with_apology, {sign} * paper_result AS paper_result, "
-            f"{sign} * electronic_result AS electronic_result, {sign} * electronic_result AS electronic_result_any, "
-            f"{sign} * toInt64(dateDiff('day', received_date, end_date)) AS working_days")
+    return (
+        f"end_date AS day, province_code, unit_level, unit_code, procedure_code, field_code, {chan} AS channel, "
+        f"{sign} AS ended, {sign} * ({outcome} = 'EARLY') AS ended_early, {sign} * ({outcome} = 'ON_TIME') AS ended_on_time, "
+        f"{sign} * ({outcome} = 'LATE') AS ended_late, {sign} * ({outcome} != 'LATE') AS ended_ok, "
+        f"{sign} * ({outcome} = 'LATE' AND u_change > 0.5) AS late_with_apology, {sign} * paper_result AS paper_result, "
+        f"{sign} * electronic_result AS electronic_result, {sign} * electronic_result AS electronic_result_any, "
+        f"{sign} * toInt64(dateDiff('day', received_date, end_date)) AS working_days"
+    )
 
 
 def rollup_insert(db: str, role_sql: str, cols: tuple[str, ...], where: str) -> str:
     zero = [c for c in RECEIVED_COLS + ENDED_COLS if c not in cols]
     sums = ", ".join(f"sum({c}) AS {c}" for c in cols)
     zeros = ", ".join(f"0 AS {c}" for c in zero)
-    return (f"INSERT INTO {db}.kpi_daily ({KEYS}, {', '.join(cols)}, {', '.join(zero)}) "
-            f"SELECT {KEYS}, {sums}, {zeros} FROM (SELECT {role_sql} FROM ({DOSSIER_SQL}) WHERE {where}) "
-            f"GROUP BY {KEYS}")
+    return (
+        f"INSERT INTO {db}.kpi_daily ({KEYS}, {', '.join(cols)}, {', '.join(zero)}) "
+        f"SELECT {KEYS}, {sums}, {zeros} FROM (SELECT {role_sql} FROM ({DOSSIER_SQL}) WHERE {where}) "
+        f"GROUP BY {KEYS}"
+    )
 
 
 def state_insert(db: str, version: int, where: str, ended: str, outcome: str, chan: str) -> str:
@@ -146,9 +174,11 @@ FROM ({DOSSIER_SQL}) WHERE {where}"""
 
 
 def backlog_insert(db: str, sign: str, where: str) -> str:
-    return (f"INSERT INTO {db}.open_backlog (due_date, province_code, unit_level, unit_code, procedure_code, field_code, channel, open) "
-            f"SELECT due_date, province_code, unit_level, unit_code, procedure_code, field_code, channel, sum({sign}) "
-            f"FROM ({DOSSIER_SQL}) WHERE {where} GROUP BY due_date, province_code, unit_level, unit_code, procedure_code, field_code, channel")
+    return (
+        f"INSERT INTO {db}.open_backlog (due_date, province_code, unit_level, unit_code, procedure_code, field_code, channel, open) "
+        f"SELECT due_date, province_code, unit_level, unit_code, procedure_code, field_code, channel, sum({sign}) "
+        f"FROM ({DOSSIER_SQL}) WHERE {where} GROUP BY due_date, province_code, unit_level, unit_code, procedure_code, field_code, channel"
+    )
 
 
 def batch_statements(db: str) -> list[tuple[str, str]]:
@@ -160,17 +190,31 @@ def batch_statements(db: str) -> list[tuple[str, str]]:
         ("state v2", state_insert(db, 2, "ended", "ended", "outcome0", "channel")),
         ("rollup ended", rollup_insert(db, ended_role("1", "outcome0", "channel"), ENDED_COLS, "ended")),
         ("backlog -", backlog_insert(db, "-1", "ended")),
-        ("state v3", state_insert(db, 3, "outcome_changed OR channel_changed", "ended", "outcome1", "channel1")),
-        ("retract outcome", rollup_insert(db, ended_role("-1", "outcome0", "channel"), ENDED_COLS, "outcome_changed")),
-        ("new outcome", rollup_insert(db, ended_role("1", "outcome1", "channel"), ENDED_COLS, "outcome_changed")),
-        ("retract channel", rollup_insert(db, received_role("-1", "channel"), RECEIVED_COLS, "channel_changed")),
+        (
+            "state v3",
+            state_insert(db, 3, "outcome_changed OR channel_changed", "ended", "outcome1", "channel1"),
+        ),
+        (
+            "retract outcome",
+            rollup_insert(db, ended_role("-1", "outcome0", "channel"), ENDED_COLS, "outcome_changed"),
+        ),
+        (
+            "new outcome",
+            rollup_insert(db, ended_role("1", "outcome1", "channel"), ENDED_COLS, "outcome_changed"),
+        ),
+        (
+            "retract channel",
+            rollup_insert(db, received_role("-1", "channel"), RECEIVED_COLS, "channel_changed"),
+        ),
         ("new channel", rollup_insert(db, received_role("1", "channel1"), RECEIVED_COLS, "channel_changed")),
     ]
 
 
 def load(store, total: int) -> None:
     db, c = store.db, store.client
-    c.command(f"CREATE TABLE IF NOT EXISTS {db}.bench_progress (start UInt64, count UInt64) ENGINE = MergeTree ORDER BY start")
+    c.command(
+        f"CREATE TABLE IF NOT EXISTS {db}.bench_progress (start UInt64, count UInt64) ENGINE = MergeTree ORDER BY start"
+    )
     done = {r[0] for r in c.query(f"SELECT start FROM {db}.bench_progress").result_rows}
     statements = batch_statements(db)
     t0 = time.time()
@@ -180,14 +224,21 @@ def load(store, total: int) -> None:
     for i, start in enumerate(todo, 1):
         count = min(BATCH, total - start)
         for _what, sql in statements:
-            c.command(sql.replace("{start}", str(start)).replace("{count}", str(count)).replace("{total}", str(total)),
-                      settings={"max_threads": 2, "optimize_on_insert": 0})
+            c.command(
+                sql.replace("{start}", str(start))
+                .replace("{count}", str(count))
+                .replace("{total}", str(total)),
+                settings={"max_threads": 2, "optimize_on_insert": 0},
+            )
         c.command(f"INSERT INTO {db}.bench_progress VALUES ({start}, {count})")
         el = time.time() - t0
         rate = i * BATCH / el
         left = (len(todo) - i) * BATCH / rate
-        print(f"  batch {i}/{len(todo)}: {(len(done) + i) * BATCH / 1e6:,.0f}M dossiers, "
-              f"{rate / 1e3:,.0f}k dossiers/s, {el / 60:.1f} min elapsed, ~{left / 60:.0f} min left", flush=True)
+        print(
+            f"  batch {i}/{len(todo)}: {(len(done) + i) * BATCH / 1e6:,.0f}M dossiers, "
+            f"{rate / 1e3:,.0f}k dossiers/s, {el / 60:.1f} min elapsed, ~{left / 60:.0f} min left",
+            flush=True,
+        )
 
 
 def timed(fn, runs: int) -> tuple[float, float]:
@@ -203,36 +254,47 @@ def timed(fn, runs: int) -> tuple[float, float]:
 
 def baselines(db: str, d0: str, d1: str) -> dict[str, str]:
     """The same figures from a plain scan of dossier_state FINAL."""
-    rate_cols = ("countIf(received_date BETWEEN d0 AND d1) AS b_received, "
-                 "countIf(received_date BETWEEN d0 AND d1 AND channel = 'ONLINE') AS b_received_online, "
-                 "countIf(received_date BETWEEN d0 AND d1 AND digitised_all) AS b_digitised_all, "
-                 "countIf(received_date BETWEEN d0 AND d1 AND has_fee) AS b_has_fee, "
-                 "countIf(received_date BETWEEN d0 AND d1 AND paid_online) AS b_paid_online, "
-                 "countIf(ended AND end_date BETWEEN d0 AND d1) AS b_ended, "
-                 "countIf(ended AND end_date BETWEEN d0 AND d1 AND outcome != 'LATE') AS b_ended_ok, "
-                 "countIf(ended AND end_date BETWEEN d0 AND d1 AND requires_paper_result) AS b_paper_result, "
-                 "countIf(ended AND end_date BETWEEN d0 AND d1 AND requires_paper_result AND electronic_result) AS b_electronic_result")
+    rate_cols = (
+        "countIf(received_date BETWEEN d0 AND d1) AS b_received, "
+        "countIf(received_date BETWEEN d0 AND d1 AND channel = 'ONLINE') AS b_received_online, "
+        "countIf(received_date BETWEEN d0 AND d1 AND digitised_all) AS b_digitised_all, "
+        "countIf(received_date BETWEEN d0 AND d1 AND has_fee) AS b_has_fee, "
+        "countIf(received_date BETWEEN d0 AND d1 AND paid_online) AS b_paid_online, "
+        "countIf(ended AND end_date BETWEEN d0 AND d1) AS b_ended, "
+        "countIf(ended AND end_date BETWEEN d0 AND d1 AND outcome != 'LATE') AS b_ended_ok, "
+        "countIf(ended AND end_date BETWEEN d0 AND d1 AND requires_paper_result) AS b_paper_result, "
+        "countIf(ended AND end_date BETWEEN d0 AND d1 AND requires_paper_result AND electronic_result) AS b_electronic_result"
+    )
     scope = "received = 1 AND (received_date BETWEEN d0 AND d1 OR (ended AND end_date BETWEEN d0 AND d1))"
     return {
         "rates": f"WITH toDate('{d0}') AS d0, toDate('{d1}') AS d1 SELECT unit_level, {rate_cols} "
-                 f"FROM {db}.dossier_state FINAL WHERE {scope} GROUP BY unit_level",
+        f"FROM {db}.dossier_state FINAL WHERE {scope} GROUP BY unit_level",
         "headline": f"WITH toDate('{d0}') AS d0, toDate('{d1}') AS d1 SELECT countIf(ended AND end_date BETWEEN d0 AND d1 AND outcome != 'LATE'), "
-                    f"countIf(ended AND end_date BETWEEN d0 AND d1) FROM {db}.dossier_state FINAL WHERE received = 1 AND ended AND end_date BETWEEN d0 AND d1",
+        f"countIf(ended AND end_date BETWEEN d0 AND d1) FROM {db}.dossier_state FINAL WHERE received = 1 AND ended AND end_date BETWEEN d0 AND d1",
         "trend": f"WITH toDate('{d0}') AS d0, toDate('{d1}') AS d1 SELECT end_date, unit_level, countIf(outcome != 'LATE') / count() "
-                 f"FROM {db}.dossier_state FINAL WHERE received = 1 AND ended AND end_date BETWEEN d0 AND d1 GROUP BY end_date, unit_level",
+        f"FROM {db}.dossier_state FINAL WHERE received = 1 AND ended AND end_date BETWEEN d0 AND d1 GROUP BY end_date, unit_level",
         "ranking": f"WITH toDate('{d0}') AS d0, toDate('{d1}') AS d1 SELECT unit_code, countIf(outcome != 'LATE') / count() AS ratio "
-                   f"FROM {db}.dossier_state FINAL WHERE received = 1 AND ended AND end_date BETWEEN d0 AND d1 "
-                   "GROUP BY unit_code ORDER BY ratio LIMIT 20",
+        f"FROM {db}.dossier_state FINAL WHERE received = 1 AND ended AND end_date BETWEEN d0 AND d1 "
+        "GROUP BY unit_code ORDER BY ratio LIMIT 20",
         "backlog": f"WITH toDate('{d1}') AS today SELECT unit_level, count(), countIf(effective_due_date < today), "
-                   "countIf(effective_due_date IN (today, today + 1)) "
-                   f"FROM {db}.dossier_state FINAL WHERE received = 1 AND ended = 0 GROUP BY unit_level",
+        "countIf(effective_due_date IN (today, today + 1)) "
+        f"FROM {db}.dossier_state FINAL WHERE received = 1 AND ended = 0 GROUP BY unit_level",
     }
 
 
 # SummingMergeTree tables fed by the load (kpi_daily, open_backlog) and their materialized views
 RAW_DELTAS = ("kpi_daily", "open_backlog")
-ROLLUPS = ("kpi_daily", "kpi_daily_unit", "kpi_monthly_unit", "kpi_daily_level", "open_backlog",
-           "open_backlog_unit", "open_backlog_level", "open_backlog_total_unit", "open_backlog_due_unit")
+ROLLUPS = (
+    "kpi_daily",
+    "kpi_daily_unit",
+    "kpi_monthly_unit",
+    "kpi_daily_level",
+    "open_backlog",
+    "open_backlog_unit",
+    "open_backlog_level",
+    "open_backlog_total_unit",
+    "open_backlog_due_unit",
+)
 
 # panel key -> (dashboard, baseline key, period kind for the ratio check)
 PANELS = {
@@ -255,23 +317,31 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=30, help="runs per panel query")
     ap.add_argument("--baseline-runs", type=int, default=5)
     ap.add_argument("--skip-load", action="store_true")
-    ap.add_argument("--settle-panels-only", action="store_true",
-                    help="merge only the rollups the overview/ranking panels read, not the raw delta "
-                         "tables kpi_daily and open_backlog (read only with a lĩnh vực filter); "
-                         "merging those at 200M takes longer than the measurement")
-    ap.add_argument("--no-settle", action="store_true",
-                    help="measure the rollups as loaded, without merging them first")
-    ap.add_argument("--range", choices=("year", "month"), default="year",
-                    help="the dashboard range for range panels (trends, ranking)")
+    ap.add_argument(
+        "--settle-panels-only",
+        action="store_true",
+        help="merge only the rollups the overview/ranking panels read, not the raw delta "
+        "tables kpi_daily and open_backlog (read only with a lĩnh vực filter); "
+        "merging those at 200M takes longer than the measurement",
+    )
+    ap.add_argument(
+        "--no-settle", action="store_true", help="measure the rollups as loaded, without merging them first"
+    )
+    ap.add_argument(
+        "--range",
+        choices=("year", "month"),
+        default="year",
+        help="the dashboard range for range panels (trends, ranking)",
+    )
     args = ap.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
-    from motcua.dashboards.runner import PanelRunner
     from motcua.adapters.clickhouse_store import ClickHouseStore
     from motcua.adapters.clickhouse_targets import TargetsRepository
     from motcua.bootstrap import plan_targets
     from motcua.dashboards import panels as P
     from motcua.dashboards.macros import PanelContext
+    from motcua.dashboards.runner import PanelRunner
     from motcua.reference.official_calendar import default_calendar
     from motcua.settings import get_settings
 
@@ -294,9 +364,13 @@ def main() -> int:
             c.command(f"OPTIMIZE TABLE {db}.{table} FINAL", settings={"max_execution_time": 0})
             print(f"  {table} merged ({time.time() - t:.0f} s)", flush=True)
         print(f"rollups merged in {time.time() - t:.0f} s", flush=True)
-    sizes = {t: c.query(f"SELECT sum(rows), formatReadableSize(sum(bytes_on_disk)), count() FROM system.parts "
-                        f"WHERE database = '{db}' AND table = '{t}' AND active").result_rows[0]
-             for t in ("dossier_state",) + ROLLUPS}
+    sizes = {
+        t: c.query(
+            f"SELECT sum(rows), formatReadableSize(sum(bytes_on_disk)), count() FROM system.parts "
+            f"WHERE database = '{db}' AND table = '{t}' AND active"
+        ).result_rows[0]
+        for t in ("dossier_state",) + ROLLUPS
+    }
     for t, (rows, size, parts) in sizes.items():
         print(f"{t:24s} {int(rows or 0):>14,} rows {size:>10s} {parts:>5} parts")
     n_dossiers = c.query(f"SELECT sum(count) FROM {db}.bench_progress").result_rows[0][0]
@@ -323,7 +397,9 @@ def main() -> int:
         return PANELS.get(key, ("", ""))[0]
 
     print(f"\npanel latency over {args.runs} runs, range {first} – {LAST_DAY} (ms)")
-    print(f"{'panel':34s} {'median':>8s} {'p95':>8s} | {'FINAL scan median':>17s} {'p95':>8s} {'speed-up':>9s}")
+    print(
+        f"{'panel':34s} {'median':>8s} {'p95':>8s} | {'FINAL scan median':>17s} {'p95':>8s} {'speed-up':>9s}"
+    )
     base_cache: dict[str, tuple[float, float]] = {}
     worst = 0.0
     for key, sql in queries.items():

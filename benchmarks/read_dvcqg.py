@@ -28,10 +28,19 @@ from motcua.imports.dvcqg import DONG_BO, read_file
 from motcua.imports.model import Problem, ProgressRow, Snapshot
 
 
-def run(paths: list[str], digest: "hashlib._Hash | None") -> dict:
+def run(paths: list[str], digest: hashlib._Hash | None) -> dict:
     convert = Converter()
-    figures = {"requests": 0, "snapshots": 0, "rows": 0, "problems": 0, "events": 0,
-               "snapshot_s": 0.0, "row_s": 0.0, "snapshot_cpu": 0.0, "row_cpu": 0.0}
+    figures = {
+        "requests": 0,
+        "snapshots": 0,
+        "rows": 0,
+        "problems": 0,
+        "events": 0,
+        "snapshot_s": 0.0,
+        "row_s": 0.0,
+        "snapshot_cpu": 0.0,
+        "row_cpu": 0.0,
+    }
     clock, cpu_clock = time.perf_counter, time.process_time
     for path in paths:
         reader = read_file(path)
@@ -67,15 +76,25 @@ def run(paths: list[str], digest: "hashlib._Hash | None") -> dict:
             figures[f"{kind}_cpu"] += cpu_clock() - cpu_started
     if digest is not None:
         notes = convert.notes
-        digest.update(orjson.dumps([sorted(notes.inferred.items()), sorted(notes.unknown_units.items()),
-                                    sorted(notes.unknown_procedures.items()), notes.synthetic_rows]))
+        digest.update(
+            orjson.dumps(
+                [
+                    sorted(notes.inferred.items()),
+                    sorted(notes.unknown_units.items()),
+                    sorted(notes.unknown_procedures.items()),
+                    notes.synthetic_rows,
+                ]
+            )
+        )
     return figures
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="+")
-    ap.add_argument("--profile", action="store_true", help="print a cProfile top-20 (cumulative and own time)")
+    ap.add_argument(
+        "--profile", action="store_true", help="print a cProfile top-20 (cumulative and own time)"
+    )
     ap.add_argument("--digest", action="store_true", help="print a digest of all events and problems")
     args = ap.parse_args()
     size = sum(Path(p).stat().st_size for p in args.files)
@@ -91,17 +110,25 @@ def main() -> None:
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
 
     items = f["snapshots"] + f["rows"]
-    print(f"files {len(args.files)} ({size / 1e6:.1f} MB), requests {f['requests']:,}, "
-          f"snapshots {f['snapshots']:,}, rows {f['rows']:,}, problems {f['problems']:,}, events {f['events']:,}")
+    print(
+        f"files {len(args.files)} ({size / 1e6:.1f} MB), requests {f['requests']:,}, "
+        f"snapshots {f['snapshots']:,}, rows {f['rows']:,}, problems {f['problems']:,}, events {f['events']:,}"
+    )
     print(f"wall {wall:.2f} s, cpu {cpu:.2f} s{' (profiled)' if profiler else ''}")
-    print(f"items/s {items / wall:,.0f}  dossiers/s {f['snapshots'] / wall:,.0f}  MB/s {size / 1e6 / wall:.1f}"
-          f"  (per CPU second: items {items / cpu:,.0f}, dossiers {f['snapshots'] / cpu:,.0f})")
+    print(
+        f"items/s {items / wall:,.0f}  dossiers/s {f['snapshots'] / wall:,.0f}  MB/s {size / 1e6 / wall:.1f}"
+        f"  (per CPU second: items {items / cpu:,.0f}, dossiers {f['snapshots'] / cpu:,.0f})"
+    )
     if f["snapshots"]:
-        print(f"µs per snapshot item {f['snapshot_s'] / f['snapshots'] * 1e6:.1f} wall, "
-              f"{f['snapshot_cpu'] / f['snapshots'] * 1e6:.1f} CPU")
+        print(
+            f"µs per snapshot item {f['snapshot_s'] / f['snapshots'] * 1e6:.1f} wall, "
+            f"{f['snapshot_cpu'] / f['snapshots'] * 1e6:.1f} CPU"
+        )
     if f["rows"]:
-        print(f"µs per progress row  {f['row_s'] / f['rows'] * 1e6:.1f} wall, "
-              f"{f['row_cpu'] / f['rows'] * 1e6:.1f} CPU")
+        print(
+            f"µs per progress row  {f['row_s'] / f['rows'] * 1e6:.1f} wall, "
+            f"{f['row_cpu'] / f['rows'] * 1e6:.1f} CPU"
+        )
     if digest is not None:
         print(f"digest {digest.hexdigest()}")
     if profiler is not None:

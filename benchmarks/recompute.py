@@ -19,8 +19,7 @@ from pathlib import Path
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.reference.official_calendar import default_calendar, package_calendar
-from motcua.replay import EmbeddedPipeline
-from motcua.replay import recompute
+from motcua.replay import EmbeddedPipeline, recompute
 from motcua.simulate import simulate, write_events
 
 

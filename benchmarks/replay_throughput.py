@@ -54,8 +54,11 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=100_000)
     ap.add_argument("--workdir", type=Path, default=None, help="keep files here (default: temp)")
     ap.add_argument("--profile", action="store_true", help="print the top functions by own time")
-    ap.add_argument("--no-bulk", action="store_true",
-                    help="every event through the per-event Python path (the live processor's)")
+    ap.add_argument(
+        "--no-bulk",
+        action="store_true",
+        help="every event through the per-event Python path (the live processor's)",
+    )
     args = ap.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="motcua-bench-"))
@@ -82,19 +85,31 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     bar.close()
 
-    console.print(f"[bold]events replayed[/]   {summary.read:,} ({summary.accepted:,} accepted, "
-                  f"{summary.rejected:,} rejected, {summary.dossiers_changed:,} dossier changes)")
+    console.print(
+        f"[bold]events replayed[/]   {summary.read:,} ({summary.accepted:,} accepted, "
+        f"{summary.rejected:,} rejected, {summary.dossiers_changed:,} dossier changes)"
+    )
     console.print(f"[bold]elapsed[/]           {elapsed:.1f} s")
-    console.print(f"[bold]path[/]              {'per-event Python' if args.no_bulk else 'bulk (ClickHouse + Python for the rest)'}")
+    console.print(
+        f"[bold]path[/]              {'per-event Python' if args.no_bulk else 'bulk (ClickHouse + Python for the rest)'}"
+    )
     console.print(f"[bold]throughput[/]        {summary.read / elapsed:,.0f} events/s (one process)")
-    console.print(f"[bold]CPU time[/]          {cpu:.1f} s = {cpu / elapsed:.2f} cores on average "
-                  f"({summary.read / cpu:,.0f} events per CPU-second)")
+    console.print(
+        f"[bold]CPU time[/]          {cpu:.1f} s = {cpu / elapsed:.2f} cores on average "
+        f"({summary.read / cpu:,.0f} events per CPU-second)"
+    )
     for what, seconds, cpu_s in pipeline.last_timings:
-        console.print(f"  {what:42s} {seconds:6.2f} s wall, {cpu_s:6.2f} s CPU "
-                      f"({cpu_s / max(summary.read, 1) * 1e6:5.1f} µs CPU/event)")
-    console.print(f"[bold]peak RSS[/]          {peak_rss_mib():,.0f} MiB (before replay {rss_before:,.0f} MiB)")
-    console.print(f"[bold]rows stored[/]       events {store.count('events'):,}, "
-                  f"dossiers {store.count('dossier_state'):,}")
+        console.print(
+            f"  {what:42s} {seconds:6.2f} s wall, {cpu_s:6.2f} s CPU "
+            f"({cpu_s / max(summary.read, 1) * 1e6:5.1f} µs CPU/event)"
+        )
+    console.print(
+        f"[bold]peak RSS[/]          {peak_rss_mib():,.0f} MiB (before replay {rss_before:,.0f} MiB)"
+    )
+    console.print(
+        f"[bold]rows stored[/]       events {store.count('events'):,}, "
+        f"dossiers {store.count('dossier_state'):,}"
+    )
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
     if args.workdir is None:

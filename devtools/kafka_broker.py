@@ -52,8 +52,16 @@ def fetch(version: str = KAFKA_VERSION, quiet: bool = True) -> Path:
     if marker.exists():
         return libs
     libs.mkdir(parents=True, exist_ok=True)
-    cmd = ["mvn", "-B", "-f", str(POM), "dependency:copy-dependencies",
-           f"-Dkafka.version={version}", f"-DoutputDirectory={libs}", "-DincludeScope=runtime"]
+    cmd = [
+        "mvn",
+        "-B",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        f"-Dkafka.version={version}",
+        f"-DoutputDirectory={libs}",
+        "-DincludeScope=runtime",
+    ]
     if quiet:
         cmd.insert(1, "-q")
     # stdout is for results only (``make -s kafka-up`` prints the bootstrap address)
@@ -94,29 +102,31 @@ class Broker:
 
     def _props(self) -> str:
         logs = self.data_dir / "kraft-logs"
-        return "\n".join([
-            "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-            "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            f"log.dirs={logs}",
-            "num.partitions=6",
-            "default.replication.factor=1",
-            "offsets.topic.replication.factor=1",
-            "offsets.topic.num.partitions=6",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "group.initial.rebalance.delay.ms=0",
-            "auto.create.topics.enable=false",
-            "log.retention.hours=168",
-            "log.segment.bytes=268435456",
-            "message.max.bytes=2097152",
-            "",
-        ])
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={logs}",
+                "num.partitions=6",
+                "default.replication.factor=1",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=6",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=false",
+                "log.retention.hours=168",
+                "log.segment.bytes=268435456",
+                "message.max.bytes=2097152",
+                "",
+            ]
+        )
 
     def _java(self, main: str, *args: str, **kw):
         libs = fetch(self.version)
@@ -124,8 +134,17 @@ class Broker:
         log4j = self.data_dir / "log4j.properties"
         log4j.write_text(_LOG4J)
         heap = os.environ.get("MOTCUA_KAFKA_HEAP", "-Xms256m -Xmx768m").split()
-        cmd = ["java", *heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
-               f"-Dlog4j.configuration=file:{log4j}", "-cp", cp, main, *args]
+        cmd = [
+            "java",
+            *heap,
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j.configuration=file:{log4j}",
+            "-cp",
+            cp,
+            main,
+            *args,
+        ]
         return cmd
 
     def start(self, timeout: float = 90.0) -> Broker:
@@ -134,19 +153,40 @@ class Broker:
         props.write_text(self._props())
         if not (self.data_dir / "kraft-logs" / "meta.properties").exists():
             cluster = _random_uuid()
-            subprocess.run(self._java("kafka.tools.StorageTool", "format", "--standalone",
-                                      # "=" form: a base64url id may begin with "-", which argparse
-                                      # would read as an option (a CI run failed on one).
-                                      f"--cluster-id={cluster}", "-c", str(props),
-                                      "--ignore-formatted"),
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                self._java(
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    # "=" form: a base64url id may begin with "-", which argparse
+                    # would read as an option (a CI run failed on one).
+                    f"--cluster-id={cluster}",
+                    "-c",
+                    str(props),
+                    "--ignore-formatted",
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         log = open(self.data_dir / "broker.log", "ab")
-        self.process = subprocess.Popen(self._java("kafka.Kafka", str(props)), stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            self._java("kafka.Kafka", str(props)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.pid = self.process.pid
-        (self.data_dir / "broker.json").write_text(json.dumps(
-            {"pid": self.pid, "bootstrap": self.bootstrap, "port": self.port,
-             "controller_port": self.controller_port, "version": self.version}))
+        (self.data_dir / "broker.json").write_text(
+            json.dumps(
+                {
+                    "pid": self.pid,
+                    "bootstrap": self.bootstrap,
+                    "port": self.port,
+                    "controller_port": self.controller_port,
+                    "version": self.version,
+                }
+            )
+        )
         self.wait_ready(timeout)
         return self
 
@@ -157,11 +197,13 @@ class Broker:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"broker exited with {self.process.returncode}; see "
-                                   f"{self.data_dir / 'broker.log'}")
+                raise RuntimeError(
+                    f"broker exited with {self.process.returncode}; see {self.data_dir / 'broker.log'}"
+                )
             try:
-                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap,
-                                         request_timeout_ms=5000, client_id="devbroker")
+                admin = KafkaAdminClient(
+                    bootstrap_servers=self.bootstrap, request_timeout_ms=5000, client_id="devbroker"
+                )
                 try:
                     admin.list_topics()
                     if admin.describe_cluster().get("brokers"):
@@ -247,8 +289,10 @@ def up(data_dir: Path, port: int | None = None, fresh: bool = False, quiet: bool
     if not quiet:
         if not (cache_dir(broker.version) / "libs" / ".complete").exists():
             _say(f"Tải thư viện Kafka {broker.version} (Maven Central) vào {cache_dir(broker.version)}…")
-        _say(f"Khởi động Kafka {broker.version} tại {broker.bootstrap} (dữ liệu {data_dir}, nhật ký "
-             f"{data_dir / 'broker.log'})…")
+        _say(
+            f"Khởi động Kafka {broker.version} tại {broker.bootstrap} (dữ liệu {data_dir}, nhật ký "
+            f"{data_dir / 'broker.log'})…"
+        )
     broker.start()
     if not quiet:
         _say("Kafka đã sẵn sàng.")

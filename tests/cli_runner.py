@@ -11,11 +11,18 @@ import sys
 def motcua(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
     full_env = dict(os.environ, **(env or {}))
     full_env.setdefault("COLUMNS", "200")
-    proc = subprocess.run([sys.executable, "-m", "motcua.cli.main", *map(str, args)],
-                          capture_output=True, text=True, env=full_env, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "motcua.cli.main", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=900,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"motcua {' '.join(map(str, args))} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"motcua {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from .domain.targets import Target
     from .live.config import LiveSettings
     from .live.writer import Writer
-    from .replay import EmbeddedPipeline
     from .reference.registry import Registry
+    from .replay import EmbeddedPipeline
 
 log = logging.getLogger("motcua.bootstrap")
 
@@ -48,8 +48,11 @@ def calendar(settings: Settings) -> WorkingCalendar:
     that does not read, or a bad entry, is a ``ConfigError`` naming it."""
     import yaml
 
-    from .reference.official_calendar import calendar_from_overrides
-    from .reference.official_calendar import CalendarDataError, calendar_with_overrides
+    from .reference.official_calendar import (
+        CalendarDataError,
+        calendar_from_overrides,
+        calendar_with_overrides,
+    )
 
     path = settings.calendar_overrides
     if path is None:

@@ -10,8 +10,8 @@ loaded into the store; plus the ClickHouse bulk path for whole JSON Lines files
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from .adapters.clickhouse_bulk import BulkReplayer
 from .adapters.clickhouse_procedures import ProceduresRepository
@@ -19,7 +19,7 @@ from .adapters.clickhouse_store import ClickHouseStore
 from .adapters.codec import CODEC, DecodeError, decode_record, file_kind, iter_file
 from .domain.calendar import WorkingCalendar
 from .domain.events import InvalidEvent
-from .pipeline.importing import ImportOptions, Importer
+from .pipeline.importing import Importer, ImportOptions
 from .pipeline.ingest import IngestService, IngestSummary
 from .pipeline.recompute import Recompute
 from .reference.catalogue import Catalogue
@@ -30,46 +30,72 @@ def store_catalogue(store: ClickHouseStore) -> Catalogue:
     return ProceduresRepository(store).catalogue()
 
 
-def importer(store: ClickHouseStore, cal: WorkingCalendar, options: ImportOptions | None = None,
-             catalogue: Catalogue | None = None, now_ms: Callable[[], int] | None = None) -> Importer:
+def importer(
+    store: ClickHouseStore,
+    cal: WorkingCalendar,
+    options: ImportOptions | None = None,
+    catalogue: Catalogue | None = None,
+    now_ms: Callable[[], int] | None = None,
+) -> Importer:
     """An ``Importer`` over this store and codec (``catalogue`` None: the store's)."""
-    return Importer(store, cal, options, codec=CODEC,
-                    catalogue=store_catalogue(store) if catalogue is None else catalogue, now_ms=now_ms)
+    return Importer(
+        store,
+        cal,
+        options,
+        codec=CODEC,
+        catalogue=store_catalogue(store) if catalogue is None else catalogue,
+        now_ms=now_ms,
+    )
 
 
-def recompute(store: ClickHouseStore, cal: WorkingCalendar, batch_size: int = 5000,
-              catalogue: Catalogue | None = None) -> Recompute:
+def recompute(
+    store: ClickHouseStore, cal: WorkingCalendar, batch_size: int = 5000, catalogue: Catalogue | None = None
+) -> Recompute:
     """A ``Recompute`` over this store and codec (``catalogue`` None: the store's)."""
-    return Recompute(store, cal, codec=CODEC, batch_size=batch_size,
-                     catalogue=store_catalogue(store) if catalogue is None else catalogue)
+    return Recompute(
+        store,
+        cal,
+        codec=CODEC,
+        batch_size=batch_size,
+        catalogue=store_catalogue(store) if catalogue is None else catalogue,
+    )
 
 
 class EmbeddedPipeline:
     """Records and event files into one ClickHouse store."""
 
-    def __init__(self, store: ClickHouseStore, cal: WorkingCalendar, batch_size: int = 100_000,
-                 now_ms: Callable[[], int] | None = None, catalogue: Catalogue | None = None):
+    def __init__(
+        self,
+        store: ClickHouseStore,
+        cal: WorkingCalendar,
+        batch_size: int = 100_000,
+        now_ms: Callable[[], int] | None = None,
+        catalogue: Catalogue | None = None,
+    ):
         """``catalogue``: procedure_code -> flags for RECEIVED events that leave them out
         (``reference.catalogue``); None reads the one loaded into the store (``motcua
         registry load procedures``), ``{}`` folds without one."""
         self.store = store
         self.cal = cal
         self.catalogue = store_catalogue(store) if catalogue is None else catalogue
-        self.service = IngestService(store, cal, CODEC, self.catalogue, batch_size=batch_size,
-                                     now_ms=now_ms)
+        self.service = IngestService(store, cal, CODEC, self.catalogue, batch_size=batch_size, now_ms=now_ms)
         self.now_ms = self.service.now_ms
         self.book = self.service.book
         self.last_timings: list[tuple[str, float, float]] = []  # stages of the last bulk replay
 
-    def ingest(self, records: Iterable[tuple[str, bytes | dict]],
-               progress: Callable[[int], None] | None = None) -> IngestSummary:
+    def ingest(
+        self, records: Iterable[tuple[str, bytes | dict]], progress: Callable[[int], None] | None = None
+    ) -> IngestSummary:
         return self.service.ingest(records, progress)
 
-    def ingest_batch(self, batch: list[tuple[str, bytes | dict]], changed: set[str] | None = None) -> IngestSummary:
+    def ingest_batch(
+        self, batch: list[tuple[str, bytes | dict]], changed: set[str] | None = None
+    ) -> IngestSummary:
         return self.service.ingest_batch(batch, changed)
 
-    def replay_files(self, paths: Sequence[str | Path], progress: Callable[[int], None] | None = None,
-                     bulk: bool = True) -> IngestSummary:
+    def replay_files(
+        self, paths: Sequence[str | Path], progress: Callable[[int], None] | None = None, bulk: bool = True
+    ) -> IngestSummary:
         """Replay event files. JSON Lines files into an embedded store take the bulk path
         (``adapters.clickhouse_bulk``): ClickHouse reads the files, checks which lines the
         validator would accept unchanged and folds the dossiers made only of such lines that
@@ -106,7 +132,9 @@ class EmbeddedPipeline:
             if progress:
                 progress(events)
             refs = [str(p) for p in files]
-            total = self.ingest(((f"{refs[f]}:{n}", line) for f, n, line in replayer.python_lines()), progress)
+            total = self.ingest(
+                ((f"{refs[f]}:{n}", line) for f, n, line in replayer.python_lines()), progress
+            )
             clock.lap(f"Python path ({total.read:,} records)")
             self.last_timings = clock.laps
             total.read += events
@@ -130,5 +158,3 @@ class _StageClock:
         now, cpu = time.perf_counter(), time.process_time()
         self.laps.append((what, now - self._t, cpu - self._cpu))
         self._t, self._cpu = now, cpu
-
-

@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motcua.adapters.codec import CODEC
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import validate
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import Period
 from motcua.pipeline.dossiers import DossierBook
 from motcua.pipeline.ingest import IngestService
 from motcua.pipeline.rounds import RoundWriter, content_token, write_transitions
+from motcua.reference.official_calendar import default_calendar
 from tests.builders import local_ms, received
 from tests.strategies import delivered, histories
 
@@ -58,7 +58,9 @@ def reference(events: list[dict]) -> tuple[dict[str, dict], dict[str, list[dict]
 
 
 def figures(store, ids) -> tuple[dict[str, dict], dict[str, list[dict]]]:
-    return store.facts_of(sorted(ids)), {by: store.kpi(PERIOD, AS_OF, by, CAL) for by in ("all", "unit", "field")}
+    return store.facts_of(sorted(ids)), {
+        by: store.kpi(PERIOD, AS_OF, by, CAL) for by in ("all", "unit", "field")
+    }
 
 
 def records(events: list[dict]) -> list[tuple[str, bytes]]:
@@ -79,15 +81,22 @@ class StoreContract:
         store.before_insert = fn
 
     def examples(self):
-        return settings(max_examples=self.EXAMPLES, deadline=None,
-                        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+        return settings(
+            max_examples=self.EXAMPLES,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )
 
     # -- facts and events -----------------------------------------------------------
     def test_facts_read_back_as_written(self, make_store):
         store = make_store()
         book = DossierBook(CAL)
-        transitions, _ = book.apply([validate(received("F1", local_ms(2025, 3, 3))),
-                                     validate(received("F2", local_ms(2025, 3, 4), channel="DIRECT"))])
+        transitions, _ = book.apply(
+            [
+                validate(received("F1", local_ms(2025, 3, 3))),
+                validate(received("F2", local_ms(2025, 3, 4), channel="DIRECT")),
+            ]
+        )
         write_transitions(store, transitions)
         assert store.facts_of(["F1", "F2", "F3"]) == {t.dossier_id: t.new for t in transitions}
 
@@ -95,8 +104,18 @@ class StoreContract:
         store = make_store()
         book = DossierBook(CAL)
         v1 = book.apply([validate(received("V1", local_ms(2025, 3, 3)))])[0][0].new
-        v2 = book.apply([validate(dict(received("V1", local_ms(2025, 3, 3)), event_id="V1-2",
-                                       event_type="RESOLVED", occurred_at=local_ms(2025, 3, 5)))])[0][0].new
+        v2 = book.apply(
+            [
+                validate(
+                    dict(
+                        received("V1", local_ms(2025, 3, 3)),
+                        event_id="V1-2",
+                        event_type="RESOLVED",
+                        occurred_at=local_ms(2025, 3, 5),
+                    )
+                )
+            ]
+        )[0][0].new
         assert v2["version"] > v1["version"]
         store.insert_states([v2], "state-b")
         store.insert_states([v1], "state-a")
@@ -138,7 +157,9 @@ class StoreContract:
             events = data.draw(histories())
             sent = data.draw(delivered(events))
             store = make_store()
-            IngestService(store, CAL, CODEC, {}, batch_size=data.draw(st.integers(1, 40))).ingest(records(sent))
+            IngestService(store, CAL, CODEC, {}, batch_size=data.draw(st.integers(1, 40))).ingest(
+                records(sent)
+            )
             facts, kpi = reference(events)
             assert figures(store, facts) == (facts, kpi)
 
@@ -197,6 +218,7 @@ class StoreContract:
         """The writer's rounds: facts messages (each dossier's current facts after each
         processor batch) written round by round; one round dies at an insert and is
         written again, as a re-formed intent is, before the next round."""
+
         @self.examples()
         @given(st.data())
         def check(data):
@@ -204,7 +226,7 @@ class StoreContract:
             sent = data.draw(delivered(events))
             messages = processor_messages(sent, data.draw(st.integers(1, 10)))
             per_round = data.draw(st.integers(1, 8))
-            rounds = [messages[i:i + per_round] for i in range(0, len(messages), per_round)]
+            rounds = [messages[i : i + per_round] for i in range(0, len(messages), per_round)]
             doomed = data.draw(st.integers(0, len(rounds) - 1)) if rounds else -1
             store = make_store()
             for n, msgs in enumerate(rounds):
@@ -230,7 +252,7 @@ def processor_messages(events: list[dict], batch: int) -> list[dict]:
     book = DossierBook(CAL)
     out = []
     for i in range(0, len(events), batch):
-        chunk = events[i:i + batch]
+        chunk = events[i : i + batch]
         book.apply(chunk)
         for d in dict.fromkeys(e["dossier_id"] for e in chunk):
             facts = book.facts(d)
@@ -241,8 +263,8 @@ def processor_messages(events: list[dict], batch: int) -> list[dict]:
 
 def round_writer(store) -> RoundWriter:
     def refuse(source, raw, reason):
-        return CODEC.dead_letter(source=source, stage="writer", code="BAD_FACTS_MESSAGE",
-                                 reason=reason, payload=raw)
+        return CODEC.dead_letter(
+            source=source, stage="writer", code="BAD_FACTS_MESSAGE", reason=reason, payload=raw
+        )
 
-    return RoundWriter(store, check_states=store.check_states, dead_letter=refuse,
-                       wait=lambda s: True)
+    return RoundWriter(store, check_states=store.check_states, dead_letter=refuse, wait=lambda s: True)

@@ -37,7 +37,9 @@ def env(**extra: str) -> dict:
 
 
 def run(cwd: Path, *args: str, ok: tuple[int, ...] = (0,), **extra: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*MOTCUA, *args], cwd=cwd, env=env(**extra), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [*MOTCUA, *args], cwd=cwd, env=env(**extra), capture_output=True, text=True, timeout=600
+    )
     shown = f"motcua {' '.join(args)} -> {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stdout + proc.stderr, shown
     assert proc.returncode in ok, shown
@@ -45,8 +47,9 @@ def run(cwd: Path, *args: str, ok: tuple[int, ...] = (0,), **extra: str) -> subp
 
 
 def dump(dsn: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", DUMP, dsn], cwd=REPO, env=env(), capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", DUMP, dsn], cwd=REPO, env=env(), capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 
@@ -54,8 +57,20 @@ def dump(dsn: str) -> dict:
 def test_a_corrected_calendar_reaches_stored_figures_through_a_killed_and_rerun_recompute(tmp_path):
     (tmp_path / "old.yaml").write_text(OLD_CALENDAR, encoding="utf-8")
     old, truth = f"chdb://{tmp_path / 'old'}", f"chdb://{tmp_path / 'truth'}"
-    run(tmp_path, "simulate", "--from", "2025-12-15", "--to", "2026-01-20", "--scale", "0.1", "--seed", "5",
-        "--out", "ev.jsonl")
+    run(
+        tmp_path,
+        "simulate",
+        "--from",
+        "2025-12-15",
+        "--to",
+        "2026-01-20",
+        "--scale",
+        "0.1",
+        "--seed",
+        "5",
+        "--out",
+        "ev.jsonl",
+    )
     run(tmp_path, "replay", "ev.jsonl", "--store", old, MOTCUA_CALENDAR_OVERRIDES=str(tmp_path / "old.yaml"))
     run(tmp_path, "replay", "ev.jsonl", "--store", truth)
 
@@ -68,8 +83,9 @@ def test_a_corrected_calendar_reaches_stored_figures_through_a_killed_and_rerun_
     # SIGKILL midway: a few tries with later kills until one lands during the writes
     killed = False
     for delay in (2.5, 3.5, 5.0):
-        proc = subprocess.Popen([*MOTCUA, *argv], cwd=tmp_path, env=env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [*MOTCUA, *argv], cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         time.sleep(delay)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)

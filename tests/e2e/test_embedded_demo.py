@@ -13,8 +13,21 @@ def test_demo_then_kpi_on_the_same_store(tmp_path):
     for text in ("Tỷ lệ hồ sơ giải quyết đúng hạn", "Cấp tỉnh", "Cấp xã", "Chỉ tiêu", "≥ 96%", "%"):
         assert text in table
     assert "," in table.split("Tỷ lệ hồ sơ tiếp nhận trực tuyến")[1].splitlines()[0]  # 98,1%
-    rows = motcua_json("kpi", "--from", "2025-03-01", "--to", "2025-04-01", "--by", "level",
-                       "--as-of", "2025-04-01", "--format", "json", "--store", store)
+    rows = motcua_json(
+        "kpi",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-04-01",
+        "--by",
+        "level",
+        "--as-of",
+        "2025-04-01",
+        "--format",
+        "json",
+        "--store",
+        store,
+    )
     levels = {r["unit_level"] for r in rows}
     assert {"PROVINCE", "DISTRICT", "COMMUNE"} <= levels
     total = sum(r["online_filing_rate_den"] for r in rows)
@@ -24,5 +37,21 @@ def test_demo_then_kpi_on_the_same_store(tmp_path):
     assert 0.8 < on_time < 1.0
     # a second demo run on the same store is a replay of the same events: nothing changes
     motcua("demo", "--scale", "0.03", "--store", store)
-    assert motcua_json("kpi", "--from", "2025-03-01", "--to", "2025-04-01", "--by", "level",
-                       "--as-of", "2025-04-01", "--format", "json", "--store", store) == rows
+    assert (
+        motcua_json(
+            "kpi",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-04-01",
+            "--by",
+            "level",
+            "--as-of",
+            "2025-04-01",
+            "--format",
+            "json",
+            "--store",
+            store,
+        )
+        == rows
+    )

@@ -50,15 +50,22 @@ def test_readme_commands_run_as_written(tmp_path):
     cwd.mkdir()
     commands = readme_commands()
     names = [c[0] for c in commands]
-    assert names[:3] == ["--help", "simulate", "replay"] and {"kpi", "report", "index766", "targets",
-                                                              "snapshot"} <= set(names)
+    assert names[:3] == ["--help", "simulate", "replay"] and {
+        "kpi",
+        "report",
+        "index766",
+        "targets",
+        "snapshot",
+    } <= set(names)
     demo = run(cwd, "demo")  # what `make demo` runs
     assert "Chỉ tiêu" in demo.stdout and "%" in demo.stdout
     kpi_rows = None
     for argv in commands:
         # targets check exits 1 when a target is missed (documented; the demo misses some),
         # calendar check when next year's schedule is not confirmed yet (from October)
-        proc = run(cwd, *argv, ok=(0, 1) if argv[:2] in (["targets", "check"], ["calendar", "check"]) else (0,))
+        proc = run(
+            cwd, *argv, ok=(0, 1) if argv[:2] in (["targets", "check"], ["calendar", "check"]) else (0,)
+        )
         out = proc.stdout + proc.stderr
         if argv[0] == "--help":
             assert "replay" in out and "simulate" in out
@@ -104,18 +111,34 @@ def _summary(text: str) -> dict[str, int]:
     return rows
 
 
-@pytest.mark.parametrize("argv", [["kpi", "--from", "1900-01-01", "--to", "1900-02-01"],
-                                  ["kpi", "--from", "2025-03-01", "--to", "2025-04-01", "--as-of", "2199-01-01"],
-                                  ["report", "ii06a", "--period", "1990-03"],
-                                  ["report", "monthly", "--month", "2099-03"],
-                                  ["index766", "--period", "1999-Q1"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["kpi", "--from", "1900-01-01", "--to", "1900-02-01"],
+        ["kpi", "--from", "2025-03-01", "--to", "2025-04-01", "--as-of", "2199-01-01"],
+        ["report", "ii06a", "--period", "1990-03"],
+        ["report", "monthly", "--month", "2099-03"],
+        ["index766", "--period", "1999-Q1"],
+    ],
+)
 def test_dates_outside_the_calendar_get_a_clear_message(tmp_path, argv):
     events = tmp_path / "e.jsonl"
-    run(tmp_path, "simulate", "--from", "2025-03-03", "--to", "2025-03-05", "--scale", "0.02",
-        "--out", str(events))
+    run(
+        tmp_path,
+        "simulate",
+        "--from",
+        "2025-03-03",
+        "--to",
+        "2025-03-05",
+        "--scale",
+        "0.02",
+        "--out",
+        str(events),
+    )
     store = f"chdb://{tmp_path / 's'}"
     run(tmp_path, "replay", str(events), "--store", store)
-    proc = subprocess.run([*MOTCUA, *argv, "--store", store], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [*MOTCUA, *argv, "--store", store], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2 and "Traceback" not in out and ("Lỗi" in out or "Invalid value" in out), out

@@ -18,18 +18,28 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motcua.adapters import codec
-from motcua.imports import textfiles
-from motcua.domain import events as ev
-from motcua.reference.official_calendar import default_calendar
 from motcua.adapters.codec import decode_record
+from motcua.domain import events as ev
+from motcua.imports import textfiles
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 from tests.cli_runner import motcua
 from tests.integration.test_bulk_replay import CHECKS as BULK_CHECKS
 
 NOW_MS = 1_764_000_000_000  # 2025-11-24
-PII = ["0912 345 678", "0912.345.678", "0912-345-678", "+84-912-345-678", "+84 912 345 678",
-       "079.203.001.234", "079203001234", "0792 0300 1234", "nguyen.van.an@gmail.com", "an.tv@dongnai.gov.vn"]
+PII = [
+    "0912 345 678",
+    "0912.345.678",
+    "0912-345-678",
+    "+84-912-345-678",
+    "+84 912 345 678",
+    "079.203.001.234",
+    "079203001234",
+    "0792 0300 1234",
+    "nguyen.van.an@gmail.com",
+    "an.tv@dongnai.gov.vn",
+]
 NAMES = ["Ông Nguyễn Văn An, sinh năm 1980", "123 Lê Lợi, phường Bến Nghé"]
 
 # the bulk replay test's table checks, the events without their payload (compared apart)
@@ -74,7 +84,9 @@ def write_corpus(folder, evs: list[dict]) -> tuple[list, dict]:
     # 2. a truncated .avro container file
     whole = folder / "whole.avro.tmp"
     with open(whole, "wb") as fh:  # small blocks, as a long file has many
-        fastavro.writer(fh, codec.load_schema("dossier_event_v1"), chunks[1], codec="deflate", sync_interval=400)
+        fastavro.writer(
+            fh, codec.load_schema("dossier_event_v1"), chunks[1], codec="deflate", sync_interval=400
+        )
     data = whole.read_bytes()
     put("cut.avro", data[: len(data) * 2 // 3])
     # 3. Excel / Notepad: a UTF-8 BOM and CRLF
@@ -116,13 +128,23 @@ def write_corpus(folder, evs: list[dict]) -> tuple[list, dict]:
         else:
             w = dict(w, unit_level="VILLAGE", event_id=p)
         pii_lines.append(orjson.dumps(w))
-    pii_lines.append(orjson.dumps(dict(wire(chunks[6][0]), event_id="STOP-1", event_type="STOPPED",
-                                       reason=NAMES[0])))
+    pii_lines.append(
+        orjson.dumps(dict(wire(chunks[6][0]), event_id="STOP-1", event_type="STOPPED", reason=NAMES[0]))
+    )
     put("personal.jsonl", b"\n".join(pii_lines) + b"\n")
     # 8. plain bad lines between good ones
-    bad = [b"not json", b'{"event_id":', b"null", b"[1,2]", b'{"a":NaN}', b"\x00\x01", b"{" + b" " * 70_000 + b"}",
-           b'{"event_id":"x","event_type":"SUBMITTED"}', orjson.dumps(dict(wire(chunks[7][0]), event_type="ARCHIVED")),
-           orjson.dumps(dict(wire(chunks[7][0]), occurred_at="0912 345 678"))]
+    bad = [
+        b"not json",
+        b'{"event_id":',
+        b"null",
+        b"[1,2]",
+        b'{"a":NaN}',
+        b"\x00\x01",
+        b"{" + b" " * 70_000 + b"}",
+        b'{"event_id":"x","event_type":"SUBMITTED"}',
+        orjson.dumps(dict(wire(chunks[7][0]), event_type="ARCHIVED")),
+        orjson.dumps(dict(wire(chunks[7][0]), occurred_at="0912 345 678")),
+    ]
     mixed = []
     for i, e in enumerate(chunks[7]):
         mixed.append(line(e))
@@ -156,15 +178,21 @@ def readable_records(files) -> tuple[int, list[bytes]]:
 
 def scan_every_table(store) -> str:
     """Every column of every table of the store's database, as text."""
-    names = [r[0] for r in store.client.query(
-        "SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name",
-        parameters={"db": store.db}).result_rows]
+    names = [
+        r[0]
+        for r in store.client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name",
+            parameters={"db": store.db},
+        ).result_rows
+    ]
     assert {"events", "dead_letters", "dossier_state", "kpi_daily"} <= set(names)
     out = []
     for name in names:
         result = store.client.query(f"SELECT * FROM {store.db}.`{name}`", query_formats={"String": "bytes"})
         for row in result.result_rows:
-            out.append("\t".join(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in row))
+            out.append(
+                "\t".join(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in row)
+            )
     return "\n".join(out)
 
 
@@ -185,7 +213,9 @@ def test_the_bad_input_corpus(new_store, tmp_path, good_events, bulk):
             codec.file_kind(path)
         assert name in info.value.message
     store, reference = new_store(), new_store()
-    summary = EmbeddedPipeline(store, default_calendar(), now_ms=lambda: NOW_MS).replay_files(files, bulk=bulk)
+    summary = EmbeddedPipeline(store, default_calendar(), now_ms=lambda: NOW_MS).replay_files(
+        files, bulk=bulk
+    )
     read, good = readable_records(files)
     assert summary.read == read and summary.accepted + summary.rejected == summary.read
     assert summary.accepted == len(good) and summary.rejected == read - len(good)
@@ -206,11 +236,23 @@ def test_the_bad_input_corpus(new_store, tmp_path, good_events, bulk):
                 pass
         assert ids and ids <= loaded, path.name
     # every rejection is a dead letter with a code and a reason for people
-    dead = store.client.query(f"SELECT source, code, reason, payload FROM {store.db}.dead_letters FINAL").result_rows
+    dead = store.client.query(
+        f"SELECT source, code, reason, payload FROM {store.db}.dead_letters FINAL"
+    ).result_rows
     assert len(dead) == summary.rejected
     codes = {c for _s, c, _r, _p in dead}
-    assert {"DAMAGED_FILE", "BAD_ENCODING", "PERSONAL_DATA", "BAD_JSON", "NOT_AN_OBJECT", "OVERSIZE",
-            "BAD_ENUM", "UNKNOWN_EVENT_TYPE", "MISSING_FIELD", "BAD_INSTANT"} <= codes
+    assert {
+        "DAMAGED_FILE",
+        "BAD_ENCODING",
+        "PERSONAL_DATA",
+        "BAD_JSON",
+        "NOT_AN_OBJECT",
+        "OVERSIZE",
+        "BAD_ENUM",
+        "UNKNOWN_EVENT_TYPE",
+        "MISSING_FIELD",
+        "BAD_INSTANT",
+    } <= codes
     for _source, _code, reason, payload in dead:
         assert reason and "NoneType" not in reason and "Traceback" not in reason
         assert orjson.loads(payload)["redacted"] is True
@@ -231,14 +273,23 @@ def test_bulk_and_python_paths_agree_on_the_corpus(new_store, tmp_path, good_eve
     files, _refused = write_corpus(tmp_path, good_events)
     jsonl = [p for p in files if codec.file_kind(p) == "json"]
     assert len(jsonl) >= 3  # the BOM, Latin-1, mixed, clean files stay on the bulk path
-    checks = dict(CHECKS, events=CHECKS["events"].replace("unit_code FROM", "unit_code, payload FROM"),
-                  dead=("SELECT dead_letter_id, source, stage, code, reason, event_id, dossier_id, payload "
-                        "FROM {db}.dead_letters FINAL ORDER BY ALL"))
+    checks = dict(
+        CHECKS,
+        events=CHECKS["events"].replace("unit_code FROM", "unit_code, payload FROM"),
+        dead=(
+            "SELECT dead_letter_id, source, stage, code, reason, event_id, dossier_id, payload "
+            "FROM {db}.dead_letters FINAL ORDER BY ALL"
+        ),
+    )
     a, b = new_store(), new_store()
     sa = EmbeddedPipeline(a, default_calendar(), now_ms=lambda: NOW_MS).replay_files(jsonl, bulk=True)
     sb = EmbeddedPipeline(b, default_calendar(), now_ms=lambda: NOW_MS).replay_files(jsonl, bulk=False)
-    assert (sa.read, sa.accepted, sa.rejected, dict(sa.rejected_by_code)) == \
-           (sb.read, sb.accepted, sb.rejected, dict(sb.rejected_by_code))
+    assert (sa.read, sa.accepted, sa.rejected, dict(sa.rejected_by_code)) == (
+        sb.read,
+        sb.accepted,
+        sb.rejected,
+        dict(sb.rejected_by_code),
+    )
     assert tables(a, checks) == tables(b, checks)
 
 
@@ -254,7 +305,8 @@ def test_the_cli_replays_the_corpus_without_stopping(tmp_path, good_events):
 def test_the_sql_personal_number_pattern_is_the_python_one(store, text):
     """The bulk check's RE2 form of the pattern finds what events.looks_personal finds
     (ASCII text; the bulk check only lets ASCII codes through)."""
-    found = store.client.command("SELECT match({t:String}, {p:String})",
-                                 parameters={"t": text, "p": ev.personal_number_pattern("re2")})
+    found = store.client.command(
+        "SELECT match({t:String}, {p:String})", parameters={"t": text, "p": ev.personal_number_pattern("re2")}
+    )
     python = ev._NATIONAL.search(text) is not None or ev._OTHER.search(text) is not None
     assert bool(int(found)) == python, text

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import format_instant
 from motcua.domain.metrics import COUNTERS
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from tests.strategies import delivered, histories
 
@@ -22,15 +22,23 @@ NOW_MS = 1_764_000_000_000  # 2025-11-24: "now" for both paths (future-event che
 
 CHECKS = {
     "state": f"SELECT {', '.join(STATE_COLUMNS)} FROM {{db}}.dossier_state FINAL ORDER BY dossier_id",
-    "rollup": (f"SELECT day, province_code, unit_level, unit_code, procedure_code, field_code, channel, "
-               f"{', '.join(f'sum({c})' for c in COUNTERS)} FROM {{db}}.kpi_daily GROUP BY ALL "
-               f"HAVING {' OR '.join(f'sum({c}) != 0' for c in COUNTERS)} ORDER BY ALL"),
-    "backlog": ("SELECT due_date, province_code, unit_level, unit_code, procedure_code, field_code, channel, "
-                "sum(open) AS n FROM {db}.open_backlog GROUP BY ALL HAVING n != 0 ORDER BY ALL"),
-    "events": ("SELECT dossier_id, event_id, event_type, occurred_at, sequence, source_system, province_code, "
-               "unit_code, payload FROM {db}.events FINAL ORDER BY ALL"),
-    "dead letters": ("SELECT dead_letter_id, source, stage, code, reason, event_id, dossier_id, payload "
-                     "FROM {db}.dead_letters FINAL ORDER BY ALL"),
+    "rollup": (
+        f"SELECT day, province_code, unit_level, unit_code, procedure_code, field_code, channel, "
+        f"{', '.join(f'sum({c})' for c in COUNTERS)} FROM {{db}}.kpi_daily GROUP BY ALL "
+        f"HAVING {' OR '.join(f'sum({c}) != 0' for c in COUNTERS)} ORDER BY ALL"
+    ),
+    "backlog": (
+        "SELECT due_date, province_code, unit_level, unit_code, procedure_code, field_code, channel, "
+        "sum(open) AS n FROM {db}.open_backlog GROUP BY ALL HAVING n != 0 ORDER BY ALL"
+    ),
+    "events": (
+        "SELECT dossier_id, event_id, event_type, occurred_at, sequence, source_system, province_code, "
+        "unit_code, payload FROM {db}.events FINAL ORDER BY ALL"
+    ),
+    "dead letters": (
+        "SELECT dead_letter_id, source, stage, code, reason, event_id, dossier_id, payload "
+        "FROM {db}.dead_letters FINAL ORDER BY ALL"
+    ),
 }
 
 
@@ -53,11 +61,35 @@ def wire_line(draw, event: dict) -> bytes:
     for name in ("occurred_at", "due_at", "new_due_at"):
         if name in e:
             e[name] = {"iso": _iso(e[name], 0), "offset": _iso(e[name], 7), "millis": e[name]}[form]
-    fault = draw(st.sampled_from(
-        ["none"] * 45 + ["null_field", "unknown_field", "personal_field", "float_sequence", "escaped",
-                        "spaces", "crlf", "future", "personal_reason", "bad_json", "unknown_type",
-                        "duplicate_key", "bad_enum", "oversize", "negative", "leading_space",
-                        "personal_id", "spaced_code", "unicode_id", "free_text", "bom", "space_after_comma"]))
+    fault = draw(
+        st.sampled_from(
+            ["none"] * 45
+            + [
+                "null_field",
+                "unknown_field",
+                "personal_field",
+                "float_sequence",
+                "escaped",
+                "spaces",
+                "crlf",
+                "future",
+                "personal_reason",
+                "bad_json",
+                "unknown_type",
+                "duplicate_key",
+                "bad_enum",
+                "oversize",
+                "negative",
+                "leading_space",
+                "personal_id",
+                "spaced_code",
+                "unicode_id",
+                "free_text",
+                "bom",
+                "space_after_comma",
+            ]
+        )
+    )
     if fault == "null_field":
         e["sequence"] = None
     elif fault == "unknown_field":
@@ -77,7 +109,9 @@ def wire_line(draw, event: dict) -> bytes:
     elif fault == "negative":
         e["sequence"] = -1
     elif fault == "personal_id":
-        e["event_id"] = draw(st.sampled_from(["0912-345-678", "079.203.001.234", "x0792 0300 1234", "a@b.vn"]))
+        e["event_id"] = draw(
+            st.sampled_from(["0912-345-678", "079.203.001.234", "x0792 0300 1234", "a@b.vn"])
+        )
     elif fault == "spaced_code":
         e["unit_code"] = "H75 01"
     elif fault == "unicode_id":
@@ -86,7 +120,9 @@ def wire_line(draw, event: dict) -> bytes:
         e["reason"] = "Ông Nguyễn Văn An, sinh năm 1980"
     line = orjson.dumps(e)
     if fault == "escaped":
-        line = line.replace(b'"dossier_id":"', b'"dossier_id":"\\u0044', 1).replace(b'\\u0044D', b'\\u0044', 1)
+        line = line.replace(b'"dossier_id":"', b'"dossier_id":"\\u0044', 1).replace(
+            b"\\u0044D", b"\\u0044", 1
+        )
     elif fault == "spaces":
         line = line.replace(b'":', b'": ')
     elif fault == "crlf":
@@ -127,7 +163,11 @@ def _replay(store, files, bulk: bool):
     return [pipeline.replay_files([f], bulk=bulk) for f in files]
 
 
-@settings(max_examples=int(os.environ.get("MOTCUA_BULK_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("MOTCUA_BULK_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_bulk_replay_equals_the_python_path(new_store, tmp_path_factory, data):
     parts = data.draw(event_files())
@@ -140,8 +180,13 @@ def test_bulk_replay_equals_the_python_path(new_store, tmp_path_factory, data):
     bulk = _replay(bulk_store, files, bulk=True)
     plain = _replay(plain_store, files, bulk=False)
     for b, p in zip(bulk, plain):
-        assert (b.read, b.accepted, b.rejected, b.duplicates, dict(b.rejected_by_code)) == \
-               (p.read, p.accepted, p.rejected, p.duplicates, dict(p.rejected_by_code))
+        assert (b.read, b.accepted, b.rejected, b.duplicates, dict(b.rejected_by_code)) == (
+            p.read,
+            p.accepted,
+            p.rejected,
+            p.duplicates,
+            dict(p.rejected_by_code),
+        )
     got, want = tables(bulk_store), tables(plain_store)
     for name in CHECKS:
         assert got[name] == want[name], name
@@ -182,11 +227,14 @@ def test_several_files_in_one_bulk_replay_equal_the_python_path(new_store, tmp_p
     parts = data.draw(event_files())
     folder = tmp_path_factory.mktemp("multi")
     files = []
-    for i, lines in enumerate(parts + [[data.draw(wire_line(e)) for e in data.draw(histories(max_dossiers=3))]]):
+    for i, lines in enumerate(
+        parts + [[data.draw(wire_line(e)) for e in data.draw(histories(max_dossiers=3))]]
+    ):
         f = folder / (f"part{i}.jsonl.gz" if i == 1 else f"part{i}.jsonl")
         body = b"".join(line + b"\n" for line in lines)
         if f.suffix == ".gz":
             import gzip
+
             body = gzip.compress(body)
         f.write_bytes(body)
         files.append(f)
@@ -223,8 +271,9 @@ class Crash(Exception):
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_a_crash_between_bulk_inserts_then_a_rerun_counts_everything_once(new_store, tmp_path_factory,
-                                                                          data, monkeypatch):
+def test_a_crash_between_bulk_inserts_then_a_rerun_counts_everything_once(
+    new_store, tmp_path_factory, data, monkeypatch
+):
     """The bulk writes go bucket by bucket (rollup, backlog, states, events); a crash
     after any of them and a rerun of the same file give the tables of a clean replay."""
     from motcua.adapters import clickhouse_bulk
@@ -279,15 +328,29 @@ def catalogue_files(draw):
     lines = [draw(wire_line(e)) for e in draw(delivered(events))]
     catalogue = {}
     for code in draw(st.lists(st.sampled_from(["1.1", "1.2", "2.1"]), unique=True)):
-        limit = draw(st.none() | st.builds(lambda v, u: {"value": v, "unit": u}, st.integers(0, 20),
-                                           st.sampled_from(["WORKING_DAYS", "DAYS", "HOURS"])))
-        catalogue[code] = CatalogueEntry(code, f"Thủ tục {code}", has_fee=draw(st.none() | st.booleans()),
-                                         requires_paper_result=draw(st.none() | st.booleans()), time_limit=limit)
+        limit = draw(
+            st.none()
+            | st.builds(
+                lambda v, u: {"value": v, "unit": u},
+                st.integers(0, 20),
+                st.sampled_from(["WORKING_DAYS", "DAYS", "HOURS"]),
+            )
+        )
+        catalogue[code] = CatalogueEntry(
+            code,
+            f"Thủ tục {code}",
+            has_fee=draw(st.none() | st.booleans()),
+            requires_paper_result=draw(st.none() | st.booleans()),
+            time_limit=limit,
+        )
     return lines, catalogue
 
 
-@settings(max_examples=int(os.environ.get("MOTCUA_BULK_EXAMPLES", "25")) // 2, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("MOTCUA_BULK_EXAMPLES", "25")) // 2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_bulk_replay_supplies_catalogue_flags_like_the_python_path(new_store, tmp_path_factory, data):
     """A loaded procedure catalogue fills what RECEIVED events leave out: the same

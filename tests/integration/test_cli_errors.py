@@ -60,8 +60,9 @@ def test_read_commands_refuse_a_missing_store_and_create_nothing(tmp_path, name)
 
 
 def test_the_default_store_names_the_working_directory(tmp_path):
-    proc = motcua("kpi", *PERIOD, check=False,
-                  env={"MOTCUA_DATA_DIR": str(tmp_path / ".motcua"), "MOTCUA_STORE": ""})
+    proc = motcua(
+        "kpi", *PERIOD, check=False, env={"MOTCUA_DATA_DIR": str(tmp_path / ".motcua"), "MOTCUA_STORE": ""}
+    )
     assert proc.returncode == 2
     line = _one_error_line(proc.stderr)
     assert str(tmp_path / ".motcua" / "store") in line
@@ -71,7 +72,11 @@ def test_the_default_store_names_the_working_directory(tmp_path):
 def test_a_store_without_data_is_refused_but_targets_can_be_listed(tmp_path):
     store = f"chdb://{tmp_path / 'targets-only'}"
     motcua("targets", "load", "--no-names", "--store", store)  # a writer: creates the store
-    for args in (["kpi", *PERIOD], ["index766", "--period", "2025-Q1"], ["report", "monthly", "--month", "2025-03"]):
+    for args in (
+        ["kpi", *PERIOD],
+        ["index766", "--period", "2025-Q1"],
+        ["report", "monthly", "--month", "2025-03"],
+    ):
         proc = motcua(*args, "--store", store, check=False)
         assert proc.returncode == 2, proc.stderr
         assert "chưa có dữ liệu" in _one_error_line(proc.stderr)
@@ -107,9 +112,11 @@ def test_unwritable_outputs(tmp_path, loaded):
     assert res.exit_code == 2 and "không phải thư mục" in _one_error_line(res.output)
     res = runner.invoke(app, ["simulate", *PERIOD, "--scale", "0.01", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "là một thư mục" in _one_error_line(res.output)
-    for args in (["index766", "--period", "2025-Q1", "--out", str(a_file / "i.json")],
-                 ["report", "ii06a", "--period", "2025-03", "--out", str(tmp_path / "no" / "b.xlsx")],
-                 ["snapshot", *PERIOD, "--out", str(a_file)]):
+    for args in (
+        ["index766", "--period", "2025-Q1", "--out", str(a_file / "i.json")],
+        ["report", "ii06a", "--period", "2025-03", "--out", str(tmp_path / "no" / "b.xlsx")],
+        ["snapshot", *PERIOD, "--out", str(a_file)],
+    ):
         proc = motcua(*args, "--store", store, check=False)
         assert proc.returncode == 2, proc.stderr
         line = [x for x in proc.stderr.splitlines() if x.startswith("Lỗi:")]
@@ -128,8 +135,9 @@ def test_replay_refuses_an_unsupported_file_before_creating_the_store(tmp_path):
 
 def test_kpi_table_has_one_row_per_group_with_names_and_the_backlog_instant(loaded):
     _tmp, store = loaded
-    rows = motcua_json("kpi", *PERIOD, "--by", "unit", "--format", "json", "--as-of", "2025-03-08T10:30",
-                       "--store", store)
+    rows = motcua_json(
+        "kpi", *PERIOD, "--by", "unit", "--format", "json", "--as-of", "2025-03-08T10:30", "--store", store
+    )
     out = motcua("kpi", *PERIOD, "--by", "unit", "--as-of", "2025-03-08T10:30", "--store", store).stdout
     lines = out.splitlines()
     assert max(len(line) for line in lines) <= 170
@@ -146,7 +154,9 @@ def test_kpi_table_has_one_row_per_group_with_names_and_the_backlog_instant(load
     assert f" {received:,} ".replace(",", ".") in total[0]
     # by level: levels are rows too
     out = motcua("kpi", *PERIOD, "--by", "level", "--store", store).stdout
-    level_rows = [line for line in out.splitlines() if any(x in line for x in ("Cấp tỉnh", "Cấp huyện", "Cấp xã"))]
+    level_rows = [
+        line for line in out.splitlines() if any(x in line for x in ("Cấp tỉnh", "Cấp huyện", "Cấp xã"))
+    ]
     assert len(level_rows) == 3 and all("%" in line for line in level_rows)
 
 
@@ -156,10 +166,22 @@ def test_dead_letters_lists_records_in_json_and_csv(loaded):
     assert doc["total"] > 0 and doc["records_shown"] == len(doc["records"]) == doc["total"]
     assert doc["total"] == sum(c["count"] for c in doc["by_code"])
     first = doc["records"][0]
-    assert set(first) == {"dead_letter_id", "received_at", "source", "stage", "code", "reason", "event_id",
-                          "dossier_id", "payload_bytes", "payload"}
+    assert set(first) == {
+        "dead_letter_id",
+        "received_at",
+        "source",
+        "stage",
+        "code",
+        "reason",
+        "event_id",
+        "dossier_id",
+        "payload_bytes",
+        "payload",
+    }
     assert first["received_at"].endswith("+07:00") and "week.jsonl:" in first["source"]
-    assert [r["received_at"] for r in doc["records"]] == sorted((r["received_at"] for r in doc["records"]), reverse=True)
+    assert [r["received_at"] for r in doc["records"]] == sorted(
+        (r["received_at"] for r in doc["records"]), reverse=True
+    )
     code = doc["by_code"][0]["code"]
     only = motcua_json("dead-letters", "--format", "json", "--code", code, "--last", "2", "--store", store)
     assert {r["code"] for r in only["records"]} == {code} and len(only["records"]) <= 2
@@ -186,8 +208,11 @@ def test_kpi_csv_in_excel(loaded):
 
 def test_periods_outside_the_working_day_calendar_on_a_real_store(loaded):
     _tmp, store = loaded
-    for args in (["kpi", "--from", "1900-01-01", "--to", "1900-02-01"], ["report", "ii06a", "--period", "1990-03"],
-                 ["kpi", *PERIOD, "--as-of", "2099-01-01"]):
+    for args in (
+        ["kpi", "--from", "1900-01-01", "--to", "1900-02-01"],
+        ["report", "ii06a", "--period", "1990-03"],
+        ["kpi", *PERIOD, "--as-of", "2099-01-01"],
+    ):
         proc = motcua(*args, "--store", store, check=False)
         assert proc.returncode == 2, proc.stderr
         assert "nằm ngoài" in _one_error_line(proc.stderr)

@@ -67,8 +67,13 @@ def test_settings_names_exist_and_topics_match_the_code_defaults():
     # every service sees the same topics and partitions
     for name in PIPELINE:
         e = env_of(name)
-        for key in ("MOTCUA_EVENTS_TOPIC", "MOTCUA_FACTS_TOPIC", "MOTCUA_DEAD_LETTERS_TOPIC",
-                    "MOTCUA_EVENTS_PARTITIONS", "MOTCUA_KAFKA_BOOTSTRAP"):
+        for key in (
+            "MOTCUA_EVENTS_TOPIC",
+            "MOTCUA_FACTS_TOPIC",
+            "MOTCUA_DEAD_LETTERS_TOPIC",
+            "MOTCUA_EVENTS_PARTITIONS",
+            "MOTCUA_KAFKA_BOOTSTRAP",
+        ):
             assert e[key] == env[key], (name, key)
 
 
@@ -79,16 +84,19 @@ def test_ports_match_what_the_services_listen_on():
     assert int(gw["MOTCUA_GATEWAY_METRICS_PORT"]) == config.GATEWAY_METRICS_PORT
     assert int(env_of("motcua-processor")["MOTCUA_PROCESSOR_METRICS_PORT"]) == config.PROCESSOR_METRICS_PORT
     assert int(env_of("motcua-writer")["MOTCUA_WRITER_METRICS_PORT"]) == config.WRITER_METRICS_PORT
-    for name, port in (("motcua-gateway", config.GATEWAY_PORT),
-                       ("motcua-processor", config.PROCESSOR_METRICS_PORT),
-                       ("motcua-writer", config.WRITER_METRICS_PORT)):
+    for name, port in (
+        ("motcua-gateway", config.GATEWAY_PORT),
+        ("motcua-processor", config.PROCESSOR_METRICS_PORT),
+        ("motcua-writer", config.WRITER_METRICS_PORT),
+    ):
         assert str(port) in " ".join(SERVICES[name]["healthcheck"]["test"]), name
 
 
 def test_prometheus_scrapes_the_pipeline_where_it_serves_metrics():
     prom = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
-    targets = {t for job in prom["scrape_configs"] for sc in job.get("static_configs", [])
-               for t in sc["targets"]}
+    targets = {
+        t for job in prom["scrape_configs"] for sc in job.get("static_configs", []) for t in sc["targets"]
+    }
     assert f"motcua-gateway:{config.GATEWAY_METRICS_PORT}" in targets
     assert f"motcua-processor:{config.PROCESSOR_METRICS_PORT}" in targets
     assert f"motcua-writer:{config.WRITER_METRICS_PORT}" in targets
@@ -106,15 +114,19 @@ def test_kafka_is_kraft_the_pinned_version_and_where_the_services_look():
 
 def test_writer_store_is_the_clickhouse_service():
     dsn = env_of("motcua-writer")["MOTCUA_STORE"]
-    loc = parse_dsn(dsn.replace("${MOTCUA_CLICKHOUSE_USER:-default}", "default")
-                    .replace("${MOTCUA_CLICKHOUSE_PASSWORD:-}", ""))
+    loc = parse_dsn(
+        dsn.replace("${MOTCUA_CLICKHOUSE_USER:-default}", "default").replace(
+            "${MOTCUA_CLICKHOUSE_PASSWORD:-}", ""
+        )
+    )
     assert not loc.embedded and loc.database == SERVICES["clickhouse"]["environment"]["CLICKHOUSE_DB"]
     assert "@clickhouse:8123/" in dsn and "8123:8123" in SERVICES["clickhouse"]["ports"]
 
 
-@pytest.mark.parametrize("name,path", [("kafka", "/var/lib/kafka/data"),
-                                       ("clickhouse", "/var/lib/clickhouse"),
-                                       ("motcua-processor", "/data")])
+@pytest.mark.parametrize(
+    "name,path",
+    [("kafka", "/var/lib/kafka/data"), ("clickhouse", "/var/lib/clickhouse"), ("motcua-processor", "/data")],
+)
 def test_state_lives_in_named_volumes(name, path):
     mounts = SERVICES[name]["volumes"]
     named = [m.split(":")[0] for m in mounts if m.split(":")[1] == path]

@@ -35,26 +35,35 @@ def test_demo_leaves_targets_names_and_calendar(chdb_path, tmp_path, monkeypatch
     assert count("SELECT count() FROM {db}.targets WHERE province_code = '75'") >= 10
     assert count("SELECT count() FROM {db}.work_calendar") > 300
     stored_units = count("SELECT uniqExact(unit_code) FROM {db}.kpi_daily_unit")
-    named = count("SELECT count() FROM {db}.reference_names WHERE kind = 'unit' AND code IN "
-                  "(SELECT DISTINCT unit_code FROM {db}.kpi_daily_unit) AND name != code")
+    named = count(
+        "SELECT count() FROM {db}.reference_names WHERE kind = 'unit' AND code IN "
+        "(SELECT DISTINCT unit_code FROM {db}.kpi_daily_unit) AND name != code"
+    )
     assert stored_units > 10 and named == stored_units
 
     # a second run changes nothing it loaded (targets replaced, names reloaded)
-    before = [count(f"SELECT count() FROM {{db}}.{t}") for t in ("targets", "reference_names", "work_calendar")]
+    before = [
+        count(f"SELECT count() FROM {{db}}.{t}") for t in ("targets", "reference_names", "work_calendar")
+    ]
     res = runner.invoke(app, ["demo", "--scale", "0.03", "--store", dsn])
     assert res.exit_code == 0, res.output
-    assert [count(f"SELECT count() FROM {{db}}.{t}") for t in ("targets", "reference_names", "work_calendar")] == before
+    assert [
+        count(f"SELECT count() FROM {{db}}.{t}") for t in ("targets", "reference_names", "work_calendar")
+    ] == before
 
     # the README commands
-    res = runner.invoke(app, ["targets", "check", "--from", "2025-03-01", "--to", "2025-04-01", "--store", dsn])
+    res = runner.invoke(
+        app, ["targets", "check", "--from", "2025-03-01", "--to", "2025-04-01", "--store", dsn]
+    )
     assert res.exit_code == 1, res.output  # some targets are missed (exit 1), none unevaluated
     said = " ".join(res.output.split())
     assert "Tỉnh Đồng Nai" in said and "≥ 96%" in said and "Chưa đạt" in said and "Đạt" in said
     assert "Chưa có chỉ tiêu" not in said
 
     out = tmp_path / "out"
-    res = runner.invoke(app, ["snapshot", "--from", "2025-03-01", "--to", "2025-04-01", "--out", str(out),
-                              "--store", dsn])
+    res = runner.invoke(
+        app, ["snapshot", "--from", "2025-03-01", "--to", "2025-04-01", "--out", str(out), "--store", dsn]
+    )
     assert res.exit_code == 0, res.output
     assert "chưa có chỉ tiêu" not in res.output
     png = (out / "overview.png").read_bytes()
@@ -72,7 +81,9 @@ def test_demo_leaves_targets_names_and_calendar(chdb_path, tmp_path, monkeypatch
     assert res.exit_code == 0, res.output
     d = docx.Document(tmp_path / "bao-cao-thang-2025-03.docx")
     assert "≥ 96%" in "\n".join(c.text for r in d.tables[1].rows for c in r.cells)
-    res = runner.invoke(app, ["index766", "--period", "2025-Q1", "--by", "unit", "--format", "json", "--store", dsn])
+    res = runner.invoke(
+        app, ["index766", "--period", "2025-Q1", "--by", "unit", "--format", "json", "--store", dsn]
+    )
     assert res.exit_code == 0, res.output
     assert orjson.loads(res.stdout)["units"][0]["counts"]["PROGRESS"]["denominator"] > 0
 
@@ -80,11 +91,17 @@ def test_demo_leaves_targets_names_and_calendar(chdb_path, tmp_path, monkeypatch
 def test_snapshot_on_a_store_without_names_or_targets(new_store, tmp_path):
     store = new_store()
     cal = default_calendar()
-    events = [e for e in simulate("75", date(2025, 3, 1), date(2025, 3, 31), seed=2, scale=0.02) if isinstance(e, dict)]
+    events = [
+        e
+        for e in simulate("75", date(2025, 3, 1), date(2025, 3, 31), seed=2, scale=0.02)
+        if isinstance(e, dict)
+    ]
     EmbeddedPipeline(store, cal).ingest((f"u:{i}", e) for i, e in enumerate(events))
     out = tmp_path / "out"
-    res = runner.invoke(app, ["snapshot", "--from", "2025-03-01", "--to", "2025-04-01", "--out", str(out),
-                              "--store", _dsn(store)])
+    res = runner.invoke(
+        app,
+        ["snapshot", "--from", "2025-03-01", "--to", "2025-04-01", "--out", str(out), "--store", _dsn(store)],
+    )
     assert res.exit_code == 0, res.output
     assert "chưa có chỉ tiêu nào của tỉnh Đồng Nai" in " ".join(res.output.split())
     page = (out / "index.html").read_text(encoding="utf-8")

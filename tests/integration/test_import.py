@@ -16,11 +16,11 @@ from pathlib import Path
 import orjson
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.metrics import COUNTERS
 from motcua.pipeline.importing import ImportOptions
-from motcua.replay import importer as Importer
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
+from motcua.replay import importer as Importer
 from tests.builders import local_ms
 from tests.cli_runner import motcua
 
@@ -29,17 +29,36 @@ T_FILES = [DATA / "thanhhoa-snapshot.json", DATA / "thanhhoa-rows.json"]
 O_FILE = DATA / "opencps.jsonl"
 T_ID, O_ID = "000.00.12.H56-240311-48213", "H56.22-240301-0012"
 # The personal values written into the example files' personal fields and free text.
-PERSONAL = ("Nguyễn Văn An", "079203001234", "0912345678", "Trần Thị Bình", "Lê Văn Cường", "cuong@example.vn",
-            "Phạm Văn Dũng", "Lê Thị B", "079203001235", "Thiếu bản vẽ", "to-khai.pdf", "files.example",
-            "motcua.example", "Điện Biên", "TECH123", "Đề nghị cấp bản sao")
+PERSONAL = (
+    "Nguyễn Văn An",
+    "079203001234",
+    "0912345678",
+    "Trần Thị Bình",
+    "Lê Văn Cường",
+    "cuong@example.vn",
+    "Phạm Văn Dũng",
+    "Lê Thị B",
+    "079203001235",
+    "Thiếu bản vẽ",
+    "to-khai.pdf",
+    "files.example",
+    "motcua.example",
+    "Điện Biên",
+    "TECH123",
+    "Đề nghị cấp bản sao",
+)
 CAL = default_calendar()
-ROLLUP = (f"SELECT day, province_code, unit_level, unit_code, procedure_code, field_code, channel, "
-          f"{', '.join(f'sum({c})' for c in COUNTERS)} FROM {{db}}.kpi_daily GROUP BY ALL "
-          f"HAVING {' OR '.join(f'sum({c}) != 0' for c in COUNTERS)} ORDER BY ALL")
+ROLLUP = (
+    f"SELECT day, province_code, unit_level, unit_code, procedure_code, field_code, channel, "
+    f"{', '.join(f'sum({c})' for c in COUNTERS)} FROM {{db}}.kpi_daily GROUP BY ALL "
+    f"HAVING {' OR '.join(f'sum({c}) != 0' for c in COUNTERS)} ORDER BY ALL"
+)
 
 
 def facts(store) -> dict[str, dict]:
-    rows = store.client.query(f"SELECT {', '.join(STATE_COLUMNS)} FROM {store.db}.dossier_state FINAL").result_rows
+    rows = store.client.query(
+        f"SELECT {', '.join(STATE_COLUMNS)} FROM {store.db}.dossier_state FINAL"
+    ).result_rows
     return {r[0]: dict(zip(STATE_COLUMNS, r)) for r in rows}
 
 
@@ -83,7 +102,9 @@ def test_a_corrected_snapshot_wins_and_a_resent_old_one_changes_nothing(store, t
     run(store, *T_FILES)
     assert facts(store)[T_ID]["outcome"] == "EARLY"
     item = json.loads(T_FILES[0].read_text())
-    item[0]["NgayKetThucXuLy"] = "20240314100000"  # the province corrects the end: Thu 14/03, after the due date
+    item[0]["NgayKetThucXuLy"] = (
+        "20240314100000"  # the province corrects the end: Thu 14/03, after the due date
+    )
     corrected = tmp_path / "corrected.json"
     corrected.write_text(json.dumps(item, ensure_ascii=False))
     s = run(store, corrected)
@@ -112,20 +133,61 @@ def hand_written_events() -> list[dict]:
     t = dict(env, dossier_id=T_ID, procedure_code="1.001612", field_code="G09-TP03")
     o = dict(env, dossier_id=O_ID, procedure_code="1.004227", field_code="G16-XD04")
     return [
-        dict(t, event_id="t1", event_type="SUBMITTED", occurred_at=local_ms(2024, 3, 11, 7, 2), channel="ONLINE"),
-        dict(t, event_id="t2", event_type="RECEIVED", occurred_at=local_ms(2024, 3, 11, 8, 30) + 15_000,
-             channel="ONLINE", due_at=local_ms(2024, 3, 13, 17)),
-        dict(t, event_id="t3", event_type="RESOLVED", occurred_at=local_ms(2024, 3, 12, 14, 30),
-             electronic_result=True),
-        dict(t, event_id="t4", event_type="RESULT_RETURNED", occurred_at=local_ms(2024, 3, 12, 16),
-             return_channel="DIRECT"),
-        dict(t, event_id="t5", event_type="DIGITISED", occurred_at=local_ms(2024, 3, 11, 8, 30),
-             components_total=1, components_digitised=1, components_reused=0),
-        dict(o, event_id="o1", event_type="RECEIVED", occurred_at=local_ms(2024, 3, 1, 9, 10), channel="DIRECT",
-             due_at=local_ms(2024, 3, 15, 17)),
+        dict(
+            t,
+            event_id="t1",
+            event_type="SUBMITTED",
+            occurred_at=local_ms(2024, 3, 11, 7, 2),
+            channel="ONLINE",
+        ),
+        dict(
+            t,
+            event_id="t2",
+            event_type="RECEIVED",
+            occurred_at=local_ms(2024, 3, 11, 8, 30) + 15_000,
+            channel="ONLINE",
+            due_at=local_ms(2024, 3, 13, 17),
+        ),
+        dict(
+            t,
+            event_id="t3",
+            event_type="RESOLVED",
+            occurred_at=local_ms(2024, 3, 12, 14, 30),
+            electronic_result=True,
+        ),
+        dict(
+            t,
+            event_id="t4",
+            event_type="RESULT_RETURNED",
+            occurred_at=local_ms(2024, 3, 12, 16),
+            return_channel="DIRECT",
+        ),
+        dict(
+            t,
+            event_id="t5",
+            event_type="DIGITISED",
+            occurred_at=local_ms(2024, 3, 11, 8, 30),
+            components_total=1,
+            components_digitised=1,
+            components_reused=0,
+        ),
+        dict(
+            o,
+            event_id="o1",
+            event_type="RECEIVED",
+            occurred_at=local_ms(2024, 3, 1, 9, 10),
+            channel="DIRECT",
+            due_at=local_ms(2024, 3, 15, 17),
+        ),
         dict(o, event_id="o2", event_type="SUPPLEMENT_REQUESTED", occurred_at=local_ms(2024, 3, 5, 10, 30)),
         dict(o, event_id="o3", event_type="SUPPLEMENT_RECEIVED", occurred_at=local_ms(2024, 3, 8, 9)),
-        dict(o, event_id="o4", event_type="RESOLVED", occurred_at=local_ms(2024, 3, 19, 15), electronic_result=True),
+        dict(
+            o,
+            event_id="o4",
+            event_type="RESOLVED",
+            occurred_at=local_ms(2024, 3, 19, 15),
+            electronic_result=True,
+        ),
         dict(o, event_id="o5", event_type="RESULT_RETURNED", occurred_at=local_ms(2024, 3, 20, 8)),
     ]
 
@@ -138,16 +200,22 @@ def test_kpi_rows_equal_those_of_the_equivalent_v1_events(new_store):
     a, b = facts(imported), facts(replayed)
     skip = {"version", "calendar_version", "revision"}
     for d in (T_ID, O_ID):
-        assert {k: v for k, v in a[d].items() if k not in skip} == {k: v for k, v in b[d].items() if k not in skip}
+        assert {k: v for k, v in a[d].items() if k not in skip} == {
+            k: v for k, v in b[d].items() if k not in skip
+        }
 
 
 def test_bad_requests_and_items_are_dead_letters_with_their_position(store):
     s = run(store, DATA / "damaged.jsonl")
     assert dict(s.dead_letters) == {"BAD_JSON": 1, "NO_DOSSIER_CODE": 1, "BAD_DATE": 1}
-    rows = store.client.query(f"SELECT source, code, reason FROM {store.db}.dead_letters FINAL ORDER BY source"
-                              ).result_rows
-    assert [(r[0], r[1]) for r in rows] == [("damaged.jsonl:1", "BAD_JSON"), ("damaged.jsonl:2 mục 1", "NO_DOSSIER_CODE"),
-                                            ("damaged.jsonl:2 mục 2", "BAD_DATE")]
+    rows = store.client.query(
+        f"SELECT source, code, reason FROM {store.db}.dead_letters FINAL ORDER BY source"
+    ).result_rows
+    assert [(r[0], r[1]) for r in rows] == [
+        ("damaged.jsonl:1", "BAD_JSON"),
+        ("damaged.jsonl:2 mục 1", "NO_DOSSIER_CODE"),
+        ("damaged.jsonl:2 mục 2", "BAD_DATE"),
+    ]
     assert "NgayTiepNhan" in rows[2][2]
 
 
@@ -162,7 +230,6 @@ def test_a_sheet_import_gives_the_rows_dossiers(store):
     assert (two["channel"], two["ended"], two["unit_code"]) == ("DIRECT", False, "000.00.12.H56")
 
 
-
 def test_reimporting_a_sheet_and_an_updated_export_follow_the_snapshot_rule(store, tmp_path):
     sheet = DATA / "danh-sach.csv"
     importer = Importer(store, CAL, ImportOptions(source_system="sheet"))
@@ -171,8 +238,11 @@ def test_reimporting_a_sheet_and_an_updated_export_follow_the_snapshot_rule(stor
     assert again.duplicates == again.events == 2 and again.dossiers_changed == 0
     # the next export: dossier 2 got its result on Thu 06/03 (due Fri 07/03): early
     updated = tmp_path / "danh-sach-moi.csv"
-    updated.write_bytes(sheet.read_bytes().replace("07/03/2025;;Đang xử lý".encode(),
-                                                   "07/03/2025;06/03/2025 15:00;Đã xử lý xong".encode()))
+    updated.write_bytes(
+        sheet.read_bytes().replace(
+            "07/03/2025;;Đang xử lý".encode(), "07/03/2025;06/03/2025 15:00;Đã xử lý xong".encode()
+        )
+    )
     s = importer.import_sheet(updated)
     assert (s.new_events, s.duplicates, s.dossiers_changed) == (1, 1, 1)
     two = facts(store)["000.00.12.H56-250303-00002"]
@@ -182,12 +252,15 @@ def test_reimporting_a_sheet_and_an_updated_export_follow_the_snapshot_rule(stor
 def _every_table_as_text(store) -> str:
     out = []
     for (name,) in store.client.query(f"SHOW TABLES FROM {store.db}").result_rows:
-        engine = store.client.query("SELECT engine FROM system.tables WHERE database = {d:String} AND name = {n:String}",
-                                    parameters={"d": store.db, "n": name}).result_rows[0][0]
+        engine = store.client.query(
+            "SELECT engine FROM system.tables WHERE database = {d:String} AND name = {n:String}",
+            parameters={"d": store.db, "n": name},
+        ).result_rows[0][0]
         if engine.endswith("View") and engine != "MaterializedView":
             continue
-        rows = store.client.query(f"SELECT * FROM {store.db}.`{name}`",
-                                  column_formats={"*": "string"}).result_rows
+        rows = store.client.query(
+            f"SELECT * FROM {store.db}.`{name}`", column_formats={"*": "string"}
+        ).result_rows
         out.append(orjson.dumps(rows, default=str).decode())
     return "\n".join(out)
 
@@ -209,9 +282,13 @@ def test_the_command_as_a_user_runs_it(tmp_path):
     assert "Kết quả nhập dữ liệu đồng bộ DVCQG" in proc.stderr and "Dòng tiến độ" in proc.stderr
     out = json.loads(motcua("import", "dvcqg", *files, "--store", dsn, "--format", "json").stdout)
     assert out["duplicates"] == out["events"] == 12
-    bad = motcua("import", "dvcqg", shutil.copy(DATA / "damaged.jsonl", tmp_path), "--store", dsn, check=False)
+    bad = motcua(
+        "import", "dvcqg", shutil.copy(DATA / "damaged.jsonl", tmp_path), "--store", dsn, check=False
+    )
     assert bad.returncode == 1 and "BAD_DATE" in bad.stderr
-    kpi = json.loads(motcua("kpi", "--from", "2024-03-01", "--to", "2024-04-01", "--store", dsn, "--format", "json").stdout)
+    kpi = json.loads(
+        motcua("kpi", "--from", "2024-03-01", "--to", "2024-04-01", "--store", dsn, "--format", "json").stdout
+    )
     assert kpi
     for value in PERSONAL:
         assert value not in proc.stdout + proc.stderr + bad.stdout + bad.stderr
@@ -230,9 +307,13 @@ def test_stored_snapshot_events_replay_to_the_same_tables(new_store, tmp_path):
     corrected = tmp_path / "corrected.json"
     corrected.write_text(json.dumps(item, ensure_ascii=False))
     run(imported, corrected)
-    payloads = [r[0] for r in imported.client.query(
-        f"SELECT any(payload) FROM {imported.db}.events GROUP BY event_id ORDER BY event_id",
-        column_formats={"any(payload)": "bytes"}).result_rows]
+    payloads = [
+        r[0]
+        for r in imported.client.query(
+            f"SELECT any(payload) FROM {imported.db}.events GROUP BY event_id ORDER BY event_id",
+            column_formats={"any(payload)": "bytes"},
+        ).result_rows
+    ]
     assert all(b'"snapshot_rank"' in p for p in payloads if b'"SNAPSHOT"' in p)
     export = tmp_path / "export.jsonl"
     export.write_bytes(b"\n".join(payloads) + b"\n")

@@ -10,10 +10,10 @@ from datetime import date
 import pytest
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS
-from motcua.reference.official_calendar import default_calendar
 from motcua.pipeline.importing import ImportOptions
-from motcua.replay import importer as Importer
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
+from motcua.replay import importer as Importer
 from motcua.simulate.dvcqg import dossiers, equivalent_events, to_requests, unit_of, write_requests
 from motcua.simulate.generator import Simulator
 from tests.integration.test_bulk_replay import CHECKS
@@ -23,7 +23,9 @@ SKIP = {"version", "calendar_version", "revision"}
 
 
 def _facts(store) -> dict:
-    rows = store.client.query(f"SELECT {', '.join(STATE_COLUMNS)} FROM {store.db}.dossier_state FINAL").result_rows
+    rows = store.client.query(
+        f"SELECT {', '.join(STATE_COLUMNS)} FROM {store.db}.dossier_state FINAL"
+    ).result_rows
     return {r[0]: {k: v for k, v in zip(STATE_COLUMNS, r) if k not in SKIP} for r in rows}
 
 
@@ -59,4 +61,6 @@ def test_imported_payloads_equal_the_equivalent_v1_events(new_store, tmp_path, s
 
 
 def _diff(a, b):
-    return {d: {k: (a[d][k], b[d][k]) for k in a[d] if a[d][k] != b[d][k]} for d in a if d in b and a[d] != b[d]}
+    return {
+        d: {k: (a[d][k], b[d][k]) for k in a[d] if a[d][k] != b[d][k]} for d in a if d in b and a[d] != b[d]
+    }

@@ -9,8 +9,8 @@ from datetime import date
 import orjson
 import pytest
 
-from motcua.reference.official_calendar import default_calendar, package_calendar
 from motcua.domain.lifecycle import LATE, ON_TIME
+from motcua.reference.official_calendar import default_calendar, package_calendar
 from motcua.replay import EmbeddedPipeline
 from tests.builders import ENVELOPE, local_ms
 
@@ -29,8 +29,17 @@ def _file(tmp_path):
     lines = []
     for did, rec, days, res, _, _ in CASES:
         env = dict(ENVELOPE, dossier_id=did)
-        lines.append(dict(env, event_id=f"{did}-1", event_type="RECEIVED", occurred_at=rec, channel="DIRECT",
-                          time_limit={"value": days, "unit": "WORKING_DAYS"}, sequence=1))
+        lines.append(
+            dict(
+                env,
+                event_id=f"{did}-1",
+                event_type="RECEIVED",
+                occurred_at=rec,
+                channel="DIRECT",
+                time_limit={"value": days, "unit": "WORKING_DAYS"},
+                sequence=1,
+            )
+        )
         lines.append(dict(env, event_id=f"{did}-2", event_type="RESOLVED", occurred_at=res, sequence=2))
     path = tmp_path / "calendar.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(e) for e in lines) + b"\n")
@@ -40,9 +49,15 @@ def _file(tmp_path):
 @pytest.mark.parametrize("bulk", [False, True], ids=["python", "bulk"])
 def test_replay_stores_the_official_due_dates(new_store, tmp_path, bulk):
     store = new_store()
-    EmbeddedPipeline(store, default_calendar(), now_ms=lambda: NOW_MS).replay_files([_file(tmp_path)], bulk=bulk)
-    rows = {r[0]: r[1:] for r in store.client.query(
-        f"SELECT dossier_id, due_date, outcome FROM {store.db}.dossier_state FINAL ORDER BY dossier_id").result_rows}
+    EmbeddedPipeline(store, default_calendar(), now_ms=lambda: NOW_MS).replay_files(
+        [_file(tmp_path)], bulk=bulk
+    )
+    rows = {
+        r[0]: r[1:]
+        for r in store.client.query(
+            f"SELECT dossier_id, due_date, outcome FROM {store.db}.dossier_state FINAL ORDER BY dossier_id"
+        ).result_rows
+    }
     for did, _, _, _, due, outcome in CASES:
         assert rows[did] == (due, outcome), did
     # the package alone would have given other due dates for the first two
@@ -53,9 +68,12 @@ def test_replay_stores_the_official_due_dates(new_store, tmp_path, bulk):
 def test_store_work_calendar_is_the_official_one(new_store):
     store = new_store()
     store.load_calendar(default_calendar())
-    days = dict(store.client.query(
-        f"SELECT day, is_working FROM {store.db}.work_calendar WHERE day IN "
-        "('2026-01-02', '2026-01-10', '2026-11-24')").result_rows)
+    days = dict(
+        store.client.query(
+            f"SELECT day, is_working FROM {store.db}.work_calendar WHERE day IN "
+            "('2026-01-02', '2026-01-10', '2026-11-24')"
+        ).result_rows
+    )
     assert days == {date(2026, 1, 2): 0, date(2026, 1, 10): 1, date(2026, 11, 24): 1}
 
 
@@ -72,10 +90,14 @@ def test_cli_replay_uses_the_province_overrides(tmp_path):
     dsn = f"chdb://{tmp_path / 'store'}"
     motcua("replay", str(_file(tmp_path)), "--store", dsn, env={"MOTCUA_CALENDAR_OVERRIDES": str(overrides)})
     # chDB opens one path per process: read the store back in another one
-    read = ("import sys, orjson; from motcua.adapters.clickhouse_store import ClickHouseStore; s = ClickHouseStore(sys.argv[1]); "
-            "print(orjson.dumps(s.client.query(f'SELECT dossier_id, toString(due_date), outcome FROM {s.db}.dossier_state FINAL')"
-            ".result_rows).decode())")
-    out = subprocess.run([sys.executable, "-c", read, dsn], capture_output=True, text=True, timeout=300, check=True).stdout
+    read = (
+        "import sys, orjson; from motcua.adapters.clickhouse_store import ClickHouseStore; s = ClickHouseStore(sys.argv[1]); "
+        "print(orjson.dumps(s.client.query(f'SELECT dossier_id, toString(due_date), outcome FROM {s.db}.dossier_state FINAL')"
+        ".result_rows).decode())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", read, dsn], capture_output=True, text=True, timeout=300, check=True
+    ).stdout
     rows = {r[0]: tuple(r[1:]) for r in orjson.loads(out.strip().splitlines()[-1])}
     assert rows["CAL-3"] == ("2026-11-25", ON_TIME)
     assert rows["CAL-2"] == ("2026-01-10", LATE)

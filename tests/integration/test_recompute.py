@@ -11,8 +11,7 @@ import pytest
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS, ClickHouseStore
 from motcua.reference.official_calendar import default_calendar, package_calendar
-from motcua.replay import EmbeddedPipeline
-from motcua.replay import recompute
+from motcua.replay import EmbeddedPipeline, recompute
 from motcua.simulate import simulate
 
 # The package lacks the 2026-01-02 (off) / 2026-01-10 (working) swap: the official
@@ -23,8 +22,17 @@ NOW_MS = 1_772_000_000_000  # 2026-02-25
 
 # Every table a reader sees, by the columns that identify a row; the others are summed
 # (signed deltas) and rows that sum to zero dropped.
-ROLLUPS = ("kpi_daily", "open_backlog", "kpi_daily_unit", "kpi_daily_level", "kpi_monthly_unit",
-           "open_backlog_unit", "open_backlog_level", "open_backlog_total_unit", "open_backlog_due_unit")
+ROLLUPS = (
+    "kpi_daily",
+    "open_backlog",
+    "kpi_daily_unit",
+    "kpi_daily_level",
+    "kpi_monthly_unit",
+    "open_backlog_unit",
+    "open_backlog_level",
+    "open_backlog_total_unit",
+    "open_backlog_due_unit",
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,24 +47,37 @@ def events():
 
 def replay(store: ClickHouseStore, events, cal) -> None:
     EmbeddedPipeline(store, cal, batch_size=700, now_ms=lambda: NOW_MS).ingest(
-        (f"sim:{i}", e) for i, e in enumerate(events))
+        (f"sim:{i}", e) for i, e in enumerate(events)
+    )
 
 
 def tables(store: ClickHouseStore) -> dict[str, list]:
     q = store.client.query
     figures = [c for c in STATE_COLUMNS if c != "revision"]
-    out = {"dossier_state": q(f"SELECT {', '.join(figures)} FROM {store.db}.dossier_state FINAL "
-                              "ORDER BY dossier_id").result_rows}
+    out = {
+        "dossier_state": q(
+            f"SELECT {', '.join(figures)} FROM {store.db}.dossier_state FINAL ORDER BY dossier_id"
+        ).result_rows
+    }
     for t in ROLLUPS:
-        key = q("SELECT sorting_key FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-                parameters={"db": store.db, "t": t}).result_rows[0][0]
+        key = q(
+            "SELECT sorting_key FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+            parameters={"db": store.db, "t": t},
+        ).result_rows[0][0]
         keys = [k.strip() for k in key.split(",")]
-        cols = [r[0] for r in q("SELECT name FROM system.columns WHERE database = {db:String} "
-                                "AND table = {t:String} ORDER BY position",
-                                parameters={"db": store.db, "t": t}).result_rows]
+        cols = [
+            r[0]
+            for r in q(
+                "SELECT name FROM system.columns WHERE database = {db:String} "
+                "AND table = {t:String} ORDER BY position",
+                parameters={"db": store.db, "t": t},
+            ).result_rows
+        ]
         sums = [c for c in cols if c not in keys]
-        out[t] = q(f"SELECT {', '.join(keys)}, {', '.join(f'sum({c})' for c in sums)} FROM {store.db}.{t} "
-                   f"GROUP BY ALL HAVING {' OR '.join(f'sum({c}) != 0' for c in sums)} ORDER BY ALL").result_rows
+        out[t] = q(
+            f"SELECT {', '.join(keys)}, {', '.join(f'sum({c})' for c in sums)} FROM {store.db}.{t} "
+            f"GROUP BY ALL HAVING {' OR '.join(f'sum({c}) != 0' for c in sums)} ORDER BY ALL"
+        ).result_rows
     return out
 
 
@@ -149,18 +170,27 @@ def test_a_recompute_after_a_catalogue_load_folds_with_it(new_store, chdb_path, 
     replay made with the catalogue (and with the new calendar)."""
     from motcua.reference.catalogue import CatalogueEntry
 
-    stripped = [{k: v for k, v in e.items() if k not in ("has_fee", "time_limit")}
-                if isinstance(e, dict) and e["event_type"] == "RECEIVED" else e for e in events]
+    stripped = [
+        {k: v for k, v in e.items() if k not in ("has_fee", "time_limit")}
+        if isinstance(e, dict) and e["event_type"] == "RECEIVED"
+        else e
+        for e in events
+    ]
     codes = sorted({e["procedure_code"] for e in stripped if isinstance(e, dict)})
-    catalogue = {c: CatalogueEntry(code=c, name=c, has_fee=i % 2 == 0,
-                                   time_limit={"value": 1 + i % 4, "unit": "WORKING_DAYS"})
-                 for i, c in enumerate(codes)}
+    catalogue = {
+        c: CatalogueEntry(
+            code=c, name=c, has_fee=i % 2 == 0, time_limit={"value": 1 + i % 4, "unit": "WORKING_DAYS"}
+        )
+        for i, c in enumerate(codes)
+    }
     want = ClickHouseStore(f"chdb://{chdb_path}?database=recompute_catalogue_truth")
     EmbeddedPipeline(want, NEW, batch_size=700, now_ms=lambda: NOW_MS, catalogue=catalogue).ingest(
-        (f"sim:{i}", e) for i, e in enumerate(stripped))
+        (f"sim:{i}", e) for i, e in enumerate(stripped)
+    )
     store = new_store()
     EmbeddedPipeline(store, OLD, batch_size=700, now_ms=lambda: NOW_MS, catalogue={}).ingest(
-        (f"sim:{i}", e) for i, e in enumerate(stripped))
+        (f"sim:{i}", e) for i, e in enumerate(stripped)
+    )
     summary = recompute(store, NEW, batch_size=400, catalogue=catalogue).run(*WINDOW)
     assert summary.changed == summary.dossiers and summary.outcomes  # no due date before
     assert tables(store) == tables(want)

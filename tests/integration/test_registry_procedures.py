@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 from motcua.adapters.clickhouse_procedures import ProceduresRepository
 from motcua.cli.labels import group_label
 from motcua.cli.main import app
-from motcua.reference.official_calendar import default_calendar
-from motcua.replay import EmbeddedPipeline
 from motcua.reference.catalogue import CatalogueEntry
+from motcua.reference.official_calendar import default_calendar
 from motcua.reference.procedures_loader import CatalogueFileError, read_catalogue
 from motcua.reference.registry import use_catalogue
+from motcua.replay import EmbeddedPipeline
 from tests.builders import local_ms, make_event
 from tests.integration.test_bulk_replay import NOW_MS, tables
 
@@ -24,19 +24,38 @@ runner = CliRunner()
 CAL = default_calendar()
 
 ITEM = {
-    "MATTHC": "1.004227", "TENTTHC": "Cấp giấy phép xây dựng nhà ở riêng lẻ (danh mục tỉnh)",
+    "MATTHC": "1.004227",
+    "TENTTHC": "Cấp giấy phép xây dựng nhà ở riêng lẻ (danh mục tỉnh)",
     "LINHVUCTHUCHIEN": [{"MALINHVUC": "G09-XD01", "TENLINHVUC": "Hoạt động xây dựng (danh mục tỉnh)"}],
-    "CACHTHUCTHUCHIEN": [{"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": 15, "DONVITINH": "Ngày làm việc",
-                                                  "MOTA": "", "PHILEPHI": [{"MAPHILEPHI": "1", "SOTIEN": 75000,
-                                                                            "DONVI": "Đồng", "MOTA": "Lệ phí"}]}]},
-                         {"KENH": 2, "THOIGIAN": [{"THOIGIANGIAIQUYET": 15, "DONVITINH": "Ngày làm việc",
-                                                  "PHILEPHI": []}]}],
+    "CACHTHUCTHUCHIEN": [
+        {
+            "KENH": 1,
+            "THOIGIAN": [
+                {
+                    "THOIGIANGIAIQUYET": 15,
+                    "DONVITINH": "Ngày làm việc",
+                    "MOTA": "",
+                    "PHILEPHI": [{"MAPHILEPHI": "1", "SOTIEN": 75000, "DONVI": "Đồng", "MOTA": "Lệ phí"}],
+                }
+            ],
+        },
+        {"KENH": 2, "THOIGIAN": [{"THOIGIANGIAIQUYET": 15, "DONVITINH": "Ngày làm việc", "PHILEPHI": []}]},
+    ],
     "KETQUATHUCHIEN": [{"MAKETQUA": "KQ01", "TENKETQUA": "Giấy phép xây dựng"}],
     "COQUANTHUCHIEN": [{"MADONVI": "000.00.12.H56", "TENDONVI": "UBND cấp xã"}],
 }
-SECOND = {"MATTHC": "1.001193", "TENTTHC": "Đăng ký khai sinh",
-          "CACHTHUCTHUCHIEN": [{"KENH": "2", "THOIGIAN": [{"THOIGIANGIAIQUYET": "1", "DONVITINH": "Ngày làm việc",
-                                                          "PHILEPHI": [{"SOTIEN": 0}]}]}]}
+SECOND = {
+    "MATTHC": "1.001193",
+    "TENTTHC": "Đăng ký khai sinh",
+    "CACHTHUCTHUCHIEN": [
+        {
+            "KENH": "2",
+            "THOIGIAN": [
+                {"THOIGIANGIAIQUYET": "1", "DONVITINH": "Ngày làm việc", "PHILEPHI": [{"SOTIEN": 0}]}
+            ],
+        }
+    ],
+}
 BAD = {"MATTHC": "2.000001", "TENTTHC": ""}
 
 
@@ -56,11 +75,15 @@ def _said(res) -> str:
 
 # -- file shapes ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", [
-    {"error_code": 0, "message": "", "result": [ITEM, SECOND]},
-    {"data": [ITEM, SECOND]},
-    [ITEM, SECOND],
-])
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error_code": 0, "message": "", "result": [ITEM, SECOND]},
+        {"data": [ITEM, SECOND]},
+        [ITEM, SECOND],
+    ],
+)
 def test_dvcqg_json_wrapped_as_the_service_answers_or_bare(tmp_path, body):
     path = tmp_path / "tthc.json"
     path.write_bytes(orjson.dumps(body))
@@ -68,8 +91,15 @@ def test_dvcqg_json_wrapped_as_the_service_answers_or_bare(tmp_path, body):
     assert loaded.kind == "json" and not loaded.refused
     entries = {e.code: e for _p, e in loaded.entries}
     assert entries["1.004227"] == CatalogueEntry(
-        "1.004227", ITEM["TENTTHC"], "G09-XD01", "Hoạt động xây dựng (danh mục tỉnh)", True, True,
-        {"value": 15, "unit": "WORKING_DAYS"}, ("DIRECT", "ONLINE"))
+        "1.004227",
+        ITEM["TENTTHC"],
+        "G09-XD01",
+        "Hoạt động xây dựng (danh mục tỉnh)",
+        True,
+        True,
+        {"value": 15, "unit": "WORKING_DAYS"},
+        ("DIRECT", "ONLINE"),
+    )
     assert entries["1.001193"].has_fee is False and entries["1.001193"].requires_paper_result is None
 
 
@@ -78,17 +108,26 @@ def test_one_item_and_json_lines_and_bad_items_by_position(tmp_path):
     one.write_bytes(orjson.dumps(ITEM))
     assert [e.code for _p, e in read_catalogue(one).entries] == ["1.004227"]
     lines = tmp_path / "tthc.jsonl"
-    lines.write_bytes(b"\n".join([orjson.dumps(ITEM), b"", orjson.dumps(BAD), b"{not json",
-                                  orjson.dumps({"result": [SECOND]})]) + b"\n")
+    lines.write_bytes(
+        b"\n".join(
+            [orjson.dumps(ITEM), b"", orjson.dumps(BAD), b"{not json", orjson.dumps({"result": [SECOND]})]
+        )
+        + b"\n"
+    )
     loaded = read_catalogue(lines)
     assert loaded.kind == "jsonl"
     assert [(p, e.code) for p, e in loaded.entries] == [("dòng 1", "1.004227"), ("dòng 5", "1.001193")]
-    assert loaded.refused == [("dòng 3", "thiếu tên thủ tục (TENTTHC)"), ("dòng 4", "dòng không phải JSON hợp lệ")]
+    assert loaded.refused == [
+        ("dòng 3", "thiếu tên thủ tục (TENTTHC)"),
+        ("dòng 4", "dòng không phải JSON hợp lệ"),
+    ]
     arr = tmp_path / "arr.json"
     arr.write_bytes(orjson.dumps([ITEM, BAD, dict(ITEM, TENTTHC="Tên khác")]))
     loaded = read_catalogue(arr)
-    assert loaded.refused == [("mục 2", "thiếu tên thủ tục (TENTTHC)"),
-                              ("mục 3", "mã thủ tục '1.004227' đã có ở mục 1 với nội dung khác")]
+    assert loaded.refused == [
+        ("mục 2", "thiếu tên thủ tục (TENTTHC)"),
+        ("mục 3", "mã thủ tục '1.004227' đã có ở mục 1 với nội dung khác"),
+    ]
 
 
 def test_unreadable_files(tmp_path):
@@ -115,21 +154,30 @@ def test_csv_with_and_without_diacritics(tmp_path):
     with_marks.write_text(
         "\ufeffMã thủ tục,Tên thủ tục,Mã lĩnh vực,Tên lĩnh vực,Có phí/lệ phí,Kết quả bản giấy,"
         "Thời hạn giải quyết,Đơn vị tính,Kênh thực hiện\n"
-        "1.004227,Cấp giấy phép xây dựng,G09-XD01,Hoạt động xây dựng,Có,x,15,Ngày làm việc,\"1,2,3\"\n"
+        '1.004227,Cấp giấy phép xây dựng,G09-XD01,Hoạt động xây dựng,Có,x,15,Ngày làm việc,"1,2,3"\n'
         "1.001193,Đăng ký khai sinh,HOTICH,Hộ tịch,Không,,1,Ngày làm việc,2\n"
-        "1.000001,Thủ tục lỗi,,,có thể,,,,\n", encoding="utf-8")
+        "1.000001,Thủ tục lỗi,,,có thể,,,,\n",
+        encoding="utf-8",
+    )
     loaded = read_catalogue(with_marks)
     assert [e.code for _p, e in loaded.entries] == ["1.004227", "1.001193"]
     first = loaded.entries[0][1]
     assert (first.has_fee, first.requires_paper_result, first.time_limit, first.channels) == (
-        True, True, {"value": 15, "unit": "WORKING_DAYS"}, ("DIRECT", "ONLINE", "POSTAL"))
+        True,
+        True,
+        {"value": 15, "unit": "WORKING_DAYS"},
+        ("DIRECT", "ONLINE", "POSTAL"),
+    )
     assert loaded.entries[1][1].requires_paper_result is None  # an empty cell: unknown
     assert loaded.refused == [("dòng 4", "cột có phí/lệ phí phải là Có/Không (hoặc x, 1/0, true/false)")]
     # no diacritics, upper case, semicolons, a title row above the headings
     bare = tmp_path / "b.csv"
-    bare.write_text("DANH MUC THU TUC HANH CHINH;;\n"
-                    "MA TTHC;TEN THU TUC;CO PHI LE PHI;THOI HAN GIAI QUYET\n"
-                    "1.004227;Cấp giấy phép xây dựng;1;20 ngày\n", encoding="utf-8")
+    bare.write_text(
+        "DANH MUC THU TUC HANH CHINH;;\n"
+        "MA TTHC;TEN THU TUC;CO PHI LE PHI;THOI HAN GIAI QUYET\n"
+        "1.004227;Cấp giấy phép xây dựng;1;20 ngày\n",
+        encoding="utf-8",
+    )
     loaded = read_catalogue(bare)
     assert not loaded.refused
     entry = loaded.entries[0][1]
@@ -143,10 +191,32 @@ def test_xlsx_with_vietnamese_headings(tmp_path):
     ws = wb.active
     ws.title = "Danh mục"
     ws.append(["DANH MỤC THỦ TỤC HÀNH CHÍNH CẤP XÃ"])
-    ws.append(["STT", "Mã thủ tục", "Tên thủ tục", "Lĩnh vực", "Có phí/lệ phí", "Kết quả bản giấy",
-               "Thời hạn giải quyết", "Đơn vị tính", "Kênh thực hiện"])
-    ws.append([1, "1.004227", "Cấp giấy phép xây dựng", "Hoạt động xây dựng", "Có", "Có", 15, "Ngày làm việc",
-               "Trực tiếp, Trực tuyến"])
+    ws.append(
+        [
+            "STT",
+            "Mã thủ tục",
+            "Tên thủ tục",
+            "Lĩnh vực",
+            "Có phí/lệ phí",
+            "Kết quả bản giấy",
+            "Thời hạn giải quyết",
+            "Đơn vị tính",
+            "Kênh thực hiện",
+        ]
+    )
+    ws.append(
+        [
+            1,
+            "1.004227",
+            "Cấp giấy phép xây dựng",
+            "Hoạt động xây dựng",
+            "Có",
+            "Có",
+            15,
+            "Ngày làm việc",
+            "Trực tiếp, Trực tuyến",
+        ]
+    )
     ws.append([2, 1.001193, "Đăng ký khai sinh", "Hộ tịch", 0, "Không", 0.5, "ngày làm việc", 2])
     ws.append([3, "1.000001", "Thủ tục lỗi", None, None, None, 3, "lần", None])
     path = tmp_path / "tthc.xlsx"
@@ -154,20 +224,40 @@ def test_xlsx_with_vietnamese_headings(tmp_path):
     loaded = read_catalogue(path)
     assert loaded.kind == "xlsx"
     got = {e.code: e for _p, e in loaded.entries}
-    assert got["1.004227"] == CatalogueEntry("1.004227", "Cấp giấy phép xây dựng", "", "Hoạt động xây dựng", True,
-                                             True, {"value": 15, "unit": "WORKING_DAYS"}, ("DIRECT", "ONLINE"))
-    assert got["1.001193"].has_fee is False and got["1.001193"].time_limit == {"value": 1, "unit": "WORKING_DAYS"}
-    assert loaded.refused == [("trang tính 'Danh mục', dòng 5",
-                               "đơn vị tính thời hạn không nhận ra (dùng Ngày làm việc, Ngày hoặc Giờ)")]
+    assert got["1.004227"] == CatalogueEntry(
+        "1.004227",
+        "Cấp giấy phép xây dựng",
+        "",
+        "Hoạt động xây dựng",
+        True,
+        True,
+        {"value": 15, "unit": "WORKING_DAYS"},
+        ("DIRECT", "ONLINE"),
+    )
+    assert got["1.001193"].has_fee is False and got["1.001193"].time_limit == {
+        "value": 1,
+        "unit": "WORKING_DAYS",
+    }
+    assert loaded.refused == [
+        (
+            "trang tính 'Danh mục', dòng 5",
+            "đơn vị tính thời hạn không nhận ra (dùng Ngày làm việc, Ngày hoặc Giờ)",
+        )
+    ]
 
 
 # -- the command and the store -------------------------------------------------------------
 
+
 def _events(dossier_id: str, day: int, **received_extra) -> list[dict]:
     """A dossier received on 2025-03-<day> (a Monday when day = 3) and resolved 11 days later."""
     env = dict(procedure_code="1.004227", field_code="G09-XD01")
-    return [make_event(dossier_id, 1, "RECEIVED", local_ms(2025, 3, day), channel="DIRECT", **env, **received_extra),
-            make_event(dossier_id, 2, "RESOLVED", local_ms(2025, 3, day + 11), **env)]
+    return [
+        make_event(
+            dossier_id, 1, "RECEIVED", local_ms(2025, 3, day), channel="DIRECT", **env, **received_extra
+        ),
+        make_event(dossier_id, 2, "RESOLVED", local_ms(2025, 3, day + 11), **env),
+    ]
 
 
 def _state(store) -> dict:
@@ -190,10 +280,17 @@ def test_load_twice_names_win_and_flags_fill_events(store, tmp_path):
     assert store.client.command(f"SELECT count() FROM {store.db}.registry_procedures") == rows_before
     good = tmp_path / "good.json"
     good.write_bytes(orjson.dumps([ITEM]))
-    assert runner.invoke(app, ["registry", "load", "procedures", str(good), "--store", _dsn(store)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["registry", "load", "procedures", str(good), "--store", _dsn(store)]).exit_code
+        == 0
+    )
     # names: dashboards (reference_names), KPI labels
-    names = {(k, c): n for k, c, n in store.client.query(
-        f"SELECT kind, code, name FROM {store.db}.reference_names FINAL").result_rows}
+    names = {
+        (k, c): n
+        for k, c, n in store.client.query(
+            f"SELECT kind, code, name FROM {store.db}.reference_names FINAL"
+        ).result_rows
+    }
     assert names[("procedure", "1.004227")] == ITEM["TENTTHC"]
     assert names[("field", "G09-XD01")] == "Hoạt động xây dựng (danh mục tỉnh)"
     assert ("procedure", "1.000656") in names  # shipped names stay for the codes the catalogue lacks
@@ -201,18 +298,33 @@ def test_load_twice_names_win_and_flags_fill_events(store, tmp_path):
     assert group_label("field", {"field_code": "G09-XD01"}) == "Hoạt động xây dựng (danh mục tỉnh)"
     # flags: D1 says nothing (the catalogue's: fee, paper result, 15 working days), D2
     # says no fee and 5 working days (the event wins: late; listed as disagreements)
-    lines = [orjson.dumps(e) for e in _events("D1", 3)
-             + _events("D2", 3, has_fee=False, time_limit={"value": 5, "unit": "WORKING_DAYS"})]
+    lines = [
+        orjson.dumps(e)
+        for e in _events("D1", 3)
+        + _events("D2", 3, has_fee=False, time_limit={"value": 5, "unit": "WORKING_DAYS"})
+    ]
     EmbeddedPipeline(store, CAL, now_ms=lambda: NOW_MS).ingest([(f"t:{i}", b) for i, b in enumerate(lines)])
     assert _state(store) == {"D1": (1, 1, 1, "EARLY"), "D2": (0, 1, 1, "LATE")}
     res = runner.invoke(app, ["registry", "disagreements", "--store", _dsn(store), "--format", "json"])
     assert res.exit_code == 0, res.output
     assert orjson.loads(res.stdout) == [
-        {"procedure_code": "1.004227", "procedure_name": ITEM["TENTTHC"], "flag": "has_fee",
-         "event_value": False, "catalogue_value": True, "dossiers": 1},
-        {"procedure_code": "1.004227", "procedure_name": ITEM["TENTTHC"], "flag": "time_limit",
-         "event_value": {"value": 5, "unit": "WORKING_DAYS"}, "catalogue_value": {"value": 15, "unit": "WORKING_DAYS"},
-         "dossiers": 1}]
+        {
+            "procedure_code": "1.004227",
+            "procedure_name": ITEM["TENTTHC"],
+            "flag": "has_fee",
+            "event_value": False,
+            "catalogue_value": True,
+            "dossiers": 1,
+        },
+        {
+            "procedure_code": "1.004227",
+            "procedure_name": ITEM["TENTTHC"],
+            "flag": "time_limit",
+            "event_value": {"value": 5, "unit": "WORKING_DAYS"},
+            "catalogue_value": {"value": 15, "unit": "WORKING_DAYS"},
+            "dossiers": 1,
+        },
+    ]
     table = runner.invoke(app, ["registry", "disagreements", "--store", _dsn(store)])
     assert "Có phí/lệ phí" in _said(table) and "15 ngày làm việc" in _said(table)
 
@@ -227,13 +339,28 @@ def test_unreadable_file_exits_2(store, tmp_path):
 def test_bulk_and_python_replays_supply_the_same_flags(new_store, tmp_path):
     """A catalogue-filled dossier gives the same tables on both replay paths (the bulk
     path supplies the flags in its SQL fold: no line goes to Python)."""
-    events = (_events("D1", 3) + _events("D2", 3, has_fee=False, requires_paper_result=False,
-                                         time_limit={"value": 5, "unit": "WORKING_DAYS"})
-              + [dict(e, procedure_code="1.000656") for e in _events("D3", 4)])  # not in the catalogue
+    events = (
+        _events("D1", 3)
+        + _events(
+            "D2",
+            3,
+            has_fee=False,
+            requires_paper_result=False,
+            time_limit={"value": 5, "unit": "WORKING_DAYS"},
+        )
+        + [dict(e, procedure_code="1.000656") for e in _events("D3", 4)]
+    )  # not in the catalogue
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
-    catalogue = {"1.004227": CatalogueEntry("1.004227", "A", has_fee=True, requires_paper_result=True,
-                                            time_limit={"value": 15, "unit": "WORKING_DAYS"})}
+    catalogue = {
+        "1.004227": CatalogueEntry(
+            "1.004227",
+            "A",
+            has_fee=True,
+            requires_paper_result=True,
+            time_limit={"value": 15, "unit": "WORKING_DAYS"},
+        )
+    }
     got = {}
     for bulk in (True, False):
         st = new_store()
@@ -253,11 +380,14 @@ def test_a_stored_dossier_folded_before_the_catalogue_keeps_rollups_equal_to_its
     first, end = _events("D1", 3)
     pipeline = EmbeddedPipeline(store, CAL, now_ms=lambda: NOW_MS)
     pipeline.ingest([("a:1", orjson.dumps(first))])
-    ProceduresRepository(store).save([CatalogueEntry("1.004227", "A", has_fee=True,
-                                                     time_limit={"value": 5, "unit": "WORKING_DAYS"})])
+    ProceduresRepository(store).save(
+        [CatalogueEntry("1.004227", "A", has_fee=True, time_limit={"value": 5, "unit": "WORKING_DAYS"})]
+    )
     EmbeddedPipeline(store, CAL, now_ms=lambda: NOW_MS).ingest([("b:1", orjson.dumps(end))])
     assert _state(store) == {"D1": (1, 0, 1, "LATE")}
-    sums = store.client.query(f"SELECT sum(received), sum(has_fee), sum(ended_late) FROM {store.db}.kpi_daily")
+    sums = store.client.query(
+        f"SELECT sum(received), sum(has_fee), sum(ended_late) FROM {store.db}.kpi_daily"
+    )
     assert sums.result_rows == [(1, 1, 1)]
 
 

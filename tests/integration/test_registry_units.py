@@ -11,15 +11,15 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from motcua.dashboards.runner import PanelRunner
 from motcua.adapters.clickhouse_units import UnitsRepository, registry_from_store
 from motcua.cli.main import app
 from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
-from motcua.reference.official_calendar import default_calendar
-from motcua.replay import EmbeddedPipeline
+from motcua.dashboards.runner import PanelRunner
 from motcua.reference import units_for_province
+from motcua.reference.official_calendar import default_calendar
 from motcua.reference.registry import default_registry, set_default_registry
+from motcua.replay import EmbeddedPipeline
 from motcua.reports.names import Names
 from tests.builders import local_ms, make_event, received
 
@@ -52,8 +52,15 @@ def dossier_store(store):
     _dossier(events, "D1", 3, unit_code="000.00.12.H19", unit_level="PROVINCE")
     _dossier(events, "D2", 4, unit_code=SHIPPED.code, unit_level="PROVINCE")
     for i in range(3):  # a unit, procedure and field no registry knows
-        _dossier(events, f"U{i}", 5 + i, unit_code="000.00.99.H19", unit_level="PROVINCE",
-                 procedure_code="9.999999", field_code="ZZ")
+        _dossier(
+            events,
+            f"U{i}",
+            5 + i,
+            unit_code="000.00.99.H19",
+            unit_level="PROVINCE",
+            procedure_code="9.999999",
+            field_code="ZZ",
+        )
     _dossier(events, "P1", 10, province_code="99", unit_code="H99.SO.X", unit_level="PROVINCE")
     EmbeddedPipeline(store, CAL).ingest([(f"t:{i}", orjson.dumps(e)) for i, e in enumerate(events)])
     return store
@@ -67,8 +74,11 @@ def catalogue(tmp_path):
 
 
 def _names(store) -> dict[str, str]:
-    return dict(store.client.query(
-        f"SELECT code, name FROM {store.db}.reference_names FINAL WHERE kind = 'unit'").result_rows)
+    return dict(
+        store.client.query(
+            f"SELECT code, name FROM {store.db}.reference_names FINAL WHERE kind = 'unit'"
+        ).result_rows
+    )
 
 
 def test_load_units_twice_names_win_everywhere(dossier_store, catalogue):
@@ -91,13 +101,30 @@ def test_load_units_twice_names_win_everywhere(dossier_store, catalogue):
     before = st.client.query(f"SELECT count(), max(loaded_at) FROM {st.db}.registry_units").result_rows
     res = runner.invoke(app, ["registry", "load", "units", str(catalogue), "--store", _dsn(st)])
     assert res.exit_code == 1 and "0 mới, 0 thay đổi, 3 không đổi" in " ".join(res.output.split())
-    assert st.client.query(f"SELECT count(), max(loaded_at) FROM {st.db}.registry_units").result_rows == before
+    assert (
+        st.client.query(f"SELECT count(), max(loaded_at) FROM {st.db}.registry_units").result_rows == before
+    )
     assert _names(st) == names
 
     # a fresh process state: the KPI table of a command that opens the store names by the loaded units
     set_default_registry(None)
-    res = runner.invoke(app, ["kpi", "--from", "2025-03-01", "--to", "2025-04-01", "--by", "unit",
-                              "--as-of", "2025-04-01", "--store", _dsn(st)], env={"COLUMNS": "250"})
+    res = runner.invoke(
+        app,
+        [
+            "kpi",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-04-01",
+            "--by",
+            "unit",
+            "--as-of",
+            "2025-04-01",
+            "--store",
+            _dsn(st),
+        ],
+        env={"COLUMNS": "250"},
+    )
     assert res.exit_code == 0, res.output
     assert "Sở Tư pháp (danh mục tỉnh)" in res.output and "tên nạp" in res.output
     assert "000.00.99.H19" in res.output  # unknown unit: counted, shown by its code
@@ -112,12 +139,26 @@ def test_load_units_twice_names_win_everywhere(dossier_store, catalogue):
 
 def test_a_changed_row_is_replaced_by_code(store, tmp_path):
     path = tmp_path / "a.json"
-    path.write_text(orjson.dumps({"error_code": 0, "result": [
-        {"MADONVI": "000.00.12.H19", "TENDONVI": "Sở Tư pháp", "CAPDONVI": "2"}]}).decode())
+    path.write_text(
+        orjson.dumps(
+            {
+                "error_code": 0,
+                "result": [{"MADONVI": "000.00.12.H19", "TENDONVI": "Sở Tư pháp", "CAPDONVI": "2"}],
+            }
+        ).decode()
+    )
     dsn = _dsn(store)
-    assert runner.invoke(app, ["registry", "load", "units", str(path), "--store", dsn, "--province", "75"]).exit_code == 0
-    path.write_text(orjson.dumps({"data": [{"MADONVI": "000.00.12.H19", "TENDONVI": "Sở Tư pháp tỉnh Đồng Nai",
-                                            "CAPDONVI": "2"}]}).decode())
+    assert (
+        runner.invoke(
+            app, ["registry", "load", "units", str(path), "--store", dsn, "--province", "75"]
+        ).exit_code
+        == 0
+    )
+    path.write_text(
+        orjson.dumps(
+            {"data": [{"MADONVI": "000.00.12.H19", "TENDONVI": "Sở Tư pháp tỉnh Đồng Nai", "CAPDONVI": "2"}]}
+        ).decode()
+    )
     res = runner.invoke(app, ["registry", "load", "units", str(path), "--store", dsn, "--province", "75"])
     assert res.exit_code == 0 and "0 mới, 1 thay đổi" in " ".join(res.output.split())
     assert [u.name for u in UnitsRepository(store).all()] == ["Sở Tư pháp tỉnh Đồng Nai"]
@@ -129,7 +170,9 @@ def test_unreadable_file_exit_2(store, tmp_path):
     path.write_text('{"error_code": -1, "message": "Phiên làm việc hết hạn"}')
     res = runner.invoke(app, ["registry", "load", "units", str(path), "--store", _dsn(store)])
     assert res.exit_code == 2 and "error_code -1" in res.output
-    res = runner.invoke(app, ["registry", "load", "units", str(tmp_path / "none.csv"), "--store", _dsn(store)])
+    res = runner.invoke(
+        app, ["registry", "load", "units", str(tmp_path / "none.csv"), "--store", _dsn(store)]
+    )
     assert res.exit_code == 2 and "không có tệp" in res.output
 
 
@@ -140,8 +183,14 @@ def test_registry_unknown_lists_codes_by_dossier_count(dossier_store, catalogue)
     rows = orjson.loads(res.stdout)
     got = {(r["kind"], r["code"]): r["dossiers"] for r in rows}
     # before the load the province catalogue's unit is unknown too
-    assert got == {("unit", "000.00.99.H19"): 3, ("procedure", "9.999999"): 3, ("field", "ZZ"): 3,
-                   ("unit", "000.00.12.H19"): 1, ("unit", "H99.SO.X"): 1, ("province", "99"): 1}
+    assert got == {
+        ("unit", "000.00.99.H19"): 3,
+        ("procedure", "9.999999"): 3,
+        ("field", "ZZ"): 3,
+        ("unit", "000.00.12.H19"): 1,
+        ("unit", "H99.SO.X"): 1,
+        ("province", "99"): 1,
+    }
     assert [r["dossiers"] for r in rows] == sorted((r["dossiers"] for r in rows), reverse=True)
 
     runner.invoke(app, ["registry", "load", "units", str(catalogue), "--store", _dsn(st)])

@@ -9,10 +9,10 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import derive_facts, fold
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import Period
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from tests.builders import local_ms
 from tests.strategies import delivered, histories
@@ -44,7 +44,9 @@ def test_sql_kpis_equal_reference_across_batches_restarts_and_duplicates(new_sto
     # first process ingests a prefix, then "crashes"; a new one (empty cache) goes on
     EmbeddedPipeline(store, cal, batch_size=batch).ingest(records(stream[:cut]))
     EmbeddedPipeline(store, cal, batch_size=batch).ingest(records(stream[cut:]))
-    as_of = data.draw(st.sampled_from([local_ms(2025, 3, 12, 10), local_ms(2025, 4, 1, 0), local_ms(2025, 7, 1)]))
+    as_of = data.draw(
+        st.sampled_from([local_ms(2025, 3, 12, 10), local_ms(2025, 4, 1, 0), local_ms(2025, 7, 1)])
+    )
     for by in ("level", "unit", "all"):
         assert store.kpi(MARCH, as_of, by, cal) == reference(events, MARCH, as_of, by)
 
@@ -52,8 +54,11 @@ def test_sql_kpis_equal_reference_across_batches_restarts_and_duplicates(new_sto
 def test_replaying_the_same_input_twice_changes_nothing(store):
     from tests.builders import make_event, received
 
-    evs = [received("R1", local_ms(2025, 3, 3)), make_event("R1", 2, "RESOLVED", local_ms(2025, 3, 4)),
-           received("R2", local_ms(2025, 3, 5), channel="DIRECT")]
+    evs = [
+        received("R1", local_ms(2025, 3, 3)),
+        make_event("R1", 2, "RESOLVED", local_ms(2025, 3, 4)),
+        received("R2", local_ms(2025, 3, 5), channel="DIRECT"),
+    ]
     recs = records(evs) + [("bad:1", b"not json"), ("bad:2", b'{"event_id": "x"}')]
     first = EmbeddedPipeline(store, cal).ingest(recs)
     assert (first.accepted, first.rejected) == (3, 2)
@@ -68,8 +73,8 @@ def test_replaying_the_same_input_twice_changes_nothing(store):
 
 def test_a_retried_insert_is_dropped_by_its_token(store):
     """Simulates a crash after the rollup insert: the rerun repeats it with the same token."""
-    from motcua.pipeline.rounds import content_token
     from motcua.pipeline.dossiers import DossierBook, rollup_deltas, transition_token_parts
+    from motcua.pipeline.rounds import content_token
     from tests.builders import received
 
     book = DossierBook(cal)
@@ -102,8 +107,10 @@ def test_a_retried_write_is_dropped_in_every_view_target(store):
     from tests.builders import received
 
     def sums():
-        return {t: store.client.query(f"SELECT sum({col}) FROM {store.db}.{t}").result_rows[0][0]
-                for t, col in VIEW_TARGETS.items()}
+        return {
+            t: store.client.query(f"SELECT sum({col}) FROM {store.db}.{t}").result_rows[0][0]
+            for t, col in VIEW_TARGETS.items()
+        }
 
     once = DossierBook(cal).apply([received("V1", local_ms(2025, 3, 3))])[0]
     write_transitions(store, once, token_prefix="facts:0:0-0")
@@ -120,13 +127,21 @@ def test_migrations_create_the_rollup_with_every_counter(store):
     from motcua.adapters.clickhouse_store import ROLLUP_KEYS, STATE_COLUMNS
     from motcua.domain.metrics import COUNTERS
 
-    cols = [r[0] for r in store.client.query(
-        "SELECT name FROM system.columns WHERE database = {db:String} AND table = 'kpi_daily' ORDER BY position",
-        parameters={"db": store.db}).result_rows]
+    cols = [
+        r[0]
+        for r in store.client.query(
+            "SELECT name FROM system.columns WHERE database = {db:String} AND table = 'kpi_daily' ORDER BY position",
+            parameters={"db": store.db},
+        ).result_rows
+    ]
     assert cols == list(ROLLUP_KEYS) + list(COUNTERS)
-    cols = {r[0] for r in store.client.query(
-        "SELECT name FROM system.columns WHERE database = {db:String} AND table = 'dossier_state'",
-        parameters={"db": store.db}).result_rows}
+    cols = {
+        r[0]
+        for r in store.client.query(
+            "SELECT name FROM system.columns WHERE database = {db:String} AND table = 'dossier_state'",
+            parameters={"db": store.db},
+        ).result_rows
+    }
     # state_rank: the MATERIALIZED order of the ReplacingMergeTree (version, revision)
     assert cols == set(STATE_COLUMNS) | {"state_rank"}
     assert store.migrate() == []  # idempotent
@@ -151,11 +166,14 @@ def test_stored_facts_read_back_equal_and_backlog_matches_status(new_store, data
     got = store.client.query(
         f"SELECT sum(open), sumIf(open, due_date < {{t:Date}}), "
         f"sumIf(open, due_date IN ({{t:Date}}, {{n:Date}})) FROM {store.db}.open_backlog",
-        parameters={"t": today, "n": nxt}).result_rows[0]
+        parameters={"t": today, "n": nxt},
+    ).result_rows[0]
     statuses = [status_at(f, now, cal) for f in expected.values()]
     assert tuple(int(x) for x in got) == (
-        sum(s.in_progress for s in statuses), sum(s.overdue for s in statuses),
-        sum(s.due_soon for s in statuses))
+        sum(s.in_progress for s in statuses),
+        sum(s.overdue for s in statuses),
+        sum(s.due_soon for s in statuses),
+    )
 
 
 def test_orphan_events_are_held_then_counted_once(store):

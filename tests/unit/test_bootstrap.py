@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from motcua import bootstrap
 from motcua.cli.main import app
-from motcua.reference.official_calendar import default_calendar
 from motcua.live.config import LiveSettings
+from motcua.reference.official_calendar import default_calendar
 from motcua.settings import PACKAGE_DIR, PACKAGE_SCHEMA_DIR, PACKAGE_TARGETS, Settings
 
 

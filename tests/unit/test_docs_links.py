@@ -58,9 +58,7 @@ def test_github_slug():
         github_slug("A snapshot is state, not an event (contract v2)")
         == "a-snapshot-is-state-not-an-event-contract-v2"
     )
-    assert (
-        github_slug("Store (`adapters/clickhouse_store.py`)") == "store-adaptersclickhouse_storepy"
-    )
+    assert github_slug("Store (`adapters/clickhouse_store.py`)") == "store-adaptersclickhouse_storepy"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))

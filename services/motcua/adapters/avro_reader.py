@@ -21,7 +21,8 @@ form), and raises ``ValueError`` (or ``IndexError`` for truncated input) on bad 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Reader = Callable[[bytes, int], dict]
 

@@ -35,10 +35,10 @@ files take the Python path.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
-from ..domain.calendar import MS_PER_DAY, MS_PER_HOUR, VN_OFFSET_MS, WorkingCalendar
 from ..domain import events as ev
+from ..domain.calendar import MS_PER_DAY, MS_PER_HOUR, VN_OFFSET_MS, WorkingCalendar
 from ..domain.lifecycle import FAR_FUTURE_MS, NEUTRAL_ENDS, ONLINE_METHODS
 from ..domain.metrics import ALWAYS_OVERDUE, COUNTERS, NEVER_OVERDUE
 from .clickhouse_store import STATE_COLUMNS
@@ -56,9 +56,13 @@ MAX_LINE = 16_384
 # function in these queries is total (…OrZero variants), so evaluating all branches is safe.
 _EAGER = {"max_threads": 1, "short_circuit_function_evaluation": "disable"}
 _ONE_BLOCK = {
-    **_EAGER, "max_insert_threads": 1, "max_block_size": 1 << 20,
-    "min_insert_block_size_rows": 1 << 30, "min_insert_block_size_bytes": 1 << 34,
-    "max_insert_block_size": 1 << 30, "optimize_on_insert": 0,
+    **_EAGER,
+    "max_insert_threads": 1,
+    "max_block_size": 1 << 20,
+    "min_insert_block_size_rows": 1 << 30,
+    "min_insert_block_size_bytes": 1 << 34,
+    "max_insert_block_size": 1 << 30,
+    "optimize_on_insert": 0,
 }
 
 
@@ -74,11 +78,18 @@ def _arr(values) -> str:
 
 # -- the fast-shape check -------------------------------------------------------------
 
-_STRINGS = ("event_id", "dossier_id", "source_system", "province_code", "unit_code",
-            "procedure_code", "field_code")
+_STRINGS = (
+    "event_id",
+    "dossier_id",
+    "source_system",
+    "province_code",
+    "unit_code",
+    "procedure_code",
+    "field_code",
+)
 _ISO = r'^"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])"$'
 _OFFSET = r'[+-][0-9]{2}:[0-9]{2}"$'
-_BAD_CHARS = r'[\x00-\x1f\\]'  # control characters or any escape: Python decides
+_BAD_CHARS = r"[\x00-\x1f\\]"  # control characters or any escape: Python decides
 # A value that is a negative, fractional or exponent number, or has a leading zero (a
 # string cannot contain '":' since quotes would need an escape, and escapes are excluded).
 _NOT_PLAIN_NUMBER = r'":[ ]*(-|[0-9]+[.eE]|0[0-9])'
@@ -93,15 +104,19 @@ def _raw(name: str) -> str:
 
 def _offset_seconds_of(r: str) -> str:
     """Seconds east of UTC of the offset of a raw ISO instant ``r`` (0 for Z)."""
-    return (f"if(match({r}, {_q(_OFFSET)}), "
-            f"(if(substring({r}, length({r}) - 6, 1) = '-', -1, 1) * "
-            f"(toInt32OrZero(substring({r}, length({r}) - 5, 2)) * 3600 + toInt32OrZero(substring({r}, length({r}) - 2, 2)) * 60)), 0)")
+    return (
+        f"if(match({r}, {_q(_OFFSET)}), "
+        f"(if(substring({r}, length({r}) - 6, 1) = '-', -1, 1) * "
+        f"(toInt32OrZero(substring({r}, length({r}) - 5, 2)) * 3600 + toInt32OrZero(substring({r}, length({r}) - 2, 2)) * 60)), 0)"
+    )
 
 
 def _instant_ms_of(r: str) -> str:
     """Epoch millis of a raw instant ``r`` (a plain integer or a quoted ISO string)."""
-    return (f"if(match({r}, {_q(_UINT)}), toInt64OrZero({r}), "
-            f"toUnixTimestamp64Milli(parseDateTime64BestEffortOrZero(substring({r}, 2, length({r}) - 2), 3, 'UTC')))")
+    return (
+        f"if(match({r}, {_q(_UINT)}), toInt64OrZero({r}), "
+        f"toUnixTimestamp64Milli(parseDateTime64BestEffortOrZero(substring({r}, 2, length({r}) - 2), 3, 'UTC')))"
+    )
 
 
 def _instant_ms(name: str) -> str:
@@ -111,15 +126,17 @@ def _instant_ms(name: str) -> str:
 def _instant_ok_of(r: str) -> str:
     """A raw instant is a plain integer, or an ISO string that round-trips (a real date
     and time), and falls in the SQL path's years."""
-    return (f"((match({r}, {_q(_UINT)}) OR formatDateTime(parseDateTime64BestEffortOrZero("
-            f"substring({r}, 2, length({r}) - 2), 3, 'UTC') + toIntervalSecond({_offset_seconds_of(r)}), "
-            f"'%Y-%m-%dT%H:%i:%S') = substring({r}, 2, 19)) AND {_instant_ms_of(r)} BETWEEN {MIN_MS} AND {MAX_MS})")
+    return (
+        f"((match({r}, {_q(_UINT)}) OR formatDateTime(parseDateTime64BestEffortOrZero("
+        f"substring({r}, 2, length({r}) - 2), 3, 'UTC') + toIntervalSecond({_offset_seconds_of(r)}), "
+        f"'%Y-%m-%dT%H:%i:%S') = substring({r}, 2, 19)) AND {_instant_ms_of(r)} BETWEEN {MIN_MS} AND {MAX_MS})"
+    )
 
 
 def _kinds() -> dict[str, str | tuple[str, ...]]:
     """Every field name of the contract and its kind ("id": an envelope identifier; a
     tuple: the values of an enum)."""
-    kinds: dict[str, str | tuple[str, ...]] = {n: "id" for n in _STRINGS}
+    kinds: dict[str, str | tuple[str, ...]] = dict.fromkeys(_STRINGS, "id")
     kinds.update(event_type=ev.EVENT_TYPES, unit_level=ev.UNIT_LEVELS, occurred_at="instant", sequence="int")
     for extras in ev.EXTRA_FIELDS.values():
         for name, kind in extras.items():
@@ -137,8 +154,13 @@ SQL_KEPT = {t: ev.KEPT_FIELDS[t] - {"resumes"} for t in SQL_TYPES}
 
 _TIME_UNITS = "|".join(ev.TIME_LIMIT_UNITS)
 # concatenated rather than formatted: the regex keeps its braces as they are
-_TIME_LIMIT = (r'^\{("value":[0-9]{1,3},"unit":"(' + _TIME_UNITS + r')"|"unit":"(' + _TIME_UNITS
-               + r')","value":[0-9]{1,3})\}$')
+_TIME_LIMIT = (
+    r'^\{("value":[0-9]{1,3},"unit":"('
+    + _TIME_UNITS
+    + r')"|"unit":"('
+    + _TIME_UNITS
+    + r')","value":[0-9]{1,3})\}$'
+)
 _INSTANT_SHAPE = _UINT + "|" + _ISO
 
 
@@ -160,7 +182,9 @@ def key_mask_sql() -> str:
     As a sum of powers of two, its popcount equals the number of keys exactly when no
     key repeats."""
     bits = ", ".join(str(i + 1) for i in range(len(_NAMES)))
-    return f"arraySum(arrayMap(k -> bitShiftLeft(toUInt64(1), transform(k, {_arr(_NAMES)}, [{bits}], 0)), kv.1))"
+    return (
+        f"arraySum(arrayMap(k -> bitShiftLeft(toUInt64(1), transform(k, {_arr(_NAMES)}, [{bits}], 0)), kv.1))"
+    )
 
 
 def kind_codes_sql() -> str:
@@ -184,11 +208,15 @@ def _kind_checks() -> list[str]:
         "instant": f"match(v, {_q(_INSTANT_SHAPE)})",
         "time_limit": f"match(v, {_q(_TIME_LIMIT)})",
     }
-    out = [f"arrayAll(v -> {check}, arrayFilter((v, c) -> c = {_KIND_CODES[kind]}, kv.2, kc))"
-           for kind, check in checks.items()]
-    out.append(f"arrayAll(p -> has({_arr(enum_pairs)}, p), "
-               f"arrayMap((k, v) -> concat(k, '=', v), arrayFilter((k, c) -> c = {_KIND_CODES['enum']}, kv.1, kc), "
-               f"arrayFilter((v, c) -> c = {_KIND_CODES['enum']}, kv.2, kc)))")
+    out = [
+        f"arrayAll(v -> {check}, arrayFilter((v, c) -> c = {_KIND_CODES[kind]}, kv.2, kc))"
+        for kind, check in checks.items()
+    ]
+    out.append(
+        f"arrayAll(p -> has({_arr(enum_pairs)}, p), "
+        f"arrayMap((k, v) -> concat(k, '=', v), arrayFilter((k, c) -> c = {_KIND_CODES['enum']}, kv.1, kc), "
+        f"arrayFilter((v, c) -> c = {_KIND_CODES['enum']}, kv.2, kc)))"
+    )
     return out
 
 
@@ -243,13 +271,26 @@ def _typed_columns() -> dict[str, str]:
 
     tl = _raw("time_limit")
     cols = {
-        "dossier_id": text("dossier_id"), "event_id": text("event_id"), "event_type": "et",
+        "dossier_id": text("dossier_id"),
+        "event_id": text("event_id"),
+        "event_type": "et",
         "occurred_ms": _instant_ms("occurred_at"),
         "sequence": f"if(has(kv.1, 'sequence'), toInt64OrZero({_raw('sequence')}), NULL)",
         "seq_key": f"if(has(kv.1, 'sequence'), toInt64OrZero({_raw('sequence')}), {1 << 62})",
     }
-    for n in ("source_system", "province_code", "unit_code", "unit_level", "procedure_code", "field_code",
-              "channel", "online_service", "return_channel", "rating", "method"):
+    for n in (
+        "source_system",
+        "province_code",
+        "unit_code",
+        "unit_level",
+        "procedure_code",
+        "field_code",
+        "channel",
+        "online_service",
+        "return_channel",
+        "rating",
+        "method",
+    ):
         cols[n] = text(n)
     cols["due_at_ms"] = f"if(has(kv.1, 'due_at'), {_instant_ms('due_at')}, NULL)"
     cols["has_limit"] = "has(kv.1, 'time_limit')"
@@ -257,9 +298,15 @@ def _typed_columns() -> dict[str, str]:
     cols["has_fee_set"] = "has(kv.1, 'has_fee')"
     cols["paper_set"] = "has(kv.1, 'requires_paper_result')"
     cols["limit_value"] = f"toInt64OrZero(extract({tl}, '\"value\":([0-9]+)'))"
-    cols["limit_unit"] = f"extract({tl}, '\"unit\":\"([A-Z_]+)\"')"
-    for n in ("has_fee", "requires_paper_result", "electronic_result", "from_personal_store",
-              "population_data_used", "apology_issued"):
+    cols["limit_unit"] = f'extract({tl}, \'"unit":"([A-Z_]+)"\')'
+    for n in (
+        "has_fee",
+        "requires_paper_result",
+        "electronic_result",
+        "from_personal_store",
+        "population_data_used",
+        "apology_issued",
+    ):
         assert kinds[n] == "bool"
         cols[n] = f"{_raw(n)} = 'true'"
     for n in ("components_total", "components_digitised", "components_reused"):
@@ -270,12 +317,40 @@ def _typed_columns() -> dict[str, str]:
 
 # The fold reads the event columns as e_<name>: its output names (channel, has_fee, ...)
 # would otherwise shadow them inside the aggregate functions.
-_E_COLUMNS = ", ".join(f"{c} AS e_{c}" for c in (
-    "event_type", "occurred_ms", "seq_key", "event_id", "province_code", "unit_code", "unit_level",
-    "procedure_code", "field_code", "channel", "online_service", "has_fee", "requires_paper_result",
-    "due_at_ms", "has_limit", "limit_unit", "limit_value", "has_fee_set", "paper_set", "apology_issued", "electronic_result",
-    "return_channel", "components_total", "components_digitised", "components_reused",
-    "from_personal_store", "population_data_used", "method", "rating"))
+_E_COLUMNS = ", ".join(
+    f"{c} AS e_{c}"
+    for c in (
+        "event_type",
+        "occurred_ms",
+        "seq_key",
+        "event_id",
+        "province_code",
+        "unit_code",
+        "unit_level",
+        "procedure_code",
+        "field_code",
+        "channel",
+        "online_service",
+        "has_fee",
+        "requires_paper_result",
+        "due_at_ms",
+        "has_limit",
+        "limit_unit",
+        "limit_value",
+        "has_fee_set",
+        "paper_set",
+        "apology_issued",
+        "electronic_result",
+        "return_channel",
+        "components_total",
+        "components_digitised",
+        "components_reused",
+        "from_personal_store",
+        "population_data_used",
+        "method",
+        "rating",
+    )
+)
 _ONLINE = _arr(sorted(ONLINE_METHODS))
 _ENDS = _arr(ev.END_TYPES)
 _NEUTRAL = _arr(sorted(NEUTRAL_ENDS))
@@ -292,7 +367,8 @@ def _catalogue_parameters(catalogue) -> dict:
     limits = codes_knowing(cat, "time_limit")
     return {
         "fee_true": [""] + [c for c in codes_knowing(cat, "has_fee") if cat[c].has_fee],
-        "paper_true": [""] + [c for c in codes_knowing(cat, "requires_paper_result") if cat[c].requires_paper_result],
+        "paper_true": [""]
+        + [c for c in codes_knowing(cat, "requires_paper_result") if cat[c].requires_paper_result],
         "limit_codes": [""] + limits,
         "limit_units": [""] + [cat[c].time_limit["unit"] for c in limits],
         "limit_values": [0] + [int(cat[c].time_limit["value"]) for c in limits],
@@ -334,7 +410,8 @@ class BulkReplayer:
                 # a UTF-8 BOM before the first line is not part of it (iter_file skips it)
                 f"SELECT rowNumberInAllBlocks() + 1 AS lineno, trimRight(if(lineno = 1 AND "
                 f"startsWith(line, unhex('EFBBBF')), substring(line, 4), line), {_q(_LINE_END)}) AS l "
-                f"FROM file({{path{i}:String}}, 'LineAsString')) WHERE trimBoth(l, {_q(_BLANK)}) != ''")
+                f"FROM file({{path{i}:String}}, 'LineAsString')) WHERE trimBoth(l, {_q(_BLANK)}) != ''"
+            )
         return "(" + " UNION ALL ".join(parts) + ")", params
 
     def extract(self, now_ms: int) -> int:
@@ -342,18 +419,22 @@ class BulkReplayer:
         columns. Returns the number of fast lines."""
         lines, params = self._lines()
         typed = ", ".join(f"{sql} AS {name}" for name, sql in _typed_columns().items())
-        self.c.command(f"""
-CREATE TABLE {self._t('events')} ENGINE = Memory AS
+        self.c.command(
+            f"""
+CREATE TABLE {self._t("events")} ENGINE = Memory AS
 SELECT f, lineno, shape_ok AND {" AND ".join(typed_conditions(now_ms))} AS fast, * EXCEPT (f, lineno, shape_ok)
 FROM (
 SELECT f, lineno, shape_ok, {typed}, line
 FROM (
     SELECT f, lineno, line, JSONExtractKeysAndValuesRaw(line) AS kv,
-        substring({_raw('event_type')}, 2, length({_raw('event_type')}) - 2) AS et,
+        substring({_raw("event_type")}, 2, length({_raw("event_type")}) - 2) AS et,
         {key_mask_sql()} AS km, {kind_codes_sql()} AS kc, {fast_predicate()} AS shape_ok
     FROM {lines}
 ))
-""", parameters=params, settings={**_EAGER, "input_format_parallel_parsing": 0})
+""",
+            parameters=params,
+            settings={**_EAGER, "input_format_parallel_parsing": 0},
+        )
         return int(self.c.command(f"SELECT countIf(fast) FROM {self._t('events')}"))
 
     def slow_lines(self) -> Iterator[tuple[int, int, bytes]]:
@@ -367,14 +448,18 @@ FROM (
         self.c.command(f"DROP TABLE IF EXISTS {self._t('pylines')}")
         self.c.command(
             f"CREATE TABLE {self._t('pylines')} ENGINE = MergeTree ORDER BY (f, lineno) AS "
-            f"SELECT f, lineno, line FROM {self._t('events')} WHERE {cond}", settings=_EAGER)
+            f"SELECT f, lineno, line FROM {self._t('events')} WHERE {cond}",
+            settings=_EAGER,
+        )
         after = (0, 0)  # line numbers start at 1
         while True:
             rows = self.c.query(
                 f"SELECT f, lineno, line FROM {self._t('pylines')} "
                 f"WHERE (f, lineno) > ({{f:UInt32}}, {{n:UInt64}}) ORDER BY f, lineno LIMIT {int(page)}",
-                parameters={"f": after[0], "n": after[1]}, query_formats={"String": "bytes"},
-                settings={"max_threads": 1}).result_rows
+                parameters={"f": after[0], "n": after[1]},
+                query_formats={"String": "bytes"},
+                settings={"max_threads": 1},
+            ).result_rows
             if not rows:
                 return
             after = (rows[-1][0], rows[-1][1])
@@ -389,20 +474,28 @@ FROM (
             self.c.insert(self._t("python"), [[d] for d in sorted(dossier_ids)], column_names=["dossier_id"])
         self.c.command(
             f"INSERT INTO {self._t('python')} SELECT DISTINCT dossier_id FROM {self.db}.events "
-            f"WHERE dossier_id IN (SELECT DISTINCT dossier_id FROM {self._t('events')} WHERE fast)")
+            f"WHERE dossier_id IN (SELECT DISTINCT dossier_id FROM {self._t('events')} WHERE fast)"
+        )
         # An event_id repeated in other words may be a conflicting duplicate: Python decides
         # (on the validated content, not the text). Only looked for when ids repeat at all.
         fast = f"SELECT dossier_id, event_id, line FROM {self._t('events')} WHERE fast"
-        repeats = self.fast_repeats = int(self.c.command(
-            f"SELECT count() - uniqExact(cityHash64(dossier_id, event_id)) FROM ({fast})", settings=_EAGER))
+        repeats = self.fast_repeats = int(
+            self.c.command(
+                f"SELECT count() - uniqExact(cityHash64(dossier_id, event_id)) FROM ({fast})", settings=_EAGER
+            )
+        )
         if repeats:
             self.c.command(
                 f"INSERT INTO {self._t('python')} SELECT DISTINCT dossier_id FROM ({fast}) "
-                f"GROUP BY dossier_id, event_id HAVING uniqExact(line) > 1", settings=_EAGER)
+                f"GROUP BY dossier_id, event_id HAVING uniqExact(line) > 1",
+                settings=_EAGER,
+            )
 
     def python_lines(self) -> Iterator[tuple[int, int, bytes]]:
         """Every line Python must see: slow lines and the fast lines of Python dossiers."""
-        yield from self._lines_where(f"NOT fast OR dossier_id IN (SELECT dossier_id FROM {self._t('python')})")
+        yield from self._lines_where(
+            f"NOT fast OR dossier_id IN (SELECT dossier_id FROM {self._t('python')})"
+        )
 
     # -- the fold ------------------------------------------------------------------
     def fold(self, catalogue=None) -> tuple[int, int, int]:
@@ -420,16 +513,29 @@ FROM (
         calendar_version = f"'{cal.version}'"
         # bulk_sql: the distinct events of the SQL dossiers (the first line of a repeated
         # id, as the Python fold keeps). Sorting out repeats costs; skip it when none.
-        sql_events = (f"SELECT * FROM {self._t('events')} "
-                      f"WHERE fast AND dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})")
+        sql_events = (
+            f"SELECT * FROM {self._t('events')} "
+            f"WHERE fast AND dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})"
+        )
         # A hash collision can only make repeats look present (then the exact sort runs);
         # a real repeat always shows. The SQL dossiers' lines are fast lines: none repeats
         # when mark_python found no repeat among all of those.
-        repeats = 0 if self.fast_repeats == 0 else int(self.c.command(
-            f"SELECT count() - uniqExact(cityHash64(dossier_id, event_id)) FROM ({sql_events})", settings=_EAGER))
+        repeats = (
+            0
+            if self.fast_repeats == 0
+            else int(
+                self.c.command(
+                    f"SELECT count() - uniqExact(cityHash64(dossier_id, event_id)) FROM ({sql_events})",
+                    settings=_EAGER,
+                )
+            )
+        )
         if repeats:
-            self.c.command(f"CREATE TABLE {self._t('sql')} ENGINE = Memory AS {sql_events} "
-                           f"ORDER BY dossier_id, f, lineno LIMIT 1 BY dossier_id, event_id", settings=_EAGER)
+            self.c.command(
+                f"CREATE TABLE {self._t('sql')} ENGINE = Memory AS {sql_events} "
+                f"ORDER BY dossier_id, f, lineno LIMIT 1 BY dossier_id, event_id",
+                settings=_EAGER,
+            )
         else:
             self.c.command(f"CREATE VIEW {self._t('sql')} AS {sql_events}")
         upto = "arrayElement(_cum, toInt64({x}) - {base} + 1)"
@@ -448,10 +554,11 @@ FROM (
 
         key = "(e_seq_key, e_occurred_ms, e_event_id)"
         env = "(e_province_code, e_unit_code, e_unit_level, e_procedure_code, e_field_code)"
-        self.c.command(f"""
-CREATE TABLE {self._t('facts')} ENGINE = Memory AS
+        self.c.command(
+            f"""
+CREATE TABLE {self._t("facts")} ENGINE = Memory AS
 WITH {cum} AS _cum, {wd} AS _wd
-SELECT {', '.join(STATE_COLUMNS)},
+SELECT {", ".join(STATE_COLUMNS)},
     -- the backlog key (metrics.backlog_due), epoch days; -1 when not in progress
     multiIf(NOT received OR ended, -1,
             supplement_requests >= 2, {ALWAYS_OVERDUE - _EPOCH_ORDINAL},
@@ -469,21 +576,21 @@ SELECT *,
         OR x.1 <= effective_due_date * {DAY_MS} - {VN_MS} + {DAY_MS} - 1), extensions) AS apology_ok
 FROM (
 SELECT *,
-    if(received AND ended, {wd_between('received_date', 'end_date')}, 0) AS working_days,
+    if(received AND ended, {wd_between("received_date", "end_date")}, 0) AS working_days,
     arrayFilter(p -> p.2 >= 0, arrayZip(pause_starts,
         arrayMap(e -> if(e = {FAR_FUTURE_MS}, if(ended, end_at, -1), e), pause_ends))) AS closed_pauses,
-    arrayCumSum(arrayMap(p -> toInt64({wd_between(lday('p.1'), lday('p.2'))}), closed_pauses)) AS shifts,
-    if(due_known, arrayConcat([toInt64(due_date)], arrayMap(s -> {add_wd('due_date', 's')}, shifts)), []) AS effective_due_dates,
+    arrayCumSum(arrayMap(p -> toInt64({wd_between(lday("p.1"), lday("p.2"))}), closed_pauses)) AS shifts,
+    if(due_known, arrayConcat([toInt64(due_date)], arrayMap(s -> {add_wd("due_date", "s")}, shifts)), []) AS effective_due_dates,
     if(due_known, effective_due_dates[-1], 0) AS effective_due_date
 FROM (
 SELECT *,
     length(pause_ends) > 0 AND pause_ends[-1] = {FAR_FUTURE_MS} AS waiting,
     received AND (rec.6 IS NOT NULL OR lim_known) AS due_known,
     if(NOT due_known, 0,
-       multiIf(rec.6 IS NOT NULL, {lday('assumeNotNull(rec.6)')},
-               lim_unit = 'WORKING_DAYS', {add_wd('received_date', 'lim_value')},
+       multiIf(rec.6 IS NOT NULL, {lday("assumeNotNull(rec.6)")},
+               lim_unit = 'WORKING_DAYS', {add_wd("received_date", "lim_value")},
                lim_unit = 'DAYS', received_date + lim_value,
-               {lday(f'received_at + lim_value * {MS_PER_HOUR}')})) AS due_date
+               {lday(f"received_at + lim_value * {MS_PER_HOUR}")})) AS due_date
 FROM (
 SELECT *,
     arraySort(x -> x.1, sups_raw) AS sups_sorted,
@@ -525,12 +632,12 @@ SELECT dossier_id,
     if(rec.7, rec.8, transform(procedure_code, {{limit_codes:Array(String)}}, {{limit_units:Array(String)}}, '')) AS lim_unit,
     if(rec.7, rec.9, transform(procedure_code, {{limit_codes:Array(String)}}, {{limit_values:Array(Int64)}}, toInt64(0))) AS lim_value,
     if(received, rec.1, 0) AS received_at,
-    if(received, {lday('rec.1')}, 0) AS received_date,
+    if(received, {lday("rec.1")}, 0) AS received_date,
     countIf(has({_ENDS}, e_event_type)) > 0 AS ended,
     argMinIf((e_event_type, e_occurred_ms), {key}, has({_ENDS}, e_event_type)) AS end_ev,
     if(ended, end_ev.1, '') AS end_type,
     if(ended, end_ev.2, 0) AS end_at,
-    if(ended, {lday('end_ev.2')}, 0) AS end_date,
+    if(ended, {lday("end_ev.2")}, 0) AS end_date,
     groupArrayIf(({key}, e_event_type = 'SUPPLEMENT_REQUESTED', e_occurred_ms),
                  e_event_type IN ('SUPPLEMENT_REQUESTED', 'SUPPLEMENT_RECEIVED')) AS sups_raw,
     groupArrayIf((e_occurred_ms, e_apology_issued), e_event_type = 'DEADLINE_EXTENDED') AS extensions,
@@ -546,14 +653,20 @@ SELECT dossier_id,
     has_dig AND dig.5 AS population_data_used,
     countIf(e_event_type = 'PAYMENT_COMPLETED' AND has({_ONLINE}, e_method)) > 0 AS paid_online,
     if(countIf(e_event_type = 'RATED') > 0, argMaxIf(e_rating, {key}, e_event_type = 'RATED'), '') AS rating
-FROM (SELECT dossier_id, {_E_COLUMNS} FROM {self._t('sql')})
+FROM (SELECT dossier_id, {_E_COLUMNS} FROM {self._t("sql")})
 GROUP BY dossier_id
 )))))
-""", parameters=params, settings=_EAGER)
+""",
+            parameters=params,
+            settings=_EAGER,
+        )
         dossiers = int(self.c.command(f"SELECT count() FROM {self._t('facts')}"))
-        events = int(self.c.command(
-            f"SELECT count() FROM {self._t('events')} "
-            f"WHERE fast AND dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})"))
+        events = int(
+            self.c.command(
+                f"SELECT count() FROM {self._t('events')} "
+                f"WHERE fast AND dossier_id NOT IN (SELECT dossier_id FROM {self._t('python')})"
+            )
+        )
         new = int(self.c.command(f"SELECT sum(version) FROM {self._t('facts')}") or 0)
         return dossiers, events, new
 
@@ -566,19 +679,28 @@ GROUP BY dossier_id
         # events had not landed repeats its inserts with the same tokens.
         lines = int(self.c.command(f"SELECT count() FROM {self._t('events')}") or 0)
         buckets = max(1, -(-lines // BUCKET_EVENTS))
-        digests = {b: (n, h) for b, n, h in self.c.query(
-            f"SELECT cityHash64(dossier_id) % {buckets} AS b, count(), sum(cityHash64(dossier_id, event_id, line)) "
-            f"FROM {self._t('sql')} GROUP BY b", settings=_EAGER).result_rows}
+        digests = {
+            b: (n, h)
+            for b, n, h in self.c.query(
+                f"SELECT cityHash64(dossier_id) % {buckets} AS b, count(), sum(cityHash64(dossier_id, event_id, line)) "
+                f"FROM {self._t('sql')} GROUP BY b",
+                settings=_EAGER,
+            ).result_rows
+        }
         for b in range(buckets):
             if b not in digests:
                 continue  # no SQL dossier in this bucket (e.g. all written before a crash)
             cond = f"cityHash64(dossier_id) % {buckets} = {b}"
             token = f"{b}of{buckets}-{digests[b][0]}-{digests[b][1]}"
-            for table, sql in (("kpi_daily", self._rollup_sql(cond)),
-                               ("open_backlog", self._backlog_sql(cond)),
-                               ("dossier_state", self._state_sql(cond)),
-                               ("events", self._events_sql(cond))):
-                self.c.command(sql, settings={**_ONE_BLOCK, "insert_deduplication_token": f"bulk-{table}-{token}"})
+            for table, sql in (
+                ("kpi_daily", self._rollup_sql(cond)),
+                ("open_backlog", self._backlog_sql(cond)),
+                ("dossier_state", self._state_sql(cond)),
+                ("events", self._events_sql(cond)),
+            ):
+                self.c.command(
+                    sql, settings={**_ONE_BLOCK, "insert_deduplication_token": f"bulk-{table}-{token}"}
+                )
         return buckets
 
     def _rollup_sql(self, cond: str) -> str:
@@ -614,21 +736,27 @@ GROUP BY dossier_id
         def role(day: str, values: dict, where: str) -> str:
             # c_ aliases: an alias named like a facts column would shadow it in WHERE.
             cols = ", ".join(f"toInt64({values.get(c, '0')}) AS c_{c}" for c in COUNTERS)
-            return (f"SELECT addDays(toDate('1970-01-01'), {day}) AS c_day, {keys}, {cols} "
-                    f"FROM {self._t('facts')} WHERE {where} AND {cond}")
+            return (
+                f"SELECT addDays(toDate('1970-01-01'), {day}) AS c_day, {keys}, {cols} "
+                f"FROM {self._t('facts')} WHERE {where} AND {cond}"
+            )
 
         sums = ", ".join(f"sum(c_{c})" for c in COUNTERS)
-        return (f"INSERT INTO {self.db}.kpi_daily (day, {keys}, {', '.join(COUNTERS)}) "
-                f"SELECT c_day, {keys}, {sums} FROM ({role('received_date', received, 'received')} "
-                f"UNION ALL {role('end_date', ended, 'received AND ended')}) "
-                f"GROUP BY c_day, {keys}")
+        return (
+            f"INSERT INTO {self.db}.kpi_daily (day, {keys}, {', '.join(COUNTERS)}) "
+            f"SELECT c_day, {keys}, {sums} FROM ({role('received_date', received, 'received')} "
+            f"UNION ALL {role('end_date', ended, 'received AND ended')}) "
+            f"GROUP BY c_day, {keys}"
+        )
 
     def _backlog_sql(self, cond: str) -> str:
         keys = "province_code, unit_level, unit_code, procedure_code, field_code, channel"
-        return (f"INSERT INTO {self.db}.open_backlog (due_date, {keys}, open) "
-                f"SELECT addDays(toDate('1970-01-01'), backlog_day) AS c_due, {keys}, toInt64(count()) "
-                f"FROM {self._t('facts')} WHERE backlog_day >= 0 AND {cond} "
-                f"GROUP BY c_due, {keys}")
+        return (
+            f"INSERT INTO {self.db}.open_backlog (due_date, {keys}, open) "
+            f"SELECT addDays(toDate('1970-01-01'), backlog_day) AS c_due, {keys}, toInt64(count()) "
+            f"FROM {self._t('facts')} WHERE backlog_day >= 0 AND {cond} "
+            f"GROUP BY c_due, {keys}"
+        )
 
     def _state_sql(self, cond: str) -> str:
         def ts(x: str) -> str:
@@ -638,8 +766,10 @@ GROUP BY dossier_id
             return f"addDays(toDate('1970-01-01'), {x})"
 
         cols = {
-            "received_at": ts("received_at"), "received_date": d("received_date"),
-            "end_at": ts("end_at"), "end_date": d("end_date"),
+            "received_at": ts("received_at"),
+            "received_date": d("received_date"),
+            "end_at": ts("end_at"),
+            "end_date": d("end_date"),
             "supplement_requests": "toUInt8(supplement_requests)",
             "request_times": f"arrayMap(x -> {ts('x')}, request_times)",
             "pause_starts": f"arrayMap(x -> {ts('x')}, pause_starts)",
@@ -650,11 +780,15 @@ GROUP BY dossier_id
             "working_days": "toUInt16(working_days)",
         }
         select = ", ".join(f"{cols.get(c, c)} AS s_{c}" for c in STATE_COLUMNS)  # by position
-        return (f"INSERT INTO {self.db}.dossier_state ({', '.join(STATE_COLUMNS)}) "
-                f"SELECT {select} FROM {self._t('facts')} WHERE {cond}")
+        return (
+            f"INSERT INTO {self.db}.dossier_state ({', '.join(STATE_COLUMNS)}) "
+            f"SELECT {select} FROM {self._t('facts')} WHERE {cond}"
+        )
 
     def _events_sql(self, cond: str) -> str:
-        return (f"INSERT INTO {self.db}.events (event_id, dossier_id, event_type, occurred_at, sequence, "
-                f"source_system, province_code, unit_code, payload) "
-                f"SELECT event_id, dossier_id, event_type, fromUnixTimestamp64Milli(occurred_ms, 'UTC'), sequence, "
-                f"source_system, province_code, unit_code, line FROM {self._t('sql')} WHERE {cond}")
+        return (
+            f"INSERT INTO {self.db}.events (event_id, dossier_id, event_type, occurred_at, sequence, "
+            f"source_system, province_code, unit_code, payload) "
+            f"SELECT event_id, dossier_id, event_type, fromUnixTimestamp64Milli(occurred_ms, 'UTC'), sequence, "
+            f"source_system, province_code, unit_code, line FROM {self._t('sql')} WHERE {cond}"
+        )

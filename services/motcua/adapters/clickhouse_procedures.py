@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import orjson
 import pyarrow as pa
@@ -24,8 +24,19 @@ _NO_SEQUENCE = 1 << 62  # lifecycle.NO_SEQUENCE: events without a sequence sort 
 
 def entry_digest(e: CatalogueEntry) -> str:
     """What an entry says (not when it was loaded)."""
-    body = orjson.dumps([e.code, e.name, e.field_code, e.field_name, e.has_fee, e.requires_paper_result,
-                         e.time_limit, list(e.channels)], option=orjson.OPT_SORT_KEYS)
+    body = orjson.dumps(
+        [
+            e.code,
+            e.name,
+            e.field_code,
+            e.field_name,
+            e.has_fee,
+            e.requires_paper_result,
+            e.time_limit,
+            list(e.channels),
+        ],
+        option=orjson.OPT_SORT_KEYS,
+    )
     return hashlib.blake2b(body, digest_size=8).hexdigest()
 
 
@@ -51,7 +62,9 @@ class ProceduresRepository:
         self.db = store.db
 
     def _digests(self) -> dict[str, str]:
-        return dict(self.client.query(f"SELECT code, digest FROM {self.db}.registry_procedures FINAL").result_rows)
+        return dict(
+            self.client.query(f"SELECT code, digest FROM {self.db}.registry_procedures FINAL").result_rows
+        )
 
     def save(self, entries: Iterable[CatalogueEntry]) -> SaveSummary:
         known = self._digests()
@@ -72,20 +85,26 @@ class ProceduresRepository:
             return out
         now = int(time.time() * 1000)
         es = [e for e, _ in rows]
-        table = pa.table({
-            "code": [e.code for e in es],
-            "name": [e.name for e in es],
-            "field_code": [e.field_code for e in es],
-            "field_name": [e.field_name for e in es],
-            "has_fee": pa.array([None if e.has_fee is None else int(e.has_fee) for e in es], pa.uint8()),
-            "requires_paper_result": pa.array(
-                [None if e.requires_paper_result is None else int(e.requires_paper_result) for e in es], pa.uint8()),
-            "time_limit_value": pa.array([e.time_limit["value"] if e.time_limit else None for e in es], pa.uint32()),
-            "time_limit_unit": [e.time_limit["unit"] if e.time_limit else "" for e in es],
-            "channels": pa.array([list(e.channels) for e in es], pa.list_(pa.string())),
-            "digest": [d for _, d in rows],
-            "loaded_at": pa.array([now] * len(es), pa.timestamp("ms", tz="UTC")),
-        })
+        table = pa.table(
+            {
+                "code": [e.code for e in es],
+                "name": [e.name for e in es],
+                "field_code": [e.field_code for e in es],
+                "field_name": [e.field_name for e in es],
+                "has_fee": pa.array([None if e.has_fee is None else int(e.has_fee) for e in es], pa.uint8()),
+                "requires_paper_result": pa.array(
+                    [None if e.requires_paper_result is None else int(e.requires_paper_result) for e in es],
+                    pa.uint8(),
+                ),
+                "time_limit_value": pa.array(
+                    [e.time_limit["value"] if e.time_limit else None for e in es], pa.uint32()
+                ),
+                "time_limit_unit": [e.time_limit["unit"] if e.time_limit else "" for e in es],
+                "channels": pa.array([list(e.channels) for e in es], pa.list_(pa.string())),
+                "digest": [d for _, d in rows],
+                "loaded_at": pa.array([now] * len(es), pa.timestamp("ms", tz="UTC")),
+            }
+        )
         self.client.insert_arrow(f"{self.db}.registry_procedures", table)
         return out
 
@@ -93,15 +112,20 @@ class ProceduresRepository:
         """Procedure code -> entry, the newest version of each."""
         rows = self.client.query(
             f"SELECT code, name, field_code, field_name, has_fee, requires_paper_result, time_limit_value, "
-            f"time_limit_unit, channels FROM {self.db}.registry_procedures FINAL").result_rows
+            f"time_limit_unit, channels FROM {self.db}.registry_procedures FINAL"
+        ).result_rows
         out = {}
         for code, name, fcode, fname, fee, paper, lv, lu, channels in rows:
             out[code] = CatalogueEntry(
-                code=code, name=name, field_code=fcode, field_name=fname,
+                code=code,
+                name=name,
+                field_code=fcode,
+                field_name=fname,
                 has_fee=None if fee is None else bool(fee),
                 requires_paper_result=None if paper is None else bool(paper),
                 time_limit=None if lv is None or not lu else {"value": int(lv), "unit": lu},
-                channels=tuple(channels))
+                channels=tuple(channels),
+            )
         return out
 
     def count(self) -> int:
@@ -143,8 +167,12 @@ WHERE x.2 != '' AND x.3 != '' AND x.2 != x.3"""
         value is the one the figures use."""
         rows = self.client.query(
             f"SELECT code, flag, ev, cv, count() AS dossiers FROM ({self._disagreement_rows()}) "
-            f"GROUP BY code, flag, ev, cv ORDER BY code, flag, dossiers DESC, ev").result_rows
-        return [Disagreement(code, flag, _value(flag, ev), _value(flag, cv), int(n)) for code, flag, ev, cv, n in rows]
+            f"GROUP BY code, flag, ev, cv ORDER BY code, flag, dossiers DESC, ev"
+        ).result_rows
+        return [
+            Disagreement(code, flag, _value(flag, ev), _value(flag, cv), int(n))
+            for code, flag, ev, cv, n in rows
+        ]
 
     def disagreeing_dossiers(self) -> int:
         """Distinct dossiers with at least one disagreement."""
@@ -180,5 +208,7 @@ def reference_name_rows(store) -> tuple[list[tuple], list[tuple]]:
         proc_names[e.code] = e.name
         if e.field_code and e.field_name:
             field_names[e.field_code] = e.field_name
-    return ([("field", c, n, "", "", "") for c, n in sorted(field_names.items())],
-            [("procedure", c, n, "", "", "") for c, n in sorted(proc_names.items())])
+    return (
+        [("field", c, n, "", "", "") for c, n in sorted(field_names.items())],
+        [("procedure", c, n, "", "", "") for c, n in sorted(proc_names.items())],
+    )

@@ -10,16 +10,26 @@ the fixed sets below.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..domain.metrics import COUNTERS
 from ..domain.periods import Period
 from .clickhouse_store import ClickHouseStore
 
 # Tables with a province_code column that the reports (and the panels) read.
-PROVINCE_TABLES = ("dossier_state", "kpi_daily", "kpi_daily_unit", "kpi_daily_level", "kpi_monthly_unit",
-                   "open_backlog", "open_backlog_unit", "open_backlog_level", "open_backlog_total_unit",
-                   "open_backlog_due_unit", "events")
+PROVINCE_TABLES = (
+    "dossier_state",
+    "kpi_daily",
+    "kpi_daily_unit",
+    "kpi_daily_level",
+    "kpi_monthly_unit",
+    "open_backlog",
+    "open_backlog_unit",
+    "open_backlog_level",
+    "open_backlog_total_unit",
+    "open_backlog_due_unit",
+    "events",
+)
 
 GROUP_COLUMNS = ("unit_level", "unit_code", "procedure_code", "field_code", "province_code")
 
@@ -58,7 +68,8 @@ def province_counts(store: ClickHouseStore) -> list[tuple[str, int]]:
     """(province_code as stored, dossiers), most dossiers first."""
     result = store.client.query(
         f"SELECT province_code, uniqExact(dossier_id) AS n FROM {store.db}.dossier_state "
-        "GROUP BY province_code ORDER BY n DESC, province_code")
+        "GROUP BY province_code ORDER BY n DESC, province_code"
+    )
     return [(r[0], int(r[1])) for r in result.result_rows]
 
 
@@ -97,7 +108,7 @@ def province_scope(store: ClickHouseStore, province_codes: Iterable[str]) -> Cli
     from clickhouse_connect.driver.binding import str_query_value
 
     codes = sorted(set(province_codes))
-    cond = (f"province_code IN ({', '.join(str_query_value(c) for c in codes)})" if codes else "0")
+    cond = f"province_code IN ({', '.join(str_query_value(c) for c in codes)})" if codes else "0"
     scoped = ClickHouseStore.__new__(ClickHouseStore)
     scoped.location = store.location
     scoped.db = store.db

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from operator import itemgetter
 from pathlib import Path
-from datetime import date
-from typing import Iterable, Sequence
 from urllib.parse import parse_qs, urlparse
 
 import clickhouse_connect
@@ -52,41 +52,94 @@ def load_migrations() -> list[tuple[int, str, list[str]]]:
     a line end, ``{db}`` stands for the database. Append only: never edit a shipped one."""
     out = []
     for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
-        text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
-                         if not line.lstrip().startswith("--"))
+        text = "\n".join(
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if not line.lstrip().startswith("--")
+        )
         statements = [st.strip() for st in re.split(r";\s*(?:\n|$)", text) if st.strip()]
         out.append((int(path.name[:4]), path.stem, statements))
     return out
 
 
 STATE_COLUMNS = (
-    "dossier_id", "version", "province_code", "unit_code", "unit_level", "procedure_code",
-    "field_code", "received", "received_at", "received_date", "channel", "online_service",
-    "has_fee", "requires_paper_result", "ended", "end_type", "end_at", "end_date",
-    "supplement_requests", "request_times", "pause_starts", "pause_ends", "due_known",
-    "due_date", "effective_due_dates", "effective_due_date", "outcome", "working_days",
-    "electronic_result", "postal", "digitised_all", "reused", "from_personal_store",
-    "population_data_used", "paid_online", "apology_ok", "rating", "calendar_version", "revision",
+    "dossier_id",
+    "version",
+    "province_code",
+    "unit_code",
+    "unit_level",
+    "procedure_code",
+    "field_code",
+    "received",
+    "received_at",
+    "received_date",
+    "channel",
+    "online_service",
+    "has_fee",
+    "requires_paper_result",
+    "ended",
+    "end_type",
+    "end_at",
+    "end_date",
+    "supplement_requests",
+    "request_times",
+    "pause_starts",
+    "pause_ends",
+    "due_known",
+    "due_date",
+    "effective_due_dates",
+    "effective_due_date",
+    "outcome",
+    "working_days",
+    "electronic_result",
+    "postal",
+    "digitised_all",
+    "reused",
+    "from_personal_store",
+    "population_data_used",
+    "paid_online",
+    "apology_ok",
+    "rating",
+    "calendar_version",
+    "revision",
 )
 # Facts messages written before these keys existed (still in Kafka after an upgrade) get
 # the values of "computed by an unknown calendar, never recomputed".
 _STATE_DEFAULTS = {"calendar_version": "", "revision": 0}
 _TS = pa.timestamp("ms", tz="UTC")
 _STATE_TYPES = {
-    "received_at": _TS, "end_at": _TS, "received_date": pa.date32(), "end_date": pa.date32(),
-    "due_date": pa.date32(), "effective_due_date": pa.date32(),
-    "request_times": pa.list_(_TS), "pause_starts": pa.list_(_TS), "pause_ends": pa.list_(_TS),
-    "effective_due_dates": pa.list_(pa.date32()), "version": pa.uint32(),
-    "working_days": pa.uint16(), "supplement_requests": pa.uint8(),
-    "calendar_version": pa.string(), "revision": pa.uint32(),
+    "received_at": _TS,
+    "end_at": _TS,
+    "received_date": pa.date32(),
+    "end_date": pa.date32(),
+    "due_date": pa.date32(),
+    "effective_due_date": pa.date32(),
+    "request_times": pa.list_(_TS),
+    "pause_starts": pa.list_(_TS),
+    "pause_ends": pa.list_(_TS),
+    "effective_due_dates": pa.list_(pa.date32()),
+    "version": pa.uint32(),
+    "working_days": pa.uint16(),
+    "supplement_requests": pa.uint8(),
+    "calendar_version": pa.string(),
+    "revision": pa.uint32(),
 }
 _BOOL_COLUMNS = {
-    "received", "has_fee", "requires_paper_result", "ended", "due_known", "electronic_result",
-    "postal", "digitised_all", "reused", "from_personal_store", "population_data_used",
-    "paid_online", "apology_ok",
+    "received",
+    "has_fee",
+    "requires_paper_result",
+    "ended",
+    "due_known",
+    "electronic_result",
+    "postal",
+    "digitised_all",
+    "reused",
+    "from_personal_store",
+    "population_data_used",
+    "paid_online",
+    "apology_ok",
 }
-ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_code",
-               "field_code", "channel")
+ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_code", "field_code", "channel")
 
 
 def _days(ordinal: int | None) -> int:
@@ -207,16 +260,21 @@ class ClickHouseStore:
             "(version UInt32, description String, applied_at DateTime DEFAULT now()) "
             "ENGINE = ReplacingMergeTree ORDER BY version"
         )
-        done = {r[0] for r in self.client.query(
-            f"SELECT version FROM {self.db}.schema_migrations FINAL").result_rows}
+        done = {
+            r[0]
+            for r in self.client.query(f"SELECT version FROM {self.db}.schema_migrations FINAL").result_rows
+        }
         applied = []
         for version, description, statements in load_migrations():
             if version in done:
                 continue
             for sql in statements:
                 self.client.command(sql.replace("{db}", self.db))
-            self.client.insert(f"{self.db}.schema_migrations", [[version, description]],
-                               column_names=["version", "description"])
+            self.client.insert(
+                f"{self.db}.schema_migrations",
+                [[version, description]],
+                column_names=["version", "description"],
+            )
             applied.append(version)
         return applied
 
@@ -227,11 +285,13 @@ class ClickHouseStore:
             days.append(o - _EPOCH_ORDINAL)
             working.append(int(cal.is_working_day(o)))
             index.append(cal.count_upto(o))
-        table = pa.table({
-            "day": pa.array(days, pa.date32()),
-            "is_working": pa.array(working, pa.uint8()),
-            "working_index": pa.array(index, pa.uint32()),
-        })
+        table = pa.table(
+            {
+                "day": pa.array(days, pa.date32()),
+                "is_working": pa.array(working, pa.uint8()),
+                "working_index": pa.array(index, pa.uint32()),
+            }
+        )
         self.client.command(f"TRUNCATE TABLE {self.db}.work_calendar")
         self.client.insert_arrow(f"{self.db}.work_calendar", table)
         self.record_calendar(cal)
@@ -241,18 +301,26 @@ class ClickHouseStore:
         Monday-Friday rule, so a later calendar can be compared with it."""
         known = self.client.query(
             f"SELECT count() FROM {self.db}.calendar_versions WHERE version = {{v:String}}",
-            parameters={"v": cal.version}).result_rows[0][0]
+            parameters={"v": cal.version},
+        ).result_rows[0][0]
         if known:
             return
         off, on = cal.departures()
-        self.client.insert_arrow(f"{self.db}.calendar_versions", pa.table({
-            "version": pa.array([cal.version]),
-            "first_day": pa.array([cal.first - _EPOCH_ORDINAL], pa.date32()),
-            "last_day": pa.array([cal.last - _EPOCH_ORDINAL], pa.date32()),
-            "weekdays_off": pa.array([[o - _EPOCH_ORDINAL for o in off]], pa.list_(pa.date32())),
-            "weekend_working_days": pa.array([[o - _EPOCH_ORDINAL for o in on]], pa.list_(pa.date32())),
-            "recorded_at": pa.array([int(time.time() * 1000)], _TS),
-        }))
+        self.client.insert_arrow(
+            f"{self.db}.calendar_versions",
+            pa.table(
+                {
+                    "version": pa.array([cal.version]),
+                    "first_day": pa.array([cal.first - _EPOCH_ORDINAL], pa.date32()),
+                    "last_day": pa.array([cal.last - _EPOCH_ORDINAL], pa.date32()),
+                    "weekdays_off": pa.array([[o - _EPOCH_ORDINAL for o in off]], pa.list_(pa.date32())),
+                    "weekend_working_days": pa.array(
+                        [[o - _EPOCH_ORDINAL for o in on]], pa.list_(pa.date32())
+                    ),
+                    "recorded_at": pa.array([int(time.time() * 1000)], _TS),
+                }
+            ),
+        )
 
     def calendar_versions(self) -> dict[str, tuple[int, int, set[int], set[int]]]:
         """Recorded calendars: version -> (first, last, weekdays off, weekend working days),
@@ -260,33 +328,45 @@ class ClickHouseStore:
         rows = self.client.query(
             f"SELECT version, first_day, last_day, weekdays_off, weekend_working_days "
             f"FROM {self.db}.calendar_versions FINAL",
-            query_formats={"Date": "int"}).result_rows
-        return {v: (a + _EPOCH_ORDINAL, b + _EPOCH_ORDINAL, {d + _EPOCH_ORDINAL for d in off},
-                    {d + _EPOCH_ORDINAL for d in on}) for v, a, b, off, on in rows}
+            query_formats={"Date": "int"},
+        ).result_rows
+        return {
+            v: (
+                a + _EPOCH_ORDINAL,
+                b + _EPOCH_ORDINAL,
+                {d + _EPOCH_ORDINAL for d in off},
+                {d + _EPOCH_ORDINAL for d in on},
+            )
+            for v, a, b, off, on in rows
+        }
 
     # -- writes -------------------------------------------------------------------
     def _insert(self, table: str, arrow_table: pa.Table, token: str | None) -> None:
         settings = {"insert_deduplication_token": token} if token else None
         self.client.insert_arrow(f"{self.db}.{table}", arrow_table, settings=settings)
 
-    def insert_events(self, events: Sequence[dict], payloads: Sequence[bytes],
-                      token: str | None = None) -> None:
+    def insert_events(
+        self, events: Sequence[dict], payloads: Sequence[bytes], token: str | None = None
+    ) -> None:
         if not events:
             return
+
         def col(name):
             return list(map(itemgetter(name), events))
 
-        table = pa.table({
-            "event_id": col("event_id"),
-            "dossier_id": col("dossier_id"),
-            "event_type": col("event_type"),
-            "occurred_at": pa.array(col("occurred_at"), _TS),
-            "sequence": pa.array([e.get("sequence") for e in events], pa.int64()),
-            "source_system": col("source_system"),
-            "province_code": col("province_code"),
-            "unit_code": col("unit_code"),
-            "payload": pa.array(payloads, pa.binary()),
-        })
+        table = pa.table(
+            {
+                "event_id": col("event_id"),
+                "dossier_id": col("dossier_id"),
+                "event_type": col("event_type"),
+                "occurred_at": pa.array(col("occurred_at"), _TS),
+                "sequence": pa.array([e.get("sequence") for e in events], pa.int64()),
+                "source_system": col("source_system"),
+                "province_code": col("province_code"),
+                "unit_code": col("unit_code"),
+                "payload": pa.array(payloads, pa.binary()),
+            }
+        )
         self._insert("events", table, token)
 
     def insert_states(self, facts_rows: Sequence[dict], token: str | None = None) -> None:
@@ -361,18 +441,22 @@ class ClickHouseStore:
             out[f["dossier_id"]] = _facts_from_row(f)
         return out
 
-    def received_dossiers(self, first: date, last: date, after: str = "",
-                          limit: int = 5000) -> list[str]:
+    def received_dossiers(self, first: date, last: date, after: str = "", limit: int = 5000) -> list[str]:
         """Ids of the dossiers received on local days ``first``..``last``, after ``after``
         in id order, at most ``limit`` (keyset pages for a recompute)."""
-        return [r[0] for r in self.client.query(
-            f"SELECT dossier_id FROM {self.db}.dossier_state FINAL WHERE received "
-            "AND received_date BETWEEN {a:Date} AND {b:Date} AND dossier_id > {after:String} "
-            "ORDER BY dossier_id LIMIT {n:UInt32}",
-            parameters={"a": first, "b": last, "after": after, "n": limit}).result_rows]
+        return [
+            r[0]
+            for r in self.client.query(
+                f"SELECT dossier_id FROM {self.db}.dossier_state FINAL WHERE received "
+                "AND received_date BETWEEN {a:Date} AND {b:Date} AND dossier_id > {after:String} "
+                "ORDER BY dossier_id LIMIT {n:UInt32}",
+                parameters={"a": first, "b": last, "after": after, "n": limit},
+            ).result_rows
+        ]
 
-    def calendar_version_counts(self, first: date | None = None, last: date | None = None
-                                ) -> list[tuple[str, int, int | None, int | None]]:
+    def calendar_version_counts(
+        self, first: date | None = None, last: date | None = None
+    ) -> list[tuple[str, int, int | None, int | None]]:
         """(calendar version, dossiers, first and last received day as ordinals) of the
         received dossiers, optionally only those received on ``first``..``last``."""
         cond, params = "received", {}
@@ -386,24 +470,28 @@ class ClickHouseStore:
             f"SELECT calendar_version, count(), min(received_date), max(received_date) "
             f"FROM {self.db}.dossier_state FINAL WHERE {cond} GROUP BY calendar_version "
             "ORDER BY count() DESC, calendar_version",
-            parameters=params, query_formats={"Date": "int"}).result_rows
+            parameters=params,
+            query_formats={"Date": "int"},
+        ).result_rows
         return [(v, n, a + _EPOCH_ORDINAL, b + _EPOCH_ORDINAL) for v, n, a, b in rows]
 
     def insert_dead_letters(self, records: Sequence[dict]) -> None:
         if not records:
             return
-        table = pa.table({
-            "dead_letter_id": [r["dead_letter_id"] for r in records],
-            "received_at": pa.array([r["received_at"] for r in records], _TS),
-            "source": [r["source"] for r in records],
-            "stage": [r["stage"] for r in records],
-            "code": [r["code"] for r in records],
-            "reason": [r["reason"] for r in records],
-            "event_id": pa.array([r.get("event_id") for r in records], pa.string()),
-            "dossier_id": pa.array([r.get("dossier_id") for r in records], pa.string()),
-            "payload": pa.array([r["payload"] for r in records], pa.binary()),
-            "schema_version": pa.array([r.get("schema_version", 1) for r in records], pa.uint16()),
-        })
+        table = pa.table(
+            {
+                "dead_letter_id": [r["dead_letter_id"] for r in records],
+                "received_at": pa.array([r["received_at"] for r in records], _TS),
+                "source": [r["source"] for r in records],
+                "stage": [r["stage"] for r in records],
+                "code": [r["code"] for r in records],
+                "reason": [r["reason"] for r in records],
+                "event_id": pa.array([r.get("event_id") for r in records], pa.string()),
+                "dossier_id": pa.array([r.get("dossier_id") for r in records], pa.string()),
+                "payload": pa.array([r["payload"] for r in records], pa.binary()),
+                "schema_version": pa.array([r.get("schema_version", 1) for r in records], pa.uint16()),
+            }
+        )
         self._insert("dead_letters", table, None)
 
     # -- reads --------------------------------------------------------------------
@@ -428,14 +516,19 @@ class ClickHouseStore:
         fin = " FINAL" if final and table != "kpi_daily" else ""
         return int(self.client.query(f"SELECT count() FROM {self.db}.{table}{fin}").result_rows[0][0])
 
-    def dead_letter_summary(self, codes: Sequence[str] = (), source: str | None = None) -> list[tuple[str, int]]:
+    def dead_letter_summary(
+        self, codes: Sequence[str] = (), source: str | None = None
+    ) -> list[tuple[str, int]]:
         """(code, count) of the dead letters, optionally only these codes / sources
         starting with ``source``."""
         where, params = self._dead_letter_filter(codes, source)
-        return [tuple(r) for r in self.client.query(
-            f"SELECT code, count() FROM {self.db}.dead_letters FINAL {where} GROUP BY code ORDER BY code",
-            parameters=params,
-        ).result_rows]
+        return [
+            tuple(r)
+            for r in self.client.query(
+                f"SELECT code, count() FROM {self.db}.dead_letters FINAL {where} GROUP BY code ORDER BY code",
+                parameters=params,
+            ).result_rows
+        ]
 
     @staticmethod
     def _dead_letter_filter(codes: Sequence[str], source: str | None) -> tuple[str, dict]:
@@ -449,11 +542,26 @@ class ClickHouseStore:
             params["source"] = source
         return ("WHERE " + " AND ".join(conditions)) if conditions else "", params
 
-    DEAD_LETTER_COLUMNS = ("dead_letter_id", "received_at", "source", "stage", "code", "reason",
-                           "event_id", "dossier_id", "payload_bytes", "payload_head")
+    DEAD_LETTER_COLUMNS = (
+        "dead_letter_id",
+        "received_at",
+        "source",
+        "stage",
+        "code",
+        "reason",
+        "event_id",
+        "dossier_id",
+        "payload_bytes",
+        "payload_head",
+    )
 
-    def list_dead_letters(self, limit: int | None = None, codes: Sequence[str] = (),
-                          source: str | None = None, head_bytes: int = 200) -> list[dict]:
+    def list_dead_letters(
+        self,
+        limit: int | None = None,
+        codes: Sequence[str] = (),
+        source: str | None = None,
+        head_bytes: int = 200,
+    ) -> list[dict]:
         """The newest dead letters first (all when ``limit`` is None): every column but the
         payload, of which only its size and first ``head_bytes`` bytes (``payload_head``,
         bytes) are read. ``received_at`` is epoch milliseconds."""
@@ -476,14 +584,19 @@ class ClickHouseStore:
     def schema_present(self) -> bool:
         """Whether the database and its migrations table exist, i.e. something once
         created this store (reading never creates it: see ``migrate=False``)."""
-        return bool(self.client.query(
-            "SELECT count() FROM system.tables WHERE database = {db:String} AND name = 'schema_migrations'",
-            parameters={"db": self.db}).result_rows[0][0])
+        return bool(
+            self.client.query(
+                "SELECT count() FROM system.tables WHERE database = {db:String} AND name = 'schema_migrations'",
+                parameters={"db": self.db},
+            ).result_rows[0][0]
+        )
 
     def pending_migrations(self) -> list[int]:
         """Versions of the shipped migrations this store has not applied (read only)."""
-        done = {r[0] for r in self.client.query(
-            f"SELECT version FROM {self.db}.schema_migrations FINAL").result_rows}
+        done = {
+            r[0]
+            for r in self.client.query(f"SELECT version FROM {self.db}.schema_migrations FINAL").result_rows
+        }
         return [version for version, _d, _s in load_migrations() if version not in done]
 
     def holds_data(self) -> bool:
@@ -491,7 +604,8 @@ class ClickHouseStore:
         for table in ("events", "dossier_state", "dead_letters"):
             exists = self.client.query(
                 "SELECT count() FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-                parameters={"db": self.db, "t": table}).result_rows[0][0]
+                parameters={"db": self.db, "t": table},
+            ).result_rows[0][0]
             if exists and self.client.query(f"SELECT 1 FROM {self.db}.{table} LIMIT 1").result_rows:
                 return True
         return False
@@ -499,13 +613,18 @@ class ClickHouseStore:
     def held_dossiers(self) -> int:
         """Dossiers with events but no RECEIVED yet: kept, not counted, re-evaluated (and
         counted once) when their RECEIVED arrives."""
-        return int(self.client.query(
-            f"SELECT count() FROM {self.db}.dossier_state FINAL WHERE received = 0").result_rows[0][0])
+        return int(
+            self.client.query(
+                f"SELECT count() FROM {self.db}.dossier_state FINAL WHERE received = 0"
+            ).result_rows[0][0]
+        )
 
     def newest_dead_letters(self, n: int) -> list[dict]:
         result = self.client.query(
             f"SELECT received_at, source, code, reason FROM {self.db}.dead_letters FINAL "
-            "ORDER BY received_at DESC LIMIT {n:UInt32}", parameters={"n": n})
+            "ORDER BY received_at DESC LIMIT {n:UInt32}",
+            parameters={"n": n},
+        )
         return [dict(zip(("received_at", "source", "code", "reason"), r)) for r in result.result_rows]
 
     def kpi(self, period: Period, as_of_ms: int, by: str, cal: WorkingCalendar) -> list[dict]:
@@ -560,9 +679,19 @@ class ClickHouseStore:
             parameters=st_params,
         )
         for row in status.result_rows:
-            extra = dict(zip(("carried_over", "in_progress_within", "in_progress_overdue_end",
-                              "in_progress", "in_progress_overdue", "due_soon"),
-                             (int(v) for v in row[nk:])))
+            extra = dict(
+                zip(
+                    (
+                        "carried_over",
+                        "in_progress_within",
+                        "in_progress_overdue_end",
+                        "in_progress",
+                        "in_progress_overdue",
+                        "due_soon",
+                    ),
+                    (int(v) for v in row[nk:]),
+                )
+            )
             if not any(extra.values()):
                 continue
             groups.setdefault(tuple(row[:nk]), {}).update(extra)
@@ -580,16 +709,20 @@ class ClickHouseStore:
             day = f"{{{p}_day:Date}}"
             nxt = f"{{{p}_next:Date}}"
             t64 = f"fromUnixTimestamp64Milli({t}, 'UTC')"
-            in_progress = ("1" if clock_only
-                           else f"(received_ms <= {t} AND NOT (ended AND end_ms <= {t}))")
+            in_progress = "1" if clock_only else f"(received_ms <= {t} AND NOT (ended AND end_ms <= {t}))"
             requests = f"arrayCount(x -> x <= {t64}, request_times)"
             waiting = f"arrayExists((s, e) -> s <= {t64} AND {t64} < e, pause_starts, pause_ends)"
-            due = (f"effective_due_dates[least(arrayCount(e -> e <= {t64}, pause_ends) + 1, "
-                   f"length(effective_due_dates))]")
-            overdue = (f"({in_progress} AND ({requests} >= 2 OR (NOT {waiting} AND due_known "
-                       f"AND {day} > {due})))")
-            due_soon = (f"({in_progress} AND {requests} < 2 AND NOT {waiting} AND due_known AND "
-                        f"{day} <= {due} AND ({due} = {day} OR {due} = {nxt}))")
+            due = (
+                f"effective_due_dates[least(arrayCount(e -> e <= {t64}, pause_ends) + 1, "
+                f"length(effective_due_dates))]"
+            )
+            overdue = (
+                f"({in_progress} AND ({requests} >= 2 OR (NOT {waiting} AND due_known AND {day} > {due})))"
+            )
+            due_soon = (
+                f"({in_progress} AND {requests} < 2 AND NOT {waiting} AND due_known AND "
+                f"{day} <= {due} AND ({due} = {day} OR {due} = {nxt}))"
+            )
             return f"tuple({in_progress}, {overdue}, {due_soon})"
 
         return build

@@ -4,16 +4,26 @@ the registry a process builds from it (:func:`registry_from_store`)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pyarrow as pa
 
 from ..reference import Unit
 from ..reference.registry import Registry, set_default_registry
 
-COLUMNS = ("code", "name", "unit_level", "parent", "valid_from", "valid_to", "successor",
-           "province_code", "source", "loaded_at")
+COLUMNS = (
+    "code",
+    "name",
+    "unit_level",
+    "parent",
+    "valid_from",
+    "valid_to",
+    "successor",
+    "province_code",
+    "source",
+    "loaded_at",
+)
 
 
 @dataclass(frozen=True)
@@ -24,8 +34,16 @@ class UpsertResult:
 
 
 def _key(u: Unit) -> tuple:
-    return (u.code, u.name, u.level, u.parent or "", u.valid_from, u.valid_to, u.successor or "",
-            u.province_code or "")
+    return (
+        u.code,
+        u.name,
+        u.level,
+        u.parent or "",
+        u.valid_from,
+        u.valid_to,
+        u.successor or "",
+        u.province_code or "",
+    )
 
 
 class UnitsRepository:
@@ -37,9 +55,21 @@ class UnitsRepository:
         """Every loaded unit (the latest load of each code)."""
         rows = self.client.query(
             f"SELECT code, name, unit_level, parent, valid_from, valid_to, successor, province_code "
-            f"FROM {self.db}.registry_units FINAL ORDER BY code").result_rows
-        return [Unit(code=r[0], name=r[1], level=r[2], parent=r[3] or None, valid_from=r[4], valid_to=r[5],
-                     province_code=r[7], successor=r[6] or None) for r in rows]
+            f"FROM {self.db}.registry_units FINAL ORDER BY code"
+        ).result_rows
+        return [
+            Unit(
+                code=r[0],
+                name=r[1],
+                level=r[2],
+                parent=r[3] or None,
+                valid_from=r[4],
+                valid_to=r[5],
+                province_code=r[7],
+                successor=r[6] or None,
+            )
+            for r in rows
+        ]
 
     def upsert(self, units: Sequence[Unit], source: str = "") -> UpsertResult:
         """Write the units whose code is new or whose content differs from the stored one;
@@ -49,18 +79,20 @@ class UnitsRepository:
         new = sum(1 for u in todo if u.code not in stored)
         if todo:
             now = int(time.time() * 1000)
-            table = pa.table({
-                "code": [u.code for u in todo],
-                "name": [u.name for u in todo],
-                "unit_level": [u.level for u in todo],
-                "parent": [u.parent or "" for u in todo],
-                "valid_from": pa.array([u.valid_from for u in todo], pa.date32()),
-                "valid_to": pa.array([u.valid_to for u in todo], pa.date32()),
-                "successor": [u.successor or "" for u in todo],
-                "province_code": [u.province_code or "" for u in todo],
-                "source": [source] * len(todo),
-                "loaded_at": pa.array([now] * len(todo), pa.timestamp("ms", tz="UTC")),
-            })
+            table = pa.table(
+                {
+                    "code": [u.code for u in todo],
+                    "name": [u.name for u in todo],
+                    "unit_level": [u.level for u in todo],
+                    "parent": [u.parent or "" for u in todo],
+                    "valid_from": pa.array([u.valid_from for u in todo], pa.date32()),
+                    "valid_to": pa.array([u.valid_to for u in todo], pa.date32()),
+                    "successor": [u.successor or "" for u in todo],
+                    "province_code": [u.province_code or "" for u in todo],
+                    "source": [source] * len(todo),
+                    "loaded_at": pa.array([now] * len(todo), pa.timestamp("ms", tz="UTC")),
+                }
+            )
             self.client.insert_arrow(f"{self.db}.registry_units", table)
         return UpsertResult(new=new, changed=len(todo) - new, unchanged=len(units) - len(todo))
 

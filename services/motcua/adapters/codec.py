@@ -46,13 +46,13 @@ import fastavro
 import orjson
 from fastavro.schema import to_parsing_canonical_form
 
-from motcua.domain import events as ev
-from motcua.pipeline import batches
 from motcua.adapters.avro_reader import Reader, compile_reader
+from motcua.domain import events as ev
 from motcua.imports.textfiles import (
     _BOM,
-    _Damage,
     _DAMAGED,
+    Unreadable,
+    _Damage,
     _is_gz,
     _json_reason,
     _lines,
@@ -61,16 +61,16 @@ from motcua.imports.textfiles import (
     _text_codec,
     _utf8_chunks,
     encoding_problem,
-    Unreadable,
 )
+from motcua.pipeline import batches
 from motcua.settings import get_settings
 
 __all__ = [
     "AVRO_MAGIC",
     "CODEC",
-    "Codec",
     "DEAD_LETTER_SCHEMA",
     "EVENT_SCHEMA",
+    "Codec",
     "DecodeError",
     "SchemaRegistry",
     "Unreadable",
@@ -78,8 +78,8 @@ __all__ = [
     "dead_letter_record",
     "decode_avro",
     "decode_dead_letter",
-    "decode_record",
     "decode_json",
+    "decode_record",
     "default_registry",
     "encode_avro",
     "encode_dead_letter",
@@ -127,10 +127,14 @@ class UnsupportedFile(ValueError):
     def __init__(self, path: str | os.PathLike):
         self.path = str(path)
         name = Path(path).name
-        self.message = (f"không đọc được tệp {name}: chỉ nhận tệp sự kiện .jsonl, .ndjson, .json "
-                        f"hoặc .avro (có thể nén .gz)")
-        super().__init__(f"{self.message} / unsupported event file type: {name} "
-                         f"(want .jsonl, .ndjson, .json or .avro, optionally .gz)")
+        self.message = (
+            f"không đọc được tệp {name}: chỉ nhận tệp sự kiện .jsonl, .ndjson, .json "
+            f"hoặc .avro (có thể nén .gz)"
+        )
+        super().__init__(
+            f"{self.message} / unsupported event file type: {name} "
+            f"(want .jsonl, .ndjson, .json or .avro, optionally .gz)"
+        )
 
 
 # --------------------------------------------------------------------------- schemas
@@ -188,7 +192,7 @@ def _clean(schema: Any, strip_logical: bool) -> Any:
 def _as_schema_dict(schema: Any) -> Any:
     if isinstance(schema, (str, bytes)):
         s = schema.strip() if isinstance(schema, str) else schema.strip().decode()
-        if s[:1] in ("{", "[", "\""):
+        if s[:1] in ("{", "[", '"'):
             return orjson.loads(s)
         return _load_raw(str(_schema_path(s)))
     if isinstance(schema, Path):
@@ -229,7 +233,7 @@ def fingerprint(schema: Any) -> int:
 
 
 class _Entry:
-    __slots__ = ("fingerprint", "header", "schema", "plain", "fast")
+    __slots__ = ("fast", "fingerprint", "header", "plain", "schema")
 
     def __init__(self, fp: int, schema: dict, plain: dict):
         self.fingerprint = fp
@@ -260,9 +264,7 @@ class SchemaRegistry:
         raw = _clean(_as_schema_dict(schema), False)
         fp = _crc64_avro(to_parsing_canonical_form(raw).encode("utf-8"))
         if fp not in self._by_fp:
-            entry = _Entry(
-                fp, _parse(copy.deepcopy(raw)), _parse(_clean(raw, True))
-            )
+            entry = _Entry(fp, _parse(copy.deepcopy(raw)), _parse(_clean(raw, True)))
             self._by_fp[fp] = entry
             self._by_header[entry.header] = entry
         return fp
@@ -294,8 +296,9 @@ class SchemaRegistry:
         entry = self._by_header.get(bytes(data[:_HEADER_LEN]))
         if entry is None:
             fp = int.from_bytes(data[2:_HEADER_LEN], "little")
-            raise DecodeError("UNKNOWN_SCHEMA", f"lược đồ Avro của bên gửi (dấu vân tay {fp:016x}) chưa được "
-                                                f"đăng ký")
+            raise DecodeError(
+                "UNKNOWN_SCHEMA", f"lược đồ Avro của bên gửi (dấu vân tay {fp:016x}) chưa được đăng ký"
+            )
         reader = self._reader
         buf = io.BytesIO(data)
         buf.seek(_HEADER_LEN)
@@ -486,7 +489,8 @@ def file_kind(path: str | os.PathLike) -> str:
             if _text_codec(head) is not None:
                 return "json-python"
             if path.name.lower().removesuffix(".gz").endswith(".json") and _looks_like_document(
-                    head[3:] if head[:3] == _BOM else head):
+                head[3:] if head[:3] == _BOM else head
+            ):
                 return "json-python"
             for _ in chunks:  # a damaged .gz stops ClickHouse: Python keeps its readable part
                 pass
@@ -538,7 +542,7 @@ def _salvage_array(path: Path, body: bytes, damage: _Damage | None) -> Iterator[
         text = body.decode("utf-8")
         bad_text = None
     except UnicodeDecodeError as exc:
-        text = body[:exc.start].decode("utf-8")
+        text = body[: exc.start].decode("utf-8")
         bad_text = encoding_problem(body)
     decoder = json.JSONDecoder()
     n, pos, end = 0, 1, len(text)
@@ -552,7 +556,9 @@ def _salvage_array(path: Path, body: bytes, damage: _Damage | None) -> Iterator[
     while True:
         pos = skip(pos)
         if pos >= end:
-            why = bad_text or (damage.detail + f" ở byte {damage.offset}" if damage else "mảng JSON chưa đóng (thiếu ])")
+            why = bad_text or (
+                damage.detail + f" ở byte {damage.offset}" if damage else "mảng JSON chưa đóng (thiếu ])"
+            )
             break
         if text[pos] == "]":
             if skip(pos + 1) < end:
@@ -561,8 +567,11 @@ def _salvage_array(path: Path, body: bytes, damage: _Damage | None) -> Iterator[
         try:
             _item, stop = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            why = bad_text if bad_text and exc.pos >= end - 1 else \
-                f"mảng JSON hỏng ở dòng {exc.lineno}, cột {exc.colno}"
+            why = (
+                bad_text
+                if bad_text and exc.pos >= end - 1
+                else f"mảng JSON hỏng ở dòng {exc.lineno}, cột {exc.colno}"
+            )
             break
         n += 1
         yield f"{path}:#{n}", text[pos:stop].encode("utf-8")
@@ -575,10 +584,15 @@ def _salvage_array(path: Path, body: bytes, damage: _Damage | None) -> Iterator[
             break
     if why is not None:
         line = text.count("\n", 0, min(pos, end)) + 1
-        rest = body[len(text[:pos].encode("utf-8")):]
-        yield f"{path}:#{n + 1}", Unreadable(
-            rest, "BAD_ENCODING" if why is bad_text else _DAMAGED,
-            f"{why}: từ phần tử {n + 1} (dòng {line}) không đọc được nữa; {n} phần tử trước đó đã được đọc")
+        rest = body[len(text[:pos].encode("utf-8")) :]
+        yield (
+            f"{path}:#{n + 1}",
+            Unreadable(
+                rest,
+                "BAD_ENCODING" if why is bad_text else _DAMAGED,
+                f"{why}: từ phần tử {n + 1} (dòng {line}) không đọc được nữa; {n} phần tử trước đó đã được đọc",
+            ),
+        )
 
 
 def _avro_records(path: Path, fh, reg: SchemaRegistry) -> Iterator[tuple[str, bytes]]:
@@ -586,8 +600,14 @@ def _avro_records(path: Path, fh, reg: SchemaRegistry) -> Iterator[tuple[str, by
         blocks = fastavro.block_reader(fh)
         fp = reg.register(_clean(blocks.writer_schema, False))
     except Exception as exc:  # not an Avro container file, or its header is damaged
-        yield f"{path}:1", Unreadable(b"", _DAMAGED, f"không đọc được phần đầu tệp Avro "
-                                                     f"({_file_detail(exc)}): không có bản ghi nào được đọc")
+        yield (
+            f"{path}:1",
+            Unreadable(
+                b"",
+                _DAMAGED,
+                f"không đọc được phần đầu tệp Avro ({_file_detail(exc)}): không có bản ghi nào được đọc",
+            ),
+        )
         return
     entry = reg._by_fp[fp]
     header, plain = entry.header, entry.plain
@@ -639,8 +659,11 @@ def _file_detail(exc: Exception) -> str:
 def _avro_tail(path: Path, n: int, at: int | None, exc: Exception) -> tuple[str, bytes]:
     where = f" ở byte {at}" if at is not None else ""
     return f"{path}:{n + 1}", Unreadable(
-        b"", _DAMAGED, f"tệp Avro hỏng{where} ({_file_detail(exc)}): từ bản ghi {n + 1} không đọc được "
-                       f"nữa; {n} bản ghi trước đó đã được đọc")
+        b"",
+        _DAMAGED,
+        f"tệp Avro hỏng{where} ({_file_detail(exc)}): từ bản ghi {n + 1} không đọc được "
+        f"nữa; {n} bản ghi trước đó đã được đọc",
+    )
 
 
 def iter_file(path: str | os.PathLike, registry: SchemaRegistry | None = None) -> Iterator[tuple[str, bytes]]:
@@ -737,7 +760,7 @@ def redact_text(text: str) -> str:
     plain = ev.ascii_digits(text)  # same length, so match positions hold for ``text``
     out, last = [], 0
     for m in ev.PERSONAL_VALUE.finditer(plain):
-        out.append(text[last:m.start()])
+        out.append(text[last : m.start()])
         out.append("<redacted>")
         last = m.end()
     if not out:
@@ -747,8 +770,12 @@ def redact_text(text: str) -> str:
 
 
 _CODE_FIELDS = frozenset(ev.ENVELOPE_REQUIRED) - {"event_type", "unit_level", "occurred_at"}
-_FIELD_KINDS: dict[str, Any] = {"event_type": ev.EVENT_TYPES, "unit_level": ev.UNIT_LEVELS,
-                                "occurred_at": "instant", "sequence": "int"}
+_FIELD_KINDS: dict[str, Any] = {
+    "event_type": ev.EVENT_TYPES,
+    "unit_level": ev.UNIT_LEVELS,
+    "occurred_at": "instant",
+    "sequence": "int",
+}
 for _extras in ev.EXTRA_FIELDS.values():
     _FIELD_KINDS.update(_extras)
 for _name in _CODE_FIELDS:

@@ -35,9 +35,16 @@ PRIVATE_NAMES = (
     ("faust.transport.consumer.Consumer", "_acked", "updated: the batch's offsets acked"),
     ("faust.transport.consumer.Consumer", "_n_acked", "updated: the batch's offsets acked"),
     ("faust.transport.consumer.Consumer", "_waiting_for_ack", "notified after acking"),
-    ("faust.transport.consumer.Consumer", "_unacked_messages", "updated: a handled batch is no longer pending"),
-    ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "_create_worker_consumer",
-     "overridden: set the fetch wait"),
+    (
+        "faust.transport.consumer.Consumer",
+        "_unacked_messages",
+        "updated: a handled batch is no longer pending",
+    ),
+    (
+        "faust.transport.drivers.aiokafka.AIOKafkaConsumerThread",
+        "_create_worker_consumer",
+        "overridden: set the fetch wait",
+    ),
     ("aiokafka.AIOKafkaConsumer", "_fetch_max_wait_ms", "set before start(): short fetch waits"),
     ("faust.App", "_new_transport", "overridden: the batching transport"),
     ("faust.transport.drivers.aiokafka.Producer", "_ensure_producer", "called: the aiokafka producer"),
@@ -121,6 +128,7 @@ class BatchingConsumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._holes: dict[TP, tuple[int, float]] = {}  # tp -> (committed offset, since)
+        self._seeks: set[asyncio.Future] = set()
 
     def _new_consumer_thread(self):
         return BatchingConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -129,8 +137,10 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         records, active = await super()._wait_next_records(timeout)
         batched = getattr(self.app, "batch_topics", ())
         if records and batched:
-            records = {tp: ([RecordBatch(recs)] if recs and tp.topic in batched else recs)
-                       for tp, recs in records.items()}
+            records = {
+                tp: ([RecordBatch(recs)] if recs and tp.topic in batched else recs)
+                for tp, recs in records.items()
+            }
         return records, active
 
     def _to_message(self, tp: TP, record: Any) -> ConsumerMessage:
@@ -139,13 +149,22 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         recs = record.records
         first, last = recs[0], recs[-1]
         message = BatchMessage(
-            last.topic, last.partition, last.offset,
+            last.topic,
+            last.partition,
+            last.offset,
             # a missing timestamp stays None and the value is the RecordBatch, as Faust's
             # own _to_message passes them (its signature says float and bytes)
             last.timestamp / 1000.0 if last.timestamp is not None else None,  # type: ignore[arg-type]
-            last.timestamp_type, [], None, record, None, 0,  # type: ignore[arg-type]
-            sum(r.serialized_value_size for r in recs), tp,
-            generation_id=self.app.consumer_generation_id)
+            last.timestamp_type,
+            [],
+            None,
+            record,  # type: ignore[arg-type]
+            None,
+            0,
+            sum(r.serialized_value_size for r in recs),
+            tp,
+            generation_id=self.app.consumer_generation_id,
+        )
         message.first_offset = first.offset
         # One reference held for ``ack_batch``, so the stream's own ack never brings the
         # count to zero: Faust's stream also acks a message it *skips* (taken from its queue
@@ -172,8 +191,9 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         # Faust keeps None for a partition never committed, and then commits whatever
         # acked run comes first, past any hole before it; start it at the log's start.
         batched = getattr(self.app, "batch_topics", ())
-        unknown = [tp for tp in self.assignment()
-                   if tp.topic in batched and self._committed_offset[tp] is None]
+        unknown = [
+            tp for tp in self.assignment() if tp.topic in batched and self._committed_offset[tp] is None
+        ]
         if unknown:
             self._committed_offset.update(await self.earliest_offsets(*unknown))
 
@@ -202,7 +222,10 @@ class BatchingConsumer(faust_aiokafka.Consumer):
             self._holes[tp] = (committed, now)
         elif now - since[1] >= HOLE_REREAD_S:
             self._holes[tp] = (committed, now)
-            asyncio.ensure_future(self.seek(tp, committed))
+            # keep the task referenced until it ran (the loop holds only a weak reference)
+            task = asyncio.ensure_future(self.seek(tp, committed))
+            self._seeks.add(task)
+            task.add_done_callback(self._seeks.discard)
 
     def ack_batch(self, message: Any) -> int:
         """Mark offsets ``first_offset .. offset`` of a handled batch as done (the agent
@@ -309,8 +332,7 @@ class BatchSender:
                 p = cache[key] = parts[(murmur2(key) & 0x7FFFFFFF) % n]
             await send(topic, value, key=key, partition=p)
 
-    async def send_to(self, partition: int, items: list[tuple[bytes, bytes]],
-                      on_sent=None) -> None:
+    async def send_to(self, partition: int, items: list[tuple[bytes, bytes]], on_sent=None) -> None:
         """All items to one partition; ``on_sent(offset of the last item)`` once the broker
         acknowledged it."""
         producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust private, listed above
@@ -320,7 +342,9 @@ class BatchSender:
         for key, value in items:
             fut = await send(topic, value, key=key, partition=partition)
         if on_sent is not None and fut is not None:
+
             def done(f):
                 if not f.cancelled() and f.exception() is None:
                     on_sent(f.result().offset)
+
             fut.add_done_callback(done)

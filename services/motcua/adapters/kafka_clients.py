@@ -13,8 +13,9 @@ def admin_client(bootstrap: str, timeout_s: float = 60.0):
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="motcua-admin",
-                                    request_timeout_ms=30000)
+            return KafkaAdminClient(
+                bootstrap_servers=bootstrap, client_id="motcua-admin", request_timeout_ms=30000
+            )
         except (KafkaError, OSError):
             if time.monotonic() > deadline:
                 raise

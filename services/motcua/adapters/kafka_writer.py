@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -23,11 +23,18 @@ log = logging.getLogger("motcua.writer")
 
 
 def consumer_settings(bootstrap: str) -> dict:
-    return dict(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
-                fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
+    return dict(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+    )
 
 
-def subscribe(settings, on_revoked: Callable[[list], None], on_assigned: Callable[[list], None]) -> KafkaConsumer:
+def subscribe(
+    settings, on_revoked: Callable[[list], None], on_assigned: Callable[[list], None]
+) -> KafkaConsumer:
     """The writer group's consumer of the facts and dead-letter topics. The callbacks run
     on kafka-python's IO thread: they must not make blocking consumer calls."""
 
@@ -86,8 +93,9 @@ def commit(consumer: KafkaConsumer, offsets: dict, stop: threading.Event, max_ba
         except OffsetMetadataTooLargeError as err:
             raise CommitRejected(too_large=True) from err
         except KafkaError as err:
-            log.warning("offset commit failed; retrying", extra={
-                "error": repr(err)[:300], "backoff_s": delay})
+            log.warning(
+                "offset commit failed; retrying", extra={"error": repr(err)[:300], "backoff_s": delay}
+            )
             if stop.wait(delay):
                 raise SystemExit(0) from None
             delay = min(delay * 2, max_backoff_s)
@@ -110,8 +118,10 @@ def read_round(r: Round, bootstrap: str, stop: threading.Event) -> dict[int, lis
                 raise SystemExit(0)
             if time.monotonic() > warn_at:
                 warn_at = time.monotonic() + 60
-                log.error("still reading the ranges of an interrupted round", extra={
-                    "round": r.token, "missing": sorted(tp.partition for tp in todo)})
+                log.error(
+                    "still reading the ranges of an interrupted round",
+                    extra={"round": r.token, "missing": sorted(tp.partition for tp in todo)},
+                )
             for tp, recs in c.poll(timeout_ms=500).items():
                 first, last = ranges[tp]
                 got[tp.partition].extend(x for x in recs if first <= x.offset <= last)
@@ -138,9 +148,13 @@ def report_lag(consumer: KafkaConsumer, gauge) -> None:
 class KafkaOffsets:
     """``pipeline.ports.OffsetLog`` over the writer group's consumer."""
 
-    def __init__(self, consumer: KafkaConsumer, bootstrap: str, stop: threading.Event,
-                 max_backoff_s: float):
-        self.consumer, self.bootstrap, self.stop, self.max_backoff_s = consumer, bootstrap, stop, max_backoff_s
+    def __init__(self, consumer: KafkaConsumer, bootstrap: str, stop: threading.Event, max_backoff_s: float):
+        self.consumer, self.bootstrap, self.stop, self.max_backoff_s = (
+            consumer,
+            bootstrap,
+            stop,
+            max_backoff_s,
+        )
 
     partition = staticmethod(TopicPartition)
     intent = staticmethod(intent_offsets)

@@ -14,21 +14,36 @@ raise to simulate a crash between two inserts).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ..domain.calendar import WorkingCalendar
 from ..domain.metrics import COUNTERS, GROUPINGS, finish_row, kpi_rows
 from ..domain.periods import Period
 
 DEDUP_WINDOW = 10_000
-ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_code",
-               "field_code", "channel")
+ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_code", "field_code", "channel")
 # What ``kpi`` takes from the states rather than from the rollup (ClickHouseStore.kpi).
-STATUS_COUNTS = ("carried_over", "in_progress_within", "in_progress_overdue_end", "in_progress",
-                 "in_progress_overdue", "due_soon")
+STATUS_COUNTS = (
+    "carried_over",
+    "in_progress_within",
+    "in_progress_overdue_end",
+    "in_progress",
+    "in_progress_overdue",
+    "due_soon",
+)
 # The facts a state row must carry (ClickHouseStore.state_table refuses rows without them).
-REQUIRED_FACTS = ("dossier_id", "version", "province_code", "unit_code", "unit_level",
-                  "procedure_code", "field_code", "received", "channel", "ended")
+REQUIRED_FACTS = (
+    "dossier_id",
+    "version",
+    "province_code",
+    "unit_code",
+    "unit_level",
+    "procedure_code",
+    "field_code",
+    "received",
+    "channel",
+    "ended",
+)
 
 
 class MemoryStore:
@@ -56,8 +71,9 @@ class MemoryStore:
         self.inserts.append(table)
         return True
 
-    def insert_events(self, events: Sequence[dict], payloads: Sequence[bytes],
-                      token: str | None = None) -> None:
+    def insert_events(
+        self, events: Sequence[dict], payloads: Sequence[bytes], token: str | None = None
+    ) -> None:
         if not events or not self._accept("events", token):
             return
         for e, p in zip(events, payloads):
@@ -110,8 +126,12 @@ class MemoryStore:
         return {d: dict(self.states[d]) for d in dossier_ids if d in self.states}
 
     def count(self, table: str, final: bool = True) -> int:
-        sizes = {"events": len(self.events), "dossier_state": len(self.states),
-                 "dead_letters": len(self.dead_letters), "kpi_daily": len(self.rollup)}
+        sizes = {
+            "events": len(self.events),
+            "dossier_state": len(self.states),
+            "dead_letters": len(self.dead_letters),
+            "kpi_daily": len(self.rollup),
+        }
         return sizes[table]
 
     def open_backlog(self) -> dict[tuple, int]:

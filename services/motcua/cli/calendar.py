@@ -13,7 +13,6 @@ import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -21,12 +20,22 @@ from rich.table import Table
 from ..reports.tables import emit_rows
 from .common import BomOption, CliError, StoreOption, console, load_calendar, out_console, parse_date
 
-calendar_app = typer.Typer(help="The working-day calendar (lịch làm việc): show a year, check the coming years are confirmed.",
-                           no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+calendar_app = typer.Typer(
+    help="The working-day calendar (lịch làm việc): show a year, check the coming years are confirmed.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
-KIND_VI = {"holiday": "Nghỉ lễ", "compensatory": "Nghỉ bù", "swap": "Nghỉ hoán đổi", "makeup": "Làm bù",
-           "off": "Ngày nghỉ", "working": "Ngày làm việc"}
+KIND_VI = {
+    "holiday": "Nghỉ lễ",
+    "compensatory": "Nghỉ bù",
+    "swap": "Nghỉ hoán đổi",
+    "makeup": "Làm bù",
+    "off": "Ngày nghỉ",
+    "working": "Ngày làm việc",
+}
 LAYER_VI = {"package": "gói holidays", "official": "lịch chính thức", "override": "cấu hình của tỉnh"}
 OVERRIDES_HINT = "tệp cấu hình lịch ($MOTCUA_CALENDAR_OVERRIDES)"
 
@@ -56,25 +65,29 @@ def year_rows(cal, year: int) -> list[dict]:
     """The rows ``calendar show`` prints for ``year`` (dates as ISO in ``date``)."""
     rows = []
     for dec in cal.year_decisions(year):
-        rows.append({
-            "date": dec.day.isoformat(),
-            "date_vi": f"{dec.day:%d/%m/%Y}",
-            "weekday": WEEKDAY_VI[dec.day.weekday()],
-            "working": dec.working,
-            "kind": dec.kind,
-            "kind_vi": KIND_VI.get(dec.kind or "", "Ngày làm việc" if dec.working else "Ngày nghỉ"),
-            "what": dec.what,
-            "source": dec.source,
-            "layer": dec.layer,
-            "layer_vi": LAYER_VI[dec.layer],
-        })
+        rows.append(
+            {
+                "date": dec.day.isoformat(),
+                "date_vi": f"{dec.day:%d/%m/%Y}",
+                "weekday": WEEKDAY_VI[dec.day.weekday()],
+                "working": dec.working,
+                "kind": dec.kind,
+                "kind_vi": KIND_VI.get(dec.kind or "", "Ngày làm việc" if dec.working else "Ngày nghỉ"),
+                "what": dec.what,
+                "source": dec.source,
+                "layer": dec.layer,
+                "layer_vi": LAYER_VI[dec.layer],
+            }
+        )
     return rows
 
 
 @calendar_app.command("show")
 def show(
-    year: Optional[int] = typer.Argument(None, help="The year (default: the current year)."),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table | json | csv (json: codes as well as Vietnamese labels)."),
+    year: int | None = typer.Argument(None, help="The year (default: the current year)."),
+    fmt: Fmt = typer.Option(
+        Fmt.table, "--format", help="table | json | csv (json: codes as well as Vietnamese labels)."
+    ),
     bom: bool = BomOption,
 ) -> None:
     """A year's days off on Monday–Friday and working Saturdays/Sundays (make-up days), each
@@ -93,17 +106,31 @@ def show(
         import orjson
 
         sched = cal.official.get(year)
-        doc = {"year": year, "confirmed": confirmed, "confirmation": _confirmation_vi(cal, year),
-               "working_days": n_working, "calendar_version": cal.version,
-               "sources": list(sched.sources) if sched else [],
-               "override_source": cal.override_sources.get(year),
-               "days": rows}
+        doc = {
+            "year": year,
+            "confirmed": confirmed,
+            "confirmation": _confirmation_vi(cal, year),
+            "working_days": n_working,
+            "calendar_version": cal.version,
+            "sources": list(sched.sources) if sched else [],
+            "override_source": cal.override_sources.get(year),
+            "days": rows,
+        }
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
         return
     if fmt == Fmt.csv:
-        table = [{"ngay": r["date_vi"], "thu": r["weekday"], "loai": r["kind_vi"], "noi_dung": r["what"],
-                  "nguon": r["source"], "quyet_dinh_boi": r["layer_vi"], "lam_viec": 1 if r["working"] else 0}
-                 for r in rows]
+        table = [
+            {
+                "ngay": r["date_vi"],
+                "thu": r["weekday"],
+                "loai": r["kind_vi"],
+                "noi_dung": r["what"],
+                "nguon": r["source"],
+                "quyet_dinh_boi": r["layer_vi"],
+                "lam_viec": 1 if r["working"] else 0,
+            }
+            for r in rows
+        ]
         if table:
             emit_rows(table, "csv", bom=bom)
         console.print(f"Năm {year}: {_confirmation_vi(cal, year)}; {_fmt_int(n_working)} ngày làm việc.")
@@ -116,11 +143,13 @@ def show(
     out_console.print(t)
     out_console.print(f"Năm {year}: {_confirmation_vi(cal, year)}. Số ngày làm việc: {_fmt_int(n_working)}.")
     sched = cal.official.get(year)
-    for s in (sched.sources if sched else ()):
+    for s in sched.sources if sched else ():
         out_console.print(f"  • {s}", markup=False)
     if not confirmed:
-        out_console.print(f"Chưa có lịch chính thức của năm {year}: các ngày trên lấy từ gói holidays và "
-                          f"{OVERRIDES_HINT}; xem `motcua calendar check`.")
+        out_console.print(
+            f"Chưa có lịch chính thức của năm {year}: các ngày trên lấy từ gói holidays và "
+            f"{OVERRIDES_HINT}; xem `motcua calendar check`."
+        )
 
 
 def _fmt_int(n: int) -> str:
@@ -130,6 +159,7 @@ def _fmt_int(n: int) -> str:
 
 
 # -- check ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -149,14 +179,22 @@ def year_confirmation_findings(cal, as_of: date) -> list[Finding]:
         if cal.year_confirmed(year):
             out.append(Finding("year_confirmed", True, f"năm {year} {_confirmation_vi(cal, year)}"))
             continue
-        why = ("năm hiện tại" if year == as_of.year
-               else f"từ 01/{NEXT_YEAR_DUE_MONTH:02d} phải có lịch của năm sau")
-        out.append(Finding("year_unconfirmed", False,
-                           f"Lịch làm việc năm {year} chưa được xác nhận ({why}): phần mềm chưa có lịch nghỉ "
-                           f"chính thức của năm này nên hạn giải quyết đang tính theo gói holidays. Khi có "
-                           f"thông báo của Chính phủ/Bộ Nội vụ về lịch nghỉ năm {year}, thêm các ngày nghỉ "
-                           f"(days_off) và ngày làm bù (working_days) vào {OVERRIDES_HINT} cùng "
-                           f"confirmed_years: [{year}] (và sources), rồi chạy lại `motcua calendar check`."))
+        why = (
+            "năm hiện tại"
+            if year == as_of.year
+            else f"từ 01/{NEXT_YEAR_DUE_MONTH:02d} phải có lịch của năm sau"
+        )
+        out.append(
+            Finding(
+                "year_unconfirmed",
+                False,
+                f"Lịch làm việc năm {year} chưa được xác nhận ({why}): phần mềm chưa có lịch nghỉ "
+                f"chính thức của năm này nên hạn giải quyết đang tính theo gói holidays. Khi có "
+                f"thông báo của Chính phủ/Bộ Nội vụ về lịch nghỉ năm {year}, thêm các ngày nghỉ "
+                f"(days_off) và ngày làm bù (working_days) vào {OVERRIDES_HINT} cùng "
+                f"confirmed_years: [{year}] (và sources), rồi chạy lại `motcua calendar check`.",
+            )
+        )
     return out
 
 
@@ -171,8 +209,9 @@ def stored_figures_findings(cal, repo) -> list[Finding]:
     stale = [(v, n, a, b) for v, n, a, b in counts if v != cal.version]
     total = sum(n for _v, n, _a, _b in counts)
     if not stale:
-        return [Finding("figures_current", True,
-                        f"{fmt_int(total)} hồ sơ trong kho đều tính theo lịch hiện hành")]
+        return [
+            Finding("figures_current", True, f"{fmt_int(total)} hồ sơ trong kho đều tính theo lịch hiện hành")
+        ]
     n_stale = sum(n for _v, n, _a, _b in stale)
     first = date.fromordinal(min(a for _v, _n, a, _b in stale))
     last = date.fromordinal(max(b for _v, _n, _a, b in stale))
@@ -191,13 +230,20 @@ def stored_figures_findings(cal, repo) -> list[Finding]:
     what = ""
     if days:
         shown = ", ".join(f"{date.fromordinal(o):%d/%m/%Y}" for o in days[:6])
-        what = f"; các ngày đổi: {shown}" + (f" và {fmt_int(len(days) - 6)} ngày khác" if len(days) > 6 else "")
+        what = f"; các ngày đổi: {shown}" + (
+            f" và {fmt_int(len(days) - 6)} ngày khác" if len(days) > 6 else ""
+        )
     if unknown:
         what += f"; {fmt_int(unknown)} hồ sơ tính trước khi kho ghi nhận phiên bản lịch"
-    return [Finding("figures_stale", False,
-                    f"{fmt_int(n_stale)} hồ sơ trong kho (tiếp nhận từ {first:%d/%m/%Y} đến {last:%d/%m/%Y}) "
-                    f"có hạn giải quyết tính theo lịch làm việc cũ{what}. Chạy `motcua recompute --from "
-                    f"{first.isoformat()} --to {last.isoformat()}` để tính lại theo lịch hiện hành.")]
+    return [
+        Finding(
+            "figures_stale",
+            False,
+            f"{fmt_int(n_stale)} hồ sơ trong kho (tiếp nhận từ {first:%d/%m/%Y} đến {last:%d/%m/%Y}) "
+            f"có hạn giải quyết tính theo lịch làm việc cũ{what}. Chạy `motcua recompute --from "
+            f"{first.isoformat()} --to {last.isoformat()}` để tính lại theo lịch hiện hành.",
+        )
+    ]
 
 
 def calendar_findings(cal, as_of: date, repo=None) -> list[Finding]:
@@ -212,8 +258,10 @@ def calendar_findings(cal, as_of: date, repo=None) -> list[Finding]:
 
 @calendar_app.command("check")
 def check(
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="The day to check for (YYYY-MM-DD, default today in Asia/Ho_Chi_Minh)."),
-    store: Optional[str] = StoreOption,
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="The day to check for (YYYY-MM-DD, default today in Asia/Ho_Chi_Minh)."
+    ),
+    store: str | None = StoreOption,
 ) -> None:
     """Check the calendar is known for the days ahead: the current year, and from
     1 October the next year, must have a confirmed schedule (shipped, or vouched for in
@@ -237,8 +285,12 @@ def check(
         for f in problems:
             out_console.print(f"Lỗi lịch: {f.message}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
-    out_console.print(f"Lịch làm việc ổn (ngày {day:%d/%m/%Y}) — " + "; ".join(f.message for f in findings) + ".",
-                      markup=False, highlight=False, soft_wrap=True)
+    out_console.print(
+        f"Lịch làm việc ổn (ngày {day:%d/%m/%Y}) — " + "; ".join(f.message for f in findings) + ".",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

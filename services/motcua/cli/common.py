@@ -7,7 +7,6 @@ import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Optional
 from urllib.parse import unquote, urlparse, urlunparse
 
 import typer
@@ -37,7 +36,7 @@ StoreOption = typer.Option(
 )
 
 
-def store_dsn(store: Optional[str]) -> str:
+def store_dsn(store: str | None) -> str:
     return store or get_settings().store_dsn()
 
 
@@ -141,8 +140,11 @@ def _causes(err: BaseException):
             continue
         seen.add(id(e))
         yield e
-        stack.extend(x for x in (getattr(e, "reason", None), e.__context__, e.__cause__)
-                     if isinstance(x, BaseException))
+        stack.extend(
+            x
+            for x in (getattr(e, "reason", None), e.__context__, e.__cause__)
+            if isinstance(x, BaseException)
+        )
 
 
 def connection_reason(err: BaseException) -> str:
@@ -198,28 +200,43 @@ def user_error(err: BaseException) -> CliError | None:
         code = getattr(err, "code", None)
         if isinstance(err, OperationalError) and code not in (None, *_CLICKHOUSE_CODES_VI):
             return None
-        if isinstance(err, OperationalError) or (isinstance(err, DatabaseError) and code in _CLICKHOUSE_CODES_VI):
+        if isinstance(err, OperationalError) or (
+            isinstance(err, DatabaseError) and code in _CLICKHOUSE_CODES_VI
+        ):
             return CliError(f"kho dữ liệu {where} không trả lời được: {connection_reason(err)}")
         return None
     if _is_urllib3_error(err):
         return CliError(f"kho dữ liệu {where} không trả lời được: {connection_reason(err)}")
-    if type(err).__name__ in ("NoBrokersAvailable", "KafkaTimeoutError") and type(err).__module__.startswith("kafka"):
-        return CliError("không kết nối được Kafka (NoBrokersAvailable): kiểm tra --bootstrap hoặc "
-                        "$MOTCUA_KAFKA_BOOTSTRAP (`make -s kafka-up` in ra địa chỉ của broker cục bộ)")
+    if type(err).__name__ in ("NoBrokersAvailable", "KafkaTimeoutError") and type(err).__module__.startswith(
+        "kafka"
+    ):
+        return CliError(
+            "không kết nối được Kafka (NoBrokersAvailable): kiểm tra --bootstrap hoặc "
+            "$MOTCUA_KAFKA_BOOTSTRAP (`make -s kafka-up` in ra địa chỉ của broker cục bộ)"
+        )
     if isinstance(err, OSError) and err.filename is not None and err.errno != errno.EPIPE:
         name = err.filename if err.filename2 is None else f"{err.filename} → {err.filename2}"
         return CliError(f"không truy cập được {name}: {os_reason(err)}")
-    if isinstance(err, ValueError) and not isinstance(err, DecodeError) and _raised_in(err, "motcua/adapters/codec.py"):
+    if (
+        isinstance(err, ValueError)
+        and not isinstance(err, DecodeError)
+        and _raised_in(err, "motcua/adapters/codec.py")
+    ):
         # the codec's own file errors carry a Vietnamese ``message`` (e.g. UnsupportedFile)
         message = getattr(err, "message", None)
-        return CliError(message if isinstance(message, str) and message
-                        else f"không đọc được tệp sự kiện: {_first_line(str(err), 300)}")
+        return CliError(
+            message
+            if isinstance(message, str) and message
+            else f"không đọc được tệp sự kiện: {_first_line(str(err), 300)}"
+        )
     if isinstance(err, ValueError) and _raised_in(err, "motcua/domain/calendar.py"):
         import re
 
         found = re.search(r"(\d{4})-(\d{2})-(\d{2})", str(err))
         day = f"ngày {found[3]}/{found[2]}/{found[1]}" if found else "một ngày của kỳ"
-        return CliError(f"{day} nằm ngoài các năm của lịch làm việc; chọn kỳ khác ({_first_line(str(err), 100)})")
+        return CliError(
+            f"{day} nằm ngoài các năm của lịch làm việc; chọn kỳ khác ({_first_line(str(err), 100)})"
+        )
     if isinstance(err, (EOFError, OSError)) and _raised_in(err, "/gzip.py"):
         return CliError(f"tệp .gz bị hỏng hoặc không đầy đủ ({_first_line(str(err), 120)})")
     return None
@@ -263,18 +280,22 @@ def check_store_dsn(dsn: str):
         loc = parse_dsn(dsn)
     except ValueError as err:
         if str(err).startswith("bad database name"):
-            raise CliError(f"tên cơ sở dữ liệu không hợp lệ trong --store {shown} (chỉ chữ, số và _; "
-                           "bad database name)") from None
-        raise CliError(f"--store {shown} không phải địa chỉ kho dữ liệu: dùng chdb:///đường/dẫn hoặc "
-                       "http(s)://tài_khoản:mật_khẩu@máy:8123/csdl (unsupported store DSN)") from None
+            raise CliError(
+                f"tên cơ sở dữ liệu không hợp lệ trong --store {shown} (chỉ chữ, số và _; bad database name)"
+            ) from None
+        raise CliError(
+            f"--store {shown} không phải địa chỉ kho dữ liệu: dùng chdb:///đường/dẫn hoặc "
+            "http(s)://tài_khoản:mật_khẩu@máy:8123/csdl (unsupported store DSN)"
+        ) from None
     path = embedded_path(dsn)
     if path is not None and path.exists() and not path.is_dir():
-        raise CliError(f"kho dữ liệu {path} là một tệp, không phải thư mục "
-                       "(--store chdb:///đường/dẫn/thư-mục)")
+        raise CliError(
+            f"kho dữ liệu {path} là một tệp, không phải thư mục (--store chdb:///đường/dẫn/thư-mục)"
+        )
     return loc, path, shown
 
 
-def open_store(store: Optional[str], must_exist: bool = False, require_data: bool = True):
+def open_store(store: str | None, must_exist: bool = False, require_data: bool = True):
     """The store of ``--store`` (else $MOTCUA_STORE, else the embedded default).
 
     Writers (replay, demo, targets load) call it plainly: a missing store is created and
@@ -299,14 +320,18 @@ def open_store(store: Optional[str], must_exist: bool = False, require_data: boo
     default_note = ""
     if store is None and not get_settings().store:
         default_note = f" (kho mặc định ./.motcua/store của thư mục đang làm việc {Path.cwd()})"
-    missing = (f"không có kho dữ liệu tại {where}{default_note}. Kiểm tra --store (hoặc $MOTCUA_STORE) "
-               f"và thư mục đang làm việc; {_CREATE_HINT}.")
+    missing = (
+        f"không có kho dữ liệu tại {where}{default_note}. Kiểm tra --store (hoặc $MOTCUA_STORE) "
+        f"và thư mục đang làm việc; {_CREATE_HINT}."
+    )
     if path is not None:
         problem = embedded_problem(path)
         if problem == "in_use":
-            raise CliError(f"kho dữ liệu {path} đang được một tiến trình khác dùng (một lệnh motcua khác, "
-                           "run writer hoặc exporter); chạy lại khi tiến trình đó kết thúc, hoặc dùng "
-                           "ClickHouse server cho nhiều tiến trình cùng lúc")
+            raise CliError(
+                f"kho dữ liệu {path} đang được một tiến trình khác dùng (một lệnh motcua khác, "
+                "run writer hoặc exporter); chạy lại khi tiến trình đó kết thúc, hoặc dùng "
+                "ClickHouse server cho nhiều tiến trình cùng lúc"
+            )
         if must_exist and problem in ("missing", "not_a_store"):
             raise CliError(missing)
         if problem == "missing":
@@ -318,12 +343,16 @@ def open_store(store: Optional[str], must_exist: bool = False, require_data: boo
         st = bootstrap.store(get_settings(), dsn, migrate=False)
         if must_exist:
             if not st.schema_present():
-                raise CliError(f"kho dữ liệu {where} không có cơ sở dữ liệu '{loc.database}' của motcua "
-                               f"(chưa từng nạp dữ liệu); kiểm tra --store (tên cơ sở dữ liệu: "
-                               f"?database=… hoặc /tên ở cuối địa chỉ), hoặc {_CREATE_HINT}.")
+                raise CliError(
+                    f"kho dữ liệu {where} không có cơ sở dữ liệu '{loc.database}' của motcua "
+                    f"(chưa từng nạp dữ liệu); kiểm tra --store (tên cơ sở dữ liệu: "
+                    f"?database=… hoặc /tên ở cuối địa chỉ), hoặc {_CREATE_HINT}."
+                )
             if require_data and not st.holds_data():
-                raise CliError(f"kho dữ liệu {where} chưa có dữ liệu (không có sự kiện, hồ sơ hay bản ghi "
-                               f"bị từ chối nào); {_CREATE_HINT}.")
+                raise CliError(
+                    f"kho dữ liệu {where} chưa có dữ liệu (không có sự kiện, hồ sơ hay bản ghi "
+                    f"bị từ chối nào); {_CREATE_HINT}."
+                )
             if st.pending_migrations():
                 st.migrate()
         else:
@@ -407,11 +436,13 @@ def check_in_calendar(cal: WorkingCalendar, *days: tuple[date, str]) -> None:
     first, last = date.fromordinal(cal.first), date.fromordinal(cal.last)
     for day, name in days:
         if not first <= day < last:
-            raise CliError(f"{name}: ngày {day:%d/%m/%Y} nằm ngoài lịch làm việc (các năm "
-                           f"{first.year}–{last.year}); chọn kỳ trong các năm đó")
+            raise CliError(
+                f"{name}: ngày {day:%d/%m/%Y} nằm ngoài lịch làm việc (các năm "
+                f"{first.year}–{last.year}); chọn kỳ trong các năm đó"
+            )
 
 
-def parse_instant_option(value: Optional[str], name: str) -> int:
+def parse_instant_option(value: str | None, name: str) -> int:
     """An instant for --as-of: ISO date (start of that local day) or datetime; naive times
     are taken as Asia/Ho_Chi_Minh. Default: now."""
     if value is None:
@@ -473,6 +504,8 @@ def progress_bar(transient: bool = False) -> Progress:
 
 
 BomOption = typer.Option(
-    True, "--bom/--no-bom",
+    True,
+    "--bom/--no-bom",
     help="CSV: start with a UTF-8 byte order mark so Excel shows Vietnamese diacritics (default; "
-    "not written to a terminal).")
+    "not written to a terminal).",
+)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import orjson
 import typer
@@ -17,10 +16,13 @@ from .labels import DEAD_LETTER_CODE_LABELS
 
 import_app = typer.Typer(
     help="Import what a province already has: the DVCQG sync payloads its one-stop system sends "
-         "(DongBoHoSoMC snapshots, CapNhatTienDoHoSoMC progress rows) and the dossier lists it exports "
-         "to Excel. Re-importing the same or a corrected file is safe: a re-sent snapshot or row is a "
-         "duplicate, a corrected snapshot replaces the earlier one.",
-    no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+    "(DongBoHoSoMC snapshots, CapNhatTienDoHoSoMC progress rows) and the dossier lists it exports "
+    "to Excel. Re-importing the same or a corrected file is safe: a re-sent snapshot or row is a "
+    "duplicate, a corrected snapshot replaces the earlier one.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 
 class Fmt(str, Enum):
@@ -35,14 +37,27 @@ class Level(str, Enum):
     CENTRAL_BRANCH = "CENTRAL_BRANCH"
 
 
-SourceHelp = ("Source system name stamped on the events (part of their ids: import one feed under one "
-              "name, the same as the drop-in endpoint's user).")
-UnitOption = typer.Option(None, "--unit", help="Handling unit of dossiers whose input names none (no madonvi, "
-                          "no agency code before the first '-' of MaHoSo, no 'Mã đơn vị' column).")
-LevelOption = typer.Option(None, "--default-level", help="Level of units that neither the unit registry nor "
-                           "the identifier's structure (QCVN 102:2016) place; default COMMUNE.")
-ProvinceOption = typer.Option(None, "--province", help="Province code of units that neither the registry nor "
-                              "the identifier (its Hnn part) place.")
+SourceHelp = (
+    "Source system name stamped on the events (part of their ids: import one feed under one "
+    "name, the same as the drop-in endpoint's user)."
+)
+UnitOption = typer.Option(
+    None,
+    "--unit",
+    help="Handling unit of dossiers whose input names none (no madonvi, "
+    "no agency code before the first '-' of MaHoSo, no 'Mã đơn vị' column).",
+)
+LevelOption = typer.Option(
+    None,
+    "--default-level",
+    help="Level of units that neither the unit registry nor "
+    "the identifier's structure (QCVN 102:2016) place; default COMMUNE.",
+)
+ProvinceOption = typer.Option(
+    None,
+    "--province",
+    help="Province code of units that neither the registry nor the identifier (its Hnn part) place.",
+)
 FormatOption = typer.Option(Fmt.table, "--format", help="table (Vietnamese summary) or json.")
 
 # What the converter inferred, in words (imports.convert notes).
@@ -73,11 +88,12 @@ MAX_CODES_SHOWN = 20
 def _options(source: str, unit, level, province):
     from ..pipeline.importing import ImportOptions
 
-    return ImportOptions(source_system=source, unit=unit, default_level=level.value if level else None,
-                         province=province)
+    return ImportOptions(
+        source_system=source, unit=unit, default_level=level.value if level else None, province=province
+    )
 
 
-def _check_files(files: List[Path]) -> None:
+def _check_files(files: list[Path]) -> None:
     for f in files:
         if not f.exists():
             raise CliError(f"không có tệp {f}")
@@ -87,15 +103,18 @@ def _check_files(files: List[Path]) -> None:
 
 @import_app.command("dvcqg")
 def import_dvcqg(
-    files: List[Path] = typer.Argument(..., help="Files of DVCQG sync requests: JSON documents (an envelope "
-                                       "{session, madonvi, service, isUpdating, data}, a bare array of items, "
-                                       "one item) or JSON Lines with one request per line; .gz accepted.",
-                                       dir_okay=False),
-    store: Optional[str] = StoreOption,
+    files: list[Path] = typer.Argument(
+        ...,
+        help="Files of DVCQG sync requests: JSON documents (an envelope "
+        "{session, madonvi, service, isUpdating, data}, a bare array of items, "
+        "one item) or JSON Lines with one request per line; .gz accepted.",
+        dir_okay=False,
+    ),
+    store: str | None = StoreOption,
     source: str = typer.Option("dvcqg", "--source", help=SourceHelp),
-    unit: Optional[str] = UnitOption,
-    default_level: Optional[Level] = LevelOption,
-    province: Optional[str] = ProvinceOption,
+    unit: str | None = UnitOption,
+    default_level: Level | None = LevelOption,
+    province: str | None = ProvinceOption,
     fmt: Fmt = FormatOption,
 ) -> None:
     """Import DongBoHoSoMC snapshots and CapNhatTienDoHoSoMC progress rows.
@@ -113,23 +132,35 @@ def import_dvcqg(
     with progress_bar(transient=fmt is Fmt.json) as bar:
         task = bar.add_task(", ".join(p.name for p in files)[:40], total=None, rate="")
         summary = importer.import_dvcqg(files, progress=lambda n: bar.advance(task, n))
-        bar.update(task, total=summary.events, completed=summary.events,
-                   rate=f"{summary.events / max(summary.seconds, 1e-9):,.0f} sự kiện/s".replace(",", "."))
+        bar.update(
+            task,
+            total=summary.events,
+            completed=summary.events,
+            rate=f"{summary.events / max(summary.seconds, 1e-9):,.0f} sự kiện/s".replace(",", "."),
+        )
     st.load_calendar(importer.pipeline.cal)
     _report(summary, fmt)
 
 
 @import_app.command("sheet")
 def import_sheet(
-    file: Path = typer.Argument(..., help="A dossier list exported to Excel (.xlsx) or CSV, one row per dossier, "
-                                "with a heading row (titles above it are skipped).", dir_okay=False),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", help="YAML file naming other headings and values "
-                                           "(docs/importing.md).", dir_okay=False),
-    store: Optional[str] = StoreOption,
+    file: Path = typer.Argument(
+        ...,
+        help="A dossier list exported to Excel (.xlsx) or CSV, one row per dossier, "
+        "with a heading row (titles above it are skipped).",
+        dir_okay=False,
+    ),
+    mapping: Path | None = typer.Option(
+        None,
+        "--mapping",
+        help="YAML file naming other headings and values (docs/importing.md).",
+        dir_okay=False,
+    ),
+    store: str | None = StoreOption,
     source: str = typer.Option("sheet", "--source", help=SourceHelp),
-    unit: Optional[str] = UnitOption,
-    default_level: Optional[Level] = LevelOption,
-    province: Optional[str] = ProvinceOption,
+    unit: str | None = UnitOption,
+    default_level: Level | None = LevelOption,
+    province: str | None = ProvinceOption,
     fmt: Fmt = FormatOption,
 ) -> None:
     """Import a dossier-list sheet: each row is the dossier as of the export (a snapshot).
@@ -172,8 +203,10 @@ def _report(summary, fmt: Fmt) -> None:
 def _print_summary(s) -> None:
     from ..domain.formatting import fmt_int
 
-    t = Table(title=("Kết quả nhập dữ liệu đồng bộ DVCQG" if s.kind == "dvcqg" else
-                     "Kết quả nhập danh sách hồ sơ") + f" ({', '.join(s.files)})")
+    t = Table(
+        title=("Kết quả nhập dữ liệu đồng bộ DVCQG" if s.kind == "dvcqg" else "Kết quả nhập danh sách hồ sơ")
+        + f" ({', '.join(s.files)})"
+    )
     t.add_column("")
     t.add_column("số lượng", justify="right")
     if s.kind == "dvcqg":
@@ -202,8 +235,9 @@ def _print_summary(s) -> None:
             used = ", ".join(f"{v}" for v in sheet["columns"].values())
             console.print(f"Cột đã đọc: {used}.", markup=False, highlight=False)
             if sheet["ignored"]:
-                console.print(f"Cột bỏ qua (không đọc): {', '.join(sheet['ignored'])}.", markup=False,
-                              highlight=False)
+                console.print(
+                    f"Cột bỏ qua (không đọc): {', '.join(sheet['ignored'])}.", markup=False, highlight=False
+                )
     shown = {k: v for k, v in s.inferred.items() if k != "level_registry"}
     if shown:
         n = Table(title="Suy luận khi chuyển đổi (số bản ghi)")
@@ -215,15 +249,21 @@ def _print_summary(s) -> None:
                 label = label.replace(LEVEL_SHORT_LABELS["COMMUNE"], level_short_label(s_default_level()))
             n.add_row(label, fmt_int(count))
         console.print(n)
-    for title, codes, kind in (("Mã đơn vị chưa có trong danh mục", s.unknown_units, "units"),
-                               ("Mã TTHC chưa có trong danh mục", s.unknown_procedures, "procedures")):
+    for title, codes, kind in (
+        ("Mã đơn vị chưa có trong danh mục", s.unknown_units, "units"),
+        ("Mã TTHC chưa có trong danh mục", s.unknown_procedures, "procedures"),
+    ):
         if not codes:
             continue
         listed = ", ".join(f"{code} ({fmt_int(k)})" for code, k in codes.most_common(MAX_CODES_SHOWN))
         more = len(codes) - MAX_CODES_SHOWN
-        console.print(f"{title} ({fmt_int(len(codes))} mã): {listed}" + (f", … và {fmt_int(more)} mã khác" if
-                      more > 0 else "") + f". Nạp danh mục: motcua registry load {kind} TỆP.",
-                      markup=False, highlight=False)
+        console.print(
+            f"{title} ({fmt_int(len(codes))} mã): {listed}"
+            + (f", … và {fmt_int(more)} mã khác" if more > 0 else "")
+            + f". Nạp danh mục: motcua registry load {kind} TỆP.",
+            markup=False,
+            highlight=False,
+        )
 
 
 def s_default_level() -> str:

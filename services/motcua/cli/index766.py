@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -40,7 +40,7 @@ class ScoreFmt(str, Enum):
     json = "json"
 
 
-def _config(online_split: Optional[str], bands: Optional[str]):
+def _config(online_split: str | None, bands: str | None):
     from ..domain.index766 import (
         DEFAULT_BANDS,
         Index766Error,
@@ -59,30 +59,43 @@ def _config(online_split: Optional[str], bands: Optional[str]):
         raise typer.BadParameter(str(err), param_hint="--online-split/--bands") from None
 
 
-SplitOption = typer.Option(None, "--online-split", help="Điểm 3 thành phần Dịch vụ công trực tuyến (tổng 12), mặc định 2,4,6.")
-BandsOption = typer.Option(None, "--bands", help="Các mức xếp loại ở giữa, ví dụ '80:Tốt,65:Khá,50:Trung bình'.")
+SplitOption = typer.Option(
+    None, "--online-split", help="Điểm 3 thành phần Dịch vụ công trực tuyến (tổng 12), mặc định 2,4,6."
+)
+BandsOption = typer.Option(
+    None, "--bands", help="Các mức xếp loại ở giữa, ví dụ '80:Tốt,65:Khá,50:Trung bình'."
+)
 
 
 @index_app.callback(invoke_without_command=True)
 def index766(
     ctx: typer.Context,
-    period: Optional[str] = typer.Option(None, "--period", help="Kỳ theo lịch: 2025-03 (tháng), 2025-Q1 (quý), 2025 (năm)."),
-    by: By = typer.Option(By.province, "--by", help="province (toàn tỉnh) | unit (từng đơn vị và toàn tỉnh)."),
+    period: str | None = typer.Option(
+        None, "--period", help="Kỳ theo lịch: 2025-03 (tháng), 2025-Q1 (quý), 2025 (năm)."
+    ),
+    by: By = typer.Option(
+        By.province, "--by", help="province (toàn tỉnh) | unit (từng đơn vị và toàn tỉnh)."
+    ),
     fmt: Fmt = typer.Option(Fmt.json, "--format", help="json | xlsx."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Tệp kết quả (json: mặc định stdout)."),
-    online_split: Optional[str] = SplitOption,
-    bands: Optional[str] = BandsOption,
-    province: Optional[str] = typer.Option(None, "--province", help="Tỉnh, thành phố: mã GSO (75, 01), H75 hoặc tên; "
-                                           "mặc định: tỉnh có nhiều hồ sơ nhất trong kho dữ liệu."),
-    store: Optional[str] = StoreOption,
+    out: Path | None = typer.Option(None, "--out", help="Tệp kết quả (json: mặc định stdout)."),
+    online_split: str | None = SplitOption,
+    bands: str | None = BandsOption,
+    province: str | None = typer.Option(
+        None,
+        "--province",
+        help="Tỉnh, thành phố: mã GSO (75, 01), H75 hoặc tên; "
+        "mặc định: tỉnh có nhiều hồ sơ nhất trong kho dữ liệu.",
+    ),
+    store: str | None = StoreOption,
 ) -> None:
     """Tính các nhóm chỉ số 766 dựa trên hồ sơ (tiến độ, trực tuyến, thanh toán, số hóa,
     hài lòng) cho toàn tỉnh và từng đơn vị, kèm điểm và xếp loại."""
     if ctx.invoked_subcommand is not None:
         return
     if period is None:
-        raise typer.BadParameter("cần --period (ví dụ 2025-Q1), hoặc dùng `index766 score FILE`",
-                                 param_hint="--period")
+        raise typer.BadParameter(
+            "cần --period (ví dụ 2025-Q1), hoặc dùng `index766 score FILE`", param_hint="--period"
+        )
     from ..reports.data import index766_from_store
     from ..reports.names import Names
     from .report import now_ms, parse_period_option, report_province
@@ -95,15 +108,24 @@ def index766(
     prov, st = report_province(st, province)
     cal = load_calendar()
     with console.status(f"Chỉ số 766 {rp.label_vi} — {prov.full_name}") as status:
-        items = index766_from_store(st, rp, cal, now_ms(), by_unit=by == By.unit, config=config,
-                                    progress=lambda m: status.update(f"Chỉ số 766 {rp.label_vi}: {m}"))
+        items = index766_from_store(
+            st,
+            rp,
+            cal,
+            now_ms(),
+            by_unit=by == By.unit,
+            config=config,
+            progress=lambda m: status.update(f"Chỉ số 766 {rp.label_vi}: {m}"),
+        )
     period_text = f"Kỳ: {rp.label_vi} (từ ngày {rp.start:%d/%m/%Y} đến ngày {rp.last_day:%d/%m/%Y})"
     if fmt == Fmt.json:
         import orjson
 
-        doc = {"period": {"from": rp.start.isoformat(), "to": rp.end.isoformat()},
-               "province": {"code": prov.code, "name": prov.full_name, "notes": prov.notes_for(rp.start)},
-               "units": items}
+        doc = {
+            "period": {"from": rp.start.isoformat(), "to": rp.end.isoformat()},
+            "province": {"code": prov.code, "name": prov.full_name, "notes": prov.notes_for(rp.start)},
+            "units": items,
+        }
         data = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
         if out is None:
             sys.stdout.buffer.write(data)
@@ -113,24 +135,31 @@ def index766(
         from ..reports.xlsx import write_index766_xlsx
 
         out = out or Path(f"chi-so-766-{rp.code}.xlsx")
-        write_index766_xlsx(items, out, Names.from_registry(), period_text, config, province=prov,
-                            period_start=rp.start)
+        write_index766_xlsx(
+            items, out, Names.from_registry(), period_text, config, province=prov, period_start=rp.start
+        )
     if out is not None:
         console.print(f"Đã ghi {out}.")
     from ..domain.formatting import fmt_decimal
 
     tot = items[0]["total"]
-    console.print(f"{prov.whole.capitalize()} ({prov.full_name}): {fmt_decimal(tot['score'], 2)}/"
-                  f"{fmt_decimal(tot['max'], 0)} điểm phần dựa trên hồ sơ ({fmt_decimal(tot['percent'], 2)}%), "
-                  f"xếp loại {tot['grade']}.")
+    console.print(
+        f"{prov.whole.capitalize()} ({prov.full_name}): {fmt_decimal(tot['score'], 2)}/"
+        f"{fmt_decimal(tot['max'], 0)} điểm phần dựa trên hồ sơ ({fmt_decimal(tot['percent'], 2)}%), "
+        f"xếp loại {tot['grade']}."
+    )
 
 
 @index_app.command("score")
 def score(
-    file: Path = typer.Argument(..., help="JSON: [{\"unit_code\": ..., \"counts\": {CODE: {\"numerator\": n, \"denominator\": d}}}]; '-' = stdin.", allow_dash=True),
+    file: Path = typer.Argument(
+        ...,
+        help='JSON: [{"unit_code": ..., "counts": {CODE: {"numerator": n, "denominator": d}}}]; \'-\' = stdin.',
+        allow_dash=True,
+    ),
     fmt: ScoreFmt = typer.Option(ScoreFmt.json, "--format", help="json."),
-    online_split: Optional[str] = SplitOption,
-    bands: Optional[str] = BandsOption,
+    online_split: str | None = SplitOption,
+    bands: str | None = BandsOption,
 ) -> None:
     """Chấm điểm từ số liệu có sẵn (ví dụ xuất từ hệ thống khác), đúng công thức (docs/metrics.md)."""
     import orjson

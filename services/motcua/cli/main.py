@@ -6,7 +6,6 @@ import sys
 from datetime import date, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.table import Table
@@ -61,14 +60,19 @@ class FileFmt(str, Enum):
 
 @app.command()
 def replay(
-    files: List[Path] = typer.Argument(..., help="JSON Lines (.jsonl, .jsonl.gz) or Avro (.avro) event files.", exists=True, dir_okay=False),
-    store: Optional[str] = StoreOption,
+    files: list[Path] = typer.Argument(
+        ..., help="JSON Lines (.jsonl, .jsonl.gz) or Avro (.avro) event files.", exists=True, dir_okay=False
+    ),
+    store: str | None = StoreOption,
     batch_size: int = typer.Option(100_000, help="Events per batch written to the store."),
-    bulk: bool = typer.Option(True, "--bulk/--no-bulk",
-                              help="JSON Lines into the embedded store: validate and fold inside ClickHouse "
-                                   "every line and dossier where that is provably the same as the per-event "
-                                   "Python path (the rest takes that path). --no-bulk: every event through "
-                                   "the Python path, as the live processor does."),
+    bulk: bool = typer.Option(
+        True,
+        "--bulk/--no-bulk",
+        help="JSON Lines into the embedded store: validate and fold inside ClickHouse "
+        "every line and dossier where that is provably the same as the per-event "
+        "Python path (the rest takes that path). --no-bulk: every event through "
+        "the Python path, as the live processor does.",
+    ),
 ) -> None:
     """Ingest event files through the same processing rules as the live processor.
 
@@ -84,15 +88,19 @@ def replay(
     with progress_bar() as bar:
         task = bar.add_task(", ".join(p.name for p in files)[:40], total=None, rate="")
         total = pipeline.replay_files(files, progress=lambda n: bar.advance(task, n), bulk=bulk)
-        bar.update(task, total=total.read, completed=total.read,
-                   rate=f"{total.read / max(total.seconds, 1e-9):,.0f} ev/s")
+        bar.update(
+            task,
+            total=total.read,
+            completed=total.read,
+            rate=f"{total.read / max(total.seconds, 1e-9):,.0f} ev/s",
+        )
     st.load_calendar(cal)  # the panels' "due soon" reads the next working day from the store
     _print_summary(total, held=st.held_dossiers())
     if total.read and total.accepted == 0:
         raise typer.Exit(code=1)
 
 
-def check_event_files(files: List[Path]) -> None:
+def check_event_files(files: list[Path]) -> None:
     """Refuse, before the store is touched, a file replay cannot read by its name (the
     codec's suffixes, optionally .gz; its reading raises the same for other callers)."""
     from ..adapters import codec
@@ -106,8 +114,11 @@ def check_event_files(files: List[Path]) -> None:
             continue
         unsupported = getattr(codec, "UnsupportedFile", None)
         message = getattr(unsupported(path), "message", None) if unsupported is not None else None
-        raise CliError(message or f"không đọc được tệp {path.name}: loại tệp không được hỗ trợ; dùng "
-                       ".jsonl, .ndjson, .json hoặc .avro (có thể nén .gz)")
+        raise CliError(
+            message
+            or f"không đọc được tệp {path.name}: loại tệp không được hỗ trợ; dùng "
+            ".jsonl, .ndjson, .json hoặc .avro (có thể nén .gz)"
+        )
 
 
 def _print_summary(s, held: int | None = None) -> None:
@@ -136,18 +147,32 @@ def _print_summary(s, held: int | None = None) -> None:
 
 @app.command("dead-letters")
 def dead_letters(
-    store: Optional[str] = StoreOption,
-    last: Optional[int] = typer.Option(None, "--last", "--limit", min=0,
-                                       help="Newest N records (default 10 in the table, 1000 in json/csv; 0 = all)."),
-    code: Optional[List[str]] = typer.Option(None, "--code", help="Only this reason code (repeatable), e.g. BAD_JSON."),
-    source: Optional[str] = typer.Option(None, "--source", help="Only records whose source starts with this (a file path, publish, gateway...)."),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table (counts by reason, newest records), json (counts and records) or csv (records)."),
+    store: str | None = StoreOption,
+    last: int | None = typer.Option(
+        None,
+        "--last",
+        "--limit",
+        min=0,
+        help="Newest N records (default 10 in the table, 1000 in json/csv; 0 = all).",
+    ),
+    code: list[str] | None = typer.Option(
+        None, "--code", help="Only this reason code (repeatable), e.g. BAD_JSON."
+    ),
+    source: str | None = typer.Option(
+        None,
+        "--source",
+        help="Only records whose source starts with this (a file path, publish, gateway...).",
+    ),
+    fmt: Fmt = typer.Option(
+        Fmt.table,
+        "--format",
+        help="table (counts by reason, newest records), json (counts and records) or csv (records).",
+    ),
     bom: bool = BomOption,
 ) -> None:
     """Rejected input kept in the dead-letter table: counts by reason code and the records
     themselves (newest first: when, source, stage, code, reason, ids, payload preview)."""
     from ..domain.formatting import fmt_int
-
     from .common import iso_instant, payload_preview
     from .labels import dead_letter_code_label
 
@@ -158,25 +183,38 @@ def dead_letters(
     limit = last if last is not None else (10 if fmt == Fmt.table else 1000)
     records = st.list_dead_letters(limit or None, codes, source)
     if fmt != Fmt.table:
-        rows = [{
-            "dead_letter_id": r["dead_letter_id"],
-            "received_at": iso_instant(r["received_at"]),
-            "source": r["source"], "stage": r["stage"], "code": r["code"], "reason": r["reason"],
-            "event_id": r["event_id"], "dossier_id": r["dossier_id"],
-            "payload_bytes": r["payload_bytes"],
-            "payload": payload_preview(r["payload_head"], r["payload_bytes"]),
-        } for r in records]
+        rows = [
+            {
+                "dead_letter_id": r["dead_letter_id"],
+                "received_at": iso_instant(r["received_at"]),
+                "source": r["source"],
+                "stage": r["stage"],
+                "code": r["code"],
+                "reason": r["reason"],
+                "event_id": r["event_id"],
+                "dossier_id": r["dossier_id"],
+                "payload_bytes": r["payload_bytes"],
+                "payload": payload_preview(r["payload_head"], r["payload_bytes"]),
+            }
+            for r in records
+        ]
         if fmt == Fmt.json:
             import orjson
 
-            doc = {"total": total, "by_code": [{"code": c, "count": n} for c, n in summary],
-                   "records_shown": len(rows), "records": rows}
+            doc = {
+                "total": total,
+                "by_code": [{"code": c, "count": n} for c, n in summary],
+                "records_shown": len(rows),
+                "records": rows,
+            }
             sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
         else:
             emit_rows(rows, "csv", bom=bom)
         if len(rows) < total:
-            console.print(f"Đã xuất {fmt_int(len(rows))} bản ghi mới nhất trên tổng số {fmt_int(total)} "
-                          "(dùng --last 0 để xuất tất cả).")
+            console.print(
+                f"Đã xuất {fmt_int(len(rows))} bản ghi mới nhất trên tổng số {fmt_int(total)} "
+                "(dùng --last 0 để xuất tất cả)."
+            )
         return
     t = Table(title="Bản ghi bị từ chối (dead letters) theo mã lỗi")
     t.add_column("Mã lỗi")
@@ -192,24 +230,37 @@ def dead_letters(
     for col in ("Thời điểm nhận", "Nguồn", "Công đoạn", "Mã lỗi", "Lý do", "Mã hồ sơ", "Nội dung (trích)"):
         r_table.add_column(col, overflow="fold")
     for r in records:
-        r_table.add_row(fmt_instant(r["received_at"], seconds=True), r["source"], r["stage"], r["code"],
-                        r["reason"], r["dossier_id"] or "", payload_preview(r["payload_head"], r["payload_bytes"], 60),
-                        end_section=False)
+        r_table.add_row(
+            fmt_instant(r["received_at"], seconds=True),
+            r["source"],
+            r["stage"],
+            r["code"],
+            r["reason"],
+            r["dossier_id"] or "",
+            payload_preview(r["payload_head"], r["payload_bytes"], 60),
+            end_section=False,
+        )
     out_console.print(r_table)
 
 
 @app.command()
 def simulate(
-    province: str = typer.Option("75", "--province", help="Province: GSO code (75 = Đồng Nai, 1 = Hà Nội) or name."),
+    province: str = typer.Option(
+        "75", "--province", help="Province: GSO code (75 = Đồng Nai, 1 = Hà Nội) or name."
+    ),
     from_: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD), local time."),
     to: str = typer.Option(..., "--to", help="Day after the last (YYYY-MM-DD): half-open [from, to)."),
     seed: int = typer.Option(0, help="Random seed: the same seed gives the same events."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output file (.jsonl, .jsonl.gz or .avro). Default: stdout (JSON Lines)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output file (.jsonl, .jsonl.gz or .avro). Default: stdout (JSON Lines)."
+    ),
     scale: float = typer.Option(1.0, help="Volume factor; 1.0 ≈ 600,000 dossiers a year."),
     duplicates: float = typer.Option(0.0, help="Fraction of events re-sent as duplicates."),
     reorder: float = typer.Option(0.0, help="Fraction of events shuffled out of order."),
     late: float = typer.Option(0.0, help="Fraction of events arriving days late."),
-    malformed: float = typer.Option(0.0, help="Fraction of malformed records (bad JSON, unknown type, personal data, oversize)."),
+    malformed: float = typer.Option(
+        0.0, help="Fraction of malformed records (bad JSON, unknown type, personal data, oversize)."
+    ),
 ) -> None:
     """Generate a realistic dossier event stream for a province (calibrated by default to a
     large province: ~600,000 dossiers/year, ~88% on time, ~98% online)."""
@@ -223,8 +274,17 @@ def simulate(
         check_output_file(out)
     try:
         # the simulator's window is inclusive of its last day
-        events = run_sim(province, start, end - timedelta(days=1), seed=seed, scale=scale, duplicates=duplicates,
-                         reorder=reorder, late=late, malformed=malformed)
+        events = run_sim(
+            province,
+            start,
+            end - timedelta(days=1),
+            seed=seed,
+            scale=scale,
+            duplicates=duplicates,
+            reorder=reorder,
+            late=late,
+            malformed=malformed,
+        )
     except (KeyError, ValueError) as err:
         raise typer.BadParameter(str(err), param_hint="--province") from None
     if out is not None and out.suffix == ".avro":
@@ -242,14 +302,25 @@ def kpi(
     from_: str = typer.Option(..., "--from", help="First day of the period (YYYY-MM-DD), Asia/Ho_Chi_Minh."),
     to: str = typer.Option(..., "--to", help="Day after the period: the period is [from, to)."),
     by: By = typer.Option(By.level, "--by", help="One row per level, unit, procedure, field, or all."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Instant for in_progress / overdue / due_soon (ISO date or datetime; default now)."),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table (Vietnamese: the main figures, one row per group), "
-                            "json or csv (every metric as numerator, denominator and ratio)."),
-    province: Optional[str] = typer.Option(
-        None, "--province", help="Only one province: GSO code (75, 01), H75 or name; a former province "
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Instant for in_progress / overdue / due_soon (ISO date or datetime; default now).",
+    ),
+    fmt: Fmt = typer.Option(
+        Fmt.table,
+        "--format",
+        help="table (Vietnamese: the main figures, one row per group), "
+        "json or csv (every metric as numerator, denominator and ratio).",
+    ),
+    province: str | None = typer.Option(
+        None,
+        "--province",
+        help="Only one province: GSO code (75, 01), H75 or name; a former province "
         "(70, 'Bình Phước') means the province it merged into on 2025-07-01, whose figures include "
-        "its predecessors' dossiers. Default: every dossier in the store."),
-    store: Optional[str] = StoreOption,
+        "its predecessors' dossiers. Default: every dossier in the store.",
+    ),
+    store: str | None = StoreOption,
     bom: bool = BomOption,
 ) -> None:
     """Live KPIs for a period: every metric of docs/metrics.md#rates as numerator, denominator and
@@ -262,8 +333,12 @@ def kpi(
         raise typer.BadParameter("--to must be after --from", param_hint="--to")
     as_of_ms = parse_instant_option(as_of, "--as-of")
     cal = load_calendar()
-    check_in_calendar(cal, (start, "--from"), (end - timedelta(days=1), "--to"),
-                      (date.fromordinal(local_day_number(as_of_ms)), "--as-of"))
+    check_in_calendar(
+        cal,
+        (start, "--from"),
+        (end - timedelta(days=1), "--to"),
+        (date.fromordinal(local_day_number(as_of_ms)), "--as-of"),
+    )
     st = open_store(store, must_exist=True)
     if province is not None:
         from .report import report_province
@@ -271,8 +346,12 @@ def kpi(
         _prov, st = report_province(st, province)
     rows = st.kpi(Period(start, end), as_of_ms, by.value, cal)
     if fmt == Fmt.table:
-        print_kpi_table(rows, by.value, as_of_ms=as_of_ms,
-                        title=f"Chỉ số giải quyết TTHC {start:%d/%m/%Y} – {date.fromordinal(end.toordinal() - 1):%d/%m/%Y}")
+        print_kpi_table(
+            rows,
+            by.value,
+            as_of_ms=as_of_ms,
+            title=f"Chỉ số giải quyết TTHC {start:%d/%m/%Y} – {date.fromordinal(end.toordinal() - 1):%d/%m/%Y}",
+        )
         if not rows:
             console.print("Không có hồ sơ nào trong kỳ này.")
     else:
@@ -294,8 +373,9 @@ KPI_TABLE_COLUMNS = (
 )
 
 
-def print_kpi_table(rows: list[dict], by: str, title: str, targets: dict | None = None,
-                    as_of_ms: int | None = None) -> None:
+def print_kpi_table(
+    rows: list[dict], by: str, title: str, targets: dict | None = None, as_of_ms: int | None = None
+) -> None:
     """Rows as a Vietnamese table. With ``targets`` (by level, as ``demo`` shows them):
     metrics down, levels across, each beside its target. Otherwise one row per group
     (name and code), the main figures across, and a total row. ``as_of_ms``: the instant
@@ -335,12 +415,15 @@ def _print_kpi_by_group(rows: list[dict], by: str, title: str) -> None:
     under a heading row per level; a total row when there are several groups. Only the
     name wraps, so the table fits a 170-column terminal."""
     from ..domain.formatting import fmt_int, fmt_percent
-
     from ..domain.vocabulary import level_short_label
     from .labels import GROUP_CODE_KEYS, GROUP_HEADERS, group_code, group_label
 
-    table = Table(title=title, caption="Tỷ lệ: tử số / mẫu số của cả kỳ; –: không có hồ sơ để tính. "
-                  "Tất cả chỉ số, kèm tử số và mẫu số: --format json hoặc csv.", show_lines=False)
+    table = Table(
+        title=title,
+        caption="Tỷ lệ: tử số / mẫu số của cả kỳ; –: không có hồ sơ để tính. "
+        "Tất cả chỉ số, kèm tử số và mẫu số: --format json hoặc csv.",
+        show_lines=False,
+    )
     table.add_column("STT", justify="right", no_wrap=True)
     table.add_column(GROUP_HEADERS.get(by, "Nhóm"), overflow="fold", min_width=20, max_width=60)
     with_code = by in GROUP_CODE_KEYS
@@ -351,7 +434,9 @@ def _print_kpi_by_group(rows: list[dict], by: str, title: str) -> None:
     blank = [""] * (len(KPI_TABLE_COLUMNS) + with_code)
 
     def figures(r: dict) -> list[str]:
-        return [fmt_percent(r.get(key)) if pct else fmt_int(r.get(key, 0)) for key, _h, pct in KPI_TABLE_COLUMNS]
+        return [
+            fmt_percent(r.get(key)) if pct else fmt_int(r.get(key, 0)) for key, _h, pct in KPI_TABLE_COLUMNS
+        ]
 
     level = object()
     for i, r in enumerate(rows, start=1):
@@ -370,7 +455,6 @@ def _print_kpi_by_metric(rows: list[dict], by: str, title: str, targets: dict) -
     """Metrics down, groups across, each group followed by its target column."""
     from ..domain.formatting import fmt_decimal, fmt_int, fmt_percent
     from ..domain.metrics import COUNT_LABELS, METRICS
-
     from .labels import group_label
 
     table = Table(title=title, show_lines=False)
@@ -387,7 +471,9 @@ def _print_kpi_by_metric(rows: list[dict], by: str, title: str, targets: dict) -
         table.add_row(m.label_vi, *cells)
     for key, label in COUNT_LABELS.items():
         table.add_row(label, *[c for r in rows for c in (fmt_int(r[key]), "")])
-    table.add_row("Số hồ sơ tiếp nhận", *[c for r in rows for c in (fmt_int(r["online_filing_rate_den"]), "")])
+    table.add_row(
+        "Số hồ sơ tiếp nhận", *[c for r in rows for c in (fmt_int(r["online_filing_rate_den"]), "")]
+    )
     out_console.print(table)
 
 
@@ -396,8 +482,12 @@ def demo(
     province: str = typer.Option("75", help="Province GSO code (75 = Đồng Nai)."),
     month: str = typer.Option("2025-03", help="Month to simulate (YYYY-MM)."),
     scale: float = typer.Option(1.0, help="Volume factor (1.0 ≈ 50,000 dossiers a month)."),
-    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Plan targets YAML (default: $MOTCUA_PLAN_TARGETS, else the plans shipped with the package)."),
-    store: Optional[str] = StoreOption,
+    targets_file: Path | None = typer.Option(
+        None,
+        "--targets",
+        help="Plan targets YAML (default: $MOTCUA_PLAN_TARGETS, else the plans shipped with the package).",
+    ),
+    store: str | None = StoreOption,
 ) -> None:
     """Simulate one month for one province into the embedded store, load the working-day
     calendar, the plan targets and the names of units, fields and procedures into it (so
@@ -429,8 +519,10 @@ def demo(
     cal = load_calendar()
     st = open_store(store)
     pipeline = bootstrap.replay_pipeline(st, cal)
-    records = ((f"sim:{i}", e) for i, e in enumerate(
-        run_sim(info.code, start, end - timedelta(days=1), seed=1, scale=scale)))
+    records = (
+        (f"sim:{i}", e)
+        for i, e in enumerate(run_sim(info.code, start, end - timedelta(days=1), seed=1, scale=scale))
+    )
     with progress_bar() as bar:
         task = bar.add_task(f"Mô phỏng {month}", total=None, rate="")
         summary = pipeline.ingest(records, progress=lambda n: bar.advance(task, n))
@@ -440,12 +532,19 @@ def demo(
     # the KPI table of the simulated province only (the store may hold others)
     rows = province_scope(st, [info.code]).kpi(Period(start, end), local_midnight_ms(end), "level", cal)
     targets = target_cells(all_targets, info.code, year)
-    print_kpi_table(rows, "level", title=f"Kết quả giải quyết TTHC tháng {mon:02d}/{year} so với chỉ tiêu kế hoạch CCHC", targets=targets)
+    print_kpi_table(
+        rows,
+        "level",
+        title=f"Kết quả giải quyết TTHC tháng {mon:02d}/{year} so với chỉ tiêu kế hoạch CCHC",
+        targets=targets,
+    )
     console.print("Tiếp theo (README.md):", highlight=False)
-    for cmd in (f"motcua targets check --from {start} --to {end}",
-                f"motcua snapshot --from {start} --to {end} --out out/",
-                f"motcua report ii06a --period {month} --format xlsx",
-                f"motcua report monthly --month {month} --format docx"):
+    for cmd in (
+        f"motcua targets check --from {start} --to {end}",
+        f"motcua snapshot --from {start} --to {end} --out out/",
+        f"motcua report ii06a --period {month} --format xlsx",
+        f"motcua report monthly --month {month} --format docx",
+    ):
         console.print(f"  {cmd}", markup=False, highlight=False, soft_wrap=True)
 
 
@@ -459,19 +558,32 @@ def _demo_reference_data(st, cal, targets, province_code: str) -> None:
     st.load_calendar(cal)
     repo = TargetsRepository(st)
     n = repo.replace(targets)
-    provinces = sorted({t.province_code for t in targets if t.province_code}
-                       | set(repo.stored_provinces()) | {province_code})
+    provinces = sorted(
+        {t.province_code for t in targets if t.province_code} | set(repo.stored_provinces()) | {province_code}
+    )
     names = repo.load_reference_names(provinces, repo.stored_unit_codes())
-    console.print(f"Đã nạp lịch ngày làm việc, {fmt_int(n)} chỉ tiêu kế hoạch CCHC của "
-                  f"{len({t.province for t in targets})} tỉnh và {fmt_int(names)} tên đơn vị, lĩnh vực, "
-                  "thủ tục vào kho dữ liệu.")
+    console.print(
+        f"Đã nạp lịch ngày làm việc, {fmt_int(n)} chỉ tiêu kế hoạch CCHC của "
+        f"{len({t.province for t in targets})} tỉnh và {fmt_int(names)} tên đơn vị, lĩnh vực, "
+        "thủ tục vào kho dữ liệu."
+    )
 
 
 def _register_extensions() -> None:
     """Command groups of other parts of the product register here when present."""
     import importlib
 
-    for module in ("report", "index766", "targets", "run", "snapshot", "calendar", "registry", "recompute", "importing"):
+    for module in (
+        "report",
+        "index766",
+        "targets",
+        "run",
+        "snapshot",
+        "calendar",
+        "registry",
+        "recompute",
+        "importing",
+    ):
         try:
             mod = importlib.import_module(f"motcua.cli.{module}")
         except ModuleNotFoundError as err:

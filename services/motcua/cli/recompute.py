@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 import typer
 
@@ -13,11 +12,20 @@ OUTCOME_VI = {"EARLY": "trước hạn", "ON_TIME": "đúng hạn", "LATE": "tr�
 
 
 def recompute(
-    first: str = typer.Option(..., "--from", help="First day of receipt (YYYY-MM-DD) of the dossiers to recompute."),
-    last: Optional[str] = typer.Option(None, "--to", help="Last day of receipt (YYYY-MM-DD, inclusive; default today)."),
-    store: Optional[str] = StoreOption,
-    batch_size: int = typer.Option(5000, "--batch-size", min=1, help="Dossiers per write (a rerun after an "
-                                   "interruption must use the same --from, --to and --batch-size)."),
+    first: str = typer.Option(
+        ..., "--from", help="First day of receipt (YYYY-MM-DD) of the dossiers to recompute."
+    ),
+    last: str | None = typer.Option(
+        None, "--to", help="Last day of receipt (YYYY-MM-DD, inclusive; default today)."
+    ),
+    store: str | None = StoreOption,
+    batch_size: int = typer.Option(
+        5000,
+        "--batch-size",
+        min=1,
+        help="Dossiers per write (a rerun after an "
+        "interruption must use the same --from, --to and --batch-size).",
+    ),
 ) -> None:
     """Recompute the stored figures of every dossier received from --from to --to with
     today's working-day calendar (the shipped official schedule and
@@ -53,12 +61,18 @@ def recompute(
         f"({fmt_int(summary.due_changed)} hồ sơ đổi hạn giải quyết);",
     ]
     for (old, new), n in sorted(summary.outcomes.items(), key=lambda kv: -kv[1]):
-        lines.append(f"      – {fmt_int(n)} hồ sơ từ {OUTCOME_VI.get(old, old)} thành {OUTCOME_VI.get(new, new)};")
-    lines.append(f"  • {fmt_int(summary.restamped)} hồ sơ không đổi số liệu, nay ghi nhận theo lịch hiện hành;")
+        lines.append(
+            f"      – {fmt_int(n)} hồ sơ từ {OUTCOME_VI.get(old, old)} thành {OUTCOME_VI.get(new, new)};"
+        )
+    lines.append(
+        f"  • {fmt_int(summary.restamped)} hồ sơ không đổi số liệu, nay ghi nhận theo lịch hiện hành;"
+    )
     lines.append(f"  • {fmt_int(summary.current)} hồ sơ đã được tính theo lịch hiện hành từ trước.")
     if summary.skipped:
-        lines.append(f"  • {fmt_int(summary.skipped)} hồ sơ bỏ qua vì sự kiện đã lưu không khớp trạng thái "
-                     f"(chạy lại lệnh nạp dữ liệu đã bị dừng giữa chừng), ví dụ: {', '.join(summary.skipped_ids[:3])}.")
+        lines.append(
+            f"  • {fmt_int(summary.skipped)} hồ sơ bỏ qua vì sự kiện đã lưu không khớp trạng thái "
+            f"(chạy lại lệnh nạp dữ liệu đã bị dừng giữa chừng), ví dụ: {', '.join(summary.skipped_ids[:3])}."
+        )
     for line in lines:
         out_console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(f"({summary.seconds:.1f} giây)".replace(".", ","), highlight=False)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -18,12 +17,18 @@ from .common import CliError, StoreOption, console, open_store, out_console
 
 registry_app = typer.Typer(
     help="Registries (danh mục): load a province's own units and procedures; list the codes in the "
-         "store that no registry knows.",
-    no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+    "store that no registry knows.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 load_app = typer.Typer(
     help="Load a catalogue file into the store; the loaded names win over the shipped ones in "
-         "reports, KPI tables and dashboards.",
-    no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+    "reports, KPI tables and dashboards.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 registry_app.add_typer(load_app, name="load")
 
 MAX_PROBLEMS_SHOWN = 50
@@ -37,14 +42,21 @@ class Fmt(str, Enum):
 
 @load_app.command("units")
 def load_units(
-    file: Path = typer.Argument(..., help="Unit catalogue: DVCQG LayDanhMucCoQuan JSON ({\"error_code\":0,"
-                                "\"result\":[…]}, {\"data\":[…]}, an array or JSON Lines), CSV or XLSX with "
-                                "Vietnamese headings (Mã đơn vị, Tên đơn vị, Cấp, Đơn vị cha, Hiệu lực từ, "
-                                "Hiệu lực đến, Đơn vị kế thừa, Mã tỉnh); .gz accepted.", dir_okay=False),
-    store: Optional[str] = StoreOption,
-    province: Optional[str] = typer.Option(
-        None, "--province", help="Province of the rows that do not say (GSO code, H75, codename or name). "
-        "Needed for DVCQG codes like 000.00.12.H56, whose Hnn is not the GSO code."),
+    file: Path = typer.Argument(
+        ...,
+        help='Unit catalogue: DVCQG LayDanhMucCoQuan JSON ({"error_code":0,'
+        '"result":[…]}, {"data":[…]}, an array or JSON Lines), CSV or XLSX with '
+        "Vietnamese headings (Mã đơn vị, Tên đơn vị, Cấp, Đơn vị cha, Hiệu lực từ, "
+        "Hiệu lực đến, Đơn vị kế thừa, Mã tỉnh); .gz accepted.",
+        dir_okay=False,
+    ),
+    store: str | None = StoreOption,
+    province: str | None = typer.Option(
+        None,
+        "--province",
+        help="Province of the rows that do not say (GSO code, H75, codename or name). "
+        "Needed for DVCQG codes like 000.00.12.H56, whose Hnn is not the GSO code.",
+    ),
     names: bool = typer.Option(True, help="Also refresh the names dashboards show (reference_names)."),
 ) -> None:
     """Load a province's unit catalogue into the store, replacing units by code.
@@ -73,19 +85,27 @@ def load_units(
     result = UnitsRepository(st).upsert(parsed.units, source=file.name)
     use_store_registry(st)
     refused = len(parsed.problems)
-    summary = (f"Đã nạp {fmt_int(len(parsed.units))} đơn vị từ {file.name}: {fmt_int(result.new)} mới, "
-               f"{fmt_int(result.changed)} thay đổi, {fmt_int(result.unchanged)} không đổi")
+    summary = (
+        f"Đã nạp {fmt_int(len(parsed.units))} đơn vị từ {file.name}: {fmt_int(result.new)} mới, "
+        f"{fmt_int(result.changed)} thay đổi, {fmt_int(result.unchanged)} không đổi"
+    )
     summary += f"; {fmt_int(refused)} dòng bị từ chối." if refused else "."
     console.print(summary, markup=False, highlight=False)
     if parsed.without_province:
-        console.print(f"Lưu ý: {fmt_int(len(parsed.without_province))} đơn vị chưa xác định được tỉnh "
-                      f"(ví dụ {parsed.without_province[0]}); thêm cột Mã tỉnh hoặc --province để bảng điều "
-                      "khiển lọc được theo tỉnh.", markup=False, highlight=False)
+        console.print(
+            f"Lưu ý: {fmt_int(len(parsed.without_province))} đơn vị chưa xác định được tỉnh "
+            f"(ví dụ {parsed.without_province[0]}); thêm cột Mã tỉnh hoặc --province để bảng điều "
+            "khiển lọc được theo tỉnh.",
+            markup=False,
+            highlight=False,
+        )
     if names:
         repo = TargetsRepository(st)
-        provinces = sorted({t.province_code for t in repo.all() if t.province_code}
-                           | set(repo.stored_provinces())
-                           | {u.province_code for u in parsed.units if u.province_code})
+        provinces = sorted(
+            {t.province_code for t in repo.all() if t.province_code}
+            | set(repo.stored_provinces())
+            | {u.province_code for u in parsed.units if u.province_code}
+        )
         count = repo.load_reference_names(provinces, repo.stored_unit_codes())
         console.print(f"Đã cập nhật {fmt_int(count)} tên đơn vị, lĩnh vực, thủ tục cho bảng điều khiển.")
     if refused:
@@ -93,7 +113,12 @@ def load_units(
 
 
 KIND_VI = {"unit": "Đơn vị", "procedure": "Thủ tục hành chính", "field": "Lĩnh vực", "province": "Tỉnh"}
-_COLUMNS = {"unit": "unit_code", "procedure": "procedure_code", "field": "field_code", "province": "province_code"}
+_COLUMNS = {
+    "unit": "unit_code",
+    "procedure": "procedure_code",
+    "field": "field_code",
+    "province": "province_code",
+}
 
 
 def unknown_codes(store, registry=None) -> list[dict]:
@@ -107,7 +132,8 @@ def unknown_codes(store, registry=None) -> list[dict]:
     rows = []
     for kind, column in _COLUMNS.items():
         result = store.client.query(
-            f"SELECT {column}, count() FROM {store.db}.dossier_state FINAL GROUP BY {column}")
+            f"SELECT {column}, count() FROM {store.db}.dossier_state FINAL GROUP BY {column}"
+        )
         for code, n in result.result_rows:
             if kind == "unit":
                 known = bool(code) and reg.unit(code) is not None
@@ -130,7 +156,7 @@ def unknown_codes(store, registry=None) -> list[dict]:
 
 @registry_app.command("unknown")
 def unknown(
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
     fmt: Fmt = typer.Option(Fmt.table, "--format", help="table (default), csv or json."),
 ) -> None:
     """Codes in the store's dossiers that no registry knows (shipped or loaded): units,
@@ -144,7 +170,9 @@ def unknown(
         emit_rows([{**r, "kind_vi": KIND_VI[r["kind"]]} for r in rows], "json")
         return
     if fmt == Fmt.csv:
-        emit_rows([{"Loại mã": KIND_VI[r["kind"]], "Mã": r["code"], "Số hồ sơ": r["dossiers"]} for r in rows], "csv")
+        emit_rows(
+            [{"Loại mã": KIND_VI[r["kind"]], "Mã": r["code"], "Số hồ sơ": r["dossiers"]} for r in rows], "csv"
+        )
         return
     if not rows:
         console.print("Mọi mã đơn vị, thủ tục, lĩnh vực và tỉnh trong dữ liệu đều có trong danh mục.")

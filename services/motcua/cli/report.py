@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, Optional
 
 import typer
 
@@ -42,15 +42,22 @@ class MonthlyFormat(str, Enum):
 
 
 LEVEL_ALIASES = {
-    "province": "PROVINCE", "tinh": "PROVINCE", "so": "PROVINCE",
-    "district": "DISTRICT", "huyen": "DISTRICT",
-    "commune": "COMMUNE", "xa": "COMMUNE",
-    "central_branch": "CENTRAL_BRANCH", "nganh_doc": "CENTRAL_BRANCH",
+    "province": "PROVINCE",
+    "tinh": "PROVINCE",
+    "so": "PROVINCE",
+    "district": "DISTRICT",
+    "huyen": "DISTRICT",
+    "commune": "COMMUNE",
+    "xa": "COMMUNE",
+    "central_branch": "CENTRAL_BRANCH",
+    "nganh_doc": "CENTRAL_BRANCH",
 }
 
 
-PROVINCE_HELP = ("Tỉnh, thành phố: mã GSO (75, 01), H75 hoặc tên (\"Đồng Nai\"); mặc định: tỉnh có nhiều "
-                 "hồ sơ nhất trong kho dữ liệu.")
+PROVINCE_HELP = (
+    'Tỉnh, thành phố: mã GSO (75, 01), H75 hoặc tên ("Đồng Nai"); mặc định: tỉnh có nhiều '
+    "hồ sơ nhất trong kho dữ liệu."
+)
 
 
 def now_ms() -> int:
@@ -65,7 +72,7 @@ def today():
     return datetime.now(tz=VN_TZ).date()
 
 
-def parse_period_option(text: str, kind: Optional[str], name: str, official: bool = True):
+def parse_period_option(text: str, kind: str | None, name: str, official: bool = True):
     from ..domain.periods import PeriodError, parse_period
 
     try:
@@ -74,7 +81,7 @@ def parse_period_option(text: str, kind: Optional[str], name: str, official: boo
         raise typer.BadParameter(str(err), param_hint=name) from None
 
 
-def parse_level(level: Optional[str]) -> Optional[str]:
+def parse_level(level: str | None) -> str | None:
     if level is None:
         return None
     from ..domain.vocabulary import LEVEL_ORDER
@@ -86,11 +93,13 @@ def parse_level(level: Optional[str]) -> Optional[str]:
     if alias is None:
         raise typer.BadParameter(
             f"cấp không hợp lệ {level!r}: dùng PROVINCE, DISTRICT, COMMUNE hoặc CENTRAL_BRANCH "
-            "(unknown level)", param_hint="--level")
+            "(unknown level)",
+            param_hint="--level",
+        )
     return alias
 
 
-def check_unit(store, unit: Optional[str], level: Optional[str]) -> None:
+def check_unit(store, unit: str | None, level: str | None) -> None:
     """Refuse a unit code neither the registry nor the store knows, or of another level."""
     if unit is None:
         return
@@ -101,14 +110,15 @@ def check_unit(store, unit: Optional[str], level: Optional[str]) -> None:
     if known is None and unit not in unit_codes(store):
         raise typer.BadParameter(
             f"không có đơn vị mã {unit!r} trong danh mục đơn vị và trong dữ liệu (unknown unit)",
-            param_hint="--unit")
+            param_hint="--unit",
+        )
     if known is not None and level is not None and known.level != level:
         raise typer.BadParameter(
-            f"đơn vị {unit} ({known.name}) thuộc cấp {known.level}, không phải {level}",
-            param_hint="--unit")
+            f"đơn vị {unit} ({known.name}) thuộc cấp {known.level}, không phải {level}", param_hint="--unit"
+        )
 
 
-def report_province(store, province: Optional[str]):
+def report_province(store, province: str | None):
     """(ReportProvince, store to read): ``--province`` (a GSO code, "H75", a name, or a
     code exactly as the events carry it), else the store's province with most dossiers
     (said on stderr when the store holds several). The store returned reads only that
@@ -135,8 +145,10 @@ def report_province(store, province: Optional[str]):
 def steps(title: str) -> Iterator:
     """A rich spinner whose message each step updates (on stderr)."""
     with console.status(title) as status:
+
         def say(msg: str) -> None:
             status.update(f"{title}: {msg}")
+
         yield say
 
 
@@ -146,14 +158,20 @@ def default_out(stem: str, ext: str) -> Path:
 
 @report_app.command("ii06a")
 def ii06a(
-    period: str = typer.Option(..., "--period", help="Kỳ báo cáo: 2025-03 (tháng), 2025-Q1, 2025-H1, 2025-9M, 2025."),
-    kind: Optional[Kind] = typer.Option(None, "--kind", help="month | quarter | 6months | 9months | year (mặc định: theo --period)."),
-    level: Optional[str] = typer.Option(None, "--level", help="Chỉ một cấp: PROVINCE, DISTRICT, COMMUNE, CENTRAL_BRANCH."),
-    unit: Optional[str] = typer.Option(None, "--unit", help="Chỉ một đơn vị (mã đơn vị, ví dụ H75.SO.STP)."),
+    period: str = typer.Option(
+        ..., "--period", help="Kỳ báo cáo: 2025-03 (tháng), 2025-Q1, 2025-H1, 2025-9M, 2025."
+    ),
+    kind: Kind | None = typer.Option(
+        None, "--kind", help="month | quarter | 6months | 9months | year (mặc định: theo --period)."
+    ),
+    level: str | None = typer.Option(
+        None, "--level", help="Chỉ một cấp: PROVINCE, DISTRICT, COMMUNE, CENTRAL_BRANCH."
+    ),
+    unit: str | None = typer.Option(None, "--unit", help="Chỉ một đơn vị (mã đơn vị, ví dụ H75.SO.STP)."),
     fmt: II06aFormat = typer.Option(II06aFormat.xlsx, "--format", help="xlsx | docx | csv | json."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Tệp kết quả (json/csv: mặc định ra stdout)."),
-    province: Optional[str] = typer.Option(None, "--province", help=PROVINCE_HELP),
-    store: Optional[str] = StoreOption,
+    out: Path | None = typer.Option(None, "--out", help="Tệp kết quả (json/csv: mặc định ra stdout)."),
+    province: str | None = typer.Option(None, "--province", help=PROVINCE_HELP),
+    store: str | None = StoreOption,
 ) -> None:
     """Biểu II.06a/VPCP/KSTT: hồ sơ tiếp nhận, đã giải quyết, đang giải quyết theo đơn vị và
     lĩnh vực, kỳ chốt số liệu 15 tháng trước → 14 tháng này; tổng theo cấp và toàn tỉnh."""
@@ -191,7 +209,7 @@ def ii06a(
     _say_result(report, out, fmt.value)
 
 
-def _write_or_print(data: bytes, out: Optional[Path]) -> None:
+def _write_or_print(data: bytes, out: Path | None) -> None:
     if out is None:
         sys.stdout.buffer.write(data + (b"" if data.endswith(b"\n") else b"\n"))
         sys.stdout.flush()
@@ -209,12 +227,20 @@ def _ii06a_csv(report, names) -> str:
     w = csv.writer(buf)
     w.writerow(["period_from", "period_to", *KEYS, "unit_name", "field_name", *FIGURES])
     for r in report.rows:
-        w.writerow([report.start.isoformat(), report.end.isoformat(), *(r[k] for k in KEYS),
-                    names.unit(r["unit_code"]), names.field(r["field_code"]), *(r[f] for f in FIGURES)])
+        w.writerow(
+            [
+                report.start.isoformat(),
+                report.end.isoformat(),
+                *(r[k] for k in KEYS),
+                names.unit(r["unit_code"]),
+                names.field(r["field_code"]),
+                *(r[f] for f in FIGURES),
+            ]
+        )
     return buf.getvalue()
 
 
-def _say_result(report, out: Optional[Path], fmt: str) -> None:
+def _say_result(report, out: Path | None, fmt: str) -> None:
     from ..domain.ii06a import identity_sentence
 
     if out is not None:
@@ -226,16 +252,34 @@ def _say_result(report, out: Optional[Path], fmt: str) -> None:
 
 @report_app.command("monthly")
 def monthly(
-    month: str = typer.Option(..., "--month", help="Tháng báo cáo, dạng 2025-03 (kỳ chốt số liệu 15/02 → 14/03)."),
-    fmt: MonthlyFormat = typer.Option(MonthlyFormat.docx, "--format", help="docx | pdf (PDF cần LibreOffice)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Tệp kết quả."),
-    province: Optional[str] = typer.Option(None, "--province", help=PROVINCE_HELP),
-    targets_file: Optional[Path] = typer.Option(None, "--targets", help="Tệp chỉ tiêu (YAML); mặc định $MOTCUA_PLAN_TARGETS, nếu không có thì tệp chỉ tiêu kèm theo gói."),
+    month: str = typer.Option(
+        ..., "--month", help="Tháng báo cáo, dạng 2025-03 (kỳ chốt số liệu 15/02 → 14/03)."
+    ),
+    fmt: MonthlyFormat = typer.Option(
+        MonthlyFormat.docx, "--format", help="docx | pdf (PDF cần LibreOffice)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Tệp kết quả."),
+    province: str | None = typer.Option(None, "--province", help=PROVINCE_HELP),
+    targets_file: Path | None = typer.Option(
+        None,
+        "--targets",
+        help="Tệp chỉ tiêu (YAML); mặc định $MOTCUA_PLAN_TARGETS, nếu không có thì tệp chỉ tiêu kèm theo gói.",
+    ),
     trend_months: int = typer.Option(6, "--trend-months", min=2, max=24, help="Số kỳ trên biểu đồ xu hướng."),
-    issuer: str = typer.Option("Sở Nội vụ", "--issuer", help="Cơ quan ban hành báo cáo (dòng dưới tên UBND tỉnh)."),
-    issuer_abbr: Optional[str] = typer.Option(None, "--issuer-abbr", help="Chữ viết tắt trong số ký hiệu (…/BC-SNV); mặc định: chữ cái đầu của tên cơ quan."),
-    signer: Optional[str] = typer.Option(None, "--signer", help="Chức vụ người ký, ví dụ \"KT. GIÁM ĐỐC\\nPHÓ GIÁM ĐỐC\" (mặc định theo cơ quan: GIÁM ĐỐC)."),
-    store: Optional[str] = StoreOption,
+    issuer: str = typer.Option(
+        "Sở Nội vụ", "--issuer", help="Cơ quan ban hành báo cáo (dòng dưới tên UBND tỉnh)."
+    ),
+    issuer_abbr: str | None = typer.Option(
+        None,
+        "--issuer-abbr",
+        help="Chữ viết tắt trong số ký hiệu (…/BC-SNV); mặc định: chữ cái đầu của tên cơ quan.",
+    ),
+    signer: str | None = typer.Option(
+        None,
+        "--signer",
+        help='Chức vụ người ký, ví dụ "KT. GIÁM ĐỐC\\nPHÓ GIÁM ĐỐC" (mặc định theo cơ quan: GIÁM ĐỐC).',
+    ),
+    store: str | None = StoreOption,
 ) -> None:
     """Báo cáo tháng về tình hình, kết quả giải quyết TTHC: tóm tắt, kết quả theo cấp so với
     chỉ tiêu, đơn vị thấp nhất, biểu đồ, phụ lục Biểu II.06a."""
@@ -249,16 +293,19 @@ def monthly(
     from ..settings import get_settings
 
     if not _MONTH.match(month.strip()):
-        raise typer.BadParameter(f"tháng không hợp lệ {month!r}: dùng dạng 2025-03 (malformed month)",
-                                 param_hint="--month")
+        raise typer.BadParameter(
+            f"tháng không hợp lệ {month!r}: dùng dạng 2025-03 (malformed month)", param_hint="--month"
+        )
     rp = parse_period_option(month, "month", "--month")
     if fmt == MonthlyFormat.pdf:
         from ..reports.pdf import soffice
 
         if soffice() is None:
-            raise typer.BadParameter("xuất PDF cần LibreOffice (soffice) nhưng máy này chưa cài; "
-                                     "dùng --format docx hoặc cài libreoffice-writer-nogui",
-                                     param_hint="--format")
+            raise typer.BadParameter(
+                "xuất PDF cần LibreOffice (soffice) nhưng máy này chưa cài; "
+                "dùng --format docx hoặc cài libreoffice-writer-nogui",
+                param_hint="--format",
+            )
     try:
         all_targets = bootstrap.plan_targets(get_settings(), targets_file)
     except (OSError, TargetError) as err:
@@ -266,13 +313,26 @@ def monthly(
     st = open_store(store, must_exist=True)
     prov, st = report_province(st, province)
     targets = targets_for(all_targets, prov.code, rp.year) if prov.known else []
-    who = Issuer(name=issuer.strip() or "Sở Nội vụ", abbreviation=issuer_abbr,
-                 signer=signer.replace("\\n", "\n") if signer else None)
+    who = Issuer(
+        name=issuer.strip() or "Sở Nội vụ",
+        abbreviation=issuer_abbr,
+        signer=signer.replace("\\n", "\n") if signer else None,
+    )
     cal = load_calendar()
     out = out or default_out(f"bao-cao-thang-{rp.code}", fmt.value)
     with steps(f"Báo cáo {rp.label_vi} — {prov.full_name}") as say:
-        data = monthly_from_store(st, rp, cal, now_ms(), targets, prov.code, prov.short_name,
-                                  months=trend_months, progress=say, scope=prov)
+        data = monthly_from_store(
+            st,
+            rp,
+            cal,
+            now_ms(),
+            targets,
+            prov.code,
+            prov.short_name,
+            months=trend_months,
+            progress=say,
+            scope=prov,
+        )
         say("soạn văn bản")
         names = Names.from_registry()
         if fmt == MonthlyFormat.docx:

@@ -10,10 +10,16 @@ import typer
 
 from .common import StoreOption
 
-run_app = typer.Typer(help="Run a live pipeline service (Kafka + ClickHouse).",
-                      no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+run_app = typer.Typer(
+    help="Run a live pipeline service (Kafka + ClickHouse).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
-BootstrapOption = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers (default $MOTCUA_KAFKA_BOOTSTRAP).")
+BootstrapOption = typer.Option(
+    None, "--bootstrap", help="Kafka bootstrap servers (default $MOTCUA_KAFKA_BOOTSTRAP)."
+)
 
 
 def _settings(bootstrap: str | None = None, **extra):
@@ -29,7 +35,9 @@ def _settings(bootstrap: str | None = None, **extra):
 def gateway(
     bootstrap: str | None = BootstrapOption,
     port: int | None = typer.Option(None, help="HTTP port (default $MOTCUA_GATEWAY_PORT, 8080)."),
-    allow_anonymous: bool = typer.Option(False, help="Accept requests without an API key when no keys are configured (development only)."),
+    allow_anonymous: bool = typer.Option(
+        False, help="Accept requests without an API key when no keys are configured (development only)."
+    ),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """HTTP ingest: POST /v1/events (JSON, JSON array, NDJSON, Avro), /health, /metrics.
@@ -41,13 +49,19 @@ def gateway(
     try:
         bindings = settings.api_key_bindings()
     except ValueError:
-        typer.echo("Lỗi: MOTCUA_API_KEYS sai định dạng, cần 'source_system:khoá,source_system:khoá' "
-                   "(ví dụ motcua-dongnai:s3cret,dvcqg:khac).", err=True)
+        typer.echo(
+            "Lỗi: MOTCUA_API_KEYS sai định dạng, cần 'source_system:khoá,source_system:khoá' "
+            "(ví dụ motcua-dongnai:s3cret,dvcqg:khac).",
+            err=True,
+        )
         raise typer.Exit(2) from None
     if not bindings and not allow_anonymous:
-        typer.echo("Lỗi: chưa cấu hình khoá API. Đặt MOTCUA_API_KEYS=source_system:khoá,... "
-                   "(mỗi khoá chỉ gửi được sự kiện của các source_system gắn với nó), "
-                   "hoặc dùng --allow-anonymous khi phát triển.", err=True)
+        typer.echo(
+            "Lỗi: chưa cấu hình khoá API. Đặt MOTCUA_API_KEYS=source_system:khoá,... "
+            "(mỗi khoá chỉ gửi được sự kiện của các source_system gắn với nó), "
+            "hoặc dùng --allow-anonymous khi phát triển.",
+            err=True,
+        )
         raise typer.Exit(2)
     setup("gateway", log_level)
     root.run_gateway(settings, allow_anonymous=allow_anonymous)
@@ -63,8 +77,10 @@ def processor(
     """The faust-streaming worker: events -> dossier state table -> dossier facts."""
     from .. import bootstrap as root
 
-    root.run_processor(_settings(bootstrap, processor_metrics_port=metrics_port, processor_datadir=datadir),
-                       loglevel=log_level)
+    root.run_processor(
+        _settings(bootstrap, processor_metrics_port=metrics_port, processor_datadir=datadir),
+        loglevel=log_level,
+    )
 
 
 @run_app.command()
@@ -95,9 +111,15 @@ def exporter(
     port: int = typer.Option(9464, help="HTTP port of /metrics."),
     addr: str = typer.Option("0.0.0.0", help="Address to listen on."),
     interval: float = typer.Option(60.0, help="Seconds between two reads of the store."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate windows at this fixed instant (replays, demos) instead of now."),
-    unit_metrics: list[str] = typer.Option(["on_time_rate"], "--unit-metric", help="Metrics also published per unit (bounded cardinality)."),
-    targets_file: Path | None = typer.Option(None, "--targets", help="Targets YAML instead of the stored targets."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Evaluate windows at this fixed instant (replays, demos) instead of now."
+    ),
+    unit_metrics: list[str] = typer.Option(
+        ["on_time_rate"], "--unit-metric", help="Metrics also published per unit (bounded cardinality)."
+    ),
+    targets_file: Path | None = typer.Option(
+        None, "--targets", help="Targets YAML instead of the stored targets."
+    ),
     store: str | None = StoreOption,
 ) -> None:
     """Prometheus exporter: live counts per level and per unit, backlog and active targets
@@ -121,8 +143,16 @@ def exporter(
 
     console.print(f"motcua exporter: http://{addr}:{port}/metrics, đọc số liệu mỗi {interval:g} giây")
     try:
-        root.run_exporter(get_settings(), st, port=port, addr=addr, interval=interval, now_ms=now_ms,
-                          unit_metrics=unit_metrics, targets=targets)
+        root.run_exporter(
+            get_settings(),
+            st,
+            port=port,
+            addr=addr,
+            interval=interval,
+            now_ms=now_ms,
+            unit_metrics=unit_metrics,
+            targets=targets,
+        )
     except KeyboardInterrupt:
         pass
 
@@ -135,12 +165,16 @@ def topics(bootstrap: str | None = BootstrapOption) -> None:
     s = _settings(bootstrap)
     created = set(ensure_topics(s))
     for spec in topic_specs(s):
-        typer.echo(f"{spec.name}\t{spec.partitions}\t{spec.config.get('cleanup.policy')}"
-                   f"\t{'created' if spec.name in created else 'exists'}")
+        typer.echo(
+            f"{spec.name}\t{spec.partitions}\t{spec.config.get('cleanup.policy')}"
+            f"\t{'created' if spec.name in created else 'exists'}"
+        )
 
 
 def publish(
-    files: list[Path] = typer.Argument(..., help="JSON Lines or Avro event files.", exists=True, dir_okay=False),
+    files: list[Path] = typer.Argument(
+        ..., help="JSON Lines or Avro event files.", exists=True, dir_okay=False
+    ),
     bootstrap: str | None = BootstrapOption,
 ) -> None:
     """Load event files into Kafka: validated, Avro-encoded, keyed by dossier_id; bad
@@ -176,8 +210,10 @@ def publish(
         prod.close()
     from ..domain.formatting import fmt_int
 
-    typer.echo(f"Đã gửi vào Kafka {fmt_int(accepted)} sự kiện (accepted); "
-               f"từ chối {fmt_int(rejected)} → dead letters (rejected)")
+    typer.echo(
+        f"Đã gửi vào Kafka {fmt_int(accepted)} sự kiện (accepted); "
+        f"từ chối {fmt_int(rejected)} → dead letters (rejected)"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,11 +14,18 @@ from .common import StoreOption, console, open_store, parse_date
 
 def snapshot(
     out: Path = typer.Option(..., "--out", help="Output directory (overview.png, index.html)."),
-    from_: Optional[str] = typer.Option(None, "--from", help="First day (YYYY-MM-DD); default: first day of the month of --to."),
-    to: Optional[str] = typer.Option(None, "--to", help="Day after the last day shown (half-open); default: tomorrow."),
-    province: Optional[str] = typer.Option(None, help="Only this province (GSO code, H75 or name); default: the "
-                                           "province with most dossiers in the store."),
-    store: Optional[str] = StoreOption,
+    from_: str | None = typer.Option(
+        None, "--from", help="First day (YYYY-MM-DD); default: first day of the month of --to."
+    ),
+    to: str | None = typer.Option(
+        None, "--to", help="Day after the last day shown (half-open); default: tomorrow."
+    ),
+    province: str | None = typer.Option(
+        None,
+        help="Only this province (GSO code, H75 or name); default: the "
+        "province with most dossiers in the store.",
+    ),
+    store: str | None = StoreOption,
 ) -> None:
     """Render the control-room overview (Phòng điều hành) to PNG and a static HTML page,
     from the same panel queries as the Grafana dashboard."""
@@ -40,8 +46,10 @@ def snapshot(
     variables = {"province": sorted(set(prov.store_codes) | {prov.code})}
     data = collect_overview(st, first, last, variables)
     if not any(r["target"] is not None for r in data["rates_month"]):
-        console.print(f"Lưu ý: chưa có chỉ tiêu nào của {prov.in_text} trong kho dữ liệu "
-                      "(nạp bằng: motcua targets load).")
+        console.print(
+            f"Lưu ý: chưa có chỉ tiêu nào của {prov.in_text} trong kho dữ liệu "
+            "(nạp bằng: motcua targets load)."
+        )
     out.mkdir(parents=True, exist_ok=True)
     render_png(data, first, last, out / "overview.png", place=prov.full_name)
     render_html(data, first, last, "overview.png", out / "index.html", place=prov.full_name)

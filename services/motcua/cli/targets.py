@@ -3,25 +3,36 @@ alias kept for old deployments, is ``motcua run exporter``)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import JustifyMethod
 from rich.table import Table
 
 from ..domain.vocabulary import ALL_LEVELS_LABEL, LEVEL_SHORT_LABELS
-from .common import StoreOption, console, load_calendar, open_store, out_console, parse_date, parse_instant_option
+from .common import (
+    StoreOption,
+    console,
+    load_calendar,
+    open_store,
+    out_console,
+    parse_date,
+    parse_instant_option,
+)
 
-targets_app = typer.Typer(help="Plan targets (chỉ tiêu kế hoạch CCHC): load, list, check against KPIs.",
-                          no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+targets_app = typer.Typer(
+    help="Plan targets (chỉ tiêu kế hoạch CCHC): load, list, check against KPIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 LEVEL_VI: dict[str | None, str] = {None: ALL_LEVELS_LABEL}
 LEVEL_VI.update(LEVEL_SHORT_LABELS.items())
 
 
-def load_targets_file(path: Optional[Path]):
+def load_targets_file(path: Path | None):
     """The targets of ``path`` (default: the setting ``plan_targets``); an invalid file
     lists its problems and exits with code 2."""
     from .. import bootstrap
@@ -41,9 +52,13 @@ def load_targets_file(path: Optional[Path]):
 
 @targets_app.command("load")
 def load(
-    file: Optional[Path] = typer.Argument(None, help="Targets YAML (default: $MOTCUA_PLAN_TARGETS, else the plans shipped with the package)."),
-    store: Optional[str] = StoreOption,
-    names: bool = typer.Option(True, help="Also (re)load the Vietnamese names of units, fields and procedures for dashboards."),
+    file: Path | None = typer.Argument(
+        None, help="Targets YAML (default: $MOTCUA_PLAN_TARGETS, else the plans shipped with the package)."
+    ),
+    store: str | None = StoreOption,
+    names: bool = typer.Option(
+        True, help="Also (re)load the Vietnamese names of units, fields and procedures for dashboards."
+    ),
 ) -> None:
     """Validate a targets file and load it into ClickHouse, replacing the stored targets
     of the provinces it names. Exit code 2 when the file is invalid."""
@@ -56,26 +71,34 @@ def load(
     console.print(f"Đã nạp {n} chỉ tiêu của {len({t.province for t in targets})} tỉnh.")
     missing = sorted({t.province for t in targets if not t.province_code})
     if missing:
-        console.print(f"Lưu ý: không xác định được mã tỉnh hiện hành của: {', '.join(missing)} "
-                      "(tỉnh đã sáp nhập?) — chỉ tiêu vẫn được lưu theo tên; thêm province_code để dùng trên bảng điều khiển.")
+        console.print(
+            f"Lưu ý: không xác định được mã tỉnh hiện hành của: {', '.join(missing)} "
+            "(tỉnh đã sáp nhập?) — chỉ tiêu vẫn được lưu theo tên; thêm province_code để dùng trên bảng điều khiển."
+        )
     if names:
-        provinces = sorted({t.province_code for t in targets if t.province_code} | set(repo.stored_provinces()))
+        provinces = sorted(
+            {t.province_code for t in targets if t.province_code} | set(repo.stored_provinces())
+        )
         count = repo.load_reference_names(provinces, repo.stored_unit_codes())
         console.print(f"Đã nạp {count} tên đơn vị, lĩnh vực, thủ tục.")
 
 
 @targets_app.command("list")
 def list_(
-    file: Optional[Path] = typer.Option(None, "--file", help="Read a YAML file instead of the store."),
-    province: Optional[str] = typer.Option(None, help="Only this province (code or name)."),
-    store: Optional[str] = StoreOption,
+    file: Path | None = typer.Option(None, "--file", help="Read a YAML file instead of the store."),
+    province: str | None = typer.Option(None, help="Only this province (code or name)."),
+    store: str | None = StoreOption,
 ) -> None:
     """The targets (from the store, or a file), in Vietnamese."""
     from ..adapters.clickhouse_targets import TargetsRepository
     from ..domain.metrics import METRICS_BY_ID
     from ..domain.targets import targets_for
 
-    targets = load_targets_file(file) if file else TargetsRepository(open_store(store, must_exist=True, require_data=False)).all()
+    targets = (
+        load_targets_file(file)
+        if file
+        else TargetsRepository(open_store(store, must_exist=True, require_data=False)).all()
+    )
     if province:
         targets = targets_for(targets, province)
     t = Table(title="Chỉ tiêu kế hoạch cải cách hành chính")
@@ -83,10 +106,21 @@ def list_(
         t.add_column(col)
     for x in targets:
         last = x.valid_to - timedelta(days=1)
-        period = str(x.valid_from.year) if (x.valid_from.month, x.valid_from.day, last.year) == (1, 1, x.valid_from.year) and (last.month, last.day) == (12, 31) else f"{x.valid_from:%d/%m/%Y} – {last:%d/%m/%Y}"
+        period = (
+            str(x.valid_from.year)
+            if (x.valid_from.month, x.valid_from.day, last.year) == (1, 1, x.valid_from.year)
+            and (last.month, last.day) == (12, 31)
+            else f"{x.valid_from:%d/%m/%Y} – {last:%d/%m/%Y}"
+        )
         scope = x.unit_code or LEVEL_VI.get(x.level, x.level)
-        t.add_row(x.province, period, METRICS_BY_ID[x.metric].label_vi, scope,
-                  x.text_vi() + (" (suy luận)" if x.inferred else ""), x.quote[:60])
+        t.add_row(
+            x.province,
+            period,
+            METRICS_BY_ID[x.metric].label_vi,
+            scope,
+            x.text_vi() + (" (suy luận)" if x.inferred else ""),
+            x.quote[:60],
+        )
     out_console.print(t)
     if not targets:
         console.print("Chưa có chỉ tiêu nào (dùng: motcua targets load).")
@@ -96,13 +130,16 @@ def list_(
 def check(
     from_: str = typer.Option(..., "--from", help="First day of the period (YYYY-MM-DD)."),
     to: str = typer.Option(..., "--to", help="Day after the period: [from, to)."),
-    province: Optional[str] = typer.Option(None, help="Province (GSO code, H75 or name): its dossiers and its targets. "
-                                           "Default: the province with most dossiers in the store."),
+    province: str | None = typer.Option(
+        None,
+        help="Province (GSO code, H75 or name): its dossiers and its targets. "
+        "Default: the province with most dossiers in the store.",
+    ),
     by: str = typer.Option("level", help="level or unit."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Instant for the live counts (default now)."),
-    file: Optional[Path] = typer.Option(None, "--file", help="Targets YAML instead of the stored targets."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Instant for the live counts (default now)."),
+    file: Path | None = typer.Option(None, "--file", help="Targets YAML instead of the stored targets."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
 ) -> None:
     """Compare the KPIs of a period with the targets in force at its last day.
     Exit code 1 when a target is missed, 0 when all are met (or have no data)."""
@@ -132,35 +169,86 @@ def check(
     last = end - timedelta(days=1)
     results = check_rows(rows, targets, prov.code, last, by=by)
     if not results and fmt != "json":
-        console.print(f"Không có chỉ tiêu nào của {prov.in_text} áp dụng cho kỳ này "
-                      "(xem: motcua targets list).")
+        console.print(
+            f"Không có chỉ tiêu nào của {prov.in_text} áp dụng cho kỳ này (xem: motcua targets list)."
+        )
     missed = [r for r in results if r.met is False]
     if fmt == "json":
-        out_console.print_json(orjson.dumps([{
-            "metric": r.metric, "unit_level": r.level, "unit_code": r.unit_code, "numerator": r.numerator,
-            "denominator": r.denominator, "ratio": r.ratio, "comparator": r.target.comparator,
-            "target": r.target.value, "met": r.met, "gap": r.gap} for r in results]).decode())
+        out_console.print_json(
+            orjson.dumps(
+                [
+                    {
+                        "metric": r.metric,
+                        "unit_level": r.level,
+                        "unit_code": r.unit_code,
+                        "numerator": r.numerator,
+                        "denominator": r.denominator,
+                        "ratio": r.ratio,
+                        "comparator": r.target.comparator,
+                        "target": r.target.value,
+                        "met": r.met,
+                        "gap": r.gap,
+                    }
+                    for r in results
+                ]
+            ).decode()
+        )
     else:
         from ..reference.registry import default_registry
 
         reg = default_registry()
-        t = Table(title=f"Kết quả so với chỉ tiêu kế hoạch CCHC, {prov.full_name}, {start:%d/%m/%Y} – {last:%d/%m/%Y}")
+        t = Table(
+            title=f"Kết quả so với chỉ tiêu kế hoạch CCHC, {prov.full_name}, {start:%d/%m/%Y} – {last:%d/%m/%Y}"
+        )
         columns: tuple[tuple[str, JustifyMethod], ...] = (
-            ("Chỉ số", "left"), ("Cấp / đơn vị", "left"), ("Kết quả", "right"), ("Chỉ tiêu", "right"),
-            ("Chênh lệch", "right"), ("Số hồ sơ (tử số/mẫu số)", "right"), ("Đánh giá", "left"))
+            ("Chỉ số", "left"),
+            ("Cấp / đơn vị", "left"),
+            ("Kết quả", "right"),
+            ("Chỉ tiêu", "right"),
+            ("Chênh lệch", "right"),
+            ("Số hồ sơ (tử số/mẫu số)", "right"),
+            ("Đánh giá", "left"),
+        )
         for col, j in columns:
             t.add_column(col, justify=j)
         for r in results:
-            scope = f"{reg.unit_name(r.unit_code) or r.unit_code} ({LEVEL_VI.get(r.level, r.level)})" if r.unit_code else LEVEL_VI.get(r.level, r.level)
-            verdict = {True: "[green]Đạt[/green]", False: "[red]Chưa đạt[/red]", None: "Chưa có số liệu"}[r.met]
+            scope = (
+                f"{reg.unit_name(r.unit_code) or r.unit_code} ({LEVEL_VI.get(r.level, r.level)})"
+                if r.unit_code
+                else LEVEL_VI.get(r.level, r.level)
+            )
+            verdict = {True: "[green]Đạt[/green]", False: "[red]Chưa đạt[/red]", None: "Chưa có số liệu"}[
+                r.met
+            ]
             pct = METRICS_BY_ID[r.metric].percent
-            value = fmt_percent(r.ratio) if pct else ("–" if r.ratio is None else f"{r.ratio:.1f}".replace(".", ","))
-            gap = "–" if r.gap is None else ((("+" if r.gap >= 0 else "−") + fmt_percent(abs(r.gap)).replace("%", " điểm %")) if pct else f"{r.gap:+.1f}".replace(".", ","))
-            t.add_row(METRICS_BY_ID[r.metric].label_vi, scope, value, r.target.text_vi(), gap,
-                      f"{fmt_int(r.numerator)}/{fmt_int(r.denominator)}", verdict)
+            value = (
+                fmt_percent(r.ratio)
+                if pct
+                else ("–" if r.ratio is None else f"{r.ratio:.1f}".replace(".", ","))
+            )
+            gap = (
+                "–"
+                if r.gap is None
+                else (
+                    (("+" if r.gap >= 0 else "−") + fmt_percent(abs(r.gap)).replace("%", " điểm %"))
+                    if pct
+                    else f"{r.gap:+.1f}".replace(".", ",")
+                )
+            )
+            t.add_row(
+                METRICS_BY_ID[r.metric].label_vi,
+                scope,
+                value,
+                r.target.text_vi(),
+                gap,
+                f"{fmt_int(r.numerator)}/{fmt_int(r.denominator)}",
+                verdict,
+            )
         out_console.print(t)
         if missed:
-            console.print(f"[red]{len(missed)} chỉ tiêu chưa đạt[/red] trên {len(results)} chỉ tiêu được đánh giá.")
+            console.print(
+                f"[red]{len(missed)} chỉ tiêu chưa đạt[/red] trên {len(results)} chỉ tiêu được đánh giá."
+            )
         else:
             console.print(f"[green]Đạt tất cả {len(results)} chỉ tiêu được đánh giá.[/green]")
     if missed:
@@ -168,7 +256,11 @@ def check(
 
 
 def dashboards(
-    out: Path = typer.Option(None, "--out", help="Directory for the provisioning JSON (default: $MOTCUA_DASHBOARDS_DIR, else dashboards/)."),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        help="Directory for the provisioning JSON (default: $MOTCUA_DASHBOARDS_DIR, else dashboards/).",
+    ),
 ) -> None:
     """Regenerate the Grafana dashboards (provisioning JSON) from code."""
     from ..dashboards.build import generate

@@ -9,14 +9,16 @@ the system-health dashboard use the metric names documented in docs/control-room
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
-from grafana_foundation_sdk.builders import bargauge, common as common_b, dashboard as dash_b
+from grafana_foundation_sdk.builders import bargauge, stat, table, text, timeseries
+from grafana_foundation_sdk.builders import common as common_b
+from grafana_foundation_sdk.builders import dashboard as dash_b
 from grafana_foundation_sdk.builders import prometheus as prom_b
-from grafana_foundation_sdk.builders import stat, table, text, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models import common, dashboard as dm
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as dm
 
 from ..domain.metrics import METRICS_BY_ID
 from . import panels as P
@@ -33,35 +35,89 @@ UID_766 = "motcua-chi-so-766"
 UID_HEALTH = "motcua-suc-khoe-he-thong"
 
 COLUMN_NAMES = {
-    "unit_level": "Mã cấp", "level_name": "Cấp", "metric_id": "Mã chỉ số", "metric_name": "Chỉ số",
-    "numerator": "Tử số", "denominator": "Mẫu số", "ratio": "Kết quả", "target": "Chỉ tiêu",
-    "comparator": "So sánh", "met": "Đánh giá", "in_progress": "Đang giải quyết",
-    "overdue": "Quá hạn", "due_soon": "Sắp đến hạn", "unit_code": "Mã đơn vị",
-    "unit_name": "Đơn vị", "ended": "Đã giải quyết", "ended_ok": "Đúng hạn (gồm trước hạn)",
-    "gap": "Chênh lệch so với chỉ tiêu", "overdue_now": "Đang quá hạn", "code": "Mã", "name": "Tên",
-    "received": "Tiếp nhận", "on_time_rate": "Tỷ lệ đúng hạn", "online_filing_rate": "Tỷ lệ trực tuyến",
-    "dossier_digitisation_rate": "Tỷ lệ số hóa hồ sơ", "dossier_id": "Mã hồ sơ",
-    "procedure_name": "Thủ tục", "received_at_local": "Ngày tiếp nhận",
-    "effective_due_date": "Hạn giải quyết", "days_overdue": "Số ngày quá hạn",
-    "supplement_requests": "Số lần yêu cầu bổ sung", "carried_over": "Kỳ trước chuyển sang",
-    "progress": "Tiến độ (TD1)", "progress_score": "Điểm Tiến độ (/20)",
-    "payment_dossier_online": "Hồ sơ thanh toán trực tuyến", "payment_dossier_score": "Điểm (/6)",
-    "payment_procedure_online": "Thủ tục có thanh toán trực tuyến", "payment_procedure_score": "Điểm (/2)",
-    "original_result_available": "Kết quả điện tử", "original_result_score": "Điểm (/6) ",
-    "so_hoa_giay_to": "Số hóa hồ sơ", "so_hoa_score": "Điểm (/4)",
-    "reused_digitized_data": "Tái sử dụng dữ liệu số", "reused_score": "Điểm (/2) ",
-    "synced_personal_storage": "Đồng bộ kho dữ liệu cá nhân", "synced_score": "Điểm (/4) ",
-    "citizen_data_dossier": "Khai thác dữ liệu dân cư", "citizen_data_score": "Điểm (/2)  ",
-    "receiving_satisfaction": "Hài lòng tiếp nhận, giải quyết", "receiving_satisfaction_score": "Điểm (/6)  ",
-    "dead_letters": "Số bản ghi lỗi", "last_seen": "Lần cuối",
+    "unit_level": "Mã cấp",
+    "level_name": "Cấp",
+    "metric_id": "Mã chỉ số",
+    "metric_name": "Chỉ số",
+    "numerator": "Tử số",
+    "denominator": "Mẫu số",
+    "ratio": "Kết quả",
+    "target": "Chỉ tiêu",
+    "comparator": "So sánh",
+    "met": "Đánh giá",
+    "in_progress": "Đang giải quyết",
+    "overdue": "Quá hạn",
+    "due_soon": "Sắp đến hạn",
+    "unit_code": "Mã đơn vị",
+    "unit_name": "Đơn vị",
+    "ended": "Đã giải quyết",
+    "ended_ok": "Đúng hạn (gồm trước hạn)",
+    "gap": "Chênh lệch so với chỉ tiêu",
+    "overdue_now": "Đang quá hạn",
+    "code": "Mã",
+    "name": "Tên",
+    "received": "Tiếp nhận",
+    "on_time_rate": "Tỷ lệ đúng hạn",
+    "online_filing_rate": "Tỷ lệ trực tuyến",
+    "dossier_digitisation_rate": "Tỷ lệ số hóa hồ sơ",
+    "dossier_id": "Mã hồ sơ",
+    "procedure_name": "Thủ tục",
+    "received_at_local": "Ngày tiếp nhận",
+    "effective_due_date": "Hạn giải quyết",
+    "days_overdue": "Số ngày quá hạn",
+    "supplement_requests": "Số lần yêu cầu bổ sung",
+    "carried_over": "Kỳ trước chuyển sang",
+    "progress": "Tiến độ (TD1)",
+    "progress_score": "Điểm Tiến độ (/20)",
+    "payment_dossier_online": "Hồ sơ thanh toán trực tuyến",
+    "payment_dossier_score": "Điểm (/6)",
+    "payment_procedure_online": "Thủ tục có thanh toán trực tuyến",
+    "payment_procedure_score": "Điểm (/2)",
+    "original_result_available": "Kết quả điện tử",
+    "original_result_score": "Điểm (/6) ",
+    "so_hoa_giay_to": "Số hóa hồ sơ",
+    "so_hoa_score": "Điểm (/4)",
+    "reused_digitized_data": "Tái sử dụng dữ liệu số",
+    "reused_score": "Điểm (/2) ",
+    "synced_personal_storage": "Đồng bộ kho dữ liệu cá nhân",
+    "synced_score": "Điểm (/4) ",
+    "citizen_data_dossier": "Khai thác dữ liệu dân cư",
+    "citizen_data_score": "Điểm (/2)  ",
+    "receiving_satisfaction": "Hài lòng tiếp nhận, giải quyết",
+    "receiving_satisfaction_score": "Điểm (/6)  ",
+    "dead_letters": "Số bản ghi lỗi",
+    "last_seen": "Lần cuối",
 }
-PERCENT_COLUMNS = {"ratio", "target", "gap", "on_time_rate", "online_filing_rate",
-                   "dossier_digitisation_rate", "progress", "payment_dossier_online",
-                   "payment_procedure_online", "original_result_available", "so_hoa_giay_to",
-                   "reused_digitized_data", "synced_personal_storage", "citizen_data_dossier",
-                   "receiving_satisfaction"}
-COUNT_COLUMNS = {"numerator", "denominator", "in_progress", "overdue", "due_soon", "ended",
-                 "ended_ok", "overdue_now", "received", "carried_over", "dead_letters"}
+PERCENT_COLUMNS = {
+    "ratio",
+    "target",
+    "gap",
+    "on_time_rate",
+    "online_filing_rate",
+    "dossier_digitisation_rate",
+    "progress",
+    "payment_dossier_online",
+    "payment_procedure_online",
+    "original_result_available",
+    "so_hoa_giay_to",
+    "reused_digitized_data",
+    "synced_personal_storage",
+    "citizen_data_dossier",
+    "receiving_satisfaction",
+}
+COUNT_COLUMNS = {
+    "numerator",
+    "denominator",
+    "in_progress",
+    "overdue",
+    "due_soon",
+    "ended",
+    "ended_ok",
+    "overdue_now",
+    "received",
+    "carried_over",
+    "dead_letters",
+}
 HIDDEN_COLUMNS = {"unit_level", "metric_id", "comparator"}
 
 
@@ -79,11 +135,16 @@ def _dyn(id_: str, value) -> dm.DynamicConfigValue:
 
 
 def _thresholds(steps: list[tuple[float | None, str]]) -> dash_b.ThresholdsConfig:
-    return dash_b.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(
-        [dm.Threshold(value=v, color=c) for v, c in steps])
+    return (
+        dash_b.ThresholdsConfig()
+        .mode(dm.ThresholdsMode.ABSOLUTE)
+        .steps([dm.Threshold(value=v, color=c) for v, c in steps])
+    )
 
 
-def _columns(panel: table.Panel, columns: Iterable[str], links: dict[str, list[dict]] | None = None) -> table.Panel:
+def _columns(
+    panel: table.Panel, columns: Iterable[str], links: dict[str, list[dict]] | None = None
+) -> table.Panel:
     """Vietnamese display names, units and visibility per column."""
     for c in columns:
         props = [_dyn("displayName", COLUMN_NAMES.get(c, c))]
@@ -94,72 +155,162 @@ def _columns(panel: table.Panel, columns: Iterable[str], links: dict[str, list[d
         if c in HIDDEN_COLUMNS:
             props.append(_dyn("custom.hidden", True))
         if c == "met":
-            props += [_dyn("mappings", [{"type": "value", "options": {
-                "1": {"text": "Đạt", "color": "green", "index": 0},
-                "0": {"text": "Chưa đạt", "color": "red", "index": 1}}}]),
-                _dyn("custom.cellOptions", {"type": "color-background"})]
+            props += [
+                _dyn(
+                    "mappings",
+                    [
+                        {
+                            "type": "value",
+                            "options": {
+                                "1": {"text": "Đạt", "color": "green", "index": 0},
+                                "0": {"text": "Chưa đạt", "color": "red", "index": 1},
+                            },
+                        }
+                    ],
+                ),
+                _dyn("custom.cellOptions", {"type": "color-background"}),
+            ]
         if links and c in links:
             props.append(_dyn("links", links[c]))
         panel = panel.override_by_name(c, props)
     return panel
 
 
-def _table(title: str, sql: str, columns: Iterable[str], grid: dm.GridPos, description: str = "",
-           links: dict[str, list[dict]] | None = None) -> table.Panel:
-    p = (table.Panel().title(title).description(description).datasource(CH).with_target(ch(sql))
-         .grid_pos(grid).no_value("Không có dữ liệu").align(common.FieldTextAlignment.AUTO).inspect(False))
+def _table(
+    title: str,
+    sql: str,
+    columns: Iterable[str],
+    grid: dm.GridPos,
+    description: str = "",
+    links: dict[str, list[dict]] | None = None,
+) -> table.Panel:
+    p = (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(CH)
+        .with_target(ch(sql))
+        .grid_pos(grid)
+        .no_value("Không có dữ liệu")
+        .align(common.FieldTextAlignment.AUTO)
+        .inspect(False)
+    )
     return _columns(p, columns, links)
 
 
 def _stat_percent(title: str, sql: str, grid: dm.GridPos, description: str = "") -> stat.Panel:
-    return (stat.Panel().title(title).description(description).datasource(CH).with_target(ch(sql))
-            .grid_pos(grid).unit("percentunit").decimals(1).no_value("–")
-            .reduce_options(common_b.ReduceDataOptions().calcs(["lastNotNull"]).fields("/^ratio$/").values(False))
-            .thresholds(_thresholds([(None, "red"), (0.9, "orange"), (0.96, "green")]))
-            .color_mode(common.BigValueColorMode.BACKGROUND).graph_mode(common.BigValueGraphMode.NONE))
+    return (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(CH)
+        .with_target(ch(sql))
+        .grid_pos(grid)
+        .unit("percentunit")
+        .decimals(1)
+        .no_value("–")
+        .reduce_options(common_b.ReduceDataOptions().calcs(["lastNotNull"]).fields("/^ratio$/").values(False))
+        .thresholds(_thresholds([(None, "red"), (0.9, "orange"), (0.96, "green")]))
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .graph_mode(common.BigValueGraphMode.NONE)
+    )
 
 
 def _backlog_stat(grid: dm.GridPos) -> stat.Panel:
-    p = (stat.Panel().title("Hồ sơ đang giải quyết, quá hạn, sắp đến hạn (tại thời điểm cuối khoảng)")
-         .description("Đang giải quyết: đã tiếp nhận, chưa kết thúc. Quá hạn: quá hạn giải quyết "
-                      "(hoặc đã 2 lần yêu cầu bổ sung). Sắp đến hạn: đến hạn trong ngày hoặc ngày làm việc kế tiếp.")
-         .datasource(CH).with_target(ch(P.backlog_counts(False))).grid_pos(grid)
-         .unit("locale").decimals(0).no_value("0")
-         .reduce_options(common_b.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
-         .color_mode(common.BigValueColorMode.VALUE).graph_mode(common.BigValueGraphMode.NONE)
-         .text_mode(common.BigValueTextMode.VALUE_AND_NAME))
-    p = p.override_by_name("in_progress", [_dyn("displayName", "Đang giải quyết"), _dyn("color", {"mode": "fixed", "fixedColor": "blue"})])
-    p = p.override_by_name("overdue", [_dyn("displayName", "Quá hạn"), _dyn("color", {"mode": "fixed", "fixedColor": "red"})])
-    p = p.override_by_name("due_soon", [_dyn("displayName", "Sắp đến hạn"), _dyn("color", {"mode": "fixed", "fixedColor": "orange"})])
+    p = (
+        stat.Panel()
+        .title("Hồ sơ đang giải quyết, quá hạn, sắp đến hạn (tại thời điểm cuối khoảng)")
+        .description(
+            "Đang giải quyết: đã tiếp nhận, chưa kết thúc. Quá hạn: quá hạn giải quyết "
+            "(hoặc đã 2 lần yêu cầu bổ sung). Sắp đến hạn: đến hạn trong ngày hoặc ngày làm việc kế tiếp."
+        )
+        .datasource(CH)
+        .with_target(ch(P.backlog_counts(False)))
+        .grid_pos(grid)
+        .unit("locale")
+        .decimals(0)
+        .no_value("0")
+        .reduce_options(common_b.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        .color_mode(common.BigValueColorMode.VALUE)
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+    )
+    p = p.override_by_name(
+        "in_progress",
+        [_dyn("displayName", "Đang giải quyết"), _dyn("color", {"mode": "fixed", "fixedColor": "blue"})],
+    )
+    p = p.override_by_name(
+        "overdue", [_dyn("displayName", "Quá hạn"), _dyn("color", {"mode": "fixed", "fixedColor": "red"})]
+    )
+    p = p.override_by_name(
+        "due_soon",
+        [_dyn("displayName", "Sắp đến hạn"), _dyn("color", {"mode": "fixed", "fixedColor": "orange"})],
+    )
     return p
 
 
 def _trend(metric: str, grid: dm.GridPos) -> timeseries.Panel:
     m = METRICS_BY_ID[metric]
-    return (timeseries.Panel().title(f"{m.label_vi} theo cấp và chỉ tiêu")
-            .description("Theo ngày (theo tuần khi khoảng thời gian dài hơn 62 ngày); đường nét đứt là chỉ tiêu kế hoạch đang áp dụng.")
-            .datasource(CH)
-            .with_target(ch(P.trend(metric), "A", series=True))
-            .with_target(ch(P.trend_targets(metric), "B", series=True))
-            .grid_pos(grid).unit("percentunit").decimals(1).min(0).max(1).display_name("${__field.labels.series}")
-            .line_width(2).fill_opacity(0).span_nulls(True)
-            .legend(common_b.VizLegendOptions().display_mode(common.LegendDisplayMode.LIST).placement(common.LegendPlacement.BOTTOM).show_legend(True))
-            .override_by_regexp("/Chỉ tiêu.*/", [_dyn("custom.lineStyle", {"fill": "dash", "dash": [10, 10]}),
-                                                  _dyn("custom.lineWidth", 1)]))
+    return (
+        timeseries.Panel()
+        .title(f"{m.label_vi} theo cấp và chỉ tiêu")
+        .description(
+            "Theo ngày (theo tuần khi khoảng thời gian dài hơn 62 ngày); đường nét đứt là chỉ tiêu kế hoạch đang áp dụng."
+        )
+        .datasource(CH)
+        .with_target(ch(P.trend(metric), "A", series=True))
+        .with_target(ch(P.trend_targets(metric), "B", series=True))
+        .grid_pos(grid)
+        .unit("percentunit")
+        .decimals(1)
+        .min(0)
+        .max(1)
+        .display_name("${__field.labels.series}")
+        .line_width(2)
+        .fill_opacity(0)
+        .span_nulls(True)
+        .legend(
+            common_b.VizLegendOptions()
+            .display_mode(common.LegendDisplayMode.LIST)
+            .placement(common.LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+        .override_by_regexp(
+            "/Chỉ tiêu.*/",
+            [_dyn("custom.lineStyle", {"fill": "dash", "dash": [10, 10]}), _dyn("custom.lineWidth", 1)],
+        )
+    )
 
 
 # -- variables ---------------------------------------------------------------------------
 def _query_var(name: str, label: str, sql: str, multi: bool = True) -> dash_b.QueryVariable:
-    return (dash_b.QueryVariable(name).label(label).datasource(CH).query(sql)
-            .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD).multi(multi).include_all(True)
-            .current(dm.VariableOption(selected=True, text=["Tất cả"] if multi else "Tất cả", value=["$__all"] if multi else "$__all"))
-            .sort(dm.VariableSort.DISABLED))
+    return (
+        dash_b.QueryVariable(name)
+        .label(label)
+        .datasource(CH)
+        .query(sql)
+        .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD)
+        .multi(multi)
+        .include_all(True)
+        .current(
+            dm.VariableOption(
+                selected=True, text=["Tất cả"] if multi else "Tất cả", value=["$__all"] if multi else "$__all"
+            )
+        )
+        .sort(dm.VariableSort.DISABLED)
+    )
 
 
 def _level_var() -> dash_b.CustomVariable:
     values = ",".join(f"{n} : {c}" for c, n in zip(P.LEVEL_CODES, P.LEVEL_NAMES))
-    return (dash_b.CustomVariable("level").label("Cấp").values(values).multi(True).include_all(True)
-            .current(dm.VariableOption(selected=True, text=["Tất cả"], value=["$__all"])))
+    return (
+        dash_b.CustomVariable("level")
+        .label("Cấp")
+        .values(values)
+        .multi(True)
+        .include_all(True)
+        .current(dm.VariableOption(selected=True, text=["Tất cả"], value=["$__all"]))
+    )
 
 
 def _scope_variables(unit_multi: bool = True) -> list:
@@ -172,51 +323,111 @@ def _scope_variables(unit_multi: bool = True) -> list:
 
 
 def _custom_var(name: str, label: str, values: list[str], default: str) -> dash_b.CustomVariable:
-    return (dash_b.CustomVariable(name).label(label).values(",".join(values))
-            .current(dm.VariableOption(selected=True, text=default, value=default)))
+    return (
+        dash_b.CustomVariable(name)
+        .label(label)
+        .values(",".join(values))
+        .current(dm.VariableOption(selected=True, text=default, value=default))
+    )
 
 
 def _base(uid: str, title: str, description: str, time_from: str, tags: list[str]) -> dash_b.Dashboard:
-    d = (dash_b.Dashboard(title).uid(uid).description(description).tags(["motcua"] + tags)
-         .timezone(TZ).week_start("monday").time(time_from, "now").refresh("5m").editable()
-         .tooltip(dm.DashboardCursorSync.CROSSHAIR))
-    for other_uid, other_title in ((UID_OVERVIEW, "Phòng điều hành"), (UID_RANKING, "Xếp hạng đơn vị"),
-                                   (UID_766, "Chỉ số 766"), (UID_HEALTH, "Sức khỏe hệ thống")):
+    d = (
+        dash_b.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(["motcua"] + tags)
+        .timezone(TZ)
+        .week_start("monday")
+        .time(time_from, "now")
+        .refresh("5m")
+        .editable()
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+    )
+    for other_uid, other_title in (
+        (UID_OVERVIEW, "Phòng điều hành"),
+        (UID_RANKING, "Xếp hạng đơn vị"),
+        (UID_766, "Chỉ số 766"),
+        (UID_HEALTH, "Sức khỏe hệ thống"),
+    ):
         if other_uid != uid:
-            d = d.link(dash_b.DashboardLink(other_title).type(dm.DashboardLinkType.LINK)
-                       .url(f"/d/{other_uid}").include_vars(True).keep_time(True).icon("dashboard").tooltip(other_title))
+            d = d.link(
+                dash_b.DashboardLink(other_title)
+                .type(dm.DashboardLinkType.LINK)
+                .url(f"/d/{other_uid}")
+                .include_vars(True)
+                .keep_time(True)
+                .icon("dashboard")
+                .tooltip(other_title)
+            )
     return d
 
 
 # -- dashboards --------------------------------------------------------------------------
-RATES_COLUMNS = ("unit_level", "level_name", "metric_id", "metric_name", "numerator", "denominator",
-                 "ratio", "target", "comparator", "met")
+RATES_COLUMNS = (
+    "unit_level",
+    "level_name",
+    "metric_id",
+    "metric_name",
+    "numerator",
+    "denominator",
+    "ratio",
+    "target",
+    "comparator",
+    "met",
+)
 
 
 def overview() -> dash_b.Dashboard:
-    d = _base(UID_OVERVIEW, "Phòng điều hành — Kết quả giải quyết TTHC",
-              "Các chỉ số giải quyết thủ tục hành chính theo cấp so với chỉ tiêu kế hoạch CCHC: hôm nay, "
-              "tháng này, năm nay (tính đến cuối khoảng thời gian đã chọn), xu hướng và hồ sơ tồn.",
-              "now-30d", ["phong-dieu-hanh"])
+    d = _base(
+        UID_OVERVIEW,
+        "Phòng điều hành — Kết quả giải quyết TTHC",
+        "Các chỉ số giải quyết thủ tục hành chính theo cấp so với chỉ tiêu kế hoạch CCHC: hôm nay, "
+        "tháng này, năm nay (tính đến cuối khoảng thời gian đã chọn), xu hướng và hồ sơ tồn.",
+        "now-30d",
+        ["phong-dieu-hanh"],
+    )
     for v in _scope_variables():
         d = d.with_variable(v)
     y = 0
     d = d.with_row(dash_b.Row("Tổng quan").grid_pos(pos(0, y, 24, 1)))
     y += 1
-    d = d.with_panel(_stat_percent("Tỷ lệ đúng hạn — tháng này", P.headline("on_time_rate", "month"), pos(0, y, 5, 5),
-                                   "Hồ sơ giải quyết đúng hạn (gồm trước hạn) / hồ sơ đã giải quyết trong tháng."))
-    d = d.with_panel(_stat_percent("Tỷ lệ đúng hạn — năm nay", P.headline("on_time_rate", "year"), pos(5, y, 5, 5)))
+    d = d.with_panel(
+        _stat_percent(
+            "Tỷ lệ đúng hạn — tháng này",
+            P.headline("on_time_rate", "month"),
+            pos(0, y, 5, 5),
+            "Hồ sơ giải quyết đúng hạn (gồm trước hạn) / hồ sơ đã giải quyết trong tháng.",
+        )
+    )
+    d = d.with_panel(
+        _stat_percent("Tỷ lệ đúng hạn — năm nay", P.headline("on_time_rate", "year"), pos(5, y, 5, 5))
+    )
     d = d.with_panel(_backlog_stat(pos(10, y, 14, 5)))
     y += 5
-    d = d.with_panel(_table("Hồ sơ tồn theo cấp", P.backlog_counts(True),
-                            ("unit_level", "level_name", "in_progress", "overdue", "due_soon"), pos(0, y, 24, 6)))
+    d = d.with_panel(
+        _table(
+            "Hồ sơ tồn theo cấp",
+            P.backlog_counts(True),
+            ("unit_level", "level_name", "in_progress", "overdue", "due_soon"),
+            pos(0, y, 24, 6),
+        )
+    )
     y += 6
     for period, h in (("day", 12), ("month", 12), ("year", 12)):
-        d = d.with_row(dash_b.Row(f"Các chỉ số theo cấp — {P.PERIOD_TITLES[period].lower()}").grid_pos(pos(0, y, 24, 1)))
+        d = d.with_row(
+            dash_b.Row(f"Các chỉ số theo cấp — {P.PERIOD_TITLES[period].lower()}").grid_pos(pos(0, y, 24, 1))
+        )
         y += 1
-        d = d.with_panel(_table(f"{P.PERIOD_TITLES[period]}: chỉ số theo cấp so với chỉ tiêu",
-                                P.rates_by_level(period), RATES_COLUMNS, pos(0, y, 24, h),
-                                "Tỷ lệ = tổng tử số / tổng mẫu số của kỳ; chỉ tiêu theo kế hoạch CCHC đang áp dụng."))
+        d = d.with_panel(
+            _table(
+                f"{P.PERIOD_TITLES[period]}: chỉ số theo cấp so với chỉ tiêu",
+                P.rates_by_level(period),
+                RATES_COLUMNS,
+                pos(0, y, 24, h),
+                "Tỷ lệ = tổng tử số / tổng mẫu số của kỳ; chỉ tiêu theo kế hoạch CCHC đang áp dụng.",
+            )
+        )
         y += h
     d = d.with_row(dash_b.Row("Xu hướng so với chỉ tiêu").grid_pos(pos(0, y, 24, 1)))
     y += 1
@@ -225,129 +436,302 @@ def overview() -> dash_b.Dashboard:
     return d
 
 
-RANKING_COLUMNS = ("unit_code", "unit_name", "unit_level", "level_name", "ended", "ended_ok", "ratio",
-                   "target", "gap", "overdue_now")
+RANKING_COLUMNS = (
+    "unit_code",
+    "unit_name",
+    "unit_level",
+    "level_name",
+    "ended",
+    "ended_ok",
+    "ratio",
+    "target",
+    "gap",
+    "overdue_now",
+)
 
 
 def _unit_link() -> dict[str, list[dict]]:
-    url = (f"/d/{UID_UNIT}?var-unit=${{__data.fields.unit_code}}&${{province:queryparam}}"
-           "&${__url_time_range}")
-    return {"unit_name": [{"title": "Xem chi tiết đơn vị", "url": url}],
-            "unit_code": [{"title": "Xem chi tiết đơn vị", "url": url}]}
+    url = (
+        f"/d/{UID_UNIT}?var-unit=${{__data.fields.unit_code}}&${{province:queryparam}}&${{__url_time_range}}"
+    )
+    return {
+        "unit_name": [{"title": "Xem chi tiết đơn vị", "url": url}],
+        "unit_code": [{"title": "Xem chi tiết đơn vị", "url": url}],
+    }
 
 
 def ranking() -> dash_b.Dashboard:
-    d = _base(UID_RANKING, "Xếp hạng đơn vị — tỷ lệ giải quyết đúng hạn",
-              "Các đơn vị xếp theo tỷ lệ đúng hạn và theo chênh lệch so với chỉ tiêu; nhấn tên đơn vị để xem chi tiết.",
-              "now/M", ["xep-hang"])
+    d = _base(
+        UID_RANKING,
+        "Xếp hạng đơn vị — tỷ lệ giải quyết đúng hạn",
+        "Các đơn vị xếp theo tỷ lệ đúng hạn và theo chênh lệch so với chỉ tiêu; nhấn tên đơn vị để xem chi tiết.",
+        "now/M",
+        ["xep-hang"],
+    )
     for v in _scope_variables():
         d = d.with_variable(v)
     d = d.with_variable(_custom_var("bottom_n", "Số đơn vị cuối bảng", ["10", "20", "50", "100"], "20"))
-    d = d.with_variable(_custom_var("min_volume", "Số hồ sơ giải quyết tối thiểu", ["1", "10", "30", "100"], "10"))
+    d = d.with_variable(
+        _custom_var("min_volume", "Số hồ sơ giải quyết tối thiểu", ["1", "10", "30", "100"], "10")
+    )
     links = _unit_link()
-    d = d.with_panel(_table("$bottom_n đơn vị có tỷ lệ đúng hạn thấp nhất", P.ranking("rate"), RANKING_COLUMNS,
-                            pos(0, 0, 12, 14), "Chỉ tính đơn vị có ít nhất $min_volume hồ sơ đã giải quyết trong kỳ.", links))
-    d = d.with_panel(_table("$bottom_n đơn vị cách xa chỉ tiêu nhất", P.ranking("gap"), RANKING_COLUMNS,
-                            pos(12, 0, 12, 14), "Chênh lệch = tỷ lệ đúng hạn − chỉ tiêu của đơn vị (hoặc của cấp).", links))
-    bar = (bargauge.Panel().title("Tỷ lệ đúng hạn của các đơn vị cuối bảng").datasource(CH)
-           .with_target(ch(P.ranking("rate"))).grid_pos(pos(0, 14, 24, 12)).unit("percentunit").decimals(1)
-           .min(0).max(1).orientation(common.VizOrientation.HORIZONTAL)
-           .display_mode(common.BarGaugeDisplayMode.BASIC)
-           .reduce_options(common_b.ReduceDataOptions().values(True).fields("/^ratio$/").calcs(["lastNotNull"]))
-           .thresholds(_thresholds([(None, "red"), (0.9, "orange"), (0.96, "green")]))
-           .display_name("${__data.fields.unit_name}")
-           .data_links([dash_b.DashboardLink("Xem chi tiết đơn vị").type(dm.DashboardLinkType.LINK)
-                        .url(links["unit_name"][0]["url"])]))
+    d = d.with_panel(
+        _table(
+            "$bottom_n đơn vị có tỷ lệ đúng hạn thấp nhất",
+            P.ranking("rate"),
+            RANKING_COLUMNS,
+            pos(0, 0, 12, 14),
+            "Chỉ tính đơn vị có ít nhất $min_volume hồ sơ đã giải quyết trong kỳ.",
+            links,
+        )
+    )
+    d = d.with_panel(
+        _table(
+            "$bottom_n đơn vị cách xa chỉ tiêu nhất",
+            P.ranking("gap"),
+            RANKING_COLUMNS,
+            pos(12, 0, 12, 14),
+            "Chênh lệch = tỷ lệ đúng hạn − chỉ tiêu của đơn vị (hoặc của cấp).",
+            links,
+        )
+    )
+    bar = (
+        bargauge.Panel()
+        .title("Tỷ lệ đúng hạn của các đơn vị cuối bảng")
+        .datasource(CH)
+        .with_target(ch(P.ranking("rate")))
+        .grid_pos(pos(0, 14, 24, 12))
+        .unit("percentunit")
+        .decimals(1)
+        .min(0)
+        .max(1)
+        .orientation(common.VizOrientation.HORIZONTAL)
+        .display_mode(common.BarGaugeDisplayMode.BASIC)
+        .reduce_options(common_b.ReduceDataOptions().values(True).fields("/^ratio$/").calcs(["lastNotNull"]))
+        .thresholds(_thresholds([(None, "red"), (0.9, "orange"), (0.96, "green")]))
+        .display_name("${__data.fields.unit_name}")
+        .data_links(
+            [
+                dash_b.DashboardLink("Xem chi tiết đơn vị")
+                .type(dm.DashboardLinkType.LINK)
+                .url(links["unit_name"][0]["url"])
+            ]
+        )
+    )
     return d.with_panel(bar)
 
 
-BREAKDOWN_COLUMNS = ("code", "name", "received", "ended", "on_time_rate", "online_filing_rate",
-                     "dossier_digitisation_rate")
-OVERDUE_COLUMNS = ("dossier_id", "unit_code", "procedure_name", "received_at_local", "effective_due_date",
-                   "days_overdue", "supplement_requests")
+BREAKDOWN_COLUMNS = (
+    "code",
+    "name",
+    "received",
+    "ended",
+    "on_time_rate",
+    "online_filing_rate",
+    "dossier_digitisation_rate",
+)
+OVERDUE_COLUMNS = (
+    "dossier_id",
+    "unit_code",
+    "procedure_name",
+    "received_at_local",
+    "effective_due_date",
+    "days_overdue",
+    "supplement_requests",
+)
 
 
 def unit_drilldown() -> dash_b.Dashboard:
-    d = _base(UID_UNIT, "Chi tiết đơn vị — thủ tục, lĩnh vực, kênh, hồ sơ quá hạn",
-              "Kết quả của đơn vị đã chọn theo thủ tục, lĩnh vực, kênh tiếp nhận và danh sách hồ sơ đang quá hạn.",
-              "now/M", ["chi-tiet-don-vi"])
+    d = _base(
+        UID_UNIT,
+        "Chi tiết đơn vị — thủ tục, lĩnh vực, kênh, hồ sơ quá hạn",
+        "Kết quả của đơn vị đã chọn theo thủ tục, lĩnh vực, kênh tiếp nhận và danh sách hồ sơ đang quá hạn.",
+        "now/M",
+        ["chi-tiet-don-vi"],
+    )
     for v in _scope_variables(unit_multi=False):
         d = d.with_variable(v)
     d = d.with_panel(_backlog_stat(pos(0, 0, 12, 5)))
-    d = d.with_panel(_trend("on_time_rate", pos(12, 0, 12, 8)).title("Tỷ lệ đúng hạn của đơn vị theo thời gian"))
-    d = d.with_panel(_table("Theo thủ tục", P.unit_breakdown("procedure"), BREAKDOWN_COLUMNS, pos(0, 8, 24, 10)))
+    d = d.with_panel(
+        _trend("on_time_rate", pos(12, 0, 12, 8)).title("Tỷ lệ đúng hạn của đơn vị theo thời gian")
+    )
+    d = d.with_panel(
+        _table("Theo thủ tục", P.unit_breakdown("procedure"), BREAKDOWN_COLUMNS, pos(0, 8, 24, 10))
+    )
     d = d.with_panel(_table("Theo lĩnh vực", P.unit_breakdown("field"), BREAKDOWN_COLUMNS, pos(0, 18, 12, 8)))
-    d = d.with_panel(_table("Theo kênh tiếp nhận", P.unit_breakdown("channel"), BREAKDOWN_COLUMNS, pos(12, 18, 12, 8)))
-    d = d.with_panel(_table("Danh sách hồ sơ đang quá hạn", P.OVERDUE_LIST, OVERDUE_COLUMNS, pos(0, 26, 24, 12),
-                            "Hồ sơ chưa kết thúc đã quá hạn giải quyết (ngày hiệu lực sau khi trừ thời gian chờ bổ sung) "
-                            "hoặc đã 2 lần yêu cầu bổ sung, tại ngày cuối khoảng thời gian."))
+    d = d.with_panel(
+        _table("Theo kênh tiếp nhận", P.unit_breakdown("channel"), BREAKDOWN_COLUMNS, pos(12, 18, 12, 8))
+    )
+    d = d.with_panel(
+        _table(
+            "Danh sách hồ sơ đang quá hạn",
+            P.OVERDUE_LIST,
+            OVERDUE_COLUMNS,
+            pos(0, 26, 24, 12),
+            "Hồ sơ chưa kết thúc đã quá hạn giải quyết (ngày hiệu lực sau khi trừ thời gian chờ bổ sung) "
+            "hoặc đã 2 lần yêu cầu bổ sung, tại ngày cuối khoảng thời gian.",
+        )
+    )
     return d
 
 
-INDEX766_COLUMNS = ("unit_code", "unit_name", "level_name", "received", "carried_over", "progress", "progress_score",
-                    "payment_dossier_online", "payment_dossier_score", "payment_procedure_online",
-                    "payment_procedure_score", "original_result_available", "original_result_score",
-                    "so_hoa_giay_to", "so_hoa_score", "reused_digitized_data", "reused_score",
-                    "synced_personal_storage", "synced_score", "citizen_data_dossier", "citizen_data_score",
-                    "receiving_satisfaction", "receiving_satisfaction_score")
+INDEX766_COLUMNS = (
+    "unit_code",
+    "unit_name",
+    "level_name",
+    "received",
+    "carried_over",
+    "progress",
+    "progress_score",
+    "payment_dossier_online",
+    "payment_dossier_score",
+    "payment_procedure_online",
+    "payment_procedure_score",
+    "original_result_available",
+    "original_result_score",
+    "so_hoa_giay_to",
+    "so_hoa_score",
+    "reused_digitized_data",
+    "reused_score",
+    "synced_personal_storage",
+    "synced_score",
+    "citizen_data_dossier",
+    "citizen_data_score",
+    "receiving_satisfaction",
+    "receiving_satisfaction_score",
+)
 
 
 def index766() -> dash_b.Dashboard:
-    d = _base(UID_766, "Chỉ số 766 — các nhóm chỉ số theo hồ sơ, theo đơn vị",
-              "Bộ chỉ số chỉ đạo, điều hành theo Quyết định 766/QĐ-TTg: phần tính từ hồ sơ (Tiến độ, Thanh toán, "
-              "Số hóa, Hài lòng) theo đơn vị, tỷ lệ theo % và điểm làm tròn 2 chữ số.",
-              "now/y", ["chi-so-766"])
+    d = _base(
+        UID_766,
+        "Chỉ số 766 — các nhóm chỉ số theo hồ sơ, theo đơn vị",
+        "Bộ chỉ số chỉ đạo, điều hành theo Quyết định 766/QĐ-TTg: phần tính từ hồ sơ (Tiến độ, Thanh toán, "
+        "Số hóa, Hài lòng) theo đơn vị, tỷ lệ theo % và điểm làm tròn 2 chữ số.",
+        "now/y",
+        ["chi-so-766"],
+    )
     for v in _scope_variables():
         d = d.with_variable(v)
-    d = d.with_panel(text.Panel().title("Cách tính").grid_pos(pos(0, 0, 24, 4)).content(
-        "**Tiến độ (TD1)** = (hồ sơ giải quyết trước hạn, đúng hạn + hồ sơ đang giải quyết trong hạn) / "
-        "(hồ sơ tiếp nhận trong kỳ + hồ sơ kỳ trước chuyển sang); điểm = 20 × tỷ lệ. "
-        "Thanh toán: hồ sơ thanh toán trực tuyến / hồ sơ có nghĩa vụ tài chính (6 điểm), thủ tục có thanh toán trực tuyến (2 điểm). "
-        "Số hóa: kết quả điện tử (6), số hóa hồ sơ (4), tái sử dụng dữ liệu (2, đủ điểm từ 80%), kho dữ liệu cá nhân (4), "
-        "dữ liệu dân cư (2). Hài lòng: 100% − tỷ lệ trễ hạn − tỷ lệ không hài lòng (6, đủ điểm từ 90%). "
-        "Hồ sơ đang giải quyết trong hạn tính tại thời điểm hiện tại (chính xác khi khoảng thời gian kết thúc hôm nay)."))
-    d = d.with_panel(_table("Chỉ số 766 theo đơn vị (thấp nhất ở trên)", P.INDEX_766, INDEX766_COLUMNS,
-                            pos(0, 4, 24, 20), links=_unit_link()))
+    d = d.with_panel(
+        text.Panel()
+        .title("Cách tính")
+        .grid_pos(pos(0, 0, 24, 4))
+        .content(
+            "**Tiến độ (TD1)** = (hồ sơ giải quyết trước hạn, đúng hạn + hồ sơ đang giải quyết trong hạn) / "
+            "(hồ sơ tiếp nhận trong kỳ + hồ sơ kỳ trước chuyển sang); điểm = 20 × tỷ lệ. "
+            "Thanh toán: hồ sơ thanh toán trực tuyến / hồ sơ có nghĩa vụ tài chính (6 điểm), thủ tục có thanh toán trực tuyến (2 điểm). "
+            "Số hóa: kết quả điện tử (6), số hóa hồ sơ (4), tái sử dụng dữ liệu (2, đủ điểm từ 80%), kho dữ liệu cá nhân (4), "
+            "dữ liệu dân cư (2). Hài lòng: 100% − tỷ lệ trễ hạn − tỷ lệ không hài lòng (6, đủ điểm từ 90%). "
+            "Hồ sơ đang giải quyết trong hạn tính tại thời điểm hiện tại (chính xác khi khoảng thời gian kết thúc hôm nay)."
+        )
+    )
+    d = d.with_panel(
+        _table(
+            "Chỉ số 766 theo đơn vị (thấp nhất ở trên)",
+            P.INDEX_766,
+            INDEX766_COLUMNS,
+            pos(0, 4, 24, 20),
+            links=_unit_link(),
+        )
+    )
     return d
 
 
 PROM_QUERIES = {
-    "throughput": 'sum by (service) (rate(motcua_events_in_total[5m]))',
-    "lag": 'sum by (service, topic, partition) (motcua_consumer_lag)',
-    "dead_letters": 'sum by (code) (increase(motcua_dead_letters_total[1h]))',
-    "insert_p95": 'histogram_quantile(0.95, sum by (le, table) (rate(motcua_insert_latency_seconds_bucket[5m])))',
-    "freshness": 'histogram_quantile(0.95, sum by (le) (rate(motcua_freshness_seconds_bucket[5m])))',
-    "exporter_age": 'time() - max(motcua_exporter_last_refresh_timestamp_seconds)',
+    "throughput": "sum by (service) (rate(motcua_events_in_total[5m]))",
+    "lag": "sum by (service, topic, partition) (motcua_consumer_lag)",
+    "dead_letters": "sum by (code) (increase(motcua_dead_letters_total[1h]))",
+    "insert_p95": "histogram_quantile(0.95, sum by (le, table) (rate(motcua_insert_latency_seconds_bucket[5m])))",
+    "freshness": "histogram_quantile(0.95, sum by (le) (rate(motcua_freshness_seconds_bucket[5m])))",
+    "exporter_age": "time() - max(motcua_exporter_last_refresh_timestamp_seconds)",
 }
 
 
-def _prom_ts(title: str, key: str, unit: str, legend: str, grid: dm.GridPos, description: str = "") -> timeseries.Panel:
-    return (timeseries.Panel().title(title).description(description).datasource(PROM)
-            .with_target(prom_b.Dataquery().expr(PROM_QUERIES[key]).legend_format(legend).ref_id("A"))
-            .grid_pos(grid).unit(unit).line_width(2).fill_opacity(10))
+def _prom_ts(
+    title: str, key: str, unit: str, legend: str, grid: dm.GridPos, description: str = ""
+) -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(PROM)
+        .with_target(prom_b.Dataquery().expr(PROM_QUERIES[key]).legend_format(legend).ref_id("A"))
+        .grid_pos(grid)
+        .unit(unit)
+        .line_width(2)
+        .fill_opacity(10)
+    )
 
 
 def health() -> dash_b.Dashboard:
-    d = _base(UID_HEALTH, "Sức khỏe hệ thống — luồng dữ liệu hồ sơ",
-              "Tốc độ xử lý sự kiện, độ trễ Kafka, bản ghi lỗi (dead letters), độ mới của số liệu.", "now-6h", ["suc-khoe"])
+    d = _base(
+        UID_HEALTH,
+        "Sức khỏe hệ thống — luồng dữ liệu hồ sơ",
+        "Tốc độ xử lý sự kiện, độ trễ Kafka, bản ghi lỗi (dead letters), độ mới của số liệu.",
+        "now-6h",
+        ["suc-khoe"],
+    )
     d = d.with_panel(_prom_ts("Sự kiện xử lý mỗi giây", "throughput", "ops", "{{service}}", pos(0, 0, 12, 8)))
-    d = d.with_panel(_prom_ts("Độ trễ tiêu thụ Kafka (số bản ghi chưa xử lý)", "lag", "locale", "{{service}} {{topic}}/{{partition}}", pos(12, 0, 12, 8)))
-    d = d.with_panel(_prom_ts("Bản ghi lỗi (dead letters) mỗi giờ", "dead_letters", "locale", "{{code}}", pos(0, 8, 12, 8)))
-    d = d.with_panel(_prom_ts("Thời gian ghi ClickHouse (p95)", "insert_p95", "s", "{{table}}", pos(12, 8, 12, 8)))
-    d = d.with_panel(_prom_ts("Độ trễ từ tiếp nhận đến ClickHouse (p95)", "freshness", "s", "p95", pos(0, 16, 12, 8),
-                              "Từ khi cổng tiếp nhận sự kiện đến khi ClickHouse ghi xong; cảnh báo khi p95 quá 30 giây."))
-    d = d.with_panel(_prom_ts("Tuổi số liệu của bộ xuất chỉ số (exporter)", "exporter_age", "s", "exporter", pos(12, 16, 12, 8)))
-    d = d.with_panel(_table("Bản ghi lỗi trong ClickHouse theo mã lỗi", P.DEAD_LETTERS_BY_CODE,
-                            ("code", "dead_letters", "last_seen"), pos(0, 24, 12, 8)))
-    d = d.with_panel(timeseries.Panel().title("Bản ghi lỗi trong ClickHouse theo giờ").datasource(CH)
-                     .with_target(ch(P.DEAD_LETTERS_TREND, series=True)).grid_pos(pos(12, 24, 12, 8))
-                     .unit("locale").display_name("${__field.labels.series}")
-                     .draw_style(common.GraphDrawStyle.BARS).fill_opacity(60))
+    d = d.with_panel(
+        _prom_ts(
+            "Độ trễ tiêu thụ Kafka (số bản ghi chưa xử lý)",
+            "lag",
+            "locale",
+            "{{service}} {{topic}}/{{partition}}",
+            pos(12, 0, 12, 8),
+        )
+    )
+    d = d.with_panel(
+        _prom_ts("Bản ghi lỗi (dead letters) mỗi giờ", "dead_letters", "locale", "{{code}}", pos(0, 8, 12, 8))
+    )
+    d = d.with_panel(
+        _prom_ts("Thời gian ghi ClickHouse (p95)", "insert_p95", "s", "{{table}}", pos(12, 8, 12, 8))
+    )
+    d = d.with_panel(
+        _prom_ts(
+            "Độ trễ từ tiếp nhận đến ClickHouse (p95)",
+            "freshness",
+            "s",
+            "p95",
+            pos(0, 16, 12, 8),
+            "Từ khi cổng tiếp nhận sự kiện đến khi ClickHouse ghi xong; cảnh báo khi p95 quá 30 giây.",
+        )
+    )
+    d = d.with_panel(
+        _prom_ts(
+            "Tuổi số liệu của bộ xuất chỉ số (exporter)", "exporter_age", "s", "exporter", pos(12, 16, 12, 8)
+        )
+    )
+    d = d.with_panel(
+        _table(
+            "Bản ghi lỗi trong ClickHouse theo mã lỗi",
+            P.DEAD_LETTERS_BY_CODE,
+            ("code", "dead_letters", "last_seen"),
+            pos(0, 24, 12, 8),
+        )
+    )
+    d = d.with_panel(
+        timeseries.Panel()
+        .title("Bản ghi lỗi trong ClickHouse theo giờ")
+        .datasource(CH)
+        .with_target(ch(P.DEAD_LETTERS_TREND, series=True))
+        .grid_pos(pos(12, 24, 12, 8))
+        .unit("locale")
+        .display_name("${__field.labels.series}")
+        .draw_style(common.GraphDrawStyle.BARS)
+        .fill_opacity(60)
+    )
     return d
 
 
-DASHBOARDS = {UID_OVERVIEW: overview, UID_RANKING: ranking, UID_UNIT: unit_drilldown, UID_766: index766,
-              UID_HEALTH: health}
+DASHBOARDS = {
+    UID_OVERVIEW: overview,
+    UID_RANKING: ranking,
+    UID_UNIT: unit_drilldown,
+    UID_766: index766,
+    UID_HEALTH: health,
+}
 
 
 def to_json_text(d: dash_b.Dashboard) -> str:

@@ -26,9 +26,16 @@ class ClickHouseQuery(cogvariants.Dataquery):
     datasource: dashboard.DataSourceRef | None
     hide: bool | None
 
-    def __init__(self, ref_id: str = "A", raw_sql: str = "", format_val: int = FORMAT_TABLE,
-                 query_type: str = "table", editor_type: str = "sql",
-                 datasource: dashboard.DataSourceRef | None = None, hide: bool | None = None):
+    def __init__(
+        self,
+        ref_id: str = "A",
+        raw_sql: str = "",
+        format_val: int = FORMAT_TABLE,
+        query_type: str = "table",
+        editor_type: str = "sql",
+        datasource: dashboard.DataSourceRef | None = None,
+        hide: bool | None = None,
+    ):
         self.ref_id = ref_id
         self.raw_sql = raw_sql
         self.format_val = format_val

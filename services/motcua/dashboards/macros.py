@@ -25,11 +25,13 @@ class PanelContext:
     interval_s: int = 60
 
     @classmethod
-    def for_days(cls, first: date, last_inclusive: date, **variables) -> "PanelContext":
+    def for_days(cls, first: date, last_inclusive: date, **variables) -> PanelContext:
         """Local days [first, last] as Grafana sends them: from = first 00:00:00.000,
         to = last 23:59:59.999 (Asia/Ho_Chi_Minh)."""
         start = datetime(first.year, first.month, first.day, tzinfo=VN_TZ)
-        end = datetime(last_inclusive.year, last_inclusive.month, last_inclusive.day, 23, 59, 59, 999000, tzinfo=VN_TZ)
+        end = datetime(
+            last_inclusive.year, last_inclusive.month, last_inclusive.day, 23, 59, 59, 999000, tzinfo=VN_TZ
+        )
         return cls(int(start.timestamp() * 1000), int(end.timestamp() * 1000), variables)
 
     def values(self, name: str) -> list[str] | None:
@@ -75,7 +77,7 @@ def _conditional_all(sql: str, ctx: PanelContext) -> str:
         phrase = args[0]
         if var and ctx.values(var.group(1)) is None:
             phrase = "1=1"
-        sql = sql[:idx] + phrase + sql[end + 1:]
+        sql = sql[:idx] + phrase + sql[end + 1 :]
         idx = sql.rfind(macro)
     return sql
 
@@ -117,14 +119,17 @@ def _backend_macros(sql: str, ctx: PanelContext) -> str:
         while idx != -1:
             args, end = _macro_args(sql, idx + len(token) - 1)
             col = args[0].strip()
-            lo, hi = ((simple["$__fromTime_ms"], simple["$__toTime_ms"]) if name.endswith("_ms")
-                      else (simple["$__fromTime"], simple["$__toTime"]))
-            sql = sql[:idx] + f"{col} >= {lo} AND {col} <= {hi}" + sql[end + 1:]
+            lo, hi = (
+                (simple["$__fromTime_ms"], simple["$__toTime_ms"])
+                if name.endswith("_ms")
+                else (simple["$__fromTime"], simple["$__toTime"])
+            )
+            sql = sql[:idx] + f"{col} >= {lo} AND {col} <= {hi}" + sql[end + 1 :]
             idx = sql.find(token)
     for token in sorted(simple, key=len, reverse=True):
         sql = re.sub(re.escape(token) + r"(\(\))?(?!\w)", simple[token], sql)
     if "$__" in sql:
-        raise ValueError(f"unexpanded macro in: {sql[sql.index('$__'):][:40]}")
+        raise ValueError(f"unexpanded macro in: {sql[sql.index('$__') :][:40]}")
     return sql
 
 

@@ -40,8 +40,14 @@ CHANNEL_CODES = CHANNEL_ORDER
 CHANNEL_NAMES = tuple(CHANNEL_LABELS[c] for c in CHANNEL_CODES)
 # Rates of metrics.md shown as percentages (progress_766 needs the backlog: its own panel).
 RATE_METRICS = tuple(m for m in METRICS if m.percent and m.id != "progress_766")
-TREND_METRICS = ("on_time_rate", "online_filing_rate", "dossier_digitisation_rate",
-                 "result_digitisation_rate", "online_payment_rate", "satisfaction_rate")
+TREND_METRICS = (
+    "on_time_rate",
+    "online_filing_rate",
+    "dossier_digitisation_rate",
+    "result_digitisation_rate",
+    "online_payment_rate",
+    "satisfaction_rate",
+)
 
 
 def _list(values) -> str:
@@ -81,8 +87,14 @@ MONTHS_FROM = "if(toDayOfMonth(d0) = 1, d0, toStartOfMonth(d0) + INTERVAL 1 MONT
 MONTHS_TO = "toStartOfMonth(d1 + 1)"  # end (exclusive) of the last whole month
 
 
-def counter_branches(columns: tuple[str, ...], day_filter: str, extra_keys: str = "", by_unit: bool = False,
-                     monthly: bool = False, select: str = "") -> list[str]:
+def counter_branches(
+    columns: tuple[str, ...],
+    day_filter: str,
+    extra_keys: str = "",
+    by_unit: bool = False,
+    monthly: bool = False,
+    select: str = "",
+) -> list[str]:
     """The SELECTs (to UNION ALL) of daily counters in scope, routed to the smallest table
     that can answer: the per-level rollup (unit = All, field = All; not when ``by_unit``),
     the per-unit rollup (field = All; with ``monthly``, the whole months of [d0, d1] from the
@@ -92,21 +104,29 @@ def counter_branches(columns: tuple[str, ...], day_filter: str, extra_keys: str 
     cols = ", ".join(columns)
     keys = "day, province_code, unit_level, unit_code"
     if extra_keys:
-        return [f"SELECT {select or f'{keys}, {extra_keys}, {cols}'} FROM kpi_daily "
-                f"WHERE {day_filter} AND {SCOPE_F} AND $__conditionalAll(field_code IN (${{field:singlequote}}), $field)"]
+        return [
+            f"SELECT {select or f'{keys}, {extra_keys}, {cols}'} FROM kpi_daily "
+            f"WHERE {day_filter} AND {SCOPE_F} AND $__conditionalAll(field_code IN (${{field:singlequote}}), $field)"
+        ]
     sel = select or f"{keys}, {cols}"
     unit_rollup = FIELD_ALL if by_unit else f"{FIELD_ALL} AND NOT {UNIT_ALL}"
     out = []
     if not by_unit:
         level_sel = select or f"day, province_code, unit_level, '' AS unit_code, {cols}"
-        out.append(f"SELECT {level_sel} FROM kpi_daily_level "
-                   f"WHERE {FIELD_ALL} AND {UNIT_ALL} AND {day_filter} AND {PROVINCE_F} AND {LEVEL_F}")
+        out.append(
+            f"SELECT {level_sel} FROM kpi_daily_level "
+            f"WHERE {FIELD_ALL} AND {UNIT_ALL} AND {day_filter} AND {PROVINCE_F} AND {LEVEL_F}"
+        )
     if monthly:
         month_sel = select or f"month AS day, province_code, unit_level, unit_code, {cols}"
-        out.append(f"SELECT {month_sel} FROM kpi_monthly_unit "
-                   f"WHERE {unit_rollup} AND month >= {MONTHS_FROM} AND month < {MONTHS_TO} AND {SCOPE_F}")
-        out.append(f"SELECT {sel} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} "
-                   f"AND NOT (day >= {MONTHS_FROM} AND day < {MONTHS_TO}) AND {SCOPE_F}")
+        out.append(
+            f"SELECT {month_sel} FROM kpi_monthly_unit "
+            f"WHERE {unit_rollup} AND month >= {MONTHS_FROM} AND month < {MONTHS_TO} AND {SCOPE_F}"
+        )
+        out.append(
+            f"SELECT {sel} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} "
+            f"AND NOT (day >= {MONTHS_FROM} AND day < {MONTHS_TO}) AND {SCOPE_F}"
+        )
     else:
         out.append(f"SELECT {sel} FROM kpi_daily_unit WHERE {unit_rollup} AND {day_filter} AND {SCOPE_F}")
     out.append(f"SELECT {sel} FROM kpi_daily WHERE {FIELD_ONE} AND {day_filter} AND {SCOPE_F}")
@@ -117,14 +137,23 @@ def union(branches: list[str]) -> str:
     return "(" + "\n  UNION ALL\n  ".join(branches) + ")"
 
 
-def counters(columns: tuple[str, ...], day_filter: str, extra_keys: str = "", by_unit: bool = False,
-             monthly: bool = False) -> str:
+def counters(
+    columns: tuple[str, ...],
+    day_filter: str,
+    extra_keys: str = "",
+    by_unit: bool = False,
+    monthly: bool = False,
+) -> str:
     """A subquery of daily counters in scope: ``counter_branches`` in a UNION ALL."""
     return union(counter_branches(columns, day_filter, extra_keys, by_unit, monthly))
 
 
-def backlog_branches(today: str = "today", due_soon: str | None = None,
-                     keys: str = "province_code, unit_level, unit_code", tail: str = "") -> list[str]:
+def backlog_branches(
+    today: str = "today",
+    due_soon: str | None = None,
+    keys: str = "province_code, unit_level, unit_code",
+    tail: str = "",
+) -> list[str]:
     """The SELECTs (to UNION ALL) of the open backlog "now" in scope, by unit (or finer):
     ``keys``, ``open`` (in progress), ``open_not_due`` (open, due on or after ``today``),
     with ``due_soon`` (a condition on due_date implying due_date >= today) ``open_due_soon``,
@@ -164,14 +193,21 @@ def level_targets(anchor: str = "d1", metric_filter: str = "1") -> str:
 
 
 def met_sql(ratio: str, target: str, cmp: str) -> str:
-    return (f"multiIf({target} IS NULL OR {ratio} IS NULL, NULL, {cmp} = '>=', {ratio} >= {target} - 1e-12, "
-            f"{cmp} = '>', {ratio} > {target}, {cmp} = '=', abs({ratio} - {target}) < 1e-9, "
-            f"{cmp} = '<=', {ratio} <= {target} + 1e-12, {ratio} < {target})")
+    return (
+        f"multiIf({target} IS NULL OR {ratio} IS NULL, NULL, {cmp} = '>=', {ratio} >= {target} - 1e-12, "
+        f"{cmp} = '>', {ratio} > {target}, {cmp} = '=', abs({ratio} - {target}) < 1e-9, "
+        f"{cmp} = '<=', {ratio} <= {target} + 1e-12, {ratio} < {target})"
+    )
 
 
 def _metric_tuples(metrics) -> str:
-    return "[" + ", ".join(
-        f"('{m.id}', '{m.label_vi}', toInt64({m.numerator}), toInt64({m.denominator}))" for m in metrics) + "]"
+    return (
+        "["
+        + ", ".join(
+            f"('{m.id}', '{m.label_vi}', toInt64({m.numerator}), toInt64({m.denominator}))" for m in metrics
+        )
+        + "]"
+    )
 
 
 PERIOD_STARTS = {
@@ -180,7 +216,12 @@ PERIOD_STARTS = {
     "year": "toStartOfYear(d1)",
     "range": D_FROM,
 }
-PERIOD_TITLES = {"day": "Hôm nay", "month": "Tháng này", "year": "Năm nay", "range": "Khoảng thời gian đã chọn"}
+PERIOD_TITLES = {
+    "day": "Hôm nay",
+    "month": "Tháng này",
+    "year": "Năm nay",
+    "range": "Khoảng thời gian đã chọn",
+}
 
 
 def rates_by_level(period: str) -> str:
@@ -194,10 +235,10 @@ SELECT unit_level, {level_name()} AS level_name, m.1 AS metric_id, m.2 AS metric
     m.3 AS numerator, m.4 AS denominator,
     if(m.4 = 0, NULL, m.3 / m.4) AS ratio,
     tg.target AS target, tg.cmp AS comparator,
-    {met_sql('ratio', 'tg.target', 'tg.cmp')} AS met
+    {met_sql("ratio", "tg.target", "tg.cmp")} AS met
 FROM (
   SELECT unit_level, {sums}
-  FROM {counters(tuple(cols), 'day >= d0 AND day <= d1')}
+  FROM {counters(tuple(cols), "day >= d0 AND day <= d1")}
   GROUP BY unit_level
 ) AS c
 ARRAY JOIN {_metric_tuples(RATE_METRICS)} AS m
@@ -212,20 +253,21 @@ def headline(metric: str, period: str) -> str:
     return f"""WITH {D_TO} AS d1, {PERIOD_STARTS[period]} AS d0
 SELECT sum({m.numerator}) AS numerator, sum({m.denominator}) AS denominator,
     if(denominator = 0, NULL, numerator / denominator) AS ratio
-FROM {counters((m.numerator, m.denominator), 'day >= d0 AND day <= d1')}"""
+FROM {counters((m.numerator, m.denominator), "day >= d0 AND day <= d1")}"""
 
 
 def backlog_counts(by_level: bool) -> str:
     """In progress now, overdue now, due soon (today or the next working day)."""
     group = "unit_level" if by_level else ""
     sel = f"unit_level, {level_name()} AS level_name, " if by_level else ""
-    tail = (f"GROUP BY unit_level ORDER BY indexOf({_list(LEVEL_CODES)}, toString(unit_level))"
-            if group else "")
+    tail = (
+        f"GROUP BY unit_level ORDER BY indexOf({_list(LEVEL_CODES)}, toString(unit_level))" if group else ""
+    )
     return f"""WITH {D_TO} AS today, {NEXT_WORKING_DAY} AS next_wd
 SELECT {sel}sum(open) AS in_progress,
     in_progress - sum(open_not_due) AS overdue,
     sum(open_due_soon) AS due_soon
-FROM {union(backlog_branches(due_soon='due_date = today OR due_date = next_wd'))}
+FROM {union(backlog_branches(due_soon="due_date = today OR due_date = next_wd"))}
 {tail}"""
 
 
@@ -235,7 +277,7 @@ def trend(metric: str) -> str:
     return f"""WITH {D_FROM} AS d0, {D_TO} AS d1, dateDiff('day', d0, d1) > 62 AS weekly
 SELECT toDateTime(if(weekly, toMonday(day), day), '{TZ}') AS time, {level_name()} AS series,
     sum({m.numerator}) / sum({m.denominator}) AS value
-FROM {counters((m.numerator, m.denominator), 'day >= d0 AND day <= d1')}
+FROM {counters((m.numerator, m.denominator), "day >= d0 AND day <= d1")}
 GROUP BY time, series
 HAVING sum({m.denominator}) > 0
 ORDER BY time, series"""
@@ -244,7 +286,7 @@ ORDER BY time, series"""
 def trend_targets(metric: str) -> str:
     """The target in force at the range end per level, as a flat line over the range."""
     return f"""WITH {D_FROM} AS d0, {D_TO} AS d1
-SELECT toDateTime(t, '{TZ}') AS time, concat('Chỉ tiêu ', {level_name('t_level')}) AS series, target AS value
+SELECT toDateTime(t, '{TZ}') AS time, concat('Chỉ tiêu ', {level_name("t_level")}) AS series, target AS value
 FROM {level_targets(metric_filter=f"metric = '{metric}'")}
 ARRAY JOIN [d0, d1] AS t
 WHERE $__conditionalAll(t_level IN (${{level:singlequote}}), $level)
@@ -273,11 +315,16 @@ def ranking(order: str) -> str:
     targets are a constant array, looked up per unit."""
     order_sql = "ratio ASC, ended DESC" if order == "rate" else "gap ASC NULLS LAST, ratio ASC"
     rows = backlog_branches(keys="unit_code, unit_level", tail="0 AS ended, 0 AS ended_ok")
-    rows += counter_branches(("ended", "ended_ok"), "day >= d0 AND day <= d1", by_unit=True, monthly=True,
-                             select="unit_code, unit_level, 0, 0, ended, ended_ok")
-    return f"""WITH {D_FROM} AS d0, {D_TO} AS d1, d1 AS today, {ranking_targets('on_time_rate')} AS tg
+    rows += counter_branches(
+        ("ended", "ended_ok"),
+        "day >= d0 AND day <= d1",
+        by_unit=True,
+        monthly=True,
+        select="unit_code, unit_level, 0, 0, ended, ended_ok",
+    )
+    return f"""WITH {D_FROM} AS d0, {D_TO} AS d1, d1 AS today, {ranking_targets("on_time_rate")} AS tg
 SELECT c.unit_code AS unit_code, if(ifNull(n.name, '') = '', c.unit_code, n.name) AS unit_name,
-    c.unit_level AS unit_level, {level_name('c.unit_level')} AS level_name,
+    c.unit_level AS unit_level, {level_name("c.unit_level")} AS level_name,
     c.ended AS ended, c.ended_ok AS ended_ok, c.ended_ok / c.ended AS ratio,
     if((arrayFirstIndex(t -> t.1 = c.unit_code OR (t.1 = '' AND t.2 IN ('', c.unit_level)), tg) AS t_index) = 0,
        NULL, tg[t_index].5) AS target,
@@ -305,7 +352,9 @@ def unit_breakdown(dim: str) -> str:
     else:
         kind = "procedure" if dim == "procedure" else "field"
         label = "if(ifNull(n.name, '') = '', k, n.name)"
-        join = f"LEFT JOIN (SELECT code, name FROM reference_names WHERE kind = '{kind}') AS n ON n.code = c.k"
+        join = (
+            f"LEFT JOIN (SELECT code, name FROM reference_names WHERE kind = '{kind}') AS n ON n.code = c.k"
+        )
     return f"""WITH {D_FROM} AS d0, {D_TO} AS d1
 SELECT c.k AS code, {label} AS name, c.received AS received, c.ended AS ended,
     if(c.ended = 0, NULL, c.ended_ok / c.ended) AS on_time_rate,
@@ -351,26 +400,28 @@ def _score(expr: str) -> str:
 
 INDEX_766 = f"""WITH {D_FROM} AS d0, {D_TO} AS d1, d1 AS today
 SELECT c.unit_code AS unit_code, if(ifNull(n.name, '') = '', c.unit_code, n.name) AS unit_name,
-    {level_name('c.unit_level')} AS level_name,
+    {level_name("c.unit_level")} AS level_name,
     c.p_received AS received, c.p_carried_over AS carried_over,
     (c.p_ended_ok + ifNull(b.within_now, 0)) / nullIf(c.p_received + c.p_carried_over, 0) AS progress,
-    {_score('20 * ifNull(progress, 0)')} AS progress_score,
+    {_score("20 * ifNull(progress, 0)")} AS progress_score,
     c.p_paid_online / nullIf(c.p_has_fee, 0) AS payment_dossier_online,
-    {_score('6 * ifNull(payment_dossier_online, 0)')} AS payment_dossier_score,
+    {_score("6 * ifNull(payment_dossier_online, 0)")} AS payment_dossier_score,
     p.fee_procs_paid_online / nullIf(p.fee_procs, 0) AS payment_procedure_online,
-    {_score('least(2, 2.5 * ifNull(payment_procedure_online, 0))')} AS payment_procedure_score,
+    {_score("least(2, 2.5 * ifNull(payment_procedure_online, 0))")} AS payment_procedure_score,
     c.p_electronic_result_any / nullIf(c.p_ended, 0) AS original_result_available,
-    {_score('6 * ifNull(original_result_available, 0)')} AS original_result_score,
+    {_score("6 * ifNull(original_result_available, 0)")} AS original_result_score,
     c.p_digitised_all / nullIf(c.p_received, 0) AS so_hoa_giay_to,
-    {_score('4 * ifNull(so_hoa_giay_to, 0)')} AS so_hoa_score,
+    {_score("4 * ifNull(so_hoa_giay_to, 0)")} AS so_hoa_score,
     c.p_reused / nullIf(c.p_received, 0) AS reused_digitized_data,
-    {_score('2 * least(1, ifNull(reused_digitized_data, 0) / 0.8)')} AS reused_score,
+    {_score("2 * least(1, ifNull(reused_digitized_data, 0) / 0.8)")} AS reused_score,
     c.p_personal_store / nullIf(c.p_received, 0) AS synced_personal_storage,
-    {_score('4 * ifNull(synced_personal_storage, 0)')} AS synced_score,
+    {_score("4 * ifNull(synced_personal_storage, 0)")} AS synced_score,
     c.p_population_data / nullIf(c.p_received, 0) AS citizen_data_dossier,
-    {_score('2 * ifNull(citizen_data_dossier, 0)')} AS citizen_data_score,
+    {_score("2 * ifNull(citizen_data_dossier, 0)")} AS citizen_data_score,
     1 - c.p_ended_late / nullIf(c.p_ended, 0) - (c.p_rated - c.p_rated_satisfied) / nullIf(c.p_rated, 0) AS receiving_satisfaction,
-    {_score('least(6, 6 * greatest(0, ifNull(receiving_satisfaction, 0)) / 0.9)')} AS receiving_satisfaction_score
+    {
+    _score("least(6, 6 * greatest(0, ifNull(receiving_satisfaction, 0)) / 0.9)")
+} AS receiving_satisfaction_score
 FROM (
   SELECT unit_code, any(unit_level) AS unit_level,
       sumIf(received, day >= d0) AS p_received,
@@ -383,18 +434,38 @@ FROM (
       sumIf(personal_store, day >= d0) AS p_personal_store,
       sumIf(population_data, day >= d0) AS p_population_data,
       sumIf(rated, day >= d0) AS p_rated, sumIf(rated_satisfied, day >= d0) AS p_rated_satisfied
-  FROM {counters(('received', 'ended', 'ended_ok', 'ended_late', 'has_fee', 'paid_online',
-                  'electronic_result_any', 'digitised_all', 'reused', 'personal_store',
-                  'population_data', 'rated', 'rated_satisfied'), 'day <= d1', by_unit=True)}
+  FROM {
+    counters(
+        (
+            "received",
+            "ended",
+            "ended_ok",
+            "ended_late",
+            "has_fee",
+            "paid_online",
+            "electronic_result_any",
+            "digitised_all",
+            "reused",
+            "personal_store",
+            "population_data",
+            "rated",
+            "rated_satisfied",
+        ),
+        "day <= d1",
+        by_unit=True,
+    )
+}
   GROUP BY unit_code
   HAVING p_received + p_carried_over > 0
 ) AS c
-LEFT JOIN (SELECT unit_code, sum(open_not_due) AS within_now FROM {union(backlog_branches())} GROUP BY unit_code) AS b
+LEFT JOIN (SELECT unit_code, sum(open_not_due) AS within_now FROM {
+    union(backlog_branches())
+} GROUP BY unit_code) AS b
   ON b.unit_code = c.unit_code
 LEFT JOIN (
   SELECT unit_code, countIf(fee > 0) AS fee_procs, countIf(fee > 0 AND paid > 0) AS fee_procs_paid_online
   FROM (SELECT unit_code, procedure_code, sum(has_fee) AS fee, sum(paid_online) AS paid
-        FROM {counters(('has_fee', 'paid_online'), 'day >= d0 AND day <= d1', 'procedure_code')}
+        FROM {counters(("has_fee", "paid_online"), "day >= d0 AND day <= d1", "procedure_code")}
         GROUP BY unit_code, procedure_code)
   GROUP BY unit_code
 ) AS p ON p.unit_code = c.unit_code
@@ -417,11 +488,19 @@ ORDER BY time"""
 
 
 # -- variables ---------------------------------------------------------------------------
-VAR_PROVINCE = (f"SELECT {province_key()} AS province, anyIf(province_name, province_name != '') FROM reference_names "
-                "WHERE kind = 'unit' AND province_code != '' GROUP BY province ORDER BY province")
-VAR_UNIT = ("SELECT code, name FROM reference_names WHERE kind = 'unit' AND "
-            + PROVINCE_F + " AND " + LEVEL_F.replace("unit_level IN", "unit_level IN")
-            + " ORDER BY indexOf(" + _list(LEVEL_CODES) + ", toString(unit_level)), name")
+VAR_PROVINCE = (
+    f"SELECT {province_key()} AS province, anyIf(province_name, province_name != '') FROM reference_names "
+    "WHERE kind = 'unit' AND province_code != '' GROUP BY province ORDER BY province"
+)
+VAR_UNIT = (
+    "SELECT code, name FROM reference_names WHERE kind = 'unit' AND "
+    + PROVINCE_F
+    + " AND "
+    + LEVEL_F.replace("unit_level IN", "unit_level IN")
+    + " ORDER BY indexOf("
+    + _list(LEVEL_CODES)
+    + ", toString(unit_level)), name"
+)
 VAR_FIELD = "SELECT code, name FROM reference_names WHERE kind = 'field' ORDER BY name"
 
 
@@ -435,25 +514,36 @@ class PanelQuery:
 def overview_queries() -> list[PanelQuery]:
     """Every ClickHouse query of the Phòng điều hành dashboard, by a stable key."""
     out = [PanelQuery(f"rates_{p}", rates_by_level(p), "table") for p in ("day", "month", "year")]
-    out += [PanelQuery(f"headline_on_time_{p}", headline("on_time_rate", p), "table") for p in ("month", "year")]
-    out += [PanelQuery("backlog_total", backlog_counts(False), "table"),
-            PanelQuery("backlog_by_level", backlog_counts(True), "table")]
+    out += [
+        PanelQuery(f"headline_on_time_{p}", headline("on_time_rate", p), "table") for p in ("month", "year")
+    ]
+    out += [
+        PanelQuery("backlog_total", backlog_counts(False), "table"),
+        PanelQuery("backlog_by_level", backlog_counts(True), "table"),
+    ]
     for m in TREND_METRICS:
-        out += [PanelQuery(f"trend_{m}", trend(m), "timeseries"),
-                PanelQuery(f"trend_targets_{m}", trend_targets(m), "timeseries")]
+        out += [
+            PanelQuery(f"trend_{m}", trend(m), "timeseries"),
+            PanelQuery(f"trend_targets_{m}", trend_targets(m), "timeseries"),
+        ]
     return out
 
 
 def ranking_queries() -> list[PanelQuery]:
-    return [PanelQuery("ranking_rate", ranking("rate"), "table"),
-            PanelQuery("ranking_gap", ranking("gap"), "table")]
+    return [
+        PanelQuery("ranking_rate", ranking("rate"), "table"),
+        PanelQuery("ranking_gap", ranking("gap"), "table"),
+    ]
 
 
 def unit_queries() -> list[PanelQuery]:
-    return [PanelQuery(f"unit_by_{d}", unit_breakdown(d), "table") for d in ("procedure", "field", "channel")] + [
+    return [
+        PanelQuery(f"unit_by_{d}", unit_breakdown(d), "table") for d in ("procedure", "field", "channel")
+    ] + [
         PanelQuery("unit_overdue_list", OVERDUE_LIST, "table"),
         PanelQuery("unit_backlog", backlog_counts(False), "table"),
-        PanelQuery("unit_trend_on_time", trend("on_time_rate"), "timeseries")]
+        PanelQuery("unit_trend_on_time", trend("on_time_rate"), "timeseries"),
+    ]
 
 
 def index766_queries() -> list[PanelQuery]:
@@ -461,8 +551,10 @@ def index766_queries() -> list[PanelQuery]:
 
 
 def health_queries() -> list[PanelQuery]:
-    return [PanelQuery("dead_letters_by_code", DEAD_LETTERS_BY_CODE, "table"),
-            PanelQuery("dead_letters_trend", DEAD_LETTERS_TREND, "timeseries")]
+    return [
+        PanelQuery("dead_letters_by_code", DEAD_LETTERS_BY_CODE, "table"),
+        PanelQuery("dead_letters_trend", DEAD_LETTERS_TREND, "timeseries"),
+    ]
 
 
 def all_queries() -> list[PanelQuery]:

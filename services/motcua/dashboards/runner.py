@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from ..domain.vocabulary import LEVEL_ORDER
 from . import panels as P
 from .macros import PanelContext, expand
 from .panels import VARIABLE_QUERIES
-from ..domain.vocabulary import LEVEL_ORDER
 
 
 class PanelRunner:
@@ -57,5 +57,8 @@ def collect_overview(store, first: date, last: date, variables: dict | None = No
     ctx = PanelContext.for_days(first, last, **(variables or {}))
     run = PanelRunner(store)
     data = {q.key: run.dicts(q.sql, ctx) for q in P.overview_queries()}
-    data["ranking_rate"] = run.dicts(P.ranking("rate"), PanelContext(ctx.from_ms, ctx.to_ms, {**ctx.variables, "bottom_n": "10", "min_volume": "10"}))
+    data["ranking_rate"] = run.dicts(
+        P.ranking("rate"),
+        PanelContext(ctx.from_ms, ctx.to_ms, {**ctx.variables, "bottom_n": "10", "min_volume": "10"}),
+    )
     return data

@@ -14,7 +14,12 @@ from ..domain.vocabulary import LEVEL_SHORT_LABELS, level_short_label
 from . import panels as P
 
 # Trend line colours, per level (the series are named by the short level label).
-LEVEL_COLORS = {"PROVINCE": "#1565c0", "DISTRICT": "#6a1b9a", "COMMUNE": "#2e7d32", "CENTRAL_BRANCH": "#ef6c00"}
+LEVEL_COLORS = {
+    "PROVINCE": "#1565c0",
+    "DISTRICT": "#6a1b9a",
+    "COMMUNE": "#2e7d32",
+    "CENTRAL_BRANCH": "#ef6c00",
+}
 TREND_PANELS = ("on_time_rate", "online_filing_rate", "dossier_digitisation_rate", "online_payment_rate")
 NO_DATA = "Không có dữ liệu"
 
@@ -42,12 +47,16 @@ def _cmp(comparator) -> str:
 def on_time_target(data: dict) -> tuple[float, str] | None:
     """(value, comparator) of the on-time target when every level has the same one (the
     plan's all-levels target), for the colour of the headline tiles."""
-    seen = {(r["target"], r["comparator"]) for r in data.get("rates_month", [])
-            if r["metric_id"] == "on_time_rate" and r["target"] is not None}
+    seen = {
+        (r["target"], r["comparator"])
+        for r in data.get("rates_month", [])
+        if r["metric_id"] == "on_time_rate" and r["target"] is not None
+    }
     return next(iter(seen)) if len(seen) == 1 else None
 
 
 # -- PNG ---------------------------------------------------------------------------------
+
 
 def render_png(data: dict, first: date, last: date, path: Path, place: str = "") -> None:
     """The overview on one page: headline tiles, this month's rates per level against the
@@ -59,17 +68,32 @@ def render_png(data: dict, first: date, last: date, path: Path, place: str = "")
 
     plt.rcParams["font.family"] = "DejaVu Sans"
     fig = plt.figure(figsize=(16, 17), dpi=100)
-    gs = fig.add_gridspec(4, 5, height_ratios=[0.9, 2.2, 2.4, 2.4], hspace=0.55, wspace=0.35,
-                          left=0.04, right=0.98, top=0.93, bottom=0.06)
+    gs = fig.add_gridspec(
+        4,
+        5,
+        height_ratios=[0.9, 2.2, 2.4, 2.4],
+        hspace=0.55,
+        wspace=0.35,
+        left=0.04,
+        right=0.98,
+        top=0.93,
+        bottom=0.06,
+    )
     fig.suptitle("Phòng điều hành — Kết quả giải quyết thủ tục hành chính", fontsize=20, fontweight="bold")
     where = f"{place} · " if place else ""
-    fig.text(0.5, 0.952, f"{where}Từ {first:%d/%m/%Y} đến {last:%d/%m/%Y} · hồ sơ tồn tính đến cuối ngày {last:%d/%m/%Y}",
-             ha="center", fontsize=12, color="#444")
+    fig.text(
+        0.5,
+        0.952,
+        f"{where}Từ {first:%d/%m/%Y} đến {last:%d/%m/%Y} · hồ sơ tồn tính đến cuối ngày {last:%d/%m/%Y}",
+        ha="center",
+        fontsize=12,
+        color="#444",
+    )
     for i, (label, value, color) in enumerate(_tiles(data, first, last)):
         _draw_tile(fig.add_subplot(gs[0, i]), label, value, color)
     _draw_rates_table(fig.add_subplot(gs[1, :]), data["rates_month"])
     for i, metric in enumerate(TREND_PANELS):
-        ax = fig.add_subplot(gs[2 + i // 2, (i % 2) * 3: (i % 2) * 3 + (3 if i % 2 == 0 else 2)])
+        ax = fig.add_subplot(gs[2 + i // 2, (i % 2) * 3 : (i % 2) * 3 + (3 if i % 2 == 0 else 2)])
         _draw_trend(ax, metric, data[f"trend_{metric}"], data[f"trend_targets_{metric}"])
     fig.savefig(path)
     plt.close(fig)
@@ -90,8 +114,17 @@ def _tiles(data: dict, first: date, last: date) -> list[tuple[str, str, str]]:
         value, comparator = target
         from ..domain.targets import Target
 
-        met = Target(province="", province_code="", metric="on_time_rate", level=None, unit_code=None,
-                     valid_from=first, valid_to=last, comparator=comparator, value=value).met(ratio)
+        met = Target(
+            province="",
+            province_code="",
+            metric="on_time_rate",
+            level=None,
+            unit_code=None,
+            valid_from=first,
+            valid_to=last,
+            comparator=comparator,
+            value=value,
+        ).met(ratio)
         color = "#455a64" if met is None else ("#2e7d32" if met else "#c62828")
         return (f"{label}\nchỉ tiêu {_cmp(comparator)} {_pct_short(value)}", _pct(ratio), color)
 
@@ -109,7 +142,17 @@ def _draw_tile(ax, label: str, value: str, color: str) -> None:
     ax.set_xticks([]), ax.set_yticks([])
     for s in ax.spines.values():
         s.set_visible(False)
-    ax.text(0.5, 0.62, value, ha="center", va="center", fontsize=26, color="white", fontweight="bold", transform=ax.transAxes)
+    ax.text(
+        0.5,
+        0.62,
+        value,
+        ha="center",
+        va="center",
+        fontsize=26,
+        color="white",
+        fontweight="bold",
+        transform=ax.transAxes,
+    )
     ax.text(0.5, 0.2, label, ha="center", va="center", fontsize=11, color="white", transform=ax.transAxes)
 
 
@@ -137,15 +180,25 @@ def _rate_cells(rows: list[dict], levels: list[str]) -> tuple[list[list[str]], l
 
 def _draw_rates_table(ax, rows: list[dict]) -> None:
     ax.axis("off")
-    ax.set_title("Các chỉ số tháng này theo cấp so với chỉ tiêu kế hoạch CCHC (kết quả / chỉ tiêu)", fontsize=14, loc="left")
+    ax.set_title(
+        "Các chỉ số tháng này theo cấp so với chỉ tiêu kế hoạch CCHC (kết quả / chỉ tiêu)",
+        fontsize=14,
+        loc="left",
+    )
     levels = [lv for lv in P.LEVEL_CODES if any(r["unit_level"] == lv for r in rows)]
     cell_text, colors = _rate_cells(rows, levels)
     if not cell_text:
         ax.text(0.5, 0.5, NO_DATA, ha="center")
         return
     header = ["Chỉ số"] + [level_short_label(lv) for lv in levels]
-    table = ax.table(cellText=cell_text, cellColours=colors, colLabels=header, loc="upper center",
-                     colWidths=[0.44] + [0.56 / max(len(levels), 1)] * len(levels), cellLoc="center")
+    table = ax.table(
+        cellText=cell_text,
+        cellColours=colors,
+        colLabels=header,
+        loc="upper center",
+        colWidths=[0.44] + [0.56 / max(len(levels), 1)] * len(levels),
+        cellLoc="center",
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(10.5)
     table.scale(1, 1.75)
@@ -217,9 +270,15 @@ def _draw_target_lines(ax, targets: dict[str, list], shown: list[str], palette: 
         who = "mọi cấp" if alike else ", ".join(lvls)
         values = {v for _, v in pts if v is not None}
         level_text = f" {_pct_short(next(iter(values)))}" if len(values) == 1 else ""
-        ax.plot([t for t, _ in pts], [v for _, v in pts], linestyle="--",
-                color="#424242" if (alike or len(lvls) > 1) else palette.get(lvls[0]),
-                linewidth=1.2, alpha=0.9, label=f"Chỉ tiêu {who}{level_text}")
+        ax.plot(
+            [t for t, _ in pts],
+            [v for _, v in pts],
+            linestyle="--",
+            color="#424242" if (alike or len(lvls) > 1) else palette.get(lvls[0]),
+            linewidth=1.2,
+            alpha=0.9,
+            label=f"Chỉ tiêu {who}{level_text}",
+        )
 
 
 # -- HTML --------------------------------------------------------------------------------
@@ -228,16 +287,22 @@ _esc = html.escape
 
 
 def _rates_table(rows: list[dict], title: str) -> str:
-    out = [(f"<h2>{_esc(title)}</h2><table><tr><th>Cấp</th><th>Chỉ số</th><th>Tử số</th><th>Mẫu số</th>"
-            "<th>Kết quả</th><th>Chỉ tiêu</th><th>Đánh giá</th></tr>")]
+    out = [
+        (
+            f"<h2>{_esc(title)}</h2><table><tr><th>Cấp</th><th>Chỉ số</th><th>Tử số</th><th>Mẫu số</th>"
+            "<th>Kết quả</th><th>Chỉ tiêu</th><th>Đánh giá</th></tr>"
+        )
+    ]
     for r in rows:
         verdict = {1: "Đạt", 0: "Chưa đạt", None: ""}[r["met"]]
         cls = {1: "ok", 0: "ko", None: ""}[r["met"]]
         target = "" if r["target"] is None else f"{_cmp(r['comparator'])} {_pct(r['target'])}"
-        out.append(f"<tr><td>{_esc(_text(r['level_name'], r['unit_level']))}</td>"
-                   f"<td>{_esc(_text(r['metric_name'], r['metric_id']))}</td>"
-                   f"<td class=n>{fmt_int(r['numerator'])}</td><td class=n>{fmt_int(r['denominator'])}</td>"
-                   f"<td class=n>{_pct(r['ratio'])}</td><td class=n>{_esc(target)}</td><td class={cls}>{verdict}</td></tr>")
+        out.append(
+            f"<tr><td>{_esc(_text(r['level_name'], r['unit_level']))}</td>"
+            f"<td>{_esc(_text(r['metric_name'], r['metric_id']))}</td>"
+            f"<td class=n>{fmt_int(r['numerator'])}</td><td class=n>{fmt_int(r['denominator'])}</td>"
+            f"<td class=n>{_pct(r['ratio'])}</td><td class=n>{_esc(target)}</td><td class={cls}>{verdict}</td></tr>"
+        )
     if not rows:
         out.append("<tr><td colspan=7>Không có số liệu</td></tr>")
     out.append("</table>")
@@ -245,13 +310,19 @@ def _rates_table(rows: list[dict], title: str) -> str:
 
 
 def _ranking_table(rows: list[dict]) -> str:
-    out = [("<h2>10 đơn vị có tỷ lệ đúng hạn thấp nhất</h2><table><tr><th>Mã đơn vị</th><th>Đơn vị</th><th>Cấp</th>"
-            "<th>Đã giải quyết</th><th>Tỷ lệ đúng hạn</th><th>Chỉ tiêu</th><th>Đang quá hạn</th></tr>")]
+    out = [
+        (
+            "<h2>10 đơn vị có tỷ lệ đúng hạn thấp nhất</h2><table><tr><th>Mã đơn vị</th><th>Đơn vị</th><th>Cấp</th>"
+            "<th>Đã giải quyết</th><th>Tỷ lệ đúng hạn</th><th>Chỉ tiêu</th><th>Đang quá hạn</th></tr>"
+        )
+    ]
     for r in rows:
-        out.append(f"<tr><td>{_esc(_text(r['unit_code']))}</td><td>{_esc(_text(r['unit_name'], r['unit_code']))}</td>"
-                   f"<td>{_esc(_text(r['level_name'], r['unit_level']))}</td>"
-                   f"<td class=n>{fmt_int(r['ended'])}</td><td class=n>{_pct(r['ratio'])}</td>"
-                   f"<td class=n>{_pct(r['target'])}</td><td class=n>{fmt_int(r['overdue_now'])}</td></tr>")
+        out.append(
+            f"<tr><td>{_esc(_text(r['unit_code']))}</td><td>{_esc(_text(r['unit_name'], r['unit_code']))}</td>"
+            f"<td>{_esc(_text(r['level_name'], r['unit_level']))}</td>"
+            f"<td class=n>{fmt_int(r['ended'])}</td><td class=n>{_pct(r['ratio'])}</td>"
+            f"<td class=n>{_pct(r['target'])}</td><td class=n>{fmt_int(r['overdue_now'])}</td></tr>"
+        )
     if not rows:
         out.append("<tr><td colspan=7>Không có đơn vị đủ số hồ sơ đã giải quyết để xếp hạng</td></tr>")
     out.append("</table>")
@@ -259,10 +330,14 @@ def _ranking_table(rows: list[dict]) -> str:
 
 
 def _backlog_table(rows: list[dict]) -> str:
-    out = ["<h2>Hồ sơ tồn theo cấp</h2><table><tr><th>Cấp</th><th>Đang giải quyết</th><th>Quá hạn</th><th>Sắp đến hạn</th></tr>"]
+    out = [
+        "<h2>Hồ sơ tồn theo cấp</h2><table><tr><th>Cấp</th><th>Đang giải quyết</th><th>Quá hạn</th><th>Sắp đến hạn</th></tr>"
+    ]
     for r in rows:
-        out.append(f"<tr><td>{_esc(_text(r['level_name'], r['unit_level']))}</td><td class=n>{fmt_int(r['in_progress'])}</td>"
-                   f"<td class=n>{fmt_int(r['overdue'])}</td><td class=n>{fmt_int(r['due_soon'])}</td></tr>")
+        out.append(
+            f"<tr><td>{_esc(_text(r['level_name'], r['unit_level']))}</td><td class=n>{fmt_int(r['in_progress'])}</td>"
+            f"<td class=n>{fmt_int(r['overdue'])}</td><td class=n>{fmt_int(r['due_soon'])}</td></tr>"
+        )
     out.append("</table>")
     return "".join(out)
 

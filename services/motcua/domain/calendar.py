@@ -22,10 +22,9 @@ for the years in range.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
-from typing import Iterable, Mapping
 
 import holidays
 
@@ -293,8 +292,10 @@ class WorkingCalendar:
         if self._package_vi is None:
             try:
                 self._package_vi = holidays.country_holidays(
-                    "VN", years=range(date.fromordinal(self.first).year, date.fromordinal(self.last).year + 1),
-                    language="vi")
+                    "VN",
+                    years=range(date.fromordinal(self.first).year, date.fromordinal(self.last).year + 1),
+                    language="vi",
+                )
             except (NotImplementedError, KeyError, ValueError):  # no Vietnamese names
                 self._package_vi = self._package
         return self._package_vi.get(d) or self._package.get(d) or ""
@@ -315,9 +316,16 @@ class WorkingCalendar:
             elif working and day.weekday() >= 5:
                 kind = KIND_MAKEUP
             source = self.override_sources.get(day) or self.override_sources.get(day.year) or ""
-            what = (listed.what if listed is not None and listed.working == working
-                    else (self._package_name(day) if not working else "")
-                    or ("Ngày nghỉ theo cấu hình của tỉnh" if not working else "Ngày làm việc theo cấu hình của tỉnh"))
+            what = (
+                listed.what
+                if listed is not None and listed.working == working
+                else (self._package_name(day) if not working else "")
+                or (
+                    "Ngày nghỉ theo cấu hình của tỉnh"
+                    if not working
+                    else "Ngày làm việc theo cấu hình của tỉnh"
+                )
+            )
             return DayDecision(day, working, LAYER_OVERRIDE, kind, what, source)
         listed = self.official_days.get(o)
         if listed is not None:
@@ -329,8 +337,14 @@ class WorkingCalendar:
             return DayDecision(day, working, LAYER_PACKAGE)
         name = self._package_name(day)
         kind = KIND_MAKEUP if working else _package_kind(name)
-        return DayDecision(day, working, LAYER_PACKAGE, kind, name,
-                           f"gói holidays {getattr(holidays, '__version__', '')}".strip())
+        return DayDecision(
+            day,
+            working,
+            LAYER_PACKAGE,
+            kind,
+            name,
+            f"gói holidays {getattr(holidays, '__version__', '')}".strip(),
+        )
 
     def year_decisions(self, year: int) -> list[DayDecision]:
         """The days of ``year`` that break "Mon–Fri works, Sat/Sun rests" (weekdays off,
@@ -346,8 +360,14 @@ class WorkingCalendar:
                 listed = self.official_days.get(d.toordinal())
                 if listed is None and dec.layer == LAYER_OFFICIAL:
                     name = self._package_name(d)
-                    dec = DayDecision(d, dec.working, dec.layer, KIND_WORKING,
-                                      name, "lịch chính thức của năm không có ngày nghỉ này")
+                    dec = DayDecision(
+                        d,
+                        dec.working,
+                        dec.layer,
+                        KIND_WORKING,
+                        name,
+                        "lịch chính thức của năm không có ngày nghỉ này",
+                    )
                 out.append(dec)
             d += timedelta(days=1)
         return out

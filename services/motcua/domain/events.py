@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .calendar import MS_PER_DAY
@@ -141,13 +141,20 @@ ALL_EXTRA_FIELDS: tuple[str, ...] = tuple(
     sorted({name for extras in EXTRA_FIELDS.values() for name in extras})
 )
 ALL_FIELDS = ENVELOPE_REQUIRED + ENVELOPE_OPTIONAL + ALL_EXTRA_FIELDS
-INSTANT_FIELDS = ("occurred_at", "due_at", "new_due_at", "received_at", "resolved_at", "returned_at",
-                  "rejected_at")
+INSTANT_FIELDS = (
+    "occurred_at",
+    "due_at",
+    "new_due_at",
+    "received_at",
+    "resolved_at",
+    "returned_at",
+    "rejected_at",
+)
 # Not part of what a snapshot says: the order in which the fold first saw it (stamped by
 # the fold, so a re-sent snapshot is a duplicate of the first one: lifecycle.event_digest).
 RANK_FIELD = "snapshot_rank"
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 MAX_ID_LEN = 64
@@ -196,8 +203,11 @@ def personal_number_pattern(flavour: str = "python", part: str = "all") -> str:
     )
     plus = f"(?:\\+|\\(\\+)W?84\\)?(?:S?\\(0\\))?(?:S?{d}){{8,10}}"
     area = f"\\(0{d}{{2,3}}\\)W?(?:{d}{{3,4}}S{d}{{3,4}}|{d}{{7,8}})"
-    body = {"all": f"{left}(?:{national}){right}|{plus}{right}|{area}{right}",
-            "national": f"{left}(?:{national}){right}", "other": f"{plus}{right}|{area}{right}"}[part]
+    body = {
+        "all": f"{left}(?:{national}){right}|{plus}{right}|{area}{right}",
+        "national": f"{left}(?:{national}){right}",
+        "other": f"{plus}{right}|{area}{right}",
+    }[part]
     return body.replace("S", sep).replace("W", space)
 
 
@@ -282,17 +292,26 @@ def _check_code(name: str, value: str) -> None:
     control character, '@' or personal number. Passing values are remembered."""
     text = value if value.isascii() else value.translate(_TO_ASCII_DIGITS)
     # isprintable: no control, format or separator character other than the ASCII space
-    if (text.isprintable() and " " not in text and "@" not in text and _NATIONAL.search(text) is None
-            and (("+" not in text and "(" not in text) or _OTHER.search(text) is None)):
+    if (
+        text.isprintable()
+        and " " not in text
+        and "@" not in text
+        and _NATIONAL.search(text) is None
+        and (("+" not in text and "(" not in text) or _OTHER.search(text) is None)
+    ):
         if len(_SAFE_CODES) >= 100_000:
             _SAFE_CODES.clear()
         _SAFE_CODES[value] = True
         return
     if looks_personal(value):
-        raise InvalidEvent("PERSONAL_DATA", f"{name} trông giống số CCCD/CMND, số điện thoại hoặc "
-                                            f"địa chỉ e-mail; không lưu")
-    raise InvalidEvent("BAD_FIELD", f"{name} phải là một mã: không có khoảng trắng, ký tự điều khiển "
-                                    f"hay '@' (tên, địa chỉ không được gửi ở đây)")
+        raise InvalidEvent(
+            "PERSONAL_DATA", f"{name} trông giống số CCCD/CMND, số điện thoại hoặc địa chỉ e-mail; không lưu"
+        )
+    raise InvalidEvent(
+        "BAD_FIELD",
+        f"{name} phải là một mã: không có khoảng trắng, ký tự điều khiển "
+        f"hay '@' (tên, địa chỉ không được gửi ở đây)",
+    )
 
 
 # Hex digits written as letters, for identifiers the product makes itself (content
@@ -326,7 +345,9 @@ def parse_instant(value: Any, field: str) -> int:
         try:
             dt = datetime.fromisoformat(value)
         except ValueError:
-            raise InvalidEvent("BAD_INSTANT", f"{field} không phải thời điểm ISO-8601: {shown(value)}") from None
+            raise InvalidEvent(
+                "BAD_INSTANT", f"{field} không phải thời điểm ISO-8601: {shown(value)}"
+            ) from None
     else:
         raise InvalidEvent("BAD_INSTANT", f"{field} phải là chuỗi ISO-8601, không phải {kind_of(value)}")
     if dt.tzinfo is None:
@@ -337,7 +358,7 @@ def parse_instant(value: Any, field: str) -> int:
 
 def format_instant(ms: int) -> str:
     """Epoch millis -> ISO-8601 in UTC with millisecond precision (the JSON wire form)."""
-    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -348,19 +369,29 @@ def _check_str(name: str, value: Any, limit: int = MAX_STR_LEN) -> None:
         raise InvalidEvent("BAD_FIELD", f"{name} is longer than {limit} characters")
 
 
-_ENVELOPE_STRINGS = ("event_id", "dossier_id", "source_system", "province_code", "unit_code",
-                     "procedure_code", "field_code")
+_ENVELOPE_STRINGS = (
+    "event_id",
+    "dossier_id",
+    "source_system",
+    "province_code",
+    "unit_code",
+    "procedure_code",
+    "field_code",
+)
 # Field names an event of each type keeps (free text is not kept: it is dropped like an
 # unknown field).
-KEPT_FIELDS = {t: frozenset(ENVELOPE_REQUIRED + ENVELOPE_OPTIONAL + tuple(n for n in x if n not in FREE_TEXT_FIELDS))
-               for t, x in EXTRA_FIELDS.items()}
+KEPT_FIELDS = {
+    t: frozenset(ENVELOPE_REQUIRED + ENVELOPE_OPTIONAL + tuple(n for n in x if n not in FREE_TEXT_FIELDS))
+    for t, x in EXTRA_FIELDS.items()
+}
 _KEEP = KEPT_FIELDS
 _UNIT_LEVELS = frozenset(UNIT_LEVELS)
 
 
 def _out_of_range(name: str) -> None:
-    raise InvalidEvent("INSTANT_OUT_OF_RANGE",
-                       f"{name} must lie in 2010-01-01 .. 2035-12-31 (Asia/Ho_Chi_Minh)")
+    raise InvalidEvent(
+        "INSTANT_OUT_OF_RANGE", f"{name} must lie in 2010-01-01 .. 2035-12-31 (Asia/Ho_Chi_Minh)"
+    )
 
 
 def validate(event: dict, now_ms: int | None = None) -> dict:
@@ -387,7 +418,9 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
                 drop = (drop or []) + [name]
             continue
         if PERSONAL_FIELD_NAMES.search(name):
-            raise InvalidEvent("PERSONAL_DATA", f"trường {shown(name)} có thể chứa dữ liệu cá nhân; không lưu")
+            raise InvalidEvent(
+                "PERSONAL_DATA", f"trường {shown(name)} có thể chứa dữ liệu cá nhân; không lưu"
+            )
         # An extra of another type (a flat Avro record writes them all, as nulls), a
         # field from a newer minor version, or free text (FREE_TEXT_FIELDS): tolerated,
         # not kept.
@@ -402,7 +435,9 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
         if value not in _SAFE_CODES:
             _check_code(name, value)
     if event["unit_level"] not in _UNIT_LEVELS:
-        raise InvalidEvent("BAD_ENUM", f"unit_level {shown(event['unit_level'])} không thuộc {', '.join(UNIT_LEVELS)}")
+        raise InvalidEvent(
+            "BAD_ENUM", f"unit_level {shown(event['unit_level'])} không thuộc {', '.join(UNIT_LEVELS)}"
+        )
     occurred = event["occurred_at"]
     if type(occurred) is not int:
         occurred = event["occurred_at"] = parse_instant(occurred, "occurred_at")
@@ -467,8 +502,9 @@ def _check_time_limit(event: dict, name: str, value: Any) -> None:
     if tl_unit not in TIME_LIMIT_UNITS:
         raise InvalidEvent("BAD_ENUM", f"time_limit.unit phải là một trong {', '.join(TIME_LIMIT_UNITS)}")
     if tl_value > (MAX_TIME_LIMIT * 24 if tl_unit == "HOURS" else MAX_TIME_LIMIT):
-        raise InvalidEvent("TIME_LIMIT_TOO_LONG",
-                           f"time_limit over {MAX_TIME_LIMIT} days is not a real time limit")
+        raise InvalidEvent(
+            "TIME_LIMIT_TOO_LONG", f"time_limit over {MAX_TIME_LIMIT} days is not a real time limit"
+        )
     if len(value) != 2:
         event[name] = {"value": tl_value, "unit": tl_unit}
 

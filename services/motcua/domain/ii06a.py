@@ -17,9 +17,9 @@ received (or a similar inconsistency) breaks it, and the report lists where.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
 
 from .formatting import fmt_int
 from .vocabulary import level_rank
@@ -81,7 +81,7 @@ def figures_from_kpi(k: dict) -> dict[str, int]:
 
 
 def zero_figures() -> dict[str, int]:
-    return {k: 0 for k in FIGURES}
+    return dict.fromkeys(FIGURES, 0)
 
 
 def add_figures(into: dict, row: dict) -> dict:
@@ -102,7 +102,8 @@ def consistency_problems(row: dict) -> list[str]:
     if gap:
         out.append(
             f"tổng tiếp nhận ({row['received_total']}) khác tổng đã giải quyết + đang giải quyết "
-            f"({row['resolved_total'] + row['in_progress_total']}), chênh lệch {gap:+d}")
+            f"({row['resolved_total'] + row['in_progress_total']}), chênh lệch {gap:+d}"
+        )
     if row["resolved_total"] != row["resolved_early"] + row["resolved_on_time"] + row["resolved_late"]:
         out.append("tổng đã giải quyết khác trước hạn + đúng hạn + quá hạn")
     if row["received_direct_postal"] < 0:
@@ -160,8 +161,15 @@ def _level_key(level: str) -> tuple:
     return (level_rank(level), level)
 
 
-def build_report(kpi_rows: Iterable[dict], start: date, end: date, *, level: str | None = None,
-                 unit: str | None = None, provisional: bool = False) -> II06aReport:
+def build_report(
+    kpi_rows: Iterable[dict],
+    start: date,
+    end: date,
+    *,
+    level: str | None = None,
+    unit: str | None = None,
+    provisional: bool = False,
+) -> II06aReport:
     """The form from KPI rows grouped by unit_field (unit_code, unit_level, field_code),
     optionally restricted to one level and/or one unit."""
     by_unit: dict[tuple[str, str], list[dict]] = {}
@@ -170,21 +178,32 @@ def build_report(kpi_rows: Iterable[dict], start: date, end: date, *, level: str
             continue
         if unit is not None and k["unit_code"] != unit:
             continue
-        row = {"unit_code": k["unit_code"], "unit_level": k["unit_level"],
-               "field_code": k["field_code"], **figures_from_kpi(k)}
+        row = {
+            "unit_code": k["unit_code"],
+            "unit_level": k["unit_level"],
+            "field_code": k["field_code"],
+            **figures_from_kpi(k),
+        }
         if not any(row[f] for f in FIGURES):
             continue
         by_unit.setdefault((k["unit_level"], k["unit_code"]), []).append(row)
     levels: dict[str, LevelBlock] = {}
     problems: list[dict] = []
-    for (lv, code) in sorted(by_unit, key=lambda x: (_level_key(x[0]), x[1])):
+    for lv, code in sorted(by_unit, key=lambda x: (_level_key(x[0]), x[1])):
         rows = sorted(by_unit[(lv, code)], key=lambda r: r["field_code"])
         total = zero_figures()
         for r in rows:
             add_figures(total, r)
             for msg in consistency_problems(r):
-                problems.append({"unit_code": code, "unit_level": lv, "field_code": r["field_code"],
-                                 "problem": msg, "gap": identity_gap(r)})
+                problems.append(
+                    {
+                        "unit_code": code,
+                        "unit_level": lv,
+                        "field_code": r["field_code"],
+                        "problem": msg,
+                        "gap": identity_gap(r),
+                    }
+                )
         block = levels.setdefault(lv, LevelBlock(lv, [], zero_figures()))
         block.units.append(UnitBlock(code, lv, rows, total))
         add_figures(block.total, total)
@@ -198,13 +217,17 @@ def identity_sentence(report: II06aReport) -> str:
     """One Vietnamese sentence on the identity, for every document."""
     t = report.total
     if report.identity_ok:
-        return ("Kiểm tra số liệu: tổng số hồ sơ tiếp nhận bằng tổng số hồ sơ đã giải quyết cộng "
-                f"số hồ sơ đang giải quyết ở mọi dòng ({fmt_int(t['received_total'])} = "
-                f"{fmt_int(t['resolved_total'])} + {fmt_int(t['in_progress_total'])}).")
+        return (
+            "Kiểm tra số liệu: tổng số hồ sơ tiếp nhận bằng tổng số hồ sơ đã giải quyết cộng "
+            f"số hồ sơ đang giải quyết ở mọi dòng ({fmt_int(t['received_total'])} = "
+            f"{fmt_int(t['resolved_total'])} + {fmt_int(t['in_progress_total'])})."
+        )
     n = len(report.problems)
-    return (f"Cảnh báo: {n} dòng số liệu không cân đối (tổng tiếp nhận khác đã giải quyết + đang "
-            "giải quyết), thường do dữ liệu nguồn sai (ví dụ hồ sơ kết thúc trước ngày tiếp nhận); "
-            "xem danh sách kèm theo.")
+    return (
+        f"Cảnh báo: {n} dòng số liệu không cân đối (tổng tiếp nhận khác đã giải quyết + đang "
+        "giải quyết), thường do dữ liệu nguồn sai (ví dụ hồ sơ kết thúc trước ngày tiếp nhận); "
+        "xem danh sách kèm theo."
+    )
 
 
 def level_field_rows(level_block: LevelBlock) -> list[tuple[str, dict]]:

@@ -20,11 +20,12 @@ All arithmetic is decimal (``Decimal``), so 2.675 rounds to 2.68 as a person exp
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from itertools import pairwise
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -62,34 +63,79 @@ def _metrics(online_split: tuple[Decimal, Decimal, Decimal]) -> tuple[MetricDef,
     a, b, c = online_split
     return (
         MetricDef("PROGRESS", "progress", _d(20), "Tiến độ giải quyết hồ sơ (TD1)"),
-        MetricDef("ONLINE_PROCEDURES_PROVIDED", "online", a,
-                  "Tỷ lệ TTHC cung cấp dịch vụ công trực tuyến", full_at=_d("0.8")),
-        MetricDef("ONLINE_SERVICE_DOSSIERS", "online", b,
-                  "Tỷ lệ dịch vụ công trực tuyến phát sinh hồ sơ"),
+        MetricDef(
+            "ONLINE_PROCEDURES_PROVIDED",
+            "online",
+            a,
+            "Tỷ lệ TTHC cung cấp dịch vụ công trực tuyến",
+            full_at=_d("0.8"),
+        ),
+        MetricDef("ONLINE_SERVICE_DOSSIERS", "online", b, "Tỷ lệ dịch vụ công trực tuyến phát sinh hồ sơ"),
         MetricDef("ONLINE_DOSSIERS", "online", c, "Tỷ lệ hồ sơ tiếp nhận trực tuyến", full_at=_d("0.5")),
         MetricDef("PAYMENT_DOSSIER_ONLINE", "payment", _d(6), "Tỷ lệ hồ sơ thanh toán trực tuyến"),
-        MetricDef("PAYMENT_PROCEDURE_ONLINE", "payment", _d(2),
-                  "Tỷ lệ TTHC có phí phát sinh thanh toán trực tuyến", full_at=_d("0.8")),
-        MetricDef("PAYMENT_PROCEDURE_INTEGRATED", "payment", _d(2),
-                  "Tỷ lệ TTHC có phí tích hợp thanh toán trên Cổng DVCQG", may_exceed_one=True),
+        MetricDef(
+            "PAYMENT_PROCEDURE_ONLINE",
+            "payment",
+            _d(2),
+            "Tỷ lệ TTHC có phí phát sinh thanh toán trực tuyến",
+            full_at=_d("0.8"),
+        ),
+        MetricDef(
+            "PAYMENT_PROCEDURE_INTEGRATED",
+            "payment",
+            _d(2),
+            "Tỷ lệ TTHC có phí tích hợp thanh toán trên Cổng DVCQG",
+            may_exceed_one=True,
+        ),
         MetricDef("ORIGINAL_RESULT_AVAILABLE", "digitisation", _d(6), "Tỷ lệ hồ sơ có kết quả điện tử"),
         MetricDef("SO_HOA_GIAY_TO_GIAI_QUYET", "digitisation", _d(4), "Tỷ lệ số hóa hồ sơ"),
-        MetricDef("REUSED_DIGITIZED_DATA", "digitisation", _d(2),
-                  "Tỷ lệ khai thác, sử dụng lại dữ liệu số hóa", full_at=_d("0.8")),
-        MetricDef("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", "digitisation", _d(4),
-                  "Tỷ lệ hồ sơ đồng bộ kho dữ liệu cá nhân trên Cổng DVCQG"),
-        MetricDef("CITIZEN_DATA_CONNECTED_DOSSIER", "digitisation", _d(2),
-                  "Tỷ lệ hồ sơ sử dụng dữ liệu dân cư"),
-        MetricDef("CITIZEN_DATA_CONNECTED_FORMALITY", "digitisation", _d(2),
-                  "Tỷ lệ TTHC kết nối dữ liệu dân cư"),
-        MetricDef("ELECTRONIC_CERTIFIED_COPY", "digitisation", _d(2),
-                  "Chứng thực bản sao điện tử", zero_den_ratio=Decimal(1)),
-        MetricDef("DOSSIER_RECEIVING_SATISFACTION", "satisfaction", _d(6),
-                  "Mức độ hài lòng trong tiếp nhận, giải quyết hồ sơ", full_at=_d("0.9")),
-        MetricDef("PETITION_PROCESSING_ON_TIME", "satisfaction", _d(6),
-                  "Tỷ lệ xử lý phản ánh, kiến nghị đúng hạn", zero_den_ratio=Decimal(1)),
-        MetricDef("PETITION_HANDLING_SATISFACTION", "satisfaction", _d(6),
-                  "Tỷ lệ hài lòng về xử lý phản ánh, kiến nghị", zero_den_ratio=Decimal(1)),
+        MetricDef(
+            "REUSED_DIGITIZED_DATA",
+            "digitisation",
+            _d(2),
+            "Tỷ lệ khai thác, sử dụng lại dữ liệu số hóa",
+            full_at=_d("0.8"),
+        ),
+        MetricDef(
+            "SYNCED_WITH_DVCQG_PERSONAL_STORAGE",
+            "digitisation",
+            _d(4),
+            "Tỷ lệ hồ sơ đồng bộ kho dữ liệu cá nhân trên Cổng DVCQG",
+        ),
+        MetricDef(
+            "CITIZEN_DATA_CONNECTED_DOSSIER", "digitisation", _d(2), "Tỷ lệ hồ sơ sử dụng dữ liệu dân cư"
+        ),
+        MetricDef(
+            "CITIZEN_DATA_CONNECTED_FORMALITY", "digitisation", _d(2), "Tỷ lệ TTHC kết nối dữ liệu dân cư"
+        ),
+        MetricDef(
+            "ELECTRONIC_CERTIFIED_COPY",
+            "digitisation",
+            _d(2),
+            "Chứng thực bản sao điện tử",
+            zero_den_ratio=Decimal(1),
+        ),
+        MetricDef(
+            "DOSSIER_RECEIVING_SATISFACTION",
+            "satisfaction",
+            _d(6),
+            "Mức độ hài lòng trong tiếp nhận, giải quyết hồ sơ",
+            full_at=_d("0.9"),
+        ),
+        MetricDef(
+            "PETITION_PROCESSING_ON_TIME",
+            "satisfaction",
+            _d(6),
+            "Tỷ lệ xử lý phản ánh, kiến nghị đúng hạn",
+            zero_den_ratio=Decimal(1),
+        ),
+        MetricDef(
+            "PETITION_HANDLING_SATISFACTION",
+            "satisfaction",
+            _d(6),
+            "Tỷ lệ hài lòng về xử lý phản ánh, kiến nghị",
+            zero_den_ratio=Decimal(1),
+        ),
     )
 
 
@@ -115,8 +161,7 @@ class ScoringConfig:
     def __post_init__(self):
         split = tuple(_d(x) for x in self.online_split)
         if len(split) != 3 or any(x < 0 for x in split) or sum(split) != 12:
-            raise Index766Error(
-                f"online split {self.online_split}: three non-negative numbers summing to 12")
+            raise Index766Error(f"online split {self.online_split}: three non-negative numbers summing to 12")
         object.__setattr__(self, "online_split", split)
         object.__setattr__(self, "metrics", _metrics(split))
         bands = tuple((_d(lo), str(name)) for lo, name in self.bands)
@@ -194,7 +239,7 @@ def grade(score_pct: Decimal, config: ScoringConfig) -> str:
 
 def _check_count(where: str, code: str, c: Any, m: MetricDef) -> tuple[int, int]:
     if not isinstance(c, Mapping) or "numerator" not in c or "denominator" not in c:
-        raise Index766Error(f"{where}: {code} needs {{\"numerator\": int, \"denominator\": int}}")
+        raise Index766Error(f'{where}: {code} needs {{"numerator": int, "denominator": int}}')
     num, den = c["numerator"], c["denominator"]
     for name, v in (("numerator", num), ("denominator", den)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -204,8 +249,9 @@ def _check_count(where: str, code: str, c: Any, m: MetricDef) -> tuple[int, int]
     return num, den
 
 
-def score_counts(counts: Mapping[str, Any], config: ScoringConfig | None = None,
-                 where: str = "counts") -> dict:
+def score_counts(
+    counts: Mapping[str, Any], config: ScoringConfig | None = None, where: str = "counts"
+) -> dict:
     """Score one unit's counts {CODE: {numerator, denominator}} ->
     {"metrics": {CODE: {ratio, score, max}}, "groups": {group: {score, max}}} (floats)."""
     config = config or ScoringConfig()
@@ -222,20 +268,22 @@ def score_counts(counts: Mapping[str, Any], config: ScoringConfig | None = None,
         pcts[code] = ratio_percent(num, den, m.zero_den_ratio)
         scores[code] = metric_score(m, pcts[code])
     if "PAYMENT_PROCEDURE_INTEGRATED" in scores:
-        others = sum((scores[c] for c in ("PAYMENT_DOSSIER_ONLINE", "PAYMENT_PROCEDURE_ONLINE")
-                      if c in scores), Decimal(0))
+        others = sum(
+            (scores[c] for c in ("PAYMENT_DOSSIER_ONLINE", "PAYMENT_PROCEDURE_ONLINE") if c in scores),
+            Decimal(0),
+        )
         cap = max(Decimal(0), Decimal(GROUPS["payment"][1]) - others)
         scores["PAYMENT_PROCEDURE_INTEGRATED"] = min(scores["PAYMENT_PROCEDURE_INTEGRATED"], cap)
     metrics = {
         code: {"ratio": float(pcts[code]), "score": float(scores[code]), "max": float(defs[code].max)}
-        for code in (m.code for m in config.metrics) if code in scores
+        for code in (m.code for m in config.metrics)
+        if code in scores
     }
     groups = {}
     for g, (_name, gmax) in GROUPS.items():
         codes = config.group_codes(g)
         if all(c in scores for c in codes):
-            groups[g] = {"score": float(q2(sum((scores[c] for c in codes), Decimal(0)))),
-                         "max": float(gmax)}
+            groups[g] = {"score": float(q2(sum((scores[c] for c in codes), Decimal(0)))), "max": float(gmax)}
     return {"metrics": metrics, "groups": groups}
 
 
@@ -243,7 +291,7 @@ def score_file(data: Any, config: ScoringConfig | None = None) -> list[dict]:
     """The ``index766 score`` input of docs/metrics.md#index766 (a JSON array of
     {unit_code, counts}) -> its output."""
     if not isinstance(data, list):
-        raise Index766Error("input must be a JSON array of {\"unit_code\": ..., \"counts\": {...}}")
+        raise Index766Error('input must be a JSON array of {"unit_code": ..., "counts": {...}}')
     out = []
     for i, item in enumerate(data, start=1):
         where = f"item {i}"
@@ -262,8 +310,12 @@ def total_and_grade(scored: dict, config: ScoringConfig | None = None) -> dict:
     total = q2(sum((_d(g["score"]) for g in scored["groups"].values()), Decimal(0)))
     gmax = sum((_d(g["max"]) for g in scored["groups"].values()), Decimal(0))
     pct = q2(total * HUNDRED / gmax) if gmax else Decimal(0)
-    return {"score": float(total), "max": float(gmax), "percent": float(pct),
-            "grade": grade(pct, config) if gmax else None}
+    return {
+        "score": float(total),
+        "max": float(gmax),
+        "percent": float(pct),
+        "grade": grade(pct, config) if gmax else None,
+    }
 
 
 # -- counts from the dossier figures ------------------------------------------------
@@ -275,9 +327,12 @@ def _frac(f: Fraction) -> dict[str, int]:
     return {"numerator": f.numerator, "denominator": f.denominator}
 
 
-def counts_from_figures(kpi: Mapping[str, int], counters: Mapping[str, int],
-                        procedures: Iterable[tuple[str, Mapping[str, int]]],
-                        online_service_of: Callable[[str], str]) -> dict[str, dict[str, int]]:
+def counts_from_figures(
+    kpi: Mapping[str, int],
+    counters: Mapping[str, int],
+    procedures: Iterable[tuple[str, Mapping[str, int]]],
+    online_service_of: Callable[[str], str],
+) -> dict[str, dict[str, int]]:
     """The 766 counts of one unit (or the province) from our figures:
 
     ``kpi``: a KPI row (progress_766_num/den); ``counters``: the additive counters
@@ -334,8 +389,9 @@ def counts_from_figures(kpi: Mapping[str, int], counters: Mapping[str, int],
     }
 
 
-def additive_counters(facts: Iterable[dict], start_ordinal: int, end_ordinal: int,
-                      keys: tuple[str, ...]) -> dict[tuple, dict[str, int]]:
+def additive_counters(
+    facts: Iterable[dict], start_ordinal: int, end_ordinal: int, keys: tuple[str, ...]
+) -> dict[tuple, dict[str, int]]:
     """Pure reference for the rollup sums: additive counters (metrics.COUNTERS) per
     ``keys`` over local days [start_ordinal, end_ordinal)."""
     from .metrics import contributions

@@ -27,9 +27,10 @@ the latest snapshot over the ordinary events (see its docstring for the rules).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 
@@ -60,20 +61,26 @@ EARLY, ON_TIME, LATE = "EARLY", "ON_TIME", "LATE"
 # A slot keeps only the fields of its event that order_key and derive_facts read: the
 # state is the live processor's table value, written to its changelog for every changed
 # dossier, so its size is throughput (a whole event is ~350 bytes of JSON).
-SLOTS = ("first", "received", "submitted", "end", "resolved", "returned", "digitised", "rated",
-         "snapshot")
+SLOTS = ("first", "received", "submitted", "end", "resolved", "returned", "digitised", "rated", "snapshot")
 _ORDER = ("event_id", "sequence", "occurred_at")
 _ENVELOPE = ("province_code", "unit_code", "unit_level", "procedure_code", "field_code")
 SLOT_FIELDS = {
     "first": _ORDER + _ENVELOPE,
-    "received": _ORDER + _ENVELOPE + ("channel", "online_service", "has_fee",
-                                      "requires_paper_result", "due_at", "time_limit"),
+    "received": _ORDER
+    + _ENVELOPE
+    + ("channel", "online_service", "has_fee", "requires_paper_result", "due_at", "time_limit"),
     "submitted": _ORDER + ("channel", "online_service"),
     "end": _ORDER + ("event_type",),
     "resolved": _ORDER + ("electronic_result",),
     "returned": _ORDER + ("return_channel",),
-    "digitised": _ORDER + ("components_total", "components_digitised", "components_reused",
-                           "from_personal_store", "population_data_used"),
+    "digitised": _ORDER
+    + (
+        "components_total",
+        "components_digitised",
+        "components_reused",
+        "from_personal_store",
+        "population_data_used",
+    ),
     "rated": _ORDER + ("rating",),
     "snapshot": _ORDER + _ENVELOPE + tuple(EXTRA_FIELDS["SNAPSHOT"]),
 }
@@ -192,7 +199,7 @@ class DossierState:
             changed |= self.absorb(e)
         return changed
 
-    def merge(self, other: "DossierState") -> None:
+    def merge(self, other: DossierState) -> None:
         """Join another partial state of the same dossier into this one (the semilattice
         join: least/greatest per slot, union of sets, OR of flags)."""
         for eid, digest in other.event_ids.items():
@@ -208,8 +215,9 @@ class DossierState:
             mine, theirs = getattr(self, name), getattr(other, name)
             if theirs is not None and (mine is None or order_key(theirs) > order_key(mine)):
                 setattr(self, name, theirs)
-        if other.snapshot is not None and (self.snapshot is None
-                                           or _snapshot_key(other.snapshot) > _snapshot_key(self.snapshot)):
+        if other.snapshot is not None and (
+            self.snapshot is None or _snapshot_key(other.snapshot) > _snapshot_key(self.snapshot)
+        ):
             self.snapshot = other.snapshot
         for eid, rank in other.snapshot_ranks.items():
             self.snapshot_ranks.setdefault(eid, rank)
@@ -240,7 +248,7 @@ class DossierState:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "DossierState":
+    def from_dict(cls, d: dict) -> DossierState:
         """Reads ``to_dict``'s form (also one with whole events in the slots, written by
         a processor before slots were trimmed: they are trimmed here)."""
         s = cls(d["dossier_id"])
@@ -316,7 +324,11 @@ def base_due_date(received: dict, cal: WorkingCalendar) -> int | None:
     return local_day_number(received_at + n * MS_PER_HOUR)  # HOURS
 
 
-_SNAPSHOT_ENDS = (("rejected_at", "REJECTED"), ("resolved_at", "RESOLVED"), ("returned_at", "RESULT_RETURNED"))
+_SNAPSHOT_ENDS = (
+    ("rejected_at", "REJECTED"),
+    ("resolved_at", "RESOLVED"),
+    ("returned_at", "RESULT_RETURNED"),
+)
 _DIGITISATION = tuple(EXTRA_FIELDS["DIGITISED"])
 
 
@@ -349,8 +361,13 @@ def effective_state(state: DossierState) -> DossierState:
     ref = {"event_id": snap["event_id"]}
     first = {**ref, "occurred_at": snap["occurred_at"], **env}
     if snap.get("received_at") is not None:
-        received = {**ref, "occurred_at": snap["received_at"], **env, "channel": snap.get("channel", "DIRECT"),
-                    "from_snapshot": True}
+        received = {
+            **ref,
+            "occurred_at": snap["received_at"],
+            **env,
+            "channel": snap.get("channel", "DIRECT"),
+            "from_snapshot": True,
+        }
         for name in ("due_at", "has_fee"):
             if snap.get(name) is not None:
                 received[name] = snap[name]
@@ -364,8 +381,11 @@ def effective_state(state: DossierState) -> DossierState:
     # The end of processing is NgayKetThucXuLy when given (766: status 9 over 10), else the
     # return of the result; a refusal to receive ends it too, whichever came first.
     finished = "resolved_at" if snap.get("resolved_at") is not None else "returned_at"
-    dated = sorted((snap[name], etype) for name, etype in _SNAPSHOT_ENDS
-                   if snap.get(name) is not None and name in ("rejected_at", finished))
+    dated = sorted(
+        (snap[name], etype)
+        for name, etype in _SNAPSHOT_ENDS
+        if snap.get(name) is not None and name in ("rejected_at", finished)
+    )
     status = snap.get("source_status")
     from_rows = not dated and (status is None or status in ENDED_STATUSES)
     if dated:
@@ -377,8 +397,11 @@ def effective_state(state: DossierState) -> DossierState:
         row = (state.resolved or {}) if from_rows else {}
         at = snap.get("resolved_at") or row.get("occurred_at") or end["occurred_at"]
         e_result = snap.get("electronic_result")
-        resolved = {**ref, "occurred_at": at,
-                    "electronic_result": bool(row.get("electronic_result")) if e_result is None else e_result}
+        resolved = {
+            **ref,
+            "occurred_at": at,
+            "electronic_result": bool(row.get("electronic_result")) if e_result is None else e_result,
+        }
     returned: dict | None
     if snap.get("returned_at") is not None:
         returned = {**ref, "occurred_at": snap["returned_at"]}
@@ -388,17 +411,31 @@ def effective_state(state: DossierState) -> DossierState:
         returned = state.returned if from_rows else None
     digitised: dict | None
     if snap.get("components_total") is not None:
-        digitised = {**ref, "occurred_at": snap["occurred_at"],
-                     **{k: snap[k] for k in _DIGITISATION if k in snap}}
+        digitised = {
+            **ref,
+            "occurred_at": snap["occurred_at"],
+            **{k: snap[k] for k in _DIGITISATION if k in snap},
+        }
     else:
         digitised = state.digitised
     payment = snap.get("payment")
     online = state.online_payment if payment is None else payment in ONLINE_METHODS
-    view = DossierState(state.dossier_id, event_ids=state.event_ids, first=first, received=received,
-                        submitted=submitted, end=end, resolved=resolved, returned=returned,
-                        digitised=digitised, rated=state.rated, supplements=state.supplements,
-                        extensions=state.extensions, online_payment=online,
-                        payment_requested=state.payment_requested)
+    view = DossierState(
+        state.dossier_id,
+        event_ids=state.event_ids,
+        first=first,
+        received=received,
+        submitted=submitted,
+        end=end,
+        resolved=resolved,
+        returned=returned,
+        digitised=digitised,
+        rated=state.rated,
+        supplements=state.supplements,
+        extensions=state.extensions,
+        online_payment=online,
+        payment_requested=state.payment_requested,
+    )
     view.first_key = order_key(first)
     return view
 
@@ -431,8 +468,13 @@ def derive_facts(state: DossierState, cal: WorkingCalendar) -> dict:
     return facts
 
 
-def _recorded_facts(state: DossierState, cal: WorkingCalendar, end_ms: int | None,
-                    pauses: list[tuple[int, int]], request_times: list[int]) -> dict[str, Any]:
+def _recorded_facts(
+    state: DossierState,
+    cal: WorkingCalendar,
+    end_ms: int | None,
+    pauses: list[tuple[int, int]],
+    request_times: list[int],
+) -> dict[str, Any]:
     """Every fact, with what the events say directly; the ones judged later (due dates,
     outcome, digitisation) at their 'not known' value."""
     rec = state.received
@@ -491,8 +533,9 @@ def _recorded_facts(state: DossierState, cal: WorkingCalendar, end_ms: int | Non
     return facts
 
 
-def _effective_due_dates(due: int, pauses: list[tuple[int, int]], end_ms: int | None,
-                         cal: WorkingCalendar) -> list[int]:
+def _effective_due_dates(
+    due: int, pauses: list[tuple[int, int]], end_ms: int | None, cal: WorkingCalendar
+) -> list[int]:
     """Cumulative effective due date after each closed pause (pauses are sequential,
     so the ones closed by any instant T are a prefix): a query at T picks entry k."""
     dues = [due]
@@ -518,8 +561,7 @@ def _judge_end(facts: dict, state: DossierState, cal: WorkingCalendar) -> None:
             else None
         )
         facts["apology_ok"] = any(
-            apology and (due_limit is None or at <= due_limit)
-            for at, apology in state.extensions.values()
+            apology and (due_limit is None or at <= due_limit) for at, apology in state.extensions.values()
         )
 
 

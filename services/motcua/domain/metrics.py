@@ -12,9 +12,10 @@ queries must give the same rows (tests compare them).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from .calendar import WorkingCalendar
 from .lifecycle import EARLY, FAR_FUTURE_MS, LATE, ON_TIME, clock_at, status_at
@@ -62,14 +63,26 @@ ENDED_COUNTERS = (
 )
 COUNTERS = RECEIVED_COUNTERS + ENDED_COUNTERS
 # Counter totals every KPI row carries besides the metrics (reports build on them).
-ROW_COUNTS = ("received", "carried_over", "ended", "ended_early", "ended_on_time", "ended_late",
-              "in_progress_within", "in_progress_overdue_end")
+ROW_COUNTS = (
+    "received",
+    "carried_over",
+    "ended",
+    "ended_early",
+    "ended_on_time",
+    "ended_late",
+    "in_progress_within",
+    "in_progress_overdue_end",
+)
 
 METRICS: tuple[Metric, ...] = (
-    Metric("on_time_rate", "ended_ok", "ended", "Tỷ lệ hồ sơ giải quyết đúng hạn (gồm trước hạn và đúng hạn)"),
+    Metric(
+        "on_time_rate", "ended_ok", "ended", "Tỷ lệ hồ sơ giải quyết đúng hạn (gồm trước hạn và đúng hạn)"
+    ),
     Metric("progress_766", "progress_num", "progress_den", "Tiến độ giải quyết (Chỉ số 766)"),
     Metric("online_filing_rate", "received_online", "received", "Tỷ lệ hồ sơ tiếp nhận trực tuyến"),
-    Metric("full_online_share", "received_online_full", "received_online", "Tỷ lệ hồ sơ trực tuyến toàn trình"),
+    Metric(
+        "full_online_share", "received_online_full", "received_online", "Tỷ lệ hồ sơ trực tuyến toàn trình"
+    ),
     Metric("postal_rate", "received_postal", "received", "Tỷ lệ hồ sơ qua dịch vụ bưu chính công ích"),
     Metric("dossier_digitisation_rate", "digitised_all", "received", "Tỷ lệ số hóa hồ sơ"),
     Metric("result_digitisation_rate", "electronic_result", "paper_result", "Tỷ lệ cấp kết quả điện tử"),
@@ -77,8 +90,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("online_payment_rate", "paid_online", "has_fee", "Tỷ lệ thanh toán trực tuyến"),
     Metric("late_apology_rate", "late_with_apology", "ended_late", "Tỷ lệ hồ sơ trễ hạn có văn bản xin lỗi"),
     Metric("satisfaction_rate", "rated_satisfied", "rated", "Tỷ lệ hài lòng"),
-    Metric("avg_processing_working_days", "working_days", "ended",
-           "Thời gian giải quyết trung bình (ngày làm việc)", percent=False),
+    Metric(
+        "avg_processing_working_days",
+        "working_days",
+        "ended",
+        "Thời gian giải quyết trung bình (ngày làm việc)",
+        percent=False,
+    ),
 )
 METRIC_IDS = tuple(m.id for m in METRICS)
 METRICS_BY_ID = {m.id: m for m in METRICS}

@@ -103,7 +103,7 @@ class ReportPeriod:
         """'từ ngày 15/02/2025 đến ngày 14/03/2025'."""
         return f"từ ngày {self.start:%d/%m/%Y} đến ngày {self.last_day:%d/%m/%Y}"
 
-    def previous(self) -> "ReportPeriod":
+    def previous(self) -> ReportPeriod:
         """The period of the same kind just before (month -> previous month, ...)."""
         if self.kind == "month":
             y, m = (self.year, self.number - 1) if self.number > 1 else (self.year - 1, 12)
@@ -133,7 +133,9 @@ def _month_end(year: int, month: int, official: bool) -> date:
 def make_period(kind: str, year: int, number: int = 1, official: bool = True) -> ReportPeriod:
     """The period of a kind; ``number`` is the month (1..12) or quarter (1..4)."""
     if kind not in KINDS:
-        raise PeriodError(f"loại kỳ không hợp lệ {kind!r} (unknown period kind; use one of {', '.join(KINDS)})")
+        raise PeriodError(
+            f"loại kỳ không hợp lệ {kind!r} (unknown period kind; use one of {', '.join(KINDS)})"
+        )
     if not 1900 <= year <= 2999:
         raise PeriodError(f"năm không hợp lệ: {year} (year out of range)")
     if kind == "month":
@@ -147,8 +149,9 @@ def make_period(kind: str, year: int, number: int = 1, official: bool = True) ->
     else:
         first, last = 1, {"6months": 6, "9months": 9, "year": 12}[kind]
         number = 1
-    return ReportPeriod(kind, year, number, official, _month_start(year, first, official),
-                        _month_end(year, last, official))
+    return ReportPeriod(
+        kind, year, number, official, _month_start(year, first, official), _month_end(year, last, official)
+    )
 
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -158,13 +161,16 @@ _NINE = re.compile(r"^(\d{4})-9[Mm]$")
 _YEAR = re.compile(r"^(\d{4})$")
 
 
-def parse_period(text: str, kind: str | None = None, *, official: bool = True,
-                 today: date | None = None) -> ReportPeriod:
+def parse_period(
+    text: str, kind: str | None = None, *, official: bool = True, today: date | None = None
+) -> ReportPeriod:
     """Parse a period text (see module doc). Refuses malformed texts, kinds that do not fit
     the text, and periods that have not started by ``today`` (when given)."""
     t = (text or "").strip()
     if kind is not None and kind not in KINDS:
-        raise PeriodError(f"loại kỳ không hợp lệ {kind!r} (unknown period kind; use one of {', '.join(KINDS)})")
+        raise PeriodError(
+            f"loại kỳ không hợp lệ {kind!r} (unknown period kind; use one of {', '.join(KINDS)})"
+        )
     p: ReportPeriod | None = None
     if m := _MONTH.match(t):
         year, month = int(m.group(1)), int(m.group(2))
@@ -179,8 +185,10 @@ def parse_period(text: str, kind: str | None = None, *, official: bool = True,
             p = make_period(k, year, 1, official)
     elif m := _QUARTER.match(t):
         if kind not in (None, "quarter"):
-            raise PeriodError(f"kỳ {text!r} là một quý, không khớp với loại kỳ {kind!r} "
-                              "(a quarter text does not fit that kind)")
+            raise PeriodError(
+                f"kỳ {text!r} là một quý, không khớp với loại kỳ {kind!r} "
+                "(a quarter text does not fit that kind)"
+            )
         p = make_period("quarter", int(m.group(1)), int(m.group(2)), official)
     elif m := _HALF.match(t):
         if kind not in (None, "6months"):
@@ -193,18 +201,22 @@ def parse_period(text: str, kind: str | None = None, *, official: bool = True,
     elif m := _YEAR.match(t):
         k = kind or "year"
         if k in ("month", "quarter"):
-            raise PeriodError(f"kỳ {text!r} là một năm: hãy ghi rõ tháng (2025-03) hoặc quý (2025-Q1) "
-                              "(a year text needs a month or quarter for that kind)")
+            raise PeriodError(
+                f"kỳ {text!r} là một năm: hãy ghi rõ tháng (2025-03) hoặc quý (2025-Q1) "
+                "(a year text needs a month or quarter for that kind)"
+            )
         p = make_period(k, int(m.group(1)), 1, official)
     else:
         raise PeriodError(
             f"kỳ báo cáo không hợp lệ {text!r}: dùng dạng 2025-03 (tháng), 2025-Q1 (quý), "
             "2025-H1 (6 tháng), 2025-9M (9 tháng) hoặc 2025 (năm) "
-            "(malformed period; use YYYY-MM, YYYY-Qn, YYYY-H1, YYYY-9M or YYYY)")
+            "(malformed period; use YYYY-MM, YYYY-Qn, YYYY-H1, YYYY-9M or YYYY)"
+        )
     if today is not None and p.start > today:
         raise PeriodError(
             f"kỳ {p.label_vi} ({p.range_vi}) chưa bắt đầu: hôm nay là {today:%d/%m/%Y} "
-            "(the period is in the future)")
+            "(the period is in the future)"
+        )
     return p
 
 

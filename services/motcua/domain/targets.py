@@ -26,9 +26,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .metrics import METRICS_BY_ID
 from .vocabulary import LEVEL_ORDER, level_rank
@@ -42,8 +43,22 @@ LEVELS = {
 }
 COMPARATORS = (">=", ">", "=", "<=", "<")
 COMPARATOR_SIGNS = {">=": "≥", ">": ">", "=": "=", "<=": "≤", "<": "<"}
-KNOWN_KEYS = {"province", "province_code", "year", "from", "to", "metric", "level", "unit",
-              "comparator", "value", "source", "quote", "inferred", "note"}
+KNOWN_KEYS = {
+    "province",
+    "province_code",
+    "year",
+    "from",
+    "to",
+    "metric",
+    "level",
+    "unit",
+    "comparator",
+    "value",
+    "source",
+    "quote",
+    "inferred",
+    "note",
+}
 _UNIT_CODE = re.compile(r"^H\d{2}\.[A-Z0-9_.]+$")
 MAX_AVG_DAYS = 365.0
 
@@ -77,15 +92,26 @@ class Target:
             return None
         v = self.value
         return {
-            ">=": ratio >= v - 1e-12, ">": ratio > v, "=": abs(ratio - v) < 1e-9,
-            "<=": ratio <= v + 1e-12, "<": ratio < v,
+            ">=": ratio >= v - 1e-12,
+            ">": ratio > v,
+            "=": abs(ratio - v) < 1e-9,
+            "<=": ratio <= v + 1e-12,
+            "<": ratio < v,
         }[self.comparator]
 
     @property
     def target_id(self) -> str:
         """Stable id: the same target in a reloaded file keeps its id."""
-        key = "|".join([_fold(self.province), self.metric, self.level or "", self.unit_code or "",
-                        self.valid_from.isoformat(), self.valid_to.isoformat()])
+        key = "|".join(
+            [
+                _fold(self.province),
+                self.metric,
+                self.level or "",
+                self.unit_code or "",
+                self.valid_from.isoformat(),
+                self.valid_to.isoformat(),
+            ]
+        )
         return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
     @property
@@ -123,16 +149,18 @@ def _as_date(v: Any, where: str, name: str, problems: list[str]) -> date | None:
         return None
 
 
-def _parse_entry(e: Any, where: str, problems: list[str],
-                 province_code_of: Callable[[str], str] | None = None) -> Target | None:
+def _parse_entry(
+    e: Any, where: str, problems: list[str], province_code_of: Callable[[str], str] | None = None
+) -> Target | None:
     if not isinstance(e, dict):
         problems.append(f"{where}: expected a mapping, got {type(e).__name__}")
         return None
     start_count = len(problems)
     unknown = sorted(set(map(str, e)) - KNOWN_KEYS)
     if unknown:
-        problems.append(f"{where}: unknown field(s) {', '.join(unknown)} "
-                        f"(known: {', '.join(sorted(KNOWN_KEYS))})")
+        problems.append(
+            f"{where}: unknown field(s) {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_KEYS))})"
+        )
     for name in ("province", "metric", "value"):
         if name not in e or e[name] in (None, ""):
             problems.append(f"{where}: missing '{name}'")
@@ -145,8 +173,9 @@ def _parse_entry(e: Any, where: str, problems: list[str],
     if unit is not None and level_raw is not None and level_name != "all":
         problems.append(f"{where}: give either 'level' or 'unit', not both")
     if unit is None and level_name not in LEVELS:
-        problems.append(f"{where}: bad level {level_raw!r}; level must be one of "
-                        f"{', '.join(LEVELS)} (or give unit: CODE)")
+        problems.append(
+            f"{where}: bad level {level_raw!r}; level must be one of {', '.join(LEVELS)} (or give unit: CODE)"
+        )
     if unit is not None and not _UNIT_CODE.match(str(unit)):
         problems.append(f"{where}: bad unit code {unit!r} (expected like H75.SO.STP)")
     comparator = str(e.get("comparator", ">="))
@@ -159,10 +188,13 @@ def _parse_entry(e: Any, where: str, problems: list[str],
         elif metric in METRICS_BY_ID:
             if METRICS_BY_ID[metric].percent and not 0 <= value <= 1:
                 hint = f" (write {value / 100:g} for {value:g}%)" if 1 < value <= 100 else ""
-                problems.append(f"{where}: value {value} out of range: a rate target is a "
-                                f"fraction between 0 and 1{hint}")
+                problems.append(
+                    f"{where}: value {value} out of range: a rate target is a fraction between 0 and 1{hint}"
+                )
             elif not METRICS_BY_ID[metric].percent and not 0 < value <= MAX_AVG_DAYS:
-                problems.append(f"{where}: value {value} out of range: working days between 0 and {MAX_AVG_DAYS:g}")
+                problems.append(
+                    f"{where}: value {value} out of range: working days between 0 and {MAX_AVG_DAYS:g}"
+                )
     start = end = None
     if "year" in e:
         if "from" in e or "to" in e:
@@ -187,11 +219,16 @@ def _parse_entry(e: Any, where: str, problems: list[str],
     assert metric is not None and value is not None and start is not None and end is not None
     province = str(e["province"])
     return Target(
-        province=province, metric=metric,
+        province=province,
+        metric=metric,
         level=None if unit is not None else LEVELS[level_name],
         unit_code=str(unit) if unit is not None else None,
-        valid_from=start, valid_to=end, comparator=comparator, value=float(value),
-        source=str(e.get("source", "") or ""), quote=str(e.get("quote", "") or ""),
+        valid_from=start,
+        valid_to=end,
+        comparator=comparator,
+        value=float(value),
+        source=str(e.get("source", "") or ""),
+        quote=str(e.get("quote", "") or ""),
         inferred=bool(e.get("inferred", False)),
         province_code=_province_code(province, e.get("province_code"), province_code_of),
     )
@@ -209,19 +246,21 @@ def _overlaps(targets: list[tuple[str, Target]]) -> list[str]:
     for items in by_key.values():
         items.sort(key=lambda x: x[1].valid_from)
         for i, (w1, a) in enumerate(items):
-            for w2, b in items[i + 1:]:
+            for w2, b in items[i + 1 :]:
                 if b.valid_from >= a.valid_to:
                     break
                 same = (a.comparator, a.value) == (b.comparator, b.value)
                 problems.append(
                     f"{w2}: {'duplicates' if same else 'overlaps'} {w1.split(': ')[-1]} — same province, "
                     f"metric {a.metric} and {'unit ' + a.unit_code if a.unit_code else 'level ' + (a.level or 'all')}, "
-                    f"periods [{a.valid_from}, {a.valid_to}) and [{b.valid_from}, {b.valid_to}) overlap")
+                    f"periods [{a.valid_from}, {a.valid_to}) and [{b.valid_from}, {b.valid_to}) overlap"
+                )
     return problems
 
 
-def parse_targets(entries: Any, origin: str = "targets",
-                  province_code_of: Callable[[str], str] | None = None) -> list[Target]:
+def parse_targets(
+    entries: Any, origin: str = "targets", province_code_of: Callable[[str], str] | None = None
+) -> list[Target]:
     """Validate and convert; raises TargetError listing every problem found.
     ``province_code_of``: the current GSO code of a province name ("" when none) for the
     entries without ``province_code`` (``reference.targets_loader`` passes the
@@ -243,8 +282,14 @@ def parse_targets(entries: Any, origin: str = "targets",
     return [t for _, t in parsed]
 
 
-PROVINCE_NAMES = {"75": "Đồng Nai", "42": "Hà Tĩnh", "27": "Bắc Ninh", "24": "Bắc Ninh",
-                  "49": "Quảng Nam", "34": "Thái Bình"}
+PROVINCE_NAMES = {
+    "75": "Đồng Nai",
+    "42": "Hà Tĩnh",
+    "27": "Bắc Ninh",
+    "24": "Bắc Ninh",
+    "49": "Quảng Nam",
+    "34": "Thái Bình",
+}
 
 
 def _same_province(t: Target, province: str) -> bool:
@@ -284,8 +329,14 @@ def _rank(t: Target, day: date) -> tuple:
     return (t.valid_to > day, t.valid_from, 2 if t.unit_code else 1 if t.level else 0)
 
 
-def effective_target(targets: Iterable[Target], province: str, metric: str, day: date,
-                     level: str | None = None, unit_code: str | None = None) -> Target | None:
+def effective_target(
+    targets: Iterable[Target],
+    province: str,
+    metric: str,
+    day: date,
+    level: str | None = None,
+    unit_code: str | None = None,
+) -> Target | None:
     """The target that applies on ``day`` to a level (unit_code None) or to a unit of
     ``level``: see the module docstring for the rule."""
     best = None
@@ -319,8 +370,9 @@ class CheckRow:
         return None if self.ratio is None else self.ratio - self.target.value
 
 
-def check_rows(kpi_rows: list[dict], targets: list[Target], province: str, day: date,
-               by: str = "level") -> list[CheckRow]:
+def check_rows(
+    kpi_rows: list[dict], targets: list[Target], province: str, day: date, by: str = "level"
+) -> list[CheckRow]:
     """Compare KPI rows (``by`` level or unit) with the targets in force on ``day``."""
     out = []
     for row in kpi_rows:

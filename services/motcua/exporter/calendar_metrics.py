@@ -15,8 +15,8 @@ The same rule as ``motcua calendar check`` (``domain.calendar.required_years``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -26,8 +26,10 @@ from ..domain.calendar import WorkingCalendar, local_day_number, required_years
 
 def calendar_status(cal: WorkingCalendar, day: date) -> tuple[list[tuple[int, str, bool]], bool]:
     """((year, relative, confirmed) for this year and the next, next year due?)."""
-    rows = [(day.year, "current", cal.year_confirmed(day.year)),
-            (day.year + 1, "next", cal.year_confirmed(day.year + 1))]
+    rows = [
+        (day.year, "current", cal.year_confirmed(day.year)),
+        (day.year + 1, "next", cal.year_confirmed(day.year + 1)),
+    ]
     return rows, (day.year + 1) in required_years(day)
 
 
@@ -44,12 +46,15 @@ class CalendarCollector(Collector):
         confirmed = GaugeMetricFamily(
             "motcua_calendar_year_confirmed",
             "1 when the year's working-day schedule is confirmed (official file or overrides' confirmed_years).",
-            labels=["year", "relative"])
+            labels=["year", "relative"],
+        )
         for year, relative, ok in rows:
             confirmed.add_metric([str(year), relative], 1 if ok else 0)
         yield confirmed
-        nxt = GaugeMetricFamily("motcua_calendar_next_year_due",
-                                "1 from 1 October: next year's working-day schedule must be confirmed too.")
+        nxt = GaugeMetricFamily(
+            "motcua_calendar_next_year_due",
+            "1 from 1 October: next year's working-day schedule must be confirmed too.",
+        )
         nxt.add_metric([], 1 if due else 0)
         yield nxt
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Callable, Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -35,16 +35,24 @@ DEFAULT_UNIT_METRICS = ("on_time_rate",)
 
 
 def window_starts(day: date) -> dict[str, date]:
-    return {"today": day, "month": day.replace(day=1), "year": day.replace(month=1, day=1),
-            "30d": day - timedelta(days=29)}
+    return {
+        "today": day,
+        "month": day.replace(day=1),
+        "year": day.replace(month=1, day=1),
+        "30d": day - timedelta(days=29),
+    }
 
 
 @dataclass
 class Snapshot:
     day: date
-    level: dict[tuple[str, str, str, str], tuple[int, int]] = field(default_factory=dict)  # (prov, level, metric, window)
+    level: dict[tuple[str, str, str, str], tuple[int, int]] = field(
+        default_factory=dict
+    )  # (prov, level, metric, window)
     unit: dict[tuple[str, str, str, str, str], tuple[int, int]] = field(default_factory=dict)
-    backlog: dict[tuple[str, str, str], tuple[int, int, int]] = field(default_factory=dict)  # (prov, level, unit)
+    backlog: dict[tuple[str, str, str], tuple[int, int, int]] = field(
+        default_factory=dict
+    )  # (prov, level, unit)
     level_targets: list[tuple[str, str, Target]] = field(default_factory=list)  # (prov, level, target)
     unit_targets: list[tuple[str, str, str, Target]] = field(default_factory=list)
     unit_names: dict[str, str] = field(default_factory=dict)
@@ -55,9 +63,13 @@ class Snapshot:
     seconds: float = 0.0
 
 
-def read_snapshot(store, as_of_ms: int, targets: list[Target] | None = None,
-                  unit_metrics: Iterable[str] = DEFAULT_UNIT_METRICS,
-                  calendar_version: str | None = None) -> Snapshot:
+def read_snapshot(
+    store,
+    as_of_ms: int,
+    targets: list[Target] | None = None,
+    unit_metrics: Iterable[str] = DEFAULT_UNIT_METRICS,
+    calendar_version: str | None = None,
+) -> Snapshot:
     """One consistent read of everything the exporter publishes; with
     ``calendar_version`` (the calendar in force), also how many stored dossiers were
     computed with another one (``motcua recompute`` brings them up to date)."""
@@ -67,13 +79,16 @@ def read_snapshot(store, as_of_ms: int, targets: list[Target] | None = None,
     starts = window_starts(day)
     first = min(starts.values())
     counters = sorted({m.numerator for m in EXPORTED_METRICS} | {m.denominator for m in EXPORTED_METRICS})
-    cols = ", ".join(f"sumIf({c}, day >= {{s_{w}:Date}}) AS {c}__{w}" for w in LEVEL_WINDOWS for c in counters)
+    cols = ", ".join(
+        f"sumIf({c}, day >= {{s_{w}:Date}}) AS {c}__{w}" for w in LEVEL_WINDOWS for c in counters
+    )
     params = {f"s_{w}": s for w, s in starts.items()}
     params.update({"first": first, "day": day})
     result = client.query(
         f"SELECT province_code, unit_level, unit_code, {cols} FROM {db}.kpi_daily_unit "
         "WHERE day >= {first:Date} AND day <= {day:Date} GROUP BY province_code, unit_level, unit_code",
-        parameters=params)
+        parameters=params,
+    )
     snap = Snapshot(day=day)
     unit_metrics = tuple(unit_metrics)
     names = result.column_names
@@ -89,15 +104,17 @@ def read_snapshot(store, as_of_ms: int, targets: list[Target] | None = None,
                 if m.id in unit_metrics and w in UNIT_WINDOWS:
                     snap.unit[(prov, level, unit, m.id, w)] = (num, den)
     for prov, level, unit, ip, od, ds in client.query(
-            f"SELECT province_code, unit_level, unit_code, sum(open), sumIf(open, due_date < {{day:Date}}), "
-            f"sumIf(open, due_date = {{day:Date}} OR due_date = (SELECT min(day) FROM {db}.work_calendar "
-            f"WHERE day > {{day:Date}} AND is_working = 1)) FROM {db}.open_backlog_unit "
-            "GROUP BY province_code, unit_level, unit_code HAVING sum(open) != 0",
-            parameters={"day": day}).result_rows:
+        f"SELECT province_code, unit_level, unit_code, sum(open), sumIf(open, due_date < {{day:Date}}), "
+        f"sumIf(open, due_date = {{day:Date}} OR due_date = (SELECT min(day) FROM {db}.work_calendar "
+        f"WHERE day > {{day:Date}} AND is_working = 1)) FROM {db}.open_backlog_unit "
+        "GROUP BY province_code, unit_level, unit_code HAVING sum(open) != 0",
+        parameters={"day": day},
+    ).result_rows:
         snap.backlog[(prov, level, unit)] = (int(ip), int(od), int(ds))
     for _kind, code, name, prov_code, prov_name in client.query(
-            f"SELECT kind, code, name, province_code, province_name FROM {db}.reference_names FINAL "
-            "WHERE kind = 'unit'").result_rows:
+        f"SELECT kind, code, name, province_code, province_name FROM {db}.reference_names FINAL "
+        "WHERE kind = 'unit'"
+    ).result_rows:
         snap.unit_names[code] = name
         if prov_name and prov_code:  # loaded DVCQG codes (000.00.12.H56) carry no GSO code in the code
             snap.province_names[prov_code] = prov_name
@@ -118,12 +135,19 @@ def read_snapshot(store, as_of_ms: int, targets: list[Target] | None = None,
             t = effective_target(targets, prov, mid, day, level=level, unit_code=unit)
             if t is not None:
                 snap.unit_targets.append((prov, level, unit, t))
-    snap.dead_letters = {code: int(n) for code, n in client.query(
-        f"SELECT code, count() FROM {db}.dead_letters FINAL GROUP BY code").result_rows}
+    snap.dead_letters = {
+        code: int(n)
+        for code, n in client.query(
+            f"SELECT code, count() FROM {db}.dead_letters FINAL GROUP BY code"
+        ).result_rows
+    }
     if calendar_version is not None:
-        snap.other_calendar = int(client.query(
-            f"SELECT count() FROM {db}.dossier_state FINAL WHERE received AND calendar_version != {{v:String}}",
-            parameters={"v": calendar_version}).result_rows[0][0])
+        snap.other_calendar = int(
+            client.query(
+                f"SELECT count() FROM {db}.dossier_state FINAL WHERE received AND calendar_version != {{v:String}}",
+                parameters={"v": calendar_version},
+            ).result_rows[0][0]
+        )
     snap.refreshed_at = time.time()
     snap.seconds = snap.refreshed_at - t0
     return snap
@@ -157,67 +181,121 @@ class KpiCollector(Collector):
         if s is None:
             return
         lv = ["province", "level", "metric", "window"]
-        num = GaugeMetricFamily("motcua_kpi_numerator", "Numerator of a metric (docs/metrics.md) over a window ending today, per province and level.", labels=lv)
-        den = GaugeMetricFamily("motcua_kpi_denominator", "Denominator of a metric over a window ending today, per province and level.", labels=lv)
+        num = GaugeMetricFamily(
+            "motcua_kpi_numerator",
+            "Numerator of a metric (docs/metrics.md) over a window ending today, per province and level.",
+            labels=lv,
+        )
+        den = GaugeMetricFamily(
+            "motcua_kpi_denominator",
+            "Denominator of a metric over a window ending today, per province and level.",
+            labels=lv,
+        )
         for (prov, level, metric, w), (a, b) in sorted(s.level.items()):
             num.add_metric([prov, level, metric, w], a)
             den.add_metric([prov, level, metric, w], b)
         yield num
         yield den
         ul = ["province", "level", "unit", "metric", "window"]
-        unum = GaugeMetricFamily("motcua_unit_kpi_numerator", "Numerator per unit (alerting metrics only).", labels=ul)
-        uden = GaugeMetricFamily("motcua_unit_kpi_denominator", "Denominator per unit (alerting metrics only).", labels=ul)
+        unum = GaugeMetricFamily(
+            "motcua_unit_kpi_numerator", "Numerator per unit (alerting metrics only).", labels=ul
+        )
+        uden = GaugeMetricFamily(
+            "motcua_unit_kpi_denominator", "Denominator per unit (alerting metrics only).", labels=ul
+        )
         for (prov, level, unit, metric, w), (a, b) in sorted(s.unit.items()):
             unum.add_metric([prov, level, unit, metric, w], a)
             uden.add_metric([prov, level, unit, metric, w], b)
         yield unum
         yield uden
         bl = ["province", "level", "level_name", "unit"]
-        fams = [GaugeMetricFamily("motcua_backlog_in_progress", "Dossiers in progress now.", labels=bl),
-                GaugeMetricFamily("motcua_backlog_overdue", "Dossiers in progress and overdue now.", labels=bl),
-                GaugeMetricFamily("motcua_backlog_due_soon", "Dossiers due today or the next working day.", labels=bl)]
+        fams = [
+            GaugeMetricFamily("motcua_backlog_in_progress", "Dossiers in progress now.", labels=bl),
+            GaugeMetricFamily("motcua_backlog_overdue", "Dossiers in progress and overdue now.", labels=bl),
+            GaugeMetricFamily(
+                "motcua_backlog_due_soon", "Dossiers due today or the next working day.", labels=bl
+            ),
+        ]
         for (prov, level, unit), values in sorted(s.backlog.items()):
             for fam, v in zip(fams, values):
                 fam.add_metric([prov, level, level_short_label(level), unit], v)
         yield from fams
         tl = ["province", "province_name", "level", "level_name", "metric", "comparator", "target_vi"]
-        tg = GaugeMetricFamily("motcua_target_ratio", "Plan target in force today per province, level and metric.", labels=tl)
+        tg = GaugeMetricFamily(
+            "motcua_target_ratio", "Plan target in force today per province, level and metric.", labels=tl
+        )
         for prov, level, t in s.level_targets:
-            tg.add_metric([prov, s.province_names.get(prov, t.province), level, level_short_label(level),
-                           t.metric, t.comparator, t.text_vi()], t.value)
+            tg.add_metric(
+                [
+                    prov,
+                    s.province_names.get(prov, t.province),
+                    level,
+                    level_short_label(level),
+                    t.metric,
+                    t.comparator,
+                    t.text_vi(),
+                ],
+                t.value,
+            )
         yield tg
         utl = ["province", "level", "unit", "unit_name", "metric", "comparator", "target_vi"]
-        utg = GaugeMetricFamily("motcua_unit_target_ratio", "Plan target in force today for a unit (its own, else its level's).", labels=utl)
+        utg = GaugeMetricFamily(
+            "motcua_unit_target_ratio",
+            "Plan target in force today for a unit (its own, else its level's).",
+            labels=utl,
+        )
         for prov, level, unit, t in s.unit_targets:
-            utg.add_metric([prov, level, unit, s.unit_names.get(unit, unit), t.metric, t.comparator, t.text_vi()], t.value)
+            utg.add_metric(
+                [prov, level, unit, s.unit_names.get(unit, unit), t.metric, t.comparator, t.text_vi()],
+                t.value,
+            )
         yield utg
-        dl = GaugeMetricFamily("motcua_store_dead_letters", "Dead letters stored in ClickHouse, per code.", labels=["code"])
+        dl = GaugeMetricFamily(
+            "motcua_store_dead_letters", "Dead letters stored in ClickHouse, per code.", labels=["code"]
+        )
         for code, n in sorted(s.dead_letters.items()):
             dl.add_metric([code], n)
         yield dl
         if s.other_calendar is not None:
-            oc = GaugeMetricFamily("motcua_store_dossiers_other_calendar",
-                                   "Received dossiers whose due dates were computed with another working-day "
-                                   "calendar than the one in force (run motcua recompute).")
+            oc = GaugeMetricFamily(
+                "motcua_store_dossiers_other_calendar",
+                "Received dossiers whose due dates were computed with another working-day "
+                "calendar than the one in force (run motcua recompute).",
+            )
             oc.add_metric([], s.other_calendar)
             yield oc
-        ts = GaugeMetricFamily("motcua_exporter_last_refresh_timestamp_seconds", "When the snapshot was read.")
+        ts = GaugeMetricFamily(
+            "motcua_exporter_last_refresh_timestamp_seconds", "When the snapshot was read."
+        )
         ts.add_metric([], s.refreshed_at)
         yield ts
-        dur = GaugeMetricFamily("motcua_exporter_refresh_seconds", "How long the last read of the store took.")
+        dur = GaugeMetricFamily(
+            "motcua_exporter_refresh_seconds", "How long the last read of the store took."
+        )
         dur.add_metric([], s.seconds)
         yield dur
-        day = GaugeMetricFamily("motcua_exporter_evaluation_day_timestamp_seconds", "The local day the windows end at (midnight, epoch seconds).")
+        day = GaugeMetricFamily(
+            "motcua_exporter_evaluation_day_timestamp_seconds",
+            "The local day the windows end at (midnight, epoch seconds).",
+        )
         from ..domain.calendar import local_midnight_ms
 
         day.add_metric([], local_midnight_ms(s.day) / 1000)
         yield day
 
 
-def serve(store, port: int, interval: float, as_of_ms: Callable[[], int], addr: str = "0.0.0.0",
-          targets: list[Target] | None = None, unit_metrics: Iterable[str] = DEFAULT_UNIT_METRICS,
-          stop: threading.Event | None = None, on_refresh: Callable[[Snapshot], None] | None = None,
-          calendar=None):
+def serve(
+    store,
+    port: int,
+    interval: float,
+    as_of_ms: Callable[[], int],
+    addr: str = "0.0.0.0",
+    targets: list[Target] | None = None,
+    unit_metrics: Iterable[str] = DEFAULT_UNIT_METRICS,
+    stop: threading.Event | None = None,
+    on_refresh: Callable[[Snapshot], None] | None = None,
+    calendar=None,
+):
     """Start the HTTP endpoint and refresh every ``interval`` seconds until ``stop``.
     ``calendar`` (default: the product calendar without overrides) feeds the calendar
     gauges (exporter/calendar_metrics.py)."""
@@ -228,8 +306,9 @@ def serve(store, port: int, interval: float, as_of_ms: Callable[[], int], addr: 
 
     registry = CollectorRegistry()
     calendar = calendar or default_calendar()
-    collector = KpiCollector(lambda: read_snapshot(store, as_of_ms(), targets, unit_metrics,
-                                                   calendar_version=calendar.version))
+    collector = KpiCollector(
+        lambda: read_snapshot(store, as_of_ms(), targets, unit_metrics, calendar_version=calendar.version)
+    )
     registry.register(collector)
     registry.register(CalendarCollector(calendar, as_of_ms))
     collector.refresh()
@@ -248,4 +327,4 @@ def serve(store, port: int, interval: float, as_of_ms: Callable[[], int], addr: 
     return collector
 
 
-__all__ = ["KpiCollector", "read_snapshot", "serve", "Snapshot", "METRICS_BY_ID"]
+__all__ = ["METRICS_BY_ID", "KpiCollector", "Snapshot", "read_snapshot", "serve"]

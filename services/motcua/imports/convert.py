@@ -36,15 +36,14 @@ import orjson
 
 from ..domain.events import MIN_INSTANT_MS, hex_as_letters
 from ..reference import province_of_unit
-from ..reference.registry import Registry, default_registry
 from ..reference.catalogue import Catalogue
+from ..reference.registry import Registry, default_registry
 from ..reference.units_loader import qcvn_depth, qcvn_parts
-from .model import Problem, ProgressRow, Snapshot
+from .model import ProgressRow, Snapshot
 
 UNKNOWN = "CHUA_RO"  # a code the input does not give (chưa rõ): counted, listed
 DEFAULT_LEVEL = "COMMUNE"  # most dossiers are handled by communes (docs/importing.md)
 UNDATED = MIN_INSTANT_MS  # occurred_at of a snapshot that has no date (2010-01-01)
-
 
 
 @dataclass
@@ -83,8 +82,12 @@ def _letters(data: bytes) -> str:
 
 
 class Converter:
-    def __init__(self, options: ConvertOptions | None = None, registry: Registry | None = None,
-                 catalogue: Catalogue | None = None):
+    def __init__(
+        self,
+        options: ConvertOptions | None = None,
+        registry: Registry | None = None,
+        catalogue: Catalogue | None = None,
+    ):
         self.options = options or ConvertOptions()
         self.registry = registry or default_registry()
         self.catalogue = catalogue or {}
@@ -127,8 +130,13 @@ class Converter:
                 level = unit.level
                 notes.append("level_registry")
             elif parts is not None:
-                level = ("CENTRAL_BRANCH" if parts[3].startswith("G")
-                         else "PROVINCE" if qcvn_depth(code) in (1, 2) else "COMMUNE")
+                level = (
+                    "CENTRAL_BRANCH"
+                    if parts[3].startswith("G")
+                    else "PROVINCE"
+                    if qcvn_depth(code) in (1, 2)
+                    else "COMMUNE"
+                )
                 notes.append("level_from_identifier")
             elif self.options.default_level:
                 level = self.options.default_level
@@ -225,11 +233,13 @@ class Converter:
             e["return_channel"] = "POSTAL" if s.return_postal else "DIRECT"
         d = s.digitisation
         if d is not None:
-            for name, value in (("components_total", d.components_total),
-                                ("components_digitised", d.components_digitised),
-                                ("components_reused", d.components_reused),
-                                ("from_personal_store", d.from_personal_store),
-                                ("population_data_used", d.population_data_used)):
+            for name, value in (
+                ("components_total", d.components_total),
+                ("components_digitised", d.components_digitised),
+                ("components_reused", d.components_reused),
+                ("from_personal_store", d.from_personal_store),
+                ("population_data_used", d.population_data_used),
+            ):
                 if value is not None:
                     e[name] = value
         if received is None:
@@ -268,7 +278,8 @@ class Converter:
         elif r.kind == "PROCESSING":
             e["resumes"] = True  # TrangThai 4: back in processing (answers a supplement request)
         # content_id's bytes, keys already in sorted order (d, k, s, src, t)
-        data = orjson.dumps({"d": r.dossier_id, "k": r.kind, "s": r.status, "src": self.options.source_system,
-                             "t": r.at})
+        data = orjson.dumps(
+            {"d": r.dossier_id, "k": r.kind, "s": r.status, "src": self.options.source_system, "t": r.at}
+        )
         e["event_id"] = "dvr-" + _letters(data)
         return e

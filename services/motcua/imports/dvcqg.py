@@ -39,15 +39,17 @@ import json
 import math
 import re
 import unicodedata
-from functools import lru_cache
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, overload
 
 import orjson
 
+from motcua.domain.events import _SAFE_CODES, MAX_EVENT_BYTES, InvalidEvent, _check_code, kind_of, shown
+from motcua.imports.model import Digitisation, Problem, ProgressRow, Snapshot
 from motcua.imports.textfiles import (
     Unreadable,
     _Damage,
@@ -58,13 +60,19 @@ from motcua.imports.textfiles import (
     _utf8_chunks,
     encoding_problem,
 )
-from motcua.domain.events import MAX_EVENT_BYTES, _SAFE_CODES, InvalidEvent, _check_code, kind_of, shown
-from motcua.imports.model import Digitisation, Problem, ProgressRow, Snapshot
 from motcua.reference.catalogue import CHANNEL_CODES
 from motcua.reference.units_loader import _fold
 
-__all__ = ["DONG_BO", "TIEN_DO", "BadValue", "Request", "classify_row", "parse_request",
-           "parse_time", "read_file"]
+__all__ = [
+    "DONG_BO",
+    "TIEN_DO",
+    "BadValue",
+    "Request",
+    "classify_row",
+    "parse_request",
+    "parse_time",
+    "read_file",
+]
 
 DONG_BO = "DongBoHoSoMC"
 TIEN_DO = "CapNhatTienDoHoSoMC"
@@ -96,7 +104,7 @@ class BadValue(ValueError):
 # --------------------------------------------------------------------------- dates
 
 _LOCAL = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh: UTC+7, no DST since 1975
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?", re.ASCII)
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?", re.ASCII)
@@ -157,24 +165,46 @@ def _to_datetime(text: str) -> datetime | None:
 
 
 def _bad_date(value: Any, field: str) -> BadValue:
-    return BadValue("BAD_DATE", f"trường {field}: {shown(value)} không phải ngày giờ hợp lệ "
-                                f"(cần yyyyMMddHHmmss, yyyyMMdd, ISO-8601 hoặc dd/MM/yyyy)")
+    return BadValue(
+        "BAD_DATE",
+        f"trường {field}: {shown(value)} không phải ngày giờ hợp lệ "
+        f"(cần yyyyMMddHHmmss, yyyyMMdd, ISO-8601 hoặc dd/MM/yyyy)",
+    )
 
 
 # --------------------------------------------------------------------------- progress rows
 
-_KINDS = {1: "SUBMITTED", 2: "RECEIVED", 3: "REJECTED", 4: "PROCESSING", 5: "SUPPLEMENT_REQUESTED",
-          6: "PAYMENT_REQUESTED", 7: "WITHDRAWN", 8: "STOPPED", 9: "RESOLVED", 10: "RESULT_RETURNED"}
+_KINDS = {
+    1: "SUBMITTED",
+    2: "RECEIVED",
+    3: "REJECTED",
+    4: "PROCESSING",
+    5: "SUPPLEMENT_REQUESTED",
+    6: "PAYMENT_REQUESTED",
+    7: "WITHDRAWN",
+    8: "STOPPED",
+    9: "RESOLVED",
+    10: "RESULT_RETURNED",
+}
 # Phrases, folded word by word (see _words). T writes a citizen's withdrawal as 3 and a
 # completed supplement as 5, so the text tells them apart.
 _WITHDRAWAL = (" thu hoi ", " rut ho so ", " cong dan rut ")
-_SUPPLEMENT_IN = (" hoan thanh bo sung ", " gui bo sung ", " nop bo sung ", " tiep nhan bo sung ",
-                  " nhan bo sung ", " da bo sung ")
+_SUPPLEMENT_IN = (
+    " hoan thanh bo sung ",
+    " gui bo sung ",
+    " nop bo sung ",
+    " tiep nhan bo sung ",
+    " nhan bo sung ",
+    " da bo sung ",
+)
 # "Yêu cầu công dân gửi bổ sung" is a request: whichever phrase comes first decides.
 _SUPPLEMENT_ASKED = (" yeu cau ", " de nghi ")
 _SYNTHETIC_ACTOR = _fold("Cán bộ một cửa")
-_SYNTHETIC = {(2, _fold("Tiếp nhận hồ sơ")), (9, _fold("Kết thúc xử lý hồ sơ")),
-              (9, _fold("Hồ sơ không có ngày hẹn trả"))}
+_SYNTHETIC = {
+    (2, _fold("Tiếp nhận hồ sơ")),
+    (9, _fold("Kết thúc xử lý hồ sơ")),
+    (9, _fold("Hồ sơ không có ngày hẹn trả")),
+}
 
 
 def _words(text: str) -> str:
@@ -224,7 +254,8 @@ def _classify_text(status: int, text: str) -> tuple[str, bool]:
 
 
 # The field names of the DVCQG payloads (items and their lists), as the senders spell them.
-_KNOWN_KEYS = frozenset("""
+_KNOWN_KEYS = frozenset(
+    """
 MaHoSo MaTTHC TenTTHC MaLinhVuc TenLinhVuc KenhThucHien SoBienNhan SoGiayToChuHoSo ChuHoSo LoaiDoiTuong
 MaDoiTuong ThongTinKhac Email Fax SoDienThoai TrichYeuHoSo NgayTiepNhan NgayHenTra TrangThaiHoSo NgayTra
 ThongTinTra HinhThuc NgayKetThucXuLy DonViXuLy GhiChu TaiLieuNop DanhSachLePhi DanhSachTepDinhKemKhac
@@ -234,13 +265,14 @@ TepDinhKemId TenTepDinhKem IsDeleted MaThanhPhanHoSo DuongDanTaiTepTin DuocSoHoa
 DuocLayTuKhoDMQG MaKetQuaThayThe TenGiayTo GiayToId DuongDanTepTinKetQua MaGiayToKetQua TenPhiLePhi
 MaPhiLePhi HinhThucThu Gia LoaiPhiLePhi SoLuong LoaiGiayTo LoaiDinhDanh SoDinhDanh MaCSDL
 NguoiXuLy ChucDanh ThoiDiemXuLy PhongBanXuLy NoiDungXuLy TrangThai NgayBatDau NgayKetThucTheoQuyDinh
-""".split())
+""".split()
+)
 
 
 class _Fields:
     """An item's fields by name: the exact key, else the same name in any case."""
 
-    __slots__ = ("obj", "_lower", "_exact")
+    __slots__ = ("_exact", "_lower", "obj")
 
     def __init__(self, obj: dict):
         self.obj = obj
@@ -379,7 +411,8 @@ def _digitisation(f: _Fields) -> Digitisation | None:
             components_digitised=digitised,
             components_reused=sum(_flag(i.get("DuocTaiSuDung")) in ("1", "2") for i in kept),
             from_personal_store=any(_flag(i.get("DuocLayTuKhoDMQG")) == "1" for i in kept),
-            population_data_used=vneid)
+            population_data_used=vneid,
+        )
     return _without_components(_flag(f.get("HoSoCoThanhPhanSoHoa")), vneid)
 
 
@@ -416,8 +449,11 @@ def _channel(value: Any) -> str | None:
     code = None if isinstance(value, bool) else _flag(value)
     if code not in CHANNEL_CODES:
         shown_value = shown(str(value)) if type(value) is int else shown(value)
-        raise BadValue("BAD_CHANNEL", f"trường KenhThucHien: {shown_value} không phải kênh "
-                                      f"1 (trực tiếp), 2 (trực tuyến) hay 3 (bưu chính)")
+        raise BadValue(
+            "BAD_CHANNEL",
+            f"trường KenhThucHien: {shown_value} không phải kênh "
+            f"1 (trực tiếp), 2 (trực tuyến) hay 3 (bưu chính)",
+        )
     return CHANNEL_CODES[code]
 
 
@@ -437,7 +473,10 @@ def _snapshot(f: _Fields, dossier_id: str, where: str, ctx: _Context) -> Snapsho
     submitted = parse_time(f.get("NgayNopHoSo"), "NgayNopHoSo")
     postal = _flag(f.get("HinhThuc"))
     return Snapshot(
-        dossier_id=dossier_id, where=where, unit_code=ctx.madonvi, unit_from=ctx.unit_from,
+        dossier_id=dossier_id,
+        where=where,
+        unit_code=ctx.madonvi,
+        unit_from=ctx.unit_from,
         procedure_code=_checked("MaTTHC", _code(f.get("MaTTHC"))),
         field_code=_checked("MaLinhVuc", _code(f.get("MaLinhVuc"))),
         status=_status(f.get("TrangThaiHoSo"), "TrangThaiHoSo", None),
@@ -452,22 +491,36 @@ def _snapshot(f: _Fields, dossier_id: str, where: str, ctx: _Context) -> Snapsho
         has_fee=_has_fee(f),
         payment=_PAYMENT.get(_flag(f.get("DuocThanhToanTrucTuyen")) or ""),  # T's "3": None
         digitisation=_digitisation(f),
-        updating=ctx.updating)
+        updating=ctx.updating,
+    )
 
 
 def _progress_row(f: _Fields, dossier_id: str, where: str, ctx: _Context) -> ProgressRow | Problem:
     at_value = f.get("ThoiDiemXuLy")
     if at_value is None:
-        return _item_problem(where, "NO_TIME", f"hồ sơ {shown(dossier_id)}: dòng tiến độ thiếu "
-                                               f"thời điểm xử lý (ThoiDiemXuLy)", f.obj)
+        return _item_problem(
+            where,
+            "NO_TIME",
+            f"hồ sơ {shown(dossier_id)}: dòng tiến độ thiếu thời điểm xử lý (ThoiDiemXuLy)",
+            f.obj,
+        )
     at = parse_time(at_value, "ThoiDiemXuLy")
     assert at is not None  # f.get reads a blank value as None, handled above
     status = _status(f.get("TrangThai"), "TrangThai", 4)  # T sends an empty TrangThai as 4
     text, actor = f.get("NoiDungXuLy"), f.get("NguoiXuLy")
-    kind, synthetic = classify_row(status, text if isinstance(text, str) else None,
-                                   actor if isinstance(actor, str) else None)
-    return ProgressRow(dossier_id=dossier_id, where=where, at=at, status=status, kind=kind,
-                       synthetic=synthetic, unit_code=ctx.madonvi, unit_from=ctx.unit_from)
+    kind, synthetic = classify_row(
+        status, text if isinstance(text, str) else None, actor if isinstance(actor, str) else None
+    )
+    return ProgressRow(
+        dossier_id=dossier_id,
+        where=where,
+        at=at,
+        status=status,
+        kind=kind,
+        synthetic=synthetic,
+        unit_code=ctx.madonvi,
+        unit_from=ctx.unit_from,
+    )
 
 
 _ROW_KEYS = ("ThoiDiemXuLy", "NguoiXuLy", "TrangThai")
@@ -484,16 +537,18 @@ def _kind_of(item: dict, exact: bool) -> str:
     """``_kind_of_item(_Fields(item))``; ``exact``: every key is spelt as the senders
     spell it (``_Fields._exact``), so plain key tests do."""
     if exact:
-        if (("ThoiDiemXuLy" in item or "NguoiXuLy" in item or "TrangThai" in item)
-                and not ("TrangThaiHoSo" in item or "NgayTiepNhan" in item or "MaTTHC" in item)):
+        if ("ThoiDiemXuLy" in item or "NguoiXuLy" in item or "TrangThai" in item) and not (
+            "TrangThaiHoSo" in item or "NgayTiepNhan" in item or "MaTTHC" in item
+        ):
             return TIEN_DO
         return DONG_BO
     return _kind_of_item(_Fields(item))
 
 
 def _not_an_object(item: Any, where: str) -> Problem:
-    return _item_problem(where, "NOT_AN_OBJECT",
-                         f"mục là {kind_of(item)}, không phải một đối tượng JSON {{...}}", item)
+    return _item_problem(
+        where, "NOT_AN_OBJECT", f"mục là {kind_of(item)}, không phải một đối tượng JSON {{...}}", item
+    )
 
 
 def _item(item: dict, service: str, exact: bool, where: str, ctx: _Context):
@@ -526,8 +581,16 @@ def _item(item: dict, service: str, exact: bool, where: str, ctx: _Context):
 # Anything unusual goes to the general functions.
 
 _STATUS_TEXT = {str(k): k for k in _KINDS}  # "1".."10" -> 1..10, as _status reads them
-_FLAG_TEXT = {"0": "0", "1": "1", "2": "2", "3": "3", "True": "1", "False": "0",
-              "true": "1", "false": "0"}  # what _flag gives for the usual strings
+_FLAG_TEXT = {
+    "0": "0",
+    "1": "1",
+    "2": "2",
+    "3": "3",
+    "True": "1",
+    "False": "0",
+    "true": "1",
+    "false": "0",
+}  # what _flag gives for the usual strings
 _TIMES: dict[str, int] = {}  # parse_time of date strings seen (instants repeat in a feed); bounded
 _SYNTHETIC_ACTOR_TEXT = "Cán bộ một cửa"  # as T writes it (NFC): folds to _SYNTHETIC_ACTOR
 
@@ -648,20 +711,58 @@ def _snapshot_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -> Sn
     has_fee = _has_fee_exact(get("DanhSachLePhi"))
     payment = _PAYMENT.get(_flag_of(get("DuocThanhToanTrucTuyen")) or "")  # T's "3": None
     # positional, in the order of _SNAPSHOT_FIELDS (received_at falls back as 766 does)
-    return Snapshot(dossier_id, where, ctx.madonvi, ctx.unit_from, None, procedure, field_code, status,
-                    received if received is not None else submitted, due, channel, resolved, electronic,
-                    returned, None if postal is None else postal == "1", rejected, has_fee, payment,
-                    _digitisation_exact(obj), ctx.updating)
+    return Snapshot(
+        dossier_id,
+        where,
+        ctx.madonvi,
+        ctx.unit_from,
+        None,
+        procedure,
+        field_code,
+        status,
+        received if received is not None else submitted,
+        due,
+        channel,
+        resolved,
+        electronic,
+        returned,
+        None if postal is None else postal == "1",
+        rejected,
+        has_fee,
+        payment,
+        _digitisation_exact(obj),
+        ctx.updating,
+    )
 
 
 # The records' fields in their order, for the positional calls above.
-_SNAPSHOT_FIELDS = ("dossier_id", "where", "unit_code", "unit_from", "unit_level", "procedure_code",
-                    "field_code", "status", "received_at", "due_at", "channel", "resolved_at",
-                    "electronic_result", "returned_at", "return_postal", "rejected_at", "has_fee",
-                    "payment", "digitisation", "updating")
+_SNAPSHOT_FIELDS = (
+    "dossier_id",
+    "where",
+    "unit_code",
+    "unit_from",
+    "unit_level",
+    "procedure_code",
+    "field_code",
+    "status",
+    "received_at",
+    "due_at",
+    "channel",
+    "resolved_at",
+    "electronic_result",
+    "returned_at",
+    "return_postal",
+    "rejected_at",
+    "has_fee",
+    "payment",
+    "digitisation",
+    "updating",
+)
 _ROW_FIELDS = ("dossier_id", "where", "at", "status", "kind", "synthetic", "unit_code", "unit_from")
-if (tuple(f.name for f in fields(Snapshot)) != _SNAPSHOT_FIELDS
-        or tuple(f.name for f in fields(ProgressRow)) != _ROW_FIELDS):
+if (
+    tuple(f.name for f in fields(Snapshot)) != _SNAPSHOT_FIELDS
+    or tuple(f.name for f in fields(ProgressRow)) != _ROW_FIELDS
+):
     raise ImportError("imports.model changed its records: update the fast path of imports.dvcqg")
 
 
@@ -690,8 +791,12 @@ def _component(get) -> tuple[bool, str | None, bool, bool]:
     except TypeError:  # a list or an object where a flag belongs
         facts, hashable = None, False
     if facts is None:
-        facts = (_flag_of(values[0]) == "1", _flag_of(values[1]), _flag_of(values[2]) in ("1", "2"),
-                 _flag_of(values[3]) == "1")
+        facts = (
+            _flag_of(values[0]) == "1",
+            _flag_of(values[1]),
+            _flag_of(values[2]) in ("1", "2"),
+            _flag_of(values[3]) == "1",
+        )
         if hashable:
             if len(_COMPONENTS) >= 10_000:
                 _COMPONENTS.clear()
@@ -718,9 +823,13 @@ def _digitisation_exact(obj: dict) -> Digitisation | None:
         reused += reused_one
         personal_store = personal_store or from_store
     if total:
-        return Digitisation(components_total=total, components_digitised=digitised,
-                            components_reused=reused, from_personal_store=personal_store,
-                            population_data_used=vneid)
+        return Digitisation(
+            components_total=total,
+            components_digitised=digitised,
+            components_reused=reused,
+            from_personal_store=personal_store,
+            population_data_used=vneid,
+        )
     return _without_components(_flag_of(obj.get("HoSoCoThanhPhanSoHoa")), vneid)
 
 
@@ -748,14 +857,40 @@ def _progress_row_exact(obj: dict, dossier_id: str, where: str, ctx: _Context) -
 
 _ENVELOPE_KEYS = frozenset({"session", "madonvi", "madinhdanhdv", "service", "isupdating", "data"})
 # The envelope's names as senders spell them, and their folded form.
-_ENVELOPE_SPELLINGS = {"session": "session", "madonvi": "madonvi", "MaDinhDanhDV": "madinhdanhdv",
-                       "service": "service", "isUpdating": "isupdating", "data": "data"}
+_ENVELOPE_SPELLINGS = {
+    "session": "session",
+    "madonvi": "madonvi",
+    "MaDinhDanhDV": "madinhdanhdv",
+    "service": "service",
+    "isUpdating": "isupdating",
+    "data": "data",
+}
 # Names only items carry: a bare object with none of them is no request.
-_ITEM_KEYS = frozenset(k.lower() for k in (
-    "MaHoSo", "MaTTHC", "MaLinhVuc", "TrangThaiHoSo", "NgayTiepNhan", "NgayNopHoSo", "NgayHenTra",
-    "KenhThucHien", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi", "TaiLieuNop", "DanhSachLePhi",
-    "DanhSachGiayToKetQua", "HoSoCoThanhPhanSoHoa", "DuocThanhToanTrucTuyen", "ThoiDiemXuLy",
-    "NguoiXuLy", "NoiDungXuLy", "TrangThai"))
+_ITEM_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "MaHoSo",
+        "MaTTHC",
+        "MaLinhVuc",
+        "TrangThaiHoSo",
+        "NgayTiepNhan",
+        "NgayNopHoSo",
+        "NgayHenTra",
+        "KenhThucHien",
+        "NgayKetThucXuLy",
+        "NgayTra",
+        "NgayTuChoi",
+        "TaiLieuNop",
+        "DanhSachLePhi",
+        "DanhSachGiayToKetQua",
+        "HoSoCoThanhPhanSoHoa",
+        "DuocThanhToanTrucTuyen",
+        "ThoiDiemXuLy",
+        "NguoiXuLy",
+        "NoiDungXuLy",
+        "TrangThai",
+    )
+)
 
 
 def _envelope(obj: Any) -> dict[str, Any] | None:
@@ -808,8 +943,14 @@ def _loads(body: bytes) -> Any:
         raise BadValue("BAD_JSON", reason) from None
 
 
-def parse_request(body: Any, where: str, *, madonvi: str | None = None,
-                  updating: bool | None = None, service: str | None = None) -> Request | Problem:
+def parse_request(
+    body: Any,
+    where: str,
+    *,
+    madonvi: str | None = None,
+    updating: bool | None = None,
+    service: str | None = None,
+) -> Request | Problem:
     """One DongBoHoSoMC / CapNhatTienDoHoSoMC request: ``body`` as bytes (JSON) or an
     already-parsed JSON value. The keywords (from a query string: ``MaDinhDanhDV``,
     ``isUpdating``, or the endpoint's service) apply when the body does not say.
@@ -835,8 +976,12 @@ def parse_request(body: Any, where: str, *, madonvi: str | None = None,
         _checked("madonvi", unit)
     except BadValue as exc:
         return _request_problem(where, exc.code, exc.reason, value)
-    ctx = _Context(where=where, madonvi=unit, unit_from=unit_from,
-                   updating=body_updating if body_updating is not None else updating)
+    ctx = _Context(
+        where=where,
+        madonvi=unit,
+        unit_from=unit_from,
+        updating=body_updating if body_updating is not None else updating,
+    )
 
     records, kinds = [], []  # with no service named, each item goes by its shape
     for n, item in enumerate(items, 1):
@@ -861,9 +1006,11 @@ def _request_parts(value: Any) -> tuple[list, str | None, Any, bool | None, str 
             return value, None, None, None, None
         if isinstance(value, dict) and _ITEM_KEYS & {str(k).strip().lower() for k in value}:
             return [value], None, None, None, None
-        raise BadValue("NOT_A_REQUEST",
-                       f"nội dung là {kind_of(value)}, không phải yêu cầu {DONG_BO} hay "
-                       f"{TIEN_DO} (cần {{..., \"data\": [...]}}, một mảng hồ sơ hoặc một hồ sơ)")
+        raise BadValue(
+            "NOT_A_REQUEST",
+            f"nội dung là {kind_of(value)}, không phải yêu cầu {DONG_BO} hay "
+            f'{TIEN_DO} (cần {{..., "data": [...]}}, một mảng hồ sơ hoặc một hồ sơ)',
+        )
     if "data" not in env:
         raise BadValue("NOT_A_REQUEST", "yêu cầu không có trường data (danh sách hồ sơ)")
     items = env["data"]
@@ -985,9 +1132,13 @@ def _resume(head: bytes, chunks: Iterator[bytes], damage: _Damage | None) -> Ite
 def _document(name: str, data: bytes, damage: _Damage | None) -> Iterator[Request | Problem]:
     body = data.strip()
     if damage is not None:
-        yield Problem(where=name, code="DAMAGED_FILE",
-                      reason=f"{damage.detail} ở byte {damage.offset} của tệp: tài liệu JSON không "
-                             f"đọc được, không yêu cầu nào được đọc", raw=body[:MAX_EVENT_BYTES])
+        yield Problem(
+            where=name,
+            code="DAMAGED_FILE",
+            reason=f"{damage.detail} ở byte {damage.offset} của tệp: tài liệu JSON không "
+            f"đọc được, không yêu cầu nào được đọc",
+            raw=body[:MAX_EVENT_BYTES],
+        )
         return
     if not body:
         return

@@ -59,9 +59,19 @@ class Snapshot:
 
 
 # Row kinds: the contract event type a progress row stands for.
-ROW_KINDS = ("SUBMITTED", "RECEIVED", "REJECTED", "PROCESSING", "SUPPLEMENT_REQUESTED",
-             "SUPPLEMENT_RECEIVED", "PAYMENT_REQUESTED", "WITHDRAWN", "STOPPED", "RESOLVED",
-             "RESULT_RETURNED")
+ROW_KINDS = (
+    "SUBMITTED",
+    "RECEIVED",
+    "REJECTED",
+    "PROCESSING",
+    "SUPPLEMENT_REQUESTED",
+    "SUPPLEMENT_RECEIVED",
+    "PAYMENT_REQUESTED",
+    "WITHDRAWN",
+    "STOPPED",
+    "RESOLVED",
+    "RESULT_RETURNED",
+)
 
 
 @dataclass(slots=True)

@@ -59,11 +59,12 @@ import csv
 import io
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -74,12 +75,12 @@ from motcua.reference.catalogue import CHANNEL_CODES
 from motcua.reference.units_loader import _fold, parse_level
 
 __all__ = [
+    "DEFAULT_HEADINGS",
+    "FIELDS",
     "SheetError",
     "SheetMapping",
     "SheetRead",
     "read_sheet",
-    "DEFAULT_HEADINGS",
-    "FIELDS",
 ]
 
 
@@ -114,9 +115,28 @@ VALUE_FIELDS = ("unit_level", "channel", "status", "payment", "electronic_result
 
 # Folded fragments of headings that name personal data or free text: a mapping may not
 # point one of our fields at such a column.
-_PERSONAL_HEADING_PARTS = ("hoten", "nguoinop", "cccd", "cmnd", "diachi", "dienthoai", "email", "mail",
-                           "chuhoso", "sogiayto", "cancuoc", "hochieu", "trichyeu", "ghichu", "noidung",
-                           "nguoidaidien", "nguoixuly", "masothue", "sodinhdanh", "sdt")
+_PERSONAL_HEADING_PARTS = (
+    "hoten",
+    "nguoinop",
+    "cccd",
+    "cmnd",
+    "diachi",
+    "dienthoai",
+    "email",
+    "mail",
+    "chuhoso",
+    "sogiayto",
+    "cancuoc",
+    "hochieu",
+    "trichyeu",
+    "ghichu",
+    "noidung",
+    "nguoidaidien",
+    "nguoixuly",
+    "masothue",
+    "sodinhdanh",
+    "sdt",
+)
 
 _HEADING_SCAN = 30  # title rows an exported list may have above its heading row
 _TRAILER = re.compile(r"(?:\s*(?:\([^()]*\)|\*|:))+\s*$")
@@ -158,20 +178,24 @@ class SheetMapping:
 
     def __post_init__(self) -> None:
         if not isinstance(self.headings, dict) or not isinstance(self.values, dict):
-            raise SheetError("tệp ánh xạ: \"headings\" và \"values\" phải là các bảng (khóa: giá trị)")
+            raise SheetError('tệp ánh xạ: "headings" và "values" phải là các bảng (khóa: giá trị)')
         headings: dict[str, list[str]] = {}
         claimed: dict[str, str] = {}
         for fld, names in self.headings.items():
             if fld not in FIELDS:
-                raise SheetError(f"tệp ánh xạ: trường {shown(str(fld))} không có; dùng một trong: {', '.join(FIELDS)}")
+                raise SheetError(
+                    f"tệp ánh xạ: trường {shown(str(fld))} không có; dùng một trong: {', '.join(FIELDS)}"
+                )
             if isinstance(names, str):
                 names = [names]
             if not isinstance(names, list) or not all(isinstance(n, str) and _heading_key(n) for n in names):
                 raise SheetError(f"tệp ánh xạ: headings.{fld} phải là một tên cột hoặc danh sách tên cột")
             for n in names:
                 if _looks_personal_heading(n):
-                    raise SheetError(f"tệp ánh xạ: headings.{fld} trỏ vào cột “{_display(n)}”, cột dữ liệu cá nhân "
-                                     "hoặc văn bản tự do; các cột đó không bao giờ được đọc")
+                    raise SheetError(
+                        f"tệp ánh xạ: headings.{fld} trỏ vào cột “{_display(n)}”, cột dữ liệu cá nhân "
+                        "hoặc văn bản tự do; các cột đó không bao giờ được đọc"
+                    )
                 other = claimed.setdefault(_heading_key(n), fld)
                 if other != fld:
                     raise SheetError(f"tệp ánh xạ: cột “{_display(n)}” được gán cho cả {other} và {fld}")
@@ -179,9 +203,13 @@ class SheetMapping:
         values: dict[str, dict[str, Any]] = {}
         for fld, table in self.values.items():
             if fld not in VALUE_FIELDS:
-                raise SheetError(f"tệp ánh xạ: values.{shown(str(fld))} không dùng được; chỉ cho: {', '.join(VALUE_FIELDS)}")
+                raise SheetError(
+                    f"tệp ánh xạ: values.{shown(str(fld))} không dùng được; chỉ cho: {', '.join(VALUE_FIELDS)}"
+                )
             if not isinstance(table, dict):
-                raise SheetError(f"tệp ánh xạ: values.{fld} phải là một bảng (giá trị trong ô: giá trị của chúng tôi)")
+                raise SheetError(
+                    f"tệp ánh xạ: values.{fld} phải là một bảng (giá trị trong ô: giá trị của chúng tôi)"
+                )
             out: dict[str, Any] = {}
             for cell, ours in table.items():
                 key = _fold(_cell_text(cell))
@@ -190,12 +218,12 @@ class SheetMapping:
                 out[key] = _mapping_value(fld, ours)
             values[fld] = out
         if self.sheet is not None and not isinstance(self.sheet, str):
-            raise SheetError("tệp ánh xạ: \"sheet\" phải là tên một trang tính")
+            raise SheetError('tệp ánh xạ: "sheet" phải là tên một trang tính')
         self.headings = headings
         self.values = values
 
     @classmethod
-    def load(cls, path: str | Path) -> "SheetMapping":
+    def load(cls, path: str | Path) -> SheetMapping:
         """A mapping from a YAML file: ``headings``, ``values``, ``sheet`` (all optional)."""
         import yaml
 
@@ -214,18 +242,24 @@ class SheetMapping:
         if doc is None:
             return cls()
         if not isinstance(doc, dict):
-            raise SheetError(f"tệp ánh xạ {Path(path).name}: cần một bảng với các khóa headings, values, sheet")
+            raise SheetError(
+                f"tệp ánh xạ {Path(path).name}: cần một bảng với các khóa headings, values, sheet"
+            )
         unknown = [str(k) for k in doc if k not in ("headings", "values", "sheet")]
         if unknown:
-            raise SheetError(f"tệp ánh xạ {Path(path).name}: khóa {', '.join(shown(k) for k in unknown)} không có "
-                             "(chỉ dùng headings, values, sheet)")
+            raise SheetError(
+                f"tệp ánh xạ {Path(path).name}: khóa {', '.join(shown(k) for k in unknown)} không có "
+                "(chỉ dùng headings, values, sheet)"
+            )
         return cls(headings=doc.get("headings") or {}, values=doc.get("values") or {}, sheet=doc.get("sheet"))
 
 
 def _mapping_value(fld: str, ours: Any) -> Any:
     """A mapping file's value for ``fld``, normalised; SheetError when it is not one of ours."""
-    bad = SheetError(f"tệp ánh xạ: values.{fld}: {shown(ours) if isinstance(ours, str) else kind_of(ours)} "
-                     f"không phải giá trị hợp lệ cho {fld}")
+    bad = SheetError(
+        f"tệp ánh xạ: values.{fld}: {shown(ours) if isinstance(ours, str) else kind_of(ours)} "
+        f"không phải giá trị hợp lệ cho {fld}"
+    )
     if fld == "status":
         text = _cell_text(ours)
         if not isinstance(ours, bool) and text.isdigit() and 1 <= int(text) <= 10:
@@ -260,25 +294,56 @@ def _mapping_value(fld: str, ours: Any) -> Any:
 # -- cell values -------------------------------------------------------------------------
 
 # The labels we print (domain.vocabulary), then the other wordings exports use.
-_CHANNELS = {**{_fold(label): code for code, label in CHANNEL_LABELS.items()},
-             "online": "ONLINE", "direct": "DIRECT",
-             "buuchinh": "POSTAL", "bcci": "POSTAL", "quabuuchinh": "POSTAL",
-             "quabuuchinhcongich": "POSTAL", "nopquabuuchinhcongich": "POSTAL", "postal": "POSTAL",
-             **CHANNEL_CODES}
-_STATUSES = {"moidangky": 1, "duoctiepnhan": 2, "khongduoctiepnhan": 3, "dangxuly": 4,
-             "yeucaubosunggiayto": 5, "yeucaubosung": 5, "yeucauthuchiennghiavutaichinh": 6,
-             "congdanyeucauruthoso": 7, "ruthoso": 7, "dungxuly": 8, "daxulyxong": 9, "datraketqua": 10,
-             # short forms one-stop exports use ("Hoàn thành" stays unknown: 9 or 10?)
-             "moi": 1, "datiepnhan": 2, "tuchoitiepnhan": 3, "chobosung": 5, "tamdungxuly": 8,
-             **{str(i): i for i in range(1, 11)}}
-_FLAGS = {"co": True, "x": True, "1": True, "true": True, "yes": True,
-          "khong": False, "0": False, "false": False, "no": False}
+_CHANNELS = {
+    **{_fold(label): code for code, label in CHANNEL_LABELS.items()},
+    "online": "ONLINE",
+    "direct": "DIRECT",
+    "buuchinh": "POSTAL",
+    "bcci": "POSTAL",
+    "quabuuchinh": "POSTAL",
+    "quabuuchinhcongich": "POSTAL",
+    "nopquabuuchinhcongich": "POSTAL",
+    "postal": "POSTAL",
+    **CHANNEL_CODES,
+}
+_STATUSES = {
+    "moidangky": 1,
+    "duoctiepnhan": 2,
+    "khongduoctiepnhan": 3,
+    "dangxuly": 4,
+    "yeucaubosunggiayto": 5,
+    "yeucaubosung": 5,
+    "yeucauthuchiennghiavutaichinh": 6,
+    "congdanyeucauruthoso": 7,
+    "ruthoso": 7,
+    "dungxuly": 8,
+    "daxulyxong": 9,
+    "datraketqua": 10,
+    # short forms one-stop exports use ("Hoàn thành" stays unknown: 9 or 10?)
+    "moi": 1,
+    "datiepnhan": 2,
+    "tuchoitiepnhan": 3,
+    "chobosung": 5,
+    "tamdungxuly": 8,
+    **{str(i): i for i in range(1, 11)},
+}
+_FLAGS = {
+    "co": True,
+    "x": True,
+    "1": True,
+    "true": True,
+    "yes": True,
+    "khong": False,
+    "0": False,
+    "false": False,
+    "no": False,
+}
 _PAYMENTS = {"onlinedvcqg": "ONLINE_DVCQG", "onlinelocal": "ONLINE_LOCAL", "none": "NONE"}
 
 _CHANNEL_HINT = ", ".join(CHANNEL_LABELS[c] for c in CHANNEL_ORDER)
 
 _LOCAL = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh: UTC+7 all year since 1975
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _YEARS = (1990, 2099)
 _SERIALS = (32874, 73051)  # Excel serials of 1990-01-01 and 2100-01-01
 
@@ -286,7 +351,9 @@ _TIME = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?"
 _DMY = r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})"
 _DMY_TIME = re.compile(rf"^{_DMY}(?:(?:\s+|\s*[T,]\s*){_TIME})?$")
 _TIME_DMY = re.compile(rf"^{_TIME}\s*,?\s+(?:ngày\s+)?{_DMY}$", re.IGNORECASE)
-_ISO = re.compile(rf"^(\d{{4}})-(\d{{2}})-(\d{{2}})(?:[T ]{_TIME})?\s*(Z|[+-]\d{{2}}:?\d{{2}})?$", re.IGNORECASE)
+_ISO = re.compile(
+    rf"^(\d{{4}})-(\d{{2}})-(\d{{2}})(?:[T ]{_TIME})?\s*(Z|[+-]\d{{2}}:?\d{{2}})?$", re.IGNORECASE
+)
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?$")  # DVCQG yyyyMMdd[HHmmss]
 _FOOTER = re.compile(r"^(?:tong|cong)")  # "Tổng cộng", "Tổng số hồ sơ: 25", "Cộng"
 
@@ -368,12 +435,14 @@ def _instant(value: Any) -> int | None:
         y, mo, d, hh, mi, ss, fr, zone = m.groups()
         tz = None
         if zone and zone.upper() == "Z":
-            tz = timezone.utc
+            tz = UTC
         elif zone:
             sign = -1 if zone[0] == "-" else 1
             digits = zone[1:].replace(":", "")
             tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-        return _ms(datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0), _frac(fr), tzinfo=tz))
+        return _ms(
+            datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0), _frac(fr), tzinfo=tz)
+        )
     m = _COMPACT.match(text)
     if m:
         return _ms(_compact(m))
@@ -409,11 +478,17 @@ def _code(value: Any, fld: str, heading: str) -> str | None:
     else:
         text = _cell_text(value)
     if looks_personal(text):
-        raise _Bad("PERSONAL_DATA", f"cột “{heading}”: giá trị trông giống số CCCD/CMND, số điện thoại hoặc "
-                                    "địa chỉ e-mail, không đọc")
+        raise _Bad(
+            "PERSONAL_DATA",
+            f"cột “{heading}”: giá trị trông giống số CCCD/CMND, số điện thoại hoặc "
+            "địa chỉ e-mail, không đọc",
+        )
     if len(text) > 64 or not text.isprintable() or " " in text or "@" in text:
-        raise _Bad("BAD_CODE", f"cột “{heading}”: {_quoted(value)} không phải một mã (không có khoảng trắng, "
-                               "ký tự điều khiển hay '@', tối đa 64 ký tự)")
+        raise _Bad(
+            "BAD_CODE",
+            f"cột “{heading}”: {_quoted(value)} không phải một mã (không có khoảng trắng, "
+            "ký tự điều khiển hay '@', tối đa 64 ký tự)",
+        )
     return text
 
 
@@ -439,8 +514,9 @@ class _Columns:
     ignored: list[str]
 
 
-def _read_row(cells: tuple | list, n: int, where: str, cols: _Columns,
-              extra: dict[str, dict[str, Any]]) -> Snapshot | Problem | None:
+def _read_row(
+    cells: tuple | list, n: int, where: str, cols: _Columns, extra: dict[str, dict[str, Any]]
+) -> Snapshot | Problem | None:
     values = {f: (cells[j] if j < len(cells) else None) for f, (j, _h) in cols.fields.items()}
     if all(_blank(v) for v in values.values()):
         return None  # a blank row, or one with only unmapped cells (a signature, a footer)
@@ -449,7 +525,11 @@ def _read_row(cells: tuple | list, n: int, where: str, cols: _Columns,
     if isinstance(code_cell, str):
         text = _cell_text(code_cell)
         # not a code (a code has no space, colon or diacritic): "Tổng cộng: 25" in the code column
-        if text[:1] in "TtCc" and (not text.isascii() or " " in text or ":" in text) and _FOOTER.match(_fold(text)):
+        if (
+            text[:1] in "TtCc"
+            and (not text.isascii() or " " in text or ":" in text)
+            and _FOOTER.match(_fold(text))
+        ):
             return None
     faults: list[tuple[str, _Bad]] = []
     out: dict[str, Any] = {}
@@ -460,12 +540,22 @@ def _read_row(cells: tuple | list, n: int, where: str, cols: _Columns,
         except _Bad as bad:
             faults.append((fld, bad))
     if out.get("dossier_id") is None and not any(fld == "dossier_id" for fld, _b in faults):
-        faults.insert(0, ("dossier_id", _Bad("NO_DOSSIER_CODE", f"thiếu mã hồ sơ (cột “{heading['dossier_id']}” trống)")))
+        faults.insert(
+            0,
+            ("dossier_id", _Bad("NO_DOSSIER_CODE", f"thiếu mã hồ sơ (cột “{heading['dossier_id']}” trống)")),
+        )
     if faults:
         hidden = {fld for fld, bad in faults if bad.code == "PERSONAL_DATA"}
-        raw = {"dòng": n, **{heading[f]: ("(không hiển thị)" if f in hidden else _raw_text(v)) for f, v in values.items()}}
-        return Problem(where=where, code=faults[0][1].code, reason="; ".join(b.reason for _f, b in faults),
-                       raw=orjson.dumps(raw))
+        raw = {
+            "dòng": n,
+            **{heading[f]: ("(không hiển thị)" if f in hidden else _raw_text(v)) for f, v in values.items()},
+        }
+        return Problem(
+            where=where,
+            code=faults[0][1].code,
+            reason="; ".join(b.reason for _f, b in faults),
+            raw=orjson.dumps(raw),
+        )
     snap = Snapshot(dossier_id=out["dossier_id"], where=where)
     for fld, v in out.items():
         if fld != "dossier_id":
@@ -484,8 +574,11 @@ def _value(fld: str, v: Any, h: str, extra: dict[str, dict[str, Any]]) -> Any:
         try:
             return _instant(v)
         except (ValueError, OverflowError):
-            raise _Bad("BAD_DATE", f"cột “{h}”: {_quoted(v)} không phải ngày, giờ hợp lệ (dùng dd/mm/yyyy, "
-                                   f"dd/mm/yyyy HH:mm[:ss] hoặc yyyy-mm-dd, năm {_YEARS[0]}–{_YEARS[1]})") from None
+            raise _Bad(
+                "BAD_DATE",
+                f"cột “{h}”: {_quoted(v)} không phải ngày, giờ hợp lệ (dùng dd/mm/yyyy, "
+                f"dd/mm/yyyy HH:mm[:ss] hoặc yyyy-mm-dd, năm {_YEARS[0]}–{_YEARS[1]})",
+            ) from None
     if _blank(v):
         return None
     if fld == "unit_level":
@@ -495,8 +588,11 @@ def _value(fld: str, v: Any, h: str, extra: dict[str, dict[str, Any]]) -> Any:
         try:
             return parse_level(v)
         except ValueError:
-            raise _Bad("BAD_LEVEL", f"cột “{h}”: cấp {_quoted(v)} không nhận ra (dùng Cấp tỉnh, Cấp huyện, Cấp xã, "
-                                    "Ngành dọc hoặc CAPDONVI 1–4, hoặc thêm nhãn khác trong tệp ánh xạ)") from None
+            raise _Bad(
+                "BAD_LEVEL",
+                f"cột “{h}”: cấp {_quoted(v)} không nhận ra (dùng Cấp tỉnh, Cấp huyện, Cấp xã, "
+                "Ngành dọc hoặc CAPDONVI 1–4, hoặc thêm nhãn khác trong tệp ánh xạ)",
+            ) from None
     try:
         if fld == "channel":
             return _lookup(v, fld, extra, _CHANNELS)
@@ -516,11 +612,17 @@ def _value(fld: str, v: Any, h: str, extra: dict[str, dict[str, Any]]) -> Any:
     except KeyError:
         pass
     if fld == "channel":
-        raise _Bad("BAD_CHANNEL", f"cột “{h}”: hình thức nộp {_quoted(v)} không nhận ra (dùng {_CHANNEL_HINT} "
-                                  "hoặc mã 1, 2, 3, hoặc thêm nhãn khác trong tệp ánh xạ)")
+        raise _Bad(
+            "BAD_CHANNEL",
+            f"cột “{h}”: hình thức nộp {_quoted(v)} không nhận ra (dùng {_CHANNEL_HINT} "
+            "hoặc mã 1, 2, 3, hoặc thêm nhãn khác trong tệp ánh xạ)",
+        )
     if fld == "status":
-        raise _Bad("BAD_STATUS", f"cột “{h}”: trạng thái {_quoted(v)} không nhận ra (dùng nhãn TrangThaiHoSo của "
-                                 "DVCQG như Đang xử lý, Đã trả kết quả, hoặc mã 1–10, hoặc thêm nhãn khác trong tệp ánh xạ)")
+        raise _Bad(
+            "BAD_STATUS",
+            f"cột “{h}”: trạng thái {_quoted(v)} không nhận ra (dùng nhãn TrangThaiHoSo của "
+            "DVCQG như Đang xử lý, Đã trả kết quả, hoặc mã 1–10, hoặc thêm nhãn khác trong tệp ánh xạ)",
+        )
     raise _Bad("BAD_FLAG", f"cột “{h}”: {_quoted(v)} không phải Có hoặc Không (cũng nhận x, 1/0, True/False)")
 
 
@@ -564,8 +666,10 @@ class _Index:
     def missing(self) -> str:
         ids = ", ".join(f"“{h}”" for h in self.wanted["dossier_id"])
         dates = ", ".join(f"“{h}”" for h in self.wanted["dates"])
-        return (f"không tìm thấy dòng tiêu đề trong {_HEADING_SCAN} dòng đầu: cần cột mã hồ sơ ({ids}) và ít nhất "
-                f"một cột ngày ({dates}); tên cột khác có thể khai báo trong tệp ánh xạ (--mapping)")
+        return (
+            f"không tìm thấy dòng tiêu đề trong {_HEADING_SCAN} dòng đầu: cần cột mã hồ sơ ({ids}) và ít nhất "
+            f"một cột ngày ({dates}); tên cột khác có thể khai báo trong tệp ánh xạ (--mapping)"
+        )
 
 
 def _texts(cells: Iterable[Any]) -> list[str | None]:
@@ -579,7 +683,9 @@ def _columns_of(texts: list[str | None], found: dict[str, tuple[int, str, int]],
         if text is None or j in used:
             continue
         # a heading is not personal data, but a misplaced value could be: never list one
-        ignored.append(f"(cột {j + 1})" if looks_personal(text) else (text if len(text) <= 80 else text[:79] + "…"))
+        ignored.append(
+            f"(cột {j + 1})" if looks_personal(text) else (text if len(text) <= 80 else text[:79] + "…")
+        )
     return _Columns(row=row, fields={f: (j, h) for f, (j, h, _p) in found.items()}, ignored=ignored)
 
 
@@ -632,8 +738,12 @@ class SheetRead:
     records: list[Snapshot | Problem] = field(default_factory=list)
 
 
-def _read_rows(rows: Iterator[tuple[int, Any]], cols: _Columns, label: Callable[[int], str],
-               extra: dict[str, dict[str, Any]]) -> tuple[int, list[Snapshot | Problem]]:
+def _read_rows(
+    rows: Iterator[tuple[int, Any]],
+    cols: _Columns,
+    label: Callable[[int], str],
+    extra: dict[str, dict[str, Any]],
+) -> tuple[int, list[Snapshot | Problem]]:
     count = 0
     records: list[Snapshot | Problem] = []
     for n, cells in rows:
@@ -675,7 +785,7 @@ def _read_csv(path: Path, index: _Index, extra: dict[str, dict[str, Any]]) -> Sh
     text = _decode(data, name)
     if not text.strip():
         raise SheetError(f"{name}: tệp rỗng")
-    head = text[:1 << 20].splitlines()[:_HEADING_SCAN]
+    head = text[: 1 << 20].splitlines()[:_HEADING_SCAN]
     # Most used delimiter first; a title line may hold a comma of its own, so the
     # delimiter is the first that gives a heading row.
     delimiters = sorted((",", ";", "\t"), key=lambda d: -max((line.count(d) for line in head), default=0))
@@ -688,8 +798,15 @@ def _read_csv(path: Path, index: _Index, extra: dict[str, dict[str, Any]]) -> Sh
             count, records = _read_rows(rows, cols, lambda n: f"{name} dòng {n}", extra)
         except csv.Error as err:
             raise SheetError(f"{name}: tệp CSV hỏng ({err})") from None
-        return SheetRead(where=name, sheet=None, heading_row=cols.row, columns={f: h for f, (_j, h) in cols.fields.items()},
-                         ignored=cols.ignored, rows=count, records=records)
+        return SheetRead(
+            where=name,
+            sheet=None,
+            heading_row=cols.row,
+            columns={f: h for f, (_j, h) in cols.fields.items()},
+            ignored=cols.ignored,
+            rows=count,
+            records=records,
+        )
     raise SheetError(f"{name}: {index.missing()}")
 
 
@@ -702,7 +819,9 @@ def _csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
 
 
-def _read_xlsx(path: Path, index: _Index, mapping: SheetMapping, extra: dict[str, dict[str, Any]]) -> SheetRead:
+def _read_xlsx(
+    path: Path, index: _Index, mapping: SheetMapping, extra: dict[str, dict[str, Any]]
+) -> SheetRead:
     from openpyxl import load_workbook
 
     name = path.name
@@ -713,11 +832,14 @@ def _read_xlsx(path: Path, index: _Index, mapping: SheetMapping, extra: dict[str
     try:
         sheets = list(wb.worksheets)
         if mapping.sheet is not None:
-            chosen = [ws for ws in sheets if ws.title == mapping.sheet] or \
-                     [ws for ws in sheets if _fold(ws.title) == _fold(mapping.sheet)]
+            chosen = [ws for ws in sheets if ws.title == mapping.sheet] or [
+                ws for ws in sheets if _fold(ws.title) == _fold(mapping.sheet)
+            ]
             if not chosen:
-                raise SheetError(f"{name}: không có trang tính “{_display(mapping.sheet)}” (có: "
-                                 f"{', '.join(f'“{ws.title}”' for ws in sheets)})")
+                raise SheetError(
+                    f"{name}: không có trang tính “{_display(mapping.sheet)}” (có: "
+                    f"{', '.join(f'“{ws.title}”' for ws in sheets)})"
+                )
             sheets = chosen[:1]
         for ws in sheets:
             if hasattr(ws, "reset_dimensions"):
@@ -729,9 +851,15 @@ def _read_xlsx(path: Path, index: _Index, mapping: SheetMapping, extra: dict[str
             title = ws.title
             # B023: the lambda is used before the loop moves on (this iteration returns)
             count, records = _read_rows(rows, cols, lambda n: f"{name} [{title}] dòng {n}", extra)  # noqa: B023
-            return SheetRead(where=name, sheet=title, heading_row=cols.row,
-                             columns={f: h for f, (_j, h) in cols.fields.items()},
-                             ignored=cols.ignored, rows=count, records=records)
+            return SheetRead(
+                where=name,
+                sheet=title,
+                heading_row=cols.row,
+                columns={f: h for f, (_j, h) in cols.fields.items()},
+                ignored=cols.ignored,
+                rows=count,
+                records=records,
+            )
     finally:
         wb.close()
     if not sheets:
@@ -761,5 +889,7 @@ def read_sheet(path: str | Path, mapping: SheetMapping | None = None) -> SheetRe
     if ext in (".csv", ".tsv"):
         return _read_csv(path, index, mapping.values)
     if ext == ".xls":
-        raise SheetError(f"{path.name}: định dạng Excel cũ (.xls) không đọc được; hãy lưu lại thành .xlsx hoặc CSV")
+        raise SheetError(
+            f"{path.name}: định dạng Excel cũ (.xls) không đọc được; hãy lưu lại thành .xlsx hoặc CSV"
+        )
     raise SheetError(f"{path.name}: chỉ đọc được tệp .xlsx hoặc .csv")

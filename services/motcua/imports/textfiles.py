@@ -18,6 +18,7 @@ from typing import cast
 
 from motcua.domain.events import MAX_EVENT_BYTES
 
+
 class Unreadable(bytes):
     """A part of a file that ``iter_file`` could not read (the damaged tail of a truncated
     ``.gz``/``.avro``, a broken JSON document): yielded like a record, after every readable
@@ -67,20 +68,22 @@ def encoding_problem(data: bytes) -> str | None:
     if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
         return "mã hóa UTF-32, cần UTF-8"
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or _nul_pattern(data):
-        return "mã hóa UTF-16 (kiểu \"Unicode\" của Windows/Excel), cần UTF-8"
+        return 'mã hóa UTF-16 (kiểu "Unicode" của Windows/Excel), cần UTF-8'
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3 and len(data) >= 4096:
             return None  # a head cut inside a character
         byte = data[exc.start]
-        return (f"không phải UTF-8 (byte 0x{byte:02X} ở vị trí {exc.start + 1}): có vẻ mã hóa bằng một bảng "
-                f"mã 8 bit như Windows-1258, Latin-1 (Windows-1252) hoặc TCVN3; hãy lưu lại ở dạng UTF-8")
+        return (
+            f"không phải UTF-8 (byte 0x{byte:02X} ở vị trí {exc.start + 1}): có vẻ mã hóa bằng một bảng "
+            f"mã 8 bit như Windows-1258, Latin-1 (Windows-1252) hoặc TCVN3; hãy lưu lại ở dạng UTF-8"
+        )
     return None
 
 
 def _nul_pattern(data: bytes) -> str | None:
-    """"utf-16-le"/"utf-16-be"/"utf-32-le"/"utf-32-be" when NUL bytes fall where that
+    """ "utf-16-le"/"utf-16-be"/"utf-32-le"/"utf-32-be" when NUL bytes fall where that
     encoding puts the zero half of ASCII characters (text without a BOM)."""
     sample = data[:4096]
     if sample.count(0) * 4 < len(sample) or len(sample) < 4:
@@ -240,9 +243,15 @@ def _lines(path: Path, chunks: Iterator[bytes]) -> Iterator[tuple[str, bytes]]:
         rest = b"".join(pending)
         part = f" (dòng {lineno} chỉ còn {len(rest)} byte đầu)" if rest else ""
         before = "các dòng trước đó đã được đọc" if lineno > 1 else "không đọc được dòng nào"
-        yield f"{path}:{lineno}", Unreadable(
-            rest, _DAMAGED, f"{dmg.detail} ở byte {dmg.offset} của tệp: từ dòng {lineno} không đọc "
-                            f"được nữa{part}; {before}")
+        yield (
+            f"{path}:{lineno}",
+            Unreadable(
+                rest,
+                _DAMAGED,
+                f"{dmg.detail} ở byte {dmg.offset} của tệp: từ dòng {lineno} không đọc "
+                f"được nữa{part}; {before}",
+            ),
+        )
         return
     if pending:
         lineno += 1

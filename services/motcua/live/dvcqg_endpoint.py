@@ -54,18 +54,19 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from aiohttp import web
 
 from ..adapters.codec import MAX_EVENT_BYTES, dead_letter_record
 from ..domain.events import hex_as_letters
-from ..imports.convert import ConvertOptions, Converter
+from ..imports.convert import Converter, ConvertOptions
 from ..imports.dvcqg import DONG_BO, TIEN_DO, Request, parse_request
 from ..imports.model import Problem, ProgressRow, Snapshot
 from .config import LiveSettings
-from .gateway import ApiKeys, KafkaLink, _BodyTimeout, _body_timed_out, presented_key
+from .gateway import ApiKeys, KafkaLink, _body_timed_out, _BodyTimeout, presented_key
 from .metrics import HTTP_REQUESTS
 
 log = logging.getLogger("motcua.gateway.dvcqg")
@@ -85,8 +86,10 @@ INTERNAL = 9
 
 MSG_BAD_LOGIN = "Sai tên đăng nhập hoặc mật khẩu"
 MSG_BAD_SESSION = "Phiên làm việc không hợp lệ hoặc đã hết hạn"
-MSG_UNAVAILABLE = ("Hệ thống tạm thời chưa nhận được dữ liệu (hàng đợi Kafka không sẵn sàng); "
-                   "chưa hồ sơ nào được ghi nhận, vui lòng thử lại sau")
+MSG_UNAVAILABLE = (
+    "Hệ thống tạm thời chưa nhận được dữ liệu (hàng đợi Kafka không sẵn sàng); "
+    "chưa hồ sơ nào được ghi nhận, vui lòng thử lại sau"
+)
 
 
 def _b64(data: bytes) -> str:
@@ -100,8 +103,13 @@ def _unb64(text: str) -> bytes:
 class SessionTokens:
     """Issues and checks the HMAC-signed session tokens of the sources' API keys."""
 
-    def __init__(self, bindings: dict[str, frozenset[str]], ttl_s: float,
-                 clock: Callable[[], float] = time.time, open_secret: bytes | None = None):
+    def __init__(
+        self,
+        bindings: dict[str, frozenset[str]],
+        ttl_s: float,
+        clock: Callable[[], float] = time.time,
+        open_secret: bytes | None = None,
+    ):
         """``open_secret``: no keys configured (anonymous gateway): tokens for any source,
         signed with this secret (random per process: valid on this replica only)."""
         self.ttl_s = ttl_s
@@ -120,13 +128,15 @@ class SessionTokens:
 
     def issue(self, source: str, key: str | None) -> str:
         """A token for ``source`` signed with (the secret of) ``key`` (None: the open secret)."""
-        secret = (hmac.new(key.encode(), _DERIVE, hashlib.sha256).digest() if key is not None
-                  else self.open_secret)
+        secret = (
+            hmac.new(key.encode(), _DERIVE, hashlib.sha256).digest() if key is not None else self.open_secret
+        )
         if secret is None:
             raise ValueError("no key to sign with")
         expiry = int(self.clock() + self.ttl_s)
-        return ".".join((TOKEN_VERSION, _b64(source.encode()), str(expiry),
-                         _b64(self._mac(secret, source, expiry))))
+        return ".".join(
+            (TOKEN_VERSION, _b64(source.encode()), str(expiry), _b64(self._mac(secret, source, expiry)))
+        )
 
     def source_of(self, token: str) -> str | None:
         """The source a valid, unexpired token names; None for anything else."""
@@ -154,8 +164,13 @@ class SessionTokens:
 
 def _answer(status: int, body: dict, headers: dict | None = None) -> web.Response:
     HTTP_REQUESTS.labels(str(status)).inc()
-    return web.Response(status=status, body=orjson.dumps(body), headers=headers,
-                        content_type="application/json", charset="utf-8")
+    return web.Response(
+        status=status,
+        body=orjson.dumps(body),
+        headers=headers,
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 def _folded(mapping) -> dict[str, str]:
@@ -189,10 +204,18 @@ def _session_in(value: Any) -> str | None:
 class DvcqgEndpoint:
     """The routes; ``check`` / ``deliver`` / ``read_upto`` are the gateway's own."""
 
-    def __init__(self, settings: LiveSettings, api_keys: ApiKeys, link: KafkaLink, *,
-                 check: Callable, deliver: Callable[..., Awaitable[str | None]],
-                 read_upto: Callable[..., Awaitable[bytes]], anonymous: bool = False,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        settings: LiveSettings,
+        api_keys: ApiKeys,
+        link: KafkaLink,
+        *,
+        check: Callable,
+        deliver: Callable[..., Awaitable[str | None]],
+        read_upto: Callable[..., Awaitable[bytes]],
+        anonymous: bool = False,
+        clock: Callable[[], float] = time.time,
+    ):
         self.settings = settings
         self.api_keys = api_keys
         self.link = link
@@ -200,8 +223,12 @@ class DvcqgEndpoint:
         self.deliver = deliver
         self.read_upto = read_upto
         self.anonymous = anonymous
-        self.tokens = SessionTokens(settings.api_key_bindings(), settings.dvcqg_session_ttl_s, clock,
-                                    open_secret=os.urandom(32) if anonymous else None)
+        self.tokens = SessionTokens(
+            settings.api_key_bindings(),
+            settings.dvcqg_session_ttl_s,
+            clock,
+            open_secret=os.urandom(32) if anonymous else None,
+        )
         self.limit = settings.max_body_bytes
         self.retry_after = str(max(1, math.ceil(settings.gateway_health_interval_s)))
 
@@ -232,8 +259,14 @@ class DvcqgEndpoint:
             log.info("dvcqg token refused")  # never the name or password given
             return _answer(200, {"error_code": BAD_SESSION, "message": MSG_BAD_LOGIN})
         log.info("dvcqg token issued", extra={"source_system": username})
-        return _answer(200, {"error_code": OK, "message": "Lấy token thành công",
-                             "session": self.tokens.issue(username, password)})
+        return _answer(
+            200,
+            {
+                "error_code": OK,
+                "message": "Lấy token thành công",
+                "session": self.tokens.issue(username, password),
+            },
+        )
 
     @staticmethod
     def _credentials(body: bytes, ctype: str) -> dict:
@@ -277,8 +310,11 @@ class DvcqgEndpoint:
         return _answer(401, {"error_code": BAD_SESSION, "message": MSG_BAD_SESSION})
 
     def _unavailable(self, request_id: str) -> web.Response:
-        return _answer(503, {"error_code": UNAVAILABLE, "message": MSG_UNAVAILABLE, "request_id": request_id},
-                       headers={"Retry-After": self.retry_after})
+        return _answer(
+            503,
+            {"error_code": UNAVAILABLE, "message": MSG_UNAVAILABLE, "request_id": request_id},
+            headers={"Retry-After": self.retry_after},
+        )
 
     # -- sync --------------------------------------------------------------------------
     async def sync(self, request: web.Request) -> web.StreamResponse:
@@ -290,8 +326,14 @@ class DvcqgEndpoint:
             return await _body_timed_out(request, request_id, self.settings.gateway_body_timeout_s)
         except Exception as err:  # a bug: say so without the input (the message may hold it)
             log.error("dvcqg request failed", extra={"request_id": request_id, "error": type(err).__name__})
-            return _answer(500, {"error_code": INTERNAL, "message": "Lỗi hệ thống, vui lòng thử lại sau",
-                                 "request_id": request_id})
+            return _answer(
+                500,
+                {
+                    "error_code": INTERNAL,
+                    "message": "Lỗi hệ thống, vui lòng thử lại sau",
+                    "request_id": request_id,
+                },
+            )
 
     async def _sync(self, request: web.Request, request_id: str) -> web.StreamResponse:
         query = _folded(request.query)
@@ -323,10 +365,13 @@ class DvcqgEndpoint:
             if not self.link.healthy:
                 return self._unavailable(request_id)
         segment = request.match_info.get("service", "")
-        parsed = parse_request(body if value is None else value, "dvcqg",
-                               madonvi=query.get("madinhdanhdv") or query.get("madonvi"),
-                               updating=_query_bool(query.get("isupdating")),
-                               service=_SERVICES.get(segment.strip().lower()))
+        parsed = parse_request(
+            body if value is None else value,
+            "dvcqg",
+            madonvi=query.get("madinhdanhdv") or query.get("madonvi"),
+            updating=_query_bool(query.get("isupdating")),
+            service=_SERVICES.get(segment.strip().lower()),
+        )
         ref = f"gateway:{source}:{request_id}"
         if isinstance(parsed, Problem):
             return await self._malformed(request_id, ref, parsed)
@@ -335,21 +380,48 @@ class DvcqgEndpoint:
     async def _too_large(self, request_id: str, source: str | None, body: bytes) -> web.Response:
         reason = f"nội dung dài hơn giới hạn {self.limit} byte; hãy gửi ít hồ sơ hơn mỗi lần"
         if source is not None:
-            await self.deliver(request_id, [], [dead_letter_record(
-                source=f"gateway:{source}:{request_id}", stage="gateway", code="BODY_TOO_LARGE",
-                reason=reason, payload=body[:MAX_EVENT_BYTES])])
-        return _answer(413, {"error_code": BAD_FORMAT, "message": f"Dữ liệu không đúng định dạng: {reason}",
-                             "request_id": request_id})
+            await self.deliver(
+                request_id,
+                [],
+                [
+                    dead_letter_record(
+                        source=f"gateway:{source}:{request_id}",
+                        stage="gateway",
+                        code="BODY_TOO_LARGE",
+                        reason=reason,
+                        payload=body[:MAX_EVENT_BYTES],
+                    )
+                ],
+            )
+        return _answer(
+            413,
+            {
+                "error_code": BAD_FORMAT,
+                "message": f"Dữ liệu không đúng định dạng: {reason}",
+                "request_id": request_id,
+            },
+        )
 
     async def _malformed(self, request_id: str, ref: str, problem: Problem) -> web.Response:
         """The whole body is no request: a dead letter, error_code 3."""
-        dead = dead_letter_record(source=f"{ref}:{problem.where}", stage="gateway", code=problem.code,
-                                  reason=problem.reason, payload=problem.raw or b"{}")
+        dead = dead_letter_record(
+            source=f"{ref}:{problem.where}",
+            stage="gateway",
+            code=problem.code,
+            reason=problem.reason,
+            payload=problem.raw or b"{}",
+        )
         if await self.deliver(request_id, [], [dead]) is not None:
             return self._unavailable(request_id)
-        return _answer(400, {"error_code": BAD_FORMAT,
-                             "message": f"Dữ liệu không đúng định dạng: {problem.reason}",
-                             "code": problem.code, "request_id": request_id})
+        return _answer(
+            400,
+            {
+                "error_code": BAD_FORMAT,
+                "message": f"Dữ liệu không đúng định dạng: {problem.reason}",
+                "code": problem.code,
+                "request_id": request_id,
+            },
+        )
 
     async def _publish(self, request_id: str, ref: str, source: str, parsed: Request) -> web.Response:
         converter = Converter(ConvertOptions(source_system=source))
@@ -373,9 +445,15 @@ class DvcqgEndpoint:
             else:
                 event, kind = record, ""
             if isinstance(event, Problem):
-                dead.append(dead_letter_record(source=f"{ref}:{event.where}", stage="gateway",
-                                               code=event.code, reason=event.reason,
-                                               payload=event.raw or b"{}"))
+                dead.append(
+                    dead_letter_record(
+                        source=f"{ref}:{event.where}",
+                        stage="gateway",
+                        code=event.code,
+                        reason=event.reason,
+                        payload=event.raw or b"{}",
+                    )
+                )
                 rejected.append({"item": n, "code": event.code, "reason": event.reason})
                 continue
             records.append((f"{ref}:{record.where}", event))
@@ -393,20 +471,36 @@ class DvcqgEndpoint:
         if await self.deliver(request_id, good, dead) is not None:
             return self._unavailable(request_id)
         rejected.sort(key=lambda r: r["item"])
-        log.info("dvcqg sync", extra={"request_id": request_id, "source_system": source,
-                                      "service": parsed.service, "snapshots": snapshots, "rows": rows,
-                                      "rejected": len(rejected)})
+        log.info(
+            "dvcqg sync",
+            extra={
+                "request_id": request_id,
+                "source_system": source,
+                "service": parsed.service,
+                "snapshots": snapshots,
+                "rows": rows,
+                "rejected": len(rejected),
+            },
+        )
         if not rejected:
-            return _answer(200, {"error_code": OK,
-                                 "message": f"Đồng bộ thành công {snapshots} hồ sơ, {rows} dòng tiến độ",
-                                 "request_id": request_id})
+            return _answer(
+                200,
+                {
+                    "error_code": OK,
+                    "message": f"Đồng bộ thành công {snapshots} hồ sơ, {rows} dòng tiến độ",
+                    "request_id": request_id,
+                },
+            )
         by_code = Counter(r["code"] for r in rejected)
         codes = ", ".join(f"{code}: {k}" for code, k in sorted(by_code.items()))
-        message = (f"Đã ghi nhận {snapshots} hồ sơ, {rows} dòng tiến độ; {len(rejected)} mục bị từ chối "
-                   f"({codes}) và đã chuyển vào danh sách lỗi (dead letters). Các mục hợp lệ vẫn được "
-                   f"ghi nhận; hãy sửa các mục bị từ chối rồi gửi lại")
-        return _answer(200, {"error_code": PARTIAL, "message": message, "rejected": rejected,
-                             "request_id": request_id})
+        message = (
+            f"Đã ghi nhận {snapshots} hồ sơ, {rows} dòng tiến độ; {len(rejected)} mục bị từ chối "
+            f"({codes}) và đã chuyển vào danh sách lỗi (dead letters). Các mục hợp lệ vẫn được "
+            f"ghi nhận; hãy sửa các mục bị từ chối rồi gửi lại"
+        )
+        return _answer(
+            200, {"error_code": PARTIAL, "message": message, "rejected": rejected, "request_id": request_id}
+        )
 
 
-__all__ = ["DvcqgEndpoint", "SessionTokens", "TOKEN_VERSION"]
+__all__ = ["TOKEN_VERSION", "DvcqgEndpoint", "SessionTokens"]

@@ -54,9 +54,15 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..adapters.codec import MAX_EVENT_BYTES, DecodeError, dead_letter_record, encode_avro
+from ..adapters.codec import (
+    CODEC,
+    MAX_EVENT_BYTES,
+    DecodeError,
+    dead_letter_record,
+    decode_record,
+    encode_avro,
+)
 from ..domain.events import InvalidEvent, hex_as_letters
-from ..adapters.codec import CODEC, decode_record
 from ..pipeline.batches import rejection
 from .config import LiveSettings
 from .ingress import Ingress, Submitted
@@ -70,10 +76,19 @@ log = logging.getLogger("motcua.gateway")
 SERVICE = "gateway"
 RECONNECT_BACKOFF_MAX_MS = 1000
 JSON_TYPES = ("application/json",)
-NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl",
-                "application/x-jsonlines", "application/jsonlines")
-AVRO_TYPES = ("application/avro", "application/vnd.apache.avro+binary",
-              "avro/binary", "application/octet-stream")
+NDJSON_TYPES = (
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+    "application/jsonlines",
+)
+AVRO_TYPES = (
+    "application/avro",
+    "application/vnd.apache.avro+binary",
+    "avro/binary",
+    "application/octet-stream",
+)
 
 
 class ApiKeys:
@@ -133,9 +148,12 @@ class KafkaLink:
     def state(self) -> dict:
         if self.healthy:
             return {"status": "ok", "kafka": "ok"}
-        return {"status": "unavailable", "kafka": "unreachable",
-                "reason": self.reason or "Kafka state unknown",
-                "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._since))}
+        return {
+            "status": "unavailable",
+            "kafka": "unreachable",
+            "reason": self.reason or "Kafka state unknown",
+            "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._since)),
+        }
 
     def close(self, timeout_s: float) -> None:
         _close_producer(self.producer, timeout_s)
@@ -172,7 +190,7 @@ class ProbedKafkaLink(KafkaLink):
             out["reason"] = f"no Kafka probe answer for {time.monotonic() - self._checked:.0f} s"
         return out
 
-    def start(self) -> "ProbedKafkaLink":
+    def start(self) -> ProbedKafkaLink:
         self._thread.start()
         return self
 
@@ -182,8 +200,7 @@ class ProbedKafkaLink(KafkaLink):
             try:
                 self.probe()
             except Exception as err:  # any failure is "down", with its reason
-                self.mark_down(f"Kafka unreachable at {self.settings.kafka_bootstrap}: "
-                               f"{_short(err)}")
+                self.mark_down(f"Kafka unreachable at {self.settings.kafka_bootstrap}: {_short(err)}")
                 if first:  # mark_down logs changes only, and the link starts down
                     log.warning("kafka unavailable", extra={"reason": self.reason})
             first = False
@@ -206,11 +223,13 @@ class ProbedKafkaLink(KafkaLink):
             from kafka import KafkaAdminClient
 
             # kept for good: it reconnects by itself once the broker is back
-            self._admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap,
-                                           client_id="motcua-gateway-probe",
-                                           request_timeout_ms=timeout_ms,
-                                           bootstrap_timeout_ms=timeout_ms,
-                                           reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS)
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=s.kafka_bootstrap,
+                client_id="motcua-gateway-probe",
+                request_timeout_ms=timeout_ms,
+                bootstrap_timeout_ms=timeout_ms,
+                reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
+            )
         topics = self._admin.describe_topics([s.events_topic, s.dead_letters_topic])
         for t in topics:
             if t.get("error_code"):
@@ -261,8 +280,9 @@ def _close_producer(producer, timeout_s: float) -> None:
     try:
         producer.flush(timeout=timeout_s)
     except Exception as err:  # Kafka did not take everything in time
-        log.warning("closing the producer with records Kafka did not acknowledge",
-                    extra={"error": _short(err)})
+        log.warning(
+            "closing the producer with records Kafka did not acknowledge", extra={"error": _short(err)}
+        )
         # kafka-python's close() would raise from the same flush and leave the sender
         # running (and __del__ would wait again); its own force-close path fails the
         # pending records, so the close below returns at once
@@ -384,17 +404,25 @@ class EventsGateway:
 
     def unavailable(self, request_id: str, reason: str) -> web.Response:
         """503 with Retry-After: the client should send the same request again later."""
-        resp = _answer(503, {"error": "KAFKA_UNAVAILABLE", "reason": reason, "retryable": True,
-                             "request_id": request_id})
+        resp = _answer(
+            503, {"error": "KAFKA_UNAVAILABLE", "reason": reason, "retryable": True, "request_id": request_id}
+        )
         resp.headers["Retry-After"] = self.retry_after
         return resp
 
-    def reject_whole(self, request_id: str, principal: str, code: str, reason: str, payload: bytes,
-                     status: int) -> web.Response:
+    def reject_whole(
+        self, request_id: str, principal: str, code: str, reason: str, payload: bytes, status: int
+    ) -> web.Response:
         """Refuse the whole body, keeping (the start of) it as a dead letter."""
-        self._ingress().dead_letter(dead_letter_record(source=f"gateway:{principal}:{request_id}",
-                                                       stage="gateway", code=code, reason=reason,
-                                                       payload=payload[:MAX_EVENT_BYTES]))
+        self._ingress().dead_letter(
+            dead_letter_record(
+                source=f"gateway:{principal}:{request_id}",
+                stage="gateway",
+                code=code,
+                reason=reason,
+                payload=payload[:MAX_EVENT_BYTES],
+            )
+        )
         return _answer(status, {"error": code, "reason": reason, "request_id": request_id})
 
     # -- request ---------------------------------------------------------------------
@@ -435,15 +463,23 @@ class EventsGateway:
         limit = self.limit
         declared = request.content_length
         if declared is not None and declared > limit:
-            return self.reject_whole(request_id, principal, "BODY_TOO_LARGE",
-                                     f"body of {declared} bytes is over the {limit}-byte limit",
-                                     await self.read_upto(request, MAX_EVENT_BYTES), 413)
+            return self.reject_whole(
+                request_id,
+                principal,
+                "BODY_TOO_LARGE",
+                f"body of {declared} bytes is over the {limit}-byte limit",
+                await self.read_upto(request, MAX_EVENT_BYTES),
+                413,
+            )
         body = await self.read_upto(request, limit + 1)
         if len(body) > limit:
-            return self.reject_whole(request_id, principal, "BODY_TOO_LARGE",
-                                     f"body is over the {limit}-byte limit", body, 413)
+            return self.reject_whole(
+                request_id, principal, "BODY_TOO_LARGE", f"body is over the {limit}-byte limit", body, 413
+            )
         ctype = request.content_type.lower()
-        if body[:3] == b"\xef\xbb\xbf" and ctype not in AVRO_TYPES:  # a UTF-8 BOM (Excel, Notepad) is not data
+        if (
+            body[:3] == b"\xef\xbb\xbf" and ctype not in AVRO_TYPES
+        ):  # a UTF-8 BOM (Excel, Notepad) is not data
             body = body[3:]
         try:
             records = _records_of(body, ctype, f"gateway:{principal}:{request_id}")
@@ -470,12 +506,21 @@ class EventsGateway:
                 continue
             source = event["source_system"]
             if allowed is not None and source not in allowed:
-                reason = (f"source_system {source!r} is not one this API key may post "
-                          f"({', '.join(sorted(allowed))})")
-                dead.append(dead_letter_record(source=ref, stage="gateway",
-                                               code="SOURCE_NOT_ALLOWED", reason=reason,
-                                               payload=raw, event_id=event["event_id"],
-                                               dossier_id=event["dossier_id"]))
+                reason = (
+                    f"source_system {source!r} is not one this API key may post "
+                    f"({', '.join(sorted(allowed))})"
+                )
+                dead.append(
+                    dead_letter_record(
+                        source=ref,
+                        stage="gateway",
+                        code="SOURCE_NOT_ALLOWED",
+                        reason=reason,
+                        payload=raw,
+                        event_id=event["event_id"],
+                        dossier_id=event["dossier_id"],
+                    )
+                )
                 rejected.append({"index": i, "code": "SOURCE_NOT_ALLOWED", "reason": reason})
                 foreign.append(source)
                 continue
@@ -491,7 +536,7 @@ class EventsGateway:
         try:
             self._send(acks, good, dead)
             await asyncio.wait_for(acks.done, self.publish_timeout)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             reason = f"Kafka did not acknowledge within {self.publish_timeout:g} s"
             self.link.mark_down(reason)
             log.warning("publish timed out", extra={"request_id": request_id})
@@ -506,8 +551,12 @@ class EventsGateway:
         """Hand every record to the producer, each future watched by ``acks``, then seal it."""
         producer = self.link.producer
         for event in good:
-            acks.watch(producer.send(self.settings.events_topic, key=event["dossier_id"].encode(),
-                                     value=encode_avro(event)), True)
+            acks.watch(
+                producer.send(
+                    self.settings.events_topic, key=event["dossier_id"].encode(), value=encode_avro(event)
+                ),
+                True,
+            )
         sink = Submitted()
         front = self._ingress()
         for record in dead:
@@ -525,15 +574,22 @@ class EventsGateway:
         if failed is not None:
             return self.unavailable(request_id, failed)
         if foreign:
-            return _answer(403, {
-                "error": "SOURCE_NOT_ALLOWED",
-                "reason": (f"this API key may post only source_system "
-                           f"{', '.join(sorted(allowed))}; the request names "
-                           f"{', '.join(sorted(set(foreign)))}; nothing of it was published"),
-                "accepted": 0, "rejected": rejected, "request_id": request_id})
+            return _answer(
+                403,
+                {
+                    "error": "SOURCE_NOT_ALLOWED",
+                    "reason": (
+                        f"this API key may post only source_system "
+                        f"{', '.join(sorted(allowed))}; the request names "
+                        f"{', '.join(sorted(set(foreign)))}; nothing of it was published"
+                    ),
+                    "accepted": 0,
+                    "rejected": rejected,
+                    "request_id": request_id,
+                },
+            )
         if rejected:
-            return _answer(422, {"accepted": len(good), "rejected": rejected,
-                                 "request_id": request_id})
+            return _answer(422, {"accepted": len(good), "rejected": rejected, "request_id": request_id})
         return _answer(202, {"accepted": len(good), "request_id": request_id})
 
 
@@ -548,12 +604,10 @@ def _records_of(body: bytes, ctype: str, ref: str) -> list[tuple[str, bytes]]:
             raise _Unreadable("BAD_JSON", f"not JSON: {exc}"[:200], 400) from None
         return [(f"{ref}:{i}", _item_bytes(x)) for i, x in enumerate(items)]
     if ctype in NDJSON_TYPES:
-        return [(f"{ref}:{i}", line) for i, line in enumerate(
-            ln for ln in body.split(b"\n") if ln.strip())]
+        return [(f"{ref}:{i}", line) for i, line in enumerate(ln for ln in body.split(b"\n") if ln.strip())]
     if ctype in AVRO_TYPES:
         return [(f"{ref}:0", body)]
-    raise _Unreadable("UNSUPPORTED_MEDIA_TYPE",
-                      f"Content-Type {ctype!r} is not JSON, NDJSON or Avro", 415)
+    raise _Unreadable("UNSUPPORTED_MEDIA_TYPE", f"Content-Type {ctype!r} is not JSON, NDJSON or Avro", 415)
 
 
 def _add_health_routes(app: web.Application, link: KafkaLink) -> None:
@@ -575,8 +629,9 @@ def _add_health_routes(app: web.Application, link: KafkaLink) -> None:
     app.router.add_get("/metrics", metrics)
 
 
-def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = False,
-              link: KafkaLink | None = None) -> web.Application:
+def build_app(
+    settings: LiveSettings, producer=None, allow_anonymous: bool = False, link: KafkaLink | None = None
+) -> web.Application:
     """``producer``: a ready producer (tests); ``link``: where the producer and Kafka's
     state come from (``run`` passes a ``ProbedKafkaLink``)."""
     bindings = settings.api_key_bindings()
@@ -589,8 +644,15 @@ def build_app(settings: LiveSettings, producer=None, allow_anonymous: bool = Fal
     app.router.add_post("/v1/events", gateway.post_events)
     from .dvcqg_endpoint import DvcqgEndpoint  # here: it imports this module
 
-    DvcqgEndpoint(settings, gateway.api_keys, link, check=gateway.check, deliver=gateway.deliver,
-                  read_upto=gateway.read_upto, anonymous=gateway.anonymous).register(app)
+    DvcqgEndpoint(
+        settings,
+        gateway.api_keys,
+        link,
+        check=gateway.check,
+        deliver=gateway.deliver,
+        read_upto=gateway.read_upto,
+        anonymous=gateway.anonymous,
+    ).register(app)
     _add_health_routes(app, link)
     return app
 
@@ -610,9 +672,14 @@ async def _read_upto(request: web.Request, n: int) -> bytes:
 async def _body_timed_out(request: web.Request, request_id: str, limit_s: float):
     """408, then close: a client stalled in its body does not keep the connection (aiohttp
     would otherwise linger reading what is left of it)."""
-    resp = _answer(408, {"error": "BODY_TIMEOUT",
-                         "reason": f"request body not received within {limit_s:g} s",
-                         "request_id": request_id})
+    resp = _answer(
+        408,
+        {
+            "error": "BODY_TIMEOUT",
+            "reason": f"request body not received within {limit_s:g} s",
+            "request_id": request_id,
+        },
+    )
     resp.force_close()
     await resp.prepare(request)
     await resp.write_eof()
@@ -643,10 +710,17 @@ def run(settings: LiveSettings, allow_anonymous: bool = False) -> None:
         link.close(settings.gateway_shutdown_s)
 
     app.on_cleanup.append(close_link)
-    log.info("gateway listening", extra={"port": settings.gateway_port,
-                                          "bootstrap": settings.kafka_bootstrap})
-    web.run_app(app, host=settings.gateway_host, port=settings.gateway_port, print=None,
-                access_log=None, shutdown_timeout=settings.gateway_shutdown_s)
+    log.info(
+        "gateway listening", extra={"port": settings.gateway_port, "bootstrap": settings.kafka_bootstrap}
+    )
+    web.run_app(
+        app,
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=settings.gateway_shutdown_s,
+    )
 
 
-__all__ = ["build_app", "run", "ApiKeys", "KafkaLink", "ProbedKafkaLink", "DEAD_LETTERS"]
+__all__ = ["DEAD_LETTERS", "ApiKeys", "KafkaLink", "ProbedKafkaLink", "build_app", "run"]

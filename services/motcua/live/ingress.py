@@ -7,9 +7,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..adapters.codec import DecodeError, encode_avro, encode_dead_letter
+from ..adapters.codec import CODEC, DecodeError, decode_record, encode_avro, encode_dead_letter
 from ..domain.events import InvalidEvent
-from ..adapters.codec import CODEC, decode_record
 from ..pipeline.batches import rejection
 from .metrics import DEAD_LETTERS, EVENTS_ACCEPTED, EVENTS_IN
 
@@ -43,16 +42,18 @@ class Ingress:
                 self.dead_letter(rejection(CODEC, source, raw, err, stage="gateway"), out)
                 out.rejected.append({"index": i, "code": err.code, "reason": err.reason})
                 continue
-            out.futures.append(send(self.events_topic, key=event["dossier_id"].encode(),
-                                    value=encode_avro(event)))
+            out.futures.append(
+                send(self.events_topic, key=event["dossier_id"].encode(), value=encode_avro(event))
+            )
             out.accepted += 1
         EVENTS_IN.labels(self.service).inc(n)
         EVENTS_ACCEPTED.labels(self.service).inc(out.accepted)
         return out
 
     def dead_letter(self, record: dict, out: Submitted | None = None) -> None:
-        fut = self.producer.send(self.dead_letters_topic, key=record["dead_letter_id"].encode(),
-                                 value=encode_dead_letter(record))
+        fut = self.producer.send(
+            self.dead_letters_topic, key=record["dead_letter_id"].encode(), value=encode_dead_letter(record)
+        )
         DEAD_LETTERS.labels(self.service, record["code"]).inc()
         if out is not None:
             out.futures.append(fut)

@@ -39,11 +39,15 @@ def logging_config(service: str, level: str = "INFO") -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter, "service": service}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
-                                "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+        },
         "root": {"handlers": ["stderr"], "level": level},
-        "loggers": {"kafka": {"level": "WARNING"}, "kafka.net.selector": {"level": "ERROR"},
-                    "aiokafka": {"level": "WARNING"}},
+        "loggers": {
+            "kafka": {"level": "WARNING"},
+            "kafka.net.selector": {"level": "ERROR"},
+            "aiokafka": {"level": "WARNING"},
+        },
     }
 
 
@@ -58,4 +62,4 @@ def emit(log: logging.Logger, msg: str, **fields) -> None:
     log.info(msg, extra=fields)
 
 
-__all__ = ["JsonFormatter", "logging_config", "setup", "emit", "sys"]
+__all__ = ["JsonFormatter", "emit", "logging_config", "setup", "sys"]

@@ -42,8 +42,15 @@ from ..domain.lifecycle import DossierState
 from ..pipeline.batches import DossierGroup, decode_batch, rejection
 from ..pipeline.dossiers import fold_dossier
 from .config import STATE_TABLE, LiveSettings
-from .metrics import (BATCH_SIZE, CONSUMER_LAG, DEAD_LETTERS, DUPLICATES, EVENTS_ACCEPTED,
-                      EVENTS_IN, EVENTS_OUT)
+from .metrics import (
+    BATCH_SIZE,
+    CONSUMER_LAG,
+    DEAD_LETTERS,
+    DUPLICATES,
+    EVENTS_ACCEPTED,
+    EVENTS_IN,
+    EVENTS_OUT,
+)
 from .topics import LARGE, PRODUCER_BATCH_BYTES
 
 log = logging.getLogger("motcua.processor")
@@ -61,8 +68,9 @@ class Folder:
     object; after a rebalance or recovery the table holds new objects and the cache
     rebuilds from them)."""
 
-    def __init__(self, cal: WorkingCalendar, topic: str, cache_size: int = 500_000,
-                 catalogue: dict | None = None):
+    def __init__(
+        self, cal: WorkingCalendar, topic: str, cache_size: int = 500_000, catalogue: dict | None = None
+    ):
         self.cal = cal
         self.catalogue = catalogue  # procedure flags (reference.catalogue), read at start
         self.topic = topic
@@ -87,17 +95,22 @@ class Folder:
         letters), by the shared handler (``pipeline.batches.decode_batch``); a record's
         source is ``<topic>:<partition>:<offset>``, so a reprocessed one keeps its id."""
         topic = self.topic
-        return decode_batch(((f"{topic}:{p}:{o}", raw, ts) for raw, p, o, ts in records), now_ms,
-                            CODEC, stage="processor")
+        return decode_batch(
+            ((f"{topic}:{p}:{o}", raw, ts) for raw, p, o, ts in records), now_ms, CODEC, stage="processor"
+        )
 
     def fold(self, dossier_id: str, stored: dict | None, events: list[dict]):
         """-> (new table value or None when unchanged, ``Folded``). The table value is
         untouched until the caller stores the new one, so it is the state to refold
         from when the batch must be taken one event at a time."""
         state = self.state_of(dossier_id, stored)
-        folded = fold_dossier(state, events, self.cal,
-                              lambda: DossierState.from_dict(stored) if stored else DossierState(dossier_id),
-                              self.catalogue)
+        folded = fold_dossier(
+            state,
+            events,
+            self.cal,
+            lambda: DossierState.from_dict(stored) if stored else DossierState(dossier_id),
+            self.catalogue,
+        )
         if folded.state is not state:
             self.cache.pop(dossier_id, None)  # the cached state took events that were refused
         if folded.facts is None and stored is None:
@@ -186,8 +199,16 @@ class BatchHandler:
     dead letters, changelog records and one facts message per dossier (its current facts
     and the batch's events of it, even duplicates, even when nothing changed)."""
 
-    def __init__(self, app, table, folder: Folder, facts_out: BatchSender,
-                 changelog_out: BatchSender, dead_topic, positions: dict[int, int]):
+    def __init__(
+        self,
+        app,
+        table,
+        folder: Folder,
+        facts_out: BatchSender,
+        changelog_out: BatchSender,
+        dead_topic,
+        positions: dict[int, int],
+    ):
         self.app, self.table, self.folder = app, table, folder
         self.facts_out, self.changelog_out, self.dead_topic = facts_out, changelog_out, dead_topic
         self.positions = positions
@@ -216,8 +237,12 @@ class BatchHandler:
             if folded.rejected:
                 # An id reused with other content, an event the fold cannot take: dead
                 # letters; the rest of the dossier and of the batch go on.
-                await self.send_dead([rejection(CODEC, *group.origin_of(e), err, stage="processor", event=e)
-                                      for e, err in folded.rejected])
+                await self.send_dead(
+                    [
+                        rejection(CODEC, *group.origin_of(e), err, stage="processor", event=e)
+                        for e, err in folded.rejected
+                    ]
+                )
                 group = group.without(e for e, _err in folded.rejected)
             if value is not None and folded.facts is not None:
                 store[key] = value
@@ -245,8 +270,9 @@ class BatchHandler:
         if not changed:
             return
         store, topic = self.table.data, self.changelog_out.topic
-        await self.changelog_out.send_to(partition, changed, on_sent=lambda off: store.set_persisted_offset(
-            TP(topic, partition), off))
+        await self.changelog_out.send_to(
+            partition, changed, on_sent=lambda off: store.set_persisted_offset(TP(topic, partition), off)
+        )
 
 
 def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **app_options_) -> faust.App:
@@ -255,23 +281,45 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **
     os.makedirs(datadir, exist_ok=True)
     app = ProcessorApp(settings.processor_app_id, **{**app_options(settings, datadir), **app_options_})
     app.batch_topics = frozenset({settings.events_topic})
-    events_topic = app.topic(settings.events_topic, key_serializer="raw",
-                             value_serializer="motcua-batch", partitions=settings.events_partitions)
+    events_topic = app.topic(
+        settings.events_topic,
+        key_serializer="raw",
+        value_serializer="motcua-batch",
+        partitions=settings.events_partitions,
+    )
     dead_topic = app.topic(settings.dead_letters_topic, key_serializer="raw", value_serializer="raw")
-    table = app.Table(STATE_TABLE, default=None, partitions=settings.events_partitions,
-                      key_type=bytes, extra_topic_configs=dict(LARGE))
+    table = app.Table(
+        STATE_TABLE,
+        default=None,
+        partitions=settings.events_partitions,
+        key_type=bytes,
+        extra_topic_configs=dict(LARGE),
+    )
     # Values are DossierState dicts, written to the changelog with orjson (set before
     # the lazily created store and changelog topic read it).
     table.value_serializer = "orjson"  # type: ignore[attr-defined]  # Table's, not on TableT
     folder = Folder(cal, settings.events_topic, catalogue=catalogue)
     positions: dict[int, int] = {}
-    handle = BatchHandler(app, table, folder, BatchSender(app, settings.facts_topic),
-                          BatchSender(app, table.changelog_topic.get_topic_name()), dead_topic, positions)
+    handle = BatchHandler(
+        app,
+        table,
+        folder,
+        BatchSender(app, settings.facts_topic),
+        BatchSender(app, table.changelog_topic.get_topic_name()),
+        dead_topic,
+        positions,
+    )
     # handles for tests: facts_out.send / dead_topic.send can be replaced, and on_fatal
     # (default: exit the process so the unacked batch is reprocessed) made to raise
-    app.motcua = {"table": table, "folder": folder, "facts_out": handle.facts_out,
-                  "changelog_out": handle.changelog_out, "dead_topic": dead_topic,
-                  "positions": positions, "on_fatal": lambda: os._exit(70)}
+    app.motcua = {
+        "table": table,
+        "folder": folder,
+        "facts_out": handle.facts_out,
+        "changelog_out": handle.changelog_out,
+        "dead_topic": dead_topic,
+        "positions": positions,
+        "on_fatal": lambda: os._exit(70),
+    }
     progress = {"at": time.monotonic()}
 
     @app.agent(events_topic, concurrency=1)
@@ -325,8 +373,10 @@ async def report_lag(app, settings: LiveSettings, positions: dict[int, int], pro
     if not lagging:
         progress["at"] = time.monotonic()
     elif time.monotonic() - progress["at"] > settings.processor_stall_exit_s > 0:
-        log.error("processor stalled with unread events; exiting to be restarted",
-                  extra={"stalled_s": round(time.monotonic() - progress["at"], 1)})
+        log.error(
+            "processor stalled with unread events; exiting to be restarted",
+            extra={"stalled_s": round(time.monotonic() - progress["at"], 1)},
+        )
         logging.shutdown()
         app.motcua["on_fatal"]()
 
@@ -341,6 +391,11 @@ def run(settings: LiveSettings, app: faust.App, loglevel: str = "INFO") -> None:
 
     ensure_topics(settings)
     serve(settings.processor_metrics_port)
-    worker = Worker(app, loglevel=loglevel, logging_config=logging_config("processor", loglevel),
-                    quiet=True, redirect_stdouts=False)
+    worker = Worker(
+        app,
+        loglevel=loglevel,
+        logging_config=logging_config("processor", loglevel),
+        quiet=True,
+        redirect_stdouts=False,
+    )
     worker.execute_from_commandline()

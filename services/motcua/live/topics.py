@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 from .config import LiveSettings
 
-
 # aiokafka keeps one record batch per partition open and one produce request per broker
 # in flight, so a processor batch's output for a partition (a batch of 4,000 events is
 # ~1.2 MB of changelog for one partition) waits a broker round trip per full producer
@@ -43,14 +42,26 @@ class TopicSpec:
 
 def topic_specs(s: LiveSettings) -> list[TopicSpec]:
     return [
-        TopicSpec(s.events_topic, s.events_partitions,
-                  {"cleanup.policy": "delete", "retention.ms": str(s.events_retention_ms)}),
-        TopicSpec(s.facts_topic, s.facts_partitions,
-                  {"cleanup.policy": "delete", "retention.ms": str(s.facts_retention_ms), **LARGE}),
-        TopicSpec(s.dead_letters_topic, s.dead_letters_partitions,
-                  {"cleanup.policy": "delete", "retention.ms": str(s.dead_letters_retention_ms)}),
-        TopicSpec(s.changelog_topic(), s.events_partitions,
-                  {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000", **LARGE}),
+        TopicSpec(
+            s.events_topic,
+            s.events_partitions,
+            {"cleanup.policy": "delete", "retention.ms": str(s.events_retention_ms)},
+        ),
+        TopicSpec(
+            s.facts_topic,
+            s.facts_partitions,
+            {"cleanup.policy": "delete", "retention.ms": str(s.facts_retention_ms), **LARGE},
+        ),
+        TopicSpec(
+            s.dead_letters_topic,
+            s.dead_letters_partitions,
+            {"cleanup.policy": "delete", "retention.ms": str(s.dead_letters_retention_ms)},
+        ),
+        TopicSpec(
+            s.changelog_topic(),
+            s.events_partitions,
+            {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000", **LARGE},
+        ),
     ]
 
 
@@ -59,10 +70,10 @@ def ensure_topics(s: LiveSettings, timeout_s: float = 60.0) -> list[str]:
     are (a partition count that differs is reported, not changed), except that a
     ``max.message.bytes`` below the spec's is raised to it (a topic created by an older
     version)."""
-    from ..adapters.kafka_clients import admin_client
-
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
+
+    from ..adapters.kafka_clients import admin_client
 
     admin = admin_client(s.kafka_bootstrap, timeout_s)
     try:
@@ -73,8 +84,9 @@ def ensure_topics(s: LiveSettings, timeout_s: float = 60.0) -> list[str]:
                 _raise_message_limit(admin, spec)
                 continue
             try:
-                admin.create_topics([NewTopic(spec.name, spec.partitions, s.replication_factor,
-                                              topic_configs=spec.config)])
+                admin.create_topics(
+                    [NewTopic(spec.name, spec.partitions, s.replication_factor, topic_configs=spec.config)]
+                )
                 created.append(spec.name)
             except TopicAlreadyExistsError:
                 pass
@@ -91,9 +103,11 @@ def _raise_message_limit(admin, spec: TopicSpec) -> None:
         return
     described = admin.describe_configs(
         [ConfigResource(ConfigResourceType.TOPIC, spec.name, configs={"max.message.bytes": None})],
-        config_filter="all")
+        config_filter="all",
+    )
     entry = described.get("topic", {}).get(spec.name, {}).get("max.message.bytes") or {}
     current = entry.get("value")
     if current is None or int(current) < int(wanted):
-        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name,
-                                            configs={"max.message.bytes": wanted})])
+        admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, spec.name, configs={"max.message.bytes": wanted})]
+        )

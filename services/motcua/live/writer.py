@@ -109,32 +109,52 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import contextmanager
 import time
-from typing import Callable
+from collections.abc import Callable
+from contextlib import contextmanager
 
 from ..adapters import kafka_writer
 from ..adapters.clickhouse_store import ClickHouseStore
 from ..adapters.codec import dead_letter_record, decode_dead_letter
 from ..domain.calendar import WorkingCalendar
-from ..pipeline.rounds import (METADATA_MAX_BYTES, FactsRounds, Round, RoundWriter, Stopping,
-                               write_dead_letters)
+from ..pipeline.rounds import (
+    METADATA_MAX_BYTES,
+    FactsRounds,
+    Round,
+    RoundWriter,
+    Stopping,
+    write_dead_letters,
+)
 from .config import LiveSettings
-from .metrics import (CONSUMER_LAG, DEAD_LETTERS, EVENTS_IN, EVENTS_OUT, FRESHNESS,
-                      INSERT_LATENCY, INSERT_RETRIES)
+from .metrics import (
+    CONSUMER_LAG,
+    DEAD_LETTERS,
+    EVENTS_IN,
+    EVENTS_OUT,
+    FRESHNESS,
+    INSERT_LATENCY,
+    INSERT_RETRIES,
+)
 
 log = logging.getLogger("motcua.writer")
 
 
 def _refused(source: str, raw: bytes, reason: str) -> dict:
-    return dead_letter_record(source=source, stage="writer", code="BAD_FACTS_MESSAGE",
-                              reason=f"facts message the writer cannot write ({reason})", payload=raw)
+    return dead_letter_record(
+        source=source,
+        stage="writer",
+        code="BAD_FACTS_MESSAGE",
+        reason=f"facts message the writer cannot write ({reason})",
+        payload=raw,
+    )
 
 
 def _log_retry(token: str, err: Exception, delay: float) -> None:
     INSERT_RETRIES.inc()
-    log.warning("ClickHouse insert failed; retrying", extra={
-        "round": token, "error": repr(err)[:300], "backoff_s": delay})
+    log.warning(
+        "ClickHouse insert failed; retrying",
+        extra={"round": token, "error": repr(err)[:300], "backoff_s": delay},
+    )
 
 
 def _log_refused(token: str, count: int) -> None:
@@ -157,10 +177,15 @@ def _dead_letters_of(tp, recs) -> list[dict]:
             out.append(decode_dead_letter(r.value))
         except Exception as err:  # noqa: BLE001
             log.error("unreadable dead letter", extra={"offset": r.offset, "error": repr(err)[:160]})
-            out.append(dead_letter_record(
-                source=f"{tp.topic}:{tp.partition}:{r.offset}", stage="writer",
-                code="UNREADABLE_DEAD_LETTER", reason=f"dead letter that cannot be read "
-                f"({type(err).__name__})", payload=r.value))
+            out.append(
+                dead_letter_record(
+                    source=f"{tp.topic}:{tp.partition}:{r.offset}",
+                    stage="writer",
+                    code="UNREADABLE_DEAD_LETTER",
+                    reason=f"dead letter that cannot be read ({type(err).__name__})",
+                    payload=r.value,
+                )
+            )
     return out
 
 
@@ -168,12 +193,22 @@ class Writer(FactsRounds):
     """The round protocol (``pipeline.rounds.FactsRounds``) over the writer group's Kafka
     consumer and a ClickHouse store, with the live metrics."""
 
-    def __init__(self, settings: LiveSettings, store: ClickHouseStore | None = None,
-                 on_flushed: Callable[[Round, list[dict], float], None] | None = None,
-                 max_backoff_s: float = 30.0, max_metadata_bytes: int = METADATA_MAX_BYTES,
-                 calendar: WorkingCalendar | None = None):
-        super().__init__(lambda: self.round_writer, None, settings.writer_batch_size,
-                         settings.writer_batch_seconds, max_metadata_bytes)
+    def __init__(
+        self,
+        settings: LiveSettings,
+        store: ClickHouseStore | None = None,
+        on_flushed: Callable[[Round, list[dict], float], None] | None = None,
+        max_backoff_s: float = 30.0,
+        max_metadata_bytes: int = METADATA_MAX_BYTES,
+        calendar: WorkingCalendar | None = None,
+    ):
+        super().__init__(
+            lambda: self.round_writer,
+            None,
+            settings.writer_batch_size,
+            settings.writer_batch_seconds,
+            max_metadata_bytes,
+        )
         self.s, self._store, self.calendar = settings, store, calendar
         self.on_flushed, self.max_backoff_s = on_flushed, max_backoff_s
         self.stop_event = threading.Event()
@@ -191,23 +226,33 @@ class Writer(FactsRounds):
     def round_writer(self) -> RoundWriter:
         if self._round_writer is None:
             self._round_writer = RoundWriter(
-                self.store, check_states=ClickHouseStore.check_states, dead_letter=_refused,
-                wait=self.stop_event.wait, max_backoff_s=self.max_backoff_s,
-                on_retry=_log_retry, on_refused=_log_refused, timed=_insert_timer)
+                self.store,
+                check_states=ClickHouseStore.check_states,
+                dead_letter=_refused,
+                wait=self.stop_event.wait,
+                max_backoff_s=self.max_backoff_s,
+                on_retry=_log_retry,
+                on_refused=_log_refused,
+                timed=_insert_timer,
+            )
         return self._round_writer
 
     def run(self) -> None:
         facts = self.s.facts_topic
         consumer = self.consumer = kafka_writer.subscribe(
-            self.s, self.revoked, lambda tps: self.assigned([tp for tp in tps if tp.topic == facts]))
-        self.offsets = kafka_writer.KafkaOffsets(consumer, self.s.kafka_bootstrap, self.stop_event,
-                                                 self.max_backoff_s)
+            self.s, self.revoked, lambda tps: self.assigned([tp for tp in tps if tp.topic == facts])
+        )
+        self.offsets = kafka_writer.KafkaOffsets(
+            consumer, self.s.kafka_bootstrap, self.stop_event, self.max_backoff_s
+        )
         _ = self.store
         lag_at = 0.0
         try:
             while not self.stop_event.is_set():
-                polled = consumer.poll(timeout_ms=int(self.s.writer_batch_seconds * 500) or 50,
-                                            max_records=max(500, self.s.writer_batch_size))
+                polled = consumer.poll(
+                    timeout_ms=int(self.s.writer_batch_seconds * 500) or 50,
+                    max_records=max(500, self.s.writer_batch_size),
+                )
                 now = time.monotonic()
                 for tp, recs in polled.items():
                     EVENTS_IN.labels("writer").inc(len(recs))
@@ -234,8 +279,14 @@ class Writer(FactsRounds):
 
     def _flush_dead_letters(self, tp, recs) -> None:
         records = _dead_letters_of(tp, recs)
-        write_dead_letters(self.store, records, self.stop_event.wait, self.max_backoff_s,
-                           on_retry=_log_retry, timed=_insert_timer)
+        write_dead_letters(
+            self.store,
+            records,
+            self.stop_event.wait,
+            self.max_backoff_s,
+            on_retry=_log_retry,
+            timed=_insert_timer,
+        )
         for d in records:
             DEAD_LETTERS.labels("writer", d["code"]).inc()
         # rejected (rebalance): the next owner inserts them again, absorbed by the table
@@ -252,9 +303,16 @@ def record_round(r: Round, done, counted: list[dict], acked: float, seconds: flo
     for m in counted:
         for ts in m.get("ts", ()):
             FRESHNESS.observe(max(0.0, acked - ts / 1000))
-    log.debug("round written", extra={"round": r.token, "partitions": len(r.parts),
-                                      "messages": len(done.messages),
-                                      "transitions": len(done.transitions), "seconds": round(seconds, 4)})
+    log.debug(
+        "round written",
+        extra={
+            "round": r.token,
+            "partitions": len(r.parts),
+            "messages": len(done.messages),
+            "transitions": len(done.transitions),
+            "seconds": round(seconds, 4),
+        },
+    )
 
 
 def connect_store(dsn: str, calendar: WorkingCalendar | None, stop: threading.Event) -> ClickHouseStore:
@@ -282,7 +340,9 @@ def run(settings: LiveSettings, calendar: WorkingCalendar | None = None) -> None
     w = Writer(settings, calendar=calendar)
     signal.signal(signal.SIGTERM, lambda *_: w.stop())
     signal.signal(signal.SIGINT, lambda *_: w.stop())
-    log.info("writer started", extra={"store": settings.store_dsn().split("@")[-1],
-                                      "bootstrap": settings.kafka_bootstrap})
+    log.info(
+        "writer started",
+        extra={"store": settings.store_dsn().split("@")[-1], "bootstrap": settings.kafka_bootstrap},
+    )
     w.run()
     log.info("writer stopped")

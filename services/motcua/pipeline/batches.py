@@ -8,8 +8,8 @@ and where it came from (``source``, the dead letter's position). The codec is a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import orjson
 
@@ -29,8 +29,14 @@ def is_rejection(err: Exception) -> bool:
     return isinstance(err, InvalidEvent) or getattr(err, "stage", None) == "decode"
 
 
-def rejection(codec: Codec, source: str, raw: bytes | dict, err: Exception, stage: str = "validate",
-              event: dict | None = None) -> dict:
+def rejection(
+    codec: Codec,
+    source: str,
+    raw: bytes | dict,
+    err: Exception,
+    stage: str = "validate",
+    event: dict | None = None,
+) -> dict:
     """A dead letter for what arrived (``raw``); ``event``: its validated form, when a
     later stage refused it (its ids are then known to be codes)."""
     payload = raw if isinstance(raw, (bytes, bytearray)) else orjson.dumps(raw, default=str)
@@ -43,30 +49,40 @@ def rejection(codec: Codec, source: str, raw: bytes | dict, err: Exception, stag
         event_id = event_id if isinstance(event_id, str) else None
         dossier_id = dossier_id if isinstance(dossier_id, str) else None
     stage = getattr(err, "stage", None) or stage  # a decode error names its own stage
-    return codec.dead_letter(source=source, stage=stage, code=code, reason=reason,
-                             payload=bytes(payload), event_id=event_id, dossier_id=dossier_id)
+    return codec.dead_letter(
+        source=source,
+        stage=stage,
+        code=code,
+        reason=reason,
+        payload=bytes(payload),
+        event_id=event_id,
+        dossier_id=dossier_id,
+    )
 
 
 @dataclass(slots=True)
 class DossierGroup:
     """The valid events of one dossier in a batch, in arrival order, with each one's
     ingest time and origin (source, what arrived)."""
+
     events: list[dict] = field(default_factory=list)
     ts: list[int] = field(default_factory=list)
     origins: list[tuple[str, bytes | dict]] = field(default_factory=list)
 
-    def without(self, refused: Iterable[dict]) -> "DossierGroup":
+    def without(self, refused: Iterable[dict]) -> DossierGroup:
         gone = {id(e) for e in refused}
         keep = [i for i, e in enumerate(self.events) if id(e) not in gone]
-        return DossierGroup([self.events[i] for i in keep], [self.ts[i] for i in keep],
-                            [self.origins[i] for i in keep])
+        return DossierGroup(
+            [self.events[i] for i in keep], [self.ts[i] for i in keep], [self.origins[i] for i in keep]
+        )
 
     def origin_of(self, event: dict) -> tuple[str, bytes | dict]:
         return self.origins[next(i for i, e in enumerate(self.events) if e is event)]
 
 
-def decode_batch(records: Iterable[tuple[str, bytes | dict, int]], now_ms: int, codec: Codec,
-                 stage: str = "validate") -> tuple[dict[str, DossierGroup], list[dict]]:
+def decode_batch(
+    records: Iterable[tuple[str, bytes | dict, int]], now_ms: int, codec: Codec, stage: str = "validate"
+) -> tuple[dict[str, DossierGroup], list[dict]]:
     """records: (source, what arrived, ingest ms) -> the valid events grouped by dossier
     (first-seen order), and dead letters for the others. ``stage`` names where a
     validation refusal happened (``processor`` on the live path)."""

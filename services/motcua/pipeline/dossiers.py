@@ -9,14 +9,21 @@ Kafka or ClickHouse: where earlier events of a dossier live is behind ``load_eve
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Callable, Iterable, Sequence
 
 from ..domain.calendar import WorkingCalendar
 from ..domain.events import InvalidEvent
-from ..domain.lifecycle import (CONFLICT, DUPLICATE, NEW, DossierState, derive_facts, effective_state,
-                                event_digest)
+from ..domain.lifecycle import (
+    CONFLICT,
+    DUPLICATE,
+    NEW,
+    DossierState,
+    derive_facts,
+    effective_state,
+    event_digest,
+)
 from ..domain.metrics import COUNTERS, backlog_due, contributions
 from ..reference.catalogue import Catalogue, supply_flags
 
@@ -45,9 +52,11 @@ class Folded:
 
 
 def conflict_error(known: str | None, event: dict) -> InvalidEvent:
-    return InvalidEvent("CONFLICTING_DUPLICATE",
-                        f"event_id already received with other content (stored version "
-                        f"{known}, this one {event_digest(event)}); the stored version is kept")
+    return InvalidEvent(
+        "CONFLICTING_DUPLICATE",
+        f"event_id already received with other content (stored version "
+        f"{known}, this one {event_digest(event)}); the stored version is kept",
+    )
 
 
 def facts_of(state: DossierState, cal: WorkingCalendar, catalogue: Catalogue | None = None) -> dict:
@@ -64,8 +73,13 @@ def facts_of(state: DossierState, cal: WorkingCalendar, catalogue: Catalogue | N
     return derive_facts(state, cal)
 
 
-def fold_dossier(state: DossierState, events: list[dict], cal: WorkingCalendar,
-                 rebuild: Callable[[], DossierState], catalogue: Catalogue | None = None) -> Folded:
+def fold_dossier(
+    state: DossierState,
+    events: list[dict],
+    cal: WorkingCalendar,
+    rebuild: Callable[[], DossierState],
+    catalogue: Catalogue | None = None,
+) -> Folded:
     """Fold a batch of one dossier's (valid) events into ``state`` (mutated) and derive its
     facts. No event may stop a service: should the facts of the result fail (an event the
     validator accepted but the fold cannot take: a bug, or a calendar narrower than the
@@ -91,8 +105,9 @@ def fold_dossier(state: DossierState, events: list[dict], cal: WorkingCalendar,
         return _fold_one_by_one(rebuild(), events, cal, catalogue)
 
 
-def _fold_one_by_one(state: DossierState, events: list[dict], cal: WorkingCalendar,
-                     catalogue: Catalogue | None = None) -> Folded:
+def _fold_one_by_one(
+    state: DossierState, events: list[dict], cal: WorkingCalendar, catalogue: Catalogue | None = None
+) -> Folded:
     fresh: list[dict] = []
     rejected: list[tuple[dict, InvalidEvent]] = []
     dups = 0
@@ -114,8 +129,16 @@ def _fold_one_by_one(state: DossierState, events: list[dict], cal: WorkingCalend
         try:
             trial_facts = facts_of(trial, cal, catalogue)
         except Exception as err:  # noqa: BLE001
-            rejected.append((e, InvalidEvent("FOLD_FAILED", f"the dossier cannot be folded with this "
-                                                           f"event ({type(err).__name__}: {str(err)[:120]})")))
+            rejected.append(
+                (
+                    e,
+                    InvalidEvent(
+                        "FOLD_FAILED",
+                        f"the dossier cannot be folded with this "
+                        f"event ({type(err).__name__}: {str(err)[:120]})",
+                    ),
+                )
+            )
             continue
         state, facts = trial, trial_facts
         fresh.append(e)
@@ -125,9 +148,14 @@ def _fold_one_by_one(state: DossierState, events: list[dict], cal: WorkingCalend
 class DossierBook:
     """Dossier states with a bounded cache; evicted dossiers are reloaded on demand."""
 
-    def __init__(self, cal: WorkingCalendar, load_events: EventLoader | None = None,
-                 max_dossiers: int = 2_000_000, catalogue: Catalogue | None = None,
-                 load_facts: FactsLoader | None = None):
+    def __init__(
+        self,
+        cal: WorkingCalendar,
+        load_events: EventLoader | None = None,
+        max_dossiers: int = 2_000_000,
+        catalogue: Catalogue | None = None,
+        load_facts: FactsLoader | None = None,
+    ):
         self.cal = cal
         self.catalogue = catalogue  # procedure flags for RECEIVED events that leave them out
         self.load_events = load_events
@@ -156,8 +184,9 @@ class DossierBook:
         transitions, fresh, _conflicts = self.apply_checked(events)
         return transitions, fresh
 
-    def apply_checked(self, events: Iterable[dict]) -> tuple[list[Transition], list[dict],
-                                                             list[tuple[dict, InvalidEvent]]]:
+    def apply_checked(
+        self, events: Iterable[dict]
+    ) -> tuple[list[Transition], list[dict], list[tuple[dict, InvalidEvent]]]:
         """``apply``, and the events rejected by the fold (``fold_dossier``): ids reused
         with other content, events the fold cannot take. They change nothing; the caller
         dead-letters them."""
@@ -177,8 +206,13 @@ class DossierBook:
             for dossier_id in missing:
                 evs = earlier.get(dossier_id)
                 if evs:
-                    folded = fold_dossier(DossierState(dossier_id), evs, self.cal,
-                                          partial(DossierState, dossier_id), self.catalogue)
+                    folded = fold_dossier(
+                        DossierState(dossier_id),
+                        evs,
+                        self.cal,
+                        partial(DossierState, dossier_id),
+                        self.catalogue,
+                    )
                     self._states[dossier_id] = (folded.state, stored.get(dossier_id, folded.facts))
                 elif dossier_id in stored:
                     self._states[dossier_id] = (DossierState(dossier_id), stored[dossier_id])
@@ -192,8 +226,9 @@ class DossierBook:
             else:
                 st, old = entry
                 self._states.move_to_end(dossier_id)
-            folded = fold_dossier(st, evs, self.cal, partial(self._rebuild, dossier_id, entry is not None),
-                                  self.catalogue)
+            folded = fold_dossier(
+                st, evs, self.cal, partial(self._rebuild, dossier_id, entry is not None), self.catalogue
+            )
             rejected.extend(folded.rejected)
             if folded.state is not st:  # refolded one event at a time
                 self._states[dossier_id] = (folded.state, old)
@@ -226,8 +261,15 @@ class DossierBook:
 
 
 def _rollup_key(f: dict, day: int) -> tuple:
-    return (day, f["province_code"], f["unit_level"], f["unit_code"], f["procedure_code"],
-            f["field_code"], f["channel"])
+    return (
+        day,
+        f["province_code"],
+        f["unit_level"],
+        f["unit_code"],
+        f["procedure_code"],
+        f["field_code"],
+        f["channel"],
+    )
 
 
 def rollup_deltas(transitions: Iterable[Transition]) -> list[tuple]:

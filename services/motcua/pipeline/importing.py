@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from ..domain.calendar import WorkingCalendar
-from ..imports.convert import ConvertOptions, Converter
+from ..imports.convert import Converter, ConvertOptions
 from ..imports.model import Problem, ProgressRow, Snapshot
 from ..reference.catalogue import Catalogue
 from .ingest import IngestService
@@ -66,20 +66,30 @@ class Importer:
     """One import into a store (the composition of reader, converter and ingest; built
     over ClickHouse by ``motcua.replay.importer``)."""
 
-    def __init__(self, store: Store, cal: WorkingCalendar, options: ImportOptions | None, *,
-                 codec: Codec, catalogue: Catalogue, now_ms: Callable[[], int] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        cal: WorkingCalendar,
+        options: ImportOptions | None,
+        *,
+        codec: Codec,
+        catalogue: Catalogue,
+        now_ms: Callable[[], int] | None = None,
+    ):
         self.store = store
         self.codec = codec
         self.options = options or ImportOptions()
-        self.pipeline = IngestService(store, cal, codec, catalogue, batch_size=self.options.batch_size,
-                                      now_ms=now_ms)
+        self.pipeline = IngestService(
+            store, cal, codec, catalogue, batch_size=self.options.batch_size, now_ms=now_ms
+        )
         self.converter = Converter(self.options, catalogue=catalogue)
         self._dead: list[dict] = []
         self._dossiers: set[str] = set()
 
     # -- entry points --------------------------------------------------------------------
-    def import_dvcqg(self, paths: Sequence[str | Path],
-                     progress: Callable[[int], None] | None = None) -> ImportSummary:
+    def import_dvcqg(
+        self, paths: Sequence[str | Path], progress: Callable[[int], None] | None = None
+    ) -> ImportSummary:
         """Import DVCQG sync request files (JSON documents or JSON Lines, .gz too)."""
         from ..imports.dvcqg import read_file
 
@@ -96,15 +106,23 @@ class Importer:
 
         return self._run(summary, records(), progress)
 
-    def import_sheet(self, path: str | Path, mapping=None,
-                     progress: Callable[[int], None] | None = None) -> ImportSummary:
+    def import_sheet(
+        self, path: str | Path, mapping=None, progress: Callable[[int], None] | None = None
+    ) -> ImportSummary:
         """Import one dossier-list sheet (XLSX or CSV), one row per dossier."""
         from ..imports.sheet import read_sheet
 
         read = read_sheet(path, mapping)
         summary = ImportSummary("sheet", files=[Path(path).name], sheet_rows=read.rows)
-        summary.sheets.append({"file": read.where, "sheet": read.sheet, "heading_row": read.heading_row,
-                               "columns": dict(read.columns), "ignored": list(read.ignored)})
+        summary.sheets.append(
+            {
+                "file": read.where,
+                "sheet": read.sheet,
+                "heading_row": read.heading_row,
+                "columns": dict(read.columns),
+                "ignored": list(read.ignored),
+            }
+        )
         return self._run(summary, iter(read.records), progress)
 
     # -- the shared path -------------------------------------------------------------------
@@ -127,7 +145,9 @@ class Importer:
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _events(self, records: Iterable[Snapshot | ProgressRow | Problem], summary: ImportSummary) -> Iterator[tuple[str, dict]]:
+    def _events(
+        self, records: Iterable[Snapshot | ProgressRow | Problem], summary: ImportSummary
+    ) -> Iterator[tuple[str, dict]]:
         """(source position, event) for the pipeline; problems become dead letters."""
         convert = self.converter
         for record in records:
@@ -152,8 +172,15 @@ class Importer:
 
     def _dead_letter(self, problem: Problem, summary: ImportSummary) -> None:
         summary.dead_letters[problem.code] += 1
-        self._dead.append(self.codec.dead_letter(source=problem.where, stage="import", code=problem.code,
-                                                 reason=problem.reason, payload=problem.raw or b"{}"))
+        self._dead.append(
+            self.codec.dead_letter(
+                source=problem.where,
+                stage="import",
+                code=problem.code,
+                reason=problem.reason,
+                payload=problem.raw or b"{}",
+            )
+        )
         if len(self._dead) >= DEAD_LETTER_CHUNK:
             self._flush_dead()
 
@@ -166,5 +193,9 @@ class Importer:
 def _copy_notes(notes):
     from ..imports.convert import Conversion
 
-    return Conversion(Counter(notes.inferred), Counter(notes.unknown_units), Counter(notes.unknown_procedures),
-                      notes.synthetic_rows)
+    return Conversion(
+        Counter(notes.inferred),
+        Counter(notes.unknown_units),
+        Counter(notes.unknown_procedures),
+        notes.synthetic_rows,
+    )

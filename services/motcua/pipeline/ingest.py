@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 import orjson
 
@@ -40,7 +40,7 @@ class IngestSummary:
     rejected_by_code: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
-    def add(self, other: "IngestSummary") -> None:
+    def add(self, other: IngestSummary) -> None:
         self.read += other.read
         self.accepted += other.accepted
         self.rejected += other.rejected
@@ -52,8 +52,15 @@ class IngestSummary:
 class IngestService:
     """Batches records into the store through a DossierBook."""
 
-    def __init__(self, store: Store, cal: WorkingCalendar, codec: Codec, catalogue: Catalogue,
-                 batch_size: int = 100_000, now_ms: Callable[[], int] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        cal: WorkingCalendar,
+        codec: Codec,
+        catalogue: Catalogue,
+        batch_size: int = 100_000,
+        now_ms: Callable[[], int] | None = None,
+    ):
         """``catalogue``: procedure_code -> flags for RECEIVED events that leave them out
         (``reference.catalogue``; ``{}`` folds without one)."""
         self.store = store
@@ -62,15 +69,17 @@ class IngestService:
         self.batch_size = batch_size
         self.now_ms = now_ms or (lambda: int(time.time() * 1000))
         self.catalogue = catalogue
-        self.book = DossierBook(cal, load_events=self._load_events, catalogue=catalogue,
-                                load_facts=store.facts_of)
+        self.book = DossierBook(
+            cal, load_events=self._load_events, catalogue=catalogue, load_facts=store.facts_of
+        )
 
     def _load_events(self, dossier_ids):
         stored = self.store.events_of(dossier_ids)
         return {d: [decode_record(p, None, self.codec) for p in payloads] for d, payloads in stored.items()}
 
-    def ingest(self, records: Iterable[tuple[str, bytes | dict]],
-               progress: Callable[[int], None] | None = None) -> IngestSummary:
+    def ingest(
+        self, records: Iterable[tuple[str, bytes | dict]], progress: Callable[[int], None] | None = None
+    ) -> IngestSummary:
         total = IngestSummary()
         started = time.perf_counter()
         changed: set[str] = set()
@@ -83,7 +92,9 @@ class IngestService:
         total.seconds = time.perf_counter() - started
         return total
 
-    def ingest_batch(self, batch: list[tuple[str, bytes | dict]], changed: set[str] | None = None) -> IngestSummary:
+    def ingest_batch(
+        self, batch: list[tuple[str, bytes | dict]], changed: set[str] | None = None
+    ) -> IngestSummary:
         """One batch into the store; ``changed`` collects the ids of the dossiers it changed."""
         s = IngestSummary(read=len(batch))
         groups, dead = decode_batch(((src, raw, 0) for src, raw in batch), self.now_ms(), self.codec)

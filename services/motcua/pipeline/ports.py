@@ -13,7 +13,8 @@ tokens it has seen). The writer's and the replay's crash arguments rest on that.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 
 class Codec(Protocol):
@@ -24,8 +25,17 @@ class Codec(Protocol):
         exception with ``code`` and ``reason`` (and ``stage = "decode"``)."""
         ...
 
-    def dead_letter(self, *, source: str, stage: str, code: str, reason: str, payload: bytes | str,
-                    event_id: str | None = None, dossier_id: str | None = None) -> dict:
+    def dead_letter(
+        self,
+        *,
+        source: str,
+        stage: str,
+        code: str,
+        reason: str,
+        payload: bytes | str,
+        event_id: str | None = None,
+        dossier_id: str | None = None,
+    ) -> dict:
         """A dead-letter record with nothing personal in it (the payload summarised)."""
         ...
 
@@ -38,9 +48,9 @@ class EventLog(Protocol):
         """Stored payloads of these dossiers, one per distinct event (any order)."""
         ...
 
-    def insert_events(self, events: Sequence[dict], payloads: Sequence[bytes],
-                      token: str | None = None) -> None:
-        ...
+    def insert_events(
+        self, events: Sequence[dict], payloads: Sequence[bytes], token: str | None = None
+    ) -> None: ...
 
 
 @runtime_checkable
@@ -59,8 +69,7 @@ class FactStore(Protocol):
         """rows: (due day ordinal, province, level, unit, procedure, field, channel, ±open)."""
         ...
 
-    def insert_states(self, facts_rows: Sequence[dict], token: str | None = None) -> None:
-        ...
+    def insert_states(self, facts_rows: Sequence[dict], token: str | None = None) -> None: ...
 
 
 @runtime_checkable
@@ -77,8 +86,7 @@ class Store(EventLog, FactStore, DeadLetterSink, Protocol):
 class MessageSink(Protocol):
     """Keyed messages out (the processor's facts and changelog records)."""
 
-    async def send(self, messages: list[tuple[bytes, bytes]]) -> None:
-        ...
+    async def send(self, messages: list[tuple[bytes, bytes]]) -> None: ...
 
 
 class OffsetLog(Protocol):
@@ -108,14 +116,11 @@ class OffsetLog(Protocol):
         """The committed offset and metadata of a partition (None: never committed)."""
         ...
 
-    def seek(self, tp: Any, offset: int) -> None:
-        ...
+    def seek(self, tp: Any, offset: int) -> None: ...
 
-    def seek_to_beginning(self, tp: Any) -> None:
-        ...
+    def seek_to_beginning(self, tp: Any) -> None: ...
 
-    def assignment(self) -> set:
-        ...
+    def assignment(self) -> set: ...
 
     def read_round(self, r: Any) -> dict[int, list]:
         """Every range of a round, whoever owns its partitions: partition -> records."""

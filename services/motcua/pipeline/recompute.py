@@ -30,15 +30,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
 
 from ..domain.calendar import WorkingCalendar
 from ..domain.lifecycle import DossierState
 from ..reference.catalogue import Catalogue
-from .dossiers import Transition, fold_dossier
 from .batches import decode_record
+from .dossiers import Transition, fold_dossier
 from .ports import Codec
 from .rounds import write_transitions
 
@@ -65,8 +65,9 @@ def figures(facts: dict) -> dict:
 
 
 class Recompute:
-    def __init__(self, store, cal: WorkingCalendar, *, codec: Codec, catalogue: Catalogue,
-                 batch_size: int = 5000):
+    def __init__(
+        self, store, cal: WorkingCalendar, *, codec: Codec, catalogue: Catalogue, batch_size: int = 5000
+    ):
         """``store``: the ClickHouse store (its windowed reads and ``load_calendar`` beside
         the ports); ``catalogue``: the procedure flags for RECEIVED events that leave them
         out, as replay folds with (``motcua.replay.recompute`` passes the one loaded into
@@ -83,8 +84,7 @@ class Recompute:
         """Dossiers received in the window (what ``run`` will look at)."""
         return sum(n for _v, n, _a, _b in self.store.calendar_version_counts(first, last))
 
-    def run(self, first: date, last: date,
-            progress: Callable[[int], None] | None = None) -> RecomputeSummary:
+    def run(self, first: date, last: date, progress: Callable[[int], None] | None = None) -> RecomputeSummary:
         started = time.perf_counter()
         summary = RecomputeSummary()
         # the panels' "next working day" and `calendar check` read the calendar in force
@@ -144,8 +144,9 @@ class Recompute:
                 events.append(decode_record(p, None, self.codec))
             except Exception:  # noqa: BLE001 - a stored payload that no longer decodes
                 return None
-        folded = fold_dossier(DossierState(dossier_id), events, self.cal, lambda: DossierState(dossier_id),
-                              self.catalogue)
+        folded = fold_dossier(
+            DossierState(dossier_id), events, self.cal, lambda: DossierState(dossier_id), self.catalogue
+        )
         if folded.rejected:
             return None
         return folded.facts

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 import orjson
 
@@ -37,8 +37,9 @@ def content_token(prefix: str, parts: Iterable[bytes]) -> str:
     return f"{prefix}-{h.hexdigest()}"
 
 
-def write_transitions(store: FactStore, transitions: Sequence[Transition],
-                      token_prefix: str | None = None) -> None:
+def write_transitions(
+    store: FactStore, transitions: Sequence[Transition], token_prefix: str | None = None
+) -> None:
     """Rollup deltas, backlog deltas, then the new states; every insert carries a token
     naming the transitions (after ``token_prefix``, e.g. a round's Kafka offsets), so a
     retry or a rerun after a crash between two inserts changes nothing. The states go
@@ -55,14 +56,16 @@ def write_transitions(store: FactStore, transitions: Sequence[Transition],
 
 # -- the writer's rounds ------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Round:
     """A round's composition: sorted ``(partition, first, last)`` of one topic."""
+
     topic: str
     parts: tuple[tuple[int, int, int], ...]
 
     @classmethod
-    def of(cls, topic: str, parts: Iterable[tuple[int, int, int]]) -> "Round":
+    def of(cls, topic: str, parts: Iterable[tuple[int, int, int]]) -> Round:
         return cls(topic, tuple(sorted((int(p), int(first), int(last)) for p, first, last in parts)))
 
     @property
@@ -99,8 +102,7 @@ class Round:
         return span
 
     @classmethod
-    def from_commit(cls, topic: str, partition: int, offset: int,
-                    metadata: str | None) -> "Round | None":
+    def from_commit(cls, topic: str, partition: int, offset: int, metadata: str | None) -> Round | None:
         """The round an intent names; None for a final commit (no metadata) or metadata
         that is not an intent of this partition at this offset."""
         if not metadata:
@@ -121,8 +123,9 @@ class Round:
         return None
 
 
-def plan_rounds(ranges: Sequence[tuple[int, int, int]], topic: str,
-                max_metadata_bytes: int = METADATA_MAX_BYTES) -> list[Round]:
+def plan_rounds(
+    ranges: Sequence[tuple[int, int, int]], topic: str, max_metadata_bytes: int = METADATA_MAX_BYTES
+) -> list[Round]:
     """Non-empty ``(partition, first, last)`` ranges of one topic -> rounds, in partition
     order, each as large as its intent metadata allows."""
     rounds: list[Round] = []
@@ -176,8 +179,13 @@ class RoundWritten:
     transitions: list[Transition]
 
 
-def write_round(store: EventLog, facts: FactStore, token: str, messages: Sequence[dict],
-                timed: Callable[[str], object] | None = None) -> RoundWritten:
+def write_round(
+    store: EventLog,
+    facts: FactStore,
+    token: str,
+    messages: Sequence[dict],
+    timed: Callable[[str], object] | None = None,
+) -> RoundWritten:
     """One round of facts messages into the store, with the round's tokens: its raw
     events, then ONE read of the written facts of its dossiers and the transitions above
     them (``plan_facts``, ``write_transitions``). Idempotent: a rerun, whatever was
@@ -229,6 +237,7 @@ def unusable(message, check_states: Callable[[list[dict]], object]) -> str | Non
 @dataclass
 class Decoded:
     """A facts message of a round, with where it came from."""
+
     partition: int
     message: dict
     source: str  # "<topic>:<partition>:<offset>", the dead letter's source if refused
@@ -251,12 +260,17 @@ class RoundWriter:
     idempotent) after a backoff that doubles up to ``max_backoff_s``. ``wait(seconds)``
     sleeps and returns True when the service is stopping (``Stopping`` is raised then)."""
 
-    def __init__(self, store, check_states: Callable[[list[dict]], object],
-                 dead_letter: Callable[[str, bytes, str], dict],
-                 wait: Callable[[float], bool], max_backoff_s: float = 30.0,
-                 on_retry: Callable[[str, Exception, float], None] | None = None,
-                 on_refused: Callable[[str, int], None] | None = None,
-                 timed: Callable[[str], object] | None = None):
+    def __init__(
+        self,
+        store,
+        check_states: Callable[[list[dict]], object],
+        dead_letter: Callable[[str, bytes, str], dict],
+        wait: Callable[[float], bool],
+        max_backoff_s: float = 30.0,
+        on_retry: Callable[[str, Exception, float], None] | None = None,
+        on_refused: Callable[[str, int], None] | None = None,
+        timed: Callable[[str], object] | None = None,
+    ):
         self.store = store
         self.check_states = check_states
         self.dead_letter = dead_letter  # (source, raw, reason) -> dead-letter record
@@ -272,7 +286,11 @@ class RoundWriter:
         for partition, source, raw in records:
             try:
                 m = orjson.loads(raw)
-                if type(m) is not dict or type(m.get("facts")) is not dict or type(m.get("events")) is not list:
+                if (
+                    type(m) is not dict
+                    or type(m.get("facts")) is not dict
+                    or type(m.get("events")) is not list
+                ):
                     raise ValueError("not a facts message")
             except ValueError as err:
                 refused.append(self.dead_letter(source, raw, str(err)[:160]))
@@ -290,7 +308,9 @@ class RoundWriter:
                 done = write_round(self.store, self.store, token, [d.message for d in decoded], self.timed)
                 return RoundOutcome(decoded, refused, done.events, done.transitions)
             except Exception as err:  # noqa: BLE001 - the store's failure or the content's
-                bad = [(i, why) for i, d in enumerate(decoded) if (why := unusable(d.message, self.check_states))]
+                bad = [
+                    (i, why) for i, d in enumerate(decoded) if (why := unusable(d.message, self.check_states))
+                ]
                 if bad:  # the round's own content failed it, not the store: refuse, go on
                     gone = {i for i, _why in bad}
                     refused += [self.dead_letter(decoded[i].source, decoded[i].raw, why) for i, why in bad]
@@ -311,10 +331,12 @@ class Stopping(Exception):
 
 # -- the writer's service: batches, rounds, intents ---------------------------------------
 
+
 @dataclass
 class Batch:
     """The records (``.offset``, ``.value``) of one partition in a round: a contiguous
     offset range."""
+
     topic: str
     partition: int
     records: list = field(default_factory=list)
@@ -346,8 +368,14 @@ class FactsRounds:
     before anything else of its partitions is written. ``live/writer.py`` holds the
     argument for why nothing is lost or counted twice."""
 
-    def __init__(self, round_writer_of: Callable[[], RoundWriter], offsets, batch_size: int,
-                 batch_seconds: float, max_metadata_bytes: int = METADATA_MAX_BYTES):
+    def __init__(
+        self,
+        round_writer_of: Callable[[], RoundWriter],
+        offsets,
+        batch_size: int,
+        batch_seconds: float,
+        max_metadata_bytes: int = METADATA_MAX_BYTES,
+    ):
         self._round_writer_of = round_writer_of  # built once the store is reachable
         self.offsets = offsets
         self.batch_size, self.batch_seconds = batch_size, batch_seconds
@@ -395,8 +423,10 @@ class FactsRounds:
             try:
                 offset, metadata = self.offsets.committed(tp)
             except Exception as err:  # noqa: BLE001 - coordinator moving: stays unchecked
-                log.warning("cannot read a committed offset yet", extra={
-                    "partition": tp.partition, "error": repr(err)[:300]})
+                log.warning(
+                    "cannot read a committed offset yet",
+                    extra={"partition": tp.partition, "error": repr(err)[:300]},
+                )
                 return
             self.unchecked.discard(tp)
             self.pending.pop(tp, None)  # polled before the check: read again from the commit
@@ -406,14 +436,17 @@ class FactsRounds:
             r = Round.from_commit(tp.topic, tp.partition, offset, metadata)
             if r is None:
                 if metadata:
-                    log.warning("ignoring offset metadata that is no intent of this partition",
-                                extra={"partition": tp.partition, "offset": offset,
-                                       "metadata": metadata[:200]})
+                    log.warning(
+                        "ignoring offset metadata that is no intent of this partition",
+                        extra={"partition": tp.partition, "offset": offset, "metadata": metadata[:200]},
+                    )
                 self.offsets.seek(tp, offset)
                 continue
             self.intents[tp] = r
-            log.info("re-forming an interrupted round", extra={
-                "partition": tp.partition, "round": r.token, "partitions": len(r.parts)})
+            log.info(
+                "re-forming an interrupted round",
+                extra={"partition": tp.partition, "round": r.token, "partitions": len(r.parts)},
+            )
 
     def _reform_intents(self) -> None:
         by_round: dict[Round, list] = {}
@@ -436,23 +469,31 @@ class FactsRounds:
         for p, first, last in r.parts:
             b = Batch(r.topic, p, got.get(p, []), time.monotonic())
             if not b.records or b.first != first or b.last != last:
-                log.error("a range of an interrupted round is no longer complete in Kafka", extra={
-                    "partition": p, "range": (first, last),
-                    "read": (b.first, b.last) if b.records else None})
+                log.error(
+                    "a range of an interrupted round is no longer complete in Kafka",
+                    extra={
+                        "partition": p,
+                        "range": (first, last),
+                        "read": (b.first, b.last) if b.records else None,
+                    },
+                )
             if b.records:
                 out.append(b)
         return out
 
     # -- rounds ---------------------------------------------------------------------
     def _flush_due(self, now: float) -> None:
-        ready = [b for tp, b in self.pending.items()
-                 if b.records and tp not in self.unchecked and tp not in self.intents]
-        if not any(len(b.records) >= self.batch_size or now - b.started >= self.batch_seconds
-                   for b in ready):
+        ready = [
+            b
+            for tp, b in self.pending.items()
+            if b.records and tp not in self.unchecked and tp not in self.intents
+        ]
+        if not any(len(b.records) >= self.batch_size or now - b.started >= self.batch_seconds for b in ready):
             return
         by_partition = {b.partition: b for b in ready}
-        for r in plan_rounds([(b.partition, b.first, b.last) for b in ready], ready[0].topic,
-                             self.max_metadata_bytes):
+        for r in plan_rounds(
+            [(b.partition, b.first, b.last) for b in ready], ready[0].topic, self.max_metadata_bytes
+        ):
             batches = [by_partition[p] for p, _f, _l in r.parts]
             tps = [self.offsets.partition(b.topic, b.partition) for b in batches]
             for tp in tps:
@@ -467,8 +508,9 @@ class FactsRounds:
             self._drop(final)
             return False
         started = time.perf_counter()
-        records = [(b.partition, f"{b.topic}:{b.partition}:{x.offset}", x.value)
-                   for b in batches for x in b.records]
+        records = [
+            (b.partition, f"{b.topic}:{b.partition}:{x.offset}", x.value) for b in batches for x in b.records
+        ]
         done = self._round_writer_of().write(r.token, records)
         acked = time.time()
         if not self._commit(self.offsets.final(r, final)):
@@ -480,8 +522,9 @@ class FactsRounds:
         self.round_written(r, done, counted, acked, time.perf_counter() - started)
         return True
 
-    def round_written(self, r: Round, done: RoundOutcome, counted: list[dict], acked: float,
-                      seconds: float) -> None:
+    def round_written(
+        self, r: Round, done: RoundOutcome, counted: list[dict], acked: float, seconds: float
+    ) -> None:
         """Called once a round is final; ``counted``: its messages of the partitions this
         writer committed (the live writer's metrics and ``on_flushed``)."""
 
@@ -494,8 +537,10 @@ class FactsRounds:
         except CommitRejected as err:
             if err.too_large:
                 self.max_metadata_bytes = max(64, self.max_metadata_bytes // 2)
-                log.warning("intent metadata too large for the broker; smaller rounds",
-                            extra={"max_metadata_bytes": self.max_metadata_bytes})
+                log.warning(
+                    "intent metadata too large for the broker; smaller rounds",
+                    extra={"max_metadata_bytes": self.max_metadata_bytes},
+                )
             else:
                 log.warning("offset commit rejected (group rebalanced); partitions read again")
             return False
@@ -514,9 +559,14 @@ class FactsRounds:
                 self.unchecked.add(tp)
 
 
-def write_dead_letters(store, records: list[dict], wait: Callable[[float], bool], max_backoff_s: float,
-                       on_retry: Callable[[str, Exception, float], None] | None = None,
-                       timed: Callable[[str], object] | None = None) -> None:
+def write_dead_letters(
+    store,
+    records: list[dict],
+    wait: Callable[[float], bool],
+    max_backoff_s: float,
+    on_retry: Callable[[str, Exception, float], None] | None = None,
+    timed: Callable[[str], object] | None = None,
+) -> None:
     """Dead letters into the store until it acknowledges (a repeat is absorbed: they are
     kept once per id), with the same bounded backoff as a round."""
     delay = 0.5

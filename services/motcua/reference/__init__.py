@@ -46,11 +46,12 @@ from __future__ import annotations
 import csv
 import json
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 DISTRICT_ABOLISHED = date(2025, 7, 1)
 SO_MERGER = date(2025, 3, 1)
@@ -58,21 +59,21 @@ SO_MERGER = date(2025, 3, 1)
 __all__ = [
     "DISTRICT_ABOLISHED",
     "SO_MERGER",
-    "ProvinceInfo",
-    "Unit",
-    "Procedure",
     "Field",
-    "resolve_province",
-    "provinces",
-    "fields",
-    "procedures",
-    "units_for_province",
-    "unit_by_code",
-    "successor_of",
-    "province_of_unit",
-    "former_districts",
-    "units_valid_on",
+    "Procedure",
+    "ProvinceInfo",
     "Registry",  # imported at the end of the module: registry imports this one
+    "Unit",
+    "fields",
+    "former_districts",
+    "procedures",
+    "province_of_unit",
+    "provinces",
+    "resolve_province",
+    "successor_of",
+    "unit_by_code",
+    "units_for_province",
+    "units_valid_on",
 ]
 
 
@@ -80,7 +81,7 @@ def short_province_name(name: str) -> str:
     """A province's name without "Tỉnh"/"Thành phố": "Hà Nội", "Bình Phước"."""
     for lead in ("Thành phố ", "Tỉnh "):
         if name.startswith(lead):
-            return name[len(lead):]
+            return name[len(lead) :]
     return name
 
 
@@ -101,7 +102,7 @@ class ProvinceInfo:
 
     @property
     def kind(self) -> str:
-        """"thành phố" or "tỉnh" (lower case, as inside a sentence)."""
+        """ "thành phố" or "tỉnh" (lower case, as inside a sentence)."""
         return "thành phố" if self.is_city else "tỉnh"
 
     @property
@@ -111,7 +112,7 @@ class ProvinceInfo:
 
     @property
     def full_name(self) -> str:
-        """"Thành phố Hà Nội", "Tỉnh Đồng Nai"."""
+        """ "Thành phố Hà Nội", "Tỉnh Đồng Nai"."""
         return f"{self.kind.capitalize()} {self.short_name}"
 
 
@@ -234,9 +235,18 @@ def _province_table() -> tuple[dict[str, ProvinceInfo], list[ProvinceInfo]]:
         short = p.name
         for lead in ("Thành phố ", "Tỉnh "):
             if short.startswith(lead):
-                short = short[len(lead):]
-        for key in (str(gso), f"{gso:02d}", f"h{gso}", f"h{gso:02d}", p.codename, info.slug,
-                    _fold(p.name), _fold(short), _fold("Tỉnh " + short)):
+                short = short[len(lead) :]
+        for key in (
+            str(gso),
+            f"{gso:02d}",
+            f"h{gso}",
+            f"h{gso:02d}",
+            p.codename,
+            info.slug,
+            _fold(p.name),
+            _fold(short),
+            _fold("Tỉnh " + short),
+        ):
             lookup[key.lower()] = info
     return lookup, ordered
 
@@ -369,7 +379,9 @@ def _former_districts(info: ProvinceInfo, new_communes: list[tuple[Any, Unit]]) 
     return districts
 
 
-def _former_communes(info: ProvinceInfo, new_communes: list[tuple[Any, Unit]], districts: list[list]) -> list[Unit]:
+def _former_communes(
+    info: ProvinceInfo, new_communes: list[tuple[Any, Unit]], districts: list[list]
+) -> list[Unit]:
     """One pre-merger commune per new one (valid to 2025-06-30), dealt round the districts."""
     old_communes = []
     for j, (w, u) in enumerate(new_communes):
@@ -433,7 +445,7 @@ def _stem(name: str) -> str:
     """A division's name without its kind: "Thành phố Biên Hòa" / "Phường Biên Hòa" -> "bien hoa"."""
     for lead in ("Thành phố ", "Thị xã ", "Thị trấn ", "Quận ", "Huyện ", "Phường ", "Xã ", "Đặc khu "):
         if name.startswith(lead):
-            name = name[len(lead):]
+            name = name[len(lead) :]
             break
     return _fold(name)
 
@@ -467,16 +479,18 @@ def former_districts(code: int | str) -> tuple[Unit, ...]:
         matches = by_stem.get(_stem(name), [])
         wanted = "ward" if name.startswith(_URBAN_DISTRICT) else "commune"
         successor = next((c for k, c in matches if k == wanted), matches[0][1] if matches else None)
-        out.append(Unit(
-            code=f"{info.prefix}.HD.{r['district_code']}",
-            name=f"UBND {name[0].lower() + name[1:]}",
-            level="DISTRICT",
-            parent=f"{info.prefix}.SO.UBND",
-            valid_from=None,
-            valid_to=date(2025, 6, 30),
-            province_code=info.code,
-            successor=successor,
-        ))
+        out.append(
+            Unit(
+                code=f"{info.prefix}.HD.{r['district_code']}",
+                name=f"UBND {name[0].lower() + name[1:]}",
+                level="DISTRICT",
+                parent=f"{info.prefix}.SO.UBND",
+                valid_from=None,
+                valid_to=date(2025, 6, 30),
+                province_code=info.code,
+                successor=successor,
+            )
+        )
     return tuple(out)
 
 

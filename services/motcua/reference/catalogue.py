@@ -17,8 +17,8 @@ and ``motcua recompute`` give the same facts for the same events and catalogue.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 FLAGS = ("has_fee", "requires_paper_result", "time_limit")
 CHANNEL_CODES = {"1": "DIRECT", "2": "ONLINE", "3": "POSTAL"}  # DVCQG KENH

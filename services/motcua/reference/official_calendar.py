@@ -42,8 +42,15 @@ OFFICIAL_KINDS = (KIND_HOLIDAY, KIND_COMPENSATORY, KIND_SWAP, KIND_MAKEUP)
 OVERRIDE_KEYS = ("days_off", "working_days", "confirmed_years", "sources")
 WEEKDAY_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 
-__all__ = ["CalendarDataError", "Overrides", "official_schedule", "parse_official", "parse_overrides",
-           "calendar_with_overrides", "DATA_FILE"]
+__all__ = [
+    "DATA_FILE",
+    "CalendarDataError",
+    "Overrides",
+    "calendar_with_overrides",
+    "official_schedule",
+    "parse_official",
+    "parse_overrides",
+]
 
 
 class CalendarDataError(ValueError):
@@ -95,6 +102,7 @@ def _dmy(d: date) -> str:
 
 # -- the official file ---------------------------------------------------------------------
 
+
 def parse_official(data: Any, name: str = DATA_FILE) -> tuple[YearSchedule, ...]:
     """Check and convert the parsed official file (see its header)."""
     if not isinstance(data, dict) or not isinstance(data.get("years"), dict):
@@ -112,7 +120,10 @@ def parse_official(data: Any, name: str = DATA_FILE) -> tuple[YearSchedule, ...]
         confirmed = entry.get("confirmed")
         if not isinstance(confirmed, bool):
             raise CalendarDataError(f"{where}: confirmed phải là true hoặc false")
-        sources = tuple(_text(s, f"{where}, sources[{i}]") for i, s in enumerate(_list(entry.get("sources"), f"{where}, sources")))
+        sources = tuple(
+            _text(s, f"{where}, sources[{i}]")
+            for i, s in enumerate(_list(entry.get("sources"), f"{where}, sources"))
+        )
         days = []
         for section in ("days", "not_days_off"):
             for i, item in enumerate(_list(entry.get(section), f"{where}, {section}")):
@@ -130,17 +141,25 @@ def parse_official(data: Any, name: str = DATA_FILE) -> tuple[YearSchedule, ...]
                 if section == "days":
                     kind = item.get("kind")
                     if kind not in OFFICIAL_KINDS:
-                        raise CalendarDataError(f"{at}: kind {kind!r} không hợp lệ (một trong {', '.join(OFFICIAL_KINDS)})")
+                        raise CalendarDataError(
+                            f"{at}: kind {kind!r} không hợp lệ (một trong {', '.join(OFFICIAL_KINDS)})"
+                        )
                     source = _text(item.get("source"), f"{at}, source")
                     if kind == KIND_MAKEUP and d.weekday() < 5:
-                        raise CalendarDataError(f"{at}: ngày làm bù phải là thứ Bảy hoặc Chủ nhật, {_dmy(d)} không phải")
+                        raise CalendarDataError(
+                            f"{at}: ngày làm bù phải là thứ Bảy hoặc Chủ nhật, {_dmy(d)} không phải"
+                        )
                     if kind != KIND_MAKEUP and d.weekday() >= 5:
-                        raise CalendarDataError(f"{at}: chỉ ghi ngày nghỉ rơi vào thứ Hai–thứ Sáu, {_dmy(d)} là ngày nghỉ hằng tuần")
+                        raise CalendarDataError(
+                            f"{at}: chỉ ghi ngày nghỉ rơi vào thứ Hai–thứ Sáu, {_dmy(d)} là ngày nghỉ hằng tuần"
+                        )
                 else:
                     kind = KIND_WORKING
                     source = _text(item.get("reason"), f"{at}, reason")
                     if d.weekday() >= 5:
-                        raise CalendarDataError(f"{at}: not_days_off chỉ ghi ngày thứ Hai–thứ Sáu, {_dmy(d)} không phải")
+                        raise CalendarDataError(
+                            f"{at}: not_days_off chỉ ghi ngày thứ Hai–thứ Sáu, {_dmy(d)} không phải"
+                        )
                 days.append(ScheduledDay(d, kind, what, source))
         out.append(YearSchedule(year, confirmed, tuple(sorted(days, key=lambda s: s.day)), sources))
     return tuple(sorted(out, key=lambda s: s.year))
@@ -156,6 +175,7 @@ def official_schedule() -> tuple[YearSchedule, ...]:
 
 
 # -- the operator's overrides --------------------------------------------------------------
+
 
 class Overrides:
     """The parsed overrides file: days off, working days, confirmed years, sources (keyed
@@ -176,8 +196,9 @@ def parse_overrides(data: Any, name: str = "tệp cấu hình lịch") -> Overri
         raise CalendarDataError(f"{name}: phải là một bảng với các mục {', '.join(OVERRIDE_KEYS)}")
     unknown = set(data) - set(OVERRIDE_KEYS)
     if unknown:
-        raise CalendarDataError(f"{name}: mục lạ {', '.join(sorted(map(str, unknown)))} "
-                                f"(chỉ dùng {', '.join(OVERRIDE_KEYS)})")
+        raise CalendarDataError(
+            f"{name}: mục lạ {', '.join(sorted(map(str, unknown)))} (chỉ dùng {', '.join(OVERRIDE_KEYS)})"
+        )
     lists = {}
     for key in ("days_off", "working_days"):
         days = []
@@ -190,30 +211,44 @@ def parse_overrides(data: Any, name: str = "tệp cấu hình lịch") -> Overri
     both = sorted(set(lists["days_off"]) & set(lists["working_days"]))
     if both:
         raise CalendarDataError(f"{name}: ngày {_dmy(both[0])} vừa ở days_off vừa ở working_days")
-    years = [_as_year(v, f"{name}: confirmed_years[{i}]")
-             for i, v in enumerate(_list(data.get("confirmed_years"), f"{name}: confirmed_years"))]
+    years = [
+        _as_year(v, f"{name}: confirmed_years[{i}]")
+        for i, v in enumerate(_list(data.get("confirmed_years"), f"{name}: confirmed_years"))
+    ]
     sources: dict = {}
     raw = data.get("sources") or {}
     if not isinstance(raw, dict):
         raise CalendarDataError(f"{name}: sources phải là một bảng (năm hoặc ngày: văn bản)")
     for k, v in raw.items():
-        when: date | int = k if isinstance(k, date) else (
-            _as_year(k, f"{name}: sources") if isinstance(k, int) or (isinstance(k, str) and k.strip().isdigit())
-            else _as_date(k, f"{name}: sources"))
+        when: date | int = (
+            k
+            if isinstance(k, date)
+            else (
+                _as_year(k, f"{name}: sources")
+                if isinstance(k, int) or (isinstance(k, str) and k.strip().isdigit())
+                else _as_date(k, f"{name}: sources")
+            )
+        )
         sources[when] = _text(v, f"{name}: sources[{k}]")
     return Overrides(lists["days_off"], lists["working_days"], years, sources)
 
 
-def calendar_with_overrides(data: Any, name: str = "tệp cấu hình lịch",
-                            official: tuple[YearSchedule, ...] | None = None) -> WorkingCalendar:
+def calendar_with_overrides(
+    data: Any, name: str = "tệp cấu hình lịch", official: tuple[YearSchedule, ...] | None = None
+) -> WorkingCalendar:
     """The product's calendar: package < official schedule < these overrides."""
     ov = data if isinstance(data, Overrides) else parse_overrides(data, name)
-    return WorkingCalendar(ov.days_off, ov.working_days,
-                           official=official_schedule() if official is None else official,
-                           confirmed_years=ov.confirmed_years, override_sources=ov.sources)
+    return WorkingCalendar(
+        ov.days_off,
+        ov.working_days,
+        official=official_schedule() if official is None else official,
+        confirmed_years=ov.confirmed_years,
+        override_sources=ov.sources,
+    )
 
 
 # -- the product's calendars (built from the data above) ------------------------------
+
 
 @lru_cache(maxsize=1)
 def default_calendar() -> WorkingCalendar:

@@ -48,9 +48,10 @@ import io
 import math
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -77,6 +78,7 @@ class BadItem(ValueError):
 
 # -- text helpers ----------------------------------------------------------------------
 
+
 def fold_text(s: str) -> str:
     """Lower case, no diacritics, đ -> d: how headings and unit words are compared."""
     s = unicodedata.normalize("NFD", s.strip().lower()).replace("đ", "d")
@@ -100,13 +102,16 @@ def _code(value: Any, what: str) -> str:
         # form is kept; others may have lost trailing zeros.
         text = repr(value)
         if not re.fullmatch(r"[0-9]+\.[0-9]{6}", text):
-            raise BadItem(f"{what} là một số trong Excel ({text}), có thể đã mất số 0 ở cuối; "
-                          "hãy định dạng cột là văn bản (Text)")
+            raise BadItem(
+                f"{what} là một số trong Excel ({text}), có thể đã mất số 0 ở cuối; "
+                "hãy định dạng cột là văn bản (Text)"
+            )
         value = text
     text = str(value).strip()
     if not _CODE.fullmatch(text):
-        raise BadItem(f"{what} không hợp lệ: chỉ gồm chữ không dấu, số và . _ : / - "
-                      f"(tối đa {MAX_ID_LEN} ký tự)")
+        raise BadItem(
+            f"{what} không hợp lệ: chỉ gồm chữ không dấu, số và . _ : / - (tối đa {MAX_ID_LEN} ký tự)"
+        )
     if looks_personal(text):
         raise BadItem(f"{what} trông như dữ liệu cá nhân (số điện thoại/CCCD), không lưu")
     return text
@@ -126,7 +131,9 @@ def _name(value: Any, what: str, required: bool = True) -> str:
     if len(text) > MAX_STR_LEN:
         raise BadItem(f"{what} dài quá {MAX_STR_LEN} ký tự")
     if looks_personal(text):
-        raise BadItem(f"{what} chứa nội dung giống dữ liệu cá nhân (số điện thoại/CCCD/thư điện tử), không lưu")
+        raise BadItem(
+            f"{what} chứa nội dung giống dữ liệu cá nhân (số điện thoại/CCCD/thư điện tử), không lưu"
+        )
     return text
 
 
@@ -226,12 +233,19 @@ def longest(limits: Iterable[dict]) -> dict | None:
     return best
 
 
-_CHANNEL_WORDS = (("truc tiep", "DIRECT"), ("truc tuyen", "ONLINE"), ("buu chinh", "POSTAL"),
-                  ("bcci", "POSTAL"), ("direct", "DIRECT"), ("online", "ONLINE"), ("postal", "POSTAL"))
+_CHANNEL_WORDS = (
+    ("truc tiep", "DIRECT"),
+    ("truc tuyen", "ONLINE"),
+    ("buu chinh", "POSTAL"),
+    ("bcci", "POSTAL"),
+    ("direct", "DIRECT"),
+    ("online", "ONLINE"),
+    ("postal", "POSTAL"),
+)
 
 
 def parse_channels(value: Any) -> tuple[str, ...]:
-    """"1,2,3" or "Trực tiếp; Trực tuyến; Bưu chính công ích" -> ("DIRECT", "ONLINE", "POSTAL")."""
+    """ "1,2,3" or "Trực tiếp; Trực tuyến; Bưu chính công ích" -> ("DIRECT", "ONLINE", "POSTAL")."""
     if value is None:
         return ()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -254,6 +268,7 @@ def parse_channels(value: Any) -> tuple[str, ...]:
 
 
 # -- DVCQG JSON ---------------------------------------------------------------------------
+
 
 def _get(d: dict, key: str) -> Any:
     """d[key] with the key's case ignored (DVCQG writes MATTHC, other systems MaTTHC)."""
@@ -327,8 +342,10 @@ def dvcqg_item(item: Any) -> tuple[CatalogueEntry, list[str]]:
                 except BadItem as err:
                     raise BadItem(f"{rwhere}.DONVITINH: {err}") from None
                 if unit is None:
-                    warnings.append(f"{rwhere}: đơn vị tính không quy đổi chính xác được sang ngày/giờ, "
-                                    "dòng thời hạn này không dùng")
+                    warnings.append(
+                        f"{rwhere}: đơn vị tính không quy đổi chính xác được sang ngày/giờ, "
+                        "dòng thời hạn này không dùng"
+                    )
                 else:
                     limits.append(make_limit(value, unit, f"{rwhere}.THOIGIANGIAIQUYET"))
             fees = _get(row, "PHILEPHI")
@@ -343,12 +360,22 @@ def dvcqg_item(item: Any) -> tuple[CatalogueEntry, list[str]]:
                 if _number(amount, f"{rwhere}.PHILEPHI[{k}].SOTIEN") > 0:
                     has_fee = True
     results = _get(item, "KETQUATHUCHIEN")
-    paper = True if isinstance(results, list) and any(isinstance(r, dict) and (
-        _get(r, "TENKETQUA") or _get(r, "MAKETQUA")) for r in results) else None
+    paper = (
+        True
+        if isinstance(results, list)
+        and any(isinstance(r, dict) and (_get(r, "TENKETQUA") or _get(r, "MAKETQUA")) for r in results)
+        else None
+    )
     entry = CatalogueEntry(
-        code=code, name=name, field_code=field_code, field_name=field_name,
+        code=code,
+        name=name,
+        field_code=field_code,
+        field_name=field_name,
         has_fee=True if has_fee else (False if fee_listed else None),
-        requires_paper_result=paper, time_limit=longest(limits), channels=tuple(sorted(channels)))
+        requires_paper_result=paper,
+        time_limit=longest(limits),
+        channels=tuple(sorted(channels)),
+    )
     return entry, warnings
 
 
@@ -359,14 +386,22 @@ def _unwrap(doc: Any) -> list:
     if isinstance(doc, dict):
         code = _get(doc, "error_code")
         if code not in (None, 0, "0", "") and _get(doc, "MATTHC") is None:
-            raise CatalogueFileError(f"câu trả lời của dịch vụ báo lỗi (error_code={str(code)[:20]}), không có danh mục")
+            raise CatalogueFileError(
+                f"câu trả lời của dịch vụ báo lỗi (error_code={str(code)[:20]}), không có danh mục"
+            )
         for key in ("result", "data", "items"):
             inner = _get(doc, key)
             if isinstance(inner, (list, dict)):
-                return _unwrap(inner) if isinstance(inner, dict) and _get(inner, "MATTHC") is None else _list(inner, key)
+                return (
+                    _unwrap(inner)
+                    if isinstance(inner, dict) and _get(inner, "MATTHC") is None
+                    else _list(inner, key)
+                )
         return [doc]
-    raise CatalogueFileError("tệp JSON không chứa danh sách thủ tục (cần một mảng, một đối tượng "
-                             "hoặc câu trả lời {\"result\": [...]})")
+    raise CatalogueFileError(
+        "tệp JSON không chứa danh sách thủ tục (cần một mảng, một đối tượng "
+        'hoặc câu trả lời {"result": [...]})'
+    )
 
 
 def _json_items(body: bytes) -> tuple[str, Iterator[tuple[str, Any]]]:
@@ -401,6 +436,7 @@ def _json_items(body: bytes) -> tuple[str, Iterator[tuple[str, Any]]]:
             else:
                 for i, it in enumerate(inner, 1):
                     yield f"dòng {n}, mục {i}", it
+
     return "jsonl", per_line()
 
 
@@ -414,16 +450,44 @@ class _Broken:
 # Folded, alphanumeric-only headings -> the column they name.
 HEADINGS = {
     "code": ("mathutuc", "matthc", "mathutuchanhchinh", "mathutuctthc", "code", "procedurecode", "ma"),
-    "name": ("tenthutuc", "tentthc", "tenthutuchanhchinh", "name", "procedurename", "thutuc",
-             "thutuchanhchinh"),
+    "name": (
+        "tenthutuc",
+        "tentthc",
+        "tenthutuchanhchinh",
+        "name",
+        "procedurename",
+        "thutuc",
+        "thutuchanhchinh",
+    ),
     "field_code": ("malinhvuc", "fieldcode"),
     "field_name": ("tenlinhvuc", "linhvuc", "fieldname", "linhvucthuchien"),
-    "has_fee": ("cophilephi", "cophi", "colephi", "philephi", "phi", "lephi", "hasfee", "thuphi",
-                "cothuphilephi"),
-    "requires_paper_result": ("ketquabangiay", "coketquabangiay", "ketquagiay", "requirespaperresult",
-                              "trakqbangiay", "traketquabangiay"),
-    "time_limit": ("thoihangiaiquyet", "thoigiangiaiquyet", "thoihan", "timelimit", "timelimitvalue",
-                   "thoihangiaiquyetngay"),
+    "has_fee": (
+        "cophilephi",
+        "cophi",
+        "colephi",
+        "philephi",
+        "phi",
+        "lephi",
+        "hasfee",
+        "thuphi",
+        "cothuphilephi",
+    ),
+    "requires_paper_result": (
+        "ketquabangiay",
+        "coketquabangiay",
+        "ketquagiay",
+        "requirespaperresult",
+        "trakqbangiay",
+        "traketquabangiay",
+    ),
+    "time_limit": (
+        "thoihangiaiquyet",
+        "thoigiangiaiquyet",
+        "thoihan",
+        "timelimit",
+        "timelimitvalue",
+        "thoihangiaiquyetngay",
+    ),
     "time_unit": ("donvitinh", "donvitinhthoihan", "donvithoigian", "timelimitunit", "donvi"),
     "channels": ("kenhthuchien", "kenh", "cachthucthuchien", "channels", "kenhnop", "hinhthucnop"),
 }
@@ -459,8 +523,10 @@ def _limit_from_cells(value: Any, unit_cell: Any) -> dict | None:
         raise BadItem("thời hạn giải quyết thiếu đơn vị tính (Ngày làm việc, Ngày hoặc Giờ)")
     unit = parse_unit(unit_text)
     if unit is None:
-        raise BadItem("đơn vị tính của thời hạn không quy đổi chính xác được sang ngày/giờ "
-                      "(dùng Ngày làm việc, Ngày hoặc Giờ)")
+        raise BadItem(
+            "đơn vị tính của thời hạn không quy đổi chính xác được sang ngày/giờ "
+            "(dùng Ngày làm việc, Ngày hoặc Giờ)"
+        )
     return make_limit(amount, unit)
 
 
@@ -485,7 +551,9 @@ def table_row(cols: dict[str, int], row: list) -> CatalogueEntry:
     )
 
 
-def _rows_with_header(rows: Iterable[tuple[int, list]], where: str) -> tuple[dict[str, int], Iterator[tuple[int, list]]]:
+def _rows_with_header(
+    rows: Iterable[tuple[int, list]], where: str
+) -> tuple[dict[str, int], Iterator[tuple[int, list]]]:
     it = iter(rows)
     seen = 0
     for _n, row in it:
@@ -495,8 +563,10 @@ def _rows_with_header(rows: Iterable[tuple[int, list]], where: str) -> tuple[dic
             return cols, it
         if seen >= 10:
             break
-    raise CatalogueFileError(f"{where} không có dòng tiêu đề với cột mã thủ tục và tên thủ tục "
-                             "(ví dụ 'Mã thủ tục', 'Tên thủ tục') trong 10 dòng đầu")
+    raise CatalogueFileError(
+        f"{where} không có dòng tiêu đề với cột mã thủ tục và tên thủ tục "
+        "(ví dụ 'Mã thủ tục', 'Tên thủ tục') trong 10 dòng đầu"
+    )
 
 
 def _csv_rows(body: bytes) -> Iterator[tuple[int, list]]:
@@ -538,12 +608,17 @@ def _table_items(sheets: Iterable[tuple[str | None, Iterator[tuple[int, list]]]]
                     continue
                 pos = f"trang tính '{title}', dòng {n}" if title is not None else f"dòng {n}"
                 yield pos, (cols, row)
+
         return items()
-    raise CatalogueFileError(problems[0] if len(problems) == 1 else
-                             "không trang tính nào có dòng tiêu đề với cột mã thủ tục và tên thủ tục")
+    raise CatalogueFileError(
+        problems[0]
+        if len(problems) == 1
+        else "không trang tính nào có dòng tiêu đề với cột mã thủ tục và tên thủ tục"
+    )
 
 
 # -- the file ----------------------------------------------------------------------------
+
 
 def file_kind(path: Path, head: bytes) -> str:
     ext = path.suffix.lower()

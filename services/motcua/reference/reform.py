@@ -32,17 +32,17 @@ DATA_FILE = "provinces-2025.csv"
 COLUMNS = ("former_code", "former_name", "former_codename", "new_code")
 
 __all__ = [
-    "MERGER_EFFECTIVE",
     "LEGAL_SOURCE",
+    "MERGER_EFFECTIVE",
     "FormerProvince",
     "MergerDataError",
-    "former_provinces",
-    "former_province",
-    "lookup_former",
-    "predecessors",
-    "merged_from_text",
     "code_spellings",
+    "former_province",
+    "former_provinces",
+    "lookup_former",
+    "merged_from_text",
     "parse_merger_csv",
+    "predecessors",
 ]
 
 
@@ -110,15 +110,19 @@ class FormerProvince:
 def parse_merger_csv(text: str) -> list[FormerProvince]:
     """Rows of the data file (``#`` lines are comments); a bad row raises
     :class:`MergerDataError` naming its line."""
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1)
-             if line.strip() and not line.lstrip().startswith("#")]
+    lines = [
+        (n, line)
+        for n, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not lines:
         raise MergerDataError(f"{DATA_FILE}: no header and no rows")
     header_no, header = lines[0]
     cols = tuple(c.strip() for c in next(csv.reader([header])))
     if cols != COLUMNS:
-        raise MergerDataError(f"{DATA_FILE} line {header_no}: header is {','.join(cols)}, "
-                              f"expected {','.join(COLUMNS)}")
+        raise MergerDataError(
+            f"{DATA_FILE} line {header_no}: header is {','.join(cols)}, expected {','.join(COLUMNS)}"
+        )
     out: list[FormerProvince] = []
     seen: dict[int, int] = {}
     for n, line in lines[1:]:
@@ -129,8 +133,9 @@ def parse_merger_csv(text: str) -> list[FormerProvince]:
         try:
             gso, new_gso = int(code), int(new)
         except ValueError:
-            raise MergerDataError(f"{DATA_FILE} line {n}: codes must be integers "
-                                  f"(former_code {code!r}, new_code {new!r})") from None
+            raise MergerDataError(
+                f"{DATA_FILE} line {n}: codes must be integers (former_code {code!r}, new_code {new!r})"
+            ) from None
         if not (0 < gso < 100 and 0 < new_gso < 100):
             raise MergerDataError(f"{DATA_FILE} line {n}: GSO codes are 1..99")
         if not name or not codename:
@@ -161,9 +166,19 @@ def _key(text: str) -> str:
 def _former_lookup() -> dict[str, FormerProvince]:
     out: dict[str, FormerProvince] = {}
     for p in former_provinces():
-        keys = {str(p.gso), p.code, f"h{p.gso}", f"h{p.code}", p.codename, p.codename.replace("_", ""),
-                _key(p.name), _key(p.short_name), _key("Tỉnh " + p.short_name),
-                _key(p.short_name.replace(" - ", " ")), "tinh_" + p.codename}
+        keys = {
+            str(p.gso),
+            p.code,
+            f"h{p.gso}",
+            f"h{p.code}",
+            p.codename,
+            p.codename.replace("_", ""),
+            _key(p.name),
+            _key(p.short_name),
+            _key("Tỉnh " + p.short_name),
+            _key(p.short_name.replace(" - ", " ")),
+            "tinh_" + p.codename,
+        }
         for k in keys:
             out[k] = p
     return out
@@ -212,8 +227,7 @@ def merged_from_text(code: int | str) -> str | None:
     members = predecessors(code)
     if len(members) < 2:
         return None
-    return (f"Số liệu trước {MERGER_EFFECTIVE:%d/%m/%Y} gồm: "
-            + ", ".join(p.in_text for p in members))
+    return f"Số liệu trước {MERGER_EFFECTIVE:%d/%m/%Y} gồm: " + ", ".join(p.in_text for p in members)
 
 
 @lru_cache(maxsize=1)

@@ -8,8 +8,8 @@ reported, e.g. "3 mã đơn vị chưa có trong danh mục".
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Iterable, Mapping
 
 from . import (
     Field,
@@ -86,13 +86,22 @@ class Registry:
                 self._procedures[code] = replace(old, name=e.name, field_code=e.field_code or old.field_code)
             else:
                 self._procedures[code] = Procedure(
-                    code=code, name=e.name, field_code=e.field_code, levels=(),
-                    has_fee=bool(e.has_fee), requires_paper_result=bool(e.requires_paper_result),
-                    online_service="", time_limit=dict(e.time_limit or {}))
+                    code=code,
+                    name=e.name,
+                    field_code=e.field_code,
+                    levels=(),
+                    has_fee=bool(e.has_fee),
+                    requires_paper_result=bool(e.requires_paper_result),
+                    online_service="",
+                    time_limit=dict(e.time_limit or {}),
+                )
             if e.field_code and e.field_name:
                 f = self._fields.get(e.field_code)
-                self._fields[e.field_code] = (replace(f, name=e.field_name) if f is not None
-                                              else Field(e.field_code, e.field_name, None, None, None))
+                self._fields[e.field_code] = (
+                    replace(f, name=e.field_name)
+                    if f is not None
+                    else Field(e.field_code, e.field_name, None, None, None)
+                )
 
     def procedure(self, code: str) -> Procedure | str:
         """The :class:`Procedure`, or ``code`` itself when unknown."""

@@ -34,10 +34,11 @@ import gzip
 import io
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -45,16 +46,16 @@ from ..domain.vocabulary import LEVEL_LABELS, LEVEL_ORDER, LEVEL_SHORT_LABELS
 from . import Unit, province_of_unit, resolve_province
 
 __all__ = [
-    "UnitsFileError",
+    "CAPDONVI_LEVELS",
     "RowProblem",
     "UnitsFile",
-    "read_units",
-    "parse_units",
-    "parse_level",
+    "UnitsFileError",
     "parse_day",
-    "qcvn_parts",
+    "parse_level",
+    "parse_units",
     "qcvn_parent",
-    "CAPDONVI_LEVELS",
+    "qcvn_parts",
+    "read_units",
 ]
 
 
@@ -90,21 +91,48 @@ def _fold(text: str) -> str:
 
 
 _HEADINGS = {
-    "code": ("madonvi", "madinhdanh", "madinhdanhdonvi", "madinhdanhdientu", "macoquan", "madv",
-             "ma", "code", "unitcode", "unit_code"),
+    "code": (
+        "madonvi",
+        "madinhdanh",
+        "madinhdanhdonvi",
+        "madinhdanhdientu",
+        "macoquan",
+        "madv",
+        "ma",
+        "code",
+        "unitcode",
+        "unit_code",
+    ),
     "name": ("tendonvi", "tencoquan", "tendv", "ten", "name", "unitname"),
     "level": ("capdonvi", "cap", "capcoquan", "level", "unitlevel"),
-    "parent": ("madonvicha", "donvicha", "macha", "madinhdanhcha", "macoquancha", "coquancha",
-               "macoquanchuquan", "coquanchuquan", "parent", "parentcode"),
+    "parent": (
+        "madonvicha",
+        "donvicha",
+        "macha",
+        "madinhdanhcha",
+        "macoquancha",
+        "coquancha",
+        "macoquanchuquan",
+        "coquanchuquan",
+        "parent",
+        "parentcode",
+    ),
     "valid_from": ("hieuluctu", "hieuluctungay", "ngayhieuluc", "tungay", "ngaybatdau", "validfrom"),
     "valid_to": ("hieulucden", "hieulucdenngay", "ngayhethieuluc", "denngay", "ngayketthuc", "validto"),
     "successor": ("donvikethua", "madonvikethua", "kethua", "makethua", "successor"),
     "province": ("matinh", "tinh", "tinhthanhpho", "province", "provincecode"),
 }
 _HEADING_INDEX = {_fold(h): key for key, hs in _HEADINGS.items() for h in hs}
-_FIELD_VI = {"code": "mã đơn vị", "name": "tên đơn vị", "level": "cấp", "parent": "đơn vị cha",
-             "valid_from": "hiệu lực từ", "valid_to": "hiệu lực đến", "successor": "đơn vị kế thừa",
-             "province": "mã tỉnh"}
+_FIELD_VI = {
+    "code": "mã đơn vị",
+    "name": "tên đơn vị",
+    "level": "cấp",
+    "parent": "đơn vị cha",
+    "valid_from": "hiệu lực từ",
+    "valid_to": "hiệu lực đến",
+    "successor": "đơn vị kế thừa",
+    "province": "mã tỉnh",
+}
 
 
 def _columns(headings: Iterable[Any]) -> dict[str, int]:
@@ -129,17 +157,39 @@ def _columns(headings: Iterable[Any]) -> dict[str, int]:
 CAPDONVI_LEVELS = {"1": "CENTRAL_BRANCH", "2": "PROVINCE", "3": "DISTRICT", "4": "COMMUNE"}
 
 _LEVEL_WORDS = {
-    "PROVINCE": ("province", "captinh", "tinh", "so", "sobannganh", "ban",
-                 "ubndtinh", "uybannhandantinh", "coquanchuyenmon", "capso"),
+    "PROVINCE": (
+        "province",
+        "captinh",
+        "tinh",
+        "so",
+        "sobannganh",
+        "ban",
+        "ubndtinh",
+        "uybannhandantinh",
+        "coquanchuyenmon",
+        "capso",
+    ),
     "DISTRICT": ("district", "caphuyen", "huyen", "quan", "thixa", "ubndhuyen", "caphuyencu"),
     "COMMUNE": ("commune", "capxa", "xa", "phuong", "thitran", "dackhu", "ubndxa", "xaphuong"),
-    "CENTRAL_BRANCH": ("centralbranch", "nganhdoc", "nganhdoctw", "nganhdoctrunguong", "trunguong", "tw",
-                       "captrunguong", "captw", "capbo", "bo", "cotochucnganhdoc"),
+    "CENTRAL_BRANCH": (
+        "centralbranch",
+        "nganhdoc",
+        "nganhdoctw",
+        "nganhdoctrunguong",
+        "trunguong",
+        "tw",
+        "captrunguong",
+        "captw",
+        "capbo",
+        "bo",
+        "cotochucnganhdoc",
+    ),
 }
 _LEVEL_INDEX = {w: lvl for lvl, ws in _LEVEL_WORDS.items() for w in ws}
 # Every label we print (domain.vocabulary) reads back as its level.
-_LEVEL_INDEX.update({_fold(label): lvl for labels in (LEVEL_LABELS, LEVEL_SHORT_LABELS)
-                     for lvl, label in labels.items()})
+_LEVEL_INDEX.update(
+    {_fold(label): lvl for labels in (LEVEL_LABELS, LEVEL_SHORT_LABELS) for lvl, label in labels.items()}
+)
 
 
 def parse_level(value: Any) -> str | None:
@@ -164,10 +214,30 @@ def parse_level(value: Any) -> str | None:
 
 
 _NAME_LEVELS = (
-    (("ubnd xa ", "ubnd phuong ", "ubnd thi tran ", "ubnd dac khu ", "uy ban nhan dan xa ",
-      "uy ban nhan dan phuong ", "uy ban nhan dan thi tran ", "uy ban nhan dan dac khu "), "COMMUNE"),
-    (("ubnd huyen ", "ubnd quan ", "ubnd thi xa ", "uy ban nhan dan huyen ", "uy ban nhan dan quan ",
-      "uy ban nhan dan thi xa "), "DISTRICT"),
+    (
+        (
+            "ubnd xa ",
+            "ubnd phuong ",
+            "ubnd thi tran ",
+            "ubnd dac khu ",
+            "uy ban nhan dan xa ",
+            "uy ban nhan dan phuong ",
+            "uy ban nhan dan thi tran ",
+            "uy ban nhan dan dac khu ",
+        ),
+        "COMMUNE",
+    ),
+    (
+        (
+            "ubnd huyen ",
+            "ubnd quan ",
+            "ubnd thi xa ",
+            "uy ban nhan dan huyen ",
+            "uy ban nhan dan quan ",
+            "uy ban nhan dan thi xa ",
+        ),
+        "DISTRICT",
+    ),
 )
 
 
@@ -283,8 +353,12 @@ def _build(rows: Iterable[_Row], province: str | None) -> UnitsFile:
         code = p["code"]
         level = _infer_level(by_code, p)
         if level is None:
-            out.problems.append(RowProblem(row.where, f"không xác định được cấp của đơn vị {code}: "
-                                                      "thêm cột Cấp (ví dụ Cấp tỉnh, Cấp xã)"))
+            out.problems.append(
+                RowProblem(
+                    row.where,
+                    f"không xác định được cấp của đơn vị {code}: thêm cột Cấp (ví dụ Cấp tỉnh, Cấp xã)",
+                )
+            )
             continue
         prov = p["province"] or default_province
         if prov is None:
@@ -292,9 +366,18 @@ def _build(rows: Iterable[_Row], province: str | None) -> UnitsFile:
             prov = info.code if info else _inherited(by_code, p, "province")
         if prov is None:
             out.without_province.append(code)
-        out.units.append(Unit(code=code, name=p["name"], level=level, parent=p["parent"],
-                              valid_from=p["valid_from"], valid_to=p["valid_to"],
-                              province_code=prov or "", successor=p["successor"]))
+        out.units.append(
+            Unit(
+                code=code,
+                name=p["name"],
+                level=level,
+                parent=p["parent"],
+                valid_from=p["valid_from"],
+                valid_to=p["valid_to"],
+                province_code=prov or "",
+                successor=p["successor"],
+            )
+        )
     out.problems.sort(key=lambda problem: order.get(problem.where, 0))
     return out
 
@@ -340,14 +423,18 @@ def _row_fields(v: dict) -> tuple[dict, list[str]]:
     try:
         level = parse_level(v.get("level"))
     except ValueError as err:
-        problems.append(f"cấp {str(err)!r} không nhận ra (dùng: Cấp tỉnh, Cấp huyện, Cấp xã, Ngành dọc "
-                        "hoặc PROVINCE, DISTRICT, COMMUNE, CENTRAL_BRANCH, hoặc CAPDONVI 1–4)")
+        problems.append(
+            f"cấp {str(err)!r} không nhận ra (dùng: Cấp tỉnh, Cấp huyện, Cấp xã, Ngành dọc "
+            "hoặc PROVINCE, DISTRICT, COMMUNE, CENTRAL_BRANCH, hoặc CAPDONVI 1–4)"
+        )
     days: dict[str, date | None] = {}
     for key in ("valid_from", "valid_to"):
         try:
             days[key] = parse_day(v.get(key))
         except ValueError as err:
-            problems.append(f"{_FIELD_VI[key]} {str(err)!r} không phải ngày (dùng dd/mm/yyyy hoặc yyyy-mm-dd)")
+            problems.append(
+                f"{_FIELD_VI[key]} {str(err)!r} không phải ngày (dùng dd/mm/yyyy hoặc yyyy-mm-dd)"
+            )
             days[key] = None
     valid_from, valid_to = days.get("valid_from"), days.get("valid_to")
     if valid_from and valid_to and valid_to < valid_from:
@@ -361,8 +448,9 @@ def _row_fields(v: dict) -> tuple[dict, list[str]]:
             problems.append(f"mã tỉnh {prov_text!r} không có trong danh mục 34 tỉnh, thành phố")
     parent = _text(v.get("parent")) or None
     successor = _text(v.get("successor")) or None
-    return dict(code=code, name=name, level=level, parent=parent, successor=successor,
-                province=prov, **days), problems
+    return dict(
+        code=code, name=name, level=level, parent=parent, successor=successor, province=prov, **days
+    ), problems
 
 
 def _resolved_names(pending: list[tuple[_Row, dict]], out: UnitsFile) -> list[tuple[_Row, dict]]:
@@ -382,9 +470,14 @@ def _resolved_names(pending: list[tuple[_Row, dict]], out: UnitsFile) -> list[tu
             if len(named) == 1:
                 p[key] = named[0]
             else:
-                problems.append(f"{_FIELD_VI[key]} {other!r} không phải một mã đơn vị"
-                                + (" và trùng tên nhiều đơn vị trong tệp" if named else
-                                   " và không có đơn vị nào tên như vậy trong tệp"))
+                problems.append(
+                    f"{_FIELD_VI[key]} {other!r} không phải một mã đơn vị"
+                    + (
+                        " và trùng tên nhiều đơn vị trong tệp"
+                        if named
+                        else " và không có đơn vị nào tên như vậy trong tệp"
+                    )
+                )
         if problems:
             out.problems.append(RowProblem(row.where, "; ".join(problems)))
             continue
@@ -427,7 +520,9 @@ def _infer_level(by_code: dict[str, dict], p: dict, depth: int = 0) -> str | Non
 def _our_code_level(code: str) -> str | None:
     """The level of one of our synthetic codes (H75.SO.STP, H75.TW.THUE, H75.H.01, H75.X.…)."""
     kind = code.split(".")[1] if code.count(".") >= 1 else ""
-    return {"SO": "PROVINCE", "TW": "CENTRAL_BRANCH", "H": "DISTRICT", "X": "COMMUNE", "XC": "COMMUNE"}.get(kind)
+    return {"SO": "PROVINCE", "TW": "CENTRAL_BRANCH", "H": "DISTRICT", "X": "COMMUNE", "XC": "COMMUNE"}.get(
+        kind
+    )
 
 
 # -- file shapes -------------------------------------------------------------------------
@@ -468,14 +563,16 @@ def _json_items(text: str) -> tuple[list, Any]:
         raise UnitsFileError("tệp rỗng")
     if isinstance(doc, dict):
         if "error_code" in doc and str(doc.get("error_code")) not in ("0", "None"):
-            raise UnitsFileError(f"câu trả lời của dịch vụ báo lỗi (error_code {doc.get('error_code')}: "
-                                 f"{doc.get('message', '')})")
+            raise UnitsFileError(
+                f"câu trả lời của dịch vụ báo lỗi (error_code {doc.get('error_code')}: "
+                f"{doc.get('message', '')})"
+            )
         for key in ("result", "data", "items", "Result", "Data"):
             if isinstance(doc.get(key), list):
                 return doc[key], (lambda i, k=key: f"mục thứ {i} của {k}")
         if _columns(doc.keys()).get("code") is not None:
             return [doc], (lambda i: "dòng 1")  # JSON Lines with a single line
-        raise UnitsFileError("JSON không có danh sách đơn vị (cần một mảng, hoặc khóa \"result\" / \"data\")")
+        raise UnitsFileError('JSON không có danh sách đơn vị (cần một mảng, hoặc khóa "result" / "data")')
     if isinstance(doc, list):
         return doc, (lambda i: f"mục thứ {i}")
     raise UnitsFileError("JSON không có danh sách đơn vị")
@@ -497,8 +594,9 @@ def _table_rows(rows: Iterable[tuple[int, list]], label) -> Iterator[_Row]:
         if n > _HEADER_SCAN:
             break
     if cols is None:
-        raise UnitsFileError("không tìm thấy dòng tiêu đề có cột \"Mã đơn vị\" và \"Tên đơn vị\" "
-                             f"trong {_HEADER_SCAN} dòng đầu")
+        raise UnitsFileError(
+            f'không tìm thấy dòng tiêu đề có cột "Mã đơn vị" và "Tên đơn vị" trong {_HEADER_SCAN} dòng đầu'
+        )
     for n, cells in it:
         yield _Row(label(n), {k: (cells[j] if j < len(cells) else None) for k, j in cols.items()})
 

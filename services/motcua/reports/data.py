@@ -4,8 +4,8 @@ by the pure domain (``domain.ii06a``, ``domain.index766``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..domain.calendar import WorkingCalendar
 from ..domain.ii06a import II06aReport, build_report
@@ -27,14 +27,22 @@ def eval_instant(rp: ReportPeriod, now_ms: int) -> tuple[int, bool]:
     return (end_ms, False) if now_ms >= end_ms else (now_ms, True)
 
 
-def ii06a_from_store(store, rp: ReportPeriod, cal: WorkingCalendar, now_ms: int, *,
-                     level: str | None = None, unit: str | None = None) -> II06aReport:
+def ii06a_from_store(
+    store,
+    rp: ReportPeriod,
+    cal: WorkingCalendar,
+    now_ms: int,
+    *,
+    level: str | None = None,
+    unit: str | None = None,
+) -> II06aReport:
     as_of, provisional = eval_instant(rp, now_ms)
     rows = store.kpi(rp.period, as_of, "unit_field", cal)
     return build_report(rows, rp.start, rp.end, level=level, unit=unit, provisional=provisional)
 
 
 # -- 766 ---------------------------------------------------------------------------
+
 
 def online_service_lookup() -> Callable[[str], str]:
     from ..reference import procedures
@@ -48,10 +56,17 @@ def online_service_lookup() -> Callable[[str], str]:
     return of
 
 
-def index766_from_store(store, rp: ReportPeriod, cal: WorkingCalendar, now_ms: int, *,
-                        by_unit: bool, config: ScoringConfig | None = None,
-                        online_service_of: Callable[[str], str] | None = None,
-                        progress: Callable[[str], None] | None = None) -> list[dict]:
+def index766_from_store(
+    store,
+    rp: ReportPeriod,
+    cal: WorkingCalendar,
+    now_ms: int,
+    *,
+    by_unit: bool,
+    config: ScoringConfig | None = None,
+    online_service_of: Callable[[str], str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict]:
     """766 counts, scores, totals and grades for the province (first) and, with
     ``by_unit``, every unit. Each item: unit_code ("" for the province), unit_level,
     counts, metrics, groups, total."""
@@ -69,9 +84,14 @@ def index766_from_store(store, rp: ReportPeriod, cal: WorkingCalendar, now_ms: i
     return index766_items(kpi_all, kpi_units, per_up, config, online_service_of, by_unit)
 
 
-def index766_items(kpi_all: list[dict], kpi_units: list[dict],
-                   per_unit_procedure: dict[tuple, dict[str, int]], config: ScoringConfig,
-                   online_service_of: Callable[[str], str], by_unit: bool) -> list[dict]:
+def index766_items(
+    kpi_all: list[dict],
+    kpi_units: list[dict],
+    per_unit_procedure: dict[tuple, dict[str, int]],
+    config: ScoringConfig,
+    online_service_of: Callable[[str], str],
+    by_unit: bool,
+) -> list[dict]:
     """Pure assembly shared by the store path and the tests."""
     empty_kpi = {"progress_766_num": 0, "progress_766_den": 0}
     province_counters: dict[str, int] = {}
@@ -79,30 +99,48 @@ def index766_items(kpi_all: list[dict], kpi_units: list[dict],
     unit_counters: dict[tuple, dict[str, int]] = {}
     unit_procs: dict[tuple, dict[str, dict[str, int]]] = {}
     for (lv, unit, proc), c in per_unit_procedure.items():
-        for target in (province_counters, province_procs.setdefault(proc, {}),
-                       unit_counters.setdefault((lv, unit), {}),
-                       unit_procs.setdefault((lv, unit), {}).setdefault(proc, {})):
+        for target in (
+            province_counters,
+            province_procs.setdefault(proc, {}),
+            unit_counters.setdefault((lv, unit), {}),
+            unit_procs.setdefault((lv, unit), {}).setdefault(proc, {}),
+        ):
             for k, v in c.items():
                 target[k] = target.get(k, 0) + v
 
     def item(code: str, level: str, kpi: dict, counters: dict, procs: dict) -> dict:
         counts = counts_from_figures(kpi, counters, procs.items(), online_service_of)
         scored = score_counts(counts, config, where=code or "province")
-        return {"unit_code": code, "unit_level": level, "counts": counts, **scored,
-                "total": total_and_grade(scored, config)}
+        return {
+            "unit_code": code,
+            "unit_level": level,
+            "counts": counts,
+            **scored,
+            "total": total_and_grade(scored, config),
+        }
 
     out = [item("", "", kpi_all[0] if kpi_all else empty_kpi, province_counters, province_procs)]
     if by_unit:
         kpi_by = {(r["unit_level"], r["unit_code"]): r for r in kpi_units}
         for key in sorted(set(kpi_by) | set(unit_counters), key=lambda k: (k[0], k[1])):
-            out.append(item(key[1], key[0], kpi_by.get(key, empty_kpi), unit_counters.get(key, {}),
-                            unit_procs.get(key, {})))
+            out.append(
+                item(
+                    key[1],
+                    key[0],
+                    kpi_by.get(key, empty_kpi),
+                    unit_counters.get(key, {}),
+                    unit_procs.get(key, {}),
+                )
+            )
     return out
 
 
 # -- targets -----------------------------------------------------------------------
 
-def target_for(targets: list[Target], metric: str, level: str | None, unit: str | None = None) -> Target | None:
+
+def target_for(
+    targets: list[Target], metric: str, level: str | None, unit: str | None = None
+) -> Target | None:
     """The target that applies: a unit's own, else its level's, else the all-levels one."""
     cands = [t for t in targets if t.metric == metric]
     if unit is not None:
@@ -131,9 +169,15 @@ def target_text(t: Target | None) -> str:
 
 # -- monthly -------------------------------------------------------------------------
 
-REPORT_METRICS = ("on_time_rate", "online_filing_rate", "dossier_digitisation_rate",
-                  "result_digitisation_rate", "online_payment_rate", "satisfaction_rate",
-                  "late_apology_rate")
+REPORT_METRICS = (
+    "on_time_rate",
+    "online_filing_rate",
+    "dossier_digitisation_rate",
+    "result_digitisation_rate",
+    "online_payment_rate",
+    "satisfaction_rate",
+    "late_apology_rate",
+)
 
 
 @dataclass
@@ -167,18 +211,42 @@ class MonthlyData:
         return self.scope.whole if self.scope is not None else "toàn tỉnh"
 
 
-def monthly_from_store(store, rp: ReportPeriod, cal: WorkingCalendar, now_ms: int,
-                       targets: list[Target], province: str, province_name: str,
-                       months: int = 6, progress: Callable[[str], None] | None = None,
-                       scope: ReportProvince | None = None) -> MonthlyData:
-    return monthly_data(lambda period, as_of, by: store.kpi(period, as_of, by, cal), rp, now_ms,
-                        targets, province, province_name, months, progress, scope=scope)
+def monthly_from_store(
+    store,
+    rp: ReportPeriod,
+    cal: WorkingCalendar,
+    now_ms: int,
+    targets: list[Target],
+    province: str,
+    province_name: str,
+    months: int = 6,
+    progress: Callable[[str], None] | None = None,
+    scope: ReportProvince | None = None,
+) -> MonthlyData:
+    return monthly_data(
+        lambda period, as_of, by: store.kpi(period, as_of, by, cal),
+        rp,
+        now_ms,
+        targets,
+        province,
+        province_name,
+        months,
+        progress,
+        scope=scope,
+    )
 
 
-def monthly_data(kpi: Callable, rp: ReportPeriod, now_ms: int, targets: list[Target], province: str,
-                 province_name: str, months: int = 6,
-                 progress: Callable[[str], None] | None = None,
-                 scope: ReportProvince | None = None) -> MonthlyData:
+def monthly_data(
+    kpi: Callable,
+    rp: ReportPeriod,
+    now_ms: int,
+    targets: list[Target],
+    province: str,
+    province_name: str,
+    months: int = 6,
+    progress: Callable[[str], None] | None = None,
+    scope: ReportProvince | None = None,
+) -> MonthlyData:
     """The monthly report's figures from ``kpi(period, as_of_ms, by) -> rows`` (the store's
     ``kpi`` or the pure ``kpi_rows``)."""
     from ..domain.periods import make_period, months_back
@@ -211,19 +279,32 @@ def monthly_data(kpi: Callable, rp: ReportPeriod, now_ms: int, targets: list[Tar
     y_as_of, _ = eval_instant(year_ago, now_ms)
     year_ago_all = kpi(year_ago.period, y_as_of, "all")
     year_ago_levels = kpi(year_ago.period, y_as_of, "level")
-    year_ago_units = {r["unit_code"]: r for r in units_under_successors(kpi(year_ago.period, y_as_of, "unit"))}
+    year_ago_units = {
+        r["unit_code"]: r for r in units_under_successors(kpi(year_ago.period, y_as_of, "unit"))
+    }
     say("Biểu II.06a")
     ii = build_report(kpi(rp.period, as_of, "unit_field"), rp.start, rp.end, provisional=provisional)
     earliest = min([rp.start, year_ago.start] + [p.start for p, _a, _l in trend])
     notes = scope.notes_for(earliest) if scope is not None else []
     return MonthlyData(
-        period=rp, province=province, province_name=province_name, provisional=provisional,
+        period=rp,
+        province=province,
+        province_name=province_name,
+        provisional=provisional,
         current_all=current_all[0] if current_all else {},
         previous_all=previous_all[0] if previous_all else None,
-        current_levels=current_levels, previous_levels=previous_levels, units=units,
-        trend=trend, targets=targets, ii06a=ii, scope=scope, notes=notes,
-        year_ago=year_ago, year_ago_all=year_ago_all[0] if year_ago_all else None,
-        year_ago_levels=year_ago_levels, year_ago_units=year_ago_units,
+        current_levels=current_levels,
+        previous_levels=previous_levels,
+        units=units,
+        trend=trend,
+        targets=targets,
+        ii06a=ii,
+        scope=scope,
+        notes=notes,
+        year_ago=year_ago,
+        year_ago_all=year_ago_all[0] if year_ago_all else None,
+        year_ago_levels=year_ago_levels,
+        year_ago_units=year_ago_units,
     )
 
 
@@ -280,8 +361,9 @@ def units_under_successors(rows: list[dict], successor: Callable[[str], str] = s
         into = merged.get(code)
         if into is None:
             u = unit_by_code(code)
-            into = merged[code] = {k: (0 if isinstance(v, int) and not isinstance(v, bool) else v)
-                                   for k, v in r.items()}
+            into = merged[code] = {
+                k: (0 if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in r.items()
+            }
             into["unit_code"] = code
             if u is not None:
                 into["unit_level"] = u.level

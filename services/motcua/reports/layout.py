@@ -86,8 +86,12 @@ def recipients_for(province: ReportProvince, issuer: Issuer) -> list[str]:
     out = []
     if not issuer.name.lower().startswith(("ủy ban", "ubnd")):
         out.append(f"UBND {kind} (để báo cáo)")
-    out += ["Văn phòng Chính phủ (Cục Kiểm soát TTHC)", "Bộ Nội vụ", f"TT {party}, TT HĐND {kind}",
-            f"Chủ tịch, các Phó Chủ tịch UBND {kind}"]
+    out += [
+        "Văn phòng Chính phủ (Cục Kiểm soát TTHC)",
+        "Bộ Nội vụ",
+        f"TT {party}, TT HĐND {kind}",
+        f"Chủ tịch, các Phó Chủ tịch UBND {kind}",
+    ]
     if not issuer.name.lower().startswith("văn phòng"):
         out.append(f"Văn phòng UBND {kind}")
     out += [f"Các sở, ban, ngành {kind}", "UBND các xã, phường"]

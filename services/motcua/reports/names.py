@@ -3,8 +3,8 @@ code is shown as the code itself and remembered by the registry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..domain.vocabulary import level_label, level_short_label
 
@@ -23,12 +23,12 @@ class Names:
         return level_short_label(code)
 
     @classmethod
-    def from_registry(cls, registry=None) -> "Names":
+    def from_registry(cls, registry=None) -> Names:
         from ..reference.registry import default_registry
 
         reg = registry or default_registry()
         return cls(unit=reg.unit_name, field=reg.field_name)
 
     @classmethod
-    def codes(cls) -> "Names":
+    def codes(cls) -> Names:
         return cls(unit=lambda c: c, field=lambda c: c)

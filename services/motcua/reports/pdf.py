@@ -28,17 +28,29 @@ def docx_to_pdf(docx: Path, pdf: Path, timeout: float = 300) -> Path:
     if exe is None:
         raise PdfUnavailable(
             "Không tìm thấy LibreOffice (soffice) để xuất PDF; cài đặt: apt-get install "
-            "libreoffice-writer-nogui (LibreOffice is not installed)")
+            "libreoffice-writer-nogui (LibreOffice is not installed)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         profile = Path(tmp) / "profile"
         out_dir = Path(tmp) / "out"
         out_dir.mkdir()
-        cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-               "--convert-to", "pdf", "--outdir", str(out_dir), str(docx)]
+        cmd = [
+            exe,
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out_dir),
+            str(docx),
+        ]
         env = dict(os.environ, HOME=tmp)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         produced = out_dir / (Path(docx).stem + ".pdf")
         if proc.returncode != 0 or not produced.exists():
-            raise RuntimeError(f"LibreOffice could not convert {docx}: {proc.stderr.strip() or proc.stdout.strip()}")
+            raise RuntimeError(
+                f"LibreOffice could not convert {docx}: {proc.stderr.strip() or proc.stdout.strip()}"
+            )
         shutil.move(str(produced), pdf)
     return pdf

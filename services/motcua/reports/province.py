@@ -25,7 +25,9 @@ class ReportProvince:
     short_name: str  # "Đồng Nai", "Hà Nội"; an unknown code: "mã 99"
     is_city: bool = False  # thành phố trực thuộc Trung ương
     known: bool = True
-    store_codes: tuple[str, ...] = field(default=())  # province_code values in the store that are this province
+    store_codes: tuple[str, ...] = field(
+        default=()
+    )  # province_code values in the store that are this province
     dossiers: int = 0
 
     @property
@@ -71,14 +73,20 @@ class ReportProvince:
     @property
     def label(self) -> str:
         """'Đồng Nai (75)', for messages."""
-        return f"{self.short_name} ({self.code})" if self.known else f"mã {self.code!r} (không có trong danh mục)"
+        return (
+            f"{self.short_name} ({self.code})"
+            if self.known
+            else f"mã {self.code!r} (không có trong danh mục)"
+        )
 
     @property
     def unknown_note(self) -> str | None:
         if self.known:
             return None
-        return (f"Lưu ý: mã tỉnh “{self.code}” trong dữ liệu không có trong danh mục 34 tỉnh, thành phố; "
-                "kiểm tra mã tỉnh (province_code) của hệ thống nguồn.")
+        return (
+            f"Lưu ý: mã tỉnh “{self.code}” trong dữ liệu không có trong danh mục 34 tỉnh, thành phố; "
+            "kiểm tra mã tỉnh (province_code) của hệ thống nguồn."
+        )
 
     def merger_note(self, start: date) -> str | None:
         """For figures from before 2025-07-01 of a merged province: "Số liệu trước
@@ -102,10 +110,16 @@ def from_registry(code: str, store_codes: tuple[str, ...] = (), dossiers: int = 
         info = resolve_province(code)
     except (KeyError, ValueError, TypeError):
         text = str(code).strip()
-        return ReportProvince(code=text, short_name=f"mã {text}", known=False,
-                              store_codes=store_codes, dossiers=dossiers)
-    return ReportProvince(code=info.code, short_name=info.short_name, is_city=info.is_city,
-                          store_codes=store_codes, dossiers=dossiers)
+        return ReportProvince(
+            code=text, short_name=f"mã {text}", known=False, store_codes=store_codes, dossiers=dossiers
+        )
+    return ReportProvince(
+        code=info.code,
+        short_name=info.short_name,
+        is_city=info.is_city,
+        store_codes=store_codes,
+        dossiers=dossiers,
+    )
 
 
 def group_codes(counts: list[tuple[str, int]]) -> list[ReportProvince]:
@@ -117,9 +131,16 @@ def group_codes(counts: list[tuple[str, int]]) -> list[ReportProvince]:
     out = []
     for (_known, key), members in groups.items():
         p = from_registry(key if _known else members[0][0])
-        out.append(ReportProvince(code=p.code, short_name=p.short_name, is_city=p.is_city, known=p.known,
-                                  store_codes=tuple(sorted(c for c, _ in members)),
-                                  dossiers=sum(n for _, n in members)))
+        out.append(
+            ReportProvince(
+                code=p.code,
+                short_name=p.short_name,
+                is_city=p.is_city,
+                known=p.known,
+                store_codes=tuple(sorted(c for c, _ in members)),
+                dossiers=sum(n for _, n in members),
+            )
+        )
     out.sort(key=lambda p: (-p.dossiers, p.code))
     return out
 
@@ -184,8 +205,11 @@ def _former_only(text: str) -> str | None:
     if digits.isdigit() and int(digits) in new_codes:
         return None  # a code the new provinces use means the new province
     new = old.successor
-    return (f"{old.describe()}: báo cáo cho {new.kind} {new.short_name}, gồm số liệu của "
-            + ", ".join(q.in_text for q in _predecessors(new.gso)) + ".")
+    return (
+        f"{old.describe()}: báo cáo cho {new.kind} {new.short_name}, gồm số liệu của "
+        + ", ".join(q.in_text for q in _predecessors(new.gso))
+        + "."
+    )
 
 
 def _new_provinces():
@@ -200,8 +224,9 @@ def _predecessors(gso: int):
     return predecessors(gso)
 
 
-def choose_province(counts: list[tuple[str, int]], requested: str | None,
-                    default: str = "75") -> ProvinceChoice:
+def choose_province(
+    counts: list[tuple[str, int]], requested: str | None, default: str = "75"
+) -> ProvinceChoice:
     """The province of a report: ``requested`` (``--province``), else the store's
     province with most dossiers (``default`` for an empty store)."""
     in_store = group_codes(counts)
@@ -212,8 +237,10 @@ def choose_province(counts: list[tuple[str, int]], requested: str | None,
         main = in_store[0]
         note = None
         if len(in_store) > 1:
-            note = (f"Kho dữ liệu có hồ sơ của {len(in_store)} tỉnh, thành phố ({_listing(in_store)}); "
-                    f"báo cáo cho {main.in_text} (nhiều hồ sơ nhất) — dùng --province để chọn tỉnh khác.")
+            note = (
+                f"Kho dữ liệu có hồ sơ của {len(in_store)} tỉnh, thành phố ({_listing(in_store)}); "
+                f"báo cáo cho {main.in_text} (nhiều hồ sơ nhất) — dùng --province để chọn tỉnh khác."
+            )
         return ProvinceChoice(main, in_store, note)
     text = str(requested).strip()
     merged = _former_only(text)
@@ -226,11 +253,16 @@ def choose_province(counts: list[tuple[str, int]], requested: str | None,
         present = f" Các tỉnh có trong dữ liệu: {_listing(in_store)}." if in_store else ""
         raise ProvinceChoiceError(
             f"không rõ tỉnh {text!r}: không có trong danh mục 34 tỉnh, thành phố (mã GSO như 75, 01 "
-            f"hoặc tên như “Đồng Nai”) và không có trong dữ liệu.{present}")
+            f"hoặc tên như “Đồng Nai”) và không có trong dữ liệu.{present}"
+        )
     for p in in_store:
         if p.known and p.code == wanted.code:
             return ProvinceChoice(p, in_store, merged)
-    present = (f" Các tỉnh có trong dữ liệu: {_listing(in_store)}." if in_store
-               else " Kho dữ liệu chưa có hồ sơ nào.")
-    return ProvinceChoice(wanted, in_store,
-                          f"Kho dữ liệu không có hồ sơ nào của {wanted.in_text} (mã {wanted.code}).{present}")
+    present = (
+        f" Các tỉnh có trong dữ liệu: {_listing(in_store)}."
+        if in_store
+        else " Kho dữ liệu chưa có hồ sơ nào."
+    )
+    return ProvinceChoice(
+        wanted, in_store, f"Kho dữ liệu không có hồ sơ nào của {wanted.in_text} (mã {wanted.code}).{present}"
+    )

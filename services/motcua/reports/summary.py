@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..domain.formatting import fmt_decimal, fmt_int, fmt_percent
 from ..domain.metrics import METRICS_BY_ID
@@ -75,9 +75,18 @@ def level_target_rows(d: MonthlyData, metrics=REPORT_METRICS) -> list[TargetRow]
             t = target_for(d.targets, m, lv)
             value = r[m]
             prev = prev_by.get(lv, {}).get(m)
-            out.append(TargetRow(lv, m, value, prev, target_text(t),
-                                 None if (t is None or value is None) else value - t.value,
-                                 None if t is None else t.met(value), r[f"{m}_den"]))
+            out.append(
+                TargetRow(
+                    lv,
+                    m,
+                    value,
+                    prev,
+                    target_text(t),
+                    None if (t is None or value is None) else value - t.value,
+                    None if t is None else t.met(value),
+                    r[f"{m}_den"],
+                )
+            )
     return out
 
 
@@ -106,8 +115,11 @@ def year_on_year_rows(d: MonthlyData, metrics=REPORT_METRICS) -> list[YearOnYear
             before = ago_by.get(lv, {}).get(m)
             if value is None and before is None:
                 continue
-            out.append(YearOnYearRow(lv, m, value, before,
-                                     None if value is None or before is None else value - before))
+            out.append(
+                YearOnYearRow(
+                    lv, m, value, before, None if value is None or before is None else value - before
+                )
+            )
     return out
 
 
@@ -208,13 +220,18 @@ def summary_paragraphs(d: MonthlyData, unit_name: Callable[[str], str]) -> list[
             if a.get(m) is None or y.get(m) is None:
                 continue
             items.append(f"{short_label(m)} {fmt_percent(a[m])} ({pp(a[m] - y[m])})")
-        head = (f"So với cùng kỳ năm trước ({d.year_ago.label_vi}): tiếp nhận mới "
-                f"{fmt_int(a['received'])} hồ sơ so với {fmt_int(y['received'])} hồ sơ")
+        head = (
+            f"So với cùng kỳ năm trước ({d.year_ago.label_vi}): tiếp nhận mới "
+            f"{fmt_int(a['received'])} hồ sơ so với {fmt_int(y['received'])} hồ sơ"
+        )
         paras.append(head + ("; " + "; ".join(items) if items else "") + ".")
     missed_levels = [r for r in level_target_rows(d) if r.met is False]
     if missed_levels:
-        items = [f"{LEVEL_IN_TEXT.get(r.level, r.level)} – {short_label(r.metric)} "
-                 f"{fmt_percent(r.value)} (chỉ tiêu {r.target})" for r in missed_levels]
+        items = [
+            f"{LEVEL_IN_TEXT.get(r.level, r.level)} – {short_label(r.metric)} "
+            f"{fmt_percent(r.value)} (chỉ tiêu {r.target})"
+            for r in missed_levels
+        ]
         paras.append("Chưa đạt chỉ tiêu kế hoạch CCHC: " + "; ".join(items) + ".")
     elif d.targets:
         paras.append("Các cấp đều đạt các chỉ tiêu kế hoạch CCHC có số liệu trong kỳ.")

@@ -144,8 +144,9 @@ def centered(doc, text: str, bold: bool = False, size: float | None = None, ital
     return p
 
 
-def _cell_text(cell, text: str, bold: bool = False, align=None, size: float = TABLE_PT,
-               italic: bool = False) -> None:
+def _cell_text(
+    cell, text: str, bold: bool = False, align=None, size: float = TABLE_PT, italic: bool = False
+) -> None:
     p = cell.paragraphs[0]
     run = p.add_run(text)
     run.bold, run.italic = bold, italic
@@ -196,9 +197,16 @@ def set_widths(table, widths) -> None:
             tc.width = w
 
 
-def simple_table(doc, header: list[str], rows: list[list[str]], widths_cm: list[float] | None = None,
-                 numeric_from: int = 1, bold_rows: Collection[int] = frozenset(), size: float = SMALL_TABLE_PT,
-                 keep_with_next: Collection[int] = frozenset()):
+def simple_table(
+    doc,
+    header: list[str],
+    rows: list[list[str]],
+    widths_cm: list[float] | None = None,
+    numeric_from: int = 1,
+    bold_rows: Collection[int] = frozenset(),
+    size: float = SMALL_TABLE_PT,
+    keep_with_next: Collection[int] = frozenset(),
+):
     """A table with a shaded heading row repeated on every page; rows in ``keep_with_next``
     stay on the page of the row after them (a metric's rows are not split)."""
     t = doc.add_table(rows=1, cols=len(header))
@@ -214,8 +222,13 @@ def simple_table(doc, header: list[str], rows: list[list[str]], widths_cm: list[
         _cant_split(row)
         cells = row_cells(t, row)
         for i, v in enumerate(r):
-            _cell_text(cells[i], v, bold=ri in bold_rows, size=size,
-                       align=WD_ALIGN_PARAGRAPH.RIGHT if i >= numeric_from else None)
+            _cell_text(
+                cells[i],
+                v,
+                bold=ri in bold_rows,
+                size=size,
+                align=WD_ALIGN_PARAGRAPH.RIGHT if i >= numeric_from else None,
+            )
             if ri in keep_with_next:
                 cells[i].paragraphs[0].paragraph_format.keep_with_next = True
     if widths_cm:
@@ -248,8 +261,13 @@ def ii06a_table(doc, report: II06aReport, rows: list[tuple[str, str, dict, bool]
         _cell_text(merged, group, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     for c in range(ncols):
         key = FIGURES[c - 2] if c >= 2 else None
-        _cell_text(h3[c], COLUMN_FORMULAS.get(key, f"({c + 1})") if key else f"({c + 1})",
-                   italic=True, align=WD_ALIGN_PARAGRAPH.CENTER, size=7.5)
+        _cell_text(
+            h3[c],
+            COLUMN_FORMULAS.get(key, f"({c + 1})") if key else f"({c + 1})",
+            italic=True,
+            align=WD_ALIGN_PARAGRAPH.CENTER,
+            size=7.5,
+        )
     for r in t.rows[:2]:
         for c in r.cells:
             _shade(c, "DDEBF7")
@@ -258,7 +276,9 @@ def ii06a_table(doc, report: II06aReport, rows: list[tuple[str, str, dict, bool]
         _cant_split(r)
     # STT, name, 11 figures: the landscape text width (25,2 cm)
     fig_w = 1.7
-    set_widths(t, [Cm(1.0), Cm(TEXT_W_LANDSCAPE_CM - 1.0 - fig_w * len(FIGURES))] + [Cm(fig_w)] * len(FIGURES))
+    set_widths(
+        t, [Cm(1.0), Cm(TEXT_W_LANDSCAPE_CM - 1.0 - fig_w * len(FIGURES))] + [Cm(fig_w)] * len(FIGURES)
+    )
     # Data rows are copies of two prototype rows (normal, bold) with their texts replaced:
     # python-docx spends ~0.5 ms per formatted cell, too slow for a province's form.
     protos = {}
@@ -302,8 +322,9 @@ def _period_line(report: II06aReport) -> str:
     return text
 
 
-def write_ii06a_docx(report: II06aReport, path: Path, names: Names,
-                     province: ReportProvince | str | None = None) -> Path:
+def write_ii06a_docx(
+    report: II06aReport, path: Path, names: Names, province: ReportProvince | str | None = None
+) -> Path:
     """Form II.06a on A4 landscape pages (NĐ 30 margins, page numbers from page 2)."""
     prov = as_province(province)
     doc = new_document()
@@ -315,7 +336,7 @@ def write_ii06a_docx(report: II06aReport, path: Path, names: Names,
     centered(doc, FORM_TITLE, bold=True, size=13)
     centered(doc, prov.full_name if prov else "Toàn tỉnh")
     centered(doc, _period_line(report), italic=True)
-    for note in (prov.notes_for(report.start) if prov is not None else []):
+    for note in prov.notes_for(report.start) if prov is not None else []:
         centered(doc, note, italic=True, size=11)
     if not report.rows:
         centered(doc, "Không có hồ sơ nào trong kỳ báo cáo.", italic=True)
@@ -326,8 +347,10 @@ def write_ii06a_docx(report: II06aReport, path: Path, names: Names,
         rows = [("", f"TỔNG SỐ {names.level(lv.level).upper()}", lv.total, True)]
         for i, u in enumerate(lv.units, start=1):
             rows.append((str(i), names.unit(u.unit_code), u.total, True))
-            rows += [(f"{i}.{j}", "   " + names.field(r["field_code"]), r, False)
-                     for j, r in enumerate(u.rows, start=1)]
+            rows += [
+                (f"{i}.{j}", "   " + names.field(r["field_code"]), r, False)
+                for j, r in enumerate(u.rows, start=1)
+            ]
         ii06a_table(doc, report, rows, "Đơn vị / Lĩnh vực")
     doc.add_paragraph()
     doc.add_paragraph(identity_sentence(report))
@@ -339,12 +362,19 @@ def write_ii06a_docx(report: II06aReport, path: Path, names: Names,
 def _problems(doc, report: II06aReport, names: Names) -> None:
     if not report.problems:
         return
-    simple_table(doc, ["Đơn vị", "Lĩnh vực", "Vấn đề"],
-                 [[names.unit(p["unit_code"]), names.field(p["field_code"]), p["problem"]]
-                  for p in report.problems[:200]], numeric_from=99)
+    simple_table(
+        doc,
+        ["Đơn vị", "Lĩnh vực", "Vấn đề"],
+        [
+            [names.unit(p["unit_code"]), names.field(p["field_code"]), p["problem"]]
+            for p in report.problems[:200]
+        ],
+        numeric_from=99,
+    )
 
 
 # -- the monthly report: a văn bản hành chính (NĐ 30/2020) ---------------------------------
+
 
 def _no_borders(table) -> None:
     tbl_pr = table._tbl.tblPr
@@ -356,8 +386,17 @@ def _no_borders(table) -> None:
     tbl_pr.append(borders)
 
 
-def _para(container, text: str = "", *, bold: bool = False, italic: bool = False, size: float = BODY_PT,
-          align=WD_ALIGN_PARAGRAPH.CENTER, after: float = 0, first: bool = False):
+def _para(
+    container,
+    text: str = "",
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    size: float = BODY_PT,
+    align=WD_ALIGN_PARAGRAPH.CENTER,
+    after: float = 0,
+    first: bool = False,
+):
     """A paragraph in a cell or the document (``first``: reuse the cell's empty paragraph)."""
     p = container.paragraphs[0] if first else container.add_paragraph()
     p.alignment = align
@@ -439,7 +478,9 @@ def document_header(doc, province: ReportProvince, issuer: Issuer, year: int) ->
     _rule(right, text_width_cm(MOTTO, 13.5, bold=True), HEAD_RIGHT_CM - 0.4)
     num, place = t.rows[1].cells
     _para(num, issuer.number_line(), size=13, first=True).paragraph_format.space_before = Pt(6)
-    _para(place, date_line(province, year), italic=True, size=14, first=True).paragraph_format.space_before = Pt(6)
+    _para(
+        place, date_line(province, year), italic=True, size=14, first=True
+    ).paragraph_format.space_before = Pt(6)
 
 
 def signature_block(doc, province: ReportProvince, issuer: Issuer) -> None:
@@ -474,8 +515,14 @@ def section_heading(doc, text: str):
     return h
 
 
-def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = None,
-                       issuer: Issuer | None = None, issued_on: date | None = None) -> Path:
+def write_monthly_docx(
+    d,
+    path: Path,
+    names: Names,
+    chart_dir: Path | None = None,
+    issuer: Issuer | None = None,
+    issued_on: date | None = None,
+) -> Path:
     """The monthly CCHC report as a văn bản hành chính (see ``reports.layout``; the words
     are ``reports.summary``'s)."""
     from .summary import summary_paragraphs
@@ -502,9 +549,12 @@ def write_monthly_docx(d, path: Path, names: Names, chart_dir: Path | None = Non
         section_heading(doc, "V. KIỂM TRA SỐ LIỆU")
         body_paragraph(doc, identity_sentence(d.ii06a))
         _problems(doc, d.ii06a, names)
-        body_paragraph(doc, f"Trên đây là báo cáo tình hình, kết quả giải quyết thủ tục hành chính "
-                            f"{d.period.label_vi} trên địa bàn {province.in_text} (số liệu chi tiết tại "
-                            f"Phụ lục kèm theo)./.")
+        body_paragraph(
+            doc,
+            f"Trên đây là báo cáo tình hình, kết quả giải quyết thủ tục hành chính "
+            f"{d.period.label_vi} trên địa bàn {province.in_text} (số liệu chi tiết tại "
+            f"Phụ lục kèm theo)./.",
+        )
         signature_block(doc, province, issuer)
         _ii06a_annex(doc, d, names, issuer, year)
         doc.save(str(path))
@@ -523,8 +573,11 @@ def _monthly_title(doc, d, province: ReportProvince, issuer: Issuer) -> None:
     for note in d.notes:
         _para(doc, note, italic=True, size=12)
     doc.add_paragraph()
-    body_paragraph(doc, f"{issuer.name} báo cáo tình hình, kết quả giải quyết thủ tục hành chính "
-                        f"{d.period.label_vi} trên địa bàn {province.in_text} như sau:")
+    body_paragraph(
+        doc,
+        f"{issuer.name} báo cáo tình hình, kết quả giải quyết thủ tục hành chính "
+        f"{d.period.label_vi} trên địa bàn {province.in_text} như sau:",
+    )
 
 
 def _level_targets(doc, d, names: Names) -> None:
@@ -540,14 +593,37 @@ def _level_targets(doc, d, names: Names) -> None:
         label = short_label(tr.metric).capitalize() if tr.metric != last_metric else ""
         last_metric = tr.metric
         verdict = {True: "Đạt", False: "Chưa đạt", None: ""}[tr.met]
-        rows.append([label, names.level_short(tr.level), fmt_int(tr.denominator), fmt_percent(tr.value),
-                     fmt_percent(tr.previous), tr.target or "–", pp(tr.gap) if tr.gap is not None else "–",
-                     verdict])
+        rows.append(
+            [
+                label,
+                names.level_short(tr.level),
+                fmt_int(tr.denominator),
+                fmt_percent(tr.value),
+                fmt_percent(tr.previous),
+                tr.target or "–",
+                pp(tr.gap) if tr.gap is not None else "–",
+                verdict,
+            ]
+        )
     if rows:
-        simple_table(doc, ["Chỉ số", "Cấp", "Số hồ sơ (mẫu số)", "Kỳ này", "Kỳ trước", "Chỉ tiêu",
-                           "Chênh lệch so với chỉ tiêu", "Đánh giá"], rows,
-                     widths_cm=[3.2, 2.7, 1.6, 1.4, 1.4, 1.6, 2.6, 2.0], numeric_from=2, size=10.5,
-                     keep_with_next=keep)
+        simple_table(
+            doc,
+            [
+                "Chỉ số",
+                "Cấp",
+                "Số hồ sơ (mẫu số)",
+                "Kỳ này",
+                "Kỳ trước",
+                "Chỉ tiêu",
+                "Chênh lệch so với chỉ tiêu",
+                "Đánh giá",
+            ],
+            rows,
+            widths_cm=[3.2, 2.7, 1.6, 1.4, 1.4, 1.6, 2.6, 2.0],
+            numeric_from=2,
+            size=10.5,
+            keep_with_next=keep,
+        )
     else:
         body_paragraph(doc, "Không có số liệu trong kỳ báo cáo.")
 
@@ -561,16 +637,29 @@ def _year_on_year(doc, d, names: Names) -> None:
         body_paragraph(doc, f"Không có số liệu cùng kỳ năm trước ({d.year_ago.label_vi}) để so sánh.")
     if not yoy:
         return
-    body_paragraph(doc, f"So sánh với cùng kỳ năm trước ({d.year_ago.label_vi}, {d.year_ago.range_vi}):"
-                   ).paragraph_format.keep_with_next = True
+    body_paragraph(
+        doc, f"So sánh với cùng kỳ năm trước ({d.year_ago.label_vi}, {d.year_ago.range_vi}):"
+    ).paragraph_format.keep_with_next = True
     rows, last_metric = [], None
     for yr in yoy:
-        rows.append([short_label(yr.metric).capitalize() if yr.metric != last_metric else "",
-                     names.level_short(yr.level), fmt_percent(yr.value), fmt_percent(yr.year_ago),
-                     pp(yr.delta)])
+        rows.append(
+            [
+                short_label(yr.metric).capitalize() if yr.metric != last_metric else "",
+                names.level_short(yr.level),
+                fmt_percent(yr.value),
+                fmt_percent(yr.year_ago),
+                pp(yr.delta),
+            ]
+        )
         last_metric = yr.metric
-    simple_table(doc, ["Chỉ số", "Cấp", "Kỳ này", "Cùng kỳ năm trước", "Chênh lệch"], rows,
-                 widths_cm=[4.6, 3.2, 2.4, 3.0, 3.3], numeric_from=2, size=10.5)
+    simple_table(
+        doc,
+        ["Chỉ số", "Cấp", "Kỳ này", "Cùng kỳ năm trước", "Chênh lệch"],
+        rows,
+        widths_cm=[4.6, 3.2, 2.4, 3.0, 3.3],
+        numeric_from=2,
+        size=10.5,
+    )
 
 
 def _bottom_units(doc, d, names: Names) -> None:
@@ -585,24 +674,43 @@ def _bottom_units(doc, d, names: Names) -> None:
     rows = []
     for i, r in enumerate(bottom, start=1):
         t = target_for(d.targets, "on_time_rate", r["unit_level"], r["unit_code"])
-        row = [str(i), names.unit(r["unit_code"]), names.level_short(r["unit_level"]),
-               fmt_int(r["ended"]), fmt_int(r["ended_late"]), fmt_percent(r["on_time_rate"]),
-               target_text(t) or "–", fmt_percent(r["online_filing_rate"]),
-               fmt_int(r["in_progress_overdue_end"])]
+        row = [
+            str(i),
+            names.unit(r["unit_code"]),
+            names.level_short(r["unit_level"]),
+            fmt_int(r["ended"]),
+            fmt_int(r["ended_late"]),
+            fmt_percent(r["on_time_rate"]),
+            target_text(t) or "–",
+            fmt_percent(r["online_filing_rate"]),
+            fmt_int(r["in_progress_overdue_end"]),
+        ]
         if d.year_ago_all:
             before = unit_year_ago(d, r["unit_code"])
             row.insert(6, fmt_percent(before["on_time_rate"] if before else None))
         rows.append(row)
-    head = ["STT", "Đơn vị", "Cấp", "Đã giải quyết", "Quá hạn", "Tỷ lệ đúng hạn",
-            "Chỉ tiêu", "Tỷ lệ trực tuyến", "Đang giải quyết quá hạn"]
+    head = [
+        "STT",
+        "Đơn vị",
+        "Cấp",
+        "Đã giải quyết",
+        "Quá hạn",
+        "Tỷ lệ đúng hạn",
+        "Chỉ tiêu",
+        "Tỷ lệ trực tuyến",
+        "Đang giải quyết quá hạn",
+    ]
     widths = [1.1, 3.9, 2.1, 1.6, 1.3, 1.6, 1.4, 1.6, 1.9]
     if d.year_ago_all:
         head.insert(6, "Đúng hạn cùng kỳ năm trước")
         widths = [0.9, 3.4, 1.8, 1.5, 1.2, 1.5, 1.5, 1.3, 1.5, 1.9]
     simple_table(doc, head, rows, widths_cm=widths, numeric_from=3, size=10.5)
     if d.year_ago_all:
-        body_paragraph(doc, "Cột “đúng hạn cùng kỳ năm trước”: hồ sơ của đơn vị cũ (cấp huyện, "
-                            "sở hợp nhất, tỉnh cũ) được tính cho đơn vị kế thừa.")
+        body_paragraph(
+            doc,
+            "Cột “đúng hạn cùng kỳ năm trước”: hồ sơ của đơn vị cũ (cấp huyện, "
+            "sở hợp nhất, tỉnh cũ) được tính cho đơn vị kế thừa.",
+        )
 
 
 def _charts(doc, d, cdir: Path) -> None:
@@ -612,12 +720,16 @@ def _charts(doc, d, cdir: Path) -> None:
     cdir.mkdir(parents=True, exist_ok=True)
     trend = trend_chart(d, cdir / "xu-huong.png")
     levels = level_chart(d, cdir / "theo-cap.png")
-    body_paragraph(doc, "Biểu đồ 1. Xu hướng tỷ lệ giải quyết đúng hạn và tỷ lệ tiếp nhận trực tuyến "
-                        "qua các kỳ báo cáo, so với chỉ tiêu.").paragraph_format.keep_with_next = True
+    body_paragraph(
+        doc,
+        "Biểu đồ 1. Xu hướng tỷ lệ giải quyết đúng hạn và tỷ lệ tiếp nhận trực tuyến "
+        "qua các kỳ báo cáo, so với chỉ tiêu.",
+    ).paragraph_format.keep_with_next = True
     doc.add_picture(str(trend), width=Cm(TEXT_W_CM))
     doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    body_paragraph(doc, f"Biểu đồ 2. Kết quả theo cấp {d.period.label_vi} so với chỉ tiêu."
-                   ).paragraph_format.keep_with_next = True
+    body_paragraph(
+        doc, f"Biểu đồ 2. Kết quả theo cấp {d.period.label_vi} so với chỉ tiêu."
+    ).paragraph_format.keep_with_next = True
     doc.add_picture(str(levels), width=Cm(TEXT_W_CM))
     doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
@@ -629,12 +741,19 @@ def _ii06a_annex(doc, d, names: Names, issuer: Issuer, year: int) -> None:
     annex.different_first_page_header_footer = False
     _para(doc, "PHỤ LỤC", bold=True, size=14)
     _para(doc, FORM_TITLE, bold=True, size=13)
-    _para(doc, f"(Kèm theo Báo cáo số        /BC-{issuer.symbol} ngày        tháng        năm {year} "
-               f"của {issuer.name})", italic=True, size=13, after=6)
+    _para(
+        doc,
+        f"(Kèm theo Báo cáo số        /BC-{issuer.symbol} ngày        tháng        năm {year} "
+        f"của {issuer.name})",
+        italic=True,
+        size=13,
+        after=6,
+    )
     _para(doc, _period_line(d.ii06a), italic=True, size=13)
     p = doc.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     run = p.add_run(FORM_CODE)
     run.italic, run.font.size = True, Pt(11)
-    ii06a_table(doc, d.ii06a, level_field_table_rows(d.ii06a, names),
-                "Lĩnh vực, công việc giải quyết theo cấp")
+    ii06a_table(
+        doc, d.ii06a, level_field_table_rows(d.ii06a, names), "Lĩnh vực, công việc giải quyết theo cấp"
+    )

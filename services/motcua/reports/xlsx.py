@@ -40,6 +40,7 @@ TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
 BOLD = Font(bold=True)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
+
 def print_setup(ws, title_rows: str | None, landscape: bool = True) -> None:
     """Print on A4 (landscape by default), every column on one page width, the heading
     rows repeated on every page, NĐ 30 margins, "Trang 1/3" in the footer."""
@@ -51,9 +52,14 @@ def print_setup(ws, title_rows: str | None, landscape: bool = True) -> None:
     if title_rows:
         ws.print_title_rows = title_rows
     inch = 2.54
-    ws.page_margins = PageMargins(left=MARGIN_LEFT_CM / inch, right=MARGIN_RIGHT_CM / inch,
-                                  top=MARGIN_TOP_CM / inch, bottom=MARGIN_BOTTOM_CM / inch,
-                                  header=0.3, footer=0.3)
+    ws.page_margins = PageMargins(
+        left=MARGIN_LEFT_CM / inch,
+        right=MARGIN_RIGHT_CM / inch,
+        top=MARGIN_TOP_CM / inch,
+        bottom=MARGIN_BOTTOM_CM / inch,
+        header=0.3,
+        footer=0.3,
+    )
     ws.print_options.horizontalCentered = True
     ws.oddFooter.center.text = "Trang &P/&N"
     ws.oddFooter.center.size = 10
@@ -78,8 +84,10 @@ def _ii06a_header(ws, report: II06aReport, subtitle: str, first_col_title: str) 
     ws["A3"] = subtitle
     ws.merge_cells(f"A3:{last}3")
     ws["A3"].alignment = CENTER
-    period = f"Kỳ báo cáo: từ ngày {report.start:%d/%m/%Y} đến ngày " \
-             f"{report.end.fromordinal(report.end.toordinal() - 1):%d/%m/%Y}"
+    period = (
+        f"Kỳ báo cáo: từ ngày {report.start:%d/%m/%Y} đến ngày "
+        f"{report.end.fromordinal(report.end.toordinal() - 1):%d/%m/%Y}"
+    )
     if report.provisional:
         period += " (số liệu tạm tính, kỳ chưa kết thúc)"
     ws["A4"] = period
@@ -122,8 +130,16 @@ def _ii06a_header(ws, report: II06aReport, subtitle: str, first_col_title: str) 
     return h3 + 1
 
 
-def _figure_row(ws, r: int, stt: str, name: str, figures: dict, bold: bool = False,
-                fill: PatternFill | None = None, indent: int = 0) -> None:
+def _figure_row(
+    ws,
+    r: int,
+    stt: str,
+    name: str,
+    figures: dict,
+    bold: bool = False,
+    fill: PatternFill | None = None,
+    indent: int = 0,
+) -> None:
     ws.cell(r, 1, stt)
     ws.cell(r, 2, name).alignment = Alignment(indent=indent, wrap_text=True, vertical="center")
     for i, key in enumerate(FIGURES):
@@ -138,8 +154,9 @@ def _figure_row(ws, r: int, stt: str, name: str, figures: dict, bold: bool = Fal
             cell.fill = fill
 
 
-def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names,
-                     province: ReportProvince | str | None = None) -> Path:
+def write_ii06a_xlsx(
+    report: II06aReport, path: Path, names: Names, province: ReportProvince | str | None = None
+) -> Path:
     """One sheet per unit level (units, then their lĩnh vực) and a 'Tổng hợp' sheet with
     the totals per level and for the province, plus the lĩnh vực rows per level."""
     prov = _as_province(province)
@@ -153,21 +170,32 @@ def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names,
     r += 1
     roman = ["I", "II", "III", "IV", "V", "VI"]
     for i, lv in enumerate(report.levels):
-        _figure_row(summary, r, roman[i] if i < len(roman) else str(i + 1), names.level(lv.level),
-                    lv.total, bold=True, fill=TOTAL_FILL)
+        _figure_row(
+            summary,
+            r,
+            roman[i] if i < len(roman) else str(i + 1),
+            names.level(lv.level),
+            lv.total,
+            bold=True,
+            fill=TOTAL_FILL,
+        )
         r += 1
         for j, (field_code, figs) in enumerate(level_field_rows(lv), start=1):
             _figure_row(summary, r, str(j), names.field(field_code), figs, indent=1)
             r += 1
     summary.cell(r + 1, 1, identity_sentence(report))
-    notes = [*(prov.notes_for(report.start) if prov else []),
-             *([] if report.rows else ["Không có hồ sơ nào trong kỳ báo cáo."])]
+    notes = [
+        *(prov.notes_for(report.start) if prov else []),
+        *([] if report.rows else ["Không có hồ sơ nào trong kỳ báo cáo."]),
+    ]
     for i, note in enumerate(notes, start=2):
         summary.cell(r + i, 1, note).font = Font(italic=True)
     for lv in report.levels:
         ws = wb.create_sheet(level_short_label(lv.level)[:31])
         r = _ii06a_header(ws, report, f"{names.level(lv.level)} — {subtitle}", "Đơn vị / Lĩnh vực")
-        _figure_row(ws, r, "", f"TỔNG SỐ {names.level(lv.level).upper()}", lv.total, bold=True, fill=TOTAL_FILL)
+        _figure_row(
+            ws, r, "", f"TỔNG SỐ {names.level(lv.level).upper()}", lv.total, bold=True, fill=TOTAL_FILL
+        )
         r += 1
         for i, u in enumerate(lv.units, start=1):
             _figure_row(ws, r, str(i), f"{names.unit(u.unit_code)} ({u.unit_code})", u.total, bold=True)
@@ -179,8 +207,15 @@ def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names,
         ws = wb.create_sheet("Kiểm tra số liệu")
         ws.append(["Mã đơn vị", "Cấp", "Lĩnh vực", "Vấn đề", "Chênh lệch"])
         for p in report.problems:
-            ws.append([p["unit_code"], names.level(p["unit_level"]), names.field(p["field_code"]),
-                       p["problem"], p["gap"]])
+            ws.append(
+                [
+                    p["unit_code"],
+                    names.level(p["unit_level"]),
+                    names.field(p["field_code"]),
+                    p["problem"],
+                    p["gap"],
+                ]
+            )
         for c in ws[1]:
             c.font = BOLD
         for col, w in zip("ABCDE", (22, 16, 30, 60, 12)):
@@ -190,10 +225,15 @@ def write_ii06a_xlsx(report: II06aReport, path: Path, names: Names,
     return path
 
 
-def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text: str,
-                        config: ScoringConfig | None = None,
-                        province: ReportProvince | str | None = None,
-                        period_start: date | None = None) -> Path:
+def write_index766_xlsx(
+    items: list[dict],
+    path: Path,
+    names: Names,
+    period_text: str,
+    config: ScoringConfig | None = None,
+    province: ReportProvince | str | None = None,
+    period_start: date | None = None,
+) -> Path:
     """One row per unit (the province first): group scores, total and grade; a second
     sheet with every metric's numerator, denominator, ratio and score. With
     ``period_start``, row 3 carries the province's notes (the former provinces of a
@@ -209,8 +249,11 @@ def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text
     ws["A1"] = "CHỈ SỐ PHỤC VỤ NGƯỜI DÂN, DOANH NGHIỆP (QĐ 766/QĐ-TTg) — PHẦN DỰA TRÊN HỒ SƠ"
     ws["A1"].font = Font(bold=True, size=12)
     ws["A2"] = period_text
-    head = ["Mã đơn vị", "Đơn vị", "Cấp"] + [f"{GROUPS[g][0]} (tối đa {GROUPS[g][1]})" for g in GROUPS] + \
-        ["Tổng điểm", "Điểm tối đa", "Tỷ lệ điểm (%)", "Xếp loại"]
+    head = (
+        ["Mã đơn vị", "Đơn vị", "Cấp"]
+        + [f"{GROUPS[g][0]} (tối đa {GROUPS[g][1]})" for g in GROUPS]
+        + ["Tổng điểm", "Điểm tối đa", "Tỷ lệ điểm (%)", "Xếp loại"]
+    )
     notes = prov.notes_for(period_start) if (prov is not None and period_start is not None) else []
     if notes:
         ws["A3"] = " ".join(notes)
@@ -240,8 +283,20 @@ def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text
     ws.freeze_panes = "D5"
     print_setup(ws, "4:4")
     detail = wb.create_sheet("Chi tiết chỉ tiêu")
-    detail.append(["Mã đơn vị", "Đơn vị", "Nhóm", "Mã chỉ tiêu", "Chỉ tiêu", "Tử số", "Mẫu số",
-                   "Tỷ lệ (%)", "Điểm", "Điểm tối đa"])
+    detail.append(
+        [
+            "Mã đơn vị",
+            "Đơn vị",
+            "Nhóm",
+            "Mã chỉ tiêu",
+            "Chỉ tiêu",
+            "Tử số",
+            "Mẫu số",
+            "Tỷ lệ (%)",
+            "Điểm",
+            "Điểm tối đa",
+        ]
+    )
     for c in detail[1]:
         c.font, c.fill = BOLD, HEAD_FILL
     defs = config.by_code
@@ -249,8 +304,20 @@ def write_index766_xlsx(items: list[dict], path: Path, names: Names, period_text
         name = whole if not it["unit_code"] else names.unit(it["unit_code"])
         for code, m in it["metrics"].items():
             cnt = it["counts"][code]
-            detail.append([it["unit_code"], name, GROUPS[defs[code].group][0], code, defs[code].label_vi,
-                           cnt["numerator"], cnt["denominator"], m["ratio"], m["score"], m["max"]])
+            detail.append(
+                [
+                    it["unit_code"],
+                    name,
+                    GROUPS[defs[code].group][0],
+                    code,
+                    defs[code].label_vi,
+                    cnt["numerator"],
+                    cnt["denominator"],
+                    m["ratio"],
+                    m["score"],
+                    m["max"],
+                ]
+            )
             for c in detail[detail.max_row][5:7]:
                 c.number_format = INT_FMT
             for c in detail[detail.max_row][7:10]:

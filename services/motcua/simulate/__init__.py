@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import gzip
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import orjson
 
@@ -27,14 +27,14 @@ from .faults import MALFORMED_KINDS, apply_faults, malformed_bytes
 from .generator import Simulator
 
 __all__ = [
+    "MALFORMED_KINDS",
+    "Simulator",
+    "WorkCalendar",
+    "apply_faults",
+    "is_working_day",
+    "malformed_bytes",
     "simulate",
     "write_events",
-    "Simulator",
-    "apply_faults",
-    "malformed_bytes",
-    "MALFORMED_KINDS",
-    "WorkCalendar",
-    "is_working_day",
 ]
 
 

@@ -23,8 +23,17 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     t = time.perf_counter()
     n = write_events(
-        simulate(a.province, a.start, a.end, a.seed, scale=a.scale, duplicates=a.duplicates,
-                 reorder=a.reorder, late=a.late, malformed=a.malformed),
+        simulate(
+            a.province,
+            a.start,
+            a.end,
+            a.seed,
+            scale=a.scale,
+            duplicates=a.duplicates,
+            reorder=a.reorder,
+            late=a.late,
+            malformed=a.malformed,
+        ),
         a.output,
         progress=a.progress,
     )

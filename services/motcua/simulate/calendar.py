@@ -12,12 +12,11 @@ from datetime import date, timedelta
 
 import holidays
 
-from motcua.domain.calendar import WorkingCalendar
-from motcua.reference.official_calendar import default_calendar
+from motcua.domain.calendar import WorkingCalendar, local_midnight_ms
 from motcua.domain.calendar import local_day_number as local_ordinal
-from motcua.domain.calendar import local_midnight_ms
+from motcua.reference.official_calendar import default_calendar
 
-__all__ = ["local_ordinal", "local_midnight_ms", "is_working_day", "WorkCalendar"]
+__all__ = ["WorkCalendar", "is_working_day", "local_midnight_ms", "local_ordinal"]
 
 
 def vn_holidays(first_year: int, last_year: int):
@@ -49,8 +48,10 @@ class WorkCalendar:
         h = vn_holidays(first.year, last.year)
         cal = calendar or default_calendar()
         self.days = [first + timedelta(i) for i in range(n)]
-        self.is_wd = [cal.is_working_day(d) if cal.first <= d.toordinal() <= cal.last else h.is_working_day(d)
-                      for d in self.days]
+        self.is_wd = [
+            cal.is_working_day(d) if cal.first <= d.toordinal() <= cal.last else h.is_working_day(d)
+            for d in self.days
+        ]
         self.holiday = [d in h for d in self.days]
         names = [h.get(d) or "" for d in self.days]
         self.tet = [("Lunar New Year" in nm or "Tết" in nm) for nm in names]

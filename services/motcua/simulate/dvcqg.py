@@ -51,11 +51,12 @@ from __future__ import annotations
 import gzip
 import random
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -105,24 +106,104 @@ PAYMENT_FLAG = {"ONLINE_DVCQG": "1", "ONLINE_LOCAL": "2", "CASH": "0", "OTHER": 
 ONLINE_METHODS = frozenset(("ONLINE_DVCQG", "ONLINE_LOCAL"))
 # Events DVCQG cannot express at all: no row, no equivalent event.
 NOT_EXPRESSIBLE = frozenset(("PROCESSING", "DEADLINE_EXTENDED", "RATED", "PAYMENT_REQUESTED"))
-ENVELOPE = ("event_id", "event_type", "occurred_at", "source_system", "dossier_id",
-            "province_code", "unit_code", "unit_level", "procedure_code", "field_code")
+ENVELOPE = (
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "source_system",
+    "dossier_id",
+    "province_code",
+    "unit_code",
+    "unit_level",
+    "procedure_code",
+    "field_code",
+)
 
 # ---------------------------------------------------------------- fake personal data
 # Fixed pools (a fixed seed): every value the generator can write is known in advance,
 # so a test can scan tables and logs for any of them (PII_SAMPLES).
-_SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
-             "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý")
-_MIDDLE = {"M": ("Văn", "Hữu", "Đức", "Minh", "Quốc", "Thành", "Công"),
-           "F": ("Thị", "Ngọc", "Thu", "Thanh", "Mỹ", "Kim")}
-_GIVEN = {"M": ("An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Khoa", "Long", "Nam", "Phong",
-                "Quang", "Sơn", "Tài", "Thắng", "Tuấn", "Việt"),
-          "F": ("Anh", "Chi", "Dung", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Nga",
-                "Nhung", "Phương", "Thảo", "Trang", "Yến")}
-_STREETS = ("Lê Lợi", "Trần Hưng Đạo", "Nguyễn Trãi", "Hai Bà Trưng", "Phạm Văn Thuận",
-            "Võ Thị Sáu", "Đồng Khởi", "Cách Mạng Tháng Tám", "Nguyễn Ái Quốc", "Hà Huy Giáp")
-_PLACES = ("phường Trấn Biên", "phường Tam Hiệp", "xã Long Thành", "phường Biên Hòa",
-           "xã Nhơn Trạch", "phường Long Bình", "xã Trảng Bom", "phường Hố Nai")
+_SURNAMES = (
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+)
+_MIDDLE = {
+    "M": ("Văn", "Hữu", "Đức", "Minh", "Quốc", "Thành", "Công"),
+    "F": ("Thị", "Ngọc", "Thu", "Thanh", "Mỹ", "Kim"),
+}
+_GIVEN = {
+    "M": (
+        "An",
+        "Bình",
+        "Cường",
+        "Dũng",
+        "Hải",
+        "Hùng",
+        "Khoa",
+        "Long",
+        "Nam",
+        "Phong",
+        "Quang",
+        "Sơn",
+        "Tài",
+        "Thắng",
+        "Tuấn",
+        "Việt",
+    ),
+    "F": (
+        "Anh",
+        "Chi",
+        "Dung",
+        "Hà",
+        "Hạnh",
+        "Hoa",
+        "Hương",
+        "Lan",
+        "Linh",
+        "Mai",
+        "Nga",
+        "Nhung",
+        "Phương",
+        "Thảo",
+        "Trang",
+        "Yến",
+    ),
+}
+_STREETS = (
+    "Lê Lợi",
+    "Trần Hưng Đạo",
+    "Nguyễn Trãi",
+    "Hai Bà Trưng",
+    "Phạm Văn Thuận",
+    "Võ Thị Sáu",
+    "Đồng Khởi",
+    "Cách Mạng Tháng Tám",
+    "Nguyễn Ái Quốc",
+    "Hà Huy Giáp",
+)
+_PLACES = (
+    "phường Trấn Biên",
+    "phường Tam Hiệp",
+    "xã Long Thành",
+    "phường Biên Hòa",
+    "xã Nhơn Trạch",
+    "phường Long Bình",
+    "xã Trảng Bom",
+    "phường Hố Nai",
+)
 _MAIL_HOSTS = ("gmail.com", "yahoo.com.vn", "outlook.com", "gmail.com")
 _PHONE_HEADS = ("09", "03", "08", "07")
 _DOCS = ("Don_de_nghi", "To_khai", "CCCD", "Giay_uy_quyen", "So_ho_khau", "Ban_ve")
@@ -171,11 +252,12 @@ def _make_pools(n_citizens: int = 256, n_staff: int = 48) -> tuple[tuple[Person,
                 break
         slug = _ascii(full).replace(" ", "_")
         email = f"{_ascii(full).lower().replace(' ', '')}{rng.randint(60, 99)}@{rng.choice(_MAIL_HOSTS)}"
-        address = (f"Số {rng.randint(1, 250)} đường {rng.choice(_STREETS)}, khu phố {rng.randint(1, 12)}, "
-                   f"{rng.choice(_PLACES)}")
+        address = (
+            f"Số {rng.randint(1, 250)} đường {rng.choice(_STREETS)}, khu phố {rng.randint(1, 12)}, "
+            f"{rng.choice(_PLACES)}"
+        )
         tech_id = f"{rng.getrandbits(64):016x}{rng.getrandbits(64):016x}"
-        people.append(Person(full, cccd, phone, email, address, tech_id, slug,
-                             "ông" if sex == "M" else "bà"))
+        people.append(Person(full, cccd, phone, email, address, tech_id, slug, "ông" if sex == "M" else "bà"))
     staff = tuple(name("M" if i % 3 else "F") for i in range(n_staff))
     return tuple(people), staff
 
@@ -188,8 +270,12 @@ PII_SAMPLES: frozenset[str] = frozenset(
     + list(STAFF)
 )
 
-_SUPPLEMENT_REASONS = ("Thiếu bản vẽ mặt bằng", "Bản sao giấy tờ chưa được chứng thực",
-                       "Thiếu tờ khai theo mẫu", "Thông tin trong đơn chưa khớp với giấy tờ tùy thân")
+_SUPPLEMENT_REASONS = (
+    "Thiếu bản vẽ mặt bằng",
+    "Bản sao giấy tờ chưa được chứng thực",
+    "Thiếu tờ khai theo mẫu",
+    "Thông tin trong đơn chưa khớp với giấy tờ tùy thân",
+)
 _RESULT_NAMES = ("Quyết định", "Giấy chứng nhận", "Giấy phép", "Văn bản trả lời", "Trích lục")
 
 
@@ -331,7 +417,8 @@ class _Dossier:
         self.person: Person | None = rng.choice(CITIZENS) if pii else None
         self.loai = "1" if r() < 0.85 else "2"
         self.fee = next((e["amount_vnd"] for e in events if e.get("amount_vnd")), 0) or rng.choice(
-            (10_000, 20_000, 50_000, 100_000))
+            (10_000, 20_000, 50_000, 100_000)
+        )
         digitised = next((e for e in events if e["event_type"] == "DIGITISED"), None)
         n_files = digitised["components_total"] if digitised else 1 + int(r() * 3)
         month = fmt_local(first["occurred_at"])[:6]
@@ -343,8 +430,11 @@ class _Dossier:
             self.files.append((fname, url, str(40_000 + int(r() * 60_000))))
         result_name = rng.choice(_RESULT_NAMES)
         rslug = f"ket-qua_{self.person.slug}.pdf" if self.person else "ket-qua.pdf"
-        self.result = (result_name, f"https://files.example/kq/{rng.getrandbits(64):016x}/{rslug}",
-                       str(40_000 + int(r() * 60_000)))
+        self.result = (
+            result_name,
+            f"https://files.example/kq/{rng.getrandbits(64):016x}/{rslug}",
+            str(40_000 + int(r() * 60_000)),
+        )
         self.result_code = f"KQ.{self.field}.{int(r() * 1_000_000):06d}"
         name = _procedure_name(self.procedure)
         if self.person:
@@ -384,8 +474,12 @@ class _Dossier:
         if f.resolved_at is None or not f.electronic_result:
             return []
         name, url, gid = self.result
-        item = {"TenGiayTo": name, "MaThanhPhanHoSo": "", "GiayToId": gid if self.style == "O" else "",
-                "DuongDanTepTinKetQua": url}
+        item = {
+            "TenGiayTo": name,
+            "MaThanhPhanHoSo": "",
+            "GiayToId": gid if self.style == "O" else "",
+            "DuongDanTepTinKetQua": url,
+        }
         if self.style == "T":
             item["MaGiayToKetQua"] = self.result_code
         return [item]
@@ -402,47 +496,58 @@ class _Dossier:
         status = f.status or 1
         if self.style == "T":
             kenh = KENH.get(f.channel or "DIRECT", "1")
-            s.update({
-                "KenhThucHien": kenh,
-                "SoGiayToChuHoSo": p.cccd if p else "",
-                "ChuHoSo": p.name if p else "",
-                "LoaiDoiTuong": self.loai,
-                "MaDoiTuong": (p.tech_id if p else "") if kenh == "2" else None,
-                "ThongTinKhac": "",
-                "Email": p.email if p else "",
-                "Fax": "",
-                "SoDienThoai": p.phone if p else "",
-                "TrichYeuHoSo": self.summary[:1000] or "Dinhkem",
-            })
+            s.update(
+                {
+                    "KenhThucHien": kenh,
+                    "SoGiayToChuHoSo": p.cccd if p else "",
+                    "ChuHoSo": p.name if p else "",
+                    "LoaiDoiTuong": self.loai,
+                    "MaDoiTuong": (p.tech_id if p else "") if kenh == "2" else None,
+                    "ThongTinKhac": "",
+                    "Email": p.email if p else "",
+                    "Fax": "",
+                    "SoDienThoai": p.phone if p else "",
+                    "TrichYeuHoSo": self.summary[:1000] or "Dinhkem",
+                }
+            )
             status = T_SNAPSHOT_STATUS.get(status, status)
         else:
-            s.update({
-                "ChuHoSo": p.name if p else "",
-                "LoaiDoiTuong": self.loai,
-                "MaDoiTuong": p.tech_id if p else "",
-                "ThongTinKhac": "",
-                "Email": p.email if p else "",
-                "Fax": p.phone if p else "",  # O fills Fax with the phone number
-                "SoDienThoai": p.phone if p else "",
-                "TrichYeuHoSo": self.summary,
-            })
-        s.update({
-            "NgayTiepNhan": self._date(f.received_at),
-            "NgayHenTra": self._date(f.due_ms),
-            "TrangThaiHoSo": str(status),
-            "NgayTra": self._date(f.returned_at),
-            "ThongTinTra": "",
-            "HinhThuc": "1" if f.return_postal else "0",
-            "NgayKetThucXuLy": self._date(f.resolved_at),
-            "DonViXuLy": _unit_name(self.unit),
-            "GhiChu": self.remark,
-        })
+            s.update(
+                {
+                    "ChuHoSo": p.name if p else "",
+                    "LoaiDoiTuong": self.loai,
+                    "MaDoiTuong": p.tech_id if p else "",
+                    "ThongTinKhac": "",
+                    "Email": p.email if p else "",
+                    "Fax": p.phone if p else "",  # O fills Fax with the phone number
+                    "SoDienThoai": p.phone if p else "",
+                    "TrichYeuHoSo": self.summary,
+                }
+            )
+        s.update(
+            {
+                "NgayTiepNhan": self._date(f.received_at),
+                "NgayHenTra": self._date(f.due_ms),
+                "TrangThaiHoSo": str(status),
+                "NgayTra": self._date(f.returned_at),
+                "ThongTinTra": "",
+                "HinhThuc": "1" if f.return_postal else "0",
+                "NgayKetThucXuLy": self._date(f.resolved_at),
+                "DonViXuLy": _unit_name(self.unit),
+                "GhiChu": self.remark,
+            }
+        )
         if self.style == "T":
             s["TaiLieuNop"] = self._t_files(f.digitised)
         else:
             s["TaiLieuNop"] = [
-                {"TenTepDinhKem": name, "MaThanhPhanHoSo": "", "TepDinhKemId": fid,
-                 "DuongDanTaiTepTin": url, "IsDeleted": "False"}
+                {
+                    "TenTepDinhKem": name,
+                    "MaThanhPhanHoSo": "",
+                    "TepDinhKemId": fid,
+                    "DuongDanTaiTepTin": url,
+                    "IsDeleted": "False",
+                }
                 for name, url, fid in self.files
             ]
         s["DanhSachLePhi"] = self._fees(f)
@@ -470,14 +575,19 @@ class _Dossier:
         store = bool(d.get("from_personal_store"))
         out = []
         for i, (name, url, _fid) in enumerate(self.files):
-            out.append({
-                "TepDinhKemId": "", "TenTepDinhKem": name, "IsDeleted": "False", "MaThanhPhanHoSo": "",
-                "DuongDanTaiTepTin": url,
-                "DuocSoHoa": "1" if i < dig else "0",
-                "DuocTaiSuDung": "1" if i < reused else "0",
-                "DuocLayTuKhoDMQG": "1" if (store and i == 0) else "0",
-                "MaKetQuaThayThe": None,
-            })
+            out.append(
+                {
+                    "TepDinhKemId": "",
+                    "TenTepDinhKem": name,
+                    "IsDeleted": "False",
+                    "MaThanhPhanHoSo": "",
+                    "DuongDanTaiTepTin": url,
+                    "DuocSoHoa": "1" if i < dig else "0",
+                    "DuocTaiSuDung": "1" if i < reused else "0",
+                    "DuocLayTuKhoDMQG": "1" if (store and i == 0) else "0",
+                    "MaKetQuaThayThe": None,
+                }
+            )
         return out
 
     # -------------------------------------------------------------- progress rows
@@ -530,21 +640,34 @@ class _Dossier:
         if not o:
             dept = ""
         return {
-            "MaHoSo": self.id, "NguoiXuLy": user, "ChucDanh": "", "ThoiDiemXuLy": fmt_local(ev["occurred_at"]),
-            "PhongBanXuLy": dept, "NoiDungXuLy": text, "TrangThai": str(status), "NgayBatDau": "",
+            "MaHoSo": self.id,
+            "NguoiXuLy": user,
+            "ChucDanh": "",
+            "ThoiDiemXuLy": fmt_local(ev["occurred_at"]),
+            "PhongBanXuLy": dept,
+            "NoiDungXuLy": text,
+            "TrangThai": str(status),
+            "NgayBatDau": "",
             "NgayKetThucTheoQuyDinh": deadline,
         }
 
     def synthetic_row(self, at: int, text: str, status: str) -> dict:
         return {
-            "MaHoSo": self.id, "NguoiXuLy": T_SYNTHETIC_USER, "ChucDanh": "", "ThoiDiemXuLy": fmt_local(at),
-            "PhongBanXuLy": "", "NoiDungXuLy": text, "TrangThai": status, "NgayBatDau": "",
+            "MaHoSo": self.id,
+            "NguoiXuLy": T_SYNTHETIC_USER,
+            "ChucDanh": "",
+            "ThoiDiemXuLy": fmt_local(at),
+            "PhongBanXuLy": "",
+            "NoiDungXuLy": text,
+            "TrangThai": status,
+            "NgayBatDau": "",
             "NgayKetThucTheoQuyDinh": "",
         }
 
 
-def to_requests(dossier_events: list[dict], style: str, rng: random.Random, cal: WorkingCalendar,
-                pii: bool = True) -> list[dict]:
+def to_requests(
+    dossier_events: list[dict], style: str, rng: random.Random, cal: WorkingCalendar, pii: bool = True
+) -> list[dict]:
     """The requests sender ``style`` ("O" or "T") would have posted for one dossier, in
     the order it posts them. O requests are envelopes; T requests are ``_bare`` wrappers."""
     if style not in STYLES:
@@ -560,10 +683,23 @@ def to_requests(dossier_events: list[dict], style: str, rng: random.Random, cal:
             facts.absorb(ev, cal)
             if ev["event_type"] not in STATUS_AFTER:
                 continue
-            out.append({"session": d.session, "madonvi": d.unit, "service": SNAPSHOT_SERVICE,
-                        "isUpdating": "True" if out else "False", "data": [d.snapshot(facts)]})
-            out.append({"session": d.session, "madonvi": d.unit, "service": PROGRESS_SERVICE,
-                        "data": [d.row(ev, facts)]})
+            out.append(
+                {
+                    "session": d.session,
+                    "madonvi": d.unit,
+                    "service": SNAPSHOT_SERVICE,
+                    "isUpdating": "True" if out else "False",
+                    "data": [d.snapshot(facts)],
+                }
+            )
+            out.append(
+                {
+                    "session": d.session,
+                    "madonvi": d.unit,
+                    "service": PROGRESS_SERVICE,
+                    "data": [d.row(ev, facts)],
+                }
+            )
         return out
 
     rows = []
@@ -582,12 +718,13 @@ def to_requests(dossier_events: list[dict], style: str, rng: random.Random, cal:
             rows.append(d.synthetic_row(facts.received_at, T_NO_DUE_ROW_TEXT, "9"))
     out = [{"_bare": [snap], "_service": SNAPSHOT_SERVICE, "_madonvi": d.unit}]
     for i in range(0, len(rows), T_CHUNK):
-        out.append({"_bare": rows[i:i + T_CHUNK], "_service": PROGRESS_SERVICE, "_madonvi": d.unit})
+        out.append({"_bare": rows[i : i + T_CHUNK], "_service": PROGRESS_SERVICE, "_madonvi": d.unit})
     return out
 
 
-def equivalent_events(dossier_events: list[dict], style: str, cal: WorkingCalendar,
-                      requests: list[dict] | None = None) -> list[dict]:
+def equivalent_events(
+    dossier_events: list[dict], style: str, cal: WorkingCalendar, requests: list[dict] | None = None
+) -> list[dict]:
     """The v1 events whose figures the payloads of :func:`to_requests` must reproduce:
     only what DVCQG can express, with the due date as the payload states it (17:00 local,
     no time limit), whole seconds, and O's dossiers filed directly. For O, ``requests``
@@ -621,20 +758,35 @@ def equivalent_events(dossier_events: list[dict], style: str, cal: WorkingCalend
             if ev.get("amount_vnd") is not None:
                 e["amount_vnd"] = ev["amount_vnd"]
         elif t == "DIGITISED":
-            for k in ("components_total", "components_digitised", "components_reused",
-                      "from_personal_store", "population_data_used"):
+            for k in (
+                "components_total",
+                "components_digitised",
+                "components_reused",
+                "from_personal_store",
+                "population_data_used",
+            ):
                 if ev.get(k) is not None:
                     e[k] = ev[k]
         out.append(e)
     received = next((e for e in out if e["event_type"] == "RECEIVED"), out[0] if out else None)
     if style == "O" and requests and received is not None:
         snaps = [x for r in requests if service_of(r) == "DongBoHoSoMC" for x in data_of(r)]
-        linked = sum(1 for f in snaps[-1].get("TaiLieuNop") or [] if f.get("DuongDanTaiTepTin")) if snaps else 0
+        linked = (
+            sum(1 for f in snaps[-1].get("TaiLieuNop") or [] if f.get("DuongDanTaiTepTin")) if snaps else 0
+        )
         if linked:
-            out.append({**{k: received[k] for k in ENVELOPE if k not in ("event_id", "event_type")},
-                        "event_id": f"{received['dossier_id']}-files", "event_type": "DIGITISED",
-                        "components_total": linked, "components_digitised": linked, "components_reused": 0,
-                        "from_personal_store": False, "population_data_used": False})
+            out.append(
+                {
+                    **{k: received[k] for k in ENVELOPE if k not in ("event_id", "event_type")},
+                    "event_id": f"{received['dossier_id']}-files",
+                    "event_type": "DIGITISED",
+                    "components_total": linked,
+                    "components_digitised": linked,
+                    "components_reused": 0,
+                    "from_personal_store": False,
+                    "population_data_used": False,
+                }
+            )
     return out
 
 
@@ -663,7 +815,9 @@ def write_requests(path: str | Path, requests: Iterable[dict], jsonl: bool = Tru
     one JSON array of bodies when ``jsonl`` is False. Gzipped when ``gz`` or the name ends
     in ``.gz``. Returns the number of requests written."""
     p = str(path)
-    fh = gzip.open(p, "wb", compresslevel=3) if (gz or p.endswith(".gz")) else open(p, "wb", buffering=1 << 20)
+    fh = (
+        gzip.open(p, "wb", compresslevel=3) if (gz or p.endswith(".gz")) else open(p, "wb", buffering=1 << 20)
+    )
     dumps = orjson.dumps
     n = 0
     try:
@@ -686,7 +840,19 @@ def write_requests(path: str | Path, requests: Iterable[dict], jsonl: bool = Tru
 
 
 __all__ = [
-    "PII_SAMPLES", "CITIZENS", "STAFF", "STYLES", "Person", "dossiers", "to_requests",
-    "equivalent_events", "write_requests", "body", "unit_of", "service_of", "data_of", "fmt_local",
+    "CITIZENS",
+    "PII_SAMPLES",
+    "STAFF",
+    "STYLES",
+    "Person",
+    "body",
+    "data_of",
+    "dossiers",
     "due_instant",
+    "equivalent_events",
+    "fmt_local",
+    "service_of",
+    "to_requests",
+    "unit_of",
+    "write_requests",
 ]

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
+from collections.abc import Iterator
 from datetime import date, timedelta
 from itertools import accumulate
 from operator import itemgetter
-from typing import Iterator
 
 from motcua.domain.calendar import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, VN_OFFSET_MS
 from motcua.reference import (
@@ -83,9 +83,18 @@ STOP_REASONS = (
     "Hồ sơ không đủ điều kiện giải quyết",
 )
 FEE_BY_FIELD = {
-    "HOTICH": 8_000, "CHUNGTHUC": 10_000, "TUPHAP": 200_000, "DATDAI": 120_000,
-    "DKKD": 100_000, "XAYDUNG": 75_000, "GTVT": 135_000, "THUE": 500_000,
-    "CUTRU": 20_000, "CANCUOC": 30_000, "XUATNHAPCANH": 200_000, "DANGKYXE": 150_000,
+    "HOTICH": 8_000,
+    "CHUNGTHUC": 10_000,
+    "TUPHAP": 200_000,
+    "DATDAI": 120_000,
+    "DKKD": 100_000,
+    "XAYDUNG": 75_000,
+    "GTVT": 135_000,
+    "THUE": 500_000,
+    "CUTRU": 20_000,
+    "CANCUOC": 30_000,
+    "XUATNHAPCANH": 200_000,
+    "DANGKYXE": 150_000,
 }
 
 
@@ -94,7 +103,7 @@ def _cum(weights):
 
 
 class _Sampler:
-    __slots__ = ("items", "cum", "total")
+    __slots__ = ("cum", "items", "total")
 
     def __init__(self, items, weights):
         self.items = list(items)
@@ -147,8 +156,15 @@ class Simulator:
                 base = FEE_BY_FIELD.get(p.field_code, 50_000)
                 fee = base * frng.choice((1, 1, 1, 2, 3))
             return (
-                p.code, p.field_code, p.has_fee, p.requires_paper_result, p.online_service,
-                tl["value"], tl["unit"], fee, unit_code,
+                p.code,
+                p.field_code,
+                p.has_fee,
+                p.requires_paper_result,
+                p.online_service,
+                tl["value"],
+                tl["unit"],
+                fee,
+                unit_code,
             )
 
         def level_procs(level, unit_of):
@@ -162,8 +178,11 @@ class Simulator:
         def so_unit(before_merger):
             def f(p):
                 fl = flds.get(p.field_code)
-                abbr = (fl.province_unit_before_2025_03 if before_merger else fl.province_unit) if fl else None
+                abbr = (
+                    (fl.province_unit_before_2025_03 if before_merger else fl.province_unit) if fl else None
+                )
                 return f"{prefix}.SO.{abbr or 'PVHCC'}"
+
             return f
 
         def cb_unit(p):
@@ -194,7 +213,10 @@ class Simulator:
                     levels[level] = (level_procs(level, none), _Sampler([u.code for u in us], skewed(us)))
                 else:
                     us = districts
-                    levels[level] = (level_procs(level, none), _Sampler([u.code for u in us], skewed(us, False)))
+                    levels[level] = (
+                        level_procs(level, none),
+                        _Sampler([u.code for u in us], skewed(us, False)),
+                    )
             self.eras[era] = (_Sampler([s[0] for s in shares], [s[1] for s in shares]), levels)
 
     def _era(self, d: date) -> str:
@@ -245,7 +267,7 @@ class Simulator:
             if not cal.is_wd[off]:
                 return
             mean = self._daily_mean(off)
-            n = max(0, round(rng.gauss(mean, 0.07 * mean + mean ** 0.5)))
+            n = max(0, round(rng.gauss(mean, 0.07 * mean + mean**0.5)))
             d = cal.days[off]
             level_sampler, levels = self.eras[self._era(d)]
             ym = (d.year, d.month)
@@ -342,12 +364,20 @@ class Simulator:
         recv = self.cal.midnight[off] + tod
         if online_service != "NONE" and r() < P_ONLINE:
             channel = "ONLINE"
-            lag = int(r() * 3 * MS_PER_HOUR) + 5 * MS_PER_MINUTE if r() < 0.6 else 3 * MS_PER_HOUR + int(r() * 60 * MS_PER_HOUR)
+            lag = (
+                int(r() * 3 * MS_PER_HOUR) + 5 * MS_PER_MINUTE
+                if r() < 0.6
+                else 3 * MS_PER_HOUR + int(r() * 60 * MS_PER_HOUR)
+            )
             submitted = recv - lag
         else:
             channel = "POSTAL" if r() < P_POSTAL_IN else "DIRECT"
             submitted = recv - 2 * MS_PER_MINUTE - int(r() * 15 * MS_PER_MINUTE)
-        return recv, channel, [(submitted, "SUBMITTED", {"channel": channel, "online_service": online_service})]
+        return (
+            recv,
+            channel,
+            [(submitted, "SUBMITTED", {"channel": channel, "online_service": online_service})],
+        )
 
     def _due(self, off: int, recv: int, tl_value: int, tl_unit: str) -> tuple[int, int, int]:
         """The receipt and due dates as working-day indexes, and the due instant (no draw)."""
@@ -384,7 +414,11 @@ class Simulator:
         t_proc = recv + 2 * MS_PER_MINUTE + int(r() * 90 * MS_PER_MINUTE)
         proc_extra = None
         if r() < P_TRANSFER:
-            proc_extra = {"transferred_to_unit": f"{self.info.prefix}.TW.THUE" if fcode == "DATDAI" else f"{self.info.prefix}.SO.PVHCC"}
+            proc_extra = {
+                "transferred_to_unit": f"{self.info.prefix}.TW.THUE"
+                if fcode == "DATDAI"
+                else f"{self.info.prefix}.SO.PVHCC"
+            }
         out.append((t_proc, "PROCESSING", proc_extra))
         return t_proc
 
@@ -396,13 +430,19 @@ class Simulator:
             full = r() < P_ALL_DIGITISED
             dig = total if full else int(r() * total)
             reused = (1 + int(r() * dig)) if (dig and r() < P_REUSE) else 0
-            out.append((recv + MS_PER_MINUTE + int(r() * 60 * MS_PER_MINUTE), "DIGITISED", {
-                "components_total": total,
-                "components_digitised": dig,
-                "components_reused": reused,
-                "from_personal_store": r() < P_PERSONAL_STORE,
-                "population_data_used": r() < P_POPULATION_DATA,
-            }))
+            out.append(
+                (
+                    recv + MS_PER_MINUTE + int(r() * 60 * MS_PER_MINUTE),
+                    "DIGITISED",
+                    {
+                        "components_total": total,
+                        "components_digitised": dig,
+                        "components_reused": reused,
+                        "from_personal_store": r() < P_PERSONAL_STORE,
+                        "population_data_used": r() < P_POPULATION_DATA,
+                    },
+                )
+            )
 
     @staticmethod
     def _payment(r, out: list, t_proc: int, fee: int) -> int:
@@ -499,10 +539,14 @@ class Simulator:
         if end_k is not None and t_ext >= end_t:
             t_ext = max(last + MS_PER_MINUTE, end_t - 30 * MS_PER_MINUTE)
         ext_to = (end_k if end_k is not None else cal.wd_next[local_ordinal(end_t) - cal.base]) + int(r() * 3)
-        return (t_ext, "DEADLINE_EXTENDED", {
-            "new_due_at": cal.wd_midnight(ext_to) + END_OF_DAY,
-            "apology_issued": r() < P_APOLOGY,
-        })
+        return (
+            t_ext,
+            "DEADLINE_EXTENDED",
+            {
+                "new_due_at": cal.wd_midnight(ext_to) + END_OF_DAY,
+                "apology_issued": r() < P_APOLOGY,
+            },
+        )
 
     @staticmethod
     def _result(r, out: list, end_t: int, paper: bool, channel: str, late: bool) -> None:

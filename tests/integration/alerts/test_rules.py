@@ -38,8 +38,11 @@ def test_promtool_check_rules():
 def test_promtool_unit_tests_fire_and_do_not_fire_each_alert():
     test_file = PROM / "tests" / "motcua-alerts.test.yml"
     text = test_file.read_text(encoding="utf-8")
-    alerts = [line.split("alert:")[1].strip() for line in (PROM / "rules" / "motcua-alerts.yml").read_text(encoding="utf-8").splitlines()
-              if line.strip().startswith("- alert:")]
+    alerts = [
+        line.split("alert:")[1].strip()
+        for line in (PROM / "rules" / "motcua-alerts.yml").read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("- alert:")
+    ]
     for name in alerts:  # every alert has a firing and a not-firing case
         assert f"alertname: {name}\n        exp_alerts: []" in text, name
         assert f"alertname: {name}\n        exp_alerts:\n" in text, name
@@ -56,8 +59,16 @@ def test_alertmanager_config_routes_by_level():
     amtool = tool("amtool")
     cfg = str(ROOT / "deploy" / "alertmanager" / "alertmanager.yml")
     run(amtool, "check-config", cfg)
-    for labels, receiver in (("level=COMMUNE team=cchc", "cap-xa"), ("level=PROVINCE team=cchc", "cap-tinh"),
-                             ("level=DISTRICT team=cchc", "cap-huyen"), ("team=pipeline", "van-hanh")):
-        p = subprocess.run([amtool, "config", "routes", "test", f"--config.file={cfg}", *labels.split()],
-                           capture_output=True, text=True, timeout=60)
+    for labels, receiver in (
+        ("level=COMMUNE team=cchc", "cap-xa"),
+        ("level=PROVINCE team=cchc", "cap-tinh"),
+        ("level=DISTRICT team=cchc", "cap-huyen"),
+        ("team=pipeline", "van-hanh"),
+    ):
+        p = subprocess.run(
+            [amtool, "config", "routes", "test", f"--config.file={cfg}", *labels.split()],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert p.stdout.strip() == receiver, (labels, p.stdout, p.stderr)

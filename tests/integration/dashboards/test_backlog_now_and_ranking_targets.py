@@ -21,8 +21,10 @@ def _migrate_up_to(store: ClickHouseStore, last: int, later_from: int | None = N
     the missing ones)."""
     c, db = store.client, store.db
     c.command(f"CREATE DATABASE IF NOT EXISTS {db}")
-    c.command(f"CREATE TABLE IF NOT EXISTS {db}.schema_migrations (version UInt32, description String, "
-              "applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY version")
+    c.command(
+        f"CREATE TABLE IF NOT EXISTS {db}.schema_migrations (version UInt32, description String, "
+        "applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY version"
+    )
     for version, description, statements in load_migrations():
         if last < version and (later_from is None or version < later_from):
             continue
@@ -38,11 +40,23 @@ def _assert_equal_to_open_backlog(store: ClickHouseStore) -> None:
         return c.query(sql.format(db=db)).result_rows
 
     by_unit = rows("SELECT unit_code, sum(open) s FROM {db}.open_backlog GROUP BY 1 HAVING s != 0 ORDER BY 1")
-    by_due = rows("SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2")
+    by_due = rows(
+        "SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2"
+    )
     assert by_unit and by_due
-    assert rows("SELECT unit_code, sum(open) s FROM {db}.open_backlog_total_unit GROUP BY 1 HAVING s != 0 ORDER BY 1") == by_unit
-    assert rows("SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog_due_unit "
-                "GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2") == by_due
+    assert (
+        rows(
+            "SELECT unit_code, sum(open) s FROM {db}.open_backlog_total_unit GROUP BY 1 HAVING s != 0 ORDER BY 1"
+        )
+        == by_unit
+    )
+    assert (
+        rows(
+            "SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog_due_unit "
+            "GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2"
+        )
+        == by_due
+    )
 
 
 def test_backlog_now_rollups_backfill_then_follow_the_deltas(chdb_path):
@@ -71,11 +85,11 @@ def test_ranking_target_follows_the_domain_rule_for_unit_targets(chdb_path):
     level target beats an expired unit target; a unit target beats its level's otherwise)."""
     from dataclasses import replace
 
-    from motcua.dashboards.runner import PanelRunner
     from motcua.adapters.clickhouse_targets import TargetsRepository
     from motcua.bootstrap import plan_targets
     from motcua.dashboards import panels as P
     from motcua.dashboards.macros import PanelContext
+    from motcua.dashboards.runner import PanelRunner
     from motcua.domain.targets import effective_target
     from motcua.settings import get_settings
 
@@ -88,7 +102,9 @@ def test_ranking_target_follows_the_domain_rule_for_unit_targets(chdb_path):
     units = {r["unit_code"]: r["unit_level"] for r in run.dicts(P.ranking("rate"), ctx)}
     commune = next(u for u, lv in sorted(units.items()) if lv == "COMMUNE")
     other = next(u for u, lv in sorted(units.items()) if lv != "COMMUNE")
-    base = next(t for t in plan_targets(get_settings()) if t.metric == "on_time_rate" and t.province_code == "75")
+    base = next(
+        t for t in plan_targets(get_settings()) if t.metric == "on_time_rate" and t.province_code == "75"
+    )
     extra = [
         replace(base, unit_code=other, value=0.8, valid_from=date(2025, 1, 1), valid_to=date(2026, 1, 1)),
         replace(base, unit_code=commune, value=0.7, valid_from=date(2024, 1, 1), valid_to=date(2025, 1, 1)),
@@ -101,6 +117,8 @@ def test_ranking_target_follows_the_domain_rule_for_unit_targets(chdb_path):
     got = {r["unit_code"]: r["target"] for r in rows}
     assert got[other] == 0.8 and got[commune] == 0.9
     for r in rows:
-        t = effective_target(targets, "75", "on_time_rate", date(2025, 3, 31), level=r["unit_level"], unit_code=r["unit_code"])
+        t = effective_target(
+            targets, "75", "on_time_rate", date(2025, 3, 31), level=r["unit_level"], unit_code=r["unit_code"]
+        )
         assert r["target"] == (t.value if t else None), r["unit_code"]
         assert r["gap"] == pytest.approx(r["ratio"] - r["target"])

@@ -8,13 +8,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from motcua.dashboards.runner import PanelRunner
 from motcua.bootstrap import plan_targets
 from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
-from motcua.domain.calendar import local_day_number
+from motcua.dashboards.runner import PanelRunner
 from motcua.domain.lifecycle import status_at
-from motcua.domain.metrics import METRICS_BY_ID
 from motcua.domain.periods import Period
 from motcua.domain.targets import effective_target
 from motcua.domain.vocabulary import LEVEL_SHORT_LABELS
@@ -47,11 +45,14 @@ def test_every_panel_query_runs_and_returns_its_columns(run, query):
     assert len(set(cols)) == len(cols)
 
 
-@pytest.mark.parametrize("period, span", [
-    ("day", Period(date(2025, 3, 31), date(2025, 4, 1))),
-    ("month", MARCH),
-    ("year", Period(date(2025, 1, 1), date(2025, 4, 1))),
-])
+@pytest.mark.parametrize(
+    "period, span",
+    [
+        ("day", Period(date(2025, 3, 31), date(2025, 4, 1))),
+        ("month", MARCH),
+        ("year", Period(date(2025, 1, 1), date(2025, 4, 1))),
+    ],
+)
 def test_rates_by_level_equal_kpi_with_targets(loaded_store, run, period, span):
     rows = run.dicts(P.rates_by_level(period), CTX)
     expected = {r["unit_level"]: r for r in kpi(loaded_store, span, "level")}
@@ -60,8 +61,14 @@ def test_rates_by_level_equal_kpi_with_targets(loaded_store, run, period, span):
     for r in rows:
         e = expected[r["unit_level"]]
         assert (r["numerator"], r["denominator"]) == (e[f"{r['metric_id']}_num"], e[f"{r['metric_id']}_den"])
-        assert r["ratio"] == pytest.approx(e[r["metric_id"]], abs=1e-6) if e[r["metric_id"]] is not None else r["ratio"] is None
-        t = effective_target(TARGETS, "75", r["metric_id"], span.end - timedelta(days=1), level=r["unit_level"])
+        assert (
+            r["ratio"] == pytest.approx(e[r["metric_id"]], abs=1e-6)
+            if e[r["metric_id"]] is not None
+            else r["ratio"] is None
+        )
+        t = effective_target(
+            TARGETS, "75", r["metric_id"], span.end - timedelta(days=1), level=r["unit_level"]
+        )
         assert r["target"] == (t.value if t else None)
         if t is not None and r["ratio"] is not None:
             assert bool(r["met"]) == t.met(r["ratio"])
@@ -75,12 +82,19 @@ def test_headline_and_backlog_equal_kpi(loaded_store, run):
     assert (h["numerator"], h["denominator"]) == (all_row["on_time_rate_num"], all_row["on_time_rate_den"])
     (b,) = run.dicts(P.backlog_counts(False), CTX)
     assert (b["in_progress"], b["overdue"], b["due_soon"]) == (
-        all_row["in_progress"], all_row["in_progress_overdue"], all_row["due_soon"])
+        all_row["in_progress"],
+        all_row["in_progress_overdue"],
+        all_row["due_soon"],
+    )
     assert b["overdue"] > 0 and b["due_soon"] > 0
     by_level = {r["unit_level"]: r for r in kpi(loaded_store, MARCH, "level")}
     for r in run.dicts(P.backlog_counts(True), CTX):
         e = by_level[r["unit_level"]]
-        assert (r["in_progress"], r["overdue"], r["due_soon"]) == (e["in_progress"], e["in_progress_overdue"], e["due_soon"])
+        assert (r["in_progress"], r["overdue"], r["due_soon"]) == (
+            e["in_progress"],
+            e["in_progress_overdue"],
+            e["due_soon"],
+        )
 
 
 def test_backlog_seen_from_an_earlier_day_moves_only_the_clock(loaded_store, run):
@@ -88,8 +102,12 @@ def test_backlog_seen_from_an_earlier_day_moves_only_the_clock(loaded_store, run
 
     ctx = PanelContext.for_days(date(2025, 3, 1), date(2025, 3, 20))
     (b,) = run.dicts(P.backlog_counts(False), ctx)
-    ids = [r[0] for r in loaded_store.client.query(
-        f"SELECT dossier_id FROM {loaded_store.db}.dossier_state FINAL").result_rows]
+    ids = [
+        r[0]
+        for r in loaded_store.client.query(
+            f"SELECT dossier_id FROM {loaded_store.db}.dossier_state FINAL"
+        ).result_rows
+    ]
     dues = [d for d in (backlog_due(f) for f in loaded_store.facts_of(ids).values()) if d is not None]
     today = date(2025, 3, 20).toordinal()
     next_wd = CAL.next_working_day(today)
@@ -109,7 +127,10 @@ def test_trend_points_equal_kpi_of_their_day(loaded_store, run):
             assert points[LEVEL_SHORT_LABELS[e["unit_level"]]] == pytest.approx(e["on_time_rate"], abs=1e-6)
     lines = run.dicts(P.trend_targets("online_filing_rate"), CTX)
     assert {(r["series"], r["value"]) for r in lines} == {
-        ("Chỉ tiêu Cấp tỉnh", 0.7), ("Chỉ tiêu Cấp huyện", 0.3), ("Chỉ tiêu Cấp xã", 0.2)}
+        ("Chỉ tiêu Cấp tỉnh", 0.7),
+        ("Chỉ tiêu Cấp huyện", 0.3),
+        ("Chỉ tiêu Cấp xã", 0.2),
+    }
 
 
 def CTX_TZ():
@@ -137,16 +158,27 @@ def test_ranking_equals_kpi_by_unit_with_targets_and_bottom_n(loaded_store, run)
     assert gaps == sorted(gaps)
 
 
-@pytest.mark.parametrize("first, last", [(date(2025, 3, 10), date(2025, 3, 31)),  # days only
-                                         (date(2025, 2, 15), date(2025, 3, 31)),  # days + a whole month
-                                         (date(2025, 3, 1), date(2025, 3, 20))])  # days only, from the 1st
+@pytest.mark.parametrize(
+    "first, last",
+    [
+        (date(2025, 3, 10), date(2025, 3, 31)),  # days only
+        (date(2025, 2, 15), date(2025, 3, 31)),  # days + a whole month
+        (date(2025, 3, 1), date(2025, 3, 20)),
+    ],
+)  # days only, from the 1st
 def test_ranking_over_partial_months_equals_kpi(loaded_store, run, first, last):
     ctx = PanelContext.for_days(first, last, bottom_n="100", min_volume="1")
-    by_unit = {r["unit_code"]: r for r in kpi(loaded_store, Period(first, last + timedelta(days=1)), "unit", as_of=ctx.to_ms)}
+    by_unit = {
+        r["unit_code"]: r
+        for r in kpi(loaded_store, Period(first, last + timedelta(days=1)), "unit", as_of=ctx.to_ms)
+    }
     rows = run.dicts(P.ranking("rate"), ctx)
     assert len(rows) == min(100, sum(1 for r in by_unit.values() if r["on_time_rate_den"]))
     for r in rows:
-        assert (r["ended"], r["ended_ok"]) == (by_unit[r["unit_code"]]["on_time_rate_den"], by_unit[r["unit_code"]]["on_time_rate_num"])
+        assert (r["ended"], r["ended_ok"]) == (
+            by_unit[r["unit_code"]]["on_time_rate_den"],
+            by_unit[r["unit_code"]]["on_time_rate_num"],
+        )
 
 
 def test_filters_level_unit_and_field_route_to_the_right_rows(loaded_store, run):
@@ -156,14 +188,20 @@ def test_filters_level_unit_and_field_route_to_the_right_rows(loaded_store, run)
     field = max(by_field, key=lambda f: by_field[f]["on_time_rate_den"])
     ctx = PanelContext(CTX.from_ms, CTX.to_ms, {"field": [field]})
     (h,) = run.dicts(P.headline("on_time_rate", "month"), ctx)
-    assert (h["numerator"], h["denominator"]) == (by_field[field]["on_time_rate_num"], by_field[field]["on_time_rate_den"])
+    assert (h["numerator"], h["denominator"]) == (
+        by_field[field]["on_time_rate_num"],
+        by_field[field]["on_time_rate_den"],
+    )
     by_unit = {r["unit_code"]: r for r in kpi(loaded_store, MARCH, "unit")}
     unit = max(by_unit, key=lambda u: by_unit[u]["in_progress_overdue"])
     ctx = PanelContext(CTX.from_ms, CTX.to_ms, {"unit": [unit]})
     (b,) = run.dicts(P.backlog_counts(False), ctx)
     assert b["overdue"] == by_unit[unit]["in_progress_overdue"]
     (h,) = run.dicts(P.headline("on_time_rate", "month"), ctx)  # routed to the per-unit rollup
-    assert (h["numerator"], h["denominator"]) == (by_unit[unit]["on_time_rate_num"], by_unit[unit]["on_time_rate_den"])
+    assert (h["numerator"], h["denominator"]) == (
+        by_unit[unit]["on_time_rate_num"],
+        by_unit[unit]["on_time_rate_den"],
+    )
     channels = run.dicts(P.unit_breakdown("channel"), ctx)
     assert sum(r["received"] for r in channels) == by_unit[unit]["received"]
     assert {r["name"] for r in channels} <= set(P.CHANNEL_NAMES)
@@ -194,7 +232,9 @@ def test_index766_progress_equals_kpi_progress_766_per_unit(loaded_store, run):
         assert r["received"] + r["carried_over"] == e["progress_766_den"]
         assert r["progress_score"] == pytest.approx(round(20 * exact, 2))
         if e["online_payment_rate_den"]:
-            assert r["payment_dossier_online"] == pytest.approx(e["online_payment_rate_num"] / e["online_payment_rate_den"])
+            assert r["payment_dossier_online"] == pytest.approx(
+                e["online_payment_rate_num"] / e["online_payment_rate_den"]
+            )
         assert 0 <= r["so_hoa_score"] <= 4 and 0 <= r["reused_score"] <= 2
 
 
@@ -206,17 +246,39 @@ def test_dead_letters_panel_counts_the_store(loaded_store, run):
 
 def test_per_unit_rollups_equal_the_fine_rollups(loaded_store):
     c, db = loaded_store.client, loaded_store.db
-    fine = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily").result_rows
-    coarse = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily_unit").result_rows
-    level = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily_level").result_rows
-    monthly = c.query(f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_monthly_unit").result_rows
+    fine = c.query(
+        f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily"
+    ).result_rows
+    coarse = c.query(
+        f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily_unit"
+    ).result_rows
+    level = c.query(
+        f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_daily_level"
+    ).result_rows
+    monthly = c.query(
+        f"SELECT sum(received), sum(ended), sum(ended_ok), sum(working_days) FROM {db}.kpi_monthly_unit"
+    ).result_rows
     assert fine == coarse == level == monthly
-    b1 = c.query(f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
-    b2 = c.query(f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog_unit GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
-    b3 = c.query(f"SELECT unit_level, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
-    b4 = c.query(f"SELECT unit_level, due_date, sum(open) s FROM {db}.open_backlog_level GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
+    b1 = c.query(
+        f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2"
+    ).result_rows
+    b2 = c.query(
+        f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog_unit GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2"
+    ).result_rows
+    b3 = c.query(
+        f"SELECT unit_level, due_date, sum(open) s FROM {db}.open_backlog GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2"
+    ).result_rows
+    b4 = c.query(
+        f"SELECT unit_level, due_date, sum(open) s FROM {db}.open_backlog_level GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2"
+    ).result_rows
     assert b1 == b2 and b1 and b3 == b4
-    b5 = c.query(f"SELECT unit_code, sum(open) s FROM {db}.open_backlog GROUP BY 1 HAVING s != 0 ORDER BY 1").result_rows
-    b6 = c.query(f"SELECT unit_code, sum(open) s FROM {db}.open_backlog_total_unit GROUP BY 1 HAVING s != 0 ORDER BY 1").result_rows
-    b7 = c.query(f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog_due_unit GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2").result_rows
+    b5 = c.query(
+        f"SELECT unit_code, sum(open) s FROM {db}.open_backlog GROUP BY 1 HAVING s != 0 ORDER BY 1"
+    ).result_rows
+    b6 = c.query(
+        f"SELECT unit_code, sum(open) s FROM {db}.open_backlog_total_unit GROUP BY 1 HAVING s != 0 ORDER BY 1"
+    ).result_rows
+    b7 = c.query(
+        f"SELECT unit_code, due_date, sum(open) s FROM {db}.open_backlog_due_unit GROUP BY 1, 2 HAVING s != 0 ORDER BY 1, 2"
+    ).result_rows
     assert b5 == b6 and b5 and b1 == b7

@@ -17,7 +17,9 @@ def test_snapshot_png_and_html_show_the_panel_figures(loaded_store, tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     month = data["headline_on_time_month"][0]
-    on_time_commune = next(r for r in data["rates_month"] if r["metric_id"] == "on_time_rate" and r["unit_level"] == "COMMUNE")
+    on_time_commune = next(
+        r for r in data["rates_month"] if r["metric_id"] == "on_time_rate" and r["unit_level"] == "COMMUNE"
+    )
     assert fmt_percent(on_time_commune["ratio"]) in page and "≥ 96,0%" in page
     assert "Tỷ lệ hồ sơ giải quyết đúng hạn" in page and "Chưa đạt" in page
     assert month["denominator"] > 0

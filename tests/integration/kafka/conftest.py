@@ -53,9 +53,14 @@ class Service:
 
     def start(self) -> Service:
         fh = open(self.log, "ab")
-        self.proc = subprocess.Popen([PY, "-m", "motcua.cli.main", *self.args], env=self.env,
-                                     stdout=fh, stderr=subprocess.STDOUT, cwd=REPO,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [PY, "-m", "motcua.cli.main", *self.args],
+            env=self.env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
         self.starts += 1
         return self
 
@@ -113,12 +118,21 @@ class Pipeline:
         self.services: list[Service] = []
         from motcua.live.config import LiveSettings
 
-        self.settings = LiveSettings(**{k[7:].lower(): v for k, v in self.env.items()
-                                        if k.startswith("MOTCUA_") and k[7:].lower() in LiveSettings.model_fields})
+        self.settings = LiveSettings(
+            **{
+                k[7:].lower(): v
+                for k, v in self.env.items()
+                if k.startswith("MOTCUA_") and k[7:].lower() in LiveSettings.model_fields
+            }
+        )
 
     def service(self, name: str, *args: str, env: dict | None = None) -> Service:
-        s = Service(name, ["run", name, *args], {**self.env, **(env or {})},
-                    self.root / f"{name}-{len(self.services)}.log")
+        s = Service(
+            name,
+            ["run", name, *args],
+            {**self.env, **(env or {})},
+            self.root / f"{name}-{len(self.services)}.log",
+        )
         self.services.append(s)
         return s
 
@@ -152,8 +166,7 @@ class Pipeline:
         s = self.settings
         proc = self._group_offsets(admin, s.processor_app_id)
         wr = self._group_offsets(admin, s.writer_group)
-        for topic, committed in ((s.events_topic, proc), (s.facts_topic, wr),
-                                 (s.dead_letters_topic, wr)):
+        for topic, committed in ((s.events_topic, proc), (s.facts_topic, wr), (s.dead_letters_topic, wr)):
             for p, end in end_offsets(self.bootstrap, topic).items():
                 if end and committed.get((topic, p), 0) < end:
                     return False
@@ -205,16 +218,24 @@ def pipeline(kafka_broker, tmp_path):
 
 def probe(store: str, *args: str) -> dict:
     """Read a stopped store from another process (chDB: one data path per process)."""
-    out = subprocess.run([PY, "-m", "tests.integration.kafka.storeprobe", store, *args],
-                         cwd=REPO, env={**os.environ, "PYTHONPATH": PYTHONPATH},
-                         capture_output=True, check=True)
+    out = subprocess.run(
+        [PY, "-m", "tests.integration.kafka.storeprobe", store, *args],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": PYTHONPATH},
+        capture_output=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
 def replay_truth(root: Path, files: list[Path]) -> dict:
     """Ground truth: ``motcua replay`` of the same events into a fresh store, probed."""
     store = f"chdb://{root / 'replay-store'}"
-    subprocess.run([PY, "-m", "motcua.cli.main", "replay", *map(str, files), "--store", store],
-                   cwd=REPO, env={**os.environ, "PYTHONPATH": PYTHONPATH}, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [PY, "-m", "motcua.cli.main", "replay", *map(str, files), "--store", store],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": PYTHONPATH},
+        check=True,
+        capture_output=True,
+    )
     return probe(store)

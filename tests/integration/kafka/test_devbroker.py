@@ -1,4 +1,5 @@
 """The dev broker launcher against the real Kafka storage tool."""
+
 from __future__ import annotations
 
 import socket

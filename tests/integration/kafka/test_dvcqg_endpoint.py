@@ -16,16 +16,24 @@ import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
-
 from datetime import date
 
 import orjson
 import pytest
-
 from devtools.kafka_broker import free_port
-from motcua.adapters.clickhouse_store import STATE_COLUMNS
 
-from tests.unit.imports.test_dvcqg_reader import EMAIL, FAX, ID_NO, NAME, O_CALLS, PHONE, STAFF, T_ROWS, T_SNAPSHOT
+from motcua.adapters.clickhouse_store import STATE_COLUMNS
+from tests.unit.imports.test_dvcqg_reader import (
+    EMAIL,
+    FAX,
+    ID_NO,
+    NAME,
+    O_CALLS,
+    PHONE,
+    STAFF,
+    T_ROWS,
+    T_SNAPSHOT,
+)
 
 from .conftest import PY, REPO
 from .tools import kcat_binary, wait_http
@@ -72,14 +80,23 @@ sys.stdout.buffer.write(orjson.dumps(out, default=str))
 
 
 def probe(env: dict, store: str, *, tables: bool = False) -> dict:
-    out = subprocess.run([PY, "-c", PROBE, store, *(["tables"] if tables else [])], cwd=REPO, env=env,
-                         capture_output=True, check=True)
+    out = subprocess.run(
+        [PY, "-c", PROBE, store, *(["tables"] if tables else [])],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        check=True,
+    )
     return orjson.loads(out.stdout)
 
 
 def http(port: int, path: str, body: bytes, ctype: str = "application/json") -> tuple[int, dict]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST",
-                                 headers={"Content-Type": ctype, "Charset": "utf-8"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=body,
+        method="POST",
+        headers={"Content-Type": ctype, "Charset": "utf-8"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, orjson.loads(r.read())
@@ -106,41 +123,80 @@ def dossier(i: int) -> tuple[dict, list[dict]]:
     late = i % 4 == 0
     open_ = i % 7 == 3
     snap = copy.deepcopy(T_SNAPSHOT)
-    snap.update({
-        "MaHoSo": mahoso, "MaTTHC": code, "MaLinhVuc": field, "KenhThucHien": str(1 + i % 3),
-        "ChuHoSo": PERSONAL[6] if i % 2 else NAME, "SoGiayToChuHoSo": ID_NO, "MaDoiTuong": ID_NO,
-        "SoDienThoai": PERSONAL[7] if i % 2 else PHONE, "Email": PERSONAL[8] if i % 2 else EMAIL, "Fax": FAX,
-        "NgayTiepNhan": ts(day, 8, i % 60), "NgayNopHoSo": ts(day, 8, i % 60), "NgayHenTra": ts(day + 3, 17),
-        "TrangThaiHoSo": "4" if open_ else "10",
-        "NgayKetThucXuLy": "" if open_ else ts(day + (5 if late else 2), 10),
-        "NgayTra": "" if open_ else ts(day + (6 if late else 2), 15),
-        "DuocThanhToanTrucTuyen": "1" if i % 5 == 0 else "0",
-        "DinhDanhCHS": [{"LoaiDinhDanh": "1", "SoDinhDanh": ID_NO}],
-    })
+    snap.update(
+        {
+            "MaHoSo": mahoso,
+            "MaTTHC": code,
+            "MaLinhVuc": field,
+            "KenhThucHien": str(1 + i % 3),
+            "ChuHoSo": PERSONAL[6] if i % 2 else NAME,
+            "SoGiayToChuHoSo": ID_NO,
+            "MaDoiTuong": ID_NO,
+            "SoDienThoai": PERSONAL[7] if i % 2 else PHONE,
+            "Email": PERSONAL[8] if i % 2 else EMAIL,
+            "Fax": FAX,
+            "NgayTiepNhan": ts(day, 8, i % 60),
+            "NgayNopHoSo": ts(day, 8, i % 60),
+            "NgayHenTra": ts(day + 3, 17),
+            "TrangThaiHoSo": "4" if open_ else "10",
+            "NgayKetThucXuLy": "" if open_ else ts(day + (5 if late else 2), 10),
+            "NgayTra": "" if open_ else ts(day + (6 if late else 2), 15),
+            "DuocThanhToanTrucTuyen": "1" if i % 5 == 0 else "0",
+            "DinhDanhCHS": [{"LoaiDinhDanh": "1", "SoDinhDanh": ID_NO}],
+        }
+    )
     if i % 3 == 1:
         snap["DanhSachGiayToKetQua"] = []
     rows = [
-        {"MaHoSo": mahoso, "NguoiXuLy": "Cán bộ một cửa", "ChucDanh": "", "ThoiDiemXuLy": ts(day, 8, i % 60),
-         "PhongBanXuLy": "", "NoiDungXuLy": "Tiếp nhận hồ sơ", "TrangThai": "2", "NgayBatDau": "",
-         "NgayKetThucTheoQuyDinh": ""},
-        {"MaHoSo": mahoso, "NguoiXuLy": STAFF, "ChucDanh": "", "ThoiDiemXuLy": ts(day, 8, i % 60),
-         "PhongBanXuLy": "", "NoiDungXuLy": f"Tiếp nhận hồ sơ của {NAME}, SĐT {PHONE}", "TrangThai": "2",
-         "NgayBatDau": "", "NgayKetThucTheoQuyDinh": ts(day + 1, 8)},
+        {
+            "MaHoSo": mahoso,
+            "NguoiXuLy": "Cán bộ một cửa",
+            "ChucDanh": "",
+            "ThoiDiemXuLy": ts(day, 8, i % 60),
+            "PhongBanXuLy": "",
+            "NoiDungXuLy": "Tiếp nhận hồ sơ",
+            "TrangThai": "2",
+            "NgayBatDau": "",
+            "NgayKetThucTheoQuyDinh": "",
+        },
+        {
+            "MaHoSo": mahoso,
+            "NguoiXuLy": STAFF,
+            "ChucDanh": "",
+            "ThoiDiemXuLy": ts(day, 8, i % 60),
+            "PhongBanXuLy": "",
+            "NoiDungXuLy": f"Tiếp nhận hồ sơ của {NAME}, SĐT {PHONE}",
+            "TrangThai": "2",
+            "NgayBatDau": "",
+            "NgayKetThucTheoQuyDinh": ts(day + 1, 8),
+        },
     ]
     if i % 6 == 2:  # a supplement round
-        rows += [dict(rows[1], ThoiDiemXuLy=ts(day + 1, 9), NoiDungXuLy="Yêu cầu bổ sung-Thiếu bản vẽ mặt bằng",
-                      TrangThai="5"),
-                 dict(rows[1], ThoiDiemXuLy=ts(day + 1, 14), NoiDungXuLy="Tiếp nhận bổ sung", TrangThai="4")]
+        rows += [
+            dict(
+                rows[1],
+                ThoiDiemXuLy=ts(day + 1, 9),
+                NoiDungXuLy="Yêu cầu bổ sung-Thiếu bản vẽ mặt bằng",
+                TrangThai="5",
+            ),
+            dict(rows[1], ThoiDiemXuLy=ts(day + 1, 14), NoiDungXuLy="Tiếp nhận bổ sung", TrangThai="4"),
+        ]
     if not open_:
-        rows += [dict(rows[1], ThoiDiemXuLy=snap["NgayKetThucXuLy"], NoiDungXuLy="Kết thúc xử lý", TrangThai="9"),
-                 dict(rows[1], ThoiDiemXuLy=snap["NgayTra"], NoiDungXuLy="Trả kết quả", TrangThai="10"),
-                 dict(rows[0], ThoiDiemXuLy=snap["NgayKetThucXuLy"], NoiDungXuLy="Kết thúc xử lý hồ sơ",
-                      TrangThai="9")]
+        rows += [
+            dict(rows[1], ThoiDiemXuLy=snap["NgayKetThucXuLy"], NoiDungXuLy="Kết thúc xử lý", TrangThai="9"),
+            dict(rows[1], ThoiDiemXuLy=snap["NgayTra"], NoiDungXuLy="Trả kết quả", TrangThai="10"),
+            dict(
+                rows[0],
+                ThoiDiemXuLy=snap["NgayKetThucXuLy"],
+                NoiDungXuLy="Kết thúc xử lý hồ sơ",
+                TrangThai="9",
+            ),
+        ]
     return snap, rows
 
 
 def chunks(items: list, n: int = 10) -> list[list]:
-    return [items[i:i + n] for i in range(0, len(items), n)]
+    return [items[i : i + n] for i in range(0, len(items), n)]
 
 
 def requests_to_send() -> list[tuple[str, dict, object]]:
@@ -166,19 +222,30 @@ def requests_to_send() -> list[tuple[str, dict, object]]:
         hg.append((s, [dict(x, MaHoSo=code) for x in r]))
     query = {"MaDinhDanhDV": "000.00.01.H22", "isUpdating": "False"}
     out.append(("/api/SynsTTHCC/DongBoHoSoMC", query, [s for s, _r in hg]))
-    out.append(("/api/SynsTTHCC/CapNhatTienDoHoSoMC", {"MaDinhDanhDV": "000.00.01.H22"},
-                [x for _s, r in hg for x in r]))
+    out.append(
+        (
+            "/api/SynsTTHCC/CapNhatTienDoHoSoMC",
+            {"MaDinhDanhDV": "000.00.01.H22"},
+            [x for _s, r in hg for x in r],
+        )
+    )
     # a re-sent snapshot (unchanged) and a corrected one (later resolution, new due date)
     out.append(("/v1/dvcqg/DongBoHoSoMC", {"isUpdating": "True"}, [copy.deepcopy(made[5][0])]))
-    corrected = dict(copy.deepcopy(made[9][0]), NgayHenTra=ts(25, 17), NgayKetThucXuLy=ts(24, 9),
-                     NgayTra=ts(24, 10))
+    corrected = dict(
+        copy.deepcopy(made[9][0]), NgayHenTra=ts(25, 17), NgayKetThucXuLy=ts(24, 9), NgayTra=ts(24, 10)
+    )
     out.append(("/v1/dvcqg/DongBoHoSoMC", {"isUpdating": "True"}, [corrected]))
     # an open dossier resolved later: snapshot + rows
     s, r = made[3]
     done = dict(copy.deepcopy(s), TrangThaiHoSo="10", NgayKetThucXuLy=ts(20, 9), NgayTra=ts(20, 11))
     out.append(("/v1/dvcqg/DongBoHoSoMC", {"isUpdating": "True"}, [done]))
-    out.append(("/v1/dvcqg/CapNhatTienDoHoSoMC", {}, [dict(r[1], ThoiDiemXuLy=ts(20, 9), TrangThai="9",
-                                                          NoiDungXuLy="Kết thúc xử lý")]))
+    out.append(
+        (
+            "/v1/dvcqg/CapNhatTienDoHoSoMC",
+            {},
+            [dict(r[1], ThoiDiemXuLy=ts(20, 9), TrangThai="9", NoiDungXuLy="Kết thúc xử lý")],
+        )
+    )
     # one bad item among good ones: error_code 2, the good one kept
     bad = dict(copy.deepcopy(made[7][0]), MaHoSo="000.00.12.H56-250330-99999", NgayTiepNhan="20251345000000")
     good, _ = dossier(200)
@@ -205,8 +272,11 @@ def test_a_dvcqg_client_through_the_live_pipeline_equals_the_file_import(pipelin
     pipeline.env["PYTHONPATH"] = os.pathsep.join([str(REPO / "services"), str(REPO)])
     env = {"MOTCUA_API_KEYS": f"{SOURCE}:{API_KEY},other:another-key"}
     port = free_port()
-    services = [pipeline.processor(), pipeline.writer(),
-                pipeline.service("gateway", "--port", str(port), env=env)]
+    services = [
+        pipeline.processor(),
+        pipeline.writer(),
+        pipeline.service("gateway", "--port", str(port), env=env),
+    ]
     for s in services:
         s.start()
     wait_http(port)
@@ -235,7 +305,9 @@ def test_a_dvcqg_client_through_the_live_pipeline_equals_the_file_import(pipelin
     last = answers[-1]
     assert last["error_code"] == 2 and [r["code"] for r in last["rejected"]] == ["BAD_DATE"]
     # a bad session is refused
-    status, answer = http(port, "/v1/dvcqg/DongBoHoSoMC?session=" + token[:-2] + "xx", orjson.dumps(sent[9][2]))
+    status, answer = http(
+        port, "/v1/dvcqg/DongBoHoSoMC?session=" + token[:-2] + "xx", orjson.dumps(sent[9][2])
+    )
     assert (status, answer["error_code"]) == (401, 1)
 
     pipeline.wait_drained(watch=services, timeout=300)
@@ -246,15 +318,22 @@ def test_a_dvcqg_client_through_the_live_pipeline_equals_the_file_import(pipelin
     feed = tmp_path / "dvcqg-feed.jsonl"
     feed.write_bytes(b"\n".join(lines) + b"\n")
     imported = f"chdb://{tmp_path / 'import-store'}"
-    importing = ("import sys; from motcua.adapters.clickhouse_store import ClickHouseStore;"
-                 "from motcua.reference.official_calendar import default_calendar;"
-                 "from motcua.pipeline.importing import ImportOptions;"
-                 "from motcua.replay import importer as Importer;"
-                 "s = Importer(ClickHouseStore(sys.argv[1]), default_calendar(),"
-                 " ImportOptions(source_system=sys.argv[3])).import_dvcqg([sys.argv[2]]);"
-                 "assert dict(s.dead_letters) == {'BAD_DATE': 1}, s.dead_letters")
-    subprocess.run([PY, "-c", importing, imported, str(feed), SOURCE], cwd=REPO, env=pipeline.env,
-                   check=True, capture_output=True)
+    importing = (
+        "import sys; from motcua.adapters.clickhouse_store import ClickHouseStore;"
+        "from motcua.reference.official_calendar import default_calendar;"
+        "from motcua.pipeline.importing import ImportOptions;"
+        "from motcua.replay import importer as Importer;"
+        "s = Importer(ClickHouseStore(sys.argv[1]), default_calendar(),"
+        " ImportOptions(source_system=sys.argv[3])).import_dvcqg([sys.argv[2]]);"
+        "assert dict(s.dead_letters) == {'BAD_DATE': 1}, s.dead_letters"
+    )
+    subprocess.run(
+        [PY, "-c", importing, imported, str(feed), SOURCE],
+        cwd=REPO,
+        env=pipeline.env,
+        check=True,
+        capture_output=True,
+    )
     truth = probe(pipeline.env, imported)
 
     assert live["events"] > 150 and len(live["dossier_state"]) == 1 + 1 + 40 + 3 + 1
@@ -274,22 +353,42 @@ def test_a_dvcqg_client_through_the_live_pipeline_equals_the_file_import(pipelin
 
     # no personal value, token or key anywhere
     tag = pipeline.settings.events_topic.rsplit("-dossier-events", 1)[0]
-    listed = subprocess.run([kcat_binary(), "-L", "-b", pipeline.bootstrap], capture_output=True,
-                            text=True, check=True).stdout
+    listed = subprocess.run(
+        [kcat_binary(), "-L", "-b", pipeline.bootstrap], capture_output=True, text=True, check=True
+    ).stdout
     topics = sorted(set(re.findall(rf'topic "({re.escape(tag)}[^"]*)"', listed)))
     assert {pipeline.settings.events_topic, pipeline.settings.dead_letters_topic} <= set(topics)
     dumped = b""
     for topic in topics:
-        dumped += subprocess.run([kcat_binary(), "-C", "-b", pipeline.bootstrap, "-t", topic, "-e", "-q",
-                                  "-o", "beginning", "-f", "%k\t%s\n"], capture_output=True, check=True,
-                                 timeout=120).stdout
+        dumped += subprocess.run(
+            [
+                kcat_binary(),
+                "-C",
+                "-b",
+                pipeline.bootstrap,
+                "-t",
+                topic,
+                "-e",
+                "-q",
+                "-o",
+                "beginning",
+                "-f",
+                "%k\t%s\n",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        ).stdout
     assert b"000.00.12.H56-250303" in dumped  # the scan sees the data
     logs = b"".join(p.read_bytes() for p in pipeline.root.glob("*.log"))
     assert b"dvcqg sync" in logs
     tables = live["tables"]
     assert "000.00.12.H56" in tables
-    for where, text in (("topics", dumped.decode("utf-8", "replace")),
-                        ("logs", logs.decode("utf-8", "replace")), ("tables", tables)):
+    for where, text in (
+        ("topics", dumped.decode("utf-8", "replace")),
+        ("logs", logs.decode("utf-8", "replace")),
+        ("tables", tables),
+    ):
         for secret in (*PERSONAL, token, API_KEY):
             assert secret not in text, f"{secret!r} found in the {where}"
     for text in FREE_TEXTS:

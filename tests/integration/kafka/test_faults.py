@@ -37,8 +37,9 @@ def wait_members(pipeline, n: int, timeout: float = 120) -> list[dict]:
             except Exception:  # coordinator not elected yet on a fresh broker
                 time.sleep(0.5)
                 continue
-            members = [{"id": m["member_id"], "assigned": bool(m.get("member_assignment"))}
-                       for m in g["members"]]
+            members = [
+                {"id": m["member_id"], "assigned": bool(m.get("member_assignment"))} for m in g["members"]
+            ]
             if g["group_state"] == "Stable" and len(members) == n:
                 return members
             time.sleep(0.5)
@@ -48,8 +49,15 @@ def wait_members(pipeline, n: int, timeout: float = 120) -> list[dict]:
 
 
 def test_sigkill_processor_and_writer_loses_and_doubles_nothing(pipeline, tmp_path):
-    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 1), date(2025, 3, 31), seed=11,
-                      scale=0.55, duplicates=0.01, reorder=0.02)
+    lines = simulated(
+        tmp_path / "events.jsonl",
+        date(2025, 3, 1),
+        date(2025, 3, 31),
+        seed=11,
+        scale=0.55,
+        duplicates=0.01,
+        reorder=0.02,
+    )
     assert len(lines) >= 200_000
     rng = random.Random(20250301)
     chunks = [lines[i::4] for i in range(4)]  # input keeps arriving while workers die
@@ -85,8 +93,9 @@ def test_sigkill_processor_and_writer_loses_and_doubles_nothing(pipeline, tmp_pa
 
 
 def test_two_processor_workers_and_rebalances_change_nothing(pipeline, tmp_path):
-    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 1), date(2025, 3, 12), seed=21,
-                      scale=0.3, duplicates=0.02)
+    lines = simulated(
+        tmp_path / "events.jsonl", date(2025, 3, 1), date(2025, 3, 12), seed=21, scale=0.3, duplicates=0.02
+    )
     half = len(lines) // 2
     topic = pipeline.settings.events_topic
     first, writer = pipeline.processor(0), pipeline.writer()

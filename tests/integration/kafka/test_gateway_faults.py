@@ -40,8 +40,12 @@ def get(port: int, path: str) -> tuple[int, dict]:
 
 
 def timed_post(port: int, body: bytes, key: str = API_KEY) -> tuple[int, dict, float, dict]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/events", data=body, method="POST",
-                                 headers={"Content-Type": "application/x-ndjson", "X-API-Key": key})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/events",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/x-ndjson", "X-API-Key": key},
+    )
     started = time.monotonic()
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
@@ -93,8 +97,13 @@ def metric(port: int, name: str, **labels) -> float:
 def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30) -> list:
     from kafka import KafkaConsumer
 
-    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                      enable_auto_commit=False, consumer_timeout_ms=1000)
+    c = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+    )
     out: list = []
     try:
         deadline = time.monotonic() + timeout
@@ -106,13 +115,15 @@ def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30) -> 
 
 
 def gateway_env(**extra: str) -> dict:
-    return {"MOTCUA_GATEWAY_PUBLISH_TIMEOUT_S": str(PUBLISH_TIMEOUT_S),
-            "MOTCUA_GATEWAY_SHUTDOWN_S": str(SHUTDOWN_S), **extra}
+    return {
+        "MOTCUA_GATEWAY_PUBLISH_TIMEOUT_S": str(PUBLISH_TIMEOUT_S),
+        "MOTCUA_GATEWAY_SHUTDOWN_S": str(SHUTDOWN_S),
+        **extra,
+    }
 
 
 def test_a_key_bound_to_another_source_is_refused_and_its_records_are_dead_letters(pipeline, tmp_path):
-    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 4), seed=3,
-                      scale=0.05)[:5]
+    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 4), seed=3, scale=0.05)[:5]
     assert all(orjson.loads(x)["source_system"] == "motcua-dongnai" for x in lines)
     port = free_port()
     gw = pipeline.service("gateway", "--port", str(port), env=gateway_env()).start()
@@ -129,7 +140,9 @@ def test_a_key_bound_to_another_source_is_refused_and_its_records_are_dead_lette
     assert all(r["source"].startswith(f"gateway:other:{body['request_id']}") for r in records)
     assert not any(b"another-key" in m.value for m in dead)  # the key is never stored
     assert metric(port, "motcua_events_accepted_total", service="gateway") == 0
-    assert metric(port, "motcua_dead_letters_total", service="gateway", code="SOURCE_NOT_ALLOWED") == len(lines)
+    assert metric(port, "motcua_dead_letters_total", service="gateway", code="SOURCE_NOT_ALLOWED") == len(
+        lines
+    )
     # the key bound to motcua-dongnai posts the same records
     status, body = post(port, b"\n".join(lines))
     assert status == 202 and body["accepted"] == len(lines)
@@ -140,13 +153,17 @@ def test_a_key_bound_to_another_source_is_refused_and_its_records_are_dead_lette
 
 def test_a_client_stalling_in_its_body_is_timed_out(pipeline):
     port = free_port()
-    gw = pipeline.service("gateway", "--port", str(port),
-                          env=gateway_env(MOTCUA_GATEWAY_BODY_TIMEOUT_S="2")).start()
+    gw = pipeline.service(
+        "gateway", "--port", str(port), env=gateway_env(MOTCUA_GATEWAY_BODY_TIMEOUT_S="2")
+    ).start()
     wait_health(port, 200, timeout=60, svc=gw)
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(b"POST /v1/events HTTP/1.1\r\nHost: gw\r\nX-API-Key: " + API_KEY.encode()
-                     + b"\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n"
-                     + b'{"event_id": "half')
+        sock.sendall(
+            b"POST /v1/events HTTP/1.1\r\nHost: gw\r\nX-API-Key: "
+            + API_KEY.encode()
+            + b"\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n"
+            + b'{"event_id": "half'
+        )
         started = time.monotonic()
         data = b""
         while chunk := sock.recv(65536):  # until the gateway closes the connection
@@ -190,14 +207,15 @@ def test_kafka_stopped_under_running_gateways(tmp_path, monkeypatch):
     broker = Broker(tmp_path / "kafka", free_port(), free_port())
     broker.start(timeout=180)
     p = Pipeline(broker.bootstrap, tmp_path)
-    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 4), seed=4,
-                      scale=0.05)
+    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 4), seed=4, scale=0.05)
     batch = b"\n".join(lines[:20])
     quick_port, slow_port = free_port(), free_port()
-    quick = p.service("gateway", "--port", str(quick_port),
-                      env=gateway_env(MOTCUA_GATEWAY_HEALTH_INTERVAL_S="0.5")).start()
-    slow = p.service("gateway", "--port", str(slow_port),
-                     env=gateway_env(MOTCUA_GATEWAY_HEALTH_INTERVAL_S="120")).start()
+    quick = p.service(
+        "gateway", "--port", str(quick_port), env=gateway_env(MOTCUA_GATEWAY_HEALTH_INTERVAL_S="0.5")
+    ).start()
+    slow = p.service(
+        "gateway", "--port", str(slow_port), env=gateway_env(MOTCUA_GATEWAY_HEALTH_INTERVAL_S="120")
+    ).start()
     try:
         for port, svc in ((quick_port, quick), (slow_port, slow)):
             wait_health(port, 200, timeout=60, svc=svc)

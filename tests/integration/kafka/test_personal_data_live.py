@@ -21,8 +21,15 @@ from .tools import kcat_binary, post, simulated, wait_http
 
 pytestmark = pytest.mark.kafka
 
-PII = ["0912 345 678", "0912.345.678", "+84-912-345-678", "079.203.001.234", "079203001234",
-       "0792 0300 1234", "nguyen.van.an@gmail.com"]
+PII = [
+    "0912 345 678",
+    "0912.345.678",
+    "+84-912-345-678",
+    "079.203.001.234",
+    "079203001234",
+    "0792 0300 1234",
+    "nguyen.van.an@gmail.com",
+]
 NAMES = ["Nguyễn Văn An", "Lê Lợi"]
 
 
@@ -41,8 +48,13 @@ def personal_records(template: dict) -> list[bytes]:
         rejected.pop(k, None)
     return [
         # accepted, the free text not kept
-        orjson.dumps({**rejected, "event_id": "pii-reason",
-                      "reason": "Ông Nguyễn Văn An, sinh năm 1980, 123 Lê Lợi, SĐT 0912 345 678"}),
+        orjson.dumps(
+            {
+                **rejected,
+                "event_id": "pii-reason",
+                "reason": "Ông Nguyễn Văn An, sinh năm 1980, 123 Lê Lợi, SĐT 0912 345 678",
+            }
+        ),
         # refused: personal ids and fields
         ev(event_id="pii-dossier", dossier_id="079.203.001.234"),
         ev(event_id="pii-field", ho_ten="Nguyễn Văn An", email="nguyen.van.an@gmail.com"),
@@ -68,9 +80,15 @@ def test_no_personal_data_in_topics_logs_or_tables(pipeline, tmp_path):
     status, body = post(port, bad[-1], "application/json")
     assert status == 422 and body["accepted"] == 0, body
     publish_file = tmp_path / "publish.jsonl"
-    publish_file.write_bytes(b"\n".join(lines[len(lines) // 2:] + bad) + b"\n")
-    subprocess.run([PY, "-m", "motcua.cli.main", "publish", str(publish_file)], cwd=REPO,
-                   env=pipeline.env, check=True, capture_output=True, timeout=300)
+    publish_file.write_bytes(b"\n".join(lines[len(lines) // 2 :] + bad) + b"\n")
+    subprocess.run(
+        [PY, "-m", "motcua.cli.main", "publish", str(publish_file)],
+        cwd=REPO,
+        env=pipeline.env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     pipeline.wait_drained(watch=services[:2], timeout=300)
     pipeline.stop_all()
 
@@ -80,25 +98,56 @@ def test_no_personal_data_in_topics_logs_or_tables(pipeline, tmp_path):
 
     # every topic of this pipeline, keys and values
     tag = pipeline.settings.events_topic.rsplit("-dossier-events", 1)[0]
-    listed = subprocess.run([kcat_binary(), "-L", "-b", pipeline.bootstrap], capture_output=True,
-                            text=True, check=True).stdout
+    listed = subprocess.run(
+        [kcat_binary(), "-L", "-b", pipeline.bootstrap], capture_output=True, text=True, check=True
+    ).stdout
     topics = sorted(set(re.findall(rf'topic "({re.escape(tag)}[^"]*)"', listed)))
-    assert {pipeline.settings.events_topic, pipeline.settings.facts_topic,
-            pipeline.settings.dead_letters_topic} <= set(topics)
+    assert {
+        pipeline.settings.events_topic,
+        pipeline.settings.facts_topic,
+        pipeline.settings.dead_letters_topic,
+    } <= set(topics)
     assert any("changelog" in t for t in topics)
     dumped = b""
     for topic in topics:
-        dumped += subprocess.run([kcat_binary(), "-C", "-b", pipeline.bootstrap, "-t", topic, "-e", "-q",
-                                  "-o", "beginning", "-f", "%k\t%s\n"], capture_output=True, check=True,
-                                 timeout=120).stdout
+        dumped += subprocess.run(
+            [
+                kcat_binary(),
+                "-C",
+                "-b",
+                pipeline.bootstrap,
+                "-t",
+                topic,
+                "-e",
+                "-q",
+                "-o",
+                "beginning",
+                "-f",
+                "%k\t%s\n",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        ).stdout
     assert template["dossier_id"].encode() in dumped  # the scan sees the data
     logs = b"".join(p.read_bytes() for p in pipeline.root.glob("*.log"))
     assert logs
-    tables = subprocess.run([PY, "-c", (
-        "import sys; from motcua.adapters.clickhouse_store import ClickHouseStore;"
-        "from tests.integration.test_bad_input_corpus import scan_every_table;"
-        "sys.stdout.write(scan_every_table(ClickHouseStore(sys.argv[1])))"), pipeline.store],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "services"), str(REPO)])}, capture_output=True, check=True).stdout
+    tables = subprocess.run(
+        [
+            PY,
+            "-c",
+            (
+                "import sys; from motcua.adapters.clickhouse_store import ClickHouseStore;"
+                "from tests.integration.test_bad_input_corpus import scan_every_table;"
+                "sys.stdout.write(scan_every_table(ClickHouseStore(sys.argv[1])))"
+            ),
+            pipeline.store,
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "services"), str(REPO)])},
+        capture_output=True,
+        check=True,
+    ).stdout
     assert b'"redacted":true' in tables
     for where, text in (("topics", dumped), ("logs", logs), ("tables", tables)):
         text = text.decode("utf-8", "replace")

@@ -20,8 +20,15 @@ pytestmark = pytest.mark.kafka
 
 
 def test_gateway_to_clickhouse_equals_replay(pipeline, tmp_path):
-    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 1), date(2025, 3, 10), seed=5,
-                      scale=0.2, duplicates=0.02, reorder=0.05)
+    lines = simulated(
+        tmp_path / "events.jsonl",
+        date(2025, 3, 1),
+        date(2025, 3, 10),
+        seed=5,
+        scale=0.2,
+        duplicates=0.02,
+        reorder=0.05,
+    )
     port = free_port()
     services = [pipeline.processor(), pipeline.writer(), pipeline.gateway(port)]
     for s in services:
@@ -29,7 +36,7 @@ def test_gateway_to_clickhouse_equals_replay(pipeline, tmp_path):
     wait_http(port)
     accepted = 0
     for i in range(0, len(lines), 500):
-        chunk = lines[i:i + 500]
+        chunk = lines[i : i + 500]
         if i // 500 % 3 == 0:  # a JSON array
             status, body = post(port, b"[" + b",".join(chunk) + b"]", "application/json")
         elif i // 500 % 3 == 1:  # NDJSON
@@ -60,7 +67,7 @@ def test_outside_clients_and_malformed_input(pipeline, tmp_path):
     reasons; the services keep running; accepted + rejected = sent."""
     lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 6), seed=9, scale=0.1)
     third = len(lines) // 3
-    via_kcat, via_curl, after = lines[:third], lines[third:2 * third], lines[2 * third:]
+    via_kcat, via_curl, after = lines[:third], lines[third : 2 * third], lines[2 * third :]
     port = free_port()
     services = [pipeline.processor(), pipeline.writer(), pipeline.gateway(port)]
     for s in services:
@@ -70,10 +77,15 @@ def test_outside_clients_and_malformed_input(pipeline, tmp_path):
     sent = rejected_expected = 0
 
     # kcat: valid events and garbage, straight into the ingest topic (no gateway)
-    garbage = [b"this is not json", b'{"event_id": "x1", "event_type": "TELEPORTED"}',
-               b"\xc3\x01\x00\x01\x02\x03\x04\x05\x06\x07garbage-avro", b"[1, 2, 3]"]
-    kcat_produce(pipeline.bootstrap, topic, [(dossier_of(x), x) for x in via_kcat]
-                 + [(b"garbage", g) for g in garbage])
+    garbage = [
+        b"this is not json",
+        b'{"event_id": "x1", "event_type": "TELEPORTED"}',
+        b"\xc3\x01\x00\x01\x02\x03\x04\x05\x06\x07garbage-avro",
+        b"[1, 2, 3]",
+    ]
+    kcat_produce(
+        pipeline.bootstrap, topic, [(dossier_of(x), x) for x in via_kcat] + [(b"garbage", g) for g in garbage]
+    )
     sent += len(via_kcat) + len(garbage)
     rejected_expected += len(garbage)
 
@@ -130,7 +142,16 @@ def test_outside_clients_and_malformed_input(pipeline, tmp_path):
     assert rejected == rejected_expected
     assert live["events"] == len(lines)
     assert live["events"] + rejected == sent
-    assert {"BAD_JSON", "UNKNOWN_EVENT_TYPE", "PERSONAL_DATA", "OVERSIZE", "NOT_AN_OBJECT",
-            "BAD_AVRO", "UNKNOWN_SCHEMA", "MISSING_FIELD", "UNSUPPORTED_MEDIA_TYPE"} <= set(live["dead_letters"])
+    assert {
+        "BAD_JSON",
+        "UNKNOWN_EVENT_TYPE",
+        "PERSONAL_DATA",
+        "OVERSIZE",
+        "NOT_AN_OBJECT",
+        "BAD_AVRO",
+        "UNKNOWN_SCHEMA",
+        "MISSING_FIELD",
+        "UNSUPPORTED_MEDIA_TYPE",
+    } <= set(live["dead_letters"])
     truth = replay_truth(tmp_path, [tmp_path / "events.jsonl"])
     assert live["kpi"] == truth["kpi"]

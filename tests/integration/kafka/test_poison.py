@@ -39,8 +39,11 @@ def test_poison_records_between_good_ones(pipeline, tmp_path):
     s = pipeline.settings
     kcat_produce(pipeline.bootstrap, s.events_topic, [(dossier_of(x), x) for x in lines[:half]])
     kcat_produce(pipeline.bootstrap, s.events_topic, [(dossier_of(x), x) for x in poison])
-    kcat_produce(pipeline.bootstrap, s.facts_topic, [(b"junk", b"not a facts message"),
-                                                   (b"junk2", b'{"facts": {"dossier_id": 1}, "events": []}')])
+    kcat_produce(
+        pipeline.bootstrap,
+        s.facts_topic,
+        [(b"junk", b"not a facts message"), (b"junk2", b'{"facts": {"dossier_id": 1}, "events": []}')],
+    )
     kcat_produce(pipeline.bootstrap, s.dead_letters_topic, [(b"junk", b"not a dead letter")])
     kcat_produce(pipeline.bootstrap, s.events_topic, [(dossier_of(x), x) for x in lines[half:]])
     pipeline.wait_drained(watch=services, timeout=300)
@@ -51,5 +54,10 @@ def test_poison_records_between_good_ones(pipeline, tmp_path):
     dead = live.pop("dead_letters")
     assert truth.pop("dead_letters") == {}
     assert live == truth
-    assert dead == {"INSTANT_OUT_OF_RANGE": 2, "TIME_LIMIT_TOO_LONG": 1, "CONFLICTING_DUPLICATE": 1,
-                    "BAD_FACTS_MESSAGE": 2, "UNREADABLE_DEAD_LETTER": 1}
+    assert dead == {
+        "INSTANT_OUT_OF_RANGE": 2,
+        "TIME_LIMIT_TOO_LONG": 1,
+        "CONFLICTING_DUPLICATE": 1,
+        "BAD_FACTS_MESSAGE": 2,
+        "UNREADABLE_DEAD_LETTER": 1,
+    }

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.kafka
 def topic_config(admin, topic: str) -> dict:
     from kafka.admin import ConfigResource, ConfigResourceType
 
-    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)],
-                                       config_filter="modified")
+    described = admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="modified"
+    )
     return {k: v.get("value") for k, v in described["topic"][topic].items()}
 
 
@@ -26,9 +27,13 @@ def test_large_batches_allowed_on_new_and_existing_topics(kafka_broker):
     from kafka.admin import KafkaAdminClient, NewTopic
 
     tag = f"tt{os.getpid()}"
-    s = LiveSettings(kafka_bootstrap=kafka_broker, events_topic=f"{tag}-events",
-                     facts_topic=f"{tag}-facts", dead_letters_topic=f"{tag}-dead",
-                     processor_app_id=f"{tag}-processor")
+    s = LiveSettings(
+        kafka_bootstrap=kafka_broker,
+        events_topic=f"{tag}-events",
+        facts_topic=f"{tag}-facts",
+        dead_letters_topic=f"{tag}-dead",
+        processor_app_id=f"{tag}-processor",
+    )
     admin = KafkaAdminClient(bootstrap_servers=kafka_broker)
     try:
         # the facts topic as an older version created it: no message limit of its own

@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.periods import Period
 from motcua.live.writer import Writer
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 
 from .storeprobe import rollup_totals

@@ -15,10 +15,10 @@ import pytest
 
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.kafka_clients import end_offsets
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.periods import Period
 from motcua.live.writer import Writer
 from motcua.pipeline.rounds import Round, batch_events, plan_facts, write_transitions
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 
 from .storeprobe import rollup_totals
@@ -85,8 +85,7 @@ class StagedWriter(Writer):
     the insert landed: the writer retries), ``reject_final``/``reject_intent`` make that
     offset commit rejected (as a rebalance does: nothing committed)."""
 
-    def __init__(self, settings, dsn, crash=None, fail=(), reject=(), min_parts=2, skip=0,
-                 **kw):
+    def __init__(self, settings, dsn, crash=None, fail=(), reject=(), min_parts=2, skip=0, **kw):
         super().__init__(settings, store=StageStore(dsn, self.hook), **kw)
         self.crash, self.fail, self.reject = crash, set(fail), set(reject)
         self.min_parts, self.skip = min_parts, skip
@@ -107,8 +106,7 @@ class StagedWriter(Writer):
             self.round = None
 
     def armed(self) -> bool:
-        return (self.round is not None and len(self.round.parts) >= self.min_parts
-                and self.multi > self.skip)
+        return self.round is not None and len(self.round.parts) >= self.min_parts and self.multi > self.skip
 
     def hook(self, stage: str) -> None:
         if self.on_stage is not None:
@@ -172,11 +170,15 @@ def committed(pipeline) -> dict:
     admin = KafkaAdminClient(bootstrap_servers=pipeline.bootstrap)
     try:
         offs = admin.list_group_offsets(pipeline.settings.writer_group).get(
-            pipeline.settings.writer_group, {})
+            pipeline.settings.writer_group, {}
+        )
     finally:
         admin.close()
-    return {tp.partition: (om.offset, om.metadata) for tp, om in offs.items()
-            if tp.topic == pipeline.settings.facts_topic}
+    return {
+        tp.partition: (om.offset, om.metadata)
+        for tp, om in offs.items()
+        if tp.topic == pipeline.settings.facts_topic
+    }
 
 
 def wait_processed(pipeline, timeout: float = 300) -> None:
@@ -198,8 +200,6 @@ def wait_processed(pipeline, timeout: float = 300) -> None:
     raise AssertionError("the processor did not get through the events")
 
 
-
-
 def snapshot(store: ClickHouseStore) -> dict:
     """What must equal the replay: KPI rows, open backlog, row counts, and the column totals
     of every rollup table: a delta counted twice shows."""
@@ -210,9 +210,13 @@ def snapshot(store: ClickHouseStore) -> dict:
         "kpi": {by: store.kpi(period, as_of, by, cal) for by in ("all", "level", "unit")},
         "events": store.count("events"),
         "dossiers": store.count("dossier_state"),
-        "backlog": [tuple(r) for r in q(
-            f"SELECT due_date, unit_code, sum(open) AS n FROM {store.db}.open_backlog "
-            "GROUP BY due_date, unit_code HAVING n != 0 ORDER BY due_date, unit_code").result_rows],
+        "backlog": [
+            tuple(r)
+            for r in q(
+                f"SELECT due_date, unit_code, sum(open) AS n FROM {store.db}.open_backlog "
+                "GROUP BY due_date, unit_code HAVING n != 0 ORDER BY due_date, unit_code"
+            ).result_rows
+        ],
         "totals": rollup_totals(store),
     }
 
@@ -232,19 +236,16 @@ def assert_same(live: dict, expected: dict, lines: list[bytes]) -> None:
 
 
 def produce(pipeline, lines: list[bytes]) -> None:
-    kcat_produce(pipeline.bootstrap, pipeline.settings.events_topic,
-                 [(dossier_of(x), x) for x in lines])
+    kcat_produce(pipeline.bootstrap, pipeline.settings.events_topic, [(dossier_of(x), x) for x in lines])
 
 
 def test_a_writer_dying_at_every_stage_of_multi_partition_rounds(pipeline, tmp_path, chdb_path):
-    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 11), seed=7,
-                      scale=0.15)
-    settings = pipeline.settings.model_copy(update={"writer_batch_size": 400,
-                                                    "writer_batch_seconds": 0.2})
+    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 11), seed=7, scale=0.15)
+    settings = pipeline.settings.model_copy(update={"writer_batch_size": 400, "writer_batch_seconds": 0.2})
     dsn = f"chdb://{chdb_path}?database=rounds_crash"
     processor = pipeline.processor().start()
     crashing = threading.Event()
-    chunks = [lines[i:i + 150] for i in range(0, len(lines), 150)]
+    chunks = [lines[i : i + 150] for i in range(0, len(lines), 150)]
 
     def feed():  # input keeps arriving while writers die
         for chunk in chunks:
@@ -254,8 +255,9 @@ def test_a_writer_dying_at_every_stage_of_multi_partition_rounds(pipeline, tmp_p
 
     crashing.set()
     produce(pipeline, chunks.pop(0))
-    assert wait_until(lambda: sum(end_offsets(pipeline.bootstrap, settings.facts_topic).values()),
-                      180), "the processor produced no facts"
+    assert wait_until(lambda: sum(end_offsets(pipeline.bootstrap, settings.facts_topic).values()), 180), (
+        "the processor produced no facts"
+    )
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     crashes = []
@@ -265,8 +267,14 @@ def test_a_writer_dying_at_every_stage_of_multi_partition_rounds(pipeline, tmp_p
             # even: dies in the first round of >= 2 partitions it writes (often the re-form
             # of the last crash's round); odd: a later one. Second pass: rounds cut to two
             # partitions by a tight metadata limit.
-            w = StagedWriter(settings, dsn, crash=stage, skip=i % 2, max_backoff_s=0.2,
-                             **({"max_metadata_bytes": 40} if i >= len(STAGES) else {}))
+            w = StagedWriter(
+                settings,
+                dsn,
+                crash=stage,
+                skip=i % 2,
+                max_backoff_s=0.2,
+                **({"max_metadata_bytes": 40} if i >= len(STAGES) else {}),
+            )
             run_until_crash(w)
             assert w.crashed is not None, f"writer {i} never reached stage {stage}"
             crashes.append((stage, len(w.crashed[1].parts), bool(w.reformed)))
@@ -288,24 +296,27 @@ def test_a_writer_dying_at_every_stage_of_multi_partition_rounds(pipeline, tmp_p
             thread.join(60)
         processor.stop()
     assert all(parts >= 2 for _stage, parts, _ in crashes), crashes
-    assert {parts for _stage, parts, _ in crashes[len(STAGES):]} == {2}, crashes
+    assert {parts for _stage, parts, _ in crashes[len(STAGES) :]} == {2}, crashes
     assert any(reformed for *_, reformed in crashes), crashes
     assert_same(snapshot(last.store), truth(chdb_path, "rounds_crash", lines), lines)
 
 
 def test_failures_at_every_stage_of_a_round_are_retried(pipeline, tmp_path, chdb_path):
-    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 9), seed=8,
-                      scale=0.12)
-    settings = pipeline.settings.model_copy(update={"writer_batch_size": 400,
-                                                    "writer_batch_seconds": 0.2})
+    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 9), seed=8, scale=0.12)
+    settings = pipeline.settings.model_copy(update={"writer_batch_size": 400, "writer_batch_seconds": 0.2})
     dsn = f"chdb://{chdb_path}?database=rounds_fail"
-    w = StagedWriter(settings, dsn, fail=("events", "read", "rollup", "backlog", "states"),
-                     reject=("reject_intent", "reject_final"), max_backoff_s=0.2)
+    w = StagedWriter(
+        settings,
+        dsn,
+        fail=("events", "read", "rollup", "backlog", "states"),
+        reject=("reject_intent", "reject_final"),
+        max_backoff_s=0.2,
+    )
     processor = pipeline.processor().start()
     thread = start(w)
     try:
         for i in range(0, len(lines), 300):
-            produce(pipeline, lines[i:i + 300])
+            produce(pipeline, lines[i : i + 300])
             time.sleep(0.2)
         pipeline.wait_drained(watch=[processor])
     finally:
@@ -349,8 +360,11 @@ class SplitWriter(StagedWriter):
         except Exception:
             return False
         members = tuple(sorted(m["member_id"] for m in g["members"]))
-        if not (g["group_state"] == "Stable" and len(members) == 2
-                and all(m.get("member_assignment") for m in g["members"])):
+        if not (
+            g["group_state"] == "Stable"
+            and len(members) == 2
+            and all(m.get("member_assignment") for m in g["members"])
+        ):
             self.settled = None
             return False
         if self.settled is None or self.settled[0] != members:
@@ -371,11 +385,11 @@ def test_a_round_split_between_two_writers(pipeline, tmp_path, chdb_path, crash_
     commit only their own: together (both read the written facts before either writes), or
     one after the other (W1 has gone on with later rounds of its partitions before W2
     re-forms)."""
-    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 9), seed=9,
-                      scale=0.1)
+    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 9), seed=9, scale=0.1)
     half = len(lines) // 2
-    settings = pipeline.settings.model_copy(update={"writer_batch_size": 100_000,
-                                                    "writer_batch_seconds": 1.0})
+    settings = pipeline.settings.model_copy(
+        update={"writer_batch_size": 100_000, "writer_batch_seconds": 1.0}
+    )
     name = f"rounds_split_{crash_at}"
     dsn = f"chdb://{chdb_path}?database={name}"
     processor = pipeline.processor().start()
@@ -388,8 +402,9 @@ def test_a_round_split_between_two_writers(pipeline, tmp_path, chdb_path, crash_
         assert w0.crashed is not None
         r = w0.crashed[1]
         assert [p for p, _f, _l in r.parts] == [0, 1, 2, 3]
-        assert all(Round.from_commit(r.topic, p, off, meta) == r
-                   for p, (off, meta) in committed(pipeline).items())
+        assert all(
+            Round.from_commit(r.topic, p, off, meta) == r for p, (off, meta) in committed(pipeline).items()
+        )
 
         short = settings.model_copy(update={"writer_batch_size": 400, "writer_batch_seconds": 0.2})
         barrier = threading.Barrier(2, timeout=60)
@@ -419,11 +434,23 @@ def test_a_round_split_between_two_writers(pipeline, tmp_path, chdb_path, crash_
         threads += [start(w1), start(w2)]
         produce(pipeline, lines[half:])
         if not together:
-            assert wait_until(first_done.is_set, 300), ("W1 did not go on after re-forming", [
-                (sorted(w.consumer.assignment()), sorted(w.unchecked), w.intents, w.reformed,
-                 w.flushed_batches) for w in (w1, w2)], [t.is_alive() for t in threads])
+            assert wait_until(first_done.is_set, 300), (
+                "W1 did not go on after re-forming",
+                [
+                    (
+                        sorted(w.consumer.assignment()),
+                        sorted(w.unchecked),
+                        w.intents,
+                        w.reformed,
+                        w.flushed_batches,
+                    )
+                    for w in (w1, w2)
+                ],
+                [t.is_alive() for t in threads],
+            )
         assert wait_until(lambda: w1.reformed and w2.reformed, 300), [
-            (w.reformed, sorted(w.unchecked), w.intents, w.flushed_batches) for w in (w1, w2)]
+            (w.reformed, sorted(w.unchecked), w.intents, w.flushed_batches) for w in (w1, w2)
+        ]
         pipeline.wait_drained(watch=[processor])
     finally:
         for w in writers:
@@ -453,8 +480,7 @@ def test_an_intent_of_the_previous_version_is_re_formed(pipeline, tmp_path, chdb
     from kafka import KafkaConsumer, TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 8), seed=10,
-                      scale=0.05)
+    lines = simulated(tmp_path / "events.jsonl", date(2025, 3, 3), date(2025, 3, 8), seed=10, scale=0.05)
     s = pipeline.settings
     dsn = f"chdb://{chdb_path}?database=rounds_legacy"
     processor = pipeline.processor().start()
@@ -467,8 +493,12 @@ def test_an_intent_of_the_previous_version_is_re_formed(pipeline, tmp_path, chdb
         assert last0 > 10 and last1 > 10
         # what the previous version wrote of partition 0's batch before dying: the events,
         # then write_transitions(token_prefix=<topic>:0:0-N) up to its rollup insert
-        reader = KafkaConsumer(bootstrap_servers=pipeline.bootstrap, group_id=None,
-                               enable_auto_commit=False, auto_offset_reset="earliest")
+        reader = KafkaConsumer(
+            bootstrap_servers=pipeline.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
         tp0, tp1 = TopicPartition(s.facts_topic, 0), TopicPartition(s.facts_topic, 1)
         reader.assign([tp0])
         records = []
@@ -486,15 +516,19 @@ def test_an_intent_of_the_previous_version_is_re_formed(pipeline, tmp_path, chdb
         token = f"{s.facts_topic}:0:0-{last0}"
         events, payloads = batch_events(messages)
         old.insert_events(events, payloads, token=f"events:{token}")
-        transitions = plan_facts(messages, old.facts_of(list({m["facts"]["dossier_id"]
-                                                               for m in messages})))
+        transitions = plan_facts(messages, old.facts_of(list({m["facts"]["dossier_id"] for m in messages})))
         assert transitions
         with pytest.raises(Crash):
             write_transitions(old, transitions, token_prefix=token)
-        intents = KafkaConsumer(bootstrap_servers=pipeline.bootstrap, group_id=s.writer_group,
-                                enable_auto_commit=False)
-        intents.commit({tp0: OffsetAndMetadata(0, orjson.dumps({"last": last0}).decode(), -1),
-                        tp1: OffsetAndMetadata(0, orjson.dumps({"last": last1}).decode(), -1)})
+        intents = KafkaConsumer(
+            bootstrap_servers=pipeline.bootstrap, group_id=s.writer_group, enable_auto_commit=False
+        )
+        intents.commit(
+            {
+                tp0: OffsetAndMetadata(0, orjson.dumps({"last": last0}).decode(), -1),
+                tp1: OffsetAndMetadata(0, orjson.dumps({"last": last1}).decode(), -1),
+            }
+        )
         intents.close(autocommit=False)
 
         w = StagedWriter(s, dsn)
@@ -506,5 +540,7 @@ def test_an_intent_of_the_previous_version_is_re_formed(pipeline, tmp_path, chdb
             thread.join(60)
         processor.stop()
     assert {(r.topic, r.parts, tuple(owned)) for r, owned in w.reformed} == {
-        (s.facts_topic, ((0, 0, last0),), (0,)), (s.facts_topic, ((1, 0, last1),), (1,))}
+        (s.facts_topic, ((0, 0, last0),), (0,)),
+        (s.facts_topic, ((1, 0, last1),), (1,)),
+    }
     assert_same(snapshot(w.store), truth(chdb_path, "rounds_legacy", lines), lines)

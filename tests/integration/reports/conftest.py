@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import derive_facts, fold
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 
@@ -42,6 +42,5 @@ def sim_store(chdb_path, sim_events):
     from motcua.adapters.clickhouse_store import ClickHouseStore
 
     store = ClickHouseStore(f"chdb://{chdb_path}?database=reports_sim")
-    EmbeddedPipeline(store, default_calendar()).ingest(
-        (f"s:{i}", e) for i, e in enumerate(sim_events))
+    EmbeddedPipeline(store, default_calendar()).ingest((f"s:{i}", e) for i, e in enumerate(sim_events))
     return store

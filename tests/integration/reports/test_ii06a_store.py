@@ -7,9 +7,9 @@ import orjson
 from typer.testing import CliRunner
 
 from motcua.cli.main import app
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.ii06a import FIGURES, build_report, figures_from_kpi
 from motcua.domain.periods import parse_period
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.reports.data import ii06a_from_store
 from tests.integration.reports.conftest import store_dsn
@@ -32,7 +32,7 @@ def test_hand_built_scenario_through_chdb(store):
 def _sum(rows, key_fn=lambda r: ()):
     out: dict = {}
     for r in rows:
-        acc = out.setdefault(key_fn(r), {k: 0 for k in FIGURES})
+        acc = out.setdefault(key_fn(r), dict.fromkeys(FIGURES, 0))
         for k, v in figures_from_kpi(r).items():
             acc[k] += v
     return out
@@ -64,8 +64,9 @@ def test_simulated_quarter_reconciles_with_kpi_rows(sim_store):
 
 
 def test_cli_json_equals_the_domain_report(sim_store):
-    res = runner.invoke(app, ["report", "ii06a", "--period", "2025-03", "--format", "json",
-                              "--store", store_dsn(sim_store)])
+    res = runner.invoke(
+        app, ["report", "ii06a", "--period", "2025-03", "--format", "json", "--store", store_dsn(sim_store)]
+    )
     assert res.exit_code == 0, res.output
     doc = orjson.loads(res.stdout)
     month = parse_period("2025-03")
@@ -80,20 +81,38 @@ def test_cli_filters_and_files(sim_store, tmp_path):
     month = parse_period("2025-03")
     full = ii06a_from_store(sim_store, month, cal, now_ms=month.period.end_ms)
     unit = full.levels[0].units[0].unit_code
-    res = runner.invoke(app, ["report", "ii06a", "--period", "2025-03", "--unit", unit,
-                              "--format", "json", "--store", dsn])
+    res = runner.invoke(
+        app, ["report", "ii06a", "--period", "2025-03", "--unit", unit, "--format", "json", "--store", dsn]
+    )
     assert res.exit_code == 0, res.output
     assert {r["unit_code"] for r in orjson.loads(res.stdout)["rows"]} == {unit}
-    res = runner.invoke(app, ["report", "ii06a", "--period", "2025-03", "--level", "commune",
-                              "--format", "csv", "--store", dsn])
+    res = runner.invoke(
+        app,
+        ["report", "ii06a", "--period", "2025-03", "--level", "commune", "--format", "csv", "--store", dsn],
+    )
     assert res.exit_code == 0, res.output
     lines = res.stdout.strip().splitlines()
     assert lines[0].startswith("period_from,period_to,unit_code,unit_level,field_code")
     assert all(",COMMUNE," in line for line in lines[1:])
     for fmt in ("xlsx", "docx"):
         out = tmp_path / f"f.{fmt}"
-        res = runner.invoke(app, ["report", "ii06a", "--period", "2025-03", "--kind", "quarter",
-                                  "--format", fmt, "--out", str(out), "--store", dsn])
+        res = runner.invoke(
+            app,
+            [
+                "report",
+                "ii06a",
+                "--period",
+                "2025-03",
+                "--kind",
+                "quarter",
+                "--format",
+                fmt,
+                "--out",
+                str(out),
+                "--store",
+                dsn,
+            ],
+        )
         assert res.exit_code == 0, res.output
         assert out.stat().st_size > 5000
 

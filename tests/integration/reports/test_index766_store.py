@@ -7,10 +7,10 @@ from typer.testing import CliRunner
 
 from motcua.adapters.clickhouse_reports import counters_by
 from motcua.cli.main import app
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.index766 import GROUPS, ScoringConfig, additive_counters
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import parse_period
+from motcua.reference.official_calendar import default_calendar
 from motcua.reports.data import index766_from_store, index766_items, online_service_lookup
 from tests.integration.reports.conftest import store_dsn
 
@@ -31,9 +31,13 @@ def test_index766_store_equals_pure(sim_store, sim_facts):
     as_of = q.period.end_ms
     got = index766_from_store(sim_store, q, cal, as_of, by_unit=True)
     pure = index766_items(
-        kpi_rows(sim_facts, q.period, as_of, "all", cal), kpi_rows(sim_facts, q.period, as_of, "unit", cal),
+        kpi_rows(sim_facts, q.period, as_of, "all", cal),
+        kpi_rows(sim_facts, q.period, as_of, "unit", cal),
         additive_counters(sim_facts, q.start.toordinal(), q.end.toordinal(), KEYS),
-        ScoringConfig(), online_service_lookup(), by_unit=True)
+        ScoringConfig(),
+        online_service_lookup(),
+        by_unit=True,
+    )
     assert got == pure
     province = got[0]
     assert province["unit_code"] == "" and set(province["groups"]) == set(GROUPS)
@@ -52,15 +56,17 @@ def test_cli_index766_json_and_xlsx(sim_store, tmp_path):
 
     runner = CliRunner()
     dsn = store_dsn(sim_store)
-    res = runner.invoke(app, ["index766", "--period", "2025-Q1", "--by", "unit", "--format", "json",
-                              "--store", dsn])
+    res = runner.invoke(
+        app, ["index766", "--period", "2025-Q1", "--by", "unit", "--format", "json", "--store", dsn]
+    )
     assert res.exit_code == 0, res.output
     doc = orjson.loads(res.stdout)
     assert doc["period"] == {"from": "2025-01-01", "to": "2025-04-01"}
     assert doc["units"][0]["unit_code"] == "" and len(doc["units"]) > 20
     out = tmp_path / "i.xlsx"
-    res = runner.invoke(app, ["index766", "--period", "2025-Q1", "--format", "xlsx", "--out", str(out),
-                              "--store", dsn])
+    res = runner.invoke(
+        app, ["index766", "--period", "2025-Q1", "--format", "xlsx", "--out", str(out), "--store", dsn]
+    )
     assert res.exit_code == 0, res.output
     wb = load_workbook(out)
     ws = wb["Điểm theo nhóm"]

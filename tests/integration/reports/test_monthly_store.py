@@ -15,8 +15,21 @@ runner = CliRunner()
 
 def test_monthly_docx_from_the_store(sim_store, tmp_path):
     out = tmp_path / "thang.docx"
-    res = runner.invoke(app, ["report", "monthly", "--month", "2025-03", "--format", "docx",
-                              "--out", str(out), "--store", store_dsn(sim_store)])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            "monthly",
+            "--month",
+            "2025-03",
+            "--format",
+            "docx",
+            "--out",
+            str(out),
+            "--store",
+            store_dsn(sim_store),
+        ],
+    )
     assert res.exit_code == 0, res.output
     d = docx.Document(out)
     text = "\n".join(p.text for p in d.paragraphs)
@@ -32,7 +45,20 @@ def test_monthly_docx_from_the_store(sim_store, tmp_path):
 @pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed: PDF export not tested")
 def test_monthly_pdf_from_the_store(sim_store, tmp_path):
     out = tmp_path / "thang.pdf"
-    res = runner.invoke(app, ["report", "monthly", "--month", "2025-03", "--format", "pdf",
-                              "--out", str(out), "--store", store_dsn(sim_store)])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            "monthly",
+            "--month",
+            "2025-03",
+            "--format",
+            "pdf",
+            "--out",
+            str(out),
+            "--store",
+            store_dsn(sim_store),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert out.read_bytes()[:5] == b"%PDF-"

@@ -13,12 +13,11 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from motcua.cli.main import app
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.formatting import fmt_int
 from motcua.domain.ii06a import build_report
 from motcua.domain.metrics import kpi_rows
-from motcua.domain.periods import Period
-from motcua.domain.periods import parse_period
+from motcua.domain.periods import Period, parse_period
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.settings import PACKAGE_TARGETS
 from motcua.simulate import simulate
@@ -35,7 +34,12 @@ def _recode(events, province: str, tag: str):
     (dossier and event ids made distinct)."""
     out = []
     for e in events:
-        e = dict(e, province_code=province, dossier_id=f"{tag}-{e['dossier_id']}", event_id=f"{tag}-{e['event_id']}")
+        e = dict(
+            e,
+            province_code=province,
+            dossier_id=f"{tag}-{e['dossier_id']}",
+            event_id=f"{tag}-{e['event_id']}",
+        )
         out.append(e)
     return out
 
@@ -74,8 +78,10 @@ def _pure_ii06a(events):
 
 
 def _ii06a_json(store, *args):
-    res = runner.invoke(app, ["report", "ii06a", "--period", "2025-03", "--format", "json",
-                              "--store", store_dsn(store), *args])
+    res = runner.invoke(
+        app,
+        ["report", "ii06a", "--period", "2025-03", "--format", "json", "--store", store_dsn(store), *args],
+    )
     assert res.exit_code == 0, res.output
     return orjson.loads(res.stdout), res
 
@@ -98,14 +104,44 @@ def test_ii06a_shows_the_province_asked_for(multi_store, provinces_events):
 def test_ii06a_documents_name_the_province(multi_store, tmp_path):
     dsn = store_dsn(multi_store)
     out = tmp_path / "hn.xlsx"
-    res = runner.invoke(app, ["report", "ii06a", "--period", "2025-03", "--province", "01", "--format", "xlsx",
-                              "--out", str(out), "--store", dsn])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            "ii06a",
+            "--period",
+            "2025-03",
+            "--province",
+            "01",
+            "--format",
+            "xlsx",
+            "--out",
+            str(out),
+            "--store",
+            dsn,
+        ],
+    )
     assert res.exit_code == 0, res.output
     s = load_workbook(out)["Tổng hợp"]
     assert s["A3"].value == "Thành phố Hà Nội" and s["B9"].value == "TỔNG SỐ (toàn thành phố)"
     out = tmp_path / "x.docx"
-    res = runner.invoke(app, ["report", "ii06a", "--period", "2025-03", "--province", "99", "--format", "docx",
-                              "--out", str(out), "--store", dsn])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            "ii06a",
+            "--period",
+            "2025-03",
+            "--province",
+            "99",
+            "--format",
+            "docx",
+            "--out",
+            str(out),
+            "--store",
+            dsn,
+        ],
+    )
     assert res.exit_code == 0, res.output
     texts = [p.text for p in docx.Document(out).paragraphs]
     assert "Tỉnh/thành phố mã 99" in texts
@@ -115,14 +151,29 @@ def test_ii06a_documents_name_the_province(multi_store, tmp_path):
 
 def test_monthly_report_of_a_city(multi_store, provinces_events, tmp_path):
     out = tmp_path / "hn.docx"
-    res = runner.invoke(app, ["report", "monthly", "--month", "2025-03", "--province", "01", "--out", str(out),
-                              "--store", store_dsn(multi_store)])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            "monthly",
+            "--month",
+            "2025-03",
+            "--province",
+            "01",
+            "--out",
+            str(out),
+            "--store",
+            store_dsn(multi_store),
+        ],
+    )
     assert res.exit_code == 0, res.output
     d = docx.Document(out)
     left = d.tables[0].rows[0].cells[0].text
     assert left.startswith("UBND THÀNH PHỐ HÀ NỘI") and "SỞ NỘI VỤ" in left and "TỈNH" not in left
     assert d.tables[0].rows[1].cells[1].text.startswith("Hà Nội, ngày ")
-    received = kpi_rows(_facts(provinces_events["01"]), MONTH.period, MONTH.period.end_ms, "all", cal)[0]["received"]
+    received = kpi_rows(_facts(provinces_events["01"]), MONTH.period, MONTH.period.end_ms, "all", cal)[0][
+        "received"
+    ]
     text = "\n".join(p.text for p in d.paragraphs)
     assert f"toàn thành phố tiếp nhận mới {fmt_int(received)} hồ sơ" in text
     # Hà Nội has no targets in the plan file: no target is claimed
@@ -131,8 +182,21 @@ def test_monthly_report_of_a_city(multi_store, provinces_events, tmp_path):
 
 def test_monthly_report_of_an_unknown_province_code(multi_store, tmp_path):
     out = tmp_path / "x.docx"
-    res = runner.invoke(app, ["report", "monthly", "--month", "2025-03", "--province", "99", "--out", str(out),
-                              "--store", store_dsn(multi_store)])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            "monthly",
+            "--month",
+            "2025-03",
+            "--province",
+            "99",
+            "--out",
+            str(out),
+            "--store",
+            store_dsn(multi_store),
+        ],
+    )
     assert res.exit_code == 0, res.output
     d = docx.Document(out)
     assert d.tables[0].rows[0].cells[0].text.startswith("UBND TỈNH/THÀNH PHỐ MÃ 99")
@@ -141,8 +205,11 @@ def test_monthly_report_of_an_unknown_province_code(multi_store, tmp_path):
 
 def test_a_province_without_dossiers_is_refused_clearly(multi_store):
     dsn = store_dsn(multi_store)
-    for args in (["report", "ii06a", "--period", "2025-03"], ["report", "monthly", "--month", "2025-03"],
-                 ["index766", "--period", "2025-Q1"]):
+    for args in (
+        ["report", "ii06a", "--period", "2025-03"],
+        ["report", "monthly", "--month", "2025-03"],
+        ["index766", "--period", "2025-Q1"],
+    ):
         res = runner.invoke(app, args + ["--province", "42", "--store", dsn])
         said = " ".join(res.output.split())
         assert res.exit_code == 2, (args, res.output)
@@ -156,20 +223,47 @@ def test_index766_and_targets_check_follow_the_province(multi_store, provinces_e
     dsn = store_dsn(multi_store)
     q1 = parse_period("2025-Q1", official=False)
     for code in ("75", "01"):
-        res = runner.invoke(app, ["index766", "--period", "2025-Q1", "--province", code, "--format", "json",
-                                  "--store", dsn])
+        res = runner.invoke(
+            app, ["index766", "--period", "2025-Q1", "--province", code, "--format", "json", "--store", dsn]
+        )
         assert res.exit_code == 0, res.output
         doc = orjson.loads(res.stdout)
         assert doc["province"]["code"] == code
         pure = kpi_rows(_facts(provinces_events[code]), q1.period, q1.period.end_ms, "all", cal)[0]
-        assert doc["units"][0]["counts"]["PROGRESS"] == {"numerator": pure["progress_766_num"],
-                                                          "denominator": pure["progress_766_den"]}
-    res = runner.invoke(app, ["targets", "check", "--from", "2025-03-01", "--to", "2025-03-15", "--format", "json",
-                              "--province", "75", "--file", str(PACKAGE_TARGETS), "--store", dsn])
+        assert doc["units"][0]["counts"]["PROGRESS"] == {
+            "numerator": pure["progress_766_num"],
+            "denominator": pure["progress_766_den"],
+        }
+    res = runner.invoke(
+        app,
+        [
+            "targets",
+            "check",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-15",
+            "--format",
+            "json",
+            "--province",
+            "75",
+            "--file",
+            str(PACKAGE_TARGETS),
+            "--store",
+            dsn,
+        ],
+    )
     assert res.exit_code in (0, 1), res.output
     rows = orjson.loads(res.stdout)
-    pure = {r["unit_level"]: r for r in kpi_rows(_facts(provinces_events["75"]),
-                                                  Period(date(2025, 3, 1), date(2025, 3, 15)),
-                                                  Period(date(2025, 3, 1), date(2025, 3, 15)).end_ms, "level", cal)}
+    pure = {
+        r["unit_level"]: r
+        for r in kpi_rows(
+            _facts(provinces_events["75"]),
+            Period(date(2025, 3, 1), date(2025, 3, 15)),
+            Period(date(2025, 3, 1), date(2025, 3, 15)).end_ms,
+            "level",
+            cal,
+        )
+    }
     on_time = [r for r in rows if r["metric"] == "on_time_rate"]
     assert on_time and all(r["denominator"] == pure[r["unit_level"]]["on_time_rate_den"] for r in on_time)

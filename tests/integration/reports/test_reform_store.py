@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from motcua.cli.main import app
 from motcua.domain.calendar import local_midnight_ms
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.ii06a import build_report
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import parse_period
+from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
 from motcua.simulate import simulate
 from tests.integration.reports.conftest import facts_of_events, store_dsn
@@ -38,10 +38,23 @@ def _as_binh_phuoc(events):
     """Simulated dossiers as Bình Phước's source sent them: province "70", units H70.*."""
     out = []
     for e in events:
-        e = {k: (v.replace("H75.", "H70.") if isinstance(v, str) and k in
-                 ("unit_code", "transferred_to_unit", "dossier_id", "event_id") else v) for k, v in e.items()}
-        out.append(dict(e, province_code="70", source_system="motcua-binhphuoc",
-                        dossier_id="bp-" + e["dossier_id"], event_id="bp-" + e["event_id"]))
+        e = {
+            k: (
+                v.replace("H75.", "H70.")
+                if isinstance(v, str) and k in ("unit_code", "transferred_to_unit", "dossier_id", "event_id")
+                else v
+            )
+            for k, v in e.items()
+        }
+        out.append(
+            dict(
+                e,
+                province_code="70",
+                source_system="motcua-binhphuoc",
+                dossier_id="bp-" + e["dossier_id"],
+                event_id="bp-" + e["event_id"],
+            )
+        )
     return out
 
 
@@ -80,8 +93,9 @@ def _pure(events, rp, by):
 
 
 def _ii06a(store, period, *args):
-    res = runner.invoke(app, ["report", "ii06a", "--period", period, "--format", "json",
-                              "--store", store_dsn(store), *args])
+    res = runner.invoke(
+        app, ["report", "ii06a", "--period", period, "--format", "json", "--store", store_dsn(store), *args]
+    )
     assert res.exit_code == 0, res.output
     return orjson.loads(res.stdout), " ".join(res.output.split())
 
@@ -106,8 +120,23 @@ def test_the_2025_document_names_the_former_provinces(reform_store, tmp_path):
     dsn = store_dsn(reform_store)
     for period, noted in (("2025-06", True), ("2025-08", False)):
         out = tmp_path / f"{period}.docx"
-        res = runner.invoke(app, ["report", "ii06a", "--period", period, "--province", "75", "--format", "docx",
-                                  "--out", str(out), "--store", dsn])
+        res = runner.invoke(
+            app,
+            [
+                "report",
+                "ii06a",
+                "--period",
+                period,
+                "--province",
+                "75",
+                "--format",
+                "docx",
+                "--out",
+                str(out),
+                "--store",
+                dsn,
+            ],
+        )
         assert res.exit_code == 0, res.output
         texts = [p.text for p in docx.Document(out).paragraphs]
         assert (MERGED_NOTE in texts) is noted, period
@@ -122,8 +151,9 @@ def test_the_2026_monthly_report_compares_with_the_merged_year_before(reform_sto
     assert choice.province.store_codes == ("70", "75") and choice.needs_filter
     scoped = province_scope(reform_store, choice.province.store_codes)
     rp = parse_period("2026-06")
-    d = monthly_from_store(scoped, rp, cal, rp.period.end_ms + 1, [], "75", "Đồng Nai", months=2,
-                           scope=choice.province)
+    d = monthly_from_store(
+        scoped, rp, cal, rp.period.end_ms + 1, [], "75", "Đồng Nai", months=2, scope=choice.province
+    )
     assert d.year_ago == JUNE_25
     both = _pure(reform_events["dn"] + reform_events["bp"], JUNE_25, "all")[0]
     alone = _pure(reform_events["dn"], JUNE_25, "all")[0]
@@ -141,8 +171,21 @@ def test_the_2026_monthly_report_compares_with_the_merged_year_before(reform_sto
     dn_stp = [r for r in _pure(reform_events["dn"], JUNE_25, "unit") if r["unit_code"] == "H75.SO.STP"]
     assert stp["received"] > (dn_stp[0]["received"] if dn_stp else 0)
     out = tmp_path / "2026-06.docx"
-    res = runner.invoke(app, ["report", "monthly", "--month", "2026-06", "--province", "Đồng Nai",
-                              "--out", str(out), "--store", store_dsn(reform_store)])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            "monthly",
+            "--month",
+            "2026-06",
+            "--province",
+            "Đồng Nai",
+            "--out",
+            str(out),
+            "--store",
+            store_dsn(reform_store),
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = docx.Document(out)
     texts = [p.text for p in doc.paragraphs]
@@ -160,10 +203,24 @@ def test_a_former_unit_follows_its_successor_in_the_comparison():
     assert successor_unit("H70.SO.STP") == "H75.SO.STP"
     assert successor_unit("H75.H.01") == successor_of("H75.H.01")
     assert successor_unit("H75.X.26068") == "H75.X.26068"
-    rows = [{"unit_code": "H70.SO.STP", "unit_level": "PROVINCE", "on_time_rate_num": 1, "on_time_rate_den": 4,
-             "on_time_rate": 0.25, "received": 4},
-            {"unit_code": "H75.SO.STP", "unit_level": "PROVINCE", "on_time_rate_num": 6, "on_time_rate_den": 6,
-             "on_time_rate": 1.0, "received": 6}]
+    rows = [
+        {
+            "unit_code": "H70.SO.STP",
+            "unit_level": "PROVINCE",
+            "on_time_rate_num": 1,
+            "on_time_rate_den": 4,
+            "on_time_rate": 0.25,
+            "received": 4,
+        },
+        {
+            "unit_code": "H75.SO.STP",
+            "unit_level": "PROVINCE",
+            "on_time_rate_num": 6,
+            "on_time_rate_den": 6,
+            "on_time_rate": 1.0,
+            "received": 6,
+        },
+    ]
     (merged,) = units_under_successors(rows)
     assert merged["unit_code"] == "H75.SO.STP" and merged["received"] == 10
     assert merged["on_time_rate"] == 0.7  # (1 + 6) / (4 + 6): rule zero, not a mean of rates
@@ -174,23 +231,57 @@ def test_kpi_of_a_province_includes_its_predecessors(reform_store, reform_events
 
     june = Period(date(2025, 6, 1), date(2025, 7, 1))
     as_of = june.end_ms
-    for alias, events in (("75", reform_events["dn"] + reform_events["bp"]),
-                          ("Bình Phước", reform_events["dn"] + reform_events["bp"]),
-                          ("01", reform_events["hn"])):
-        res = runner.invoke(app, ["kpi", "--from", "2025-06-01", "--to", "2025-07-01", "--by", "all",
-                                  "--as-of", "2025-07-01", "--format", "json", "--province", alias,
-                                  "--store", store_dsn(reform_store)])
+    for alias, events in (
+        ("75", reform_events["dn"] + reform_events["bp"]),
+        ("Bình Phước", reform_events["dn"] + reform_events["bp"]),
+        ("01", reform_events["hn"]),
+    ):
+        res = runner.invoke(
+            app,
+            [
+                "kpi",
+                "--from",
+                "2025-06-01",
+                "--to",
+                "2025-07-01",
+                "--by",
+                "all",
+                "--as-of",
+                "2025-07-01",
+                "--format",
+                "json",
+                "--province",
+                alias,
+                "--store",
+                store_dsn(reform_store),
+            ],
+        )
         assert res.exit_code == 0, res.output
         (row,) = orjson.loads(res.stdout)
         (pure,) = kpi_rows(_facts(events), june, as_of, "all", cal)
-        assert (row["received"], row["ended"], row["on_time_rate"]) == \
-            (pure["received"], pure["ended"], pure["on_time_rate"]), alias
+        assert (row["received"], row["ended"], row["on_time_rate"]) == (
+            pure["received"],
+            pure["ended"],
+            pure["on_time_rate"],
+        ), alias
 
 
 def test_index766_json_names_the_former_provinces_of_a_2025_period(reform_store):
     for period, notes in (("2025-Q2", [MERGED_NOTE]), ("2025-08", [])):
-        res = runner.invoke(app, ["index766", "--period", period, "--province", "70", "--format", "json",
-                                  "--store", store_dsn(reform_store)])
+        res = runner.invoke(
+            app,
+            [
+                "index766",
+                "--period",
+                period,
+                "--province",
+                "70",
+                "--format",
+                "json",
+                "--store",
+                store_dsn(reform_store),
+            ],
+        )
         assert res.exit_code == 0, res.output
         doc = orjson.loads(res.stdout)
         assert doc["province"]["code"] == "75" and doc["province"]["notes"] == notes

@@ -100,14 +100,16 @@ def test_the_event_schema_compiles():
 @given(RECORDS)
 def test_valid_encodings_read_like_fastavro(record):
     body = encode(record)
-    assert fast_read(body) == fastavro_read(body) == {k: v for k, v in record.items()
-                                                      if v is not None}
+    assert fast_read(body) == fastavro_read(body) == {k: v for k, v in record.items() if v is not None}
 
 
 MUTATIONS = st.lists(
-    st.tuples(st.sampled_from(["set", "insert", "delete", "truncate"]),
-              st.integers(0, 10_000), st.integers(0, 255)),
-    min_size=1, max_size=4)
+    st.tuples(
+        st.sampled_from(["set", "insert", "delete", "truncate"]), st.integers(0, 10_000), st.integers(0, 255)
+    ),
+    min_size=1,
+    max_size=4,
+)
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -132,18 +134,30 @@ def test_damaged_bytes_never_accepted_unless_fastavro_agrees(record, mutations):
         assert ours == fastavro_read(body)
 
 
-@pytest.mark.parametrize("name, patch", [
-    ("negative enum index", lambda b, at: b[:at] + b"\x01" + b[at + 1:]),  # zig-zag -1
-    ("boolean byte 2", None),
-    ("union index -1", None),
-])
+@pytest.mark.parametrize(
+    "name, patch",
+    [
+        ("negative enum index", lambda b, at: b[:at] + b"\x01" + b[at + 1 :]),  # zig-zag -1
+        ("boolean byte 2", None),
+        ("union index -1", None),
+    ],
+)
 def test_what_fastavro_lets_through_is_rejected(name, patch):
     """fastavro wraps negative enum/union indexes around and reads any non-zero byte as
     true; the compiled reader refuses them (they are not valid Avro)."""
     base = {f["name"]: None for f in SCHEMA["fields"]}
-    base.update(event_id="e", event_type="RECEIVED", occurred_at=1, source_system="s",
-                dossier_id="d", province_code="75", unit_code="u", unit_level="PROVINCE",
-                procedure_code="p", field_code="f")
+    base.update(
+        event_id="e",
+        event_type="RECEIVED",
+        occurred_at=1,
+        source_system="s",
+        dossier_id="d",
+        province_code="75",
+        unit_code="u",
+        unit_level="PROVINCE",
+        procedure_code="p",
+        field_code="f",
+    )
     if name == "negative enum index":
         body = encode(base)
         at = 1 + len("e")  # after the event_id string
@@ -162,10 +176,21 @@ def test_what_fastavro_lets_through_is_rejected(name, patch):
 
 
 def test_decode_avro_errors_are_bad_avro():
-    data = codec.encode_avro({"event_id": "e", "event_type": "RECEIVED", "occurred_at": 1,
-                              "source_system": "s", "dossier_id": "d", "province_code": "75",
-                              "unit_code": "u", "unit_level": "PROVINCE", "procedure_code": "p",
-                              "field_code": "f", "reason": "Hồ sơ"})
+    data = codec.encode_avro(
+        {
+            "event_id": "e",
+            "event_type": "RECEIVED",
+            "occurred_at": 1,
+            "source_system": "s",
+            "dossier_id": "d",
+            "province_code": "75",
+            "unit_code": "u",
+            "unit_level": "PROVINCE",
+            "procedure_code": "p",
+            "field_code": "f",
+            "reason": "Hồ sơ",
+        }
+    )
     bad_utf8 = data.replace("ồ".encode(), b"\xff\xfe")
     for bad in (data[:-1], data + b"\x00", bad_utf8, memoryview(data)[:-2]):
         with pytest.raises(DecodeError) as info:
@@ -175,10 +200,21 @@ def test_decode_avro_errors_are_bad_avro():
 
 
 def test_unsupported_schemas_fall_back():
-    assert compile_reader({"type": "record", "name": "A",
-                           "fields": [{"name": "x", "type": {"type": "array", "items": "long"}}]}) is None
-    assert compile_reader({"type": "record", "name": "B",
-                           "fields": [{"name": "x", "type": ["string", "null"]}]}) is None
-    assert compile_reader({"type": "record", "name": "C",
-                           "fields": [{"name": "x", "type": "double"}]}) is None
+    assert (
+        compile_reader(
+            {
+                "type": "record",
+                "name": "A",
+                "fields": [{"name": "x", "type": {"type": "array", "items": "long"}}],
+            }
+        )
+        is None
+    )
+    assert (
+        compile_reader({"type": "record", "name": "B", "fields": [{"name": "x", "type": ["string", "null"]}]})
+        is None
+    )
+    assert (
+        compile_reader({"type": "record", "name": "C", "fields": [{"name": "x", "type": "double"}]}) is None
+    )
     assert compile_reader("string") is None

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motcua.adapters import codec
-from motcua.imports import textfiles
 from motcua.adapters.codec import DecodeError, SchemaRegistry
 from motcua.domain import events as ev
+from motcua.imports import textfiles
 
 T0 = 1_735_700_400_000  # 2025-01-01T03:00:00Z
 
@@ -75,11 +75,27 @@ ONE_OF_EACH = [
         population_data_used=True,
     ),
     envelope("RATED", 15, rating="VERY_SATISFIED", unit_level="COMMUNE"),
-    envelope("SNAPSHOT", 16, received_at=T0, channel="ONLINE", due_at=T0 + 5 * 86_400_000, has_fee=True,
-             resolved_at=T0 + 2 * 86_400_000, electronic_result=True, returned_at=T0 + 3 * 86_400_000,
-             return_channel="POSTAL", rejected_at=T0 + 86_400_000, source_status=10, payment="ONLINE_LOCAL",
-             components_total=3, components_digitised=2, components_reused=1, from_personal_store=True,
-             population_data_used=False, snapshot_rank=2),
+    envelope(
+        "SNAPSHOT",
+        16,
+        received_at=T0,
+        channel="ONLINE",
+        due_at=T0 + 5 * 86_400_000,
+        has_fee=True,
+        resolved_at=T0 + 2 * 86_400_000,
+        electronic_result=True,
+        returned_at=T0 + 3 * 86_400_000,
+        return_channel="POSTAL",
+        rejected_at=T0 + 86_400_000,
+        source_status=10,
+        payment="ONLINE_LOCAL",
+        components_total=3,
+        components_digitised=2,
+        components_reused=1,
+        from_personal_store=True,
+        population_data_used=False,
+        snapshot_rank=2,
+    ),
 ]
 
 
@@ -105,10 +121,19 @@ def test_free_text_reason_travels_on_the_wire_but_is_never_kept(event):
 def test_v1_schema_is_v2_without_what_v2_added():
     v1 = json.loads((codec.schema_dir() / "dossier_event_v1.avsc").read_text())
     v2 = json.loads((codec.schema_dir() / "dossier_event_v2.avsc").read_text())
-    added = {"resumes", "received_at", "resolved_at", "returned_at", "rejected_at", "source_status", "payment",
-             "snapshot_rank"}
+    added = {
+        "resumes",
+        "received_at",
+        "resolved_at",
+        "returned_at",
+        "rejected_at",
+        "source_status",
+        "payment",
+        "snapshot_rank",
+    }
     assert [f["name"] for f in v2["fields"]] == [f["name"] for f in v1["fields"]] + sorted(
-        added, key=[f["name"] for f in v2["fields"]].index)
+        added, key=[f["name"] for f in v2["fields"]].index
+    )
     symbols = {f["name"]: f for f in v2["fields"]}["event_type"]["type"]["symbols"]
     assert symbols == {f["name"]: f for f in v1["fields"]}["event_type"]["type"]["symbols"] + ["SNAPSHOT"]
 
@@ -246,7 +271,9 @@ def test_jsonl_gz_and_unknown_suffix(tmp_path):
         with pytest.raises(codec.UnsupportedFile) as info:
             list(codec.iter_file(tmp_path / name))
         assert isinstance(info.value, ValueError) and name in info.value.message
-        assert "chỉ nhận tệp sự kiện" in info.value.message and "unsupported event file type" in str(info.value)
+        assert "chỉ nhận tệp sự kiện" in info.value.message and "unsupported event file type" in str(
+            info.value
+        )
         with pytest.raises(codec.UnsupportedFile):
             codec.file_kind(tmp_path / name)
 
@@ -268,15 +295,18 @@ def _read(path) -> tuple[list[dict], list[tuple[str, str, str]]]:
     return good, bad
 
 
-@pytest.mark.parametrize("name, data", [
-    ("bom.jsonl", textfiles._BOM + BODY),
-    ("bom-crlf.ndjson", textfiles._BOM + BODY.replace(b"\n", b"\r\n")),
-    ("utf16.jsonl", BODY.decode().encode("utf-16")),  # BOM (Excel "Unicode text", Notepad)
-    ("utf16be.jsonl", BODY.decode().encode("utf-16-be")),  # no BOM: the NUL pattern
-    ("utf16le.jsonl", BODY.decode().encode("utf-16-le")),
-    ("utf32.jsonl", BODY.decode().encode("utf-32")),
-    ("utf16.jsonl.gz", gzip.compress(BODY.decode().encode("utf-16"))),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("bom.jsonl", textfiles._BOM + BODY),
+        ("bom-crlf.ndjson", textfiles._BOM + BODY.replace(b"\n", b"\r\n")),
+        ("utf16.jsonl", BODY.decode().encode("utf-16")),  # BOM (Excel "Unicode text", Notepad)
+        ("utf16be.jsonl", BODY.decode().encode("utf-16-be")),  # no BOM: the NUL pattern
+        ("utf16le.jsonl", BODY.decode().encode("utf-16-le")),
+        ("utf32.jsonl", BODY.decode().encode("utf-32")),
+        ("utf16.jsonl.gz", gzip.compress(BODY.decode().encode("utf-16"))),
+    ],
+)
 def test_a_bom_and_utf16_text_are_read_whole(tmp_path, name, data):
     path = tmp_path / name
     path.write_bytes(data)
@@ -295,21 +325,27 @@ def test_a_latin1_or_cp1258_line_is_rejected_naming_the_encoding(tmp_path):
     path.write_bytes(b"\n".join(lines))
     good, bad = _read(path)
     assert len(good) == len(LINES) - 2  # the UTF-8 (ASCII) lines of the file are read
-    assert [(ref, code) for ref, code, _ in bad] == [(f"{path}:4", "BAD_ENCODING"), (f"{path}:6", "BAD_ENCODING")]
+    assert [(ref, code) for ref, code, _ in bad] == [
+        (f"{path}:4", "BAD_ENCODING"),
+        (f"{path}:6", "BAD_ENCODING"),
+    ]
     for _ref, _code, reason in bad:
         assert "không phải UTF-8" in reason and "Windows-1258" in reason and "Latin-1" in reason
 
 
-@pytest.mark.parametrize("line, code, words", [
-    ("Hồ sơ".encode("utf-16-le") + b'{\x00"\x00', "BAD_ENCODING", "UTF-16"),
-    (b"\xef\xbb\xbf" + LINES[0], None, None),
-    (b"null", "NOT_AN_OBJECT", "giá trị null"),
-    (b"[1]", "NOT_AN_OBJECT", "một mảng"),
-    (b"12", "NOT_AN_OBJECT", "một số"),
-    (b'{"a":1', "BAD_JSON", "bị cắt"),
-    (b'{"a":1,}', "BAD_JSON", "dấu phẩy thừa"),
-    (b"not json", "BAD_JSON", "không phải JSON hợp lệ"),
-])
+@pytest.mark.parametrize(
+    "line, code, words",
+    [
+        ("Hồ sơ".encode("utf-16-le") + b'{\x00"\x00', "BAD_ENCODING", "UTF-16"),
+        (b"\xef\xbb\xbf" + LINES[0], None, None),
+        (b"null", "NOT_AN_OBJECT", "giá trị null"),
+        (b"[1]", "NOT_AN_OBJECT", "một mảng"),
+        (b"12", "NOT_AN_OBJECT", "một số"),
+        (b'{"a":1', "BAD_JSON", "bị cắt"),
+        (b'{"a":1,}', "BAD_JSON", "dấu phẩy thừa"),
+        (b"not json", "BAD_JSON", "không phải JSON hợp lệ"),
+    ],
+)
 def test_reasons_are_written_for_people(line, code, words):
     if code is None:
         assert ev.validate(codec.sniff_and_decode(line)) == ONE_OF_EACH[0]
@@ -332,7 +368,9 @@ def test_a_json_array_file_is_read_like_the_gateway_reads_a_body(tmp_path):
     assert [ev.validate(codec.sniff_and_decode(raw)) for _, raw in rows] == ONE_OF_EACH
     pretty = tmp_path / "one.json"
     pretty.write_text(json.dumps(codec.decode_json(LINES[1]), indent=2, ensure_ascii=False))
-    assert [ev.validate(codec.sniff_and_decode(raw)) for _, raw in codec.iter_file(pretty)] == [ONE_OF_EACH[1]]
+    assert [ev.validate(codec.sniff_and_decode(raw)) for _, raw in codec.iter_file(pretty)] == [
+        ONE_OF_EACH[1]
+    ]
     # a .json file of JSON Lines stays JSON Lines (and goes to ClickHouse)
     lines = tmp_path / "lines.json"
     lines.write_bytes(BODY)
@@ -349,7 +387,7 @@ def test_a_broken_json_array_keeps_its_readable_items(tmp_path):
     assert [(ref, code) for ref, code, _ in bad] == [(f"{path}:#7", "DAMAGED_FILE")]
     assert "6 phần tử trước đó đã được đọc" in bad[0][2]
     # an item that is not an event is its own dead letter; the others are read
-    path.write_bytes(b"[" + LINES[0] + b", 42, {\"x\": NaN}, " + LINES[1] + b"]")
+    path.write_bytes(b"[" + LINES[0] + b', 42, {"x": NaN}, ' + LINES[1] + b"]")
     good, bad = _read(path)
     assert good == ONE_OF_EACH[:2] and [c for _, c, _ in bad] == ["NOT_AN_OBJECT", "BAD_JSON"]
 
@@ -403,12 +441,16 @@ def test_a_truncated_avro_file_keeps_its_readable_records(tmp_path, keep):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from([b"\n", b"\r\n", b"\r", b" ", b"{}", b"ab", b"\xe9", b"\n\n"]), max_size=40),
-       st.integers(1, 9), st.booleans())
+@given(
+    st.lists(st.sampled_from([b"\n", b"\r\n", b"\r", b" ", b"{}", b"ab", b"\xe9", b"\n\n"]), max_size=40),
+    st.integers(1, 9),
+    st.booleans(),
+)
 def test_lines_are_numbered_like_reading_the_file_line_by_line(pieces, chunk, gz):
     """However the bytes fall into chunks (plain or gzip), the lines and their numbers
     are those of ``for line in open(path, "rb")`` (and ClickHouse's LineAsString)."""
     import tempfile
+
     data = b"".join(pieces)
     with tempfile.TemporaryDirectory() as d:
         path = codec.Path(d) / ("x.jsonl.gz" if gz else "x.jsonl")
@@ -572,33 +614,62 @@ def test_dead_letter_record_and_avro():
     )
     assert b"001099012345" not in rec["payload"]
     assert orjson.loads(rec["payload"]) == {
-        "redacted": True, "format": "json", "bytes": len(payload),
-        "value": {"event_id": "e1", "cccd": "<redacted: string, 12 characters>"}}
-    assert rec["schema_version"] == ev.SCHEMA_VERSION and rec["dossier_id"] is None and rec["event_id"] == "e1"
+        "redacted": True,
+        "format": "json",
+        "bytes": len(payload),
+        "value": {"event_id": "e1", "cccd": "<redacted: string, 12 characters>"},
+    }
+    assert (
+        rec["schema_version"] == ev.SCHEMA_VERSION and rec["dossier_id"] is None and rec["event_id"] == "e1"
+    )
     again = codec.dead_letter_record(
-        source="file:/data/x.jsonl:3", stage="validate", code="PERSONAL_DATA",
-        reason="other wording", payload=payload,
+        source="file:/data/x.jsonl:3",
+        stage="validate",
+        code="PERSONAL_DATA",
+        reason="other wording",
+        payload=payload,
     )
     assert again["dead_letter_id"] == rec["dead_letter_id"]  # deterministic
     plain = codec.dead_letter_record(
-        source="gateway", stage="decode", code="BAD_JSON", reason="not JSON 0912 345 678",
-        payload=b"123456789xx", dossier_id="079.203.001.234",
+        source="gateway",
+        stage="decode",
+        code="BAD_JSON",
+        reason="not JSON 0912 345 678",
+        payload=b"123456789xx",
+        dossier_id="079.203.001.234",
     )
     # every payload is redacted, whatever the code; reasons and ids too
-    assert orjson.loads(plain["payload"]) == {"redacted": True, "format": "text", "bytes": 11, "utf8": True,
-                                              "value": "<redacted: 11 bytes>"}
+    assert orjson.loads(plain["payload"]) == {
+        "redacted": True,
+        "format": "text",
+        "bytes": 11,
+        "utf8": True,
+        "value": "<redacted: 11 bytes>",
+    }
     assert plain["reason"] == "not JSON <redacted>" and plain["dossier_id"] is None
     # a personal number in a file name is masked; the position (line, record, offset) is kept
-    for source, want in (("/data/0912345678.jsonl:123456789", "/data/<redacted>.jsonl:123456789"),
-                         ("dossier-events:3:912345678", "dossier-events:3:912345678"),
-                         ("/data/a.json:#12", "/data/a.json:#12"), ("gateway:0912 345 678", "gateway:<redacted>")):
-        assert codec.dead_letter_record(source=source, stage="s", code="c", reason="r",
-                                        payload=b"")["source"] == want
+    for source, want in (
+        ("/data/0912345678.jsonl:123456789", "/data/<redacted>.jsonl:123456789"),
+        ("dossier-events:3:912345678", "dossier-events:3:912345678"),
+        ("/data/a.json:#12", "/data/a.json:#12"),
+        ("gateway:0912 345 678", "gateway:<redacted>"),
+    ):
+        assert (
+            codec.dead_letter_record(source=source, stage="s", code="c", reason="r", payload=b"")["source"]
+            == want
+        )
     # the positions the codec writes in a reason stay (a big file has 9-digit offsets)
     reason = "tệp nén .gz bị cắt ở byte 123456789 của tệp: từ dòng 912345678 không đọc được nữa"
-    assert codec.dead_letter_record(source="s", stage="s", code="c", reason=reason, payload=b"")["reason"] == reason
-    assert codec.dead_letter_record(source="s", stage="s", code="c", reason="dòng 0912 345 678",
-                                    payload=b"")["reason"] == "dòng <redacted>"
+    assert (
+        codec.dead_letter_record(source="s", stage="s", code="c", reason=reason, payload=b"")["reason"]
+        == reason
+    )
+    assert (
+        codec.dead_letter_record(source="s", stage="s", code="c", reason="dòng 0912 345 678", payload=b"")[
+            "reason"
+        ]
+        == "dòng <redacted>"
+    )
     data = codec.encode_dead_letter(rec)
     assert codec.decode_dead_letter(data) == rec
     fastavro.validation.validate(rec, codec.load_schema("dead_letter_v1"), raise_errors=True)
@@ -609,16 +680,26 @@ def _redacted(raw: bytes) -> dict:
 
 
 def test_redacted_payload_keeps_what_fixes_the_sender_and_nothing_personal():
-    sent = dict(ONE_OF_EACH[1], unit_level="VILLAGE", sequence=1.5, reason="Ông Nguyễn Văn An",
-                ghi_chu="123 Lê Lợi, phường Bến Nghé", due_at="0912-345-678",
-                time_limit={"value": 5, "unit": "WORKING_DAYS", "note": "a@b.vn"},
-                dossier_id="079203001234", amount_vnd=912345678, extra_flag=True)
+    sent = dict(
+        ONE_OF_EACH[1],
+        unit_level="VILLAGE",
+        sequence=1.5,
+        reason="Ông Nguyễn Văn An",
+        ghi_chu="123 Lê Lợi, phường Bến Nghé",
+        due_at="0912-345-678",
+        time_limit={"value": 5, "unit": "WORKING_DAYS", "note": "a@b.vn"},
+        dossier_id="079203001234",
+        amount_vnd=912345678,
+        extra_flag=True,
+    )
     sent["079.203.001.234"] = 1
     out = _redacted(orjson.dumps(sent))
     v = out["value"]
     assert out["format"] == "json" and out["bytes"] == len(orjson.dumps(sent))
     assert v["event_id"] == sent["event_id"] and v["unit_code"] == "H44.07" and v["channel"] == "DIRECT"
-    assert v["unit_level"] == "VILLAGE" and v["sequence"] == 1.5 and v["has_fee"] is True  # wrong values shown
+    assert (
+        v["unit_level"] == "VILLAGE" and v["sequence"] == 1.5 and v["has_fee"] is True
+    )  # wrong values shown
     assert v["occurred_at"] == sent["occurred_at"] and v["extra_flag"] is True
     assert v["reason"] == "<redacted: string, 17 characters>"
     assert v["ghi_chu"] == "<redacted: string, 27 characters>"
@@ -634,11 +715,18 @@ def test_redacted_payload_keeps_what_fixes_the_sender_and_nothing_personal():
 def test_redacted_payload_of_avro_text_and_other_json():
     avro = codec.encode_avro(dict(ONE_OF_EACH[9], reason="CCCD 079203001234"))
     out = _redacted(avro)
-    assert out["format"] == "avro" and out["fingerprint"] == f"{codec.default_registry().reader_fingerprint:016x}"
+    assert (
+        out["format"] == "avro"
+        and out["fingerprint"] == f"{codec.default_registry().reader_fingerprint:016x}"
+    )
     assert out["value"]["event_type"] == "STOPPED" and out["value"]["reason"].startswith("<redacted")
     assert _redacted(avro[:14])["value"] == "<redacted: 4 bytes>"
-    assert _redacted(b"[1, 2]") == {"redacted": True, "format": "json", "bytes": 6,
-                                    "value": "<redacted: array, 2 items>"}
+    assert _redacted(b"[1, 2]") == {
+        "redacted": True,
+        "format": "json",
+        "bytes": 6,
+        "value": "<redacted: array, 2 items>",
+    }
     latin = _redacted(b'{"a":"Nguy\xean"}')
     assert latin["format"] == "text" and latin["utf8"] is False and "Windows-1258" in latin["encoding"]
     assert latin["starts_with"] == "{"
@@ -703,7 +791,10 @@ def valid_events(draw) -> dict:
         elif kind == "text":
             continue  # free text is not kept (test_free_text_reason_travels_...)
         elif kind == "time_limit":
-            e[name] = {"value": draw(st.integers(0, ev.MAX_TIME_LIMIT)), "unit": draw(st.sampled_from(ev.TIME_LIMIT_UNITS))}
+            e[name] = {
+                "value": draw(st.integers(0, ev.MAX_TIME_LIMIT)),
+                "unit": draw(st.sampled_from(ev.TIME_LIMIT_UNITS)),
+            }
     if etype == "SNAPSHOT" and ("components_digitised" in e or "components_reused" in e):
         e.setdefault("components_total", max(e.get("components_digitised", 0), e.get("components_reused", 0)))
     if "components_total" in e:
@@ -740,7 +831,14 @@ def test_property_arbitrary_bytes_never_crash(data):
     try:
         out = codec.sniff_and_decode(data)
     except DecodeError as exc:
-        assert exc.code in {"BAD_JSON", "NOT_AN_OBJECT", "BAD_AVRO", "UNKNOWN_SCHEMA", "OVERSIZE", "BAD_ENCODING"}
+        assert exc.code in {
+            "BAD_JSON",
+            "NOT_AN_OBJECT",
+            "BAD_AVRO",
+            "UNKNOWN_SCHEMA",
+            "OVERSIZE",
+            "BAD_ENCODING",
+        }
     else:
         assert isinstance(out, dict)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import io
-import tokenize
 import re
+import tokenize
 from importlib import metadata
 from pathlib import Path
 
@@ -28,17 +28,21 @@ def resolve(dotted: str):
 def test_each_private_name_exists_in_the_pinned_version(owner, attr, use):
     cls = resolve(owner)
     # a method or class attribute, or an instance attribute its class sets
-    assert hasattr(cls, attr) or re.search(rf"self\.{re.escape(attr)}\b", inspect.getsource(cls)), \
+    assert hasattr(cls, attr) or re.search(rf"self\.{re.escape(attr)}\b", inspect.getsource(cls)), (
         f"{owner}.{attr} ({use}) is gone"
+    )
 
 
 def test_the_list_names_every_private_name_the_module_touches():
     """Every underscore name in the code (not in comments or strings) is listed or ours."""
     source = Path(faust_batching.__file__).read_text()
-    names = {tok.string for tok in tokenize.generate_tokens(io.StringIO(source).readline)
-             if tok.type == tokenize.NAME and re.fullmatch(r"_[a-z][a-z_]*", tok.string)}
+    names = {
+        tok.string
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+        if tok.type == tokenize.NAME and re.fullmatch(r"_[a-z][a-z_]*", tok.string)
+    }
     # our own attributes, and the codec hooks Faust's Codec base class defines for subclasses
-    ours = {"_partitions", "_partition_of", "_holes", "_reread_hole", "_dumps", "_loads"}
+    ours = {"_seeks", "_partitions", "_partition_of", "_holes", "_reread_hole", "_dumps", "_loads"}
     listed = {attr for _o, attr, _u in PRIVATE_NAMES}
     assert names - ours == listed
 

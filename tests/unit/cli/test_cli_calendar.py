@@ -14,9 +14,8 @@ from typer.testing import CliRunner
 from motcua.cli.calendar import calendar_findings
 from motcua.cli.main import app
 from motcua.domain.calendar import local_midnight_ms
-from motcua.reference.official_calendar import default_calendar
 from motcua.exporter.calendar_metrics import CalendarCollector
-from motcua.reference.official_calendar import calendar_with_overrides
+from motcua.reference.official_calendar import calendar_with_overrides, default_calendar
 
 runner = CliRunner()
 
@@ -36,7 +35,9 @@ def test_show_2026_json_lists_the_swap_the_make_up_day_and_the_24_11_decision():
     doc = json.loads(res.stdout)
     assert doc["confirmed"] is True and doc["working_days"] == default_calendar().working_days_in_year(2026)
     by_date = {d["date"]: d for d in doc["days"]}
-    assert by_date["2026-01-02"]["kind_vi"] == "Nghỉ hoán đổi" and by_date["2026-01-02"]["weekday"] == "Thứ Sáu"
+    assert (
+        by_date["2026-01-02"]["kind_vi"] == "Nghỉ hoán đổi" and by_date["2026-01-02"]["weekday"] == "Thứ Sáu"
+    )
     assert "12729/VPCP-KGVX" in by_date["2026-01-02"]["source"]
     assert by_date["2026-01-10"]["kind_vi"] == "Làm bù" and by_date["2026-01-10"]["working"] is True
     assert by_date["2026-11-24"]["working"] is True and by_date["2026-11-24"]["layer_vi"] == "lịch chính thức"
@@ -60,7 +61,9 @@ def test_show_table_and_csv_are_vietnamese():
 
 def test_show_with_overrides_names_the_province_layer(tmp_path):
     f = tmp_path / "cal.yaml"
-    f.write_text("days_off: [2026-11-24]\nsources:\n  2026-11-24: Công văn 5/UBND ngày 01/11/2026\n", encoding="utf-8")
+    f.write_text(
+        "days_off: [2026-11-24]\nsources:\n  2026-11-24: Công văn 5/UBND ngày 01/11/2026\n", encoding="utf-8"
+    )
     res = run("calendar", "show", "2026", "--format", "json", env={"MOTCUA_CALENDAR_OVERRIDES": str(f)})
     assert res.exit_code == 0, res.output
     day = {d["date"]: d for d in json.loads(res.stdout)["days"]}["2026-11-24"]
@@ -74,7 +77,7 @@ def test_bad_overrides_file_is_one_line_exit_2(tmp_path):
     res = run("calendar", "check", "--as-of", "2026-05-01", env={"MOTCUA_CALENDAR_OVERRIDES": str(f)})
     assert res.exit_code == 2
     assert "month must be in 1..12" in res.stderr and str(f) in res.stderr
-    f.write_text("days_off: [\"2026-13-01\"]\n", encoding="utf-8")  # quoted: our own check
+    f.write_text('days_off: ["2026-13-01"]\n', encoding="utf-8")  # quoted: our own check
     res = run("calendar", "check", "--as-of", "2026-05-01", env={"MOTCUA_CALENDAR_OVERRIDES": str(f)})
     assert res.exit_code == 2 and "days_off[0]" in res.stderr and str(f) in res.stderr
 
@@ -121,4 +124,6 @@ def test_exporter_gauges():
     assert "motcua_calendar_next_year_due 1.0" in text
     assert "motcua_calendar_next_year_due 0.0" in _exposition(default_calendar(), date(2026, 9, 30))
     confirmed = calendar_with_overrides({"confirmed_years": [2027]})
-    assert 'motcua_calendar_year_confirmed{relative="next",year="2027"} 1.0' in _exposition(confirmed, date(2026, 12, 1))
+    assert 'motcua_calendar_year_confirmed{relative="next",year="2027"} 1.0' in _exposition(
+        confirmed, date(2026, 12, 1)
+    )

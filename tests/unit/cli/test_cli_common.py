@@ -128,8 +128,11 @@ def test_check_output_file_and_dir(tmp_path):
     assert check_output_file(tmp_path / "new.jsonl") == tmp_path / "new.jsonl"
     assert not (tmp_path / "new.jsonl").exists()  # the check leaves nothing behind
     assert check_output_file(a_file) == a_file and a_file.read_text() == "x"
-    for bad, words in ((tmp_path, "là một thư mục"), (tmp_path / "missing" / "x.jsonl", "không tồn tại"),
-                       (a_file / "x.jsonl", "không phải thư mục")):
+    for bad, words in (
+        (tmp_path, "là một thư mục"),
+        (tmp_path / "missing" / "x.jsonl", "không tồn tại"),
+        (a_file / "x.jsonl", "không phải thư mục"),
+    ):
         with pytest.raises(CliError) as info:
             check_output_file(bad)
         assert words in info.value.message
@@ -185,12 +188,28 @@ def test_group_labels_name_units_procedures_fields():
 
 
 def test_kpi_total_row_sums_counts_and_recomputes_ratios():
-    a = {"unit_code": "A", "on_time_rate_num": 9, "on_time_rate_den": 10, "on_time_rate": 0.9,
-         "received": 10, "in_progress": 1, "satisfaction_rate_num": 0, "satisfaction_rate_den": 0,
-         "satisfaction_rate": None}
-    b = {"unit_code": "B", "on_time_rate_num": 1, "on_time_rate_den": 10, "on_time_rate": 0.1,
-         "received": 30, "in_progress": 2, "satisfaction_rate_num": 0, "satisfaction_rate_den": 0,
-         "satisfaction_rate": None}
+    a = {
+        "unit_code": "A",
+        "on_time_rate_num": 9,
+        "on_time_rate_den": 10,
+        "on_time_rate": 0.9,
+        "received": 10,
+        "in_progress": 1,
+        "satisfaction_rate_num": 0,
+        "satisfaction_rate_den": 0,
+        "satisfaction_rate": None,
+    }
+    b = {
+        "unit_code": "B",
+        "on_time_rate_num": 1,
+        "on_time_rate_den": 10,
+        "on_time_rate": 0.1,
+        "received": 30,
+        "in_progress": 2,
+        "satisfaction_rate_num": 0,
+        "satisfaction_rate_den": 0,
+        "satisfaction_rate": None,
+    }
     total = kpi_total_row([a, b])
     assert total["on_time_rate"] == 0.5 and total["received"] == 40 and total["in_progress"] == 3
     assert total["satisfaction_rate"] is None

@@ -25,7 +25,8 @@ def test_regenerating_the_dashboards_changes_nothing(tmp_path):
     for p in paths:
         committed = OUT_DIR / p.name
         assert p.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8"), (
-            f"{committed} is stale: run `python -m motcua.dashboards`")
+            f"{committed} is stale: run `python -m motcua.dashboards`"
+        )
 
 
 @pytest.mark.parametrize("uid", sorted(DASHBOARDS))
@@ -68,9 +69,11 @@ def test_panel_sql_uses_only_macros_and_variables_no_literal_periods():
 
 def test_macro_expansion_matches_the_plugin():
     ctx = PanelContext.for_days(date(2025, 3, 1), date(2025, 3, 31), level=["COMMUNE", "DISTRICT"])
-    sql = ("SELECT 1 WHERE $__timeFilter(t) AND d >= toDate($__fromTime, 'Asia/Ho_Chi_Minh') "
-           "AND $__conditionalAll(unit_level IN (${level:singlequote}), $level) "
-           "AND $__conditionalAll(province_code IN (${province:singlequote}), $province) AND x = $__toTime_ms")
+    sql = (
+        "SELECT 1 WHERE $__timeFilter(t) AND d >= toDate($__fromTime, 'Asia/Ho_Chi_Minh') "
+        "AND $__conditionalAll(unit_level IN (${level:singlequote}), $level) "
+        "AND $__conditionalAll(province_code IN (${province:singlequote}), $province) AND x = $__toTime_ms"
+    )
     out = expand(sql, ctx)
     assert "t >= toDateTime(1740762000) AND t <= toDateTime(1743440399)" in out
     assert "d >= toDate(toDateTime(1740762000), 'Asia/Ho_Chi_Minh')" in out

@@ -35,8 +35,12 @@ def test_working_days_between_is_half_open():
 
 
 def test_overrides_add_days_off_and_working_days():
-    c = WorkingCalendar(extra_days_off=[date(2025, 3, 4)], extra_working_days=[date(2025, 3, 8)],
-                        first_year=2024, last_year=2026)
+    c = WorkingCalendar(
+        extra_days_off=[date(2025, 3, 4)],
+        extra_working_days=[date(2025, 3, 8)],
+        first_year=2024,
+        last_year=2026,
+    )
     assert not c.is_working_day(date(2025, 3, 4))
     assert c.is_working_day(date(2025, 3, 8))
     # from Mon 03/03: 5 (4 is off), 6, 7, Sat 8 -> 4th working day is the 8th

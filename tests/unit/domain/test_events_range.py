@@ -7,17 +7,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from motcua.domain import events as ev
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import DossierState, derive_facts, status_at
+from motcua.reference.official_calendar import default_calendar
 from tests.builders import make_event, received
 
 cal = default_calendar()
 
 
-@pytest.mark.parametrize("instant", [
-    "1900-03-03T09:00:00+07:00", 0, "1970-01-01T00:00:00Z", "2009-12-31T23:59:59+07:00",
-    "2036-01-01T00:00:00+07:00", ev.MAX_INSTANT_MS, "2999-01-01T00:00:00+07:00", -1,
-])
+@pytest.mark.parametrize(
+    "instant",
+    [
+        "1900-03-03T09:00:00+07:00",
+        0,
+        "1970-01-01T00:00:00Z",
+        "2009-12-31T23:59:59+07:00",
+        "2036-01-01T00:00:00+07:00",
+        ev.MAX_INSTANT_MS,
+        "2999-01-01T00:00:00+07:00",
+        -1,
+    ],
+)
 def test_instants_outside_the_supported_range_are_refused(instant):
     with pytest.raises(ev.InvalidEvent) as err:
         ev.validate(dict(received("D1", 0), occurred_at=instant))
@@ -27,8 +36,10 @@ def test_instants_outside_the_supported_range_are_refused(instant):
     assert err.value.code == "INSTANT_OUT_OF_RANGE"
 
 
-@pytest.mark.parametrize("instant", ["2010-01-01T00:00:00+07:00", ev.MIN_INSTANT_MS, ev.MAX_INSTANT_MS - 1,
-                                     "2035-12-31T23:59:59.999+07:00"])
+@pytest.mark.parametrize(
+    "instant",
+    ["2010-01-01T00:00:00+07:00", ev.MIN_INSTANT_MS, ev.MAX_INSTANT_MS - 1, "2035-12-31T23:59:59.999+07:00"],
+)
 def test_the_edges_of_the_range_are_accepted(instant):
     assert ev.validate(dict(received("D1", 0), occurred_at=instant))["occurred_at"] >= ev.MIN_INSTANT_MS
 
@@ -64,9 +75,13 @@ _instant = st.integers(ev.MIN_INSTANT_MS, ev.MAX_INSTANT_MS - 1)
 
 
 @settings(max_examples=300, deadline=None)
-@given(received_at=_instant, limit=st.integers(0, ev.MAX_TIME_LIMIT),
-       unit=st.sampled_from(ev.TIME_LIMIT_UNITS), times=st.lists(_instant, min_size=0, max_size=6),
-       end=st.one_of(st.none(), _instant))
+@given(
+    received_at=_instant,
+    limit=st.integers(0, ev.MAX_TIME_LIMIT),
+    unit=st.sampled_from(ev.TIME_LIMIT_UNITS),
+    times=st.lists(_instant, min_size=0, max_size=6),
+    end=st.one_of(st.none(), _instant),
+)
 def test_any_accepted_history_folds(received_at, limit, unit, times, end):
     events = [received("D1", received_at, days=limit * (24 if unit == "HOURS" else 1), unit=unit)]
     for i, t in enumerate(times):

@@ -5,11 +5,11 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import DossierState, derive_facts
 from motcua.domain.metrics import kpi_rows
 from motcua.domain.periods import Period
 from motcua.pipeline.dossiers import DossierBook, rollup_deltas
+from motcua.reference.official_calendar import default_calendar
 from tests.builders import local_ms
 from tests.strategies import delivered, histories
 
@@ -73,8 +73,11 @@ def test_rollup_deltas_sum_to_the_final_contributions(data):
     events = data.draw(histories())
     stream = data.draw(delivered(events))
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=5)))
-    book = DossierBook(cal, max_dossiers=data.draw(st.integers(1, 20)),
-                       load_events=lambda ids: {d: [e for e in stream_so_far if e["dossier_id"] == d] for d in ids})
+    book = DossierBook(
+        cal,
+        max_dossiers=data.draw(st.integers(1, 20)),
+        load_events=lambda ids: {d: [e for e in stream_so_far if e["dossier_id"] == d] for d in ids},
+    )
     totals: dict = {}
     stream_so_far: list = []
     for lo, hi in zip([0] + cuts, cuts + [len(stream)]):
@@ -102,13 +105,20 @@ def _old_form(s: DossierState) -> dict:
     """to_dict as it was before the compact form (whole events per slot): what a
     changelog written by an older processor holds."""
     return {
-        "dossier_id": s.dossier_id, "event_ids": sorted(s.event_ids),
-        "first": s.first, "received": s.received, "submitted": s.submitted, "end": s.end,
-        "resolved": s.resolved, "returned": s.returned, "digitised": s.digitised,
+        "dossier_id": s.dossier_id,
+        "event_ids": sorted(s.event_ids),
+        "first": s.first,
+        "received": s.received,
+        "submitted": s.submitted,
+        "end": s.end,
+        "resolved": s.resolved,
+        "returned": s.returned,
+        "digitised": s.digitised,
         "rated": s.rated,
         "supplements": {k: [list(v[0]), v[1], v[2]] for k, v in s.supplements.items()},
         "extensions": {k: [v[0], v[1]] for k, v in s.extensions.items()},
-        "online_payment": s.online_payment, "payment_requested": s.payment_requested,
+        "online_payment": s.online_payment,
+        "payment_requested": s.payment_requested,
     }
 
 
@@ -125,12 +135,16 @@ def test_state_restored_from_its_dict_folds_on_like_the_whole(data):
     cut = data.draw(st.integers(0, len(stream)))
     old = data.draw(st.booleans())
     whole = states_of(stream)
-    restored = {k: DossierState.from_dict(orjson.loads(orjson.dumps(_old_form(s) if old else s.to_dict())))
-                for k, s in states_of(stream[:cut]).items()}
+    restored = {
+        k: DossierState.from_dict(orjson.loads(orjson.dumps(_old_form(s) if old else s.to_dict())))
+        for k, s in states_of(stream[:cut]).items()
+    }
     for e in stream[cut:]:
         restored.setdefault(e["dossier_id"], DossierState(e["dossier_id"])).absorb(e)
-    assert {k: derive_facts(s, cal) for k, s in restored.items()} == \
-        {k: derive_facts(s, cal) for k, s in whole.items()}
+    assert {k: derive_facts(s, cal) for k, s in restored.items()} == {
+        k: derive_facts(s, cal) for k, s in whole.items()
+    }
+
     def table_value(s: DossierState) -> dict:
         d = s.to_dict()
         if old:  # an older value has no content digests: its ids come back without them

@@ -3,8 +3,8 @@
 from datetime import date
 
 from motcua.domain.calendar import local_midnight_ms
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.lifecycle import EARLY, LATE, ON_TIME, DossierState, derive_facts, fold, status_at
+from motcua.reference.official_calendar import default_calendar
 from tests.builders import local_ms, make_event, received
 
 cal = default_calendar()
@@ -42,9 +42,11 @@ def test_make_up_saturday_counts_as_a_working_day():
 def test_supplement_pause_moves_the_due_date():
     # Mon 03/03, 5 working days -> due Mon 10/03. Paused from Wed 05/03 to Mon 10/03:
     # working days d with 05 < d <= 10 are 6, 7, 10 -> effective due Thu 13/03.
-    evs = [received("P", local_ms(2025, 3, 3), days=5),
-           make_event("P", 2, "SUPPLEMENT_REQUESTED", local_ms(2025, 3, 5, 10)),
-           make_event("P", 3, "SUPPLEMENT_RECEIVED", local_ms(2025, 3, 10, 15))]
+    evs = [
+        received("P", local_ms(2025, 3, 3), days=5),
+        make_event("P", 2, "SUPPLEMENT_REQUESTED", local_ms(2025, 3, 5, 10)),
+        make_event("P", 3, "SUPPLEMENT_RECEIVED", local_ms(2025, 3, 10, 15)),
+    ]
     f = facts_of(evs)
     assert d(f["due_date"]) == date(2025, 3, 10)
     assert d(f["effective_due_date"]) == date(2025, 3, 13)
@@ -53,12 +55,14 @@ def test_supplement_pause_moves_the_due_date():
 
 
 def test_second_supplement_request_makes_the_dossier_late():
-    evs = [received("Q", local_ms(2025, 3, 3), days=10),
-           make_event("Q", 2, "SUPPLEMENT_REQUESTED", local_ms(2025, 3, 4)),
-           make_event("Q", 3, "SUPPLEMENT_RECEIVED", local_ms(2025, 3, 5)),
-           make_event("Q", 4, "SUPPLEMENT_REQUESTED", local_ms(2025, 3, 6)),
-           make_event("Q", 5, "SUPPLEMENT_RECEIVED", local_ms(2025, 3, 7)),
-           resolved("Q", local_ms(2025, 3, 10))]
+    evs = [
+        received("Q", local_ms(2025, 3, 3), days=10),
+        make_event("Q", 2, "SUPPLEMENT_REQUESTED", local_ms(2025, 3, 4)),
+        make_event("Q", 3, "SUPPLEMENT_RECEIVED", local_ms(2025, 3, 5)),
+        make_event("Q", 4, "SUPPLEMENT_REQUESTED", local_ms(2025, 3, 6)),
+        make_event("Q", 5, "SUPPLEMENT_RECEIVED", local_ms(2025, 3, 7)),
+        resolved("Q", local_ms(2025, 3, 10)),
+    ]
     f = facts_of(evs)
     assert f["supplement_requests"] == 2
     assert f["outcome"] == LATE
@@ -69,16 +73,26 @@ def test_second_supplement_request_makes_the_dossier_late():
 
 def test_withdrawn_stopped_rejected_count_as_on_time_even_after_the_due_date():
     for etype in ("WITHDRAWN", "STOPPED", "REJECTED"):
-        evs = [received("W", local_ms(2025, 3, 3), days=1),
-               make_event("W", 2, etype, local_ms(2025, 3, 20), **({"reason": "Không đủ điều kiện"} if etype != "WITHDRAWN" else {}))]
+        evs = [
+            received("W", local_ms(2025, 3, 3), days=1),
+            make_event(
+                "W",
+                2,
+                etype,
+                local_ms(2025, 3, 20),
+                **({"reason": "Không đủ điều kiện"} if etype != "WITHDRAWN" else {}),
+            ),
+        ]
         f = facts_of(evs)
         assert f["end_type"] == etype and f["outcome"] == ON_TIME
 
 
 def test_end_is_the_first_end_event_and_result_returned_alone_ends():
-    evs = [received("E", local_ms(2025, 3, 3), days=3),
-           make_event("E", 3, "RESULT_RETURNED", local_ms(2025, 3, 7), return_channel="POSTAL"),
-           resolved("E", local_ms(2025, 3, 5), n=2, electronic_result=True)]
+    evs = [
+        received("E", local_ms(2025, 3, 3), days=3),
+        make_event("E", 3, "RESULT_RETURNED", local_ms(2025, 3, 7), return_channel="POSTAL"),
+        resolved("E", local_ms(2025, 3, 5), n=2, electronic_result=True),
+    ]
     f = facts_of(evs)
     assert f["end_type"] == "RESOLVED" and d(f["end_date"]) == date(2025, 3, 5)
     assert f["outcome"] == EARLY and f["postal"] and f["electronic_result"]
@@ -90,16 +104,29 @@ def test_days_hours_and_source_due_at():
     assert d(f["due_date"]) == date(2025, 3, 10)
     f = facts_of([received("H", local_ms(2025, 3, 7, 20), days=8, unit="HOURS")])
     assert d(f["due_date"]) == date(2025, 3, 8)
-    f = facts_of([make_event("X", 1, "RECEIVED", local_ms(2025, 3, 3), channel="DIRECT",
-                             due_at=local_ms(2025, 3, 20, 17))])
+    f = facts_of(
+        [
+            make_event(
+                "X", 1, "RECEIVED", local_ms(2025, 3, 3), channel="DIRECT", due_at=local_ms(2025, 3, 20, 17)
+            )
+        ]
+    )
     assert d(f["due_date"]) == date(2025, 3, 20)
 
 
 def test_deadline_extension_does_not_move_due_and_counts_the_apology():
-    evs = [received("A", local_ms(2025, 3, 3), days=2),
-           make_event("A", 2, "DEADLINE_EXTENDED", local_ms(2025, 3, 5, 9),
-                      new_due_at=local_ms(2025, 3, 12), apology_issued=True),
-           resolved("A", local_ms(2025, 3, 11))]
+    evs = [
+        received("A", local_ms(2025, 3, 3), days=2),
+        make_event(
+            "A",
+            2,
+            "DEADLINE_EXTENDED",
+            local_ms(2025, 3, 5, 9),
+            new_due_at=local_ms(2025, 3, 12),
+            apology_issued=True,
+        ),
+        resolved("A", local_ms(2025, 3, 11)),
+    ]
     f = facts_of(evs)
     assert f["outcome"] == LATE and f["apology_ok"]
     late_apology = [evs[0], dict(evs[1], occurred_at=local_ms(2025, 3, 6, 9)), evs[2]]
@@ -137,9 +164,11 @@ def test_sequence_orders_before_occurred_at():
 
 
 def test_state_round_trips_through_dict():
-    evs = [received("J", local_ms(2025, 3, 3)),
-           make_event("J", 2, "SUPPLEMENT_REQUESTED", local_ms(2025, 3, 4)),
-           make_event("J", 3, "PAYMENT_COMPLETED", local_ms(2025, 3, 4), method="ONLINE_DVCQG", amount_vnd=5000)]
+    evs = [
+        received("J", local_ms(2025, 3, 3)),
+        make_event("J", 2, "SUPPLEMENT_REQUESTED", local_ms(2025, 3, 4)),
+        make_event("J", 3, "PAYMENT_COMPLETED", local_ms(2025, 3, 4), method="ONLINE_DVCQG", amount_vnd=5000),
+    ]
     st = fold("J", evs)
     again = DossierState.from_dict(st.to_dict())
     assert derive_facts(again, cal) == derive_facts(st, cal)

@@ -2,11 +2,11 @@
 
 from datetime import date
 
-from motcua.reference.official_calendar import default_calendar
+from motcua.domain.formatting import fmt_int, fmt_percent
 from motcua.domain.lifecycle import derive_facts, fold
 from motcua.domain.metrics import METRIC_IDS, kpi_rows
 from motcua.domain.periods import Period
-from motcua.domain.formatting import fmt_int, fmt_percent
+from motcua.reference.official_calendar import default_calendar
 from tests.builders import local_ms, make_event, received
 
 cal = default_calendar()
@@ -18,24 +18,38 @@ def facts(*histories):
 
 
 def test_march_scenario():
-    rows = kpi_rows(facts(
-        # carried over from February, resolved late in March
-        [received("C1", local_ms(2025, 2, 25), days=2, channel="DIRECT"),
-         make_event("C1", 2, "RESOLVED", local_ms(2025, 3, 3))],
-        # carried over, ended in February: not counted at all in March
-        [received("C2", local_ms(2025, 2, 3), days=2),
-         make_event("C2", 2, "RESOLVED", local_ms(2025, 2, 4))],
-        # received in March, early, online with fee paid online
-        [received("M1", local_ms(2025, 3, 3), days=3, has_fee=True),
-         make_event("M1", 2, "PAYMENT_COMPLETED", local_ms(2025, 3, 3), method="ONLINE_LOCAL", amount_vnd=1),
-         make_event("M1", 3, "RESOLVED", local_ms(2025, 3, 4))],
-        # received 31/03 23:59 local, in progress at the period end (due in April)
-        [received("M2", local_ms(2025, 3, 31, 23, 59), days=3)],
-        # received 01/04 00:00 local: April, not counted
-        [received("A1", local_ms(2025, 4, 1, 0, 0), days=3)],
-        # received in March, overdue at the period end
-        [received("M3", local_ms(2025, 3, 10), days=2, channel="POSTAL")],
-    ), MARCH, local_ms(2025, 4, 1, 0, 0), "all", cal)
+    rows = kpi_rows(
+        facts(
+            # carried over from February, resolved late in March
+            [
+                received("C1", local_ms(2025, 2, 25), days=2, channel="DIRECT"),
+                make_event("C1", 2, "RESOLVED", local_ms(2025, 3, 3)),
+            ],
+            # carried over, ended in February: not counted at all in March
+            [
+                received("C2", local_ms(2025, 2, 3), days=2),
+                make_event("C2", 2, "RESOLVED", local_ms(2025, 2, 4)),
+            ],
+            # received in March, early, online with fee paid online
+            [
+                received("M1", local_ms(2025, 3, 3), days=3, has_fee=True),
+                make_event(
+                    "M1", 2, "PAYMENT_COMPLETED", local_ms(2025, 3, 3), method="ONLINE_LOCAL", amount_vnd=1
+                ),
+                make_event("M1", 3, "RESOLVED", local_ms(2025, 3, 4)),
+            ],
+            # received 31/03 23:59 local, in progress at the period end (due in April)
+            [received("M2", local_ms(2025, 3, 31, 23, 59), days=3)],
+            # received 01/04 00:00 local: April, not counted
+            [received("A1", local_ms(2025, 4, 1, 0, 0), days=3)],
+            # received in March, overdue at the period end
+            [received("M3", local_ms(2025, 3, 10), days=2, channel="POSTAL")],
+        ),
+        MARCH,
+        local_ms(2025, 4, 1, 0, 0),
+        "all",
+        cal,
+    )
     assert len(rows) == 1
     r = rows[0]
     assert (r["online_filing_rate_num"], r["online_filing_rate_den"]) == (2, 3)  # M1, M2 of M1, M2, M3
@@ -61,7 +75,8 @@ def test_identity_received_plus_carried_equals_ended_plus_in_progress():
     f = facts(*hist)
     r = kpi_rows(f, MARCH, local_ms(2025, 6, 1), "all", cal)[0]
     in_progress_at_end = sum(
-        1 for x in f if x["received_at"] < MARCH.end_ms and not (x["ended"] and x["end_at"] < MARCH.end_ms))
+        1 for x in f if x["received_at"] < MARCH.end_ms and not (x["ended"] and x["end_at"] < MARCH.end_ms)
+    )
     assert r["progress_766_den"] == r["on_time_rate_den"] + in_progress_at_end
 
 

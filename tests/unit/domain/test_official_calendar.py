@@ -14,13 +14,24 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motcua.domain.calendar import KIND_COMPENSATORY, KIND_HOLIDAY, KIND_MAKEUP, KIND_SWAP, LAYER_OFFICIAL, LAYER_OVERRIDE, LAYER_PACKAGE, WorkingCalendar, required_years
-from motcua.reference.official_calendar import default_calendar, package_calendar
+from motcua.domain.calendar import (
+    KIND_COMPENSATORY,
+    KIND_HOLIDAY,
+    KIND_MAKEUP,
+    KIND_SWAP,
+    LAYER_OFFICIAL,
+    LAYER_OVERRIDE,
+    LAYER_PACKAGE,
+    WorkingCalendar,
+    required_years,
+)
 from motcua.domain.lifecycle import LATE, ON_TIME, derive_facts, fold
 from motcua.reference.official_calendar import (
     CalendarDataError,
     calendar_with_overrides,
+    default_calendar,
     official_schedule,
+    package_calendar,
     parse_official,
     parse_overrides,
 )
@@ -38,25 +49,57 @@ H, C, S = KIND_HOLIDAY, KIND_COMPENSATORY, KIND_SWAP
 OFF: dict[date, str] = {}
 for _d, _k in [
     # 2022
-    (date(2022, 1, 3), C), *[(d, H) for d in _span(date(2022, 1, 31), date(2022, 2, 4))],
-    (date(2022, 4, 11), C), (date(2022, 5, 2), C), (date(2022, 5, 3), C),
-    (date(2022, 9, 1), H), (date(2022, 9, 2), H),
+    (date(2022, 1, 3), C),
+    *[(d, H) for d in _span(date(2022, 1, 31), date(2022, 2, 4))],
+    (date(2022, 4, 11), C),
+    (date(2022, 5, 2), C),
+    (date(2022, 5, 3), C),
+    (date(2022, 9, 1), H),
+    (date(2022, 9, 2), H),
     # 2023
-    (date(2023, 1, 2), C), (date(2023, 1, 20), C), (date(2023, 1, 23), H), (date(2023, 1, 24), H),
-    (date(2023, 1, 25), H), (date(2023, 1, 26), C), (date(2023, 5, 1), H), (date(2023, 5, 2), C),
-    (date(2023, 5, 3), C), (date(2023, 9, 1), H), (date(2023, 9, 4), C),
+    (date(2023, 1, 2), C),
+    (date(2023, 1, 20), C),
+    (date(2023, 1, 23), H),
+    (date(2023, 1, 24), H),
+    (date(2023, 1, 25), H),
+    (date(2023, 1, 26), C),
+    (date(2023, 5, 1), H),
+    (date(2023, 5, 2), C),
+    (date(2023, 5, 3), C),
+    (date(2023, 9, 1), H),
+    (date(2023, 9, 4), C),
     # 2024
-    (date(2024, 1, 1), H), (date(2024, 2, 8), C), (date(2024, 2, 9), H), (date(2024, 2, 12), H),
-    (date(2024, 2, 13), H), (date(2024, 2, 14), C), (date(2024, 4, 18), H), (date(2024, 4, 29), S),
-    (date(2024, 4, 30), H), (date(2024, 5, 1), H), (date(2024, 9, 2), H), (date(2024, 9, 3), H),
+    (date(2024, 1, 1), H),
+    (date(2024, 2, 8), C),
+    (date(2024, 2, 9), H),
+    (date(2024, 2, 12), H),
+    (date(2024, 2, 13), H),
+    (date(2024, 2, 14), C),
+    (date(2024, 4, 18), H),
+    (date(2024, 4, 29), S),
+    (date(2024, 4, 30), H),
+    (date(2024, 5, 1), H),
+    (date(2024, 9, 2), H),
+    (date(2024, 9, 3), H),
     # 2025
-    (date(2025, 1, 1), H), *[(d, H) for d in _span(date(2025, 1, 27), date(2025, 1, 31))],
-    (date(2025, 4, 7), H), (date(2025, 4, 30), H), (date(2025, 5, 1), H), (date(2025, 5, 2), S),
-    (date(2025, 9, 1), H), (date(2025, 9, 2), H),
+    (date(2025, 1, 1), H),
+    *[(d, H) for d in _span(date(2025, 1, 27), date(2025, 1, 31))],
+    (date(2025, 4, 7), H),
+    (date(2025, 4, 30), H),
+    (date(2025, 5, 1), H),
+    (date(2025, 5, 2), S),
+    (date(2025, 9, 1), H),
+    (date(2025, 9, 2), H),
     # 2026
-    (date(2026, 1, 1), H), (date(2026, 1, 2), S), *[(d, H) for d in _span(date(2026, 2, 16), date(2026, 2, 20))],
-    (date(2026, 4, 27), C), (date(2026, 4, 30), H), (date(2026, 5, 1), H), (date(2026, 8, 31), S),
-    (date(2026, 9, 1), H), (date(2026, 9, 2), H),
+    (date(2026, 1, 1), H),
+    (date(2026, 1, 2), S),
+    *[(d, H) for d in _span(date(2026, 2, 16), date(2026, 2, 20))],
+    (date(2026, 4, 27), C),
+    (date(2026, 4, 30), H),
+    (date(2026, 5, 1), H),
+    (date(2026, 8, 31), S),
+    (date(2026, 9, 1), H),
+    (date(2026, 9, 2), H),
 ]:
     OFF[_d] = _k
 MAKEUP = {date(2024, 5, 4), date(2025, 4, 26), date(2026, 1, 10), date(2026, 8, 22)}
@@ -121,7 +164,10 @@ def test_the_official_file_beats_the_package_both_ways_in_2026():
     assert "12729/VPCP-KGVX" in cal.decision(date(2026, 1, 2)).source
     # only those three days differ from the package, 2022-2026
     assert [d for d in ALL_DAYS if pkg.is_working_day(d) != cal.is_working_day(d)] == [
-        date(2026, 1, 2), date(2026, 1, 10), date(2026, 11, 24)]
+        date(2026, 1, 2),
+        date(2026, 1, 10),
+        date(2026, 11, 24),
+    ]
     assert pkg.version != cal.version
 
 
@@ -135,13 +181,16 @@ def test_years_without_an_official_schedule_follow_the_package():
 
 # -- dossiers folded with the calendar --------------------------------------------------------
 
+
 def _facts(events):
     return derive_facts(fold(events[0]["dossier_id"], events), cal)
 
 
 def _outcome(rec_day: date, days: int, resolved_day: date, hh: int = 16) -> tuple[date, str]:
     rec = received("D", local_ms(rec_day.year, rec_day.month, rec_day.day, 9), days=days)
-    res = make_event("D", 9, "RESOLVED", local_ms(resolved_day.year, resolved_day.month, resolved_day.day, hh))
+    res = make_event(
+        "D", 9, "RESOLVED", local_ms(resolved_day.year, resolved_day.month, resolved_day.day, hh)
+    )
     f = _facts([rec, res])
     return date.fromordinal(f["due_date"]), f["outcome"]
 
@@ -164,7 +213,9 @@ def _previous_working_day(d: date) -> date:
 
 
 @pytest.mark.parametrize("listed", sorted(set(OFF) | MAKEUP), ids=lambda d: d.isoformat())
-def test_dossiers_around_each_listed_day_are_on_time_on_the_official_due_date_and_late_the_next_working_day(listed):
+def test_dossiers_around_each_listed_day_are_on_time_on_the_official_due_date_and_late_the_next_working_day(
+    listed,
+):
     rec_day = _previous_working_day(listed)
     for n in (1, 2, 3):
         expected_due = oracle_add(rec_day, n)
@@ -175,16 +226,20 @@ def test_dossiers_around_each_listed_day_are_on_time_on_the_official_due_date_an
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dates(min_value=date(2021, 12, 1), max_value=date(2026, 10, 31)), st.integers(0, 30))  # results stay in 2022-2026
+@given(
+    st.dates(min_value=date(2021, 12, 1), max_value=date(2026, 10, 31)), st.integers(0, 30)
+)  # results stay in 2022-2026
 def test_add_working_days_matches_the_official_schedule(start, n):
     assert date.fromordinal(cal.add_working_days(start, n)) == oracle_add(start, n)
 
 
 # -- overrides over the official file -------------------------------------------------------
 
+
 def test_overrides_win_over_the_official_file_in_both_directions():
-    c = calendar_with_overrides({"days_off": ["2026-11-24", date(2026, 3, 3)],
-                                 "working_days": ["2026-01-03", date(2026, 2, 16)]})
+    c = calendar_with_overrides(
+        {"days_off": ["2026-11-24", date(2026, 3, 3)], "working_days": ["2026-01-03", date(2026, 2, 16)]}
+    )
     assert not c.is_working_day(date(2026, 11, 24))  # the file says working -> a province's notice
     assert not c.is_working_day(date(2026, 3, 3))  # an ordinary Tuesday
     assert c.is_working_day(date(2026, 1, 3))  # a Saturday the file leaves off
@@ -198,8 +253,14 @@ def test_overrides_win_over_the_official_file_in_both_directions():
 
 
 def test_override_confirmed_years_vouch_without_dropping_the_package():
-    c = calendar_with_overrides({"working_days": ["2027-02-06"], "days_off": ["2027-02-11"],
-                                 "confirmed_years": [2027], "sources": {2027: "Thông báo 1/TB-BNV ngày 15/10/2026"}})
+    c = calendar_with_overrides(
+        {
+            "working_days": ["2027-02-06"],
+            "days_off": ["2027-02-11"],
+            "confirmed_years": [2027],
+            "sources": {2027: "Thông báo 1/TB-BNV ngày 15/10/2026"},
+        }
+    )
     assert c.year_confirmed(2027) and not cal.year_confirmed(2027)
     assert c.is_working_day(date(2027, 2, 6)) and not c.is_working_day(date(2027, 2, 11))
     assert not c.is_working_day(date(2027, 4, 30))  # the package's 30/4 stays
@@ -211,14 +272,17 @@ def test_no_overrides_is_the_default_calendar():
     assert WorkingCalendar(official=official_schedule()).version == cal.version
 
 
-@pytest.mark.parametrize("data, needle", [
-    ({"days_off": ["2026-02-30"]}, "days_off[0]"),
-    ({"days_off": ["2026-03-03"], "working_days": ["2026-03-03"]}, "vừa ở days_off vừa ở working_days"),
-    ({"day_off": ["2026-03-03"]}, "mục lạ day_off"),
-    ({"confirmed_years": ["hai"]}, "confirmed_years[0]"),
-    ({"days_off": "2026-03-03"}, "phải là một danh sách"),
-    ({"sources": {2027: ""}}, "sources[2027]"),
-])
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        ({"days_off": ["2026-02-30"]}, "days_off[0]"),
+        ({"days_off": ["2026-03-03"], "working_days": ["2026-03-03"]}, "vừa ở days_off vừa ở working_days"),
+        ({"day_off": ["2026-03-03"]}, "mục lạ day_off"),
+        ({"confirmed_years": ["hai"]}, "confirmed_years[0]"),
+        ({"days_off": "2026-03-03"}, "phải là một danh sách"),
+        ({"sources": {2027: ""}}, "sources[2027]"),
+    ],
+)
 def test_bad_overrides_name_the_entry(data, needle):
     with pytest.raises(CalendarDataError) as err:
         parse_overrides(data, "cal.yaml")
@@ -229,14 +293,31 @@ def _official(days, confirmed=True, year=2030):
     return {"years": {year: {"confirmed": confirmed, "days": days}}}
 
 
-@pytest.mark.parametrize("data, needle", [
-    (_official([{"date": "2030-01-05", "kind": "makeup", "what": "x", "source": "y"}, {"date": "2030-01-07", "kind": "makeup", "what": "x", "source": "y"}]), "days[1] (2030-01-07): ngày làm bù phải là thứ Bảy"),
-    (_official([{"date": "2030-01-05", "kind": "holiday", "what": "x", "source": "y"}]), "ngày nghỉ hằng tuần"),
-    (_official([{"date": "2031-01-01", "kind": "holiday", "what": "x", "source": "y"}]), "không thuộc năm 2030"),
-    (_official([{"date": "2030-01-01", "kind": "nghi", "what": "x", "source": "y"}]), "kind 'nghi'"),
-    (_official([{"date": "2030-01-01", "kind": "holiday", "what": "x"}]), "source"),
-    (_official([], confirmed="yes"), "confirmed phải là true hoặc false"),
-])
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        (
+            _official(
+                [
+                    {"date": "2030-01-05", "kind": "makeup", "what": "x", "source": "y"},
+                    {"date": "2030-01-07", "kind": "makeup", "what": "x", "source": "y"},
+                ]
+            ),
+            "days[1] (2030-01-07): ngày làm bù phải là thứ Bảy",
+        ),
+        (
+            _official([{"date": "2030-01-05", "kind": "holiday", "what": "x", "source": "y"}]),
+            "ngày nghỉ hằng tuần",
+        ),
+        (
+            _official([{"date": "2031-01-01", "kind": "holiday", "what": "x", "source": "y"}]),
+            "không thuộc năm 2030",
+        ),
+        (_official([{"date": "2030-01-01", "kind": "nghi", "what": "x", "source": "y"}]), "kind 'nghi'"),
+        (_official([{"date": "2030-01-01", "kind": "holiday", "what": "x"}]), "source"),
+        (_official([], confirmed="yes"), "confirmed phải là true hoặc false"),
+    ],
+)
 def test_bad_official_entries_name_the_entry(data, needle):
     with pytest.raises(CalendarDataError) as err:
         parse_official(data, "official.yaml")
@@ -246,7 +327,11 @@ def test_bad_official_entries_name_the_entry(data, needle):
 def test_the_shipped_file_parses_and_2027_is_not_there_yet():
     from importlib import resources
 
-    text = resources.files("motcua.reference").joinpath("data", "official-calendar.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("motcua.reference")
+        .joinpath("data", "official-calendar.yaml")
+        .read_text(encoding="utf-8")
+    )
     years = {y.year for y in parse_official(yaml.safe_load(text))}
     assert years == {2022, 2023, 2024, 2025, 2026}
 

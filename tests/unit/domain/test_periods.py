@@ -8,32 +8,38 @@ import pytest
 from motcua.domain.periods import PeriodError, make_period, months_back, parse_period
 
 
-@pytest.mark.parametrize("text,kind,start,end", [
-    ("2025-03", None, date(2025, 2, 15), date(2025, 3, 15)),
-    ("2025-01", None, date(2024, 12, 15), date(2025, 1, 15)),  # crosses the year
-    ("2025-Q1", None, date(2024, 12, 15), date(2025, 3, 15)),
-    ("2025-Q3", None, date(2025, 6, 15), date(2025, 9, 15)),
-    ("2025-03", "quarter", date(2024, 12, 15), date(2025, 3, 15)),
-    ("2025-05", "quarter", date(2025, 3, 15), date(2025, 6, 15)),
-    ("2025-H1", None, date(2024, 12, 15), date(2025, 6, 15)),
-    ("2025", "6months", date(2024, 12, 15), date(2025, 6, 15)),
-    ("2025-9M", None, date(2024, 12, 15), date(2025, 9, 15)),
-    ("2025", None, date(2024, 12, 15), date(2025, 12, 15)),
-    ("2025-03", "year", date(2024, 12, 15), date(2025, 12, 15)),
-])
+@pytest.mark.parametrize(
+    "text,kind,start,end",
+    [
+        ("2025-03", None, date(2025, 2, 15), date(2025, 3, 15)),
+        ("2025-01", None, date(2024, 12, 15), date(2025, 1, 15)),  # crosses the year
+        ("2025-Q1", None, date(2024, 12, 15), date(2025, 3, 15)),
+        ("2025-Q3", None, date(2025, 6, 15), date(2025, 9, 15)),
+        ("2025-03", "quarter", date(2024, 12, 15), date(2025, 3, 15)),
+        ("2025-05", "quarter", date(2025, 3, 15), date(2025, 6, 15)),
+        ("2025-H1", None, date(2024, 12, 15), date(2025, 6, 15)),
+        ("2025", "6months", date(2024, 12, 15), date(2025, 6, 15)),
+        ("2025-9M", None, date(2024, 12, 15), date(2025, 9, 15)),
+        ("2025", None, date(2024, 12, 15), date(2025, 12, 15)),
+        ("2025-03", "year", date(2024, 12, 15), date(2025, 12, 15)),
+    ],
+)
 def test_official_periods(text, kind, start, end):
     p = parse_period(text, kind)
     assert (p.start, p.end) == (start, end)
     assert p.last_day == date.fromordinal(end.toordinal() - 1)  # the 14th
 
 
-@pytest.mark.parametrize("text,start,end", [
-    ("2025-03", date(2025, 3, 1), date(2025, 4, 1)),
-    ("2025-12", date(2025, 12, 1), date(2026, 1, 1)),
-    ("2025-Q1", date(2025, 1, 1), date(2025, 4, 1)),
-    ("2025-Q4", date(2025, 10, 1), date(2026, 1, 1)),
-    ("2025", date(2025, 1, 1), date(2026, 1, 1)),
-])
+@pytest.mark.parametrize(
+    "text,start,end",
+    [
+        ("2025-03", date(2025, 3, 1), date(2025, 4, 1)),
+        ("2025-12", date(2025, 12, 1), date(2026, 1, 1)),
+        ("2025-Q1", date(2025, 1, 1), date(2025, 4, 1)),
+        ("2025-Q4", date(2025, 10, 1), date(2026, 1, 1)),
+        ("2025", date(2025, 1, 1), date(2026, 1, 1)),
+    ],
+)
 def test_calendar_periods(text, start, end):
     p = parse_period(text, official=False)
     assert (p.start, p.end) == (start, end)
@@ -55,16 +61,19 @@ def test_labels_codes_and_previous():
     assert ms[0].start == make_period("year", 2025).start and ms[-1].end == make_period("year", 2025).end
 
 
-@pytest.mark.parametrize("text,kind,msg", [
-    ("2025-13", None, "tháng phải từ 01 đến 12"),
-    ("2025-00", None, "tháng phải từ 01 đến 12"),
-    ("03/2025", None, "không hợp lệ"),
-    ("", None, "không hợp lệ"),
-    ("2025-Q5", None, "không hợp lệ"),
-    ("2025-Q1", "month", "không khớp"),
-    ("2025", "month", "ghi rõ tháng"),
-    ("2025-03", "decade", "loại kỳ không hợp lệ"),
-])
+@pytest.mark.parametrize(
+    "text,kind,msg",
+    [
+        ("2025-13", None, "tháng phải từ 01 đến 12"),
+        ("2025-00", None, "tháng phải từ 01 đến 12"),
+        ("03/2025", None, "không hợp lệ"),
+        ("", None, "không hợp lệ"),
+        ("2025-Q5", None, "không hợp lệ"),
+        ("2025-Q1", "month", "không khớp"),
+        ("2025", "month", "ghi rõ tháng"),
+        ("2025-03", "decade", "loại kỳ không hợp lệ"),
+    ],
+)
 def test_malformed_periods_are_refused(text, kind, msg):
     with pytest.raises(PeriodError, match=msg):
         parse_period(text, kind)

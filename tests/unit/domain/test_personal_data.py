@@ -14,36 +14,97 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motcua.adapters import codec
-from motcua.domain import events as ev
 from motcua.adapters.codec import CODEC, decode_record
+from motcua.domain import events as ev
 from motcua.pipeline.batches import rejection
 from motcua.pipeline.ingest import stored_payload
 
 # Real forms: phones (mobile, landline, +84), CCCD (12 digits), CMND (9), e-mails.
 PERSONAL_NUMBERS = [
-    "0912 345 678", "0912.345.678", "0912-345-678", "0912345678", "091 234 5678", "091.234.5678",
-    "09 12 34 56 78", "0912 345678", "+84-912-345-678", "+84 912 345 678", "+84912345678",
-    "(+84) 912 345 678", "(+84)912345678", "+84 (0) 912 345 678", "84912345678", "84 912 345 678",
-    "028 3829 1234", "(028) 3829 1234", "028.3829.1234", "02838291234", "+84 28 3829 1234",
-    "079.203.001.234", "079203001234", "0792 0300 1234", "079 203 001 234", "079-203-001-234",
-    "079_203_001_234", "079/203/001/234", "023456789", "023 456 789", "023.456.789",
-    "０９１２３４５６７８", "0912\u00a0345\u00a0678",
+    "0912 345 678",
+    "0912.345.678",
+    "0912-345-678",
+    "0912345678",
+    "091 234 5678",
+    "091.234.5678",
+    "09 12 34 56 78",
+    "0912 345678",
+    "+84-912-345-678",
+    "+84 912 345 678",
+    "+84912345678",
+    "(+84) 912 345 678",
+    "(+84)912345678",
+    "+84 (0) 912 345 678",
+    "84912345678",
+    "84 912 345 678",
+    "028 3829 1234",
+    "(028) 3829 1234",
+    "028.3829.1234",
+    "02838291234",
+    "+84 28 3829 1234",
+    "079.203.001.234",
+    "079203001234",
+    "0792 0300 1234",
+    "079 203 001 234",
+    "079-203-001-234",
+    "079_203_001_234",
+    "079/203/001/234",
+    "023456789",
+    "023 456 789",
+    "023.456.789",
+    "０９１２３４５６７８",
+    "0912\u00a0345\u00a0678",
 ]
 EMAILS = ["nguyen.van.an@gmail.com", "an.nv+hoso@dongnai.gov.vn", "a@b.vn"]
 # Free text that is personal but has no recognisable shape: why free text is not kept.
-NAMES_AND_ADDRESSES = ["Ông Nguyễn Văn An, sinh năm 1980", "Bà Trần Thị Bích", "123 Lê Lợi, phường Bến Nghé",
-                       "Số 5 ngõ 12 Trần Duy Hưng, Hà Nội"]
-IN_TEXT = [f"SĐT: {p}." for p in PERSONAL_NUMBERS[:6]] + ["cccd079203001234", "HS-2025-0912-345-678",
-                                                          "liên hệ a@b.vn hoặc 0912 345 678"]
+NAMES_AND_ADDRESSES = [
+    "Ông Nguyễn Văn An, sinh năm 1980",
+    "Bà Trần Thị Bích",
+    "123 Lê Lợi, phường Bến Nghé",
+    "Số 5 ngõ 12 Trần Duy Hưng, Hà Nội",
+]
+IN_TEXT = [f"SĐT: {p}." for p in PERSONAL_NUMBERS[:6]] + [
+    "cccd079203001234",
+    "HS-2025-0912-345-678",
+    "liên hệ a@b.vn hoặc 0912 345 678",
+]
 # Codes of real one-stop systems: never personal.
-CODES = ["H44.07-250101-0001", "000.00.07.H44-250101-0001", "H75.S3.2025-03-000426-3", "1.004227",
-         "2.002158.000.00.00.H12", "G22.99-250101-0001", "1.000123.000.00.00.H44", "H75.XC.25279",
-         "H75.SO.PVHCC", "motcua-dongnai", "dvcqg", "D-2025-03-01-0001", "HS-01-02-2025-001", "2025-03-01",
-         "2025-03-01T09:00:00+07:00", "2025-03-03T00:36:06.134Z", "1735700400000", "evt-00001234",
-         "3f2a9c1e-0b4d-4e6f-9a8b-7c6d5e4f3a2b", "12345678", "1234567890123", "H44.100", "75", "H44"]
+CODES = [
+    "H44.07-250101-0001",
+    "000.00.07.H44-250101-0001",
+    "H75.S3.2025-03-000426-3",
+    "1.004227",
+    "2.002158.000.00.00.H12",
+    "G22.99-250101-0001",
+    "1.000123.000.00.00.H44",
+    "H75.XC.25279",
+    "H75.SO.PVHCC",
+    "motcua-dongnai",
+    "dvcqg",
+    "D-2025-03-01-0001",
+    "HS-01-02-2025-001",
+    "2025-03-01",
+    "2025-03-01T09:00:00+07:00",
+    "2025-03-03T00:36:06.134Z",
+    "1735700400000",
+    "evt-00001234",
+    "3f2a9c1e-0b4d-4e6f-9a8b-7c6d5e4f3a2b",
+    "12345678",
+    "1234567890123",
+    "H44.100",
+    "75",
+    "H44",
+]
 
-ID_FIELDS = ("event_id", "dossier_id", "source_system", "province_code", "unit_code", "procedure_code",
-             "field_code")
+ID_FIELDS = (
+    "event_id",
+    "dossier_id",
+    "source_system",
+    "province_code",
+    "unit_code",
+    "procedure_code",
+    "field_code",
+)
 
 
 def digits(text: str) -> str:
@@ -63,9 +124,18 @@ def secrets_of(pii: str) -> list[str]:
 
 
 def event(**extra) -> dict:
-    e = {"event_id": "E-1", "event_type": "STOPPED", "occurred_at": "2025-03-03T09:00:00+07:00",
-         "source_system": "motcua-dongnai", "dossier_id": "H75.2025-03-000001", "province_code": "75",
-         "unit_code": "H75.01", "unit_level": "COMMUNE", "procedure_code": "1.004227", "field_code": "HT"}
+    e = {
+        "event_id": "E-1",
+        "event_type": "STOPPED",
+        "occurred_at": "2025-03-03T09:00:00+07:00",
+        "source_system": "motcua-dongnai",
+        "dossier_id": "H75.2025-03-000001",
+        "province_code": "75",
+        "unit_code": "H75.01",
+        "unit_level": "COMMUNE",
+        "procedure_code": "1.004227",
+        "field_code": "HT",
+    }
     e.update(extra)
     return e
 
@@ -147,8 +217,9 @@ def test_a_line_rejected_for_another_reason_is_redacted(pii):
                 dead = rejection(CODEC, f"/data/{pii if ev.looks_personal(pii) else 'x'}.jsonl:3", raw, err)
             else:
                 pytest.fail(f"accepted {sent}")
-            text = orjson.dumps({k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
-                                 for k, v in dead.items()}).decode()
+            text = orjson.dumps(
+                {k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v) for k, v in dead.items()}
+            ).decode()
             for secret in secrets_of(pii) if ev.looks_personal(pii) else ["Nguyễn", "Lê Lợi"]:
                 assert secret not in text, (sent, dead)
 
@@ -173,13 +244,31 @@ def test_reasons_quote_only_safe_values():
 
 _pii = st.sampled_from(PERSONAL_NUMBERS + EMAILS)
 _around = st.text(alphabet="ABCHXZ.-_:/", max_size=6)
-_fields = st.sampled_from(ID_FIELDS + ("transferred_to_unit", "reason", "unit_level", "event_type",
-                                       "occurred_at", "channel", "ghi_chu", "ho_ten", "sequence"))
+_fields = st.sampled_from(
+    ID_FIELDS
+    + (
+        "transferred_to_unit",
+        "reason",
+        "unit_level",
+        "event_type",
+        "occurred_at",
+        "channel",
+        "ghi_chu",
+        "ho_ten",
+        "sequence",
+    )
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_pii, _around, _around, _fields, st.sampled_from(["PROCESSING", "STOPPED", "SUBMITTED"]),
-       st.sampled_from(["json", "avro", "dict"]))
+@given(
+    _pii,
+    _around,
+    _around,
+    _fields,
+    st.sampled_from(["PROCESSING", "STOPPED", "SUBMITTED"]),
+    st.sampled_from(["json", "avro", "dict"]),
+)
 def test_property_a_personal_value_anywhere_never_reaches_storage(pii, before, after, name, etype, form):
     """Whatever field carries a personal number or e-mail (inside any code-like text),
     the event is refused or kept without it, and its dead letter holds none of it."""
@@ -198,8 +287,12 @@ def test_property_a_personal_value_anywhere_never_reaches_storage(pii, before, a
     try:
         out = decode_record(raw, None)
     except (codec.DecodeError, ev.InvalidEvent) as err:
-        kept = orjson.dumps({k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
-                             for k, v in rejection(CODEC, "file.jsonl:1", raw, err).items()}).decode()
+        kept = orjson.dumps(
+            {
+                k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
+                for k, v in rejection(CODEC, "file.jsonl:1", raw, err).items()
+            }
+        ).decode()
     else:
         kept = stored_payload(raw, out).decode() + orjson.dumps(out).decode()
     for secret in secrets_of(pii):

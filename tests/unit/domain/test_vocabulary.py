@@ -10,8 +10,11 @@ from motcua.domain.events import CHANNELS, UNIT_LEVELS
 from motcua.imports.sheet import _CHANNELS, _key
 from motcua.reference.units_loader import parse_level
 
-LEVEL_TABLES = {"LEVEL_LABELS": V.LEVEL_LABELS, "LEVEL_SHORT_LABELS": V.LEVEL_SHORT_LABELS,
-                "LEVEL_IN_TEXT": V.LEVEL_IN_TEXT}
+LEVEL_TABLES = {
+    "LEVEL_LABELS": V.LEVEL_LABELS,
+    "LEVEL_SHORT_LABELS": V.LEVEL_SHORT_LABELS,
+    "LEVEL_IN_TEXT": V.LEVEL_IN_TEXT,
+}
 
 
 def _vietnamese(label: str) -> bool:
@@ -42,7 +45,12 @@ def test_orders_are_total_over_the_contract_codes():
 def test_display_order_is_the_reports_order():
     assert V.LEVEL_ORDER == ("PROVINCE", "DISTRICT", "COMMUNE", "CENTRAL_BRANCH")
     assert V.sorted_levels(["X", "CENTRAL_BRANCH", "COMMUNE", "A", "PROVINCE", "COMMUNE"]) == [
-        "PROVINCE", "COMMUNE", "CENTRAL_BRANCH", "A", "X"]
+        "PROVINCE",
+        "COMMUNE",
+        "CENTRAL_BRANCH",
+        "A",
+        "X",
+    ]
 
 
 def test_labels_are_vietnamese():

@@ -38,40 +38,102 @@ def utc_ms(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> int:
 NAME, ID_NO, PHONE, EMAIL = "Nguyễn Văn An", "079203001234", "0912345678", "an@example.vn"
 STAFF, FAX = "Trần Thị Bình", "02373123456"
 SECRET = "tok-3f9a1c77e2"
-FREE_TEXTS = ("Cấp bản sao trích lục hộ tịch", "Hộ tịch", "Đề nghị cấp bản sao trích lục khai sinh",
-              "UBND phường Điện Biên", "to-khai.pdf", "https://files.example", "trich-luc.pdf",
-              "Cấp giấy phép xây dựng nhà ở riêng lẻ", "Hoạt động xây dựng", "Hồ sơ cấp phép xây dựng",
-              "UBND huyện Đông Sơn", "Đơn đề nghị", "motcua.example", "Thiếu bản vẽ mặt bằng",
-              "Nộp hồ sơ trực tuyến", "Kết thúc xử lý", "Trả kết quả", "Giấy phép xây dựng")
+FREE_TEXTS = (
+    "Cấp bản sao trích lục hộ tịch",
+    "Hộ tịch",
+    "Đề nghị cấp bản sao trích lục khai sinh",
+    "UBND phường Điện Biên",
+    "to-khai.pdf",
+    "https://files.example",
+    "trich-luc.pdf",
+    "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+    "Hoạt động xây dựng",
+    "Hồ sơ cấp phép xây dựng",
+    "UBND huyện Đông Sơn",
+    "Đơn đề nghị",
+    "motcua.example",
+    "Thiếu bản vẽ mặt bằng",
+    "Nộp hồ sơ trực tuyến",
+    "Kết thúc xử lý",
+    "Trả kết quả",
+    "Giấy phép xây dựng",
+)
 PERSONAL = (NAME, ID_NO, PHONE, EMAIL, STAFF, FAX, SECRET)
 
 # Example 1 (T, new generation): a bare array of one snapshot.
 T_SNAPSHOT = {
-    "MaHoSo": "000.00.12.H56-240311-48213", "MaTTHC": "1.001612", "TenTTHC": "Cấp bản sao trích lục hộ tịch",
-    "MaLinhVuc": "G09-TP03", "TenLinhVuc": "Hộ tịch", "KenhThucHien": "2", "SoGiayToChuHoSo": ID_NO,
-    "ChuHoSo": NAME, "LoaiDoiTuong": "1", "MaDoiTuong": ID_NO, "ThongTinKhac": "", "Email": "", "Fax": "",
-    "SoDienThoai": PHONE, "TrichYeuHoSo": "Đề nghị cấp bản sao trích lục khai sinh",
-    "NgayTiepNhan": "20240311083015", "NgayHenTra": "20240313170000", "TrangThaiHoSo": "10",
-    "NgayTra": "20240312160000", "ThongTinTra": "", "HinhThuc": "0", "NgayKetThucXuLy": "20240312143000",
-    "DonViXuLy": "UBND phường Điện Biên", "GhiChu": "",
-    "TaiLieuNop": [{"TepDinhKemId": "", "TenTepDinhKem": "to-khai.pdf", "IsDeleted": "False",
-                    "MaThanhPhanHoSo": "", "DuongDanTaiTepTin": "https://files.example/2024/03/to-khai.pdf",
-                    "DuocSoHoa": "1", "DuocTaiSuDung": "0", "DuocLayTuKhoDMQG": "0", "MaKetQuaThayThe": None}],
-    "DanhSachLePhi": [], "DanhSachTepDinhKemKhac": [], "DanhSachHoSoBoSung": [],
-    "DanhSachGiayToKetQua": [{"TenGiayTo": "trich-luc.pdf", "MaThanhPhanHoSo": "", "GiayToId": "",
-                              "DuongDanTepTinKetQua": "https://files.example/2024/03/trich-luc.pdf",
-                              "MaGiayToKetQua": "KQ.G09.000123"}],
-    "NoiNopHoSo": "2", "HoSoCoThanhPhanSoHoa": "1", "TaiKhoanDuocXacThucVoiVNeID": "0",
-    "DuocThanhToanTrucTuyen": "0", "NgayTuChoi": None,
+    "MaHoSo": "000.00.12.H56-240311-48213",
+    "MaTTHC": "1.001612",
+    "TenTTHC": "Cấp bản sao trích lục hộ tịch",
+    "MaLinhVuc": "G09-TP03",
+    "TenLinhVuc": "Hộ tịch",
+    "KenhThucHien": "2",
+    "SoGiayToChuHoSo": ID_NO,
+    "ChuHoSo": NAME,
+    "LoaiDoiTuong": "1",
+    "MaDoiTuong": ID_NO,
+    "ThongTinKhac": "",
+    "Email": "",
+    "Fax": "",
+    "SoDienThoai": PHONE,
+    "TrichYeuHoSo": "Đề nghị cấp bản sao trích lục khai sinh",
+    "NgayTiepNhan": "20240311083015",
+    "NgayHenTra": "20240313170000",
+    "TrangThaiHoSo": "10",
+    "NgayTra": "20240312160000",
+    "ThongTinTra": "",
+    "HinhThuc": "0",
+    "NgayKetThucXuLy": "20240312143000",
+    "DonViXuLy": "UBND phường Điện Biên",
+    "GhiChu": "",
+    "TaiLieuNop": [
+        {
+            "TepDinhKemId": "",
+            "TenTepDinhKem": "to-khai.pdf",
+            "IsDeleted": "False",
+            "MaThanhPhanHoSo": "",
+            "DuongDanTaiTepTin": "https://files.example/2024/03/to-khai.pdf",
+            "DuocSoHoa": "1",
+            "DuocTaiSuDung": "0",
+            "DuocLayTuKhoDMQG": "0",
+            "MaKetQuaThayThe": None,
+        }
+    ],
+    "DanhSachLePhi": [],
+    "DanhSachTepDinhKemKhac": [],
+    "DanhSachHoSoBoSung": [],
+    "DanhSachGiayToKetQua": [
+        {
+            "TenGiayTo": "trich-luc.pdf",
+            "MaThanhPhanHoSo": "",
+            "GiayToId": "",
+            "DuongDanTepTinKetQua": "https://files.example/2024/03/trich-luc.pdf",
+            "MaGiayToKetQua": "KQ.G09.000123",
+        }
+    ],
+    "NoiNopHoSo": "2",
+    "HoSoCoThanhPhanSoHoa": "1",
+    "TaiKhoanDuocXacThucVoiVNeID": "0",
+    "DuocThanhToanTrucTuyen": "0",
+    "NgayTuChoi": None,
     "DinhDanhCHS": [{"LoaiDinhDanh": "1", "SoDinhDanh": ID_NO}],
-    "NgayNopHoSo": "20240311083015", "DSKetNoiCSDL": [{"MaCSDL": "7"}],
+    "NgayNopHoSo": "20240311083015",
+    "DSKetNoiCSDL": [{"MaCSDL": "7"}],
 }
 
 
 def t_row(actor: str, at: str, text: str, status: str, deadline: str = "") -> dict:
-    return {"MaHoSo": "000.00.12.H56-240311-48213", "NguoiXuLy": actor, "ChucDanh": "", "ThoiDiemXuLy": at,
-            "PhongBanXuLy": "", "NoiDungXuLy": text, "TrangThai": status, "NgayBatDau": "",
-            "NgayKetThucTheoQuyDinh": deadline}
+    return {
+        "MaHoSo": "000.00.12.H56-240311-48213",
+        "NguoiXuLy": actor,
+        "ChucDanh": "",
+        "ThoiDiemXuLy": at,
+        "PhongBanXuLy": "",
+        "NoiDungXuLy": text,
+        "TrangThai": status,
+        "NgayBatDau": "",
+        "NgayKetThucTheoQuyDinh": deadline,
+    }
 
 
 T_ROWS = [
@@ -85,35 +147,84 @@ T_ROWS = [
 
 # Example 2 (O, old generation): envelopes, one sync pair per action.
 O_ITEM = {
-    "MaHoSo": "H56.22-240301-0012", "MaTTHC": "1.004227", "TenTTHC": "Cấp giấy phép xây dựng nhà ở riêng lẻ",
-    "MaLinhVuc": "G16-XD04", "TenLinhVuc": "Hoạt động xây dựng", "ChuHoSo": NAME, "LoaiDoiTuong": "1",
-    "MaDoiTuong": "", "ThongTinKhac": "", "Email": EMAIL, "Fax": FAX, "SoDienThoai": PHONE,
-    "TrichYeuHoSo": "Hồ sơ cấp phép xây dựng", "NgayTiepNhan": "20240301091000", "NgayHenTra": "20240315170000",
-    "TrangThaiHoSo": "2", "NgayTra": "", "ThongTinTra": "", "HinhThuc": "0", "NgayKetThucXuLy": "",
-    "DonViXuLy": "UBND huyện Đông Sơn", "DanhSachLePhi": [], "DanhSachTepDinhKemKhac": [],
-    "DanhSachHoSoBoSung": [], "DanhSachGiayToKetQua": [],
-    "TaiLieuNop": [{"TenTepDinhKem": "Đơn đề nghị", "MaThanhPhanHoSo": "", "TepDinhKemId": "40211",
-                    "DuongDanTaiTepTin": "https://motcua.example/documents/20121/0/don.pdf/uuid?t=1&download=true",
-                    "IsDeleted": "False"}],
+    "MaHoSo": "H56.22-240301-0012",
+    "MaTTHC": "1.004227",
+    "TenTTHC": "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+    "MaLinhVuc": "G16-XD04",
+    "TenLinhVuc": "Hoạt động xây dựng",
+    "ChuHoSo": NAME,
+    "LoaiDoiTuong": "1",
+    "MaDoiTuong": "",
+    "ThongTinKhac": "",
+    "Email": EMAIL,
+    "Fax": FAX,
+    "SoDienThoai": PHONE,
+    "TrichYeuHoSo": "Hồ sơ cấp phép xây dựng",
+    "NgayTiepNhan": "20240301091000",
+    "NgayHenTra": "20240315170000",
+    "TrangThaiHoSo": "2",
+    "NgayTra": "",
+    "ThongTinTra": "",
+    "HinhThuc": "0",
+    "NgayKetThucXuLy": "",
+    "DonViXuLy": "UBND huyện Đông Sơn",
+    "DanhSachLePhi": [],
+    "DanhSachTepDinhKemKhac": [],
+    "DanhSachHoSoBoSung": [],
+    "DanhSachGiayToKetQua": [],
+    "TaiLieuNop": [
+        {
+            "TenTepDinhKem": "Đơn đề nghị",
+            "MaThanhPhanHoSo": "",
+            "TepDinhKemId": "40211",
+            "DuongDanTaiTepTin": "https://motcua.example/documents/20121/0/don.pdf/uuid?t=1&download=true",
+            "IsDeleted": "False",
+        }
+    ],
 }
 
 
 def o_snapshot(updating: str = "False", **changes) -> dict:
     item = copy.deepcopy(O_ITEM)
     item.update(changes)
-    return {"session": SECRET, "madonvi": "000.00.12.H56", "service": DONG_BO, "isUpdating": updating,
-            "data": [item]}
+    return {
+        "session": SECRET,
+        "madonvi": "000.00.12.H56",
+        "service": DONG_BO,
+        "isUpdating": updating,
+        "data": [item],
+    }
 
 
 def o_progress(at: str, role: str, text: str, status: str, deadline: str = "") -> dict:
-    return {"session": SECRET, "madonvi": "000.00.12.H56", "service": TIEN_DO, "data": [{
-        "MaHoSo": "H56.22-240301-0012", "NguoiXuLy": STAFF, "ChucDanh": "", "ThoiDiemXuLy": at,
-        "PhongBanXuLy": role, "NoiDungXuLy": text, "TrangThai": status, "NgayBatDau": "",
-        "NgayKetThucTheoQuyDinh": deadline}]}
+    return {
+        "session": SECRET,
+        "madonvi": "000.00.12.H56",
+        "service": TIEN_DO,
+        "data": [
+            {
+                "MaHoSo": "H56.22-240301-0012",
+                "NguoiXuLy": STAFF,
+                "ChucDanh": "",
+                "ThoiDiemXuLy": at,
+                "PhongBanXuLy": role,
+                "NoiDungXuLy": text,
+                "TrangThai": status,
+                "NgayBatDau": "",
+                "NgayKetThucTheoQuyDinh": deadline,
+            }
+        ],
+    }
 
 
-O_RESULT = [{"TenGiayTo": "Giấy phép xây dựng", "MaThanhPhanHoSo": "", "GiayToId": "40388",
-             "DuongDanTepTinKetQua": "https://motcua.example/kq/40388"}]
+O_RESULT = [
+    {
+        "TenGiayTo": "Giấy phép xây dựng",
+        "MaThanhPhanHoSo": "",
+        "GiayToId": "40388",
+        "DuongDanTepTinKetQua": "https://motcua.example/kq/40388",
+    }
+]
 O_CALLS = [
     o_snapshot(),
     o_progress("20240301091000", "MOTCUA", "Tiếp nhận hồ sơ", "2", "20240301170000"),
@@ -121,8 +232,13 @@ O_CALLS = [
     o_progress("20240305103000", "CHUYENVIEN", "Yêu cầu bổ sung-Thiếu bản vẽ mặt bằng", "5"),
     o_snapshot("True", TrangThaiHoSo="4"),
     o_progress("20240308090000", "MOTCUA", "Tiếp nhận bổ sung", "4"),
-    o_snapshot("True", TrangThaiHoSo="10", NgayKetThucXuLy="20240314150000", NgayTra="20240315080000",
-               DanhSachGiayToKetQua=O_RESULT),
+    o_snapshot(
+        "True",
+        TrangThaiHoSo="10",
+        NgayKetThucXuLy="20240314150000",
+        NgayTra="20240315080000",
+        DanhSachGiayToKetQua=O_RESULT,
+    ),
     o_progress("20240315080000", "MOTCUA", "Trả kết quả", "10"),
 ]
 
@@ -148,20 +264,23 @@ def test_a_dvcqg_time_is_local_utc_plus_7():
     assert parse_time(20240311083015, "x") == 1710120615000  # a number sent as a number
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("20240301", utc_ms(2024, 2, 29, 17)),  # local midnight, the day before in UTC
-    ("  20240311083015 ", utc_ms(2024, 3, 11, 1, 30, 15)),
-    ("2024-03-11T08:30:15", utc_ms(2024, 3, 11, 1, 30, 15)),  # naive ISO: +07:00
-    ("2024-03-11 08:30:15.250", utc_ms(2024, 3, 11, 1, 30, 15) + 250),
-    ("2024-03-11T08:30:15+07:00", utc_ms(2024, 3, 11, 1, 30, 15)),
-    ("2024-03-11T01:30:15Z", utc_ms(2024, 3, 11, 1, 30, 15)),
-    ("2024-03-11T03:30:15+02:00", utc_ms(2024, 3, 11, 1, 30, 15)),
-    ("2024-03-11", utc_ms(2024, 3, 10, 17)),
-    ("11/03/2024", utc_ms(2024, 3, 10, 17)),
-    ("11/03/2024 08:30", utc_ms(2024, 3, 11, 1, 30)),
-    ("11/03/2024 08:30:15", utc_ms(2024, 3, 11, 1, 30, 15)),
-    ("1/3/2024 7:05", utc_ms(2024, 3, 1, 0, 5)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("20240301", utc_ms(2024, 2, 29, 17)),  # local midnight, the day before in UTC
+        ("  20240311083015 ", utc_ms(2024, 3, 11, 1, 30, 15)),
+        ("2024-03-11T08:30:15", utc_ms(2024, 3, 11, 1, 30, 15)),  # naive ISO: +07:00
+        ("2024-03-11 08:30:15.250", utc_ms(2024, 3, 11, 1, 30, 15) + 250),
+        ("2024-03-11T08:30:15+07:00", utc_ms(2024, 3, 11, 1, 30, 15)),
+        ("2024-03-11T01:30:15Z", utc_ms(2024, 3, 11, 1, 30, 15)),
+        ("2024-03-11T03:30:15+02:00", utc_ms(2024, 3, 11, 1, 30, 15)),
+        ("2024-03-11", utc_ms(2024, 3, 10, 17)),
+        ("11/03/2024", utc_ms(2024, 3, 10, 17)),
+        ("11/03/2024 08:30", utc_ms(2024, 3, 11, 1, 30)),
+        ("11/03/2024 08:30:15", utc_ms(2024, 3, 11, 1, 30, 15)),
+        ("1/3/2024 7:05", utc_ms(2024, 3, 1, 0, 5)),
+    ],
+)
 def test_other_date_forms(text, expected):
     assert parse_time(text, "NgayHenTra") == expected
 
@@ -171,8 +290,10 @@ def test_blank_dates_are_none(blank):
     assert parse_time(blank, "NgayTra") is None
 
 
-@pytest.mark.parametrize("bad", ["20241345000000", "abc", "20240230", "2024031108301", "31/02/2024",
-                                 "20241231240000", True, 1.5, [], {}])
+@pytest.mark.parametrize(
+    "bad",
+    ["20241345000000", "abc", "20240230", "2024031108301", "31/02/2024", "20241231240000", True, 1.5, [], {}],
+)
 def test_impossible_dates_raise_bad_date_naming_the_field(bad):
     with pytest.raises(BadValue) as info:
         parse_time(bad, "NgayHenTra")
@@ -193,47 +314,53 @@ def test_a_bad_date_reason_shows_a_code_but_never_a_personal_value():
 # --------------------------------------------------------------------------- classify_row
 
 
-@pytest.mark.parametrize("status, text, kind", [
-    (1, "Nộp hồ sơ trực tuyến", "SUBMITTED"),
-    (2, "Tiếp nhận hồ sơ", "RECEIVED"),
-    (3, "Từ chối tiếp nhận", "REJECTED"),
-    (3, None, "REJECTED"),
-    (3, "Công dân thu hồi hồ sơ", "WITHDRAWN"),  # T writes a withdrawal as 3
-    (3, "CONG DAN THU HOI HO SO", "WITHDRAWN"),
-    (3, "Rút hồ sơ theo đề nghị", "WITHDRAWN"),
-    (3, "Công dân rút yêu cầu", "WITHDRAWN"),
-    (3, "Không đủ điều kiện, thu hồi", "WITHDRAWN"),
-    (3, "Trút bỏ hồ sơ", "REJECTED"),  # "rút" only as a whole word
-    (3, unicodedata.normalize("NFD", "Công dân rút hồ sơ"), "WITHDRAWN"),  # decomposed diacritics
-    (5, unicodedata.normalize("NFD", "Hoàn thành bổ sung"), "SUPPLEMENT_RECEIVED"),
-    (4, "Chuyển xử lý", "PROCESSING"),
-    (4, "Tiếp nhận bổ sung", "PROCESSING"),  # O's 2c row: the status decides
-    (5, "Yêu cầu bổ sung-Thiếu bản vẽ", "SUPPLEMENT_REQUESTED"),
-    (5, None, "SUPPLEMENT_REQUESTED"),
-    (5, "Hoàn thành bổ sung hồ sơ", "SUPPLEMENT_RECEIVED"),  # T writes completion as 5 too
-    (5, "hoan thanh bo sung", "SUPPLEMENT_RECEIVED"),
-    (5, "Công dân gửi bổ sung", "SUPPLEMENT_RECEIVED"),
-    (5, "Tiếp nhận bổ sung", "SUPPLEMENT_RECEIVED"),
-    (5, "Công dân đã bổ sung giấy tờ", "SUPPLEMENT_RECEIVED"),
-    (5, "Nhận bổ sung", "SUPPLEMENT_RECEIVED"),
-    (5, "Yêu cầu công dân gửi bổ sung bản vẽ", "SUPPLEMENT_REQUESTED"),  # the request comes first
-    (5, "Tiếp nhận bổ sung theo yêu cầu", "SUPPLEMENT_RECEIVED"),
-    (6, "Yêu cầu thanh toán phí", "PAYMENT_REQUESTED"),
-    (7, "Công dân yêu cầu rút hồ sơ", "WITHDRAWN"),
-    (8, "Dừng xử lý", "STOPPED"),
-    (9, "Kết thúc xử lý", "RESOLVED"),
-    (10, "Trả kết quả", "RESULT_RETURNED"),
-])
+@pytest.mark.parametrize(
+    "status, text, kind",
+    [
+        (1, "Nộp hồ sơ trực tuyến", "SUBMITTED"),
+        (2, "Tiếp nhận hồ sơ", "RECEIVED"),
+        (3, "Từ chối tiếp nhận", "REJECTED"),
+        (3, None, "REJECTED"),
+        (3, "Công dân thu hồi hồ sơ", "WITHDRAWN"),  # T writes a withdrawal as 3
+        (3, "CONG DAN THU HOI HO SO", "WITHDRAWN"),
+        (3, "Rút hồ sơ theo đề nghị", "WITHDRAWN"),
+        (3, "Công dân rút yêu cầu", "WITHDRAWN"),
+        (3, "Không đủ điều kiện, thu hồi", "WITHDRAWN"),
+        (3, "Trút bỏ hồ sơ", "REJECTED"),  # "rút" only as a whole word
+        (3, unicodedata.normalize("NFD", "Công dân rút hồ sơ"), "WITHDRAWN"),  # decomposed diacritics
+        (5, unicodedata.normalize("NFD", "Hoàn thành bổ sung"), "SUPPLEMENT_RECEIVED"),
+        (4, "Chuyển xử lý", "PROCESSING"),
+        (4, "Tiếp nhận bổ sung", "PROCESSING"),  # O's 2c row: the status decides
+        (5, "Yêu cầu bổ sung-Thiếu bản vẽ", "SUPPLEMENT_REQUESTED"),
+        (5, None, "SUPPLEMENT_REQUESTED"),
+        (5, "Hoàn thành bổ sung hồ sơ", "SUPPLEMENT_RECEIVED"),  # T writes completion as 5 too
+        (5, "hoan thanh bo sung", "SUPPLEMENT_RECEIVED"),
+        (5, "Công dân gửi bổ sung", "SUPPLEMENT_RECEIVED"),
+        (5, "Tiếp nhận bổ sung", "SUPPLEMENT_RECEIVED"),
+        (5, "Công dân đã bổ sung giấy tờ", "SUPPLEMENT_RECEIVED"),
+        (5, "Nhận bổ sung", "SUPPLEMENT_RECEIVED"),
+        (5, "Yêu cầu công dân gửi bổ sung bản vẽ", "SUPPLEMENT_REQUESTED"),  # the request comes first
+        (5, "Tiếp nhận bổ sung theo yêu cầu", "SUPPLEMENT_RECEIVED"),
+        (6, "Yêu cầu thanh toán phí", "PAYMENT_REQUESTED"),
+        (7, "Công dân yêu cầu rút hồ sơ", "WITHDRAWN"),
+        (8, "Dừng xử lý", "STOPPED"),
+        (9, "Kết thúc xử lý", "RESOLVED"),
+        (10, "Trả kết quả", "RESULT_RETURNED"),
+    ],
+)
 def test_row_kinds(status, text, kind):
     assert classify_row(status, text, STAFF) == (kind, False)
 
 
-@pytest.mark.parametrize("status, text, kind", [
-    (2, "Tiếp nhận hồ sơ", "RECEIVED"),
-    (9, "Kết thúc xử lý hồ sơ", "RESOLVED"),
-    (9, "Hồ sơ không có ngày hẹn trả", "RESOLVED"),
-    (9, "  ho so KHONG co ngay hen  tra ", "RESOLVED"),  # case, diacritics and spaces aside
-])
+@pytest.mark.parametrize(
+    "status, text, kind",
+    [
+        (2, "Tiếp nhận hồ sơ", "RECEIVED"),
+        (9, "Kết thúc xử lý hồ sơ", "RESOLVED"),
+        (9, "Hồ sơ không có ngày hẹn trả", "RESOLVED"),
+        (9, "  ho so KHONG co ngay hen  tra ", "RESOLVED"),  # case, diacritics and spaces aside
+    ],
+)
 def test_thanh_hoa_synthetic_rows(status, text, kind):
     assert classify_row(status, text, "Cán bộ một cửa") == (kind, True)
     assert classify_row(status, text, "CAN BO MOT CUA") == (kind, True)
@@ -261,14 +388,35 @@ def test_classify_row_rejects_unknown_status(status):
 
 def test_t_example_snapshot_new_generation():
     request = parse_request(orjson.dumps([T_SNAPSHOT]), "t.json")
-    assert (request.service, request.madonvi, request.session, request.updating) == (DONG_BO, None, None, None)
-    assert request.records == [Snapshot(
-        dossier_id="000.00.12.H56-240311-48213", where="t.json mục 1", unit_code=None, unit_from="",
-        procedure_code="1.001612", field_code="G09-TP03", status=10,
-        received_at=utc_ms(2024, 3, 11, 1, 30, 15), due_at=utc_ms(2024, 3, 13, 10),
-        channel="ONLINE", resolved_at=utc_ms(2024, 3, 12, 7, 30), electronic_result=True,
-        returned_at=utc_ms(2024, 3, 12, 9), return_postal=False, rejected_at=None, has_fee=None,
-        payment="NONE", digitisation=Digitisation(1, 1, 0, False, False), updating=None)]
+    assert (request.service, request.madonvi, request.session, request.updating) == (
+        DONG_BO,
+        None,
+        None,
+        None,
+    )
+    assert request.records == [
+        Snapshot(
+            dossier_id="000.00.12.H56-240311-48213",
+            where="t.json mục 1",
+            unit_code=None,
+            unit_from="",
+            procedure_code="1.001612",
+            field_code="G09-TP03",
+            status=10,
+            received_at=utc_ms(2024, 3, 11, 1, 30, 15),
+            due_at=utc_ms(2024, 3, 13, 10),
+            channel="ONLINE",
+            resolved_at=utc_ms(2024, 3, 12, 7, 30),
+            electronic_result=True,
+            returned_at=utc_ms(2024, 3, 12, 9),
+            return_postal=False,
+            rejected_at=None,
+            has_fee=None,
+            payment="NONE",
+            digitisation=Digitisation(1, 1, 0, False, False),
+            updating=None,
+        )
+    ]
 
 
 def test_t_example_progress_rows_told_apart_by_shape():
@@ -283,8 +431,13 @@ def test_t_example_progress_rows_told_apart_by_shape():
         ("rows.json mục 5", utc_ms(2024, 3, 12, 9), 10, "RESULT_RETURNED", False),
         ("rows.json mục 6", utc_ms(2024, 3, 12, 7, 30), 9, "RESOLVED", True),
     ]
-    assert all(isinstance(r, ProgressRow) and r.dossier_id == "000.00.12.H56-240311-48213"
-               and r.unit_code is None and r.unit_from == "" for r in request.records)
+    assert all(
+        isinstance(r, ProgressRow)
+        and r.dossier_id == "000.00.12.H56-240311-48213"
+        and r.unit_code is None
+        and r.unit_from == ""
+        for r in request.records
+    )
 
 
 # --------------------------------------------------------------------------- example 2 (O)
@@ -293,34 +446,67 @@ def test_t_example_progress_rows_told_apart_by_shape():
 def test_o_example_snapshots_old_generation():
     requests = [parse_request(orjson.dumps(call), f"o:{n}") for n, call in enumerate(O_CALLS, 1)]
     first = requests[0]
-    assert (first.service, first.madonvi, first.session, first.updating) == (DONG_BO, "000.00.12.H56", SECRET, False)
-    assert first.records == [Snapshot(
-        dossier_id="H56.22-240301-0012", where="o:1 mục 1", unit_code="000.00.12.H56", unit_from="envelope",
-        procedure_code="1.004227", field_code="G16-XD04", status=2,
-        received_at=1709259000000, due_at=utc_ms(2024, 3, 15, 10),  # 2024-03-01 02:10 UTC
-        channel=None, resolved_at=None, electronic_result=False, returned_at=None, return_postal=False,
-        rejected_at=None, has_fee=None, payment=None,
-        # no DuocSoHoa key (old generation): a stored file counts as digitised
-        digitisation=Digitisation(1, 1, 0, False, False), updating=False)]
+    assert (first.service, first.madonvi, first.session, first.updating) == (
+        DONG_BO,
+        "000.00.12.H56",
+        SECRET,
+        False,
+    )
+    assert first.records == [
+        Snapshot(
+            dossier_id="H56.22-240301-0012",
+            where="o:1 mục 1",
+            unit_code="000.00.12.H56",
+            unit_from="envelope",
+            procedure_code="1.004227",
+            field_code="G16-XD04",
+            status=2,
+            received_at=1709259000000,
+            due_at=utc_ms(2024, 3, 15, 10),  # 2024-03-01 02:10 UTC
+            channel=None,
+            resolved_at=None,
+            electronic_result=False,
+            returned_at=None,
+            return_postal=False,
+            rejected_at=None,
+            has_fee=None,
+            payment=None,
+            # no DuocSoHoa key (old generation): a stored file counts as digitised
+            digitisation=Digitisation(1, 1, 0, False, False),
+            updating=False,
+        )
+    ]
     assert [(r.updating, r.records[0].status) for r in requests[2::2]] == [(True, 5), (True, 4), (True, 10)]
     last = requests[6].records[0]
     assert (last.resolved_at, last.returned_at, last.electronic_result) == (
-        utc_ms(2024, 3, 14, 8), utc_ms(2024, 3, 15, 1), True)
+        utc_ms(2024, 3, 14, 8),
+        utc_ms(2024, 3, 15, 1),
+        True,
+    )
 
 
 def test_o_example_progress_rows():
     rows = [parse_request(orjson.dumps(call), "o") for call in O_CALLS[1::2]]
     assert {r.service for r in rows} == {TIEN_DO}
     assert all(r.updating is None and r.madonvi == "000.00.12.H56" for r in rows)
-    assert [(r.records[0].at, r.records[0].status, r.records[0].kind, r.records[0].synthetic) for r in rows] == [
+    assert [
+        (r.records[0].at, r.records[0].status, r.records[0].kind, r.records[0].synthetic) for r in rows
+    ] == [
         (utc_ms(2024, 3, 1, 2, 10), 2, "RECEIVED", False),
         (utc_ms(2024, 3, 5, 3, 30), 5, "SUPPLEMENT_REQUESTED", False),
         (utc_ms(2024, 3, 8, 2), 4, "PROCESSING", False),
         (utc_ms(2024, 3, 15, 1), 10, "RESULT_RETURNED", False),
     ]
     assert rows[0].records[0] == ProgressRow(
-        dossier_id="H56.22-240301-0012", where="o mục 1", at=1709259000000, status=2, kind="RECEIVED",
-        synthetic=False, unit_code="000.00.12.H56", unit_from="envelope")
+        dossier_id="H56.22-240301-0012",
+        where="o mục 1",
+        at=1709259000000,
+        status=2,
+        kind="RECEIVED",
+        synthetic=False,
+        unit_code="000.00.12.H56",
+        unit_from="envelope",
+    )
 
 
 # --------------------------------------------------------------------------- envelope shapes
@@ -331,21 +517,43 @@ def test_parsed_value_and_bytes_give_the_same_request():
 
 
 def test_envelope_keys_in_any_case_and_data_as_one_object():
-    body = {"Session": SECRET, "MaDonVi": " 000.00.12.H56 ", "Service": "dongbohosomc", "IsUpdating": "true",
-            "DATA": {"MaHoSo": " X-1 ", "TrangThaiHoSo": 4}}
+    body = {
+        "Session": SECRET,
+        "MaDonVi": " 000.00.12.H56 ",
+        "Service": "dongbohosomc",
+        "IsUpdating": "true",
+        "DATA": {"MaHoSo": " X-1 ", "TrangThaiHoSo": 4},
+    }
     request = parse_request(body, "r")
     assert (request.service, request.madonvi, request.session, request.updating) == (
-        DONG_BO, "000.00.12.H56", SECRET, True)
+        DONG_BO,
+        "000.00.12.H56",
+        SECRET,
+        True,
+    )
     rec = request.records[0]
     assert (rec.dossier_id, rec.unit_code, rec.unit_from, rec.status, rec.updating) == (
-        "X-1", "000.00.12.H56", "envelope", 4, True)
+        "X-1",
+        "000.00.12.H56",
+        "envelope",
+        4,
+        True,
+    )
 
 
 def test_envelope_may_name_the_unit_maDinhDanhDV_and_data_as_json_text():
-    body = {"MaDinhDanhDV": "000.00.01.H22", "service": TIEN_DO,
-            "data": orjson.dumps([{"MaHoSo": "A-1", "ThoiDiemXuLy": "20240101070000"}]).decode()}
+    body = {
+        "MaDinhDanhDV": "000.00.01.H22",
+        "service": TIEN_DO,
+        "data": orjson.dumps([{"MaHoSo": "A-1", "ThoiDiemXuLy": "20240101070000"}]).decode(),
+    }
     rec = one(body)
-    assert (rec.unit_code, rec.unit_from, rec.at, rec.kind) == ("000.00.01.H22", "envelope", utc_ms(2024, 1, 1), "PROCESSING")
+    assert (rec.unit_code, rec.unit_from, rec.at, rec.kind) == (
+        "000.00.01.H22",
+        "envelope",
+        utc_ms(2024, 1, 1),
+        "PROCESSING",
+    )
 
 
 def test_h_query_string_form():
@@ -354,13 +562,21 @@ def test_h_query_string_form():
     assert (request.service, request.madonvi, request.updating) == (DONG_BO, "000.00.01.H22", True)
     rec = request.records[0]
     assert (rec.unit_code, rec.unit_from, rec.updating, rec.received_at) == (
-        "000.00.01.H22", "query", True, utc_ms(2024, 6, 1, 1))
+        "000.00.01.H22",
+        "query",
+        True,
+        utc_ms(2024, 6, 1, 1),
+    )
 
 
 def test_the_body_wins_over_the_query():
     body = {"madonvi": "000.00.12.H56", "isUpdating": "False", "data": [{"MaHoSo": "X-1"}]}
     request = parse_request(body, "r", madonvi="000.00.01.H22", updating=True)
-    assert (request.madonvi, request.updating, request.records[0].unit_from) == ("000.00.12.H56", False, "envelope")
+    assert (request.madonvi, request.updating, request.records[0].unit_from) == (
+        "000.00.12.H56",
+        False,
+        "envelope",
+    )
     # a blank madonvi does not say: the query's applies
     body = {"madonvi": " ", "data": [{"MaHoSo": "X-1"}]}
     request = parse_request(body, "r", madonvi="000.00.01.H22")
@@ -380,10 +596,24 @@ def test_one_bare_item():
     assert [(r.where, r.kind, r.synthetic) for r in request.records] == [("one mục 1", "RECEIVED", False)]
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("True", True), ("False", False), ("true", True), (" FALSE ", False), (True, True), (False, False),
-    ("1", True), ("0", False), (1, True), (0, False), (None, None), ("", None), ("maybe", None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("True", True),
+        ("False", False),
+        ("true", True),
+        (" FALSE ", False),
+        (True, True),
+        (False, False),
+        ("1", True),
+        ("0", False),
+        (1, True),
+        (0, False),
+        (None, None),
+        ("", None),
+        ("maybe", None),
+    ],
+)
 def test_is_updating(value, expected):
     request = parse_request({"isUpdating": value, "data": []}, "r")
     assert request.updating is expected
@@ -409,7 +639,10 @@ def test_service_by_shape_majority_and_tie():
     assert parse_request([snapshot, row], "r").service == DONG_BO
     assert parse_request([row, snapshot], "r").service == TIEN_DO
     assert parse_request([mixed], "r").service == DONG_BO
-    assert parse_request([{"MaHoSo": "A-1", "NguoiXuLy": STAFF, "ThoiDiemXuLy": "20240101"}], "r").service == TIEN_DO
+    assert (
+        parse_request([{"MaHoSo": "A-1", "NguoiXuLy": STAFF, "ThoiDiemXuLy": "20240101"}], "r").service
+        == TIEN_DO
+    )
     assert parse_request([], "r").service == DONG_BO
 
 
@@ -423,7 +656,14 @@ def test_codes_are_stripped_and_blank_means_none():
 
 
 def test_status_as_string_or_number():
-    assert [snap(TrangThaiHoSo=v).status for v in ("10", " 3 ", 7, 9.0, "", None)] == [10, 3, 7, 9, None, None]
+    assert [snap(TrangThaiHoSo=v).status for v in ("10", " 3 ", 7, 9.0, "", None)] == [
+        10,
+        3,
+        7,
+        9,
+        None,
+        None,
+    ]
     assert snap().status is None
 
 
@@ -438,29 +678,46 @@ def test_bad_status(bad):
 def test_received_falls_back_to_ngay_nop_ho_so():
     assert snap(NgayNopHoSo="20240311083015").received_at == utc_ms(2024, 3, 11, 1, 30, 15)
     assert snap(NgayTiepNhan="", NgayNopHoSo="20240311083015").received_at == utc_ms(2024, 3, 11, 1, 30, 15)
-    assert snap(NgayTiepNhan="20240312080000", NgayNopHoSo="20240311083015").received_at == utc_ms(2024, 3, 12, 1)
+    assert snap(NgayTiepNhan="20240312080000", NgayNopHoSo="20240311083015").received_at == utc_ms(
+        2024, 3, 12, 1
+    )
 
 
 def test_dates_of_a_snapshot():
-    rec = snap(NgayHenTra="20240313170000", NgayKetThucXuLy="20240312143000", NgayTra="20240312160000",
-               NgayTuChoi="20240311090000")
+    rec = snap(
+        NgayHenTra="20240313170000",
+        NgayKetThucXuLy="20240312143000",
+        NgayTra="20240312160000",
+        NgayTuChoi="20240311090000",
+    )
     assert (rec.due_at, rec.resolved_at, rec.returned_at, rec.rejected_at) == (
-        utc_ms(2024, 3, 13, 10), utc_ms(2024, 3, 12, 7, 30), utc_ms(2024, 3, 12, 9), utc_ms(2024, 3, 11, 2))
+        utc_ms(2024, 3, 13, 10),
+        utc_ms(2024, 3, 12, 7, 30),
+        utc_ms(2024, 3, 12, 9),
+        utc_ms(2024, 3, 11, 2),
+    )
     assert snap(NgayTuChoi=None, NgayTra="").rejected_at is None
 
 
-@pytest.mark.parametrize("field", ["NgayTiepNhan", "NgayNopHoSo", "NgayHenTra", "NgayKetThucXuLy", "NgayTra",
-                                   "NgayTuChoi"])
+@pytest.mark.parametrize(
+    "field", ["NgayTiepNhan", "NgayNopHoSo", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi"]
+)
 def test_one_bad_date_makes_the_item_a_problem(field):
     problem = snap(**{"NgayHenTra": "20240313170000", field: "20241345000000"})
     assert isinstance(problem, Problem)
     assert (problem.code, problem.where) == ("BAD_DATE", "req mục 1")
     assert field in problem.reason
-    assert orjson.loads(problem.raw) == {"MaHoSo": "X-1", "NgayHenTra": "20240313170000", field: "20241345000000"}
+    assert orjson.loads(problem.raw) == {
+        "MaHoSo": "X-1",
+        "NgayHenTra": "20240313170000",
+        field: "20241345000000",
+    }
 
 
-@pytest.mark.parametrize("value, channel", [("1", "DIRECT"), ("2", "ONLINE"), ("3", "POSTAL"), (2, "ONLINE"),
-                                            (None, None), ("", None)])
+@pytest.mark.parametrize(
+    "value, channel",
+    [("1", "DIRECT"), ("2", "ONLINE"), ("3", "POSTAL"), (2, "ONLINE"), (None, None), ("", None)],
+)
 def test_channel(value, channel):
     assert snap(KenhThucHien=value).channel == channel
     assert snap().channel is None
@@ -472,8 +729,9 @@ def test_bad_channel(bad):
     assert (problem.code, problem.where) == ("BAD_CHANNEL", "req mục 1")
 
 
-@pytest.mark.parametrize("value, postal", [("1", True), (1, True), ("0", False), ("2", False), ("", None),
-                                           (None, None)])
+@pytest.mark.parametrize(
+    "value, postal", [("1", True), (1, True), ("0", False), ("2", False), ("", None), (None, None)]
+)
 def test_return_postal(value, postal):
     assert snap(HinhThuc=value).return_postal is postal
     assert snap().return_postal is None
@@ -483,27 +741,51 @@ def test_electronic_result():
     assert snap().electronic_result is None
     assert snap(DanhSachGiayToKetQua=None).electronic_result is None
     assert snap(DanhSachGiayToKetQua=[]).electronic_result is False
-    assert snap(DanhSachGiayToKetQua=[{"TenGiayTo": "kq.pdf", "DuongDanTepTinKetQua": ""}]).electronic_result is False
-    assert snap(DanhSachGiayToKetQua=[{"DuongDanTepTinKetQua": None},
-                                      {"DuongDanTepTinKetQua": "https://x.example/kq"}]).electronic_result is True
+    assert (
+        snap(DanhSachGiayToKetQua=[{"TenGiayTo": "kq.pdf", "DuongDanTepTinKetQua": ""}]).electronic_result
+        is False
+    )
+    assert (
+        snap(
+            DanhSachGiayToKetQua=[
+                {"DuongDanTepTinKetQua": None},
+                {"DuongDanTepTinKetQua": "https://x.example/kq"},
+            ]
+        ).electronic_result
+        is True
+    )
 
 
-@pytest.mark.parametrize("lines, fee", [
-    (None, None), ([], None),
-    ([{"Gia": "0"}, {"Gia": 0}], False),
-    ([{"Gia": "0"}, {"Gia": "50000"}], True),
-    ([{"Gia": 15000}], True),
-    ([{"Gia": "15000.5"}], True),
-    ([{"Gia": "mười nghìn"}, {"Gia": "0"}], False),  # an unreadable Gia is ignored
-    ([{"Gia": "mười nghìn"}], None),
-    ([{"TenPhiLePhi": "Lệ phí"}], None),
-])
+@pytest.mark.parametrize(
+    "lines, fee",
+    [
+        (None, None),
+        ([], None),
+        ([{"Gia": "0"}, {"Gia": 0}], False),
+        ([{"Gia": "0"}, {"Gia": "50000"}], True),
+        ([{"Gia": 15000}], True),
+        ([{"Gia": "15000.5"}], True),
+        ([{"Gia": "mười nghìn"}, {"Gia": "0"}], False),  # an unreadable Gia is ignored
+        ([{"Gia": "mười nghìn"}], None),
+        ([{"TenPhiLePhi": "Lệ phí"}], None),
+    ],
+)
 def test_has_fee(lines, fee):
     assert snap(DanhSachLePhi=lines).has_fee is fee
 
 
-@pytest.mark.parametrize("value, payment", [("1", "ONLINE_DVCQG"), ("2", "ONLINE_LOCAL"), ("0", "NONE"), (1, "ONLINE_DVCQG"),
-                                            ("3", None), (None, None), ("", None)])
+@pytest.mark.parametrize(
+    "value, payment",
+    [
+        ("1", "ONLINE_DVCQG"),
+        ("2", "ONLINE_LOCAL"),
+        ("0", "NONE"),
+        (1, "ONLINE_DVCQG"),
+        ("3", None),
+        (None, None),
+        ("", None),
+    ],
+)
 def test_payment(value, payment):
     assert snap(DuocThanhToanTrucTuyen=value).payment == payment
     assert snap().payment is None
@@ -518,24 +800,36 @@ def test_digitisation_from_components():
         {"DuocSoHoa": "0", "DuocTaiSuDung": "0", "DuongDanTaiTepTin": "https://x.example/a.pdf"},
     ]
     rec = snap(TaiLieuNop=components, TaiKhoanDuocXacThucVoiVNeID="1", HoSoCoThanhPhanSoHoa="0")
-    assert rec.digitisation == Digitisation(components_total=3, components_digitised=1, components_reused=2,
-                                            from_personal_store=True, population_data_used=True)
+    assert rec.digitisation == Digitisation(
+        components_total=3,
+        components_digitised=1,
+        components_reused=2,
+        from_personal_store=True,
+        population_data_used=True,
+    )
 
 
 def test_digitisation_old_generation_counts_a_stored_file():
-    rec = snap(TaiLieuNop=[{"DuongDanTaiTepTin": "https://x.example/a.pdf", "IsDeleted": "False"},
-                           {"DuongDanTaiTepTin": ""}, {"TenTepDinhKem": "b.pdf"}])
+    rec = snap(
+        TaiLieuNop=[
+            {"DuongDanTaiTepTin": "https://x.example/a.pdf", "IsDeleted": "False"},
+            {"DuongDanTaiTepTin": ""},
+            {"TenTepDinhKem": "b.pdf"},
+        ]
+    )
     assert rec.digitisation == Digitisation(3, 1, 0, False, False)
 
 
 def test_digitisation_from_the_dossier_flag_only():
     assert snap(HoSoCoThanhPhanSoHoa="1").digitisation == Digitisation(1, 1, 1, False, False)
     assert snap(TaiLieuNop=[], HoSoCoThanhPhanSoHoa="0").digitisation == Digitisation(1, 0, 0, False, False)
-    assert snap(HoSoCoThanhPhanSoHoa="1", TaiKhoanDuocXacThucVoiVNeID="1").digitisation == \
-        Digitisation(1, 1, 1, False, True)
+    assert snap(HoSoCoThanhPhanSoHoa="1", TaiKhoanDuocXacThucVoiVNeID="1").digitisation == Digitisation(
+        1, 1, 1, False, True
+    )
     # every component deleted counts as no list
-    assert snap(TaiLieuNop=[{"DuocSoHoa": "1", "IsDeleted": "True"}], HoSoCoThanhPhanSoHoa="0").digitisation == \
-        Digitisation(1, 0)
+    assert snap(
+        TaiLieuNop=[{"DuocSoHoa": "1", "IsDeleted": "True"}], HoSoCoThanhPhanSoHoa="0"
+    ).digitisation == Digitisation(1, 0)
     assert snap().digitisation is None
     assert snap(TaiLieuNop=[], HoSoCoThanhPhanSoHoa="").digitisation is None
     # only the VNeID fact: kept, with no components
@@ -545,7 +839,11 @@ def test_digitisation_from_the_dossier_flag_only():
 def test_missing_dossier_code():
     for item in ({"MaTTHC": "1.001612"}, {"MaHoSo": ""}, {"MaHoSo": "  "}, {"MaHoSo": None}, {"MaHoSo": []}):
         problem = one([item])
-        assert (problem.code, problem.where, problem.raw) == ("NO_DOSSIER_CODE", "req mục 1", orjson.dumps(item))
+        assert (problem.code, problem.where, problem.raw) == (
+            "NO_DOSSIER_CODE",
+            "req mục 1",
+            orjson.dumps(item),
+        )
 
 
 def test_a_number_as_dossier_code_and_item_keys_in_any_case():
@@ -553,10 +851,16 @@ def test_a_number_as_dossier_code_and_item_keys_in_any_case():
     assert (rec.dossier_id, rec.status, rec.received_at) == ("12345", 2, utc_ms(2024, 1, 1))
 
 
-@pytest.mark.parametrize("field, value, code", [
-    ("MaHoSo", ID_NO, "PERSONAL_DATA"), ("MaHoSo", EMAIL, "PERSONAL_DATA"), ("MaHoSo", "HS 001", "BAD_FIELD"),
-    ("MaTTHC", PHONE, "PERSONAL_DATA"), ("MaLinhVuc", NAME, "BAD_FIELD"),
-])
+@pytest.mark.parametrize(
+    "field, value, code",
+    [
+        ("MaHoSo", ID_NO, "PERSONAL_DATA"),
+        ("MaHoSo", EMAIL, "PERSONAL_DATA"),
+        ("MaHoSo", "HS 001", "BAD_FIELD"),
+        ("MaTTHC", PHONE, "PERSONAL_DATA"),
+        ("MaLinhVuc", NAME, "BAD_FIELD"),
+    ],
+)
 def test_codes_that_are_no_codes(field, value, code):
     problem = one([{"MaHoSo": "X-1", field: value}])
     assert (problem.code, problem.where) == (code, "req mục 1")
@@ -591,7 +895,10 @@ def test_empty_status_of_a_row_is_4():
 
 def test_row_of_t_withdrawal_and_completion():
     assert row(TrangThai="3", NoiDungXuLy="Công dân thu hồi hồ sơ", NguoiXuLy=NAME).kind == "WITHDRAWN"
-    assert row(TrangThai="5", NoiDungXuLy="Hoàn thành bổ sung hồ sơ", NguoiXuLy=NAME).kind == "SUPPLEMENT_RECEIVED"
+    assert (
+        row(TrangThai="5", NoiDungXuLy="Hoàn thành bổ sung hồ sơ", NguoiXuLy=NAME).kind
+        == "SUPPLEMENT_RECEIVED"
+    )
 
 
 @pytest.mark.parametrize("bad", ["0", "11", "x", 12])
@@ -618,7 +925,7 @@ def test_row_bad_time_and_no_dossier():
 # --------------------------------------------------------------------------- request problems
 
 
-@pytest.mark.parametrize("body", [b"", b"{", b"[{\"MaHoSo\": 1,}]", b"not json", "[1,2]".encode("utf-16")])
+@pytest.mark.parametrize("body", [b"", b"{", b'[{"MaHoSo": 1,}]', b"not json", "[1,2]".encode("utf-16")])
 def test_bad_json(body):
     problem = parse_request(body, "r")
     assert isinstance(problem, Problem)
@@ -630,9 +937,21 @@ def test_a_bom_is_skipped():
     assert rec.dossier_id == "X-1"
 
 
-@pytest.mark.parametrize("body", [None, 3, "DongBoHoSoMC", True, {}, {"foo": 1},
-                                  {"service": DONG_BO}, {"madonvi": "000.00.12.H56", "data": None},
-                                  {"data": 5}, orjson.dumps({"ketqua": []})])
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        3,
+        "DongBoHoSoMC",
+        True,
+        {},
+        {"foo": 1},
+        {"service": DONG_BO},
+        {"madonvi": "000.00.12.H56", "data": None},
+        {"data": 5},
+        orjson.dumps({"ketqua": []}),
+    ],
+)
 def test_not_a_request(body):
     problem = parse_request(body, "r")
     assert isinstance(problem, Problem)
@@ -640,9 +959,11 @@ def test_not_a_request(body):
 
 
 def test_unknown_service():
-    for body, kw in (({"service": "LayThuTuc", "data": [{"maTTHC": "1.001612"}]}, {}),
-                     ({"service": 7, "data": []}, {}),
-                     ([{"MaHoSo": "X-1"}], {"service": "TraCuuHoSo"})):
+    for body, kw in (
+        ({"service": "LayThuTuc", "data": [{"maTTHC": "1.001612"}]}, {}),
+        ({"service": 7, "data": []}, {}),
+        ([{"MaHoSo": "X-1"}], {"service": "TraCuuHoSo"}),
+    ):
         problem = parse_request(body, "r", **kw)
         assert (problem.code, problem.where) == ("UNKNOWN_SERVICE", "r")
     assert "'LayThuTuc'" in parse_request({"service": "LayThuTuc", "data": []}, "r").reason
@@ -660,8 +981,12 @@ def test_the_session_never_goes_into_a_problem_or_a_repr():
 def test_items_that_are_not_objects():
     request = parse_request([{"MaHoSo": "X-1"}, "X-2", 3, None, ["MaHoSo"]], "feed.jsonl:12")
     assert [(type(r).__name__, r.where) for r in request.records] == [
-        ("Snapshot", "feed.jsonl:12 mục 1"), ("Problem", "feed.jsonl:12 mục 2"), ("Problem", "feed.jsonl:12 mục 3"),
-        ("Problem", "feed.jsonl:12 mục 4"), ("Problem", "feed.jsonl:12 mục 5")]
+        ("Snapshot", "feed.jsonl:12 mục 1"),
+        ("Problem", "feed.jsonl:12 mục 2"),
+        ("Problem", "feed.jsonl:12 mục 3"),
+        ("Problem", "feed.jsonl:12 mục 4"),
+        ("Problem", "feed.jsonl:12 mục 5"),
+    ]
     assert {r.code for r in request.records[1:]} == {"NOT_AN_OBJECT"}
     assert [r.raw for r in request.records[1:]] == [b'"X-2"', b"3", b"null", b'["MaHoSo"]']
 
@@ -678,7 +1003,10 @@ def test_file_with_one_envelope(tmp_path):
     path.write_bytes(orjson.dumps(O_CALLS[0], option=orjson.OPT_INDENT_2))
     (request,) = list(read_file(path))
     assert (request.where, request.records[0].where, request.records[0].dossier_id) == (
-        "o.json", "o.json mục 1", "H56.22-240301-0012")
+        "o.json",
+        "o.json mục 1",
+        "H56.22-240301-0012",
+    )
 
 
 def test_file_with_a_bare_array_is_one_request(tmp_path):
@@ -759,9 +1087,17 @@ def test_empty_file(tmp_path):
 def all_outputs() -> list:
     bodies = [[T_SNAPSHOT], T_ROWS, *O_CALLS]
     # the same items with a personal value where a code or a date belongs
-    for field, value in (("NgayHenTra", ID_NO), ("TrangThaiHoSo", PHONE), ("KenhThucHien", EMAIL),
-                         ("NgayTiepNhan", NAME), ("MaHoSo", EMAIL), ("MaHoSo", ""), ("MaHoSo", PHONE),
-                         ("MaTTHC", ID_NO), ("MaLinhVuc", NAME)):
+    for field, value in (
+        ("NgayHenTra", ID_NO),
+        ("TrangThaiHoSo", PHONE),
+        ("KenhThucHien", EMAIL),
+        ("NgayTiepNhan", NAME),
+        ("MaHoSo", EMAIL),
+        ("MaHoSo", ""),
+        ("MaHoSo", PHONE),
+        ("MaTTHC", ID_NO),
+        ("MaLinhVuc", NAME),
+    ):
         bodies.append([{**T_SNAPSHOT, field: value}])
     for field, value in (("ThoiDiemXuLy", PHONE), ("TrangThai", ID_NO), ("ThoiDiemXuLy", "")):
         bodies.append([{**T_ROWS[1], field: value}])
@@ -780,8 +1116,17 @@ def all_outputs() -> list:
 def test_no_personal_value_or_free_text_in_a_record_or_a_reason():
     outputs = all_outputs()
     codes = {o.code for o in outputs if isinstance(o, Problem)}
-    assert codes == {"BAD_DATE", "BAD_STATUS", "BAD_CHANNEL", "NO_DOSSIER_CODE", "NO_TIME", "UNKNOWN_SERVICE",
-                     "NOT_A_REQUEST", "PERSONAL_DATA", "BAD_FIELD"}
+    assert codes == {
+        "BAD_DATE",
+        "BAD_STATUS",
+        "BAD_CHANNEL",
+        "NO_DOSSIER_CODE",
+        "NO_TIME",
+        "UNKNOWN_SERVICE",
+        "NOT_A_REQUEST",
+        "PERSONAL_DATA",
+        "BAD_FIELD",
+    }
     for out in outputs:
         if isinstance(out, Problem):
             texts = [out.reason, out.where]
@@ -800,23 +1145,68 @@ def test_no_personal_value_or_free_text_in_a_record_or_a_reason():
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=16),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=16)
-FIELD_NAMES = ["MaHoSo", "MaTTHC", "MaLinhVuc", "TrangThaiHoSo", "NgayTiepNhan", "NgayNopHoSo", "NgayHenTra",
-               "KenhThucHien", "NgayKetThucXuLy", "NgayTra", "HinhThuc", "NgayTuChoi", "DanhSachGiayToKetQua",
-               "DanhSachLePhi", "DuocThanhToanTrucTuyen", "TaiLieuNop", "HoSoCoThanhPhanSoHoa",
-               "TaiKhoanDuocXacThucVoiVNeID", "ThoiDiemXuLy", "TrangThai", "NoiDungXuLy", "NguoiXuLy", "Gia",
-               "DuongDanTepTinKetQua", "DuocSoHoa", "IsDeleted", "DuocTaiSuDung", "DuongDanTaiTepTin"]
-field_values = (json_values | st.sampled_from(["", "1", "2", "5", "10", "True", "20240311083015", "11/03/2024",
-                                               "2024-03-11T08:30:15Z", "20241345000000"]))
+    max_leaves=16,
+)
+FIELD_NAMES = [
+    "MaHoSo",
+    "MaTTHC",
+    "MaLinhVuc",
+    "TrangThaiHoSo",
+    "NgayTiepNhan",
+    "NgayNopHoSo",
+    "NgayHenTra",
+    "KenhThucHien",
+    "NgayKetThucXuLy",
+    "NgayTra",
+    "HinhThuc",
+    "NgayTuChoi",
+    "DanhSachGiayToKetQua",
+    "DanhSachLePhi",
+    "DuocThanhToanTrucTuyen",
+    "TaiLieuNop",
+    "HoSoCoThanhPhanSoHoa",
+    "TaiKhoanDuocXacThucVoiVNeID",
+    "ThoiDiemXuLy",
+    "TrangThai",
+    "NoiDungXuLy",
+    "NguoiXuLy",
+    "Gia",
+    "DuongDanTepTinKetQua",
+    "DuocSoHoa",
+    "IsDeleted",
+    "DuocTaiSuDung",
+    "DuongDanTaiTepTin",
+]
+field_values = json_values | st.sampled_from(
+    [
+        "",
+        "1",
+        "2",
+        "5",
+        "10",
+        "True",
+        "20240311083015",
+        "11/03/2024",
+        "2024-03-11T08:30:15Z",
+        "20241345000000",
+    ]
+)
 items = st.recursive(
     st.dictionaries(st.sampled_from(FIELD_NAMES), field_values, max_size=8),
-    lambda inner: st.dictionaries(st.sampled_from(FIELD_NAMES), inner | st.lists(inner, max_size=3), max_size=6),
-    max_leaves=6)
+    lambda inner: st.dictionaries(
+        st.sampled_from(FIELD_NAMES), inner | st.lists(inner, max_size=3), max_size=6
+    ),
+    max_leaves=6,
+)
 envelopes = st.fixed_dictionaries(
     {"data": st.lists(items | json_values, max_size=4) | items | json_values},
-    optional={"service": st.sampled_from([DONG_BO, TIEN_DO, "LayThuTuc", ""]) | json_values,
-              "madonvi": st.sampled_from(["000.00.12.H56", " "]) | json_values,
-              "isUpdating": json_values, "session": json_values})
+    optional={
+        "service": st.sampled_from([DONG_BO, TIEN_DO, "LayThuTuc", ""]) | json_values,
+        "madonvi": st.sampled_from(["000.00.12.H56", " "]) | json_values,
+        "isUpdating": json_values,
+        "session": json_values,
+    },
+)
 bodies = json_values | items | st.lists(items | json_values, max_size=5) | envelopes
 
 

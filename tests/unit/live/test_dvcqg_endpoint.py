@@ -31,16 +31,25 @@ from tests.unit.live.test_gateway import RecordingProducer
 
 # tm-key may post "thanhhoa" only; multi-key posts two sources; two keys for "opencps" (rotation)
 KEYS = "thanhhoa:tm-key-1234,opencps:oc-key-old,opencps:oc-key-new,a:multi-key,b:multi-key"
-SETTINGS = LiveSettings(api_keys=KEYS, max_body_bytes=200_000, gateway_publish_timeout_s=0.5,
-                        gateway_body_timeout_s=0.5, dvcqg_session_ttl_s=3600)
+SETTINGS = LiveSettings(
+    api_keys=KEYS,
+    max_body_bytes=200_000,
+    gateway_publish_timeout_s=0.5,
+    gateway_body_timeout_s=0.5,
+    dvcqg_session_ttl_s=3600,
+)
 API_KEYS = ("tm-key-1234", "oc-key-old", "oc-key-new", "multi-key")
 
 
 class Client:
     """One gateway app on a test server; ``post`` returns (status, answer, headers)."""
 
-    def __init__(self, producer: RecordingProducer | None = None, link: KafkaLink | None = None,
-                 settings_: LiveSettings = SETTINGS):
+    def __init__(
+        self,
+        producer: RecordingProducer | None = None,
+        link: KafkaLink | None = None,
+        settings_: LiveSettings = SETTINGS,
+    ):
         self.producer = producer if producer is not None else RecordingProducer()
         self.link = link
         self.settings = settings_
@@ -65,8 +74,9 @@ class Client:
         return resp.status, orjson.loads(raw), resp.headers
 
     async def token(self, username: str, password: str) -> str:
-        status, answer, _ = await self.post("/v1/dvcqg/token", json_body={"username": username,
-                                                                             "password": password})
+        status, answer, _ = await self.post(
+            "/v1/dvcqg/token", json_body={"username": username, "password": password}
+        )
         assert status == 200 and answer["error_code"] == 0, answer
         return answer["session"]
 
@@ -120,9 +130,21 @@ def test_a_tampered_token_or_one_of_a_removed_key_or_another_source_is_refused()
         ".".join((version, "dGhhbmhob2E", exp, mac)),  # source changed to "thanhhoa"
         ".".join((version, src, str(int(exp) + 86400), mac)),  # expiry pushed back
         ".".join((version, src, exp, ("A" if mac[0] != "A" else "B") + mac[1:])),
-        ".".join(("v2", src, exp, mac)), t[:-1], t + "x", t + ".x", "", "...", "v1....", "v1.%%.1.%%",
-        "v1." + "A" * 5000 + ".1.AA", "v1.AA.99999999999999999999.AA", "tm-key-1234", "v1.@@.1.@@",
-        "v1.dGVzdA.-1.AA", "v1.//.1.//", "v1.\u00e9.1.AA",
+        ".".join(("v2", src, exp, mac)),
+        t[:-1],
+        t + "x",
+        t + ".x",
+        "",
+        "...",
+        "v1....",
+        "v1.%%.1.%%",
+        "v1." + "A" * 5000 + ".1.AA",
+        "v1.AA.99999999999999999999.AA",
+        "tm-key-1234",
+        "v1.@@.1.@@",
+        "v1.dGVzdA.-1.AA",
+        "v1.//.1.//",
+        "v1.\u00e9.1.AA",
     ]
     for bad in forged:
         assert tokens.source_of(bad) is None, bad
@@ -137,13 +159,24 @@ def test_a_tampered_token_or_one_of_a_removed_key_or_another_source_is_refused()
 def test_the_token_call_answers_as_dvcqg_does_json_or_form():
     async def script(c: Client):
         out = []
-        out.append(await c.post("/v1/dvcqg/token", json_body={"username": "thanhhoa",
-                                                                "password": "tm-key-1234"}))
-        out.append(await c.post("/v1/dvcqg/token", b"username=opencps&password=oc-key-new",
-                                ctype="application/x-www-form-urlencoded"))
-        for creds in ({"username": "thanhhoa", "password": "wrong"},
-                      {"username": "opencps", "password": "tm-key-1234"},  # another source's key
-                      {"username": "thanhhoa"}, {"username": 5, "password": ["tm-key-1234"]}, [1], "x"):
+        out.append(
+            await c.post("/v1/dvcqg/token", json_body={"username": "thanhhoa", "password": "tm-key-1234"})
+        )
+        out.append(
+            await c.post(
+                "/v1/dvcqg/token",
+                b"username=opencps&password=oc-key-new",
+                ctype="application/x-www-form-urlencoded",
+            )
+        )
+        for creds in (
+            {"username": "thanhhoa", "password": "wrong"},
+            {"username": "opencps", "password": "tm-key-1234"},  # another source's key
+            {"username": "thanhhoa"},
+            {"username": 5, "password": ["tm-key-1234"]},
+            [1],
+            "x",
+        ):
             out.append(await c.post("/v1/dvcqg/token", json_body=creds))
         out.append(await c.post("/v1/dvcqg/token", b"\xff\xfe not json"))
         return out
@@ -171,11 +204,21 @@ def test_o_envelopes_with_the_session_inside():
     c = Client()
     answers = c.run(script)
     assert [a["error_code"] for _s, a, _h in answers] == [0] * 8
-    assert [a["message"] for _s, a, _h in answers[:2]] == ["Đồng bộ thành công 1 hồ sơ, 0 dòng tiến độ",
-                                                          "Đồng bộ thành công 0 hồ sơ, 1 dòng tiến độ"]
+    assert [a["message"] for _s, a, _h in answers[:2]] == [
+        "Đồng bộ thành công 1 hồ sơ, 0 dòng tiến độ",
+        "Đồng bộ thành công 0 hồ sơ, 1 dòng tiến độ",
+    ]
     events = c.events()
-    assert [e["event_type"] for e in events] == ["SNAPSHOT", "RECEIVED", "SNAPSHOT", "SUPPLEMENT_REQUESTED",
-                                                 "SNAPSHOT", "PROCESSING", "SNAPSHOT", "RESULT_RETURNED"]
+    assert [e["event_type"] for e in events] == [
+        "SNAPSHOT",
+        "RECEIVED",
+        "SNAPSHOT",
+        "SUPPLEMENT_REQUESTED",
+        "SNAPSHOT",
+        "PROCESSING",
+        "SNAPSHOT",
+        "RESULT_RETURNED",
+    ]
     assert {e["source_system"] for e in events} == {"opencps"}
     assert {e["unit_code"] for e in events} == {"000.00.12.H56"}
     assert [k for t, k, _v in c.producer.sent] == [b"H56.22-240301-0012"] * 8
@@ -209,8 +252,13 @@ def test_t_bare_arrays_with_the_credential_outside_the_body(place):
     # T reads the progress answer as plain text and looks for "thành công": not \u-escaped
     assert "thành công".encode() in c.answers[-1]
     events = c.events()
-    assert [e["event_type"] for e in events] == ["SNAPSHOT", "SUBMITTED", "RECEIVED", "RESOLVED",
-                                                 "RESULT_RETURNED"]
+    assert [e["event_type"] for e in events] == [
+        "SNAPSHOT",
+        "SUBMITTED",
+        "RECEIVED",
+        "RESOLVED",
+        "RESULT_RETURNED",
+    ]
     assert {e["source_system"] for e in events} == {"thanhhoa"}
 
 
@@ -218,12 +266,15 @@ def test_hagiang_path_query_unit_and_a_service_named_by_the_path_only():
     async def script(c: Client):
         token = await c.token("thanhhoa", "tm-key-1234")
         item = dict(T_SNAPSHOT, MaHoSo="HG-0001")  # no unit in the code: the query's
-        a = await c.post(f"/api/SynsTTHCC/DongBoHoSoMC?MaDinhDanhDV=000.00.01.H22&isUpdating=True&session={token}",
-                         json_body=[item])
+        a = await c.post(
+            f"/api/SynsTTHCC/DongBoHoSoMC?MaDinhDanhDV=000.00.01.H22&isUpdating=True&session={token}",
+            json_body=[item],
+        )
         # a row without ThoiDiemXuLy looks like nothing in particular: the path says it is a row
         row = {k: v for k, v in T_ROWS[2].items() if k not in ("NguoiXuLy",)}
-        b = await c.post(f"/v1/dvcqg/CapNhatTienDoHoSoMC?madonvi=000.00.01.H22&session={token}",
-                         json_body=[row])
+        b = await c.post(
+            f"/v1/dvcqg/CapNhatTienDoHoSoMC?madonvi=000.00.01.H22&session={token}", json_body=[row]
+        )
         # an unknown path segment: the items' shape decides
         d = await c.post(f"/v1/dvcqg/ThemMoi?session={token}", json_body=t_body())
         return a, b, d
@@ -282,8 +333,11 @@ def test_an_expired_token_is_refused():
 
 def test_bad_items_go_to_dead_letters_and_the_good_ones_are_published():
     bad_date = dict(T_SNAPSHOT, MaHoSo="000.00.12.H56-240311-00002", NgayTiepNhan="20241345000000")
-    no_date = {k: v for k, v in T_SNAPSHOT.items()
-               if k not in ("NgayTiepNhan", "NgayNopHoSo", "NgayTra", "NgayKetThucXuLy")}
+    no_date = {
+        k: v
+        for k, v in T_SNAPSHOT.items()
+        if k not in ("NgayTiepNhan", "NgayNopHoSo", "NgayTra", "NgayKetThucXuLy")
+    }
     no_date["MaHoSo"] = "000.00.12.H56-240311-00003"
     items = [copy.deepcopy(T_SNAPSHOT), bad_date, "not an object", no_date, {"MaHoSo": ""}]
 
@@ -294,10 +348,15 @@ def test_bad_items_go_to_dead_letters_and_the_good_ones_are_published():
     status, answer, _ = c.run(script)
     assert status == 200 and answer["error_code"] == 2
     # a snapshot without any date (registered, not received yet) is no error: it names the dossier
-    assert "thành công" not in answer["message"] and "Đã ghi nhận 2 hồ sơ, 0 dòng tiến độ" in answer["message"]
+    assert (
+        "thành công" not in answer["message"] and "Đã ghi nhận 2 hồ sơ, 0 dòng tiến độ" in answer["message"]
+    )
     assert "3 mục bị từ chối" in answer["message"] and "BAD_DATE: 1" in answer["message"]
     assert [(r["item"], r["code"]) for r in answer["rejected"]] == [
-        (2, "BAD_DATE"), (3, "NOT_AN_OBJECT"), (5, "NO_DOSSIER_CODE")]
+        (2, "BAD_DATE"),
+        (3, "NOT_AN_OBJECT"),
+        (5, "NO_DOSSIER_CODE"),
+    ]
     assert len(c.events()) == 2
     dead = c.dead()
     assert sorted(d["code"] for d in dead) == ["BAD_DATE", "NOT_AN_OBJECT", "NO_DOSSIER_CODE"]
@@ -311,8 +370,11 @@ def test_an_event_the_contract_refuses_is_a_dead_letter_too():
     row = dict(T_ROWS[2], MaHoSo="X-1")
 
     async def script(c: Client):
-        return await c.post("/v1/dvcqg/CapNhatTienDoHoSoMC?madonvi=UB.0912345678",
-                            json_body=[row], headers={"X-API-Key": "tm-key-1234"})
+        return await c.post(
+            "/v1/dvcqg/CapNhatTienDoHoSoMC?madonvi=UB.0912345678",
+            json_body=[row],
+            headers={"X-API-Key": "tm-key-1234"},
+        )
 
     c = Client()
     _status, answer, _ = c.run(script)
@@ -321,14 +383,17 @@ def test_an_event_the_contract_refuses_is_a_dead_letter_too():
     assert "0912345678" not in str(answer) and all(b"0912345678" not in v for _t, _k, v in c.producer.sent)
 
 
-@pytest.mark.parametrize("body, code", [
-    (b"{oops", "BAD_JSON"),
-    (b"", "BAD_JSON"),
-    (b"42", "NOT_A_REQUEST"),
-    (b'{"service": "LayThuTuc", "data": []}', "UNKNOWN_SERVICE"),
-    (b'{"madonvi": "x", "session": "s"}', "NOT_A_REQUEST"),
-    (b"\xff\xfe{\x00}\x00", "BAD_JSON"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        (b"{oops", "BAD_JSON"),
+        (b"", "BAD_JSON"),
+        (b"42", "NOT_A_REQUEST"),
+        (b'{"service": "LayThuTuc", "data": []}', "UNKNOWN_SERVICE"),
+        (b'{"madonvi": "x", "session": "s"}', "NOT_A_REQUEST"),
+        (b"\xff\xfe{\x00}\x00", "BAD_JSON"),
+    ],
+)
 def test_a_body_that_is_no_request_answers_error_code_3_with_a_dead_letter(body, code):
     async def script(c: Client):
         return await c.post("/v1/dvcqg", body, headers={"X-API-Key": "tm-key-1234"})
@@ -342,7 +407,9 @@ def test_a_body_that_is_no_request_answers_error_code_3_with_a_dead_letter(body,
 
 def test_a_body_over_the_limit_answers_413():
     async def script(c: Client):
-        return await c.post("/v1/dvcqg", orjson.dumps([T_SNAPSHOT] * 200), headers={"X-API-Key": "tm-key-1234"})
+        return await c.post(
+            "/v1/dvcqg", orjson.dumps([T_SNAPSHOT] * 200), headers={"X-API-Key": "tm-key-1234"}
+        )
 
     c = Client()
     status, answer, _ = c.run(script)
@@ -356,9 +423,11 @@ def test_kafka_down_answers_503_error_code_5_and_asks_to_retry():
 
     async def script(c: Client):
         token = await c.token("opencps", "oc-key-old")
-        return [await c.post("/v1/dvcqg", json_body=o_calls(token)[0]),
-                await c.post(f"/v1/dvcqg?session={token}", json_body=t_body()),
-                await c.post("/v1/dvcqg?session=bad", json_body=t_body())]
+        return [
+            await c.post("/v1/dvcqg", json_body=o_calls(token)[0]),
+            await c.post(f"/v1/dvcqg?session={token}", json_body=t_body()),
+            await c.post("/v1/dvcqg?session=bad", json_body=t_body()),
+        ]
 
     c = Client(link=link)
     (s1, a1, h1), (s2, a2, _), (s3, a3, _) = c.run(script)
@@ -380,8 +449,10 @@ def test_no_acknowledgement_answers_503():
 def test_anonymous_gateway_takes_tokens_of_any_name():
     async def script(c: Client):
         token = await c.token("demo", "anything")
-        return (await c.post(f"/v1/dvcqg?session={token}", json_body=t_body()),
-                await c.post("/v1/dvcqg", json_body=t_body()))
+        return (
+            await c.post(f"/v1/dvcqg?session={token}", json_body=t_body()),
+            await c.post("/v1/dvcqg", json_body=t_body()),
+        )
 
     async def go():
         app = build_app(LiveSettings(api_keys=""), c.producer, allow_anonymous=True)
@@ -400,8 +471,11 @@ def test_anonymous_gateway_takes_tokens_of_any_name():
 
 def test_no_session_api_key_or_personal_value_in_what_is_sent_answered_or_logged(caplog):
     caplog.set_level(logging.DEBUG)
-    bad_items = [dict(T_SNAPSHOT, MaHoSo="000.00.12.H56-240311-00009", NgayTiepNhan=PERSONAL[2]),
-                 dict(T_ROWS[2], TrangThai=PERSONAL[0]), PERSONAL[1]]
+    bad_items = [
+        dict(T_SNAPSHOT, MaHoSo="000.00.12.H56-240311-00009", NgayTiepNhan=PERSONAL[2]),
+        dict(T_ROWS[2], TrangThai=PERSONAL[0]),
+        PERSONAL[1],
+    ]
 
     async def script(c: Client):
         token = await c.token("opencps", "oc-key-old")
@@ -409,7 +483,9 @@ def test_no_session_api_key_or_personal_value_in_what_is_sent_answered_or_logged
         for call in o_calls(token):
             await c.post("/v1/dvcqg", json_body=call)
         await c.post(f"/v1/dvcqg?session={token}", json_body=t_body() + t_rows() + bad_items)
-        await c.post("/v1/dvcqg", orjson.dumps({"session": token, "service": "x", "data": [], "ChuHoSo": PERSONAL[0]}))
+        await c.post(
+            "/v1/dvcqg", orjson.dumps({"session": token, "service": "x", "data": [], "ChuHoSo": PERSONAL[0]})
+        )
         await c.post("/v1/dvcqg", json_body=bad_items, headers={"X-API-Key": "tm-key-1234"})
         await c.post("/v1/dvcqg/token", json_body={"username": PERSONAL[0], "password": PERSONAL[1]})
         await c.post("/v1/dvcqg", b"{" + PERSONAL[2].encode(), headers={"Authorization": f"Bearer {token}"})
@@ -430,11 +506,20 @@ def test_no_session_api_key_or_personal_value_in_what_is_sent_answered_or_logged
 
 # --------------------------------------------------------------------------- never 500
 
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(bodies | st.binary(max_size=40), min_size=1, max_size=4),
-       st.sampled_from(["/v1/dvcqg", "/v1/dvcqg/DongBoHoSoMC", "/v1/dvcqg/CapNhatTienDoHoSoMC",
-                        "/api/SynsTTHCC/x?isUpdating=maybe&MaDinhDanhDV=%20"]),
-       st.sampled_from([{"X-API-Key": "tm-key-1234"}, {}, {"session": "v1.x.1.y"}]))
+@given(
+    st.lists(bodies | st.binary(max_size=40), min_size=1, max_size=4),
+    st.sampled_from(
+        [
+            "/v1/dvcqg",
+            "/v1/dvcqg/DongBoHoSoMC",
+            "/v1/dvcqg/CapNhatTienDoHoSoMC",
+            "/api/SynsTTHCC/x?isUpdating=maybe&MaDinhDanhDV=%20",
+        ]
+    ),
+    st.sampled_from([{"X-API-Key": "tm-key-1234"}, {}, {"session": "v1.x.1.y"}]),
+)
 def test_no_json_body_gives_a_500(payloads, path, credentials):
     async def script(c: Client):
         out = []

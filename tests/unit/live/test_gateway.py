@@ -38,14 +38,22 @@ class RecordingProducer:
 
 
 # tests.builders events name source_system "test"
-SETTINGS = LiveSettings(api_keys="test:alpha-key,src-b:beta-key,test:gamma-key,src-c:gamma-key",
-                        max_body_bytes=200_000, gateway_publish_timeout_s=0.5,
-                        gateway_body_timeout_s=0.5)
+SETTINGS = LiveSettings(
+    api_keys="test:alpha-key,src-b:beta-key,test:gamma-key,src-c:gamma-key",
+    max_body_bytes=200_000,
+    gateway_publish_timeout_s=0.5,
+    gateway_body_timeout_s=0.5,
+)
 
 
-def call(method_path: str, body: bytes = b"", ctype: str = "application/json",
-         key: str | None = "alpha-key", producer: RecordingProducer | None = None,
-         link: KafkaLink | None = None):
+def call(
+    method_path: str,
+    body: bytes = b"",
+    ctype: str = "application/json",
+    key: str | None = "alpha-key",
+    producer: RecordingProducer | None = None,
+    link: KafkaLink | None = None,
+):
     producer = producer if producer is not None else RecordingProducer()
 
     async def go():
@@ -84,8 +92,9 @@ def test_single_array_ndjson_and_avro_bodies_are_published_keyed_by_dossier():
     assert decode_avro(p.sent[0][2])["event_id"] == ev(1)["event_id"]
     status, body, p = call("POST /v1/events", orjson.dumps([ev(2), ev(3)]))
     assert status == 202 and orjson.loads(body)["accepted"] == 2
-    status, body, p = call("POST /v1/events", encode_json(ev(4)) + b"\n" + encode_json(ev(5)) + b"\n",
-                           "application/x-ndjson")
+    status, body, p = call(
+        "POST /v1/events", encode_json(ev(4)) + b"\n" + encode_json(ev(5)) + b"\n", "application/x-ndjson"
+    )
     assert status == 202 and [k for _t, k, _v in p.sent] == [b"G4", b"G5"]
     status, body, p = call("POST /v1/events", encode_avro(validate(ev(6))), "application/avro")
     assert status == 202 and p.sent[0][1] == b"G6"
@@ -99,13 +108,16 @@ def test_a_utf8_byte_order_mark_before_a_json_body_is_not_data():
     assert status == 202 and [k for _t, k, _v in p.sent] == [b"G9"]
 
 
-@pytest.mark.parametrize("body,ctype,status,code", [
-    (b"{oops", "application/json", 422, "BAD_JSON"),
-    (b"[{oops", "application/json", 400, "BAD_JSON"),
-    (b"\xc3\x01\x01\x02", "application/avro", 422, "BAD_AVRO"),
-    (b"x" * 300_000, "application/json", 413, "BODY_TOO_LARGE"),
-    (b"a,b", "text/csv", 415, "UNSUPPORTED_MEDIA_TYPE"),
-])
+@pytest.mark.parametrize(
+    "body,ctype,status,code",
+    [
+        (b"{oops", "application/json", 422, "BAD_JSON"),
+        (b"[{oops", "application/json", 400, "BAD_JSON"),
+        (b"\xc3\x01\x01\x02", "application/avro", 422, "BAD_AVRO"),
+        (b"x" * 300_000, "application/json", 413, "BODY_TOO_LARGE"),
+        (b"a,b", "text/csv", 415, "UNSUPPORTED_MEDIA_TYPE"),
+    ],
+)
 def test_bad_bodies_get_a_4xx_with_a_reason_and_a_dead_letter(body, ctype, status, code):
     got, raw, p = call("POST /v1/events", body, ctype)
     answer = orjson.loads(raw)
@@ -121,7 +133,9 @@ def test_a_batch_keeps_its_good_events_and_names_the_bad_ones():
     status, raw, p = call("POST /v1/events", orjson.dumps([ev(7), bad]))
     answer = orjson.loads(raw)
     assert status == 422 and answer["accepted"] == 1
-    assert answer["rejected"] == [{"index": 1, "code": "PERSONAL_DATA", "reason": answer["rejected"][0]["reason"]}]
+    assert answer["rejected"] == [
+        {"index": 1, "code": "PERSONAL_DATA", "reason": answer["rejected"][0]["reason"]}
+    ]
     assert sorted(t for t, _k, _v in p.sent) == ["dead-letters", "dossier-events"]
     assert b"001203004567" not in p.sent[[t for t, _k, _v in p.sent].index("dead-letters")][2]
 
@@ -159,8 +173,9 @@ def test_a_key_posts_only_for_its_sources_and_a_foreign_record_refuses_the_reque
     assert dl["source"].startswith("gateway:src-b:")
     assert b"beta-key" not in p.sent[0][2]  # the key is not stored
     # a mixed batch: nothing of it is published, only the foreign record is a dead letter
-    status, raw, p = call("POST /v1/events", orjson.dumps([ev(21, source_system="src-b"), ev(22)]),
-                          key="beta-key")
+    status, raw, p = call(
+        "POST /v1/events", orjson.dumps([ev(21, source_system="src-b"), ev(22)]), key="beta-key"
+    )
     answer = orjson.loads(raw)
     assert status == 403 and answer["accepted"] == 0
     assert [r["index"] for r in answer["rejected"]] == [1]
@@ -170,8 +185,9 @@ def test_a_key_posts_only_for_its_sources_and_a_foreign_record_refuses_the_reque
     # the same key for its own source, and a key bound to two sources for both
     status, _, p = call("POST /v1/events", encode_json(ev(23, source_system="src-b")), key="beta-key")
     assert status == 202 and [t for t, _k, _v in p.sent] == ["dossier-events"]
-    status, raw, p = call("POST /v1/events", orjson.dumps([ev(24), ev(25, source_system="src-c")]),
-                          key="gamma-key")
+    status, raw, p = call(
+        "POST /v1/events", orjson.dumps([ev(24), ev(25, source_system="src-c")]), key="gamma-key"
+    )
     assert status == 202 and orjson.loads(raw)["accepted"] == 2
     assert counter(EVENTS_ACCEPTED, "gateway") == accepted + 3
 
@@ -236,8 +252,10 @@ def test_a_client_stalling_in_its_body_gets_408_and_is_disconnected():
         await server.start_server()
         try:
             reader, writer = await asyncio.open_connection(server.host, server.port)
-            writer.write(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nX-API-Key: alpha-key\r\n"
-                         b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":")
+            writer.write(
+                b"POST /v1/events HTTP/1.1\r\nHost: x\r\nX-API-Key: alpha-key\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":'
+            )
             await writer.drain()
             started = time.monotonic()
             data = await asyncio.wait_for(reader.read(), 10)  # until the server closes

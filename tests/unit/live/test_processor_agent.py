@@ -7,18 +7,17 @@ import asyncio
 import orjson
 
 from motcua.adapters.codec import encode_avro, encode_json
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import validate
 from motcua.live.config import LiveSettings
 from motcua.live.processor import Folder, create_app
+from motcua.reference.official_calendar import default_calendar
 from tests.builders import local_ms, make_event, received
 
 cal = default_calendar()
 
 
 def _app(tmp_path):
-    s = LiveSettings(processor_app_id="unit-processor", processor_datadir=str(tmp_path),
-                     processor_batch=10)
+    s = LiveSettings(processor_app_id="unit-processor", processor_datadir=str(tmp_path), processor_batch=10)
     app = create_app(s, cal, catalogue={}, store="memory://")
 
     def fatal():
@@ -110,11 +109,20 @@ def test_folder_reuses_cached_state_only_for_the_same_table_value():
 
 # --- batch delivery: BatchingConsumer (no broker; the fetch loop's calls made by hand) ---
 
+
 def _rec(topic, partition, offset, value=b"v"):
     from types import SimpleNamespace
 
-    return SimpleNamespace(topic=topic, partition=partition, offset=offset, timestamp=1000 + offset,
-                           timestamp_type=0, key=b"k", value=value, serialized_value_size=len(value))
+    return SimpleNamespace(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        timestamp=1000 + offset,
+        timestamp_type=0,
+        key=b"k",
+        value=value,
+        serialized_value_size=len(value),
+    )
 
 
 def _consumer(tmp_path):
@@ -217,7 +225,7 @@ def test_no_commit_past_offsets_no_handled_batch_covered(tmp_path):
     was then lost with every offset committed (the SIGKILL fault test's ~1 % fewer events:
     a restarted worker's first batch of a never-committed partition, 0..1788, was never
     handled, and the next commit jumped from 1789)."""
-    app, consumer, tp = _consumer(tmp_path)
+    _app, consumer, tp = _consumer(tmp_path)
     from motcua.adapters.faust_batching import RecordBatch
 
     later = consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(2482, 2500)]))
@@ -234,7 +242,7 @@ def test_a_hole_that_stays_is_read_again_from_the_committed_offset(tmp_path, mon
     from motcua.adapters import faust_batching
     from motcua.adapters.faust_batching import RecordBatch
 
-    app, consumer, tp = _consumer(tmp_path)
+    _app, consumer, tp = _consumer(tmp_path)
     now = [100.0]
     monkeypatch.setattr(faust_batching.time, "monotonic", lambda: now[0])
 
@@ -246,7 +254,9 @@ def test_a_hole_that_stays_is_read_again_from_the_committed_offset(tmp_path, mon
 
         consumer.seek = seek
         consumer._committed_offset[tp] = 2482 - 50
-        consumer.ack_batch(consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(2482, 2500)])))
+        consumer.ack_batch(
+            consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(2482, 2500)]))
+        )
         assert consumer._new_offset(tp) is None
         now[0] += faust_batching.HOLE_REREAD_S - 1
         assert consumer._new_offset(tp) is None
@@ -261,14 +271,14 @@ def test_a_hole_that_stays_is_read_again_from_the_committed_offset(tmp_path, mon
 
 
 def test_a_never_committed_partition_starts_at_the_log_start(tmp_path):
-    app, consumer, tp = _consumer(tmp_path)
+    _app, consumer, tp = _consumer(tmp_path)
 
     async def run():
         async def no_committed():
             return {tp: None}
 
         async def earliest(*tps):
-            return {t: 0 for t in tps}
+            return dict.fromkeys(tps, 0)
 
         consumer.seek_to_committed = no_committed
         consumer.earliest_offsets = earliest

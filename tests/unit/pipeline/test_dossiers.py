@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from motcua.domain.calendar import WorkingCalendar
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import validate
 from motcua.domain.lifecycle import DossierState, derive_facts, event_digest
 from motcua.pipeline.dossiers import DossierBook, fold_dossier
+from motcua.reference.official_calendar import default_calendar
 from tests.builders import local_ms, make_event, received
 from tests.strategies import delivered, histories
 
@@ -75,8 +75,9 @@ def test_an_event_the_fold_cannot_take_is_refused_and_the_rest_goes_on():
     good = received("D1", local_ms(2025, 3, 3))
     late_ext = make_event("D1", 2, "SUPPLEMENT_REQUESTED", local_ms(2025, 3, 4))
     poison = make_event("D1", 3, "SUPPLEMENT_RECEIVED", local_ms(2030, 3, 4))  # shift beyond 2025
-    scanned = make_event("D1", 4, "DIGITISED", local_ms(2025, 3, 5), components_total=2,
-                         components_digitised=2)
+    scanned = make_event(
+        "D1", 4, "DIGITISED", local_ms(2025, 3, 5), components_total=2, components_digitised=2
+    )
     book = DossierBook(narrow)
     transitions, fresh, refused = book.apply_checked([good, late_ext, poison, scanned])
     assert [e["event_id"] for e, _err in refused] == ["D1-3"]

@@ -31,6 +31,8 @@ def some_events(n: int) -> list[dict]:
         if i % 2:
             out.append(validate(make_event(d, 2, "RESOLVED", local_ms(2025, 3, 10))))
     return out
+
+
 TOPIC = "facts"
 PARTITIONS = 3
 
@@ -81,12 +83,12 @@ class FakeOffsets:
         return set(self.position)
 
     def read_round(self, r):
-        return {p: self.group.log[p][first:last + 1] for p, first, last in r.parts}
+        return {p: self.group.log[p][first : last + 1] for p, first, last in r.parts}
 
     def poll(self, n: int) -> dict:
         out = {}
         for tp, at in self.position.items():
-            recs = self.group.log[tp.partition][at:at + n]
+            recs = self.group.log[tp.partition][at : at + n]
             if recs:
                 out[tp] = recs
                 self.position[tp] = at + len(recs)
@@ -105,7 +107,8 @@ def run_writer(group: Group, store: MemoryStore, poll: int, batch: int, die=lamb
             rounds.add(tp, recs, 0.0)
         rounds.step(0.0)
         if all(not rounds.pending.get(tp) for tp in offsets.position) and all(
-                group.committed.get(p, (0, ""))[0] == end[p] for p in end):
+            group.committed.get(p, (0, ""))[0] == end[p] for p in end
+        ):
             return
         rounds.batch_seconds = 0.0  # flush what is left once everything was polled
     raise AssertionError("the writer never drained the topic")

@@ -12,8 +12,16 @@ from hypothesis import strategies as st
 from motcua.adapters.memory_store import MemoryStore
 from motcua.domain.events import validate
 from motcua.pipeline.rounds import RoundWriter, Stopping
-from tests.contract.store_contract import Crash, crash_at, figures, processor_messages, reference, round_writer
+from tests.contract.store_contract import (
+    Crash,
+    crash_at,
+    figures,
+    processor_messages,
+    reference,
+    round_writer,
+)
 from tests.strategies import delivered, histories
+
 
 def raw(msgs, n):
     return [(0, f"facts:0:{n}:{i}", orjson.dumps(m)) for i, m in enumerate(msgs)]
@@ -25,7 +33,7 @@ def workload(draw):
     sent = draw(delivered(events))
     messages = processor_messages(sent, draw(st.integers(1, 10)))
     per = draw(st.integers(1, 8))
-    return events, [messages[i:i + per] for i in range(0, len(messages), per)]
+    return events, [messages[i : i + per] for i in range(0, len(messages), per)]
 
 
 @settings(max_examples=60, deadline=None)
@@ -61,7 +69,7 @@ def test_a_round_reformed_after_later_rounds_were_written_writes_nothing(work):
     before = list(store.inserts)
     for n, msgs in enumerate(rounds):  # every round re-formed late
         round_writer(store).write(f"facts:0:{n}", raw(msgs, n))
-    assert [t for t in store.inserts[len(before):] if t != "events"] == []
+    assert [t for t in store.inserts[len(before) :] if t != "events"] == []
     facts, kpi = reference(events)
     assert figures(store, facts) == (facts, kpi)
 
@@ -84,8 +92,13 @@ def test_a_failing_store_is_retried_with_a_doubling_bounded_backoff():
 
     store = MemoryStore(before_insert=flaky)
     waits: list[float] = []
-    w = RoundWriter(store, check_states=store.check_states, dead_letter=lambda *a: {},
-                    wait=lambda s: waits.append(s) or False, max_backoff_s=2.0)
+    w = RoundWriter(
+        store,
+        check_states=store.check_states,
+        dead_letter=lambda *a: {},
+        wait=lambda s: waits.append(s) or False,
+        max_backoff_s=2.0,
+    )
     out = w.write("facts:0:0", one_round())
     assert waits == [0.5, 1.0, 2.0, 2.0]
     assert len(out.transitions) == 2 and store.count("dossier_state") == 2
@@ -96,15 +109,16 @@ def test_a_stop_while_waiting_to_retry_raises_stopping():
         raise ConnectionError("store down")
 
     store = MemoryStore(before_insert=down)
-    w = RoundWriter(store, check_states=store.check_states, dead_letter=lambda *a: {},
-                    wait=lambda s: True)
+    w = RoundWriter(store, check_states=store.check_states, dead_letter=lambda *a: {}, wait=lambda s: True)
     with pytest.raises(Stopping):
         w.write("facts:0:0", one_round())
 
 
 def test_messages_that_fail_the_round_are_refused_and_the_rest_is_written():
-    junk = [(0, "facts:0:0:90", b"not json"),
-            (0, "facts:0:0:91", orjson.dumps({"facts": {"dossier_id": "X", "version": 1}, "events": []}))]
+    junk = [
+        (0, "facts:0:0:90", b"not json"),
+        (0, "facts:0:0:91", orjson.dumps({"facts": {"dossier_id": "X", "version": 1}, "events": []})),
+    ]
     store = MemoryStore()
     refused = []
 
@@ -112,8 +126,9 @@ def test_messages_that_fail_the_round_are_refused_and_the_rest_is_written():
         refused.append(source)
         return {"dead_letter_id": source, "code": "BAD_FACTS_MESSAGE"}
 
-    out = RoundWriter(store, check_states=store.check_states, dead_letter=dead,
-                      wait=lambda s: False).write("facts:0:0", one_round() + junk)
+    out = RoundWriter(store, check_states=store.check_states, dead_letter=dead, wait=lambda s: False).write(
+        "facts:0:0", one_round() + junk
+    )
     assert sorted(refused) == ["facts:0:0:90", "facts:0:0:91"]
     assert len(out.messages) == 2 and sorted(store.states) == ["R1", "R2"]
     assert sorted(store.dead_letters) == ["facts:0:0:90", "facts:0:0:91"]

@@ -6,13 +6,21 @@ from motcua.pipeline.rounds import batch_events, plan_facts
 
 
 def msg(dossier: str, version: int, *event_ids: str) -> dict:
-    return {"facts": {"dossier_id": dossier, "version": version},
-            "events": [{"dossier_id": dossier, "event_id": e} for e in event_ids], "ts": []}
+    return {
+        "facts": {"dossier_id": dossier, "version": version},
+        "events": [{"dossier_id": dossier, "event_id": e} for e in event_ids],
+        "ts": [],
+    }
 
 
 def test_highest_version_per_dossier_above_the_written_one():
-    messages = [msg("A", 1, "a1"), msg("A", 3, "a2", "a3"), msg("A", 2, "a2"),
-                msg("B", 2, "b2"), msg("C", 1, "c1")]
+    messages = [
+        msg("A", 1, "a1"),
+        msg("A", 3, "a2", "a3"),
+        msg("A", 2, "a2"),
+        msg("B", 2, "b2"),
+        msg("C", 1, "c1"),
+    ]
     written = {"B": {"dossier_id": "B", "version": 2}, "C": {"dossier_id": "C", "version": 0}}
     plan = {t.dossier_id: (t.old, t.new["version"]) for t in plan_facts(messages, written)}
     assert plan == {"A": (None, 3), "C": ({"dossier_id": "C", "version": 0}, 1)}
@@ -85,11 +93,11 @@ def test_rounds_take_every_batch_unless_the_metadata_would_not_fit():
 
 
 def test_unusable_tells_a_writable_facts_message_from_junk():
-    from motcua.reference.official_calendar import default_calendar
+    from motcua.adapters.clickhouse_store import ClickHouseStore
     from motcua.domain.events import validate
     from motcua.domain.lifecycle import DossierState, derive_facts
-    from motcua.adapters.clickhouse_store import ClickHouseStore
     from motcua.pipeline.rounds import unusable
+    from motcua.reference.official_calendar import default_calendar
     from tests.builders import local_ms, received
 
     e = validate(received("D1", local_ms(2025, 3, 3)))
@@ -98,6 +106,10 @@ def test_unusable_tells_a_writable_facts_message_from_junk():
     good = {"facts": derive_facts(st, default_calendar()), "events": [e], "ts": [0]}
     assert unusable(good, ClickHouseStore.state_table) is None
     assert unusable({"facts": {"dossier_id": 1, "version": 1}, "events": []}, ClickHouseStore.state_table)
-    assert unusable({"facts": {"dossier_id": "D1", "version": 1}, "events": []}, ClickHouseStore.state_table)  # no facts fields
-    assert unusable({**good, "events": [{"event_id": "x"}]}, ClickHouseStore.state_table)  # an event that is not one
+    assert unusable(
+        {"facts": {"dossier_id": "D1", "version": 1}, "events": []}, ClickHouseStore.state_table
+    )  # no facts fields
+    assert unusable(
+        {**good, "events": [{"event_id": "x"}]}, ClickHouseStore.state_table
+    )  # an event that is not one
     assert unusable({"events": []}, ClickHouseStore.state_table)

@@ -7,32 +7,45 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motcua.reference.official_calendar import default_calendar
+from motcua.domain.lifecycle import DossierState
 from motcua.live.processor import Folder
 from motcua.pipeline.dossiers import DossierBook, fold_dossier
-from motcua.domain.lifecycle import DossierState
 from motcua.reference.catalogue import FLAGS, CatalogueEntry, disagreements, supply_flags
+from motcua.reference.official_calendar import default_calendar
 from motcua.reference.procedures_loader import (
     BadItem,
+    _header_map,
     dvcqg_item,
     parse_bool,
     parse_channels,
     parse_unit,
     table_row,
-    _header_map,
 )
 from tests.builders import ENVELOPE, local_ms
 from tests.strategies import delivered, histories
 
 cal = default_calendar()
 
-ENTRY = CatalogueEntry(code="1.1", name="Thủ tục A", has_fee=True, requires_paper_result=None,
-                       time_limit={"value": 5, "unit": "WORKING_DAYS"})
+ENTRY = CatalogueEntry(
+    code="1.1",
+    name="Thủ tục A",
+    has_fee=True,
+    requires_paper_result=None,
+    time_limit={"value": 5, "unit": "WORKING_DAYS"},
+)
 
 
 def received(**extra) -> dict:
-    return dict(ENVELOPE, event_id="e1", dossier_id="D1", event_type="RECEIVED", procedure_code="1.1",
-                occurred_at=local_ms(2025, 3, 3, 9), channel="DIRECT", **extra)
+    return dict(
+        ENVELOPE,
+        event_id="e1",
+        dossier_id="D1",
+        event_type="RECEIVED",
+        procedure_code="1.1",
+        occurred_at=local_ms(2025, 3, 3, 9),
+        channel="DIRECT",
+        **extra,
+    )
 
 
 def test_supply_fills_only_what_the_event_leaves_out_and_never_changes_the_event():
@@ -44,7 +57,9 @@ def test_supply_fills_only_what_the_event_leaves_out_and_never_changes_the_event
     said = received(has_fee=False, time_limit={"value": 2, "unit": "DAYS"})
     assert supply_flags(said, {"1.1": ENTRY}) is said  # the event speaks: it wins
     assert disagreements(said, {"1.1": ENTRY}) == [
-        ("has_fee", False, True), ("time_limit", {"value": 2, "unit": "DAYS"}, {"value": 5, "unit": "WORKING_DAYS"})]
+        ("has_fee", False, True),
+        ("time_limit", {"value": 2, "unit": "DAYS"}, {"value": 5, "unit": "WORKING_DAYS"}),
+    ]
 
 
 def test_supply_leaves_other_events_procedures_and_empty_catalogues_alone():
@@ -61,11 +76,19 @@ def catalogues(draw) -> dict:
     out = {}
     for code in draw(st.lists(st.sampled_from(["1.1", "1.2", "2.1", "9.9"]), unique=True)):
         out[code] = CatalogueEntry(
-            code=code, name=f"Thủ tục {code}",
+            code=code,
+            name=f"Thủ tục {code}",
             has_fee=draw(st.none() | st.booleans()),
             requires_paper_result=draw(st.none() | st.booleans()),
-            time_limit=draw(st.none() | st.builds(lambda v, u: {"value": v, "unit": u}, st.integers(0, 20),
-                                                  st.sampled_from(["WORKING_DAYS", "DAYS", "HOURS"]))))
+            time_limit=draw(
+                st.none()
+                | st.builds(
+                    lambda v, u: {"value": v, "unit": u},
+                    st.integers(0, 20),
+                    st.sampled_from(["WORKING_DAYS", "DAYS", "HOURS"]),
+                )
+            ),
+        )
     return out
 
 
@@ -145,17 +168,37 @@ def test_a_catalogue_limit_gives_a_due_date_and_the_fee_counts():
 
 # -- the DVCQG item rules ------------------------------------------------------------------
 
+
 def item(**over) -> dict:
     base = {
-        "MATTHC": "1.004227", "TENTTHC": "Cấp giấy phép xây dựng",
+        "MATTHC": "1.004227",
+        "TENTTHC": "Cấp giấy phép xây dựng",
         "LINHVUCTHUCHIEN": [{"MALINHVUC": "G09-XD01", "TENLINHVUC": "Hoạt động xây dựng"}],
         "CACHTHUCTHUCHIEN": [
-            {"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": 15, "DONVITINH": "Ngày làm việc", "MOTA": "",
-                                      "PHILEPHI": [{"MAPHILEPHI": "1", "SOTIEN": 0, "DONVI": "Đồng"}]}]},
-            {"KENH": "2", "THOIGIAN": [
-                {"THOIGIANGIAIQUYET": 10, "DONVITINH": "Ngày làm việc", "PHILEPHI": []},
-                {"THOIGIANGIAIQUYET": "30", "DONVITINH": "Ngày", "MOTA": "Trường hợp phải xác minh",
-                 "PHILEPHI": [{"SOTIEN": "50.000"}]}]}],
+            {
+                "KENH": 1,
+                "THOIGIAN": [
+                    {
+                        "THOIGIANGIAIQUYET": 15,
+                        "DONVITINH": "Ngày làm việc",
+                        "MOTA": "",
+                        "PHILEPHI": [{"MAPHILEPHI": "1", "SOTIEN": 0, "DONVI": "Đồng"}],
+                    }
+                ],
+            },
+            {
+                "KENH": "2",
+                "THOIGIAN": [
+                    {"THOIGIANGIAIQUYET": 10, "DONVITINH": "Ngày làm việc", "PHILEPHI": []},
+                    {
+                        "THOIGIANGIAIQUYET": "30",
+                        "DONVITINH": "Ngày",
+                        "MOTA": "Trường hợp phải xác minh",
+                        "PHILEPHI": [{"SOTIEN": "50.000"}],
+                    },
+                ],
+            },
+        ],
         "KETQUATHUCHIEN": [{"MAKETQUA": "KQ01", "TENKETQUA": "Giấy phép xây dựng"}],
     }
     base.update(over)
@@ -165,7 +208,11 @@ def item(**over) -> dict:
 def test_dvcqg_item_keeps_names_fee_paper_longest_limit_and_channels():
     entry, warnings = dvcqg_item(item())
     assert (entry.code, entry.name, entry.field_code, entry.field_name) == (
-        "1.004227", "Cấp giấy phép xây dựng", "G09-XD01", "Hoạt động xây dựng")
+        "1.004227",
+        "Cấp giấy phép xây dựng",
+        "G09-XD01",
+        "Hoạt động xây dựng",
+    )
     assert entry.has_fee is True  # 50.000 đồng in one row
     assert entry.requires_paper_result is True
     # 15 working days (~21 days) vs 10 working days vs 30 days: the longest
@@ -176,33 +223,60 @@ def test_dvcqg_item_keeps_names_fee_paper_longest_limit_and_channels():
 def test_dvcqg_item_unknown_stays_unknown():
     entry, _ = dvcqg_item({"MaTTHC": "1.000001", "TenTTHC": "Thủ tục B"})  # camel case keys too
     assert (entry.has_fee, entry.requires_paper_result, entry.time_limit) == (None, None, None)
-    entry, _ = dvcqg_item(item(KETQUATHUCHIEN=[], CACHTHUCTHUCHIEN=[
-        {"KENH": 2, "THOIGIAN": [{"THOIGIANGIAIQUYET": 0.5, "DONVITINH": "Ngày làm việc", "PHILEPHI": []}]}]))
+    entry, _ = dvcqg_item(
+        item(
+            KETQUATHUCHIEN=[],
+            CACHTHUCTHUCHIEN=[
+                {
+                    "KENH": 2,
+                    "THOIGIAN": [{"THOIGIANGIAIQUYET": 0.5, "DONVITINH": "Ngày làm việc", "PHILEPHI": []}],
+                }
+            ],
+        )
+    )
     assert entry.has_fee is False and entry.requires_paper_result is None
     assert entry.time_limit == {"value": 1, "unit": "WORKING_DAYS"}  # half a day rounds up
 
 
 def test_dvcqg_unit_without_exact_equivalent_is_left_out_with_a_warning():
-    entry, warnings = dvcqg_item(item(CACHTHUCTHUCHIEN=[
-        {"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": 3, "DONVITINH": "Tháng"}]}]))
+    entry, warnings = dvcqg_item(
+        item(CACHTHUCTHUCHIEN=[{"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": 3, "DONVITINH": "Tháng"}]}])
+    )
     assert entry.time_limit is None and "THOIGIAN[1]" in warnings[0]
 
 
-@pytest.mark.parametrize("over, reason", [
-    ({"MATTHC": None}, "thiếu mã thủ tục"),
-    ({"TENTTHC": "  "}, "thiếu tên thủ tục"),
-    ({"MATTHC": "1 004227"}, "mã thủ tục (MATTHC) không hợp lệ"),
-    ({"MATTHC": "0912345678"}, "dữ liệu cá nhân"),
-    ({"TENTTHC": "Liên hệ 0912 345 678"}, "dữ liệu cá nhân"),
-    ({"CACHTHUCTHUCHIEN": [{"KENH": 7}]}, "CACHTHUCTHUCHIEN[1].KENH"),
-    ({"CACHTHUCTHUCHIEN": [{"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": "mười", "DONVITINH": "Ngày"}]}]},
-     "THOIGIANGIAIQUYET không phải một số"),
-    ({"CACHTHUCTHUCHIEN": [{"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": 5}]}]}, "thiếu DONVITINH"),
-    ({"CACHTHUCTHUCHIEN": [{"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": 5, "DONVITINH": "Lần"}]}]},
-     "đơn vị tính thời hạn không nhận ra"),
-    ({"CACHTHUCTHUCHIEN": [{"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": 5000, "DONVITINH": "Ngày"}]}]},
-     "dài quá 1000 ngày"),
-])
+@pytest.mark.parametrize(
+    "over, reason",
+    [
+        ({"MATTHC": None}, "thiếu mã thủ tục"),
+        ({"TENTTHC": "  "}, "thiếu tên thủ tục"),
+        ({"MATTHC": "1 004227"}, "mã thủ tục (MATTHC) không hợp lệ"),
+        ({"MATTHC": "0912345678"}, "dữ liệu cá nhân"),
+        ({"TENTTHC": "Liên hệ 0912 345 678"}, "dữ liệu cá nhân"),
+        ({"CACHTHUCTHUCHIEN": [{"KENH": 7}]}, "CACHTHUCTHUCHIEN[1].KENH"),
+        (
+            {
+                "CACHTHUCTHUCHIEN": [
+                    {"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": "mười", "DONVITINH": "Ngày"}]}
+                ]
+            },
+            "THOIGIANGIAIQUYET không phải một số",
+        ),
+        ({"CACHTHUCTHUCHIEN": [{"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": 5}]}]}, "thiếu DONVITINH"),
+        (
+            {"CACHTHUCTHUCHIEN": [{"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": 5, "DONVITINH": "Lần"}]}]},
+            "đơn vị tính thời hạn không nhận ra",
+        ),
+        (
+            {
+                "CACHTHUCTHUCHIEN": [
+                    {"KENH": 1, "THOIGIAN": [{"THOIGIANGIAIQUYET": 5000, "DONVITINH": "Ngày"}]}
+                ]
+            },
+            "dài quá 1000 ngày",
+        ),
+    ],
+)
 def test_dvcqg_bad_items_name_the_reason(over, reason):
     with pytest.raises(BadItem) as err:
         dvcqg_item(item(**over))
@@ -210,11 +284,16 @@ def test_dvcqg_bad_items_name_the_reason(over, reason):
 
 
 def test_table_cells_booleans_units_and_channels():
-    assert [parse_bool(v, "x") for v in ("Có", "co", "X", "1", 1, "TRUE", "Không", "khong", "0", "false", "", None)] \
-        == [True] * 6 + [False] * 4 + [None, None]
+    assert [
+        parse_bool(v, "x")
+        for v in ("Có", "co", "X", "1", 1, "TRUE", "Không", "khong", "0", "false", "", None)
+    ] == [True] * 6 + [False] * 4 + [None, None]
     with pytest.raises(BadItem):
         parse_bool("có thể", "cột có phí/lệ phí")
-    assert parse_unit("Ngày làm việc") == ("WORKING_DAYS", 1) and parse_unit("ngay lam viec") == ("WORKING_DAYS", 1)
+    assert parse_unit("Ngày làm việc") == ("WORKING_DAYS", 1) and parse_unit("ngay lam viec") == (
+        "WORKING_DAYS",
+        1,
+    )
     assert parse_unit("Ngày") == ("DAYS", 1) and parse_unit("GIỜ") == ("HOURS", 1)
     assert parse_unit("Tuần") == ("DAYS", 7) and parse_unit("Tháng") is None
     assert parse_channels("1, 3") == ("DIRECT", "POSTAL")
@@ -222,16 +301,47 @@ def test_table_cells_booleans_units_and_channels():
 
 
 def test_table_headings_with_and_without_diacritics_any_case():
-    cols = _header_map(["STT", "MÃ THỦ TỤC", "Ten thu tuc", "ma linh vuc", "Tên lĩnh vực", "Có phí/lệ phí",
-                        "Ket qua ban giay", "Thời hạn giải quyết", "Đơn vị tính", "Kênh thực hiện"])
-    assert cols == {"code": 1, "name": 2, "field_code": 3, "field_name": 4, "has_fee": 5,
-                    "requires_paper_result": 6, "time_limit": 7, "time_unit": 8, "channels": 9}
+    cols = _header_map(
+        [
+            "STT",
+            "MÃ THỦ TỤC",
+            "Ten thu tuc",
+            "ma linh vuc",
+            "Tên lĩnh vực",
+            "Có phí/lệ phí",
+            "Ket qua ban giay",
+            "Thời hạn giải quyết",
+            "Đơn vị tính",
+            "Kênh thực hiện",
+        ]
+    )
+    assert cols == {
+        "code": 1,
+        "name": 2,
+        "field_code": 3,
+        "field_name": 4,
+        "has_fee": 5,
+        "requires_paper_result": 6,
+        "time_limit": 7,
+        "time_unit": 8,
+        "channels": 9,
+    }
     assert _header_map(["MATTHC", "TENTTHC"]) == {"code": 0, "name": 1}
     assert _header_map(["Tên thủ tục", "Ghi chú"]) is None
-    row = table_row(cols, [1, "1.001193", "Đăng ký khai sinh", "HOTICH", "Hộ tịch", "Không", "x",
-                           "3", "Ngày làm việc", "1,2"])
-    assert row == CatalogueEntry("1.001193", "Đăng ký khai sinh", "HOTICH", "Hộ tịch", False, True,
-                                 {"value": 3, "unit": "WORKING_DAYS"}, ("DIRECT", "ONLINE"))
+    row = table_row(
+        cols,
+        [1, "1.001193", "Đăng ký khai sinh", "HOTICH", "Hộ tịch", "Không", "x", "3", "Ngày làm việc", "1,2"],
+    )
+    assert row == CatalogueEntry(
+        "1.001193",
+        "Đăng ký khai sinh",
+        "HOTICH",
+        "Hộ tịch",
+        False,
+        True,
+        {"value": 3, "unit": "WORKING_DAYS"},
+        ("DIRECT", "ONLINE"),
+    )
     # the unit inside the limit cell, no unit column
     row = table_row({"code": 0, "name": 1, "time_limit": 2}, ["1.0", "B", "15 ngày làm việc"])
     assert row.time_limit == {"value": 15, "unit": "WORKING_DAYS"}
@@ -250,7 +360,12 @@ def test_catalogue_version_follows_the_flags_only():
     b = {"1.2": CatalogueEntry("1.2", "B khác", has_fee=False, channels=("ONLINE",)), "1.1": ENTRY}
     assert catalogue_version(a) == catalogue_version(b) != ""
     assert catalogue_version({"1.1": ENTRY}) != catalogue_version(a)
-    assert catalogue_version(None) == catalogue_version({}) == catalogue_version({"9": CatalogueEntry("9", "C")}) == ""
+    assert (
+        catalogue_version(None)
+        == catalogue_version({})
+        == catalogue_version({"9": CatalogueEntry("9", "C")})
+        == ""
+    )
 
 
 def test_the_processor_agent_folds_with_its_catalogue(tmp_path):

@@ -40,7 +40,9 @@ def test_former_districts_are_valid_to_the_abolition_with_a_same_name_successor(
             if u.successor is not None:
                 s = communes[u.successor]
                 assert s.valid_from == DISTRICT_ABOLISHED
-                assert _stem(s.name.removeprefix("UBND ").capitalize()) == _stem(u.name.removeprefix("UBND ").capitalize())
+                assert _stem(s.name.removeprefix("UBND ").capitalize()) == _stem(
+                    u.name.removeprefix("UBND ").capitalize()
+                )
                 assert successor_of(u.code) == u.successor
 
 
@@ -48,7 +50,8 @@ def test_a_merged_province_has_the_districts_of_both_predecessors():
     names = {u.name for u in former_districts(75)}
     assert {"UBND thành phố Biên Hòa", "UBND thành phố Đồng Xoài"} <= names  # Đồng Nai + Bình Phước
     assert unit_by_code("H75.HD.731").successor == next(
-        u.code for u in units_for_province(75) if u.name == "UBND phường Biên Hòa")
+        u.code for u in units_for_province(75) if u.name == "UBND phường Biên Hòa"
+    )
 
 
 def test_registries_name_former_districts_and_loaded_units_win():
@@ -56,5 +59,7 @@ def test_registries_name_former_districts_and_loaded_units_win():
     from motcua.reference.registry import Registry
 
     assert Registry().unit_name("H75.HD.731") == "UBND thành phố Biên Hòa"
-    own = Unit("H75.HD.731", "UBND TP Biên Hòa (danh mục tỉnh)", "DISTRICT", None, None, date(2025, 6, 30), "75")
+    own = Unit(
+        "H75.HD.731", "UBND TP Biên Hòa (danh mục tỉnh)", "DISTRICT", None, None, date(2025, 6, 30), "75"
+    )
     assert Registry(extra_units=[own]).unit_name("H75.HD.731") == own.name

@@ -18,7 +18,9 @@ from motcua.reference.registry import Registry
 VIET = re.compile(r"[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.I)
 
 
-@pytest.mark.parametrize("alias", [75, "75", "H75", "h75", "dong_nai", "Đồng Nai", "Tỉnh Đồng Nai", "dongnai"])
+@pytest.mark.parametrize(
+    "alias", [75, "75", "H75", "h75", "dong_nai", "Đồng Nai", "Tỉnh Đồng Nai", "dongnai"]
+)
 def test_province_aliases(alias):
     info = resolve_province(alias)
     assert info.gso == 75 and info.code == "75" and info.prefix == "H75" and info.name == "Đồng Nai"
@@ -38,8 +40,14 @@ def test_units_for_province_has_so_branches_districts_and_communes():
     by_code = {u.code: u for u in units}
     assert len(by_code) == len(units)
     names = {u.name for u in units}
-    assert {"Sở Tư pháp", "Sở Tài nguyên và Môi trường", "Trung tâm Phục vụ hành chính công tỉnh",
-            "Cục Thuế tỉnh", "Công an tỉnh", "Bảo hiểm xã hội tỉnh"} <= names
+    assert {
+        "Sở Tư pháp",
+        "Sở Tài nguyên và Môi trường",
+        "Trung tâm Phục vụ hành chính công tỉnh",
+        "Cục Thuế tỉnh",
+        "Công an tỉnh",
+        "Bảo hiểm xã hội tỉnh",
+    } <= names
     levels = {u.level for u in units}
     assert levels == {"CENTRAL_BRANCH", "PROVINCE", "DISTRICT", "COMMUNE"}
     new_communes = [u for u in units if u.level == "COMMUNE" and u.valid_from == DISTRICT_ABOLISHED]
@@ -84,8 +92,16 @@ def test_procedures_and_fields():
         assert VIET.search(p.name)
     assert procs["1.001193"].name == "Thủ tục đăng ký khai sinh"
     assert flds["DATDAI"].name == "Đất đai" and flds["HOTICH"].name == "Hộ tịch"
-    assert {"Hộ tịch", "Đất đai", "Chứng thực", "Đăng ký kinh doanh", "Xây dựng",
-            "Giáo dục và Đào tạo", "Giao thông vận tải", "Bảo hiểm xã hội"} <= {f.name for f in flds.values()}
+    assert {
+        "Hộ tịch",
+        "Đất đai",
+        "Chứng thực",
+        "Đăng ký kinh doanh",
+        "Xây dựng",
+        "Giáo dục và Đào tạo",
+        "Giao thông vận tải",
+        "Bảo hiểm xã hội",
+    } <= {f.name for f in flds.values()}
 
 
 def test_registry_names_and_fallback():

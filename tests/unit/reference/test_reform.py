@@ -19,8 +19,19 @@ from motcua.reference.reform import (
     predecessors,
 )
 
-UNCHANGED = ("Hà Nội", "Huế", "Lai Châu", "Điện Biên", "Sơn La", "Lạng Sơn", "Quảng Ninh", "Thanh Hóa",
-             "Nghệ An", "Hà Tĩnh", "Cao Bằng")
+UNCHANGED = (
+    "Hà Nội",
+    "Huế",
+    "Lai Châu",
+    "Điện Biên",
+    "Sơn La",
+    "Lạng Sơn",
+    "Quảng Ninh",
+    "Thanh Hóa",
+    "Nghệ An",
+    "Hà Tĩnh",
+    "Cao Bằng",
+)
 
 
 def test_mapping_has_63_former_and_34_new_provinces():
@@ -62,8 +73,23 @@ def test_the_data_file_names_its_legal_source():
     assert "202/2025/QH15" in LEGAL_SOURCE
 
 
-@pytest.mark.parametrize("code", ["70", 70, "H70", "h70", "Bình Phước", "Tỉnh Bình Phước", "binh_phuoc",
-                                  "binh phuoc", "75", "H75", "Đồng Nai", "dong_nai"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "70",
+        70,
+        "H70",
+        "h70",
+        "Bình Phước",
+        "Tỉnh Bình Phước",
+        "binh_phuoc",
+        "binh phuoc",
+        "75",
+        "H75",
+        "Đồng Nai",
+        "dong_nai",
+    ],
+)
 def test_old_and_new_codes_and_names_of_dong_nai(code):
     assert resolve_province(code).code == "75"
 
@@ -74,9 +100,18 @@ def test_predecessors_of_dong_nai():
     assert merged_from_text("75") == "Số liệu trước 01/07/2025 gồm: tỉnh Đồng Nai, tỉnh Bình Phước"
 
 
-@pytest.mark.parametrize("name,new_code,old_code", [
-    ("Quảng Trị", "44", 45), ("Tây Ninh", "80", 72), ("Đồng Tháp", "82", 87), ("An Giang", "91", 89),
-    ("Gia Lai", "52", 64), ("Bắc Ninh", "24", 27), ("Lào Cai", "15", 10)])
+@pytest.mark.parametrize(
+    "name,new_code,old_code",
+    [
+        ("Quảng Trị", "44", 45),
+        ("Tây Ninh", "80", 72),
+        ("Đồng Tháp", "82", 87),
+        ("An Giang", "91", 89),
+        ("Gia Lai", "52", 64),
+        ("Bắc Ninh", "24", 27),
+        ("Lào Cai", "15", 10),
+    ],
+)
 def test_a_name_shared_by_old_and_new_means_the_new_province(name, new_code, old_code):
     assert resolve_province(name).code == new_code
     assert former_province(name) is None  # the name is the new province's
@@ -93,8 +128,17 @@ def test_former_names_describe_where_they_went():
     assert former_province(38).describe() == "Thanh Hóa"  # unchanged: just its name
 
 
-@pytest.mark.parametrize("unit,province", [("H70.SO.STP", "75"), ("H70.H.01", "75"), ("H70.X.25000", "75"),
-                                           ("H45.SO.UBND", "44"), ("H02.XC.1", "08"), ("H75.SO.STP", "75")])
+@pytest.mark.parametrize(
+    "unit,province",
+    [
+        ("H70.SO.STP", "75"),
+        ("H70.H.01", "75"),
+        ("H70.X.25000", "75"),
+        ("H45.SO.UBND", "44"),
+        ("H02.XC.1", "08"),
+        ("H75.SO.STP", "75"),
+    ],
+)
 def test_unit_codes_with_a_former_prefix_resolve_to_the_new_province(unit, province):
     assert province_of_unit(unit).code == province
 
@@ -123,13 +167,22 @@ def test_every_former_name_resolves_to_a_new_province_consistently(p):
         assert new.gso == p.new_gso
 
 
-@pytest.mark.parametrize("text,reason", [
-    ("former_code,former_name,new_code\n1,x,1\n", "header"),
-    ("former_code,former_name,former_codename,new_code\n1,Hà Nội,ha_noi\n", "line 2: 3 columns"),
-    ("former_code,former_name,former_codename,new_code\nx,Hà Nội,ha_noi,1\n", "line 2: codes must be integers"),
-    ("# c\nformer_code,former_name,former_codename,new_code\n1,A,a,1\n1,B,b,1\n", "line 4: former code 1 repeats line 3"),
-    ("former_code,former_name,former_codename,new_code\n100,A,a,1\n", "1..99"),
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("former_code,former_name,new_code\n1,x,1\n", "header"),
+        ("former_code,former_name,former_codename,new_code\n1,Hà Nội,ha_noi\n", "line 2: 3 columns"),
+        (
+            "former_code,former_name,former_codename,new_code\nx,Hà Nội,ha_noi,1\n",
+            "line 2: codes must be integers",
+        ),
+        (
+            "# c\nformer_code,former_name,former_codename,new_code\n1,A,a,1\n1,B,b,1\n",
+            "line 4: former code 1 repeats line 3",
+        ),
+        ("former_code,former_name,former_codename,new_code\n100,A,a,1\n", "1..99"),
+    ],
+)
 def test_bad_merger_data_names_the_line_and_reason(text, reason):
     with pytest.raises(MergerDataError, match=reason):
         parse_merger_csv(text)
@@ -139,11 +192,19 @@ def test_a_plan_target_of_a_former_province_is_not_the_new_provinces():
     from motcua.domain.targets import targets_for
     from motcua.reference.targets_loader import parse_targets
 
-    targets = parse_targets([
-        {"province": "Quảng Nam", "year": 2015, "metric": "satisfaction_rate", "level": "all", "value": 0.6},
-        {"province": "Đà Nẵng", "year": 2025, "metric": "on_time_rate", "level": "all", "value": 0.95},
-        {"province": "Quảng Trị", "year": 2025, "metric": "on_time_rate", "level": "all", "value": 0.9},
-    ])
+    targets = parse_targets(
+        [
+            {
+                "province": "Quảng Nam",
+                "year": 2015,
+                "metric": "satisfaction_rate",
+                "level": "all",
+                "value": 0.6,
+            },
+            {"province": "Đà Nẵng", "year": 2025, "metric": "on_time_rate", "level": "all", "value": 0.95},
+            {"province": "Quảng Trị", "year": 2025, "metric": "on_time_rate", "level": "all", "value": 0.9},
+        ]
+    )
     codes = {t.province: t.province_code for t in targets}
     assert codes == {"Quảng Nam": "", "Đà Nẵng": "48", "Quảng Trị": "44"}  # a shared name is the new one
     assert [t.province for t in targets_for(targets, "48", 2026)] == ["Đà Nẵng"]

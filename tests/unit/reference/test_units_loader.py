@@ -25,8 +25,14 @@ DVCQG_ITEMS = [
     {"MADONVI": "000.00.00.H56", "TENDONVI": "UBND tỉnh Khánh Hòa", "CAPDONVI": "2"},
     {"MADONVI": "000.00.12.H56", "TENDONVI": "Sở Tư pháp", "CAPDONVI": 2},
     {"MADONVI": "000.00.30.H56", "TENDONVI": "UBND huyện Cam Lâm", "CAPDONVI": "3"},
-    {"MADONVI": "000.21.30.H56", "TENDONVI": "UBND xã Cam Hải Đông", "CAPDONVI": "4",
-     "MADONVICHA": "000.00.30.H56", "SODIENTHOAI": "0258 000 000", "EMAIL": "x@example.org"},
+    {
+        "MADONVI": "000.21.30.H56",
+        "TENDONVI": "UBND xã Cam Hải Đông",
+        "CAPDONVI": "4",
+        "MADONVICHA": "000.00.30.H56",
+        "SODIENTHOAI": "0258 000 000",
+        "EMAIL": "x@example.org",
+    },
 ]
 
 
@@ -34,18 +40,24 @@ def by_code(result):
     return {u.code: u for u in result.units}
 
 
-@pytest.mark.parametrize("wrap", [
-    lambda items: {"error_code": 0, "message": "", "result": items},
-    lambda items: {"data": items},
-    lambda items: items,
-], ids=["result", "data", "array"])
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda items: {"error_code": 0, "message": "", "result": items},
+        lambda items: {"data": items},
+        lambda items: items,
+    ],
+    ids=["result", "data", "array"],
+)
 def test_dvcqg_json_in_every_wrapper(wrap):
     data = orjson.dumps(wrap(DVCQG_ITEMS))
     out = parse_units(data, "coquan.json", province="56")
     assert out.problems == [] and out.rows == 4
     units = by_code(out)
     assert set(units) == {i["MADONVI"] for i in DVCQG_ITEMS}
-    assert [units[i["MADONVI"]].level for i in DVCQG_ITEMS] == [CAPDONVI_LEVELS[str(i["CAPDONVI"])] for i in DVCQG_ITEMS]
+    assert [units[i["MADONVI"]].level for i in DVCQG_ITEMS] == [
+        CAPDONVI_LEVELS[str(i["CAPDONVI"])] for i in DVCQG_ITEMS
+    ]
     assert units["000.00.12.H56"].name == "Sở Tư pháp"
     # parent given, else the one the QCVN code implies
     assert units["000.21.30.H56"].parent == "000.00.30.H56"
@@ -61,7 +73,11 @@ def test_other_columns_are_not_kept():
 
 
 def test_json_lines_with_a_bad_line_and_gzip():
-    lines = [orjson.dumps(i).decode() for i in DVCQG_ITEMS[:2]] + ["{not json", "", orjson.dumps(DVCQG_ITEMS[2]).decode()]
+    lines = [orjson.dumps(i).decode() for i in DVCQG_ITEMS[:2]] + [
+        "{not json",
+        "",
+        orjson.dumps(DVCQG_ITEMS[2]).decode(),
+    ]
     data = gzip.compress("\n".join(lines).encode())
     out = parse_units(data, "coquan.jsonl.gz", province="56")
     assert set(by_code(out)) == {"000.00.00.H56", "000.00.12.H56", "000.00.30.H56"}
@@ -91,7 +107,9 @@ H75.TW.THUE,Thuế tỉnh Đồng Nai,CENTRAL_BRANCH,,,,
 """
 
 
-@pytest.mark.parametrize("text, province", [(CSV_DIACRITICS, None), (CSV_PLAIN, "Đồng Nai")], ids=["diacritics", "plain"])
+@pytest.mark.parametrize(
+    "text, province", [(CSV_DIACRITICS, None), (CSV_PLAIN, "Đồng Nai")], ids=["diacritics", "plain"]
+)
 def test_csv_with_and_without_diacritics_give_the_same_units(text, province):
     out = parse_units(text.encode("utf-8-sig"), "donvi.csv", province=province)
     assert out.problems == []
@@ -108,23 +126,28 @@ def test_csv_with_and_without_diacritics_give_the_same_units(text, province):
 
 
 def test_bad_rows_are_reported_by_line_and_reason_and_good_rows_kept():
-    text = ("Mã đơn vị,Tên đơn vị,Cấp,Hiệu lực từ,Hiệu lực đến\n"
-            "000.00.12.H19,Sở Tư pháp,Sở,,\n"
-            ",Không có mã,Sở,,\n"
-            "000.00.13.H19,,Sở,,\n"
-            "000.00.14.H19,Sở Xây dựng,Cấp gì đó,31/02/2025,\n"
-            "000.00.15.H19,Sở Y tế,Sở,01/07/2025,30/06/2025\n"
-            "000.00.12.H19,Sở Tư pháp (lần hai),Sở,,\n"
-            "mã có dấu cách,Đơn vị lạ,Sở,,\n"
-            "\n"
-            "000.00.16.H19,Sở Nội vụ,Sở,,\n")
+    text = (
+        "Mã đơn vị,Tên đơn vị,Cấp,Hiệu lực từ,Hiệu lực đến\n"
+        "000.00.12.H19,Sở Tư pháp,Sở,,\n"
+        ",Không có mã,Sở,,\n"
+        "000.00.13.H19,,Sở,,\n"
+        "000.00.14.H19,Sở Xây dựng,Cấp gì đó,31/02/2025,\n"
+        "000.00.15.H19,Sở Y tế,Sở,01/07/2025,30/06/2025\n"
+        "000.00.12.H19,Sở Tư pháp (lần hai),Sở,,\n"
+        "mã có dấu cách,Đơn vị lạ,Sở,,\n"
+        "\n"
+        "000.00.16.H19,Sở Nội vụ,Sở,,\n"
+    )
     out = parse_units(text.encode(), "donvi.csv", province="75")
     assert set(by_code(out)) == {"000.00.12.H19", "000.00.16.H19"}
     reasons = {p.where: p.reason for p in out.problems}
     assert set(reasons) == {"dòng 3", "dòng 4", "dòng 5", "dòng 6", "dòng 7", "dòng 8"}
     assert reasons["dòng 3"] == "thiếu mã đơn vị"
     assert reasons["dòng 4"] == "thiếu tên đơn vị"
-    assert "cấp 'Cấp gì đó' không nhận ra" in reasons["dòng 5"] and "'31/02/2025' không phải ngày" in reasons["dòng 5"]
+    assert (
+        "cấp 'Cấp gì đó' không nhận ra" in reasons["dòng 5"]
+        and "'31/02/2025' không phải ngày" in reasons["dòng 5"]
+    )
     assert "trước hiệu lực từ" in reasons["dòng 6"]
     assert reasons["dòng 7"] == "mã đơn vị 000.00.12.H19 trùng với dòng 2"
     assert "không hợp lệ" in reasons["dòng 8"]
@@ -138,24 +161,33 @@ def test_a_level_that_cannot_be_inferred_is_refused():
 
 
 def test_level_inferred_from_name_code_and_parent():
-    text = ("Mã đơn vị,Tên đơn vị\n"
-            "000.00.00.H56,UBND tỉnh Khánh Hòa\n"
-            "000.00.12.H56,Sở Tư pháp\n"
-            "000.00.30.H56,UBND huyện Cam Lâm\n"
-            "000.21.30.H56,UBND xã Cam Hải Đông\n"
-            "000.22.30.H56,Phòng Tư pháp huyện Cam Lâm\n"
-            "000.00.04.G12,Cục Thuế\n")
+    text = (
+        "Mã đơn vị,Tên đơn vị\n"
+        "000.00.00.H56,UBND tỉnh Khánh Hòa\n"
+        "000.00.12.H56,Sở Tư pháp\n"
+        "000.00.30.H56,UBND huyện Cam Lâm\n"
+        "000.21.30.H56,UBND xã Cam Hải Đông\n"
+        "000.22.30.H56,Phòng Tư pháp huyện Cam Lâm\n"
+        "000.00.04.G12,Cục Thuế\n"
+    )
     units = by_code(parse_units(text.encode(), "x.csv", province="56"))
     assert {c: u.level for c, u in units.items()} == {
-        "000.00.00.H56": "PROVINCE", "000.00.12.H56": "PROVINCE", "000.00.30.H56": "DISTRICT",
-        "000.21.30.H56": "COMMUNE", "000.22.30.H56": "DISTRICT", "000.00.04.G12": "CENTRAL_BRANCH"}
+        "000.00.00.H56": "PROVINCE",
+        "000.00.12.H56": "PROVINCE",
+        "000.00.30.H56": "DISTRICT",
+        "000.21.30.H56": "COMMUNE",
+        "000.22.30.H56": "DISTRICT",
+        "000.00.04.G12": "CENTRAL_BRANCH",
+    }
 
 
 def test_province_comes_from_the_parent_else_is_listed_as_unknown():
-    text = ("Mã đơn vị,Tên đơn vị,Cấp,Mã tỉnh\n"
-            "000.00.00.H56,UBND tỉnh Khánh Hòa,Cấp tỉnh,56\n"
-            "000.00.12.H56,Sở Tư pháp,Sở,\n"
-            "000.00.00.H99,UBND tỉnh nào đó,Cấp tỉnh,\n")
+    text = (
+        "Mã đơn vị,Tên đơn vị,Cấp,Mã tỉnh\n"
+        "000.00.00.H56,UBND tỉnh Khánh Hòa,Cấp tỉnh,56\n"
+        "000.00.12.H56,Sở Tư pháp,Sở,\n"
+        "000.00.00.H99,UBND tỉnh nào đó,Cấp tỉnh,\n"
+    )
     out = parse_units(text.encode(), "x.csv")
     units = by_code(out)
     assert units["000.00.12.H56"].province_code == "56"
@@ -177,7 +209,9 @@ def test_xlsx_with_vietnamese_headings_and_a_title_row(tmp_path):
     ws.append([])
     ws.append(["STT", "Mã định danh", "Tên cơ quan", "Cấp", "Hiệu lực từ", "Hiệu lực đến", "Đơn vị kế thừa"])
     ws.append([1, "000.00.00.H56", "UBND tỉnh Khánh Hòa", "Cấp tỉnh", None, None, None])
-    ws.append([2, "000.00.30.H56", "UBND huyện Cam Lâm", "Cấp huyện", None, datetime(2025, 6, 30), "000.21.30.H56"])
+    ws.append(
+        [2, "000.00.30.H56", "UBND huyện Cam Lâm", "Cấp huyện", None, datetime(2025, 6, 30), "000.21.30.H56"]
+    )
     ws.append([3, "000.21.30.H56", "UBND xã Cam Hải Đông", "Cấp xã", "01/07/2025", None, None])
     ws.append([4, "000.22.30.H56", None, "Cấp xã", None, None, None])
     path = tmp_path / "donvi.xlsx"
@@ -185,18 +219,26 @@ def test_xlsx_with_vietnamese_headings_and_a_title_row(tmp_path):
     out = parse_units(path.read_bytes(), path.name, province="Khánh Hòa")
     units = by_code(out)
     assert set(units) == {"000.00.00.H56", "000.00.30.H56", "000.21.30.H56"}
-    assert units["000.00.30.H56"].valid_to == date(2025, 6, 30) and units["000.00.30.H56"].successor == "000.21.30.H56"
+    assert (
+        units["000.00.30.H56"].valid_to == date(2025, 6, 30)
+        and units["000.00.30.H56"].successor == "000.21.30.H56"
+    )
     assert units["000.21.30.H56"].valid_from == date(2025, 7, 1)
-    assert [(p.where, p.reason) for p in out.problems] == [("trang tính 'Đơn vị', dòng 7", "thiếu tên đơn vị")]
+    assert [(p.where, p.reason) for p in out.problems] == [
+        ("trang tính 'Đơn vị', dòng 7", "thiếu tên đơn vị")
+    ]
 
 
-@pytest.mark.parametrize("data, name, message", [
-    (b"Ten,Ghi chu\nA,B\n", "x.csv", "không tìm thấy dòng tiêu đề"),
-    ("Mã đơn vị,Tên đơn vị\nX,Tên\n".encode("utf-16"), "x.csv", "không mã hóa UTF-8"),
-    (b"PK\x03\x04broken", "x.xlsx", "không đọc được tệp Excel"),
-    (b'{"foo": 1}', "x.json", "không có danh sách đơn vị"),
-    (b"\x1f\x8b\x08broken", "x.json.gz", "gzip bị hỏng"),
-])
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (b"Ten,Ghi chu\nA,B\n", "x.csv", "không tìm thấy dòng tiêu đề"),
+        ("Mã đơn vị,Tên đơn vị\nX,Tên\n".encode("utf-16"), "x.csv", "không mã hóa UTF-8"),
+        (b"PK\x03\x04broken", "x.xlsx", "không đọc được tệp Excel"),
+        (b'{"foo": 1}', "x.json", "không có danh sách đơn vị"),
+        (b"\x1f\x8b\x08broken", "x.json.gz", "gzip bị hỏng"),
+    ],
+)
 def test_unreadable_files(data, name, message):
     with pytest.raises(UnitsFileError, match=message):
         parse_units(data, name)
@@ -215,8 +257,11 @@ LEVEL_SPELLINGS = {
 }
 
 
-@given(st.sampled_from([(lvl, s) for lvl, ss in LEVEL_SPELLINGS.items() for s in ss]),
-       st.sampled_from([str.lower, str.upper, str.title, lambda s: s]), st.sampled_from(["", " ", "  "]))
+@given(
+    st.sampled_from([(lvl, s) for lvl, ss in LEVEL_SPELLINGS.items() for s in ss]),
+    st.sampled_from([str.lower, str.upper, str.title, lambda s: s]),
+    st.sampled_from(["", " ", "  "]),
+)
 def test_level_spellings_in_any_case_and_padding(case, transform, pad):
     level, spelling = case
     assert parse_level(pad + transform(spelling) + pad) == level
@@ -235,28 +280,36 @@ def test_qcvn_parent_chain_ends_at_level_one(l4, l3, l2, letter, l1):
     chain = [code]
     while (p := qcvn_parent(chain[-1])) is not None:
         chain.append(p)
-    assert chain == [code, f"000.{l3:02d}.{l2:02d}.{letter}{l1:02d}", f"000.00.{l2:02d}.{letter}{l1:02d}",
-                     f"000.00.00.{letter}{l1:02d}"]
+    assert chain == [
+        code,
+        f"000.{l3:02d}.{l2:02d}.{letter}{l1:02d}",
+        f"000.00.{l2:02d}.{letter}{l1:02d}",
+        f"000.00.00.{letter}{l1:02d}",
+    ]
     assert all(qcvn_parts(c)[3] == f"{letter}{l1:02d}" for c in chain)
 
 
 def test_parent_and_successor_given_by_name_are_the_codes_of_those_units():
-    text = ("Mã đơn vị,Tên đơn vị,Cấp,Đơn vị cha,Đơn vị kế thừa\n"
-            "000.00.40.H19,UBND huyện Trảng Bom,Cấp huyện,,UBND xã Trảng Bom\n"
-            "000.31.40.H19,UBND xã Trảng Bom,Cấp xã,UBND HUYỆN TRẢNG BOM,\n"
-            "000.32.40.H19,UBND xã Bàu Hàm,Cấp xã,UBND huyện Không Có,\n")
+    text = (
+        "Mã đơn vị,Tên đơn vị,Cấp,Đơn vị cha,Đơn vị kế thừa\n"
+        "000.00.40.H19,UBND huyện Trảng Bom,Cấp huyện,,UBND xã Trảng Bom\n"
+        "000.31.40.H19,UBND xã Trảng Bom,Cấp xã,UBND HUYỆN TRẢNG BOM,\n"
+        "000.32.40.H19,UBND xã Bàu Hàm,Cấp xã,UBND huyện Không Có,\n"
+    )
     out = parse_units(text.encode(), "x.csv", province="75")
     units = by_code(out)
     assert units["000.00.40.H19"].successor == "000.31.40.H19"
     assert units["000.31.40.H19"].parent == "000.00.40.H19"
     assert [(p.where, p.reason) for p in out.problems] == [
-        ("dòng 4", "đơn vị cha 'UBND huyện Không Có' không phải một mã đơn vị và không có đơn vị nào tên như vậy trong tệp")]
+        (
+            "dòng 4",
+            "đơn vị cha 'UBND huyện Không Có' không phải một mã đơn vị và không có đơn vị nào tên như vậy trong tệp",
+        )
+    ]
 
 
 def test_problems_are_listed_in_file_order():
-    text = ("Mã đơn vị,Tên đơn vị,Cấp,Đơn vị cha\n"
-            "A1,Đơn vị A,Sở,Không có đơn vị này\n"
-            "A2,,Sở,\n")
+    text = "Mã đơn vị,Tên đơn vị,Cấp,Đơn vị cha\nA1,Đơn vị A,Sở,Không có đơn vị này\nA2,,Sở,\n"
     out = parse_units(text.encode(), "x.csv", province="75")
     assert [p.where for p in out.problems] == ["dòng 2", "dòng 3"]
 
@@ -267,14 +320,20 @@ HEADING_VARIANTS = {
     "level": ["Cấp", "Cap", "CAPDONVI", "Cấp đơn vị"],
     "valid_to": ["Hiệu lực đến", "Hieu luc den", "HIEU LUC DEN", "Đến ngày"],
 }
-ROWS = [("000.00.00.H56", "UBND tỉnh Khánh Hòa", "Cấp tỉnh", ""),
-        ("000.00.30.H56", "UBND huyện Cam Lâm", "Cấp huyện", "30/06/2025"),
-        ("000.21.30.H56", "UBND xã Cam Hải Đông", "Cấp xã", "")]
+ROWS = [
+    ("000.00.00.H56", "UBND tỉnh Khánh Hòa", "Cấp tỉnh", ""),
+    ("000.00.30.H56", "UBND huyện Cam Lâm", "Cấp huyện", "30/06/2025"),
+    ("000.21.30.H56", "UBND xã Cam Hải Đông", "Cấp xã", ""),
+]
 
 
-@given(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in HEADING_VARIANTS.items()}),
-       st.sampled_from([str.lower, str.upper, lambda s: s]), st.permutations(list(HEADING_VARIANTS) + ["extra"]),
-       st.sampled_from([",", ";", "\t"]), st.booleans())
+@given(
+    st.fixed_dictionaries({k: st.sampled_from(v) for k, v in HEADING_VARIANTS.items()}),
+    st.sampled_from([str.lower, str.upper, lambda s: s]),
+    st.permutations(list(HEADING_VARIANTS) + ["extra"]),
+    st.sampled_from([",", ";", "\t"]),
+    st.booleans(),
+)
 def test_any_heading_spelling_order_and_delimiter_gives_the_same_units(headings, case, order, sep, bom):
     headings = {**{k: case(v) for k, v in headings.items()}, "extra": "Ghi chú"}
     column = {"code": 0, "name": 1, "level": 2, "valid_to": 3}
@@ -282,6 +341,11 @@ def test_any_heading_spelling_order_and_delimiter_gives_the_same_units(headings,
     for row in ROWS:
         lines.append(sep.join(row[column[k]] if k in column else "ghi chú" for k in order))
     data = "\n".join(lines).encode("utf-8-sig" if bom else "utf-8")
-    expected = parse_units("\n".join([",".join(["Mã đơn vị", "Tên đơn vị", "Cấp", "Hiệu lực đến"])]
-                                      + [",".join(r) for r in ROWS]).encode(), "a.csv", province="56")
+    expected = parse_units(
+        "\n".join(
+            [",".join(["Mã đơn vị", "Tên đơn vị", "Cấp", "Hiệu lực đến"])] + [",".join(r) for r in ROWS]
+        ).encode(),
+        "a.csv",
+        province="56",
+    )
     assert parse_units(data, "b.csv", province="56") == expected and expected.problems == []

@@ -31,10 +31,20 @@ def test_score_command_reproduces_the_worked_examples(tmp_path):
 
 def test_score_command_options_and_refusals(tmp_path):
     path = tmp_path / "c.json"
-    path.write_bytes(orjson.dumps([{"unit_code": "X", "counts": {
-        "ONLINE_PROCEDURES_PROVIDED": {"numerator": 70, "denominator": 100},
-        "ONLINE_SERVICE_DOSSIERS": {"numerator": 30, "denominator": 40},
-        "ONLINE_DOSSIERS": {"numerator": 40, "denominator": 100}}}]))
+    path.write_bytes(
+        orjson.dumps(
+            [
+                {
+                    "unit_code": "X",
+                    "counts": {
+                        "ONLINE_PROCEDURES_PROVIDED": {"numerator": 70, "denominator": 100},
+                        "ONLINE_SERVICE_DOSSIERS": {"numerator": 30, "denominator": 40},
+                        "ONLINE_DOSSIERS": {"numerator": 40, "denominator": 100},
+                    },
+                }
+            ]
+        )
+    )
     res = runner.invoke(app, ["index766", "score", str(path), "--online-split", "4,4,4"])
     assert res.exit_code == 0, res.output
     assert orjson.loads(res.stdout)[0]["groups"]["online"]["score"] == pytest.approx(9.70)

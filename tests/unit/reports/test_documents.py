@@ -18,10 +18,20 @@ from tests.unit.reports.conftest import NAMES
 
 HEADINGS = {
     "A6": "STT",
-    "C6": "Số hồ sơ tiếp nhận", "C7": "Tổng số hồ sơ tiếp nhận", "D7": "Trong kỳ: Trực tuyến",
-    "E7": "Trong kỳ: Trực tiếp, dịch vụ bưu chính", "F7": "Từ kỳ trước chuyển qua",
-    "G6": "Số hồ sơ đã giải quyết", "G7": "Tổng số", "H7": "Trước hạn", "I7": "Đúng hạn", "J7": "Quá hạn",
-    "K6": "Số hồ sơ đang giải quyết", "K7": "Tổng số", "L7": "Trong hạn", "M7": "Quá hạn",
+    "C6": "Số hồ sơ tiếp nhận",
+    "C7": "Tổng số hồ sơ tiếp nhận",
+    "D7": "Trong kỳ: Trực tuyến",
+    "E7": "Trong kỳ: Trực tiếp, dịch vụ bưu chính",
+    "F7": "Từ kỳ trước chuyển qua",
+    "G6": "Số hồ sơ đã giải quyết",
+    "G7": "Tổng số",
+    "H7": "Trước hạn",
+    "I7": "Đúng hạn",
+    "J7": "Quá hạn",
+    "K6": "Số hồ sơ đang giải quyết",
+    "K7": "Tổng số",
+    "L7": "Trong hạn",
+    "M7": "Quá hạn",
     "C8": "(3)=(4)+(5)+(6)",
 }
 
@@ -43,8 +53,19 @@ def test_ii06a_xlsx_reopens(hand_report, tmp_path):
     x = wb["Cấp xã"]
     assert x["B9"].value == "TỔNG SỐ CẤP XÃ" and x["C9"].value == 22
     assert x["B10"].value == "UBND xã Thử A (H75.X.TEST_A)" and x["C10"].value == 18
-    assert x["B11"].value == "Đất đai" and [x.cell(11, c).value for c in range(3, 14)] == \
-        [5, 2, 1, 2, 5, 1, 2, 2, 0, 0, 0]
+    assert x["B11"].value == "Đất đai" and [x.cell(11, c).value for c in range(3, 14)] == [
+        5,
+        2,
+        1,
+        2,
+        5,
+        1,
+        2,
+        2,
+        0,
+        0,
+        0,
+    ]
 
 
 def test_ii06a_docx_reopens(hand_report, tmp_path):
@@ -56,12 +77,29 @@ def test_ii06a_docx_reopens(hand_report, tmp_path):
     assert any(t.startswith("Kiểm tra số liệu") and "(28 = 17 + 11)" in t for t in text)
     summary = d.tables[0]
     head = [c.text for c in summary.rows[1].cells]
-    assert head[2:6] == ["Tổng số hồ sơ tiếp nhận", "Trong kỳ: Trực tuyến",
-                         "Trong kỳ: Trực tiếp, dịch vụ bưu chính", "Từ kỳ trước chuyển qua"]
+    assert head[2:6] == [
+        "Tổng số hồ sơ tiếp nhận",
+        "Trong kỳ: Trực tuyến",
+        "Trong kỳ: Trực tiếp, dịch vụ bưu chính",
+        "Từ kỳ trước chuyển qua",
+    ]
     assert summary.rows[0].cells[2].text == "Số hồ sơ tiếp nhận"
     assert summary.rows[0].cells[6].text == "Số hồ sơ đã giải quyết"
-    assert [c.text for c in summary.rows[3].cells] == ["", "TỔNG SỐ", "28", "15", "6", "7", "17", "3", "8",
-                                                        "6", "11", "5", "6"]
+    assert [c.text for c in summary.rows[3].cells] == [
+        "",
+        "TỔNG SỐ",
+        "28",
+        "15",
+        "6",
+        "7",
+        "17",
+        "3",
+        "8",
+        "6",
+        "11",
+        "5",
+        "6",
+    ]
     commune = d.tables[2]
     rows = [[c.text for c in r.cells] for r in commune.rows[3:]]
     assert rows[0][1] == "TỔNG SỐ CẤP XÃ" and rows[0][2] == "22"
@@ -77,10 +115,14 @@ def test_monthly_docx_reopens(monthly, tmp_path):
     assert "BÁO CÁO" in text
     assert "Tình hình, kết quả giải quyết thủ tục hành chính tháng 02/2025" in text
     assert "(Kỳ báo cáo: từ ngày 15/01/2025 đến ngày 14/02/2025)" in text
-    for heading in ("I. TÓM TẮT TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
-                    "II. KẾT QUẢ THEO CẤP SO VỚI CHỈ TIÊU KẾ HOẠCH CẢI CÁCH HÀNH CHÍNH",
-                    "III. CÁC ĐƠN VỊ CÓ TỶ LỆ GIẢI QUYẾT ĐÚNG HẠN THẤP NHẤT", "IV. BIỂU ĐỒ",
-                    "V. KIỂM TRA SỐ LIỆU", "PHỤ LỤC"):
+    for heading in (
+        "I. TÓM TẮT TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
+        "II. KẾT QUẢ THEO CẤP SO VỚI CHỈ TIÊU KẾ HOẠCH CẢI CÁCH HÀNH CHÍNH",
+        "III. CÁC ĐƠN VỊ CÓ TỶ LỆ GIẢI QUYẾT ĐÚNG HẠN THẤP NHẤT",
+        "IV. BIỂU ĐỒ",
+        "V. KIỂM TRA SỐ LIỆU",
+        "PHỤ LỤC",
+    ):
         assert heading in text
     # the summary, from the figures: 21 new dossiers, 15 online (71,4%), 7 carried over
     assert "toàn tỉnh tiếp nhận mới 21 hồ sơ" in text and "15 hồ sơ trực tuyến (71,4%)" in text
@@ -108,9 +150,14 @@ def test_monthly_pdf(monthly, tmp_path):
         assert "BÁO CÁO" in text and "PHỤ LỤC" in text and "Số hồ sơ tiếp nhận" in text
         assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Nơi nhận:" in text
     if shutil.which("pdfinfo"):
-        info = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", str(pdf)], capture_output=True, text=True).stdout
-        sizes = [line.split(":", 1)[1].split("pts")[0].split(" x ") for line in info.splitlines()
-                 if line.startswith("Page") and "size:" in line]
+        info = subprocess.run(
+            ["pdfinfo", "-f", "1", "-l", "99", str(pdf)], capture_output=True, text=True
+        ).stdout
+        sizes = [
+            line.split(":", 1)[1].split("pts")[0].split(" x ")
+            for line in info.splitlines()
+            if line.startswith("Page") and "size:" in line
+        ]
         assert sizes, info
         for w, h in sizes:  # A4 = 595.3 x 841.9 pt, portrait pages then the landscape annex
             assert sorted((round(float(w)), round(float(h)))) == [595, 842], info

@@ -63,7 +63,11 @@ def test_monthly_report_is_an_administrative_report_on_a4(monthly, tmp_path):
     assert _lines(right)[:2] == ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"]
     number, place = head.rows[1].cells
     assert number.text.startswith("Số:") and number.text.endswith("/BC-SNV")
-    assert place.text.startswith("Đồng Nai, ngày ") and " tháng " in place.text and place.text.endswith("năm 2025")
+    assert (
+        place.text.startswith("Đồng Nai, ngày ")
+        and " tháng " in place.text
+        and place.text.endswith("năm 2025")
+    )
     assert place.paragraphs[0].runs[0].italic
     # the rules under the issuing body and the motto are paragraph borders
     assert "w:pBdr" in left._tc.xml and "w:pBdr" in right._tc.xml
@@ -71,7 +75,9 @@ def test_monthly_report_is_an_administrative_report_on_a4(monthly, tmp_path):
     i = texts.index("BÁO CÁO")
     assert texts[i + 1] == "Tình hình, kết quả giải quyết thủ tục hành chính tháng 02/2025"
     assert d.paragraphs[i].runs[0].bold and d.paragraphs[i + 1].runs[0].bold
-    assert any(t.startswith("Sở Nội vụ báo cáo tình hình") and "trên địa bàn tỉnh Đồng Nai" in t for t in texts)
+    assert any(
+        t.startswith("Sở Nội vụ báo cáo tình hình") and "trên địa bàn tỉnh Đồng Nai" in t for t in texts
+    )
     assert any(t.startswith("Trên đây là báo cáo") and t.endswith("./.") for t in texts)
     # recipients bottom left, signer bottom right, no personal name
     sign = d.tables[3]
@@ -84,7 +90,9 @@ def test_monthly_report_is_an_administrative_report_on_a4(monthly, tmp_path):
     assert "- UBND tỉnh (để báo cáo);" in lines and "- Văn phòng Chính phủ (Cục Kiểm soát TTHC);" in lines
     assert [x for x in _lines(signer) if x] == ["GIÁM ĐỐC", "(Ký, ghi rõ họ tên)"]
     # the annex refers to the report
-    assert any(t.startswith("(Kèm theo Báo cáo số") and "/BC-SNV" in t and "của Sở Nội vụ)" in t for t in texts)
+    assert any(
+        t.startswith("(Kèm theo Báo cáo số") and "/BC-SNV" in t and "của Sở Nội vụ)" in t for t in texts
+    )
 
 
 def test_a_city_is_named_as_a_city(monthly, tmp_path):
@@ -96,9 +104,14 @@ def test_a_city_is_named_as_a_city(monthly, tmp_path):
     assert "toàn thành phố tiếp nhận mới 21 hồ sơ" in text and "trên địa bàn thành phố Hà Nội" in text
     assert "TỈNH" not in left.text
     recipients = _lines(d.tables[3].rows[0].cells[0])
-    assert "- TT Thành ủy, TT HĐND thành phố;" in recipients and "- UBND thành phố (để báo cáo);" in recipients
+    assert (
+        "- TT Thành ủy, TT HĐND thành phố;" in recipients and "- UBND thành phố (để báo cáo);" in recipients
+    )
     hcm = from_registry("79")
-    assert hcm.place == "Thành phố Hồ Chí Minh" and hcm.people_committee == "ỦY BAN NHÂN DÂN THÀNH PHỐ HỒ CHÍ MINH"
+    assert (
+        hcm.place == "Thành phố Hồ Chí Minh"
+        and hcm.people_committee == "ỦY BAN NHÂN DÂN THÀNH PHỐ HỒ CHÍ MINH"
+    )
     for code in ("01", "31", "46", "48", "79", "92"):
         assert from_registry(code).is_city and from_registry(code).full_name.startswith("Thành phố ")
     assert from_registry("75").full_name == "Tỉnh Đồng Nai" and from_registry("H44").short_name == "Quảng Trị"
@@ -133,7 +146,9 @@ def test_ii06a_docx_on_a4_landscape(hand_report, tmp_path):
     assert "Thành phố Hà Nội" in texts
     table = d.tables[0]
     width = sum(tc.width for tc in table.rows[3]._tr.tc_lst)
-    assert width <= d.sections[0].page_width - d.sections[0].left_margin - d.sections[0].right_margin + Cm(0.05)
+    assert width <= d.sections[0].page_width - d.sections[0].left_margin - d.sections[0].right_margin + Cm(
+        0.05
+    )
 
 
 def test_xlsx_print_on_a4_landscape_with_titles(hand_report, tmp_path):
@@ -146,10 +161,19 @@ def test_xlsx_print_on_a4_landscape_with_titles(hand_report, tmp_path):
         assert "&P" in ws.oddFooter.center.text
     s = wb["Tổng hợp"]
     assert s["A3"].value == "Thành phố Hà Nội" and s["B9"].value == "TỔNG SỐ (toàn thành phố)"
-    items = [{"unit_code": "", "unit_level": "", "counts": {}, "metrics": {}, "groups": {},
-              "total": {"score": 0.0, "max": 82.0, "percent": 0.0, "grade": "Yếu"}}]
-    wb = load_workbook(write_index766_xlsx(items, tmp_path / "i.xlsx", NAMES, "Kỳ: quý I/2025",
-                                           province=from_registry("01")))
+    items = [
+        {
+            "unit_code": "",
+            "unit_level": "",
+            "counts": {},
+            "metrics": {},
+            "groups": {},
+            "total": {"score": 0.0, "max": 82.0, "percent": 0.0, "grade": "Yếu"},
+        }
+    ]
+    wb = load_workbook(
+        write_index766_xlsx(items, tmp_path / "i.xlsx", NAMES, "Kỳ: quý I/2025", province=from_registry("01"))
+    )
     ws = wb["Điểm theo nhóm"]
     assert int(ws.page_setup.paperSize) == 9 and ws.print_title_rows == "$4:$4"
     assert ws["B5"].value == "Toàn thành phố" and ws["A2"].value.startswith("Thành phố Hà Nội.")
@@ -159,7 +183,10 @@ def test_xlsx_print_on_a4_landscape_with_titles(hand_report, tmp_path):
 def test_store_codes_are_grouped_by_province():
     groups = group_codes([("75", 100), ("H75", 5), ("01", 40), ("99", 7), ("1", 2)])
     assert [(p.code, p.store_codes, p.dossiers, p.known) for p in groups] == [
-        ("75", ("75", "H75"), 105, True), ("01", ("01", "1"), 42, True), ("99", ("99",), 7, False)]
+        ("75", ("75", "H75"), 105, True),
+        ("01", ("01", "1"), 42, True),
+        ("99", ("99",), 7, False),
+    ]
     assert groups[2].short_name == "mã 99" and groups[2].full_name == "Tỉnh/thành phố mã 99"
 
 

@@ -18,7 +18,11 @@ def test_level_target_rows_and_gaps(monthly):
 def test_unit_misses_and_bottom_units(monthly):
     misses = unit_misses(monthly)
     # on time: A 8/11, B 2/3, C 1/3 ended early or on time: all under 96%
-    assert {r["unit_code"] for r in misses["on_time_rate"]} == {"H75.X.TEST_A", "H75.X.TEST_B", "H75.SO.TEST_C"}
+    assert {r["unit_code"] for r in misses["on_time_rate"]} == {
+        "H75.X.TEST_A",
+        "H75.X.TEST_B",
+        "H75.SO.TEST_C",
+    }
     # online filing: A 9/13 (69,2%) misses 70%, B 2/3 misses, C 4/5 meets its 50%
     assert {r["unit_code"] for r in misses["online_filing_rate"]} == {"H75.X.TEST_A", "H75.X.TEST_B"}
     assert [r["unit_code"] for r in bottom_units(monthly)] == ["H75.X.TEST_A"]  # only A has >= 5 ended

@@ -21,11 +21,21 @@ def _row(level, received, ended, ended_ok, unit=""):
 
 def _with_year_ago(monthly, levels, units=()):
     ago = {r["unit_code"]: r for r in units_under_successors(list(units))}
-    total = finish_row({}, {"received": sum(r["received"] for r in levels),
-                            "ended": sum(r["ended"] for r in levels),
-                            "ended_ok": sum(r["on_time_rate_num"] for r in levels)})
-    return dataclasses.replace(monthly, year_ago=parse_period("2024-02"), year_ago_all=total,
-                               year_ago_levels=levels, year_ago_units=ago)
+    total = finish_row(
+        {},
+        {
+            "received": sum(r["received"] for r in levels),
+            "ended": sum(r["ended"] for r in levels),
+            "ended_ok": sum(r["on_time_rate_num"] for r in levels),
+        },
+    )
+    return dataclasses.replace(
+        monthly,
+        year_ago=parse_period("2024-02"),
+        year_ago_all=total,
+        year_ago_levels=levels,
+        year_ago_units=ago,
+    )
 
 
 def test_the_fixture_has_no_year_earlier_figures(monthly):
@@ -48,8 +58,10 @@ def test_year_on_year_rows_per_level_with_the_delta_in_points(monthly):
     assert province.year_ago is None and province.delta is None
     text = " ".join(summary_paragraphs(d, NAMES.unit))
     a = monthly.current_all
-    assert (f"So với cùng kỳ năm trước (tháng 02/2024): tiếp nhận mới {a['received']} hồ sơ so với 28 hồ sơ"
-            in text)
+    assert (
+        f"So với cùng kỳ năm trước (tháng 02/2024): tiếp nhận mới {a['received']} hồ sơ so với 28 hồ sơ"
+        in text
+    )
     assert f"tỷ lệ giải quyết đúng hạn {fmt_percent(a['on_time_rate'])}" in text
     assert pp(a["on_time_rate"] - 11 / 14) in text
 
@@ -71,7 +83,9 @@ def test_the_document_shows_the_comparison_only_with_year_earlier_figures(monthl
     out = tmp_path / "none.docx"
     write_monthly_docx(monthly, out, NAMES)
     plain = docx.Document(out)
-    assert "Không có số liệu cùng kỳ năm trước (tháng 02/2024) để so sánh." in [p.text for p in plain.paragraphs]
+    assert "Không có số liệu cùng kỳ năm trước (tháng 02/2024) để so sánh." in [
+        p.text for p in plain.paragraphs
+    ]
     d = _with_year_ago(monthly, [_row("COMMUNE", 20, 10, 9)])
     out = tmp_path / "yoy.docx"
     write_monthly_docx(d, out, NAMES)

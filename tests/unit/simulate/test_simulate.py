@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
+from functools import cache
 from itertools import pairwise
 
 import holidays
 import orjson
 import pytest
 
-from motcua.domain.events import InvalidEvent, MAX_EVENT_BYTES, validate
+from motcua.domain.events import MAX_EVENT_BYTES, InvalidEvent, validate
 from motcua.simulate import MALFORMED_KINDS, simulate, write_events
 
 VN = timezone(timedelta(hours=7))
@@ -68,11 +68,13 @@ def measure(events, received_from: date, received_to: date) -> dict:
         st["received"] += 1
         st["online"] += rec["channel"] == "ONLINE"
         st["postal"] += rec["channel"] == "POSTAL" or any(
-            e["event_type"] == "RESULT_RETURNED" and e["return_channel"] == "POSTAL" for e in evs)
+            e["event_type"] == "RESULT_RETURNED" and e["return_channel"] == "POSTAL" for e in evs
+        )
         if rec["has_fee"]:
             st["fee"] += 1
             st["fee_online"] += any(
-                e["event_type"] == "PAYMENT_COMPLETED" and e["method"].startswith("ONLINE_") for e in evs)
+                e["event_type"] == "PAYMENT_COMPLETED" and e["method"].startswith("ONLINE_") for e in evs
+            )
         dig = [e for e in evs if e["event_type"] == "DIGITISED"]
         st["digitised"] += any(e["components_digitised"] == e["components_total"] for e in dig)
         st["reuse"] += any(e.get("components_reused", 0) >= 1 for e in dig)
@@ -103,14 +105,18 @@ def measure(events, received_from: date, received_to: date) -> dict:
         requests = [e for e in evs if e["event_type"] == "SUPPLEMENT_REQUESTED"]
         answers = [e for e in evs if e["event_type"] == "SUPPLEMENT_RECEIVED"]
         for q, a in zip(requests, answers):
-            due = add_working_days(due, working_days_between(local_date(q["occurred_at"]),
-                                                             local_date(a["occurred_at"])))
+            due = add_working_days(
+                due, working_days_between(local_date(q["occurred_at"]), local_date(a["occurred_at"]))
+            )
         late = len(requests) >= 2 or local_date(end["occurred_at"]) > due
         if late:
             st["late"] += 1
             st["late_apology"] += any(
-                e["event_type"] == "DEADLINE_EXTENDED" and e["apology_issued"]
-                and e["occurred_at"] <= end_of_day_ms(due) for e in evs)
+                e["event_type"] == "DEADLINE_EXTENDED"
+                and e["apology_issued"]
+                and e["occurred_at"] <= end_of_day_ms(due)
+                for e in evs
+            )
         else:
             st["on_time"] += 1
     out = dict(st)
@@ -128,7 +134,7 @@ def measure(events, received_from: date, received_to: date) -> dict:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _events(province, start, end, seed, scale, **faults):
     return tuple(simulate(province, start, end, seed, scale=scale, **faults))
 
@@ -190,10 +196,32 @@ def test_determinism():
     c = list(simulate("75", date(2025, 9, 1), date(2025, 9, 10), seed=5, scale=0.02))
     assert a == b
     assert a != c
-    fa = list(simulate("75", date(2025, 9, 1), date(2025, 9, 10), seed=4, scale=0.02, duplicates=0.02,
-                       reorder=0.02, late=0.01, malformed=0.01))
-    fb = list(simulate("dong_nai", date(2025, 9, 1), date(2025, 9, 10), seed=4, scale=0.02,
-                       duplicates=0.02, reorder=0.02, late=0.01, malformed=0.01))
+    fa = list(
+        simulate(
+            "75",
+            date(2025, 9, 1),
+            date(2025, 9, 10),
+            seed=4,
+            scale=0.02,
+            duplicates=0.02,
+            reorder=0.02,
+            late=0.01,
+            malformed=0.01,
+        )
+    )
+    fb = list(
+        simulate(
+            "dong_nai",
+            date(2025, 9, 1),
+            date(2025, 9, 10),
+            seed=4,
+            scale=0.02,
+            duplicates=0.02,
+            reorder=0.02,
+            late=0.01,
+            malformed=0.01,
+        )
+    )
     assert fa == fb
 
 
@@ -224,17 +252,33 @@ def test_lifecycle_variety_and_in_progress_at_the_end():
     events = month_after_merger()
     types = Counter(e["event_type"] for e in events)
     assert set(types) == {
-        "SUBMITTED", "RECEIVED", "REJECTED", "PROCESSING", "SUPPLEMENT_REQUESTED",
-        "SUPPLEMENT_RECEIVED", "PAYMENT_REQUESTED", "PAYMENT_COMPLETED", "WITHDRAWN", "STOPPED",
-        "DEADLINE_EXTENDED", "RESOLVED", "RESULT_RETURNED", "DIGITISED", "RATED"}
+        "SUBMITTED",
+        "RECEIVED",
+        "REJECTED",
+        "PROCESSING",
+        "SUPPLEMENT_REQUESTED",
+        "SUPPLEMENT_RECEIVED",
+        "PAYMENT_REQUESTED",
+        "PAYMENT_COMPLETED",
+        "WITHDRAWN",
+        "STOPPED",
+        "DEADLINE_EXTENDED",
+        "RESOLVED",
+        "RESULT_RETURNED",
+        "DIGITISED",
+        "RATED",
+    }
     by = defaultdict(list)
     for e in events:
         by[e["dossier_id"]].append(e["event_type"])
     supp2 = sum(1 for t in by.values() if t.count("SUPPLEMENT_REQUESTED") >= 2)
     assert 0.005 < supp2 / len(by) < 0.05
     # Dossiers received in the last days of the window are still in progress.
-    late_ids = {e["dossier_id"] for e in events
-                if e["event_type"] == "RECEIVED" and local_date(e["occurred_at"]) >= date(2025, 10, 27)}
+    late_ids = {
+        e["dossier_id"]
+        for e in events
+        if e["event_type"] == "RECEIVED" and local_date(e["occurred_at"]) >= date(2025, 10, 27)
+    }
     open_ = [d for d in late_ids if not set(by[d]) & set(END_TYPES)]
     assert len(open_) > 0.2 * len(late_ids)
     assert any(e.get("transferred_to_unit") for e in events if e["event_type"] == "PROCESSING")
@@ -306,8 +350,11 @@ def classify(raw: bytes) -> str:
     try:
         validate(obj)
     except InvalidEvent as exc:
-        return {"UNKNOWN_EVENT_TYPE": "unknown_event_type", "MISSING_FIELD": "missing_field",
-                "PERSONAL_DATA": "personal_data"}.get(exc.code, exc.code)
+        return {
+            "UNKNOWN_EVENT_TYPE": "unknown_event_type",
+            "MISSING_FIELD": "missing_field",
+            "PERSONAL_DATA": "personal_data",
+        }.get(exc.code, exc.code)
     return "valid"
 
 
@@ -350,5 +397,3 @@ def test_other_provinces():
             validate(dict(e))
     with pytest.raises(ValueError):
         simulate("zz", date(2025, 9, 8), date(2025, 9, 9))
-
-

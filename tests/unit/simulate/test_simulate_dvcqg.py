@@ -14,8 +14,8 @@ import orjson
 import pytest
 
 from motcua.domain.calendar import VN_TZ
-from motcua.reference.official_calendar import default_calendar
 from motcua.domain.events import looks_personal, validate
+from motcua.reference.official_calendar import default_calendar
 from motcua.simulate import Simulator
 from motcua.simulate.dvcqg import (
     PII_SAMPLES,
@@ -33,8 +33,16 @@ from motcua.simulate.dvcqg import (
 CAL = default_calendar()
 DATE_RE = re.compile(r"^20\d{12}$")
 SNAPSHOT_DATES = ("NgayTiepNhan", "NgayHenTra", "NgayTra", "NgayKetThucXuLy", "NgayTuChoi", "NgayNopHoSo")
-OLD_GEN_ONLY_ABSENT = ("KenhThucHien", "NgayTuChoi", "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa",
-                       "TaiKhoanDuocXacThucVoiVNeID", "NoiNopHoSo", "DinhDanhCHS", "SoGiayToChuHoSo")
+OLD_GEN_ONLY_ABSENT = (
+    "KenhThucHien",
+    "NgayTuChoi",
+    "DuocThanhToanTrucTuyen",
+    "HoSoCoThanhPhanSoHoa",
+    "TaiKhoanDuocXacThucVoiVNeID",
+    "NoiNopHoSo",
+    "DinhDanhCHS",
+    "SoGiayToChuHoSo",
+)
 
 
 def ms(y, mo, d, h=0, mi=0, s=0, milli=0) -> int:
@@ -44,9 +52,15 @@ def ms(y, mo, d, h=0, mi=0, s=0, milli=0) -> int:
 
 def dossier(did: str, *items) -> list[dict]:
     """Simulator-shaped events of one dossier: (event_type, occurred_at, extras)."""
-    env = {"source_system": "motcua-dongnai", "dossier_id": did, "province_code": "75",
-           "unit_code": "H75.SO.STP", "unit_level": "PROVINCE", "procedure_code": "1.001193",
-           "field_code": "HOTICH"}
+    env = {
+        "source_system": "motcua-dongnai",
+        "dossier_id": did,
+        "province_code": "75",
+        "unit_code": "H75.SO.STP",
+        "unit_level": "PROVINCE",
+        "procedure_code": "1.001193",
+        "field_code": "HOTICH",
+    }
     out = []
     for n, (etype, at, extra) in enumerate(items, 1):
         ev = {"event_id": f"{did}-{n}", "event_type": etype, "occurred_at": at, "sequence": n, **env}
@@ -60,12 +74,28 @@ def online_paid_postal() -> list[dict]:
     return dossier(
         "H75.S9.2025-03-000001",
         ("SUBMITTED", ms(2025, 3, 3, 7, 2, 10, 500), {"channel": "ONLINE", "online_service": "FULL"}),
-        ("RECEIVED", ms(2025, 3, 3, 8, 30, 15, 250), {
-            "channel": "ONLINE", "online_service": "FULL", "has_fee": True, "requires_paper_result": True,
-            "time_limit": {"value": 3, "unit": "WORKING_DAYS"}}),
-        ("DIGITISED", ms(2025, 3, 3, 8, 45), {
-            "components_total": 3, "components_digitised": 2, "components_reused": 1,
-            "from_personal_store": True, "population_data_used": True}),
+        (
+            "RECEIVED",
+            ms(2025, 3, 3, 8, 30, 15, 250),
+            {
+                "channel": "ONLINE",
+                "online_service": "FULL",
+                "has_fee": True,
+                "requires_paper_result": True,
+                "time_limit": {"value": 3, "unit": "WORKING_DAYS"},
+            },
+        ),
+        (
+            "DIGITISED",
+            ms(2025, 3, 3, 8, 45),
+            {
+                "components_total": 3,
+                "components_digitised": 2,
+                "components_reused": 1,
+                "from_personal_store": True,
+                "population_data_used": True,
+            },
+        ),
         ("PROCESSING", ms(2025, 3, 3, 9, 0), None),
         ("PAYMENT_REQUESTED", ms(2025, 3, 3, 9, 10), {"amount_vnd": 8000}),
         ("PAYMENT_COMPLETED", ms(2025, 3, 3, 9, 30), {"amount_vnd": 8000, "method": "ONLINE_DVCQG"}),
@@ -80,12 +110,25 @@ def supplements_then_stopped() -> list[dict]:
     return dossier(
         "H75.S9.2025-03-000002",
         ("SUBMITTED", ms(2025, 3, 4, 9, 50), {"channel": "DIRECT", "online_service": "NONE"}),
-        ("RECEIVED", ms(2025, 3, 4, 10, 0, 5), {
-            "channel": "DIRECT", "online_service": "NONE", "has_fee": False, "requires_paper_result": True,
-            "time_limit": {"value": 8, "unit": "WORKING_DAYS"}, "due_at": ms(2025, 3, 14, 23, 59, 59)}),
+        (
+            "RECEIVED",
+            ms(2025, 3, 4, 10, 0, 5),
+            {
+                "channel": "DIRECT",
+                "online_service": "NONE",
+                "has_fee": False,
+                "requires_paper_result": True,
+                "time_limit": {"value": 8, "unit": "WORKING_DAYS"},
+                "due_at": ms(2025, 3, 14, 23, 59, 59),
+            },
+        ),
         ("SUPPLEMENT_REQUESTED", ms(2025, 3, 5, 15, 0), None),
         ("SUPPLEMENT_RECEIVED", ms(2025, 3, 7, 9, 0), None),
-        ("DEADLINE_EXTENDED", ms(2025, 3, 10, 9, 0), {"new_due_at": ms(2025, 3, 20, 23, 59), "apology_issued": True}),
+        (
+            "DEADLINE_EXTENDED",
+            ms(2025, 3, 10, 9, 0),
+            {"new_due_at": ms(2025, 3, 20, 23, 59), "apology_issued": True},
+        ),
         ("SUPPLEMENT_REQUESTED", ms(2025, 3, 10, 10, 0), None),
         ("STOPPED", ms(2025, 4, 8, 10, 0), {"reason": "Quá thời hạn bổ sung hồ sơ theo yêu cầu"}),
     )
@@ -95,9 +138,17 @@ def withdrawn() -> list[dict]:
     return dossier(
         "H75.S9.2025-03-000003",
         ("SUBMITTED", ms(2025, 3, 7, 13, 0), {"channel": "POSTAL", "online_service": "NONE"}),
-        ("RECEIVED", ms(2025, 3, 7, 14, 0), {
-            "channel": "POSTAL", "online_service": "NONE", "has_fee": False, "requires_paper_result": False,
-            "time_limit": {"value": 10, "unit": "DAYS"}}),
+        (
+            "RECEIVED",
+            ms(2025, 3, 7, 14, 0),
+            {
+                "channel": "POSTAL",
+                "online_service": "NONE",
+                "has_fee": False,
+                "requires_paper_result": False,
+                "time_limit": {"value": 10, "unit": "DAYS"},
+            },
+        ),
         ("WITHDRAWN", ms(2025, 3, 11, 8, 0), None),
     )
 
@@ -146,8 +197,15 @@ def test_t_online_dossier_snapshot_and_rows():
     assert snap["HinhThuc"] == "1"  # returned by post
     assert snap["NgayTuChoi"] is None
     assert snap["DuocThanhToanTrucTuyen"] == "1"
-    assert snap["DanhSachLePhi"] == [{"TenPhiLePhi": snap["DanhSachLePhi"][0]["TenPhiLePhi"], "MaPhiLePhi": "1",
-                                      "HinhThucThu": "1", "Gia": "8000", "LoaiPhiLePhi": "1"}]
+    assert snap["DanhSachLePhi"] == [
+        {
+            "TenPhiLePhi": snap["DanhSachLePhi"][0]["TenPhiLePhi"],
+            "MaPhiLePhi": "1",
+            "HinhThucThu": "1",
+            "Gia": "8000",
+            "LoaiPhiLePhi": "1",
+        }
+    ]
     (result,) = snap["DanhSachGiayToKetQua"]
     assert result["DuongDanTepTinKetQua"].startswith("https://files.example/") and result["TenGiayTo"]
     files = snap["TaiLieuNop"]
@@ -213,13 +271,20 @@ def test_t_rejected_before_receipt():
     assert snap["TrangThaiHoSo"] == "3"
     assert snap["DanhSachLePhi"] == []  # never received: the fee is not said
     assert [(r["TrangThai"], r["NoiDungXuLy"]) for r in rows] == [
-        ("1", "Nộp hồ sơ trực tuyến"), ("3", "Từ chối tiếp nhận")]
+        ("1", "Nộp hồ sơ trực tuyến"),
+        ("3", "Từ chối tiếp nhận"),
+    ]
 
 
 def test_t_rows_in_chunks_of_ten():
-    items = [("SUBMITTED", ms(2025, 3, 3, 8, 0), {"channel": "DIRECT"}),
-             ("RECEIVED", ms(2025, 3, 3, 8, 10), {"channel": "DIRECT", "has_fee": False,
-                                                  "time_limit": {"value": 30, "unit": "WORKING_DAYS"}})]
+    items = [
+        ("SUBMITTED", ms(2025, 3, 3, 8, 0), {"channel": "DIRECT"}),
+        (
+            "RECEIVED",
+            ms(2025, 3, 3, 8, 10),
+            {"channel": "DIRECT", "has_fee": False, "time_limit": {"value": 30, "unit": "WORKING_DAYS"}},
+        ),
+    ]
     for k in range(5):
         items.append(("SUPPLEMENT_REQUESTED", ms(2025, 3, 4 + 2 * k, 9, 0), None))
         items.append(("SUPPLEMENT_RECEIVED", ms(2025, 3, 5 + 2 * k, 9, 0), None))
@@ -232,10 +297,15 @@ def test_t_rows_in_chunks_of_ten():
 
 
 def test_due_date_from_hours():
-    evs = dossier("H75.S9.2025-03-000006",
-                  ("SUBMITTED", ms(2025, 3, 3, 14, 50), {"channel": "DIRECT"}),
-                  ("RECEIVED", ms(2025, 3, 3, 15, 0), {"channel": "DIRECT", "has_fee": False,
-                                                      "time_limit": {"value": 8, "unit": "HOURS"}}))
+    evs = dossier(
+        "H75.S9.2025-03-000006",
+        ("SUBMITTED", ms(2025, 3, 3, 14, 50), {"channel": "DIRECT"}),
+        (
+            "RECEIVED",
+            ms(2025, 3, 3, 15, 0),
+            {"channel": "DIRECT", "has_fee": False, "time_limit": {"value": 8, "unit": "HOURS"}},
+        ),
+    )
     (snap,), _ = parts(requests_for(evs, "T"))
     assert snap["NgayHenTra"] == "20250303170000"  # 23:00 the same day -> that day's 17:00
     rec = equivalent_events(evs, "T", CAL)[1]
@@ -254,8 +324,12 @@ def test_o_one_pair_per_action():
     assert all(len(r) == 1 for r in rows)
     assert [s["TrangThaiHoSo"] for s in snaps] == ["1", "2", "9", "10"]
     assert [r[0]["TrangThai"] for r in rows] == ["1", "2", "9", "10"]
-    assert [r[0]["ThoiDiemXuLy"] for r in rows] == ["20250303070210", "20250303083015", "20250305143000",
-                                                   "20250306100000"]
+    assert [r[0]["ThoiDiemXuLy"] for r in rows] == [
+        "20250303070210",
+        "20250303083015",
+        "20250305143000",
+        "20250306100000",
+    ]
     first, received, resolved, returned = snaps
     assert first["NgayTiepNhan"] == "" and first["NgayHenTra"] == "" and first["DanhSachLePhi"] == []
     assert received["NgayTiepNhan"] == "20250303083015" and received["NgayHenTra"] == "20250306170000"
@@ -287,15 +361,30 @@ def test_o_supplement_withdrawal_rejection_statuses():
 def test_equivalent_events_t():
     evs = equivalent_events(online_paid_postal(), "T", CAL)
     assert [e["event_type"] for e in evs] == [
-        "SUBMITTED", "RECEIVED", "DIGITISED", "PAYMENT_COMPLETED", "RESOLVED", "RESULT_RETURNED"]
+        "SUBMITTED",
+        "RECEIVED",
+        "DIGITISED",
+        "PAYMENT_COMPLETED",
+        "RESOLVED",
+        "RESULT_RETURNED",
+    ]
     sub, rec, dig, paid, res, ret = evs
     assert sub["occurred_at"] == ms(2025, 3, 3, 7, 2, 10)  # whole seconds, as the payload says
     assert sub["channel"] == "ONLINE" and "online_service" not in sub
     assert rec == {
-        "event_id": "H75.S9.2025-03-000001-2", "event_type": "RECEIVED", "occurred_at": ms(2025, 3, 3, 8, 30, 15),
-        "source_system": "motcua-dongnai", "dossier_id": "H75.S9.2025-03-000001", "province_code": "75",
-        "unit_code": "H75.SO.STP", "unit_level": "PROVINCE", "procedure_code": "1.001193", "field_code": "HOTICH",
-        "channel": "ONLINE", "due_at": ms(2025, 3, 6, 17, 0), "has_fee": True,
+        "event_id": "H75.S9.2025-03-000001-2",
+        "event_type": "RECEIVED",
+        "occurred_at": ms(2025, 3, 3, 8, 30, 15),
+        "source_system": "motcua-dongnai",
+        "dossier_id": "H75.S9.2025-03-000001",
+        "province_code": "75",
+        "unit_code": "H75.SO.STP",
+        "unit_level": "PROVINCE",
+        "procedure_code": "1.001193",
+        "field_code": "HOTICH",
+        "channel": "ONLINE",
+        "due_at": ms(2025, 3, 6, 17, 0),
+        "has_fee": True,
     }
     assert dig["components_digitised"] == 2 and dig["from_personal_store"] is True
     assert paid["method"] == "ONLINE_DVCQG"
@@ -311,7 +400,13 @@ def test_equivalent_events_o_and_dropped_kinds():
     assert evs[0]["channel"] == evs[1]["channel"] == "DIRECT"  # O cannot say online
     evs = equivalent_events(supplements_then_stopped(), "T", CAL)
     assert [e["event_type"] for e in evs] == [
-        "SUBMITTED", "RECEIVED", "SUPPLEMENT_REQUESTED", "SUPPLEMENT_RECEIVED", "SUPPLEMENT_REQUESTED", "STOPPED"]
+        "SUBMITTED",
+        "RECEIVED",
+        "SUPPLEMENT_REQUESTED",
+        "SUPPLEMENT_RECEIVED",
+        "SUPPLEMENT_REQUESTED",
+        "STOPPED",
+    ]
     assert evs[1]["due_at"] == ms(2025, 3, 14, 17, 0) and evs[1]["has_fee"] is False
     assert "reason" not in evs[-1]
     cash = online_paid_postal()
@@ -327,7 +422,9 @@ def test_equivalent_events_o_and_dropped_kinds():
 # ---------------------------------------------------------------------- a simulated window
 @pytest.fixture(scope="module")
 def simulated():
-    return list(dossiers(Simulator("Đồng Nai", date(2025, 3, 1), date(2025, 3, 10), seed=1, scale=0.02).events()))
+    return list(
+        dossiers(Simulator("Đồng Nai", date(2025, 3, 1), date(2025, 3, 10), seed=1, scale=0.02).events())
+    )
 
 
 def _walk_strings(obj):
@@ -367,9 +464,22 @@ def test_simulated_window_shapes_and_validity(simulated):
             for r in rows:
                 assert DATE_RE.match(r["ThoiDiemXuLy"]) and r["TrangThai"] in {str(i) for i in range(1, 11)}
             if style == "O":
-                expressible = [e for e in evs if e["event_type"] in (
-                    "SUBMITTED", "RECEIVED", "REJECTED", "SUPPLEMENT_REQUESTED", "SUPPLEMENT_RECEIVED",
-                    "WITHDRAWN", "STOPPED", "RESOLVED", "RESULT_RETURNED")]
+                expressible = [
+                    e
+                    for e in evs
+                    if e["event_type"]
+                    in (
+                        "SUBMITTED",
+                        "RECEIVED",
+                        "REJECTED",
+                        "SUPPLEMENT_REQUESTED",
+                        "SUPPLEMENT_RECEIVED",
+                        "WITHDRAWN",
+                        "STOPPED",
+                        "RESOLVED",
+                        "RESULT_RETURNED",
+                    )
+                ]
                 assert len(reqs) == 2 * len(expressible)
                 assert all(e["channel"] == "DIRECT" for e in eq if "channel" in e)
             else:
@@ -384,9 +494,13 @@ def test_pii_present_only_when_asked(simulated):
     sample = simulated[:40]
     for style in ("O", "T"):
         rng = random.Random(1)
-        with_pii = orjson.dumps([body(r) for evs in sample for r in to_requests(evs, style, rng, CAL)]).decode()
+        with_pii = orjson.dumps(
+            [body(r) for evs in sample for r in to_requests(evs, style, rng, CAL)]
+        ).decode()
         assert sum(1 for v in PII_SAMPLES if v in with_pii) > 100
-        no_pii = orjson.dumps([body(r) for evs in sample for r in requests_for(evs, style, pii=False)]).decode()
+        no_pii = orjson.dumps(
+            [body(r) for evs in sample for r in requests_for(evs, style, pii=False)]
+        ).decode()
         assert not [v for v in PII_SAMPLES if v in no_pii]
         eq = orjson.dumps([equivalent_events(evs, style, CAL) for evs in sample]).decode()
         assert not [v for v in PII_SAMPLES if v in eq]
@@ -424,8 +538,17 @@ def test_rows_say_what_the_equivalent_events_say(simulated):
     """Every non-synthetic progress row is one equivalent event, at its second, and the
     final snapshot's dates are those events' times."""
     rng = random.Random(9)
-    row_types = {"SUBMITTED", "RECEIVED", "REJECTED", "SUPPLEMENT_REQUESTED", "SUPPLEMENT_RECEIVED",
-                 "WITHDRAWN", "STOPPED", "RESOLVED", "RESULT_RETURNED"}
+    row_types = {
+        "SUBMITTED",
+        "RECEIVED",
+        "REJECTED",
+        "SUPPLEMENT_REQUESTED",
+        "SUPPLEMENT_RECEIVED",
+        "WITHDRAWN",
+        "STOPPED",
+        "RESOLVED",
+        "RESULT_RETURNED",
+    }
     for evs in simulated:
         for style in ("O", "T"):
             snaps, rows = parts(to_requests(evs, style, rng, CAL))
@@ -434,13 +557,18 @@ def test_rows_say_what_the_equivalent_events_say(simulated):
             assert [r["ThoiDiemXuLy"] for r in real] == [fmt_local(e["occurred_at"]) for e in eq]
             last = snaps[-1]
             by_type = {e["event_type"]: e for e in eq}
-            for field, etype in (("NgayTiepNhan", "RECEIVED"), ("NgayKetThucXuLy", "RESOLVED"),
-                                 ("NgayTra", "RESULT_RETURNED")):
+            for field, etype in (
+                ("NgayTiepNhan", "RECEIVED"),
+                ("NgayKetThucXuLy", "RESOLVED"),
+                ("NgayTra", "RESULT_RETURNED"),
+            ):
                 e = by_type.get(etype)
                 assert last[field] == (fmt_local(e["occurred_at"]) if e else ("" if style == "O" else None))
             rec = by_type.get("RECEIVED")
             if rec is not None:
-                assert last["NgayHenTra"] == fmt_local(rec["due_at"]) and last["NgayHenTra"].endswith("170000")
+                assert last["NgayHenTra"] == fmt_local(rec["due_at"]) and last["NgayHenTra"].endswith(
+                    "170000"
+                )
                 assert (last["DanhSachLePhi"][0]["Gia"] != "0") == rec["has_fee"]
             res = by_type.get("RESOLVED")
             assert bool(last["DanhSachGiayToKetQua"]) == bool(res and res["electronic_result"])
