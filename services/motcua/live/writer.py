@@ -202,13 +202,8 @@ class Writer(FactsRounds):
         max_metadata_bytes: int = METADATA_MAX_BYTES,
         calendar: WorkingCalendar | None = None,
     ):
-        super().__init__(
-            lambda: self.round_writer,
-            None,
-            settings.writer_batch_size,
-            settings.writer_batch_seconds,
-            max_metadata_bytes,
-        )
+        batches = (settings.writer_batch_size, settings.writer_batch_seconds)
+        super().__init__(lambda: self.round_writer, None, *batches, max_metadata_bytes)
         self.s, self._store, self.calendar = settings, store, calendar
         self.on_flushed, self.max_backoff_s = on_flushed, max_backoff_s
         self.stop_event = threading.Event()
@@ -225,16 +220,7 @@ class Writer(FactsRounds):
     @property
     def round_writer(self) -> RoundWriter:
         if self._round_writer is None:
-            self._round_writer = RoundWriter(
-                self.store,
-                check_states=ClickHouseStore.check_states,
-                dead_letter=_refused,
-                wait=self.stop_event.wait,
-                max_backoff_s=self.max_backoff_s,
-                on_retry=_log_retry,
-                on_refused=_log_refused,
-                timed=_insert_timer,
-            )
+            self._round_writer = store_round_writer(self.store, self.stop_event, self.max_backoff_s)
         return self._round_writer
 
     def run(self) -> None:
@@ -278,19 +264,31 @@ class Writer(FactsRounds):
             self.on_flushed(r, counted, acked)
 
     def _flush_dead_letters(self, tp, recs) -> None:
-        records = _dead_letters_of(tp, recs)
-        write_dead_letters(
-            self.store,
-            records,
-            self.stop_event.wait,
-            self.max_backoff_s,
-            on_retry=_log_retry,
-            timed=_insert_timer,
-        )
-        for d in records:
-            DEAD_LETTERS.labels("writer", d["code"]).inc()
+        flush_dead_letters(self.store, tp, recs, self.stop_event, self.max_backoff_s)
         # rejected (rebalance): the next owner inserts them again, absorbed by the table
         self._commit(kafka_writer.past(tp, recs[-1].offset))
+
+
+def store_round_writer(store: ClickHouseStore, stop: threading.Event, max_backoff_s: float) -> RoundWriter:
+    """The store side of the writer's rounds, with its retries logged and timed."""
+    return RoundWriter(
+        store,
+        check_states=ClickHouseStore.check_states,
+        dead_letter=_refused,
+        wait=stop.wait,
+        max_backoff_s=max_backoff_s,
+        on_retry=_log_retry,
+        on_refused=_log_refused,
+        timed=_insert_timer,
+    )
+
+
+def flush_dead_letters(store: ClickHouseStore, tp, recs, stop: threading.Event, max_backoff_s: float) -> None:
+    """The dead-letter topic's records into the store, retried until it acknowledges."""
+    records = _dead_letters_of(tp, recs)
+    write_dead_letters(store, records, stop.wait, max_backoff_s, on_retry=_log_retry, timed=_insert_timer)
+    for d in records:
+        DEAD_LETTERS.labels("writer", d["code"]).inc()
 
 
 def record_round(r: Round, done, counted: list[dict], acked: float, seconds: float) -> None:
