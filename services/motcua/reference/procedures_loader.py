@@ -291,6 +291,83 @@ def _list(value: Any, what: str) -> list:
     return value
 
 
+def _dvcqg_field(item: dict) -> tuple[str, str]:
+    """(field code, field name): from the first LINHVUCTHUCHIEN, else from the item's own keys."""
+    field_code = ""
+    fields = _list(_get(item, "LINHVUCTHUCHIEN"), "LINHVUCTHUCHIEN")
+    if fields:
+        first = fields[0]
+        if not isinstance(first, dict):
+            raise BadItem("LINHVUCTHUCHIEN[1] không phải một đối tượng")
+        source = first
+    else:
+        source = item
+    if _get(source, "MALINHVUC") is not None:
+        field_code = _code(_get(source, "MALINHVUC"), "mã lĩnh vực (MALINHVUC)")
+    field_name = _name(_get(source, "TENLINHVUC"), "tên lĩnh vực (TENLINHVUC)", required=False)
+    return field_code, field_name
+
+
+def _way_channel(way: dict, where: str) -> str | None:
+    """The channel a CACHTHUCTHUCHIEN says in KENH (1, 2, 3, also as "2.0"), None when absent."""
+    kenh = _get(way, "KENH")
+    if kenh is None:
+        return None
+    key = str(kenh).strip() if not isinstance(kenh, bool) else ""
+    if key.endswith(".0"):
+        key = key[:-2]
+    if key not in CHANNEL_CODES:
+        raise BadItem(f"{where}.KENH phải là 1 (trực tiếp), 2 (trực tuyến) hoặc 3 (bưu chính)")
+    return CHANNEL_CODES[key]
+
+
+def _row_limit(row: dict, rwhere: str, warnings: list[str]) -> dict | None:
+    """A THOIGIAN row's time limit; None when it has none or its unit cannot be converted (warned)."""
+    amount = _get(row, "THOIGIANGIAIQUYET")
+    unit_text = _get(row, "DONVITINH")
+    if amount is None or (isinstance(amount, str) and not amount.strip()):
+        return None
+    value = _number(amount, f"{rwhere}.THOIGIANGIAIQUYET")
+    if not isinstance(unit_text, str) or not unit_text.strip():
+        raise BadItem(f"{rwhere} có THOIGIANGIAIQUYET nhưng thiếu DONVITINH")
+    try:
+        unit = parse_unit(unit_text)
+    except BadItem as err:
+        raise BadItem(f"{rwhere}.DONVITINH: {err}") from None
+    if unit is None:
+        warnings.append(
+            f"{rwhere}: đơn vị tính không quy đổi chính xác được sang ngày/giờ, dòng thời hạn này không dùng"
+        )
+        return None
+    return make_limit(value, unit, f"{rwhere}.THOIGIANGIAIQUYET")
+
+
+def _row_fees(row: dict, rwhere: str) -> tuple[bool, bool]:
+    """(PHILEPHI listed, some SOTIEN > 0) for a THOIGIAN row; every line is checked, not just the first."""
+    fees = _get(row, "PHILEPHI")
+    has_fee = False
+    for k, fee in enumerate(_list(fees, f"{rwhere}.PHILEPHI"), 1):
+        if not isinstance(fee, dict):
+            raise BadItem(f"{rwhere}.PHILEPHI[{k}] không phải một đối tượng")
+        amount = _get(fee, "SOTIEN")
+        if amount is None or (isinstance(amount, str) and not amount.strip()):
+            continue
+        if _number(amount, f"{rwhere}.PHILEPHI[{k}].SOTIEN") > 0:
+            has_fee = True
+    return fees is not None, has_fee
+
+
+def _paper_result(item: dict) -> bool | None:
+    """True when KETQUATHUCHIEN names a result document, else unknown (the file cannot say false)."""
+    results = _get(item, "KETQUATHUCHIEN")
+    return (
+        True
+        if isinstance(results, list)
+        and any(isinstance(r, dict) and (_get(r, "TENKETQUA") or _get(r, "MAKETQUA")) for r in results)
+        else None
+    )
+
+
 def dvcqg_item(item: Any) -> tuple[CatalogueEntry, list[str]]:
     """One LayThuTuc item -> (entry, warnings). Raises BadItem."""
     if not isinstance(item, dict):
@@ -298,19 +375,7 @@ def dvcqg_item(item: Any) -> tuple[CatalogueEntry, list[str]]:
     code = _code(_get(item, "MATTHC"), "mã thủ tục (MATTHC)")
     name = _name(_get(item, "TENTTHC"), "tên thủ tục (TENTTHC)")
     warnings: list[str] = []
-    field_code = field_name = ""
-    fields = _list(_get(item, "LINHVUCTHUCHIEN"), "LINHVUCTHUCHIEN")
-    if fields:
-        first = fields[0]
-        if not isinstance(first, dict):
-            raise BadItem("LINHVUCTHUCHIEN[1] không phải một đối tượng")
-        if _get(first, "MALINHVUC") is not None:
-            field_code = _code(_get(first, "MALINHVUC"), "mã lĩnh vực (MALINHVUC)")
-        field_name = _name(_get(first, "TENLINHVUC"), "tên lĩnh vực (TENLINHVUC)", required=False)
-    else:
-        if _get(item, "MALINHVUC") is not None:
-            field_code = _code(_get(item, "MALINHVUC"), "mã lĩnh vực (MALINHVUC)")
-        field_name = _name(_get(item, "TENLINHVUC"), "tên lĩnh vực (TENLINHVUC)", required=False)
+    field_code, field_name = _dvcqg_field(item)
     channels: set[str] = set()
     limits: list[dict] = []
     fee_listed = False
@@ -319,60 +384,26 @@ def dvcqg_item(item: Any) -> tuple[CatalogueEntry, list[str]]:
         where = f"CACHTHUCTHUCHIEN[{i}]"
         if not isinstance(way, dict):
             raise BadItem(f"{where} không phải một đối tượng")
-        kenh = _get(way, "KENH")
-        if kenh is not None:
-            key = str(kenh).strip() if not isinstance(kenh, bool) else ""
-            if key.endswith(".0"):
-                key = key[:-2]
-            if key not in CHANNEL_CODES:
-                raise BadItem(f"{where}.KENH phải là 1 (trực tiếp), 2 (trực tuyến) hoặc 3 (bưu chính)")
-            channels.add(CHANNEL_CODES[key])
+        channel = _way_channel(way, where)
+        if channel is not None:
+            channels.add(channel)
         for j, row in enumerate(_list(_get(way, "THOIGIAN"), f"{where}.THOIGIAN"), 1):
             rwhere = f"{where}.THOIGIAN[{j}]"
             if not isinstance(row, dict):
                 raise BadItem(f"{rwhere} không phải một đối tượng")
-            amount = _get(row, "THOIGIANGIAIQUYET")
-            unit_text = _get(row, "DONVITINH")
-            if amount is not None and not (isinstance(amount, str) and not amount.strip()):
-                value = _number(amount, f"{rwhere}.THOIGIANGIAIQUYET")
-                if not isinstance(unit_text, str) or not unit_text.strip():
-                    raise BadItem(f"{rwhere} có THOIGIANGIAIQUYET nhưng thiếu DONVITINH")
-                try:
-                    unit = parse_unit(unit_text)
-                except BadItem as err:
-                    raise BadItem(f"{rwhere}.DONVITINH: {err}") from None
-                if unit is None:
-                    warnings.append(
-                        f"{rwhere}: đơn vị tính không quy đổi chính xác được sang ngày/giờ, "
-                        "dòng thời hạn này không dùng"
-                    )
-                else:
-                    limits.append(make_limit(value, unit, f"{rwhere}.THOIGIANGIAIQUYET"))
-            fees = _get(row, "PHILEPHI")
-            if fees is not None:
-                fee_listed = True
-            for k, fee in enumerate(_list(fees, f"{rwhere}.PHILEPHI"), 1):
-                if not isinstance(fee, dict):
-                    raise BadItem(f"{rwhere}.PHILEPHI[{k}] không phải một đối tượng")
-                amount = _get(fee, "SOTIEN")
-                if amount is None or (isinstance(amount, str) and not amount.strip()):
-                    continue
-                if _number(amount, f"{rwhere}.PHILEPHI[{k}].SOTIEN") > 0:
-                    has_fee = True
-    results = _get(item, "KETQUATHUCHIEN")
-    paper = (
-        True
-        if isinstance(results, list)
-        and any(isinstance(r, dict) and (_get(r, "TENKETQUA") or _get(r, "MAKETQUA")) for r in results)
-        else None
-    )
+            limit = _row_limit(row, rwhere, warnings)
+            if limit is not None:
+                limits.append(limit)
+            listed, positive = _row_fees(row, rwhere)
+            fee_listed = fee_listed or listed
+            has_fee = has_fee or positive
     entry = CatalogueEntry(
         code=code,
         name=name,
         field_code=field_code,
         field_name=field_name,
         has_fee=True if has_fee else (False if fee_listed else None),
-        requires_paper_result=paper,
+        requires_paper_result=_paper_result(item),
         time_limit=longest(limits),
         channels=tuple(sorted(channels)),
     )

@@ -485,7 +485,7 @@ class _Dossier:
         return [item]
 
     def snapshot(self, f: _Facts) -> dict:
-        p = self.person
+        """The DongBoHoSoMC item as of ``f``; key order is the sender's (the payload is compared as text)."""
         s: dict[str, Any] = {
             "MaHoSo": self.id,
             "MaTTHC": self.procedure,
@@ -495,35 +495,10 @@ class _Dossier:
         }
         status = f.status or 1
         if self.style == "T":
-            kenh = KENH.get(f.channel or "DIRECT", "1")
-            s.update(
-                {
-                    "KenhThucHien": kenh,
-                    "SoGiayToChuHoSo": p.cccd if p else "",
-                    "ChuHoSo": p.name if p else "",
-                    "LoaiDoiTuong": self.loai,
-                    "MaDoiTuong": (p.tech_id if p else "") if kenh == "2" else None,
-                    "ThongTinKhac": "",
-                    "Email": p.email if p else "",
-                    "Fax": "",
-                    "SoDienThoai": p.phone if p else "",
-                    "TrichYeuHoSo": self.summary[:1000] or "Dinhkem",
-                }
-            )
+            s.update(self._t_owner(f))
             status = T_SNAPSHOT_STATUS.get(status, status)
         else:
-            s.update(
-                {
-                    "ChuHoSo": p.name if p else "",
-                    "LoaiDoiTuong": self.loai,
-                    "MaDoiTuong": p.tech_id if p else "",
-                    "ThongTinKhac": "",
-                    "Email": p.email if p else "",
-                    "Fax": p.phone if p else "",  # O fills Fax with the phone number
-                    "SoDienThoai": p.phone if p else "",
-                    "TrichYeuHoSo": self.summary,
-                }
-            )
+            s.update(self._o_owner())
         s.update(
             {
                 "NgayTiepNhan": self._date(f.received_at),
@@ -555,17 +530,53 @@ class _Dossier:
         s["DanhSachHoSoBoSung"] = []
         s["DanhSachGiayToKetQua"] = self._results(f)
         if self.style == "T":
-            s["NoiNopHoSo"] = "2"
-            d = f.digitised
-            if d is not None:
-                s["HoSoCoThanhPhanSoHoa"] = "1" if d.get("components_digitised", 0) >= 1 else "0"
-                s["TaiKhoanDuocXacThucVoiVNeID"] = "1" if d.get("population_data_used") else "0"
-            s["DuocThanhToanTrucTuyen"] = PAYMENT_FLAG.get(f.payment or "", "0")
-            s["NgayTuChoi"] = self._date(f.rejected_at)
-            s["DinhDanhCHS"] = [{"LoaiDinhDanh": "1", "SoDinhDanh": p.cccd if p else ""}]
-            s["NgayNopHoSo"] = s["NgayTiepNhan"]  # T sends NgayTiepNhan here
-            s["DSKetNoiCSDL"] = [{"MaCSDL": "7"}]
+            self._t_trailer(s, f)
         return s
+
+    def _t_owner(self, f: _Facts) -> dict[str, Any]:
+        """T's channel and owner fields (MaDoiTuong only for online dossiers)."""
+        p = self.person
+        kenh = KENH.get(f.channel or "DIRECT", "1")
+        return {
+            "KenhThucHien": kenh,
+            "SoGiayToChuHoSo": p.cccd if p else "",
+            "ChuHoSo": p.name if p else "",
+            "LoaiDoiTuong": self.loai,
+            "MaDoiTuong": (p.tech_id if p else "") if kenh == "2" else None,
+            "ThongTinKhac": "",
+            "Email": p.email if p else "",
+            "Fax": "",
+            "SoDienThoai": p.phone if p else "",
+            "TrichYeuHoSo": self.summary[:1000] or "Dinhkem",
+        }
+
+    def _o_owner(self) -> dict[str, Any]:
+        """O's owner fields: old generation, no channel, Fax holding the phone number."""
+        p = self.person
+        return {
+            "ChuHoSo": p.name if p else "",
+            "LoaiDoiTuong": self.loai,
+            "MaDoiTuong": p.tech_id if p else "",
+            "ThongTinKhac": "",
+            "Email": p.email if p else "",
+            "Fax": p.phone if p else "",  # O fills Fax with the phone number
+            "SoDienThoai": p.phone if p else "",
+            "TrichYeuHoSo": self.summary,
+        }
+
+    def _t_trailer(self, s: dict[str, Any], f: _Facts) -> None:
+        """Appends T's newer-generation fields (digitisation, payment, rejection, identity) after the lists."""
+        p = self.person
+        s["NoiNopHoSo"] = "2"
+        d = f.digitised
+        if d is not None:
+            s["HoSoCoThanhPhanSoHoa"] = "1" if d.get("components_digitised", 0) >= 1 else "0"
+            s["TaiKhoanDuocXacThucVoiVNeID"] = "1" if d.get("population_data_used") else "0"
+        s["DuocThanhToanTrucTuyen"] = PAYMENT_FLAG.get(f.payment or "", "0")
+        s["NgayTuChoi"] = self._date(f.rejected_at)
+        s["DinhDanhCHS"] = [{"LoaiDinhDanh": "1", "SoDinhDanh": p.cccd if p else ""}]
+        s["NgayNopHoSo"] = s["NgayTiepNhan"]  # T sends NgayTiepNhan here
+        s["DSKetNoiCSDL"] = [{"MaCSDL": "7"}]
 
     def _t_files(self, d: dict | None) -> list[dict]:
         if d is None:

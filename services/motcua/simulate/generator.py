@@ -114,6 +114,38 @@ class _Sampler:
         return self.items[bisect_right(self.cum, u * self.total)]
 
 
+def _unit_sampler(us, urng: random.Random, phuong_boost: bool = True) -> _Sampler:
+    """Units drawn with Zipf-like sizes (shuffled by ``urng``, phường bigger): a few large, many small."""
+    order = list(range(len(us)))
+    urng.shuffle(order)
+    w = [0.0] * len(us)
+    for rank, i in enumerate(order):
+        w[i] = 1.0 / (rank + 1) ** 0.7
+        if phuong_boost and "phường" in us[i].name.lower():
+            w[i] *= 1.8
+    return _Sampler([u.code for u in us], w)
+
+
+def _proc_tuple(p, unit_code, frng: random.Random) -> tuple:
+    """The flat tuple the hot dossier loop reads a procedure from; its fee is drawn from ``frng``."""
+    tl = p.time_limit
+    fee = 0
+    if p.has_fee:
+        base = FEE_BY_FIELD.get(p.field_code, 50_000)
+        fee = base * frng.choice((1, 1, 1, 2, 3))
+    return (
+        p.code,
+        p.field_code,
+        p.has_fee,
+        p.requires_paper_result,
+        p.online_service,
+        tl["value"],
+        tl["unit"],
+        fee,
+        unit_code,
+    )
+
+
 class Simulator:
     def __init__(self, province, start: date, end: date, seed: int = 0, scale: float = 1.0):
         if end < start:
@@ -126,52 +158,24 @@ class Simulator:
 
     # ------------------------------------------------------------------ tables
     def _build_tables(self) -> None:
+        """Per-era samplers (level, then procedure and unit); RNG call order is the seed's contract."""
         info = self.info
         units = units_for_province(info.gso)
         flds = fields()
         procs = list(procedures().values())
         # Unit sizes are a property of the province, not of the seed.
         urng = random.Random(f"unit-sizes-{info.code}")
-
-        def skewed(us, phuong_boost=True):
-            order = list(range(len(us)))
-            urng.shuffle(order)
-            w = [0.0] * len(us)
-            for rank, i in enumerate(order):
-                w[i] = 1.0 / (rank + 1) ** 0.7
-                if phuong_boost and "phường" in us[i].name.lower():
-                    w[i] *= 1.8
-            return w
-
         new_communes = [u for u in units if u.level == "COMMUNE" and u.valid_from == DISTRICT_ABOLISHED]
         old_communes = [u for u in units if u.level == "COMMUNE" and u.valid_to is not None]
         districts = [u for u in units if u.level == "DISTRICT"]
         prefix = info.prefix
         frng = random.Random(f"fees-{info.code}")
 
-        def proc_tuple(p, unit_code):
-            tl = p.time_limit
-            fee = 0
-            if p.has_fee:
-                base = FEE_BY_FIELD.get(p.field_code, 50_000)
-                fee = base * frng.choice((1, 1, 1, 2, 3))
-            return (
-                p.code,
-                p.field_code,
-                p.has_fee,
-                p.requires_paper_result,
-                p.online_service,
-                tl["value"],
-                tl["unit"],
-                fee,
-                unit_code,
-            )
-
         def level_procs(level, unit_of):
             items, weights = [], []
             for p in procs:
                 if level in p.levels:
-                    items.append(proc_tuple(p, unit_of(p)))
+                    items.append(_proc_tuple(p, unit_of(p), frng))
                     weights.append(p.volume_weight)
             return _Sampler(items, weights)
 
@@ -209,14 +213,9 @@ class Simulator:
                 elif level == "CENTRAL_BRANCH":
                     levels[level] = (level_procs(level, cb_unit), None)
                 elif level == "COMMUNE":
-                    us = commune_units
-                    levels[level] = (level_procs(level, none), _Sampler([u.code for u in us], skewed(us)))
+                    levels[level] = (level_procs(level, none), _unit_sampler(commune_units, urng))
                 else:
-                    us = districts
-                    levels[level] = (
-                        level_procs(level, none),
-                        _Sampler([u.code for u in us], skewed(us, False)),
-                    )
+                    levels[level] = (level_procs(level, none), _unit_sampler(districts, urng, False))
             self.eras[era] = (_Sampler([s[0] for s in shares], [s[1] for s in shares]), levels)
 
     def _era(self, d: date) -> str:
