@@ -332,6 +332,54 @@ _SNAPSHOT_ENDS = (
 _DIGITISATION = tuple(EXTRA_FIELDS["DIGITISED"])
 
 
+def _snapshot_received(state: DossierState, snap: dict, ref: dict, env: dict) -> dict | None:
+    """The reception as the snapshot dates it, else the RECEIVED row's under its envelope."""
+    if snap.get("received_at") is not None:
+        received = {
+            **ref,
+            "occurred_at": snap["received_at"],
+            **env,
+            "channel": snap.get("channel", "DIRECT"),
+            "from_snapshot": True,
+        }
+        for name in ("due_at", "has_fee"):
+            if snap.get(name) is not None:
+                received[name] = snap[name]
+        return received
+    if state.received is not None:
+        return {**state.received, **env}
+    return None
+
+
+def _snapshot_end(state: DossierState, snap: dict, ref: dict) -> tuple[dict | None, dict | None, bool]:
+    """The end and resolution the snapshot gives, and whether the ordinary rows decide them instead."""
+    # The end of processing is NgayKetThucXuLy when given (766: status 9 over 10), else the
+    # return of the result; a refusal to receive ends it too, whichever came first.
+    finished = "resolved_at" if snap.get("resolved_at") is not None else "returned_at"
+    dated = sorted(
+        (snap[name], etype)
+        for name, etype in _SNAPSHOT_ENDS
+        if snap.get(name) is not None and name in ("rejected_at", finished)
+    )
+    status = snap.get("source_status")
+    from_rows = not dated and (status is None or status in ENDED_STATUSES)
+    if dated:
+        end: dict | None = {**ref, "occurred_at": dated[0][0], "event_type": dated[0][1]}
+    else:
+        end = state.end if from_rows else None
+    resolved = None
+    if end is not None and end["event_type"] in ("RESOLVED", "RESULT_RETURNED"):
+        row = (state.resolved or {}) if from_rows else {}
+        at = snap.get("resolved_at") or row.get("occurred_at") or end["occurred_at"]
+        e_result = snap.get("electronic_result")
+        resolved = {
+            **ref,
+            "occurred_at": at,
+            "electronic_result": bool(row.get("electronic_result")) if e_result is None else e_result,
+        }
+    return end, resolved, from_rows
+
+
 def effective_state(state: DossierState) -> DossierState:
     """The dossier as the figures read it: its latest snapshot over its ordinary events.
 
@@ -360,48 +408,11 @@ def effective_state(state: DossierState) -> DossierState:
     env = {k: snap[k] for k in _ENVELOPE}
     ref = {"event_id": snap["event_id"]}
     first = {**ref, "occurred_at": snap["occurred_at"], **env}
-    if snap.get("received_at") is not None:
-        received = {
-            **ref,
-            "occurred_at": snap["received_at"],
-            **env,
-            "channel": snap.get("channel", "DIRECT"),
-            "from_snapshot": True,
-        }
-        for name in ("due_at", "has_fee"):
-            if snap.get(name) is not None:
-                received[name] = snap[name]
-    elif state.received is not None:
-        received = {**state.received, **env}
-    else:
-        received = None
+    received = _snapshot_received(state, snap, ref, env)
     submitted = state.submitted
     if submitted is not None and snap.get("channel") is not None:
         submitted = {**submitted, "channel": snap["channel"]}  # the snapshot says how it was filed
-    # The end of processing is NgayKetThucXuLy when given (766: status 9 over 10), else the
-    # return of the result; a refusal to receive ends it too, whichever came first.
-    finished = "resolved_at" if snap.get("resolved_at") is not None else "returned_at"
-    dated = sorted(
-        (snap[name], etype)
-        for name, etype in _SNAPSHOT_ENDS
-        if snap.get(name) is not None and name in ("rejected_at", finished)
-    )
-    status = snap.get("source_status")
-    from_rows = not dated and (status is None or status in ENDED_STATUSES)
-    if dated:
-        end: dict | None = {**ref, "occurred_at": dated[0][0], "event_type": dated[0][1]}
-    else:
-        end = state.end if from_rows else None
-    resolved = None
-    if end is not None and end["event_type"] in ("RESOLVED", "RESULT_RETURNED"):
-        row = (state.resolved or {}) if from_rows else {}
-        at = snap.get("resolved_at") or row.get("occurred_at") or end["occurred_at"]
-        e_result = snap.get("electronic_result")
-        resolved = {
-            **ref,
-            "occurred_at": at,
-            "electronic_result": bool(row.get("electronic_result")) if e_result is None else e_result,
-        }
+    end, resolved, from_rows = _snapshot_end(state, snap, ref)
     returned: dict | None
     if snap.get("returned_at") is not None:
         returned = {**ref, "occurred_at": snap["returned_at"]}

@@ -149,6 +149,61 @@ def _as_date(v: Any, where: str, name: str, problems: list[str]) -> date | None:
         return None
 
 
+def _check_scope(e: dict, where: str, problems: list[str]) -> str:
+    """An entry is for a level or for one unit, never both; the level's name, lowercased ("all" when none)."""
+    unit = e.get("unit")
+    level_raw = e.get("level")
+    level_name = str(level_raw if level_raw is not None else "all").lower()
+    if unit is not None and level_raw is not None and level_name != "all":
+        problems.append(f"{where}: give either 'level' or 'unit', not both")
+    if unit is None and level_name not in LEVELS:
+        problems.append(
+            f"{where}: bad level {level_raw!r}; level must be one of {', '.join(LEVELS)} (or give unit: CODE)"
+        )
+    if unit is not None and not _UNIT_CODE.match(str(unit)):
+        problems.append(f"{where}: bad unit code {unit!r} (expected like H75.SO.STP)")
+    return level_name
+
+
+def _check_value(value: Any, metric: Any, where: str, problems: list[str]) -> None:
+    """A target is a number in its metric's range: a rate's fraction, or an average's working days."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        problems.append(f"{where}: value {value!r} must be a number")
+    elif metric in METRICS_BY_ID:
+        if METRICS_BY_ID[metric].percent and not 0 <= value <= 1:
+            hint = f" (write {value / 100:g} for {value:g}%)" if 1 < value <= 100 else ""
+            problems.append(
+                f"{where}: value {value} out of range: a rate target is a fraction between 0 and 1{hint}"
+            )
+        elif not METRICS_BY_ID[metric].percent and not 0 < value <= MAX_AVG_DAYS:
+            problems.append(
+                f"{where}: value {value} out of range: working days between 0 and {MAX_AVG_DAYS:g}"
+            )
+
+
+def _parse_period(e: dict, where: str, problems: list[str]) -> tuple[date | None, date | None]:
+    """The period [from, to) an entry applies to, given as a year or as from/to dates (None when bad)."""
+    start = end = None
+    if "year" in e:
+        if "from" in e or "to" in e:
+            problems.append(f"{where}: give either 'year' or 'from'/'to', not both")
+        try:
+            year = int(e["year"])
+            if not 2000 <= year <= 2100:
+                raise ValueError
+            start, end = date(year, 1, 1), date(year + 1, 1, 1)
+        except (TypeError, ValueError):
+            problems.append(f"{where}: bad year {e['year']!r}")
+    elif "from" in e and "to" in e:
+        start = _as_date(e["from"], where, "from", problems)
+        end = _as_date(e["to"], where, "to", problems)
+        if start and end and end <= start:
+            problems.append(f"{where}: 'to' ({end}) must be after 'from' ({start}); the period is [from, to)")
+    else:
+        problems.append(f"{where}: give 'year', or 'from' and 'to'")
+    return start, end
+
+
 def _parse_entry(
     e: Any, where: str, problems: list[str], province_code_of: Callable[[str], str] | None = None
 ) -> Target | None:
@@ -168,51 +223,14 @@ def _parse_entry(
     if metric is not None and metric not in METRICS_BY_ID:
         problems.append(f"{where}: unknown metric {metric!r}; known metrics: {', '.join(METRICS_BY_ID)}")
     unit = e.get("unit")
-    level_raw = e.get("level")
-    level_name = str(level_raw if level_raw is not None else "all").lower()
-    if unit is not None and level_raw is not None and level_name != "all":
-        problems.append(f"{where}: give either 'level' or 'unit', not both")
-    if unit is None and level_name not in LEVELS:
-        problems.append(
-            f"{where}: bad level {level_raw!r}; level must be one of {', '.join(LEVELS)} (or give unit: CODE)"
-        )
-    if unit is not None and not _UNIT_CODE.match(str(unit)):
-        problems.append(f"{where}: bad unit code {unit!r} (expected like H75.SO.STP)")
+    level_name = _check_scope(e, where, problems)
     comparator = str(e.get("comparator", ">="))
     if comparator not in COMPARATORS:
         problems.append(f"{where}: bad comparator {comparator!r}; use one of {' '.join(COMPARATORS)}")
     value = e.get("value")
     if value is not None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            problems.append(f"{where}: value {value!r} must be a number")
-        elif metric in METRICS_BY_ID:
-            if METRICS_BY_ID[metric].percent and not 0 <= value <= 1:
-                hint = f" (write {value / 100:g} for {value:g}%)" if 1 < value <= 100 else ""
-                problems.append(
-                    f"{where}: value {value} out of range: a rate target is a fraction between 0 and 1{hint}"
-                )
-            elif not METRICS_BY_ID[metric].percent and not 0 < value <= MAX_AVG_DAYS:
-                problems.append(
-                    f"{where}: value {value} out of range: working days between 0 and {MAX_AVG_DAYS:g}"
-                )
-    start = end = None
-    if "year" in e:
-        if "from" in e or "to" in e:
-            problems.append(f"{where}: give either 'year' or 'from'/'to', not both")
-        try:
-            year = int(e["year"])
-            if not 2000 <= year <= 2100:
-                raise ValueError
-            start, end = date(year, 1, 1), date(year + 1, 1, 1)
-        except (TypeError, ValueError):
-            problems.append(f"{where}: bad year {e['year']!r}")
-    elif "from" in e and "to" in e:
-        start = _as_date(e["from"], where, "from", problems)
-        end = _as_date(e["to"], where, "to", problems)
-        if start and end and end <= start:
-            problems.append(f"{where}: 'to' ({end}) must be after 'from' ({start}); the period is [from, to)")
-    else:
-        problems.append(f"{where}: give 'year', or 'from' and 'to'")
+        _check_value(value, metric, where, problems)
+    start, end = _parse_period(e, where, problems)
     if len(problems) > start_count:
         return None
     # a missing or bad metric, value or period added a problem above

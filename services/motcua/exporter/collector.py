@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -63,19 +63,9 @@ class Snapshot:
     seconds: float = 0.0
 
 
-def read_snapshot(
-    store,
-    as_of_ms: int,
-    targets: list[Target] | None = None,
-    unit_metrics: Iterable[str] = DEFAULT_UNIT_METRICS,
-    calendar_version: str | None = None,
-) -> Snapshot:
-    """One consistent read of everything the exporter publishes; with
-    ``calendar_version`` (the calendar in force), also how many stored dossiers were
-    computed with another one (``motcua recompute`` brings them up to date)."""
-    t0 = time.time()
-    db, client = store.db, store.client
-    day = date.fromordinal(local_day_number(as_of_ms))
+def _read_counts(client, db: str, snap: Snapshot, unit_metrics: tuple[str, ...]) -> None:
+    """Every window's counters in one query over the first window's days, summed per level, kept per unit."""
+    day = snap.day
     starts = window_starts(day)
     first = min(starts.values())
     counters = sorted({m.numerator for m in EXPORTED_METRICS} | {m.denominator for m in EXPORTED_METRICS})
@@ -89,8 +79,6 @@ def read_snapshot(
         "WHERE day >= {first:Date} AND day <= {day:Date} GROUP BY province_code, unit_level, unit_code",
         parameters=params,
     )
-    snap = Snapshot(day=day)
-    unit_metrics = tuple(unit_metrics)
     names = result.column_names
     for row in result.result_rows:
         prov, level, unit = row[0], row[1], row[2]
@@ -103,6 +91,42 @@ def read_snapshot(
                 snap.level[key] = (a + num, b + den)
                 if m.id in unit_metrics and w in UNIT_WINDOWS:
                     snap.unit[(prov, level, unit, m.id, w)] = (num, den)
+
+
+def _match_targets(snap: Snapshot, targets: list[Target], unit_metrics: tuple[str, ...]) -> None:
+    """The target in force today for every province × level and unit that has counts to compare it with."""
+    day = snap.day
+    provinces = sorted({k[0] for k in snap.level} | {k[0] for k in snap.backlog})
+    for prov in provinces:
+        for level in LEVEL_ORDER:
+            for m in EXPORTED_METRICS:
+                t = effective_target(targets, prov, m.id, day, level=level)
+                if t is not None:
+                    snap.level_targets.append((prov, level, t))
+    units = sorted({(k[0], k[1], k[2]) for k in snap.unit})
+    for prov, level, unit in units:
+        for mid in unit_metrics:
+            t = effective_target(targets, prov, mid, day, level=level, unit_code=unit)
+            if t is not None:
+                snap.unit_targets.append((prov, level, unit, t))
+
+
+def read_snapshot(
+    store,
+    as_of_ms: int,
+    targets: list[Target] | None = None,
+    unit_metrics: Iterable[str] = DEFAULT_UNIT_METRICS,
+    calendar_version: str | None = None,
+) -> Snapshot:
+    """One consistent read of everything the exporter publishes; with
+    ``calendar_version`` (the calendar in force), also how many stored dossiers were
+    computed with another one (``motcua recompute`` brings them up to date)."""
+    t0 = time.time()
+    db, client = store.db, store.client
+    day = date.fromordinal(local_day_number(as_of_ms))
+    snap = Snapshot(day=day)
+    unit_metrics = tuple(unit_metrics)
+    _read_counts(client, db, snap, unit_metrics)
     for prov, level, unit, ip, od, ds in client.query(
         f"SELECT province_code, unit_level, unit_code, sum(open), sumIf(open, due_date < {{day:Date}}), "
         f"sumIf(open, due_date = {{day:Date}} OR due_date = (SELECT min(day) FROM {db}.work_calendar "
@@ -122,19 +146,7 @@ def read_snapshot(
         from ..adapters.clickhouse_targets import TargetsRepository
 
         targets = TargetsRepository(store).all()
-    provinces = sorted({k[0] for k in snap.level} | {k[0] for k in snap.backlog})
-    for prov in provinces:
-        for level in LEVEL_ORDER:
-            for m in EXPORTED_METRICS:
-                t = effective_target(targets, prov, m.id, day, level=level)
-                if t is not None:
-                    snap.level_targets.append((prov, level, t))
-    units = sorted({(k[0], k[1], k[2]) for k in snap.unit})
-    for prov, level, unit in units:
-        for mid in unit_metrics:
-            t = effective_target(targets, prov, mid, day, level=level, unit_code=unit)
-            if t is not None:
-                snap.unit_targets.append((prov, level, unit, t))
+    _match_targets(snap, targets, unit_metrics)
     snap.dead_letters = {
         code: int(n)
         for code, n in client.query(
@@ -180,108 +192,124 @@ class KpiCollector(Collector):
         yield errors
         if s is None:
             return
-        lv = ["province", "level", "metric", "window"]
-        num = GaugeMetricFamily(
-            "motcua_kpi_numerator",
-            "Numerator of a metric (docs/metrics.md) over a window ending today, per province and level.",
-            labels=lv,
-        )
-        den = GaugeMetricFamily(
-            "motcua_kpi_denominator",
-            "Denominator of a metric over a window ending today, per province and level.",
-            labels=lv,
-        )
-        for (prov, level, metric, w), (a, b) in sorted(s.level.items()):
-            num.add_metric([prov, level, metric, w], a)
-            den.add_metric([prov, level, metric, w], b)
-        yield num
-        yield den
-        ul = ["province", "level", "unit", "metric", "window"]
-        unum = GaugeMetricFamily(
-            "motcua_unit_kpi_numerator", "Numerator per unit (alerting metrics only).", labels=ul
-        )
-        uden = GaugeMetricFamily(
-            "motcua_unit_kpi_denominator", "Denominator per unit (alerting metrics only).", labels=ul
-        )
-        for (prov, level, unit, metric, w), (a, b) in sorted(s.unit.items()):
-            unum.add_metric([prov, level, unit, metric, w], a)
-            uden.add_metric([prov, level, unit, metric, w], b)
-        yield unum
-        yield uden
-        bl = ["province", "level", "level_name", "unit"]
-        fams = [
-            GaugeMetricFamily("motcua_backlog_in_progress", "Dossiers in progress now.", labels=bl),
-            GaugeMetricFamily("motcua_backlog_overdue", "Dossiers in progress and overdue now.", labels=bl),
-            GaugeMetricFamily(
-                "motcua_backlog_due_soon", "Dossiers due today or the next working day.", labels=bl
-            ),
-        ]
-        for (prov, level, unit), values in sorted(s.backlog.items()):
-            for fam, v in zip(fams, values):
-                fam.add_metric([prov, level, level_short_label(level), unit], v)
-        yield from fams
-        tl = ["province", "province_name", "level", "level_name", "metric", "comparator", "target_vi"]
-        tg = GaugeMetricFamily(
-            "motcua_target_ratio", "Plan target in force today per province, level and metric.", labels=tl
-        )
-        for prov, level, t in s.level_targets:
-            tg.add_metric(
-                [
-                    prov,
-                    s.province_names.get(prov, t.province),
-                    level,
-                    level_short_label(level),
-                    t.metric,
-                    t.comparator,
-                    t.text_vi(),
-                ],
-                t.value,
-            )
-        yield tg
-        utl = ["province", "level", "unit", "unit_name", "metric", "comparator", "target_vi"]
-        utg = GaugeMetricFamily(
-            "motcua_unit_target_ratio",
-            "Plan target in force today for a unit (its own, else its level's).",
-            labels=utl,
-        )
-        for prov, level, unit, t in s.unit_targets:
-            utg.add_metric(
-                [prov, level, unit, s.unit_names.get(unit, unit), t.metric, t.comparator, t.text_vi()],
-                t.value,
-            )
-        yield utg
-        dl = GaugeMetricFamily(
-            "motcua_store_dead_letters", "Dead letters stored in ClickHouse, per code.", labels=["code"]
-        )
-        for code, n in sorted(s.dead_letters.items()):
-            dl.add_metric([code], n)
-        yield dl
-        if s.other_calendar is not None:
-            oc = GaugeMetricFamily(
-                "motcua_store_dossiers_other_calendar",
-                "Received dossiers whose due dates were computed with another working-day "
-                "calendar than the one in force (run motcua recompute).",
-            )
-            oc.add_metric([], s.other_calendar)
-            yield oc
-        ts = GaugeMetricFamily(
-            "motcua_exporter_last_refresh_timestamp_seconds", "When the snapshot was read."
-        )
-        ts.add_metric([], s.refreshed_at)
-        yield ts
-        dur = GaugeMetricFamily(
-            "motcua_exporter_refresh_seconds", "How long the last read of the store took."
-        )
-        dur.add_metric([], s.seconds)
-        yield dur
-        day = GaugeMetricFamily(
-            "motcua_exporter_evaluation_day_timestamp_seconds",
-            "The local day the windows end at (midnight, epoch seconds).",
-        )
-        from ..domain.calendar import local_midnight_ms
+        yield from _count_families(s)
+        yield from _backlog_families(s)
+        yield from _target_families(s)
+        yield from _store_families(s)
 
-        day.add_metric([], local_midnight_ms(s.day) / 1000)
-        yield day
+
+def _count_families(s: Snapshot) -> Iterator[GaugeMetricFamily]:
+    """Counts, never rates: per province and level, and per unit for the alerting metrics."""
+    lv = ["province", "level", "metric", "window"]
+    num = GaugeMetricFamily(
+        "motcua_kpi_numerator",
+        "Numerator of a metric (docs/metrics.md) over a window ending today, per province and level.",
+        labels=lv,
+    )
+    den = GaugeMetricFamily(
+        "motcua_kpi_denominator",
+        "Denominator of a metric over a window ending today, per province and level.",
+        labels=lv,
+    )
+    for (prov, level, metric, w), (a, b) in sorted(s.level.items()):
+        num.add_metric([prov, level, metric, w], a)
+        den.add_metric([prov, level, metric, w], b)
+    yield num
+    yield den
+    ul = ["province", "level", "unit", "metric", "window"]
+    unum = GaugeMetricFamily(
+        "motcua_unit_kpi_numerator", "Numerator per unit (alerting metrics only).", labels=ul
+    )
+    uden = GaugeMetricFamily(
+        "motcua_unit_kpi_denominator", "Denominator per unit (alerting metrics only).", labels=ul
+    )
+    for (prov, level, unit, metric, w), (a, b) in sorted(s.unit.items()):
+        unum.add_metric([prov, level, unit, metric, w], a)
+        uden.add_metric([prov, level, unit, metric, w], b)
+    yield unum
+    yield uden
+
+
+def _backlog_families(s: Snapshot) -> Iterator[GaugeMetricFamily]:
+    """The dossiers open now, overdue and due soon, per unit."""
+    bl = ["province", "level", "level_name", "unit"]
+    fams = [
+        GaugeMetricFamily("motcua_backlog_in_progress", "Dossiers in progress now.", labels=bl),
+        GaugeMetricFamily("motcua_backlog_overdue", "Dossiers in progress and overdue now.", labels=bl),
+        GaugeMetricFamily(
+            "motcua_backlog_due_soon", "Dossiers due today or the next working day.", labels=bl
+        ),
+    ]
+    for (prov, level, unit), values in sorted(s.backlog.items()):
+        for fam, v in zip(fams, values):
+            fam.add_metric([prov, level, level_short_label(level), unit], v)
+    yield from fams
+
+
+def _target_families(s: Snapshot) -> Iterator[GaugeMetricFamily]:
+    """The plan targets in force today, per level and per unit, labelled for the control room."""
+    tl = ["province", "province_name", "level", "level_name", "metric", "comparator", "target_vi"]
+    tg = GaugeMetricFamily(
+        "motcua_target_ratio", "Plan target in force today per province, level and metric.", labels=tl
+    )
+    for prov, level, t in s.level_targets:
+        tg.add_metric(
+            [
+                prov,
+                s.province_names.get(prov, t.province),
+                level,
+                level_short_label(level),
+                t.metric,
+                t.comparator,
+                t.text_vi(),
+            ],
+            t.value,
+        )
+    yield tg
+    utl = ["province", "level", "unit", "unit_name", "metric", "comparator", "target_vi"]
+    utg = GaugeMetricFamily(
+        "motcua_unit_target_ratio",
+        "Plan target in force today for a unit (its own, else its level's).",
+        labels=utl,
+    )
+    for prov, level, unit, t in s.unit_targets:
+        utg.add_metric(
+            [prov, level, unit, s.unit_names.get(unit, unit), t.metric, t.comparator, t.text_vi()],
+            t.value,
+        )
+    yield utg
+
+
+def _store_families(s: Snapshot) -> Iterator[GaugeMetricFamily]:
+    """The store's own health: dead letters, stale calendars, and when and how long the last read was."""
+    dl = GaugeMetricFamily(
+        "motcua_store_dead_letters", "Dead letters stored in ClickHouse, per code.", labels=["code"]
+    )
+    for code, n in sorted(s.dead_letters.items()):
+        dl.add_metric([code], n)
+    yield dl
+    if s.other_calendar is not None:
+        oc = GaugeMetricFamily(
+            "motcua_store_dossiers_other_calendar",
+            "Received dossiers whose due dates were computed with another working-day "
+            "calendar than the one in force (run motcua recompute).",
+        )
+        oc.add_metric([], s.other_calendar)
+        yield oc
+    ts = GaugeMetricFamily("motcua_exporter_last_refresh_timestamp_seconds", "When the snapshot was read.")
+    ts.add_metric([], s.refreshed_at)
+    yield ts
+    dur = GaugeMetricFamily("motcua_exporter_refresh_seconds", "How long the last read of the store took.")
+    dur.add_metric([], s.seconds)
+    yield dur
+    day = GaugeMetricFamily(
+        "motcua_exporter_evaluation_day_timestamp_seconds",
+        "The local day the windows end at (midnight, epoch seconds).",
+    )
+    from ..domain.calendar import local_midnight_ms
+
+    day.add_metric([], local_midnight_ms(s.day) / 1000)
+    yield day
 
 
 def serve(
