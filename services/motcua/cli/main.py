@@ -172,10 +172,6 @@ def dead_letters(
 ) -> None:
     """Rejected input kept in the dead-letter table: counts by reason code and the records
     themselves (newest first: when, source, stage, code, reason, ids, payload preview)."""
-    from ..domain.formatting import fmt_int
-    from .common import iso_instant, payload_preview
-    from .labels import dead_letter_code_label
-
     codes = list(code or [])
     st = open_store(store, must_exist=True)
     summary = st.dead_letter_summary(codes, source)
@@ -183,39 +179,60 @@ def dead_letters(
     limit = last if last is not None else (10 if fmt == Fmt.table else 1000)
     records = st.list_dead_letters(limit or None, codes, source)
     if fmt != Fmt.table:
-        rows = [
-            {
-                "dead_letter_id": r["dead_letter_id"],
-                "received_at": iso_instant(r["received_at"]),
-                "source": r["source"],
-                "stage": r["stage"],
-                "code": r["code"],
-                "reason": r["reason"],
-                "event_id": r["event_id"],
-                "dossier_id": r["dossier_id"],
-                "payload_bytes": r["payload_bytes"],
-                "payload": payload_preview(r["payload_head"], r["payload_bytes"]),
-            }
-            for r in records
-        ]
-        if fmt == Fmt.json:
-            import orjson
+        _export_dead_letters(summary, total, records, fmt, bom)
+    else:
+        _print_dead_letters(summary, total, records)
 
-            doc = {
-                "total": total,
-                "by_code": [{"code": c, "count": n} for c, n in summary],
-                "records_shown": len(rows),
-                "records": rows,
-            }
-            sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
-        else:
-            emit_rows(rows, "csv", bom=bom)
-        if len(rows) < total:
-            console.print(
-                f"Đã xuất {fmt_int(len(rows))} bản ghi mới nhất trên tổng số {fmt_int(total)} "
-                "(dùng --last 0 để xuất tất cả)."
-            )
-        return
+
+def _export_dead_letters(
+    summary: list[tuple[str, int]], total: int, records: list[dict], fmt: Fmt, bom: bool
+) -> None:
+    """The records as JSON (with the counts by code) or CSV on stdout, and a note on
+    stderr when the export stops at ``--last``."""
+    from ..domain.formatting import fmt_int
+    from .common import iso_instant, payload_preview
+
+    rows = [
+        {
+            "dead_letter_id": r["dead_letter_id"],
+            "received_at": iso_instant(r["received_at"]),
+            "source": r["source"],
+            "stage": r["stage"],
+            "code": r["code"],
+            "reason": r["reason"],
+            "event_id": r["event_id"],
+            "dossier_id": r["dossier_id"],
+            "payload_bytes": r["payload_bytes"],
+            "payload": payload_preview(r["payload_head"], r["payload_bytes"]),
+        }
+        for r in records
+    ]
+    if fmt == Fmt.json:
+        import orjson
+
+        doc = {
+            "total": total,
+            "by_code": [{"code": c, "count": n} for c, n in summary],
+            "records_shown": len(rows),
+            "records": rows,
+        }
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        emit_rows(rows, "csv", bom=bom)
+    if len(rows) < total:
+        console.print(
+            f"Đã xuất {fmt_int(len(rows))} bản ghi mới nhất trên tổng số {fmt_int(total)} "
+            "(dùng --last 0 để xuất tất cả)."
+        )
+
+
+def _print_dead_letters(summary: list[tuple[str, int]], total: int, records: list[dict]) -> None:
+    """The counts by reason code (with their Vietnamese meaning), then the newest records,
+    as tables an official reads."""
+    from ..domain.formatting import fmt_int
+    from .common import payload_preview
+    from .labels import dead_letter_code_label
+
     t = Table(title="Bản ghi bị từ chối (dead letters) theo mã lỗi")
     t.add_column("Mã lỗi")
     t.add_column("Ý nghĩa")

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from .common import StoreOption, console, load_calendar, open_store
+
+if TYPE_CHECKING:
+    from ..domain.periods import ReportPeriod
+    from ..domain.targets import Target
+    from ..reports.data import MonthlyData
+    from ..reports.layout import Issuer
 
 report_app = typer.Typer(
     help="Báo cáo CCHC: Biểu II.06a/VPCP/KSTT và báo cáo tháng (CCHC reports).",
@@ -283,41 +290,17 @@ def monthly(
 ) -> None:
     """Báo cáo tháng về tình hình, kết quả giải quyết TTHC: tóm tắt, kết quả theo cấp so với
     chỉ tiêu, đơn vị thấp nhất, biểu đồ, phụ lục Biểu II.06a."""
-    from .. import bootstrap
-    from ..domain.periods import _MONTH
-    from ..domain.targets import TargetError, targets_for
+    from ..domain.targets import targets_for
     from ..reports.data import monthly_from_store
-    from ..reports.layout import Issuer
-    from ..reports.names import Names
-    from ..reports.word import write_monthly_docx
-    from ..settings import get_settings
 
-    if not _MONTH.match(month.strip()):
-        raise typer.BadParameter(
-            f"tháng không hợp lệ {month!r}: dùng dạng 2025-03 (malformed month)", param_hint="--month"
-        )
-    rp = parse_period_option(month, "month", "--month")
+    rp = _monthly_period(month)
     if fmt == MonthlyFormat.pdf:
-        from ..reports.pdf import soffice
-
-        if soffice() is None:
-            raise typer.BadParameter(
-                "xuất PDF cần LibreOffice (soffice) nhưng máy này chưa cài; "
-                "dùng --format docx hoặc cài libreoffice-writer-nogui",
-                param_hint="--format",
-            )
-    try:
-        all_targets = bootstrap.plan_targets(get_settings(), targets_file)
-    except (OSError, TargetError) as err:
-        raise typer.BadParameter(str(err), param_hint="--targets") from None
+        _require_soffice()
+    all_targets = _plan_targets(targets_file)
     st = open_store(store, must_exist=True)
     prov, st = report_province(st, province)
     targets = targets_for(all_targets, prov.code, rp.year) if prov.known else []
-    who = Issuer(
-        name=issuer.strip() or "Sở Nội vụ",
-        abbreviation=issuer_abbr,
-        signer=signer.replace("\\n", "\n") if signer else None,
-    )
+    who = _issuer(issuer, issuer_abbr, signer)
     cal = load_calendar()
     out = out or default_out(f"bao-cao-thang-{rp.code}", fmt.value)
     with steps(f"Báo cáo {rp.label_vi} — {prov.full_name}") as say:
@@ -334,21 +317,80 @@ def monthly(
             scope=prov,
         )
         say("soạn văn bản")
-        names = Names.from_registry()
-        if fmt == MonthlyFormat.docx:
-            write_monthly_docx(data, out, names, issuer=who, issued_on=today())
-        else:
-            import tempfile
-
-            from ..reports.pdf import docx_to_pdf
-
-            with tempfile.TemporaryDirectory() as tmp:
-                docx_path = Path(tmp) / f"{out.stem}.docx"
-                write_monthly_docx(data, docx_path, names, issuer=who, issued_on=today())
-                say("chuyển sang PDF (LibreOffice)")
-                docx_to_pdf(docx_path, out)
+        _write_monthly(data, out, fmt, who, say)
     console.print(f"Đã ghi {out} ({fmt.value}).")
     _say_result(data.ii06a, None, fmt.value)
+
+
+def _monthly_period(month: str) -> ReportPeriod:
+    """The reporting month of ``--month``: a month only (2025-03), not a quarter or year."""
+    from ..domain.periods import _MONTH
+
+    if not _MONTH.match(month.strip()):
+        raise typer.BadParameter(
+            f"tháng không hợp lệ {month!r}: dùng dạng 2025-03 (malformed month)", param_hint="--month"
+        )
+    return parse_period_option(month, "month", "--month")
+
+
+def _issuer(issuer: str, issuer_abbr: str | None, signer: str | None) -> Issuer:
+    """The issuing office of the options: a blank name is the default office, and a
+    ``\\n`` typed in ``--signer`` is a line break (a title over two lines)."""
+    from ..reports.layout import Issuer
+
+    return Issuer(
+        name=issuer.strip() or "Sở Nội vụ",
+        abbreviation=issuer_abbr,
+        signer=signer.replace("\\n", "\n") if signer else None,
+    )
+
+
+def _require_soffice() -> None:
+    """Refuse ``--format pdf`` before any work when LibreOffice is missing."""
+    from ..reports.pdf import soffice
+
+    if soffice() is None:
+        raise typer.BadParameter(
+            "xuất PDF cần LibreOffice (soffice) nhưng máy này chưa cài; "
+            "dùng --format docx hoặc cài libreoffice-writer-nogui",
+            param_hint="--format",
+        )
+
+
+def _plan_targets(targets_file: Path | None) -> list[Target]:
+    """Every plan target of ``--targets`` (or the default file); an unreadable or invalid
+    file is a bad ``--targets``."""
+    from .. import bootstrap
+    from ..domain.targets import TargetError
+    from ..settings import get_settings
+
+    try:
+        return bootstrap.plan_targets(get_settings(), targets_file)
+    except (OSError, TargetError) as err:
+        raise typer.BadParameter(str(err), param_hint="--targets") from None
+
+
+def _write_monthly(
+    data: MonthlyData, out: Path, fmt: MonthlyFormat, who: Issuer, say: Callable[[str], None]
+) -> None:
+    """Write the report to ``out``: the .docx itself, or a .docx in a temporary directory
+    converted to PDF by LibreOffice."""
+    from ..reports.names import Names
+    from ..reports.word import write_monthly_docx
+
+    names = Names.from_registry()
+    if fmt == MonthlyFormat.docx:
+        write_monthly_docx(data, out, names, issuer=who, issued_on=today())
+        return
+    import tempfile
+
+    from ..reports.pdf import docx_to_pdf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        docx_path = Path(tmp) / f"{out.stem}.docx"
+        write_monthly_docx(data, docx_path, names, issuer=who, issued_on=today())
+        say("chuyển sang PDF (LibreOffice)")
+        docx_to_pdf(docx_path, out)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,8 +3,9 @@ alias kept for old deployments, is ``motcua run exporter``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import JustifyMethod
@@ -20,6 +21,9 @@ from .common import (
     parse_date,
     parse_instant_option,
 )
+
+if TYPE_CHECKING:
+    from ..domain.targets import CheckRow
 
 targets_app = typer.Typer(
     help="Plan targets (chỉ tiêu kế hoạch CCHC): load, list, check against KPIs.",
@@ -143,19 +147,11 @@ def check(
 ) -> None:
     """Compare the KPIs of a period with the targets in force at its last day.
     Exit code 1 when a target is missed, 0 when all are met (or have no data)."""
-    import orjson
-
     from ..adapters.clickhouse_targets import TargetsRepository
-    from ..domain.formatting import fmt_int, fmt_percent
-    from ..domain.metrics import METRICS_BY_ID
     from ..domain.periods import Period
     from ..domain.targets import check_rows
 
-    if by not in ("level", "unit"):
-        raise typer.BadParameter("use level or unit", param_hint="--by")
-    start, end = parse_date(from_, "--from"), parse_date(to, "--to")
-    if end <= start:
-        raise typer.BadParameter("--to must be after --from", param_hint="--to")
+    start, end = _check_period(from_, to, by)
     from .report import report_province
 
     st = open_store(store, must_exist=True)
@@ -172,87 +168,118 @@ def check(
         console.print(
             f"Không có chỉ tiêu nào của {prov.in_text} áp dụng cho kỳ này (xem: motcua targets list)."
         )
-    missed = [r for r in results if r.met is False]
     if fmt == "json":
-        out_console.print_json(
-            orjson.dumps(
-                [
-                    {
-                        "metric": r.metric,
-                        "unit_level": r.level,
-                        "unit_code": r.unit_code,
-                        "numerator": r.numerator,
-                        "denominator": r.denominator,
-                        "ratio": r.ratio,
-                        "comparator": r.target.comparator,
-                        "target": r.target.value,
-                        "met": r.met,
-                        "gap": r.gap,
-                    }
-                    for r in results
-                ]
-            ).decode()
+        _print_check_json(results)
+    else:
+        _print_check_table(
+            results,
+            f"Kết quả so với chỉ tiêu kế hoạch CCHC, {prov.full_name}, {start:%d/%m/%Y} – {last:%d/%m/%Y}",
+        )
+    if any(r.met is False for r in results):
+        raise typer.Exit(code=1)
+
+
+def _check_period(from_: str, to: str, by: str) -> tuple[date, date]:
+    """The options of ``targets check`` refused before the store is opened: ``--by`` and
+    the period [from, to)."""
+    if by not in ("level", "unit"):
+        raise typer.BadParameter("use level or unit", param_hint="--by")
+    start, end = parse_date(from_, "--from"), parse_date(to, "--to")
+    if end <= start:
+        raise typer.BadParameter("--to must be after --from", param_hint="--to")
+    return start, end
+
+
+def _print_check_json(results: list[CheckRow]) -> None:
+    """The results as JSON on stdout, for scripts (no Vietnamese text)."""
+    import orjson
+
+    out_console.print_json(
+        orjson.dumps(
+            [
+                {
+                    "metric": r.metric,
+                    "unit_level": r.level,
+                    "unit_code": r.unit_code,
+                    "numerator": r.numerator,
+                    "denominator": r.denominator,
+                    "ratio": r.ratio,
+                    "comparator": r.target.comparator,
+                    "target": r.target.value,
+                    "met": r.met,
+                    "gap": r.gap,
+                }
+                for r in results
+            ]
+        ).decode()
+    )
+
+
+_CHECK_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("Chỉ số", "left"),
+    ("Cấp / đơn vị", "left"),
+    ("Kết quả", "right"),
+    ("Chỉ tiêu", "right"),
+    ("Chênh lệch", "right"),
+    ("Số hồ sơ (tử số/mẫu số)", "right"),
+    ("Đánh giá", "left"),
+)
+
+_VERDICT_VI = {True: "[green]Đạt[/green]", False: "[red]Chưa đạt[/red]", None: "Chưa có số liệu"}
+
+
+def _print_check_table(results: list[CheckRow], title: str) -> None:
+    """The results as a Vietnamese table on stdout, then how many targets are missed."""
+    from ..domain.formatting import fmt_int
+    from ..domain.metrics import METRICS_BY_ID
+    from ..reference.registry import default_registry
+
+    reg = default_registry()
+    t = Table(title=title)
+    for col, j in _CHECK_COLUMNS:
+        t.add_column(col, justify=j)
+    for r in results:
+        scope = (
+            f"{reg.unit_name(r.unit_code) or r.unit_code} ({LEVEL_VI.get(r.level, r.level)})"
+            if r.unit_code
+            else LEVEL_VI.get(r.level, r.level)
+        )
+        value, gap = _result_texts(r, METRICS_BY_ID[r.metric].percent)
+        t.add_row(
+            METRICS_BY_ID[r.metric].label_vi,
+            scope,
+            value,
+            r.target.text_vi(),
+            gap,
+            f"{fmt_int(r.numerator)}/{fmt_int(r.denominator)}",
+            _VERDICT_VI[r.met],
+        )
+    out_console.print(t)
+    missed = [r for r in results if r.met is False]
+    if missed:
+        console.print(
+            f"[red]{len(missed)} chỉ tiêu chưa đạt[/red] trên {len(results)} chỉ tiêu được đánh giá."
         )
     else:
-        from ..reference.registry import default_registry
+        console.print(f"[green]Đạt tất cả {len(results)} chỉ tiêu được đánh giá.[/green]")
 
-        reg = default_registry()
-        t = Table(
-            title=f"Kết quả so với chỉ tiêu kế hoạch CCHC, {prov.full_name}, {start:%d/%m/%Y} – {last:%d/%m/%Y}"
+
+def _result_texts(r: CheckRow, pct: bool) -> tuple[str, str]:
+    """The result and its gap to the target as an official reads them: a rate in percent
+    and its gap in percentage points ("điểm %"), any other metric with one decimal."""
+    from ..domain.formatting import fmt_percent
+
+    value = fmt_percent(r.ratio) if pct else ("–" if r.ratio is None else f"{r.ratio:.1f}".replace(".", ","))
+    gap = (
+        "–"
+        if r.gap is None
+        else (
+            (("+" if r.gap >= 0 else "−") + fmt_percent(abs(r.gap)).replace("%", " điểm %"))
+            if pct
+            else f"{r.gap:+.1f}".replace(".", ",")
         )
-        columns: tuple[tuple[str, JustifyMethod], ...] = (
-            ("Chỉ số", "left"),
-            ("Cấp / đơn vị", "left"),
-            ("Kết quả", "right"),
-            ("Chỉ tiêu", "right"),
-            ("Chênh lệch", "right"),
-            ("Số hồ sơ (tử số/mẫu số)", "right"),
-            ("Đánh giá", "left"),
-        )
-        for col, j in columns:
-            t.add_column(col, justify=j)
-        for r in results:
-            scope = (
-                f"{reg.unit_name(r.unit_code) or r.unit_code} ({LEVEL_VI.get(r.level, r.level)})"
-                if r.unit_code
-                else LEVEL_VI.get(r.level, r.level)
-            )
-            verdict = {True: "[green]Đạt[/green]", False: "[red]Chưa đạt[/red]", None: "Chưa có số liệu"}[
-                r.met
-            ]
-            pct = METRICS_BY_ID[r.metric].percent
-            value = (
-                fmt_percent(r.ratio)
-                if pct
-                else ("–" if r.ratio is None else f"{r.ratio:.1f}".replace(".", ","))
-            )
-            gap = (
-                "–"
-                if r.gap is None
-                else (
-                    (("+" if r.gap >= 0 else "−") + fmt_percent(abs(r.gap)).replace("%", " điểm %"))
-                    if pct
-                    else f"{r.gap:+.1f}".replace(".", ",")
-                )
-            )
-            t.add_row(
-                METRICS_BY_ID[r.metric].label_vi,
-                scope,
-                value,
-                r.target.text_vi(),
-                gap,
-                f"{fmt_int(r.numerator)}/{fmt_int(r.denominator)}",
-                verdict,
-            )
-        out_console.print(t)
-        if missed:
-            console.print(
-                f"[red]{len(missed)} chỉ tiêu chưa đạt[/red] trên {len(results)} chỉ tiêu được đánh giá."
-            )
-        else:
-            console.print(f"[green]Đạt tất cả {len(results)} chỉ tiêu được đánh giá.[/green]")
-    if missed:
-        raise typer.Exit(code=1)
+    )
+    return value, gap
 
 
 def dashboards(

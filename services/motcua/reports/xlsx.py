@@ -243,9 +243,21 @@ def write_index766_xlsx(
     whole = (prov.whole if prov else "toàn tỉnh").capitalize()
     if prov is not None:
         period_text = f"{prov.full_name}. {period_text}"
+    notes = prov.notes_for(period_start) if (prov is not None and period_start is not None) else []
     wb = Workbook()
     ws = wb.active
     ws.title = "Điểm theo nhóm"
+    _index766_scores(ws, items, names, whole, period_text, notes)
+    _index766_detail(wb.create_sheet("Chi tiết chỉ tiêu"), items, names, whole, config)
+    wb.save(path)
+    return path
+
+
+def _index766_scores(
+    ws, items: list[dict], names: Names, whole: str, period_text: str, notes: list[str]
+) -> None:
+    """The first sheet: title, period, the notes (or an empty row 3), then one row of group
+    scores, total and grade per unit under a frozen header in row 4."""
     ws["A1"] = "CHỈ SỐ PHỤC VỤ NGƯỜI DÂN, DOANH NGHIỆP (QĐ 766/QĐ-TTg) — PHẦN DỰA TRÊN HỒ SƠ"
     ws["A1"].font = Font(bold=True, size=12)
     ws["A2"] = period_text
@@ -254,7 +266,6 @@ def write_index766_xlsx(
         + [f"{GROUPS[g][0]} (tối đa {GROUPS[g][1]})" for g in GROUPS]
         + ["Tổng điểm", "Điểm tối đa", "Tỷ lệ điểm (%)", "Xếp loại"]
     )
-    notes = prov.notes_for(period_start) if (prov is not None and period_start is not None) else []
     if notes:
         ws["A3"] = " ".join(notes)
         ws["A3"].font = Font(italic=True)
@@ -282,7 +293,11 @@ def write_index766_xlsx(
     ws.row_dimensions[4].height = 45
     ws.freeze_panes = "D5"
     print_setup(ws, "4:4")
-    detail = wb.create_sheet("Chi tiết chỉ tiêu")
+
+
+def _index766_detail(detail, items: list[dict], names: Names, whole: str, config: ScoringConfig) -> None:
+    """The second sheet: every metric of every unit with its numerator, denominator, ratio
+    and score, so an official can check each score by hand."""
     detail.append(
         [
             "Mã đơn vị",
@@ -326,5 +341,3 @@ def write_index766_xlsx(
         detail.column_dimensions[letter].width = w
     detail.freeze_panes = "C2"
     print_setup(detail, "1:1")
-    wb.save(path)
-    return path
