@@ -1,10 +1,12 @@
 """Writing facts: transitions -> rollup, backlog and state rows with their tokens.
 
 Shared by the replay (``pipeline.ingest``), the recompute and the live writer
-(``live.writer``, which writes one *round* of facts messages at a time). Everything here
-is pure but the calls on the ``FactStore`` / ``EventLog`` ports; a retried call or a rerun
-after a crash between two inserts computes the same rows and the same tokens, so the
-store drops what already landed and writes the rest. ``live/writer.py`` holds the
+(``live.writer``, which writes one *round* of facts messages at a time: ``RoundWriter``
+for the store's part, ``FactsRounds`` for the whole protocol of batches, intents and
+re-forming). Nothing here touches Kafka or ClickHouse but through the ports
+(``FactStore``, ``EventLog``, ``DeadLetterSink``, ``OffsetLog``); a retried call or a
+rerun after a crash between two inserts computes the same rows and the same tokens, so
+the store drops what already landed and writes the rest. ``live/writer.py`` holds the
 argument for why that is enough across crashes and rebalances.
 """
 
