@@ -40,6 +40,7 @@ import pyarrow as pa
 from ..domain.calendar import WorkingCalendar, local_day_number
 from ..domain.metrics import COUNTERS, GROUPINGS, finish_row
 from ..domain.periods import Period
+from ..pipeline.dossiers import ROLLUP_KEYS
 
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -139,7 +140,6 @@ _BOOL_COLUMNS = {
     "paid_online",
     "apology_ok",
 }
-ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_code", "field_code", "channel")
 
 
 def _days(ordinal: int | None) -> int:

@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from ..domain.calendar import WorkingCalendar
 from ..domain.metrics import COUNTERS, GROUPINGS, finish_row, kpi_rows
 from ..domain.periods import Period
+from ..pipeline.dossiers import ROLLUP_KEYS
 
 DEDUP_WINDOW = 10_000
-ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_code", "field_code", "channel")
 # What ``kpi`` takes from the states rather than from the rollup (ClickHouseStore.kpi).
 STATUS_COUNTS = (
     "carried_over",

@@ -260,6 +260,11 @@ class DossierBook:
         return [facts for _st, facts in self._states.values() if facts is not None]
 
 
+# The key columns of a rollup or backlog row, in the order ``_rollup_key`` builds them
+# (the stores read rows by this order).
+ROLLUP_KEYS = ("day", "province_code", "unit_level", "unit_code", "procedure_code", "field_code", "channel")
+
+
 def _rollup_key(f: dict, day: int) -> tuple:
     return (
         day,

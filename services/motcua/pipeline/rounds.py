@@ -16,6 +16,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import orjson
@@ -204,16 +205,8 @@ def write_round(
     return RoundWritten(len(events), transitions)
 
 
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def _maybe(timed, stage):
-    return timed(stage) if timed is not None else _Null()
+    return timed(stage) if timed is not None else nullcontext()
 
 
 def unusable(message, check_states: Callable[[list[dict]], object]) -> str | None:
