@@ -222,12 +222,13 @@ class Model:
     level: dict[tuple[str, str], Shares] = field(default_factory=dict)
     province: dict[str, Shares] = field(default_factory=dict)
     arrivals: dict[tuple[str, str], tuple[float, float, float, float]] = field(default_factory=dict)
+    pooled: Shares | None = None  # every bucket but overdue, province-wide: the last fall-back
     periods: int = 0  # history periods with any dossier
 
     def shares(self, unit: str, level: str, bucket: str) -> Shares | None:
         s = self.unit.get((unit, level, bucket))
         if s is None:
-            s = self.level.get((level, bucket), self.province.get(bucket))
+            s = self.level.get((level, bucket), self.province.get(bucket, self.pooled))
         return s
 
 
@@ -257,8 +258,8 @@ def fit(cells: Mapping[Key, Cell], insts: list[Instant]) -> Model:
         by_prov.setdefault(cls, Cell()).add(c)
         if cls != OVERDUE:
             pooled.add(c)
-    m = Model(periods=len(active))
     base = _shares(pooled, None)
+    m = Model(pooled=base, periods=len(active))
     for cls, c in by_prov.items():
         s = _shares(c, base) if base is not None else _shares(c, None)
         if s is not None:
