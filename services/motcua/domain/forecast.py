@@ -1,30 +1,31 @@
 """The month-end forecast of the on-time rate and the 766 progress score (TD1), as of
 an instant inside a running period (docs/forecast.md).
 
-Three figures per level and unit:
+Per level and unit, three figures and the bounds they rest on:
 
-* **best** and **worst**: what the period can still reach over the *decided population*,
-  the dossiers received by the as-of instant T. Each of them is, at T, either ended in the
-  period (its outcome is known), in progress and overdue (if it ends in the period it ends
-  late, and if it does not it is still overdue at the period end), or in progress and not
-  overdue ("open": it can still end on time, end late, or stay in progress). Best: every
-  open dossier ends on time, no overdue one ends; worst: every dossier in progress ends
+* **decided bounds** (``decided_best``, ``decided_worst``): what the period can still
+  reach over the *decided population*, the dossiers received by the as-of instant T.
+  Each is, at T, either ended in the period (its outcome is known), in progress and
+  overdue (if it ends in the period it ends late, and if it does not it is still overdue
+  at the period end), or in progress and not overdue ("open": it can still end on time,
+  end late, or stay in progress). Best: every open dossier ends on time (TD1: or stays
+  within its deadline) and no overdue one ends; worst: every dossier in progress ends
   late. The premise "overdue stays overdue" has two exceptions the rules allow and the
   bounds do not cover: an overdue dossier withdrawn, stopped or refused (a neutral end,
   counted on time), and one put on hold by a new supplement request (its clock stops).
-  Dossiers received after T are outside the bounds (no bound over known dossiers can
-  cover them).
+* **best** and **worst**: the same, plus the newcomers the model expects (received after
+  T and, for the rate, ending in the period), all on time / all late. No bound over known
+  dossiers can cover dossiers still to come; these hold if the expected number comes.
 * **expected**: an explainable model fitted on the history before T: for the dossiers in
   progress at T, by *bucket* (overdue, waiting for a supplement, no due date, working
   days left to the due date 0-2, 3-5, 6-10, 11+), the shares that ended in the period on
   time, ended at all, and stayed within the deadline at the period end, observed at the
-  same instant (same time before the period end) of the previous periods of the same
+  same instant (the same time before the period end) of the previous periods of the same
   kind; a unit's share is pulled toward its level's (and a level's toward the
-  province's) by ``SHRINK`` pseudo-dossiers. Plus the dossiers still to arrive: the
-  unit's average, over those periods, of the dossiers received after the instant (and
-  how they ended), scaled by the working days left. The expected value is kept within
-  [worst, best] (the premise applies to the model too: an overdue dossier never ends on
-  time in it).
+  province's) by ``SHRINK`` pseudo-dossiers. Plus the newcomers: the unit's average, over
+  those periods, of the dossiers received after the instant (and how they ended), scaled
+  by the working days left. The premise applies to the model too (an overdue dossier
+  never ends on time in it), so expected always lies in [worst, best].
 
 ``tally`` is the pure reference of what the store reads (``adapters/clickhouse_forecast``
 computes the same cells in SQL; a differential test holds them equal); ``forecast``
@@ -203,13 +204,14 @@ class Figures:
     exp_ok: float = 0.0  # expected ended on time in the period (decided + arrivals)
     exp_ended: float = 0.0
     exp_within: float = 0.0
-    exp_received: float = 0.0  # expected arrivals received after T
+    arr_received: float = 0.0  # expected newcomers: received after T
+    arr_ended: float = 0.0  # of them, expected to end in the period
     has_model: bool = True
 
     def add(self, o: Figures) -> None:
         for name in ("ended", "ended_ok", "received", "carried", "open", "overdue"):
             setattr(self, name, getattr(self, name) + getattr(o, name))
-        for name in ("exp_ok", "exp_ended", "exp_within", "exp_received"):
+        for name in ("exp_ok", "exp_ended", "exp_within", "arr_received", "arr_ended"):
             setattr(self, name, getattr(self, name) + getattr(o, name))
         self.has_model = self.has_model and o.has_model
 
@@ -306,7 +308,8 @@ def unit_figures(cells: Mapping[Key, Cell], model: Model) -> dict[tuple[str, str
             f.exp_within += c.n * min(s.within, 1.0 - s.ended)
     for (unit, level), (n, ended, ok, within) in model.arrivals.items():
         f = out.setdefault((unit, level), Figures())
-        f.exp_received += n
+        f.arr_received += n
+        f.arr_ended += ended
         f.exp_ended += ended
         f.exp_ok += ok
         f.exp_within += within
@@ -316,31 +319,30 @@ def unit_figures(cells: Mapping[Key, Cell], model: Model) -> dict[tuple[str, str
     return out
 
 
-def _clamp(x: float | None, lo: float | None, hi: float | None) -> float | None:
-    if x is None or lo is None or hi is None:
-        return x
-    return min(max(x, lo), hi)
-
-
-def rate_bounds(f: Figures) -> tuple[float | None, float | None, float | None]:
-    """(expected, best, worst) of the on-time rate."""
-    best_den = f.ended + f.open
+def rate_bounds(f: Figures, intake: bool = True) -> tuple[float | None, float | None, float | None]:
+    """(expected, best, worst) of the on-time rate. With ``intake``, the bounds take the
+    expected newcomers that end in the period as ending on time (best) or late (worst);
+    without, they are the bounds over the decided dossiers alone."""
+    a = f.arr_ended if intake else 0.0
+    best_den = f.ended + f.open + a
     if best_den:
-        best: float | None = (f.ended_ok + f.open) / best_den
+        best: float | None = (f.ended_ok + f.open + a) / best_den
     else:
         best = 0.0 if f.overdue else None
-    worst = ratio(f.ended_ok, f.ended + f.open + f.overdue)
+    worst = ratio(f.ended_ok, f.ended + f.open + f.overdue + a)
     expected = ratio(f.exp_ok, f.exp_ended) if f.has_model else None
-    return _clamp(expected, worst, best), best, worst
+    return expected, best, worst
 
 
-def progress_bounds(f: Figures) -> tuple[float | None, float | None, float | None]:
-    """(expected, best, worst) of TD1 = (ended on time + within the deadline) / (received + carried over)."""
-    den = f.received + f.carried
-    best = ratio(f.ended_ok + f.open, den)
+def progress_bounds(f: Figures, intake: bool = True) -> tuple[float | None, float | None, float | None]:
+    """(expected, best, worst) of TD1 = (ended on time + within the deadline at the end) /
+    (received + carried over); ``intake`` as for ``rate_bounds`` (a newcomer counts or not)."""
+    a = f.arr_received if intake else 0.0
+    den = f.received + f.carried + a
+    best = ratio(f.ended_ok + f.open + a, den)
     worst = ratio(f.ended_ok, den)
-    expected = ratio(f.exp_ok + f.exp_within, den + f.exp_received) if f.has_model else None
-    return _clamp(expected, worst, best), best, worst
+    expected = ratio(f.exp_ok + f.exp_within, f.received + f.carried + f.arr_received) if f.has_model else None
+    return expected, best, worst
 
 
 CANNOT, AT_RISK, ON_TRACK = "cannot_meet", "at_risk", "on_track"
@@ -381,9 +383,16 @@ def forecast_rows(cells: Mapping[Key, Cell], insts: list[Instant], by: str) -> l
     rows = []
     for key, f in groups.items():
         row: dict = dict(zip(GROUP_KEYS[by], key))
-        for metric, bounds in (("on_time_rate", rate_bounds(f)), ("progress_766", progress_bounds(f))):
-            exp, best, worst = bounds
-            row[metric] = {"expected": _round(exp), "best": _round(best), "worst": _round(worst)}
+        for metric, bounds in (("on_time_rate", rate_bounds), ("progress_766", progress_bounds)):
+            exp, best, worst = bounds(f)
+            _e, decided_best, decided_worst = bounds(f, intake=False)
+            row[metric] = {
+                "expected": _round(exp),
+                "best": _round(best),
+                "worst": _round(worst),
+                "decided_best": _round(decided_best),
+                "decided_worst": _round(decided_worst),
+            }
         row["decided"] = {
             "ended": f.ended,
             "ended_on_time": f.ended_ok,
@@ -392,7 +401,7 @@ def forecast_rows(cells: Mapping[Key, Cell], insts: list[Instant], by: str) -> l
             "received": f.received,
             "carried_over": f.carried,
         }
-        row["expected_arrivals"] = round(f.exp_received, 1)
+        row["expected_newcomers"] = {"received": round(f.arr_received, 1), "ended": round(f.arr_ended, 1)}
         rows.append(row)
     rows.sort(key=lambda r: tuple(str(r[k]) for k in GROUP_KEYS[by]))
     return rows

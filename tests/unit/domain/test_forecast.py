@@ -82,7 +82,7 @@ def test_the_final_figure_lies_between_worst_and_best(data):
             actual = final.get(level, {}).get(metric)
             if actual is None or level in broken:
                 continue
-            assert b["worst"] - EPS <= actual <= b["best"] + EPS, (metric, b, actual)
+            assert b["decided_worst"] - EPS <= actual <= b["decided_best"] + EPS, (metric, b, actual)
 
 
 @settings(max_examples=200, deadline=None)
@@ -107,7 +107,7 @@ def test_expected_lies_between_worst_and_best_whatever_the_shares(f, s_end, s_ok
     f.exp_ended = f.ended + (f.open + f.overdue) * s_end + arrivals
     f.exp_ok = f.ended_ok + f.open * s_end * s_ok + arrivals * s_ok
     f.exp_within = f.open * (1 - s_end) * s_within
-    f.exp_received = arrivals
+    f.arr_received = f.arr_ended = arrivals
     for exp, best, worst in (rate_bounds(f), progress_bounds(f)):
         if exp is not None:
             assert worst is not None and best is not None
@@ -127,7 +127,7 @@ def test_an_overdue_dossier_withdrawn_is_the_documented_exception():
     rp = make_period("month", 2025, 3, official=False)
     insts = instants(rp, t, cal, history=0)
     (row,) = forecast_rows(tally(facts, insts, cal), insts, "level")
-    assert row["on_time_rate"]["best"] == 0.0
+    assert row["on_time_rate"]["best"] == row["on_time_rate"]["decided_best"] == 0.0
     assert final_rows(facts, t, rp)["COMMUNE"]["on_time_rate"] == 0.5
     assert exception(facts[1], t, rp.period)
 
@@ -159,8 +159,21 @@ def test_shares_come_from_the_same_instant_of_the_previous_periods():
         (1, "due_0_2"): (2, 0, 1, 1, 0),
     }
     (row,) = forecast_rows(cells, insts, "level")
-    assert row["on_time_rate"] == {"expected": 0.75, "best": 1.0, "worst": round(1 / 3, 6)}
-    assert row["progress_766"] == {"expected": 0.5, "best": round(2 / 3, 6), "worst": round(1 / 3, 6)}
+    third = round(1 / 3, 6)
+    assert row["on_time_rate"] == {
+        "expected": 0.75,
+        "best": 1.0,
+        "worst": third,
+        "decided_best": 1.0,
+        "decided_worst": third,
+    }
+    assert row["progress_766"] == {
+        "expected": 0.5,
+        "best": round(2 / 3, 6),
+        "worst": third,
+        "decided_best": round(2 / 3, 6),
+        "decided_worst": third,
+    }
 
 
 def test_verdicts():
