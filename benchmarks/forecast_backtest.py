@@ -68,8 +68,10 @@ def backtest(store, cal, periods, days, history) -> dict:
 
 
 def report(results: dict) -> None:
-    print(f"{'kind':9} {'day':>3} {'level':15} {'metric':13} {'n':>3} {'MAE pt':>7} {'max pt':>7} "
-          f"{'bias pt':>7} {'band pt':>7} {'in band':>7}")
+    print(
+        f"{'kind':9} {'day':>3} {'level':15} {'metric':13} {'n':>3} {'MAE pt':>7} {'max pt':>7} "
+        f"{'bias pt':>7} {'band pt':>7} {'in band':>7}"
+    )
     for key in sorted(results):
         kind, day, level, metric = key
         xs = results[key]
@@ -77,8 +79,10 @@ def report(results: dict) -> None:
         mae = sum(abs(x) for x in errs) / len(errs)
         band = sum(100 * (b - w) for _e, _f, b, w in xs) / len(xs)
         inside = sum(w - 1e-9 <= f <= b + 1e-9 for _e, f, b, w in xs) / len(xs)
-        print(f"{kind:9} {day:>3} {level:15} {metric:13} {len(xs):>3} {mae:>7.2f} "
-              f"{max(abs(x) for x in errs):>7.2f} {sum(errs) / len(errs):>+7.2f} {band:>7.1f} {inside:>7.0%}")
+        print(
+            f"{kind:9} {day:>3} {level:15} {metric:13} {len(xs):>3} {mae:>7.2f} "
+            f"{max(abs(x) for x in errs):>7.2f} {sum(errs) / len(errs):>+7.2f} {band:>7.1f} {inside:>7.0%}"
+        )
 
 
 def main() -> None:
@@ -100,8 +104,10 @@ def main() -> None:
         t0 = time.perf_counter()
         store, n = build_store(work, start, end, args.scale)
         dossiers = store.count("dossier_state")
-        print(f"simulated {start} .. {end}, scale {args.scale}: {n:,} events, {dossiers:,} dossiers "
-              f"({time.perf_counter() - t0:.0f} s)")
+        print(
+            f"simulated {start} .. {end}, scale {args.scale}: {n:,} events, {dossiers:,} dossiers "
+            f"({time.perf_counter() - t0:.0f} s)"
+        )
         periods = [(p, official) for p in ym for official in (False, True)]
         t0 = time.perf_counter()
         results = backtest(store, cal, periods, (10, 20), args.history)

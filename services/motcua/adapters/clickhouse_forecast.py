@@ -62,9 +62,7 @@ def forecast_cells(store: ClickHouseStore, insts: list[Instant], cal) -> dict[Ke
     }
     for i in range(len(edges[0])):
         params[f"e{i}s"] = [date.fromordinal(e[i]) for e in edges]
-    edge_cols = "".join(
-        f", {{e{i}s:Array(Date)}}[idx] AS e{i}" for i in range(len(edges[0]))
-    )
+    edge_cols = "".join(f", {{e{i}s:Array(Date)}}[idx] AS e{i}" for i in range(len(edges[0])))
     sql = (
         "SELECT k, unit_code, unit_level, cls, count(), countIf(received_ms < ps), "
         "countIf(ended_in), countIf(ended_in AND outcome IN ('EARLY', 'ON_TIME')), "

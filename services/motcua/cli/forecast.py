@@ -85,7 +85,9 @@ def forecast(
         "--as-of",
         help="Thời điểm dự báo (ngày YYYY-MM-DD: đầu ngày, hoặc ngày giờ ISO), trong kỳ; mặc định: bây giờ.",
     ),
-    by: By = typer.Option(By.level, "--by", help="province (toàn tỉnh) | level (theo cấp) | unit (từng đơn vị)."),
+    by: By = typer.Option(
+        By.level, "--by", help="province (toàn tỉnh) | level (theo cấp) | unit (từng đơn vị)."
+    ),
     level: str | None = typer.Option(
         None, "--level", help="Chỉ một cấp: PROVINCE, DISTRICT, COMMUNE, CENTRAL_BRANCH."
     ),
@@ -172,17 +174,17 @@ def _print_json(result, rows: list[dict], prov) -> None:
 def _print_table(result, rows: list[dict], by: str) -> None:
     from rich.table import Table
 
-    from ..domain.formatting import fmt_percent
     from ..domain.forecast import METRICS, VERDICT_LABELS
+    from ..domain.formatting import fmt_percent
     from .labels import group_label, level_sort_key
 
     rp = result.period
     kind = "kỳ chốt số liệu" if rp.official else "tháng theo lịch"
     table = Table(
         title=f"Dự báo cuối kỳ — {kind} {rp.label_vi} ({rp.range_vi})\nTính tại {fmt_instant(result.as_of_ms)}",
-        caption="Tốt nhất / xấu nhất: hồ sơ đã tiếp nhận đến thời điểm tính (đã giải quyết, đang giải "
-        "quyết quá hạn sẽ trễ hạn, còn lại có thể đúng hạn); dự báo: học từ "
-        f"{result.history_used} kỳ trước, gồm cả hồ sơ sẽ tiếp nhận; –: không đủ số liệu.",
+        caption="Tốt nhất / xấu nhất: hồ sơ đã tiếp nhận đến thời điểm tính (đã giải quyết; đang giải "
+        "quyết quá hạn: sẽ trễ hạn; còn lại: có thể đúng hạn) và số hồ sơ dự kiến tiếp nhận thêm, tất cả "
+        f"đúng hạn / tất cả trễ hạn. Dự báo: học từ {result.history_used} kỳ trước. –: không đủ số liệu.",
     )
     header = {"province": "Phạm vi", "level": "Cấp", "unit": "Đơn vị"}[by]
     table.add_column(header, overflow="fold", min_width=16, max_width=50)

@@ -341,7 +341,9 @@ def progress_bounds(f: Figures, intake: bool = True) -> tuple[float | None, floa
     den = f.received + f.carried + a
     best = ratio(f.ended_ok + f.open + a, den)
     worst = ratio(f.ended_ok, den)
-    expected = ratio(f.exp_ok + f.exp_within, f.received + f.carried + f.arr_received) if f.has_model else None
+    expected = (
+        ratio(f.exp_ok + f.exp_within, f.received + f.carried + f.arr_received) if f.has_model else None
+    )
     return expected, best, worst
 
 
