@@ -433,7 +433,62 @@ def overview() -> dash_b.Dashboard:
     y += 1
     for i, metric in enumerate(P.TREND_METRICS):
         d = d.with_panel(_trend(metric, pos(12 * (i % 2), y + 8 * (i // 2), 12, 8)))
+    y += 8 * ((len(P.TREND_METRICS) + 1) // 2)
+    d = d.with_row(dash_b.Row("Dự báo cuối kỳ").grid_pos(pos(0, y, 24, 1)))
+    y += 1
+    for i, kind in enumerate(FORECAST_KINDS):
+        d = d.with_panel(_forecast_band(kind, pos(12 * i, y, 12, 9)))
     return d
+
+
+FORECAST_KINDS = {"official": "kỳ chốt số liệu (15 → 14)", "calendar": "tháng theo lịch"}
+FORECAST_LEGENDS = {"best": "tốt nhất", "worst": "xấu nhất", "expected": "dự báo", "target": "chỉ tiêu"}
+
+
+def _forecast_band(kind: str, grid: dm.GridPos) -> timeseries.Panel:
+    """The forecast of the on-time rate at the end of the running period, per level, as
+    the exporter computed it over time: the band from worst to best, the expected value,
+    and the plan target (dashed)."""
+    p = (
+        timeseries.Panel()
+        .title(f"Dự báo tỷ lệ đúng hạn cuối {FORECAST_KINDS[kind]} so với chỉ tiêu")
+        .description(
+            "Vùng tô: từ trường hợp xấu nhất đến tốt nhất kỳ này còn có thể đạt; đường đậm: giá trị dự báo; "
+            "nét đứt: chỉ tiêu. Khi đường tốt nhất nằm dưới chỉ tiêu, kỳ này không thể đạt chỉ tiêu "
+            "(docs/forecast.md)."
+        )
+        .datasource(PROM)
+        .grid_pos(grid)
+        .unit("percentunit")
+        .decimals(1)
+        .max(1)
+        .line_width(1)
+        .fill_opacity(0)
+        .span_nulls(True)
+        .legend(
+            common_b.VizLegendOptions()
+            .display_mode(common.LegendDisplayMode.LIST)
+            .placement(common.LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+    )
+    for ref, (bound, expr) in zip("ABCD", P.forecast_band_queries(kind).items()):
+        p = p.with_target(
+            prom_b.Dataquery()
+            .expr(expr)
+            .legend_format(f"{{{{level_name}}}} — {FORECAST_LEGENDS[bound]}")
+            .ref_id(ref)
+        )
+    for name in P.LEVEL_NAMES:
+        p = p.override_by_name(
+            f"{name} — tốt nhất",
+            [_dyn("custom.fillBelowTo", f"{name} — xấu nhất"), _dyn("custom.fillOpacity", 15)],
+        )
+    p = p.override_by_regexp("/.* — dự báo/", [_dyn("custom.lineWidth", 3)])
+    return p.override_by_regexp(
+        "/.* — chỉ tiêu/",
+        [_dyn("custom.lineStyle", {"fill": "dash", "dash": [10, 10]}), _dyn("custom.lineWidth", 1)],
+    )
 
 
 RANKING_COLUMNS = (

@@ -511,6 +511,18 @@ class PanelQuery:
     kind: str  # "table" | "timeseries"
 
 
+# The month-end forecast band (exporter/forecast_metrics.py): PromQL over the exporter's
+# gauges, per level, for one period kind; the target line is the level's plan target.
+def forecast_band_queries(kind: str, metric: str = "on_time_rate") -> dict[str, str]:
+    sel = f'metric="{metric}", period_kind="{kind}", level=~"${{level:regex}}"'
+    return {
+        bound: f'max by (level, level_name) (motcua_forecast_ratio{{{sel}, bound="{bound}"}})'
+        for bound in ("best", "worst", "expected")
+    } | {
+        "target": f'max by (level, level_name) (motcua_target_ratio{{metric="{metric}", level=~"${{level:regex}}"}})'
+    }
+
+
 def overview_queries() -> list[PanelQuery]:
     """Every ClickHouse query of the Phòng điều hành dashboard, by a stable key."""
     out = [PanelQuery(f"rates_{p}", rates_by_level(p), "table") for p in ("day", "month", "year")]

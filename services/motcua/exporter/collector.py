@@ -323,10 +323,12 @@ def serve(
     stop: threading.Event | None = None,
     on_refresh: Callable[[Snapshot], None] | None = None,
     calendar=None,
+    forecast_every: float | None = 300.0,
 ):
     """Start the HTTP endpoint and refresh every ``interval`` seconds until ``stop``.
     ``calendar`` (default: the product calendar without overrides) feeds the calendar
-    gauges (exporter/calendar_metrics.py)."""
+    gauges (exporter/calendar_metrics.py) and the forecast (exporter/forecast_metrics.py,
+    recomputed every ``forecast_every`` seconds; None: not published)."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     from ..reference.official_calendar import default_calendar
@@ -340,12 +342,17 @@ def serve(
     registry.register(collector)
     registry.register(CalendarCollector(calendar, as_of_ms))
     collector.refresh()
+    forecast = _forecast_collector(store, calendar, as_of_ms, forecast_every)
+    if forecast is not None:
+        registry.register(forecast)
     server, _thread = start_http_server(port, addr=addr, registry=registry)
     stop = stop or threading.Event()
     try:
         while not stop.wait(interval):
             try:
                 snap = collector.refresh()
+                if forecast is not None:
+                    forecast.refresh()
                 if on_refresh and snap:
                     on_refresh(snap)
             except Exception as err:  # the store may be briefly unavailable
@@ -353,6 +360,21 @@ def serve(
     finally:
         server.shutdown()
     return collector
+
+
+def _forecast_collector(store, calendar, as_of_ms: Callable[[], int], every: float | None):
+    """The forecast gauges' collector, read once now (a failed first read leaves it empty
+    until the next refresh), or None when not asked for."""
+    if every is None:
+        return None
+    from .forecast_metrics import ForecastCollector, read_forecast
+
+    forecast = ForecastCollector(lambda: read_forecast(store, as_of_ms(), calendar), every)
+    try:
+        forecast.refresh()
+    except Exception as err:  # the store may be briefly unavailable
+        print(f"exporter: forecast failed: {err}", flush=True)
+    return forecast
 
 
 __all__ = ["METRICS_BY_ID", "KpiCollector", "Snapshot", "read_snapshot", "serve"]

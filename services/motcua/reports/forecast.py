@@ -33,25 +33,48 @@ def forecast_from_store(
 ) -> Forecast:
     """Rows of ``domain.forecast.forecast_rows`` for ``by`` (province, level, unit), each
     metric with the target in force on the period's last day and the verdict."""
+    return forecasts_from_store(store, rp, as_of_ms, cal, (by,), targets, province_code, history)[by]
+
+
+def forecasts_from_store(
+    store,
+    rp: ReportPeriod,
+    as_of_ms: int,
+    cal,
+    bys: tuple[str, ...],
+    targets: list[Target] | None = None,
+    province_code: str | None = None,
+    history: int = DEFAULT_HISTORY,
+) -> dict[str, Forecast]:
+    """``forecast_from_store`` for several groupings from one read of the store."""
     insts = instants(rp, as_of_ms, cal, history)
     cells = forecast_cells(store, insts, cal)
-    rows = forecast_rows(cells, insts, by)
-    for row in rows:
-        for metric in METRICS:
-            t = None
-            if targets and province_code:
-                t = effective_target(
-                    targets,
-                    province_code,
-                    metric,
-                    rp.last_day,
-                    level=row.get("unit_level"),
-                    unit_code=row.get("unit_code"),
-                )
-            figures = row[metric]
-            figures["target"] = None if t is None else t.value
-            figures["comparator"] = None if t is None else t.comparator
-            figures["target_vi"] = None if t is None else t.text_vi()
-            figures["verdict"] = verdict(t, figures["expected"], figures["best"])
     used = len({k for (k, _u, _l, _c) in cells if k > 0})
-    return Forecast(rp, as_of_ms, by, history, used, rows)
+    out = {}
+    for by in bys:
+        rows = forecast_rows(cells, insts, by)
+        for row in rows:
+            _attach_targets(row, rp, targets, province_code)
+        out[by] = Forecast(rp, as_of_ms, by, history, used, rows)
+    return out
+
+
+def _attach_targets(
+    row: dict, rp: ReportPeriod, targets: list[Target] | None, province_code: str | None
+) -> None:
+    for metric in METRICS:
+        t = None
+        if targets and province_code:
+            t = effective_target(
+                targets,
+                province_code,
+                metric,
+                rp.last_day,
+                level=row.get("unit_level"),
+                unit_code=row.get("unit_code"),
+            )
+        figures = row[metric]
+        figures["target"] = None if t is None else t.value
+        figures["comparator"] = None if t is None else t.comparator
+        figures["target_vi"] = None if t is None else t.text_vi()
+        figures["verdict"] = verdict(t, figures["expected"], figures["best"])
