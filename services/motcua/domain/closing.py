@@ -103,13 +103,33 @@ def ii06a_cells(unit_field_rows: Iterable[Mapping]) -> dict[Cell, float]:
     return out
 
 
+# KPI groupings whose keys a Cell can hold (not "procedure": a cell has no procedure).
+CELL_GROUPINGS = ("all", "level", "unit", "field", "unit_field")
+
+
 def kpi_cells(rows: Iterable[Mapping], grouping: str) -> dict[Cell, float | None]:
-    """The metrics (ratios) and counts of KPI rows by level, unit or all."""
+    """The metrics (ratios) and counts of KPI rows of one of CELL_GROUPINGS."""
+    if grouping not in CELL_GROUPINGS:
+        raise ValueError(f"no cells for KPI rows by {grouping}")
     out: dict[Cell, float | None] = {}
     for r in rows:
-        lv, unit = str(r.get("unit_level", "")), str(r.get("unit_code", ""))
+        lv, unit, fld = (str(r.get(k, "")) for k in ("unit_level", "unit_code", "field_code"))
         for col in KPI_COLUMNS:
-            out[Cell(f"kpi_{grouping}", lv, unit, "", col)] = r.get(col)
+            out[Cell(f"kpi_{grouping}", lv, unit, fld, col)] = r.get(col)
+    return out
+
+
+def within(rs: Iterable[Restatement], level: str | None = None, unit: str | None = None) -> list[Restatement]:
+    """The restatements of one level or one unit (and the totals above them that a report
+    of that level or unit prints: none, the report's own totals are its rows')."""
+    out = []
+    for r in rs:
+        c = r.cell
+        if level is not None and c.unit_level != level:
+            continue
+        if unit is not None and c.unit_code != unit:
+            continue
+        out.append(r)
     return out
 
 
@@ -206,7 +226,15 @@ def restatements(
     return out
 
 
-_TABLE_ORDER = {"ii06a": 0, "kpi_all": 1, "kpi_level": 2, "kpi_unit": 3, "index766": 4}
+_TABLE_ORDER = {
+    "ii06a": 0,
+    "kpi_all": 1,
+    "kpi_level": 2,
+    "kpi_unit": 3,
+    "kpi_field": 4,
+    "kpi_unit_field": 5,
+    "index766": 6,
+}
 _COLUMN_ORDER = {c: i for i, c in enumerate((*FIGURES, *KPI_COLUMNS))}
 
 

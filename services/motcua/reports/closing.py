@@ -31,7 +31,7 @@ from ..domain.closing import (
     kpi_cells,
     restatements,
 )
-from ..domain.periods import ReportPeriod
+from ..domain.periods import Period, ReportPeriod
 from .data import index766_from_store
 
 Progress = Callable[[str], None]
@@ -130,8 +130,12 @@ TABLES = {
     "kpi_all": "all",
     "kpi_level": "level",
     "kpi_unit": "unit",
+    "kpi_field": "field",
+    "kpi_unit_field": "unit_field",
     "index766": INDEX766,
 }
+# What a report compares by default: the form, the KPI rows by level and unit, the 766.
+REPORT_TABLES = ("ii06a", "kpi_all", "kpi_level", "kpi_unit", "index766")
 
 
 def cells_of(rows_by: Callable[[str], list[dict]], tables: Iterable[str]) -> dict[Cell, float | None]:
@@ -153,7 +157,7 @@ def restatements_for(
     rp: ReportPeriod,
     cal: WorkingCalendar,
     now_ms: int,
-    tables: Iterable[str] = tuple(TABLES),
+    tables: Iterable[str] = REPORT_TABLES,
 ) -> list[Restatement]:
     """Every cell of ``tables`` whose live value differs from the close, with the dossiers
     that changed since the close in the cell's row."""
@@ -175,3 +179,26 @@ def restatements_for(
         ClosesRepository(store).fingerprints(closed.header), live_fingerprints(store, rp.period)
     )
     return restatements(then, now, changes)
+
+
+def kpi_with_closes(
+    store: ClickHouseStore, cal: WorkingCalendar, province_code: str, live: bool = False
+) -> Callable[[Period, int, str], list[dict]]:
+    """``kpi(period, as_of_ms, by) -> rows`` for the reports: a closed official period's
+    rows as closed (its last version), any other period's live rows (``live``: always)."""
+    closes: dict[tuple, CloseHeader] = {}
+    if not live:
+        for h in ClosesRepository(store).headers(province_code):
+            closes[(h.start, h.end)] = h  # headers come by version: the last one wins
+    loaded: dict[tuple, ClosedPeriod] = {}
+
+    def kpi(period: Period, as_of_ms: int, by: str) -> list[dict]:
+        key = (period.start, period.end)
+        h = closes.get(key)
+        if h is None:
+            return store.kpi(period, as_of_ms, by, cal)
+        if key not in loaded:
+            loaded[key] = ClosedPeriod(h, ClosesRepository(store).rows(h))
+        return loaded[key].kpi(by)
+
+    return kpi
