@@ -161,7 +161,9 @@ class ClosesRepository:
 
     def write(self, h: CloseHeader, rows: Mapping[str, Sequence[Mapping]], prints: Fingerprints) -> None:
         """Rows and fingerprints first, the header last (the header makes the close)."""
-        keyed = [(g, orjson.dumps(row_key(g, r)).decode(), orjson.dumps(r).decode()) for g in rows for r in rows[g]]
+        keyed = [
+            (g, orjson.dumps(row_key(g, r)).decode(), orjson.dumps(r).decode()) for g in rows for r in rows[g]
+        ]
         n = len(keyed)
         self.client.insert_arrow(
             f"{self.db}.period_close_rows",

@@ -42,7 +42,9 @@ def say_closed(closed: ClosedPeriod | None, live: bool, rp: ReportPeriod, store,
 
         c = find_close(store, province_code, rp)
         if c is not None:
-            console.print(f"Số liệu hiện tại (--live); kỳ {rp.label_vi} đã chốt: {c.banner[0].lower()}{c.banner[1:]}.")
+            console.print(
+                f"Số liệu hiện tại (--live); kỳ {rp.label_vi} đã chốt: {c.banner[0].lower()}{c.banner[1:]}."
+            )
 
 
 def print_restatements(rs: list[Restatement], names: Names) -> None:

@@ -104,10 +104,9 @@ def index766(
         raise typer.BadParameter(
             "cần --period (ví dụ 2025-Q1), hoặc dùng `index766 score FILE`", param_hint="--period"
         )
-    from ..reports.data import index766_from_store
     from ..reports.names import Names
     from .closed import closed_json, print_restatements, restatement_rows, say_closed
-    from .report import now_ms, parse_period_option, report_province
+    from .report import parse_period_option, report_province
 
     rp = parse_period_option(period, None, "--period", official=official)
     if rp.kind not in ("month", "quarter", "year"):
@@ -116,26 +115,8 @@ def index766(
     st = open_store(store, must_exist=True)
     prov, st = report_province(st, province)
     cal = load_calendar()
-    with console.status(f"Chỉ số 766 {rp.label_vi} — {prov.full_name}") as status:
-        closed = _closed(st, prov.code, rp, live, custom=online_split is not None or bands is not None)
-        if closed is not None:
-            from ..reports.closing import restatements_for
-
-            items = closed.index766(by_unit=by == By.unit)
-            rs = restatements_for(st, closed, rp, cal, now_ms(), tables=("index766",))
-        else:
-            items, rs = (
-                index766_from_store(
-                    st,
-                    rp,
-                    cal,
-                    now_ms(),
-                    by_unit=by == By.unit,
-                    config=config,
-                    progress=lambda m: status.update(f"Chỉ số 766 {rp.label_vi}: {m}"),
-                ),
-                [],
-            )
+    custom = online_split is not None or bands is not None
+    items, closed, rs = _figures(st, rp, cal, prov, by == By.unit, config, live, custom)
     period_text = f"Kỳ: {rp.label_vi} (từ ngày {rp.start:%d/%m/%Y} đến ngày {rp.last_day:%d/%m/%Y})"
     if fmt == Fmt.json:
         import orjson
@@ -168,9 +149,12 @@ def index766(
     say_closed(closed, live, rp, st, prov.code)
     if closed is not None:
         print_restatements(rs, Names.from_registry())
+    _say_total(items[0]["total"], prov)
+
+
+def _say_total(tot: dict, prov) -> None:
     from ..domain.formatting import fmt_decimal
 
-    tot = items[0]["total"]
     console.print(
         f"{prov.whole.capitalize()} ({prov.full_name}): {fmt_decimal(tot['score'], 2)}/"
         f"{fmt_decimal(tot['max'], 0)} điểm phần dựa trên hồ sơ ({fmt_decimal(tot['percent'], 2)}%), "
@@ -208,6 +192,29 @@ def score(
     except Index766Error as err:
         raise typer.BadParameter(str(err), param_hint="FILE") from None
     sys.stdout.buffer.write(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def _figures(st, rp, cal, prov, by_unit: bool, config, live: bool, custom: bool):
+    """(766 items, the close they come from or None, restatements)."""
+    from ..reports.closing import restatements_for
+    from ..reports.data import index766_from_store
+    from .report import now_ms
+
+    with console.status(f"Chỉ số 766 {rp.label_vi} — {prov.full_name}") as status:
+        closed = _closed(st, prov.code, rp, live, custom)
+        if closed is not None:
+            rs = restatements_for(st, closed, rp, cal, now_ms(), tables=("index766",))
+            return closed.index766(by_unit=by_unit), closed, rs
+        items = index766_from_store(
+            st,
+            rp,
+            cal,
+            now_ms(),
+            by_unit=by_unit,
+            config=config,
+            progress=lambda m: status.update(f"Chỉ số 766 {rp.label_vi}: {m}"),
+        )
+        return items, None, []
 
 
 def _closed(st, province_code: str, rp, live: bool, custom: bool):

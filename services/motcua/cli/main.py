@@ -433,7 +433,9 @@ def _kpi_of_period(
         if by in CELL_GROUPINGS:
             print_restatements(rs, Names.from_registry())
         else:
-            console.print("Điều chỉnh sau khi chốt: chỉ so sánh theo cấp, đơn vị, lĩnh vực (không theo thủ tục).")
+            console.print(
+                "Điều chỉnh sau khi chốt: chỉ so sánh theo cấp, đơn vị, lĩnh vực (không theo thủ tục)."
+            )
 
 
 # The figures of the one-row-per-group table (json/csv carry every metric): (row key, header, percent).

@@ -20,7 +20,9 @@ period_app = typer.Typer(
 PeriodArgument = typer.Argument(
     ..., help="Kỳ báo cáo (chốt 15 tháng trước → 14 tháng này): 2025-03, 2025-Q1, 2025-H1, 2025-9M, 2025."
 )
-KindOption = typer.Option(None, "--kind", help="month | quarter | 6months | 9months | year (mặc định: theo kỳ).")
+KindOption = typer.Option(
+    None, "--kind", help="month | quarter | 6months | 9months | year (mặc định: theo kỳ)."
+)
 
 
 @period_app.command("close")
@@ -82,8 +84,8 @@ def list_closes(
         console.print(f"Chưa chốt kỳ nào cho {prov.full_name}.")
         return
     t = Table(title=f"Các kỳ đã chốt — {prov.full_name}", title_justify="left")
-    for h in ("Kỳ", "Từ ngày", "Đến ngày", "Phiên bản", "Chốt lúc", "Hồ sơ", "Mã kiểm tra", "Ghi chú"):
-        t.add_column(h)
+    for heading in ("Kỳ", "Từ ngày", "Đến ngày", "Phiên bản", "Chốt lúc", "Hồ sơ", "Mã kiểm tra", "Ghi chú"):
+        t.add_column(heading)
     for h in headers:
         t.add_row(
             h.period_code,
@@ -121,7 +123,9 @@ def show(
     closed = find_close(st, prov.code, rp, version)
     if closed is None:
         what = f"phiên bản {version} của " if version else ""
-        raise typer.BadParameter(f"chưa có {what}số liệu chốt kỳ {rp.label_vi} của {prov.full_name}", param_hint="PERIOD")
+        raise typer.BadParameter(
+            f"chưa có {what}số liệu chốt kỳ {rp.label_vi} của {prov.full_name}", param_hint="PERIOD"
+        )
     cal = load_calendar()
     with steps(f"So sánh với số liệu hiện tại {rp.label_vi}") as say:
         say("đọc số liệu hiện tại")
@@ -136,7 +140,9 @@ def show(
             }
         )
         return
-    console.print(f"{closed.banner} — {rp.label_vi} ({rp.start:%d/%m/%Y} – {rp.last_day:%d/%m/%Y}), {prov.full_name}.")
+    console.print(
+        f"{closed.banner} — {rp.label_vi} ({rp.start:%d/%m/%Y} – {rp.last_day:%d/%m/%Y}), {prov.full_name}."
+    )
     if closed.header.note:
         console.print(f"Ghi chú: {closed.header.note}")
     _print_summary(closed)
@@ -151,7 +157,15 @@ def _print_summary(closed) -> None:
     from .labels import level_sort_key
 
     t = Table(title="Số liệu đã chốt", title_justify="left")
-    for h in ("Cấp", "Tiếp nhận", "Từ kỳ trước", "Đã giải quyết", "Đúng hạn", "Trực tuyến", "Đang giải quyết"):
+    for h in (
+        "Cấp",
+        "Tiếp nhận",
+        "Từ kỳ trước",
+        "Đã giải quyết",
+        "Đúng hạn",
+        "Trực tuyến",
+        "Đang giải quyết",
+    ):
         t.add_column(h, justify="left" if h == "Cấp" else "right")
     rows = sorted(closed.kpi("level"), key=level_sort_key) + [
         {**r, "unit_level": ""} for r in closed.kpi("all")

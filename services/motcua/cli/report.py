@@ -373,7 +373,9 @@ def _monthly_restatements(st, rp, cal, province_code: str, live: bool):
     closed = find_closed(st, province_code, rp, live)
     if closed is None:
         return None, []
-    return closed, restatements_for(st, closed, rp, cal, now_ms(), tables=("kpi_all", "kpi_level", "kpi_unit", "ii06a"))
+    return closed, restatements_for(
+        st, closed, rp, cal, now_ms(), tables=("kpi_all", "kpi_level", "kpi_unit", "ii06a")
+    )
 
 
 def _monthly_period(month: str) -> ReportPeriod:

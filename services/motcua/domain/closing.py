@@ -94,7 +94,7 @@ def ii06a_cells(unit_field_rows: Iterable[Mapping]) -> dict[Cell, float]:
     (field_code ""), per level (unit_code "") and for the province (both "")."""
     out: dict[Cell, float] = {}
     for r in unit_field_rows:
-        figs = figures_from_kpi(r)
+        figs = figures_from_kpi(dict(r))
         lv, unit, fld = str(r["unit_level"]), str(r["unit_code"]), str(r["field_code"])
         for at in ((lv, unit, fld), (lv, unit, ""), (lv, "", ""), ("", "", "")):
             for col in FIGURES:

@@ -323,10 +323,12 @@ def serve(
     stop: threading.Event | None = None,
     on_refresh: Callable[[Snapshot], None] | None = None,
     calendar=None,
+    restatements=None,
 ):
     """Start the HTTP endpoint and refresh every ``interval`` seconds until ``stop``.
     ``calendar`` (default: the product calendar without overrides) feeds the calendar
-    gauges (exporter/calendar_metrics.py)."""
+    gauges (exporter/calendar_metrics.py); ``restatements`` (a ``RestatementCollector``)
+    is refreshed in the same loop, on its own interval."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     from ..reference.official_calendar import default_calendar
@@ -339,6 +341,8 @@ def serve(
     )
     registry.register(collector)
     registry.register(CalendarCollector(calendar, as_of_ms))
+    if restatements is not None:  # exporter.restatements.RestatementCollector
+        registry.register(restatements)
     collector.refresh()
     server, _thread = start_http_server(port, addr=addr, registry=registry)
     stop = stop or threading.Event()
@@ -348,6 +352,8 @@ def serve(
                 snap = collector.refresh()
                 if on_refresh and snap:
                     on_refresh(snap)
+                if restatements is not None:
+                    restatements.maybe_refresh()
             except Exception as err:  # the store may be briefly unavailable
                 print(f"exporter: refresh failed: {err}", flush=True)
     finally:

@@ -79,7 +79,9 @@ def close_period(
     if not rp.official:
         raise CloseError("chỉ chốt số liệu kỳ báo cáo chính thức (15 tháng trước → 14 tháng này)")
     if now_ms < rp.period.end_ms:
-        raise CloseError(f"kỳ {rp.label_vi} chưa kết thúc (đến hết ngày {rp.last_day:%d/%m/%Y}); chưa chốt được")
+        raise CloseError(
+            f"kỳ {rp.label_vi} chưa kết thúc (đến hết ngày {rp.last_day:%d/%m/%Y}); chưa chốt được"
+        )
     text = check_note(note)
     say = progress or (lambda _m: None)
     rows: dict[str, list[dict]] = {}

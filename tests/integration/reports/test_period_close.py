@@ -77,7 +77,9 @@ def pure_rows(facts: dict[str, dict]):
 
 def counts(f: dict) -> bool:
     p = RP.period
-    return bool(f["received"]) and f["received_at"] < p.end_ms and not (f["ended"] and f["end_at"] < p.start_ms)
+    return (
+        bool(f["received"]) and f["received_at"] < p.end_ms and not (f["ended"] and f["end_at"] < p.start_ms)
+    )
 
 
 def pure_changes(then: dict[str, dict], now: dict[str, dict]) -> list[DossierChange]:
