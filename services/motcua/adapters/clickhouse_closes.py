@@ -19,44 +19,13 @@ import pyarrow as pa
 
 from ..domain.closing import row_key
 from ..domain.periods import Period
-from .clickhouse_store import ClickHouseStore
+from .clickhouse_store import STATE_COLUMNS, ClickHouseStore
 
 # The dossier_state columns a dossier's figures depend on: the fingerprint. Not the
 # bookkeeping (version, calendar_version, revision), so a recompute that changes no
 # fact changes no fingerprint.
-FINGERPRINT_COLUMNS = (
-    "province_code",
-    "unit_code",
-    "unit_level",
-    "procedure_code",
-    "field_code",
-    "received",
-    "received_at",
-    "channel",
-    "online_service",
-    "has_fee",
-    "requires_paper_result",
-    "ended",
-    "end_type",
-    "end_at",
-    "supplement_requests",
-    "request_times",
-    "pause_starts",
-    "pause_ends",
-    "due_known",
-    "due_date",
-    "effective_due_dates",
-    "outcome",
-    "working_days",
-    "electronic_result",
-    "postal",
-    "digitised_all",
-    "reused",
-    "from_personal_store",
-    "population_data_used",
-    "paid_online",
-    "apology_ok",
-    "rating",
+FINGERPRINT_COLUMNS = tuple(
+    c for c in STATE_COLUMNS if c not in ("dossier_id", "version", "calendar_version", "revision")
 )
 
 
