@@ -46,7 +46,9 @@ def build_store(work: Path, scale: float) -> ClickHouseStore:
         return store
     events = work / "year.jsonl"
     t0 = time.perf_counter()
-    n = write_events(simulate("75", date(2025, 1, 1), date(2026, 1, 1), seed=14, scale=scale), events, progress=True)
+    n = write_events(
+        simulate("75", date(2025, 1, 1), date(2026, 1, 1), seed=14, scale=scale), events, progress=True
+    )
     print(f"simulated {n:,} events in {time.perf_counter() - t0:.0f} s", flush=True)
     t0 = time.perf_counter()
     EmbeddedPipeline(store, default_calendar()).replay_files([events])
