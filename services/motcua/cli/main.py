@@ -397,7 +397,6 @@ def _kpi_of_period(
 ) -> None:
     """``kpi --period``: the official period's rows at its end (a closed one's as closed,
     with the restatement section: on stderr for a table, in the document for json)."""
-    from ..domain.closing import CELL_GROUPINGS
     from ..reports.closing import restatements_for
     from ..reports.names import Names
     from .closed import closed_json, find_closed, print_restatements, restatement_rows, say_closed
@@ -408,10 +407,13 @@ def _kpi_of_period(
     prov, st = report_province(st, province)
     cal = load_calendar()
     closed = find_closed(st, prov.code, rp, live)
+    if closed is not None and not closed.holds(by):
+        console.print(f"Số liệu đã chốt không có theo {by}; đây là số liệu hiện tại.")
+        closed = None
     as_of = min(rp.period.end_ms, now_ms())
     rows = closed.kpi(by) if closed is not None else st.kpi(rp.period, as_of, by, cal)
     rs = []
-    if closed is not None and by in CELL_GROUPINGS:
+    if closed is not None:
         rs = restatements_for(st, closed, rp, cal, now_ms(), tables=(f"kpi_{by}",))
     if fmt == "json":
         import orjson
@@ -430,12 +432,7 @@ def _kpi_of_period(
         emit_rows(rows, fmt, bom=bom)
     say_closed(closed, live, rp, st, prov.code)
     if closed is not None:
-        if by in CELL_GROUPINGS:
-            print_restatements(rs, Names.from_registry())
-        else:
-            console.print(
-                "Điều chỉnh sau khi chốt: chỉ so sánh theo cấp, đơn vị, lĩnh vực (không theo thủ tục)."
-            )
+        print_restatements(rs, Names.from_registry())
 
 
 # The figures of the one-row-per-group table (json/csv carry every metric): (row key, header, percent).

@@ -25,8 +25,9 @@ import orjson
 from .ii06a import FIGURES, figures_from_kpi
 from .metrics import GROUPINGS, METRICS, ROW_COUNTS
 
-# What a close stores: every KPI grouping, and the 766 items per unit.
-KPI_GROUPINGS = tuple(GROUPINGS)
+# What a close stores: the KPI rows of every grouping a report cell has keys for (not
+# procedure), and the 766 items per unit.
+KPI_GROUPINGS = ("all", "level", "unit", "field", "unit_field")
 INDEX766 = "index766"
 CLOSE_GROUPINGS = (*KPI_GROUPINGS, INDEX766)
 NOTE_MAX = 200
@@ -104,7 +105,7 @@ def ii06a_cells(unit_field_rows: Iterable[Mapping]) -> dict[Cell, float]:
 
 
 # KPI groupings whose keys a Cell can hold (not "procedure": a cell has no procedure).
-CELL_GROUPINGS = ("all", "level", "unit", "field", "unit_field")
+CELL_GROUPINGS = KPI_GROUPINGS
 
 
 def kpi_cells(rows: Iterable[Mapping], grouping: str) -> dict[Cell, float | None]:

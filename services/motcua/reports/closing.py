@@ -18,6 +18,7 @@ from ..adapters.clickhouse_closes import CloseHeader, ClosesRepository, live_fin
 from ..adapters.clickhouse_store import ClickHouseStore
 from ..domain.calendar import WorkingCalendar
 from ..domain.closing import (
+    CLOSE_GROUPINGS,
     INDEX766,
     KPI_GROUPINGS,
     Cell,
@@ -31,8 +32,8 @@ from ..domain.closing import (
     kpi_cells,
     restatements,
 )
+from ..domain.metrics import regroup
 from ..domain.periods import Period, ReportPeriod
-from .data import index766_from_store
 
 Progress = Callable[[str], None]
 
@@ -45,8 +46,15 @@ class ClosedPeriod:
     rows: dict[str, list[dict]]
 
     def kpi(self, by: str) -> list[dict]:
-        """The KPI rows of grouping ``by`` as they were at the close."""
+        """The KPI rows of grouping ``by`` as they were at the close (a grouping a close
+        does not hold, ``procedure``: KeyError; see ``holds``)."""
+        if not self.holds(by):
+            raise KeyError(f"a close holds no KPI rows by {by}")
         return [dict(r) for r in self.rows.get(by, [])]
+
+    @staticmethod
+    def holds(by: str) -> bool:
+        return by in CLOSE_GROUPINGS
 
     def index766(self, by_unit: bool) -> list[dict]:
         items = [dict(r) for r in self.rows.get(INDEX766, [])]
@@ -84,13 +92,8 @@ def close_period(
         )
     text = check_note(note)
     say = progress or (lambda _m: None)
-    rows: dict[str, list[dict]] = {}
-    as_of = rp.period.end_ms
-    for by in KPI_GROUPINGS:
-        say(f"chỉ số theo {by}")
-        rows[by] = store.kpi(rp.period, as_of, by, cal)
-    say("chỉ số 766")
-    rows[INDEX766] = index766_from_store(store, rp, cal, now_ms, by_unit=True)
+    say("chỉ số theo đơn vị, lĩnh vực")
+    rows = period_rows(store, rp, cal)
     say("dấu vân tay hồ sơ")
     prints = live_fingerprints(store, rp.period)
     repo = ClosesRepository(store)
@@ -112,6 +115,24 @@ def close_period(
     say("ghi")
     repo.write(header, rows, prints)
     return header
+
+
+def period_rows(store: ClickHouseStore, rp: ReportPeriod, cal: WorkingCalendar) -> dict[str, list[dict]]:
+    """What a close of ended period ``rp`` holds: the KPI rows per grouping at the period
+    end (one store query: the coarser groupings are summed from unit × lĩnh vực) and the
+    766 items per unit (default scoring)."""
+    from ..adapters.clickhouse_reports import counters_by
+    from ..domain.index766 import ScoringConfig
+    from .data import index766_items, online_service_lookup
+
+    unit_field = store.kpi(rp.period, rp.period.end_ms, "unit_field", cal)
+    rows = {by: regroup(unit_field, by) for by in KPI_GROUPINGS if by != "unit_field"}
+    rows["unit_field"] = unit_field
+    per_up = counters_by(store, rp.period, ("unit_level", "unit_code", "procedure_code"))
+    rows[INDEX766] = index766_items(
+        rows["all"], rows["unit"], per_up, ScoringConfig(), online_service_lookup(), by_unit=True
+    )
+    return rows
 
 
 def find_close(
@@ -164,17 +185,8 @@ def restatements_for(
     """Every cell of ``tables`` whose live value differs from the close, with the dossiers
     that changed since the close in the cell's row."""
     tables = tuple(tables)
-    live_rows: dict[str, list[dict]] = {}
-
-    def live(by: str) -> list[dict]:
-        if by not in live_rows:
-            if by == INDEX766:
-                live_rows[by] = index766_from_store(store, rp, cal, now_ms, by_unit=True)
-            else:
-                live_rows[by] = store.kpi(rp.period, rp.period.end_ms, by, cal)
-        return live_rows[by]
-
-    then, now = cells_of(closed.kpi, tables), cells_of(live, tables)
+    live_rows = period_rows(store, rp, cal)
+    then, now = cells_of(closed.kpi, tables), cells_of(lambda by: live_rows[by], tables)
     if not restatements(then, now, []):
         return []
     changes = dossier_changes(
@@ -197,7 +209,7 @@ def kpi_with_closes(
     def kpi(period: Period, as_of_ms: int, by: str) -> list[dict]:
         key = (period.start, period.end)
         h = closes.get(key)
-        if h is None:
+        if h is None or not ClosedPeriod.holds(by):
             return store.kpi(period, as_of_ms, by, cal)
         if key not in loaded:
             loaded[key] = ClosedPeriod(h, ClosesRepository(store).rows(h))
