@@ -207,7 +207,14 @@ def run_exporter(
     """The Prometheus exporter over ``st`` until interrupted; ``targets`` None: the ones
     stored (``motcua targets load``)."""
     from .exporter.collector import serve
+    from .exporter.restatements import RestatementCollector, read_closed_state
 
+    cal = calendar(settings)
+    restated = RestatementCollector(
+        lambda: read_closed_state(st, cal, now_ms(), settings.restatement_months),
+        settings.restatement_interval_s,
+        settings.restatement_alert_points,
+    )
     serve(
         st,
         port,
@@ -216,5 +223,6 @@ def run_exporter(
         addr=addr,
         targets=targets,
         unit_metrics=unit_metrics,
-        calendar=calendar(settings),
+        calendar=cal,
+        restatements=restated,
     )

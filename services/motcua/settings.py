@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     schema_dir: Path = PACKAGE_SCHEMA_DIR  # the Avro schemas (.avsc) of the event contract
     plan_targets: Path = PACKAGE_TARGETS  # the plan targets YAML (docs/control-room.md)
     dashboards_dir: Path = Path("dashboards")  # where `motcua dashboards` writes the provisioning JSON
+    # the exporter's restatement gauges: how often they are recomputed (each closed
+    # period's figures against today's), for closes of how many recent months, and the
+    # move of a closed on-time rate (points) the alert MotcuaSoLieuDaChotThayDoi fires at
+    restatement_interval_s: float = 600.0
+    restatement_months: int = 13
+    restatement_alert_points: float = 0.5
 
     def store_dsn(self) -> str:
         if self.store:

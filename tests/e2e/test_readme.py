@@ -90,6 +90,8 @@ def test_readme_commands_run_as_written(tmp_path):
             assert produced, f"report {argv[1]} wrote no .{fmt} file: {out}"
         elif argv[0] == "index766":
             assert json.loads(proc.stdout)
+        elif argv[0] == "period":
+            assert "phiên bản 1" in " ".join(out.split())
         elif argv[0] == "targets":
             assert "≥" in out and "chưa đạt" in out
         elif argv[0] == "snapshot":

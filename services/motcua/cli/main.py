@@ -316,8 +316,18 @@ def simulate(
 
 @app.command()
 def kpi(
-    from_: str = typer.Option(..., "--from", help="First day of the period (YYYY-MM-DD), Asia/Ho_Chi_Minh."),
-    to: str = typer.Option(..., "--to", help="Day after the period: the period is [from, to)."),
+    from_: str | None = typer.Option(
+        None, "--from", help="First day of the period (YYYY-MM-DD), Asia/Ho_Chi_Minh."
+    ),
+    to: str | None = typer.Option(None, "--to", help="Day after the period: the period is [from, to)."),
+    period: str | None = typer.Option(
+        None,
+        "--period",
+        help="Instead of --from/--to: an official reporting period (15th -> 14th: 2025-03, 2025-Q1, "
+        "2025-H1, 2025-9M, 2025), its backlog as of the period end; a closed period prints its "
+        "closed figures and what moved since (--live: today's).",
+    ),
+    live: bool = typer.Option(False, "--live", help="With --period: today's figures, not the closed ones."),
     by: By = typer.Option(By.level, "--by", help="One row per level, unit, procedure, field, or all."),
     as_of: str | None = typer.Option(
         None,
@@ -345,6 +355,13 @@ def kpi(
     from ..domain.calendar import local_day_number
     from ..domain.periods import Period
 
+    if period is not None:
+        if from_ is not None or to is not None or as_of is not None:
+            raise typer.BadParameter("--period replaces --from, --to and --as-of", param_hint="--period")
+        _kpi_of_period(period, by.value, fmt.value, province, live, store, bom)
+        return
+    if from_ is None or to is None:
+        raise typer.BadParameter("give --from and --to, or --period", param_hint="--from")
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
     if end <= start:
         raise typer.BadParameter("--to must be after --from", param_hint="--to")
@@ -373,6 +390,49 @@ def kpi(
             console.print("Không có hồ sơ nào trong kỳ này.")
     else:
         emit_rows(rows, fmt.value, bom=bom)
+
+
+def _kpi_of_period(
+    period: str, by: str, fmt: str, province: str | None, live: bool, store: str | None, bom: bool
+) -> None:
+    """``kpi --period``: the official period's rows at its end (a closed one's as closed,
+    with the restatement section: on stderr for a table, in the document for json)."""
+    from ..reports.closing import restatements_for
+    from ..reports.names import Names
+    from .closed import closed_json, find_closed, print_restatements, restatement_rows, say_closed
+    from .report import now_ms, parse_period_option, report_province
+
+    rp = parse_period_option(period, None, "--period")
+    st = open_store(store, must_exist=True)
+    prov, st = report_province(st, province)
+    cal = load_calendar()
+    closed = find_closed(st, prov.code, rp, live)
+    if closed is not None and not closed.holds(by):
+        console.print(f"Số liệu đã chốt không có theo {by}; đây là số liệu hiện tại.")
+        closed = None
+    as_of = min(rp.period.end_ms, now_ms())
+    rows = closed.kpi(by) if closed is not None else st.kpi(rp.period, as_of, by, cal)
+    rs = []
+    if closed is not None:
+        rs = restatements_for(st, closed, rp, cal, now_ms(), tables=(f"kpi_{by}",))
+    if fmt == "json":
+        import orjson
+
+        doc = {
+            "period": {"code": rp.code, "from": rp.start.isoformat(), "to": rp.end.isoformat()},
+            "closed": closed_json(closed),
+            "rows": rows,
+            "restatements": restatement_rows(rs),
+        }
+        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+    elif fmt == "table":
+        title = f"Chỉ số giải quyết TTHC {rp.label_vi} ({rp.start:%d/%m/%Y} – {rp.last_day:%d/%m/%Y})"
+        print_kpi_table(rows, by, as_of_ms=as_of, title=title)
+    else:
+        emit_rows(rows, fmt, bom=bom)
+    say_closed(closed, live, rp, st, prov.code)
+    if closed is not None:
+        print_restatements(rs, Names.from_registry())
 
 
 # The figures of the one-row-per-group table (json/csv carry every metric): (row key, header, percent).
@@ -601,6 +661,7 @@ def _register_extensions() -> None:
         "recompute",
         "importing",
         "forecast",
+        "period",
     ):
         try:
             mod = importlib.import_module(f"motcua.cli.{module}")

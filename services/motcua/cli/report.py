@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from .closed import LiveOption
 from .common import StoreOption, console, load_calendar, open_store
 
 if TYPE_CHECKING:
@@ -178,11 +179,12 @@ def ii06a(
     fmt: II06aFormat = typer.Option(II06aFormat.xlsx, "--format", help="xlsx | docx | csv | json."),
     out: Path | None = typer.Option(None, "--out", help="Tệp kết quả (json/csv: mặc định ra stdout)."),
     province: str | None = typer.Option(None, "--province", help=PROVINCE_HELP),
+    live: bool = LiveOption,
     store: str | None = StoreOption,
 ) -> None:
     """Biểu II.06a/VPCP/KSTT: hồ sơ tiếp nhận, đã giải quyết, đang giải quyết theo đơn vị và
-    lĩnh vực, kỳ chốt số liệu 15 tháng trước → 14 tháng này; tổng theo cấp và toàn tỉnh."""
-    from ..reports.data import ii06a_from_store
+    lĩnh vực, kỳ chốt số liệu 15 tháng trước → 14 tháng này; tổng theo cấp và toàn tỉnh.
+    Kỳ đã chốt (motcua period close): in số liệu đã chốt và phần điều chỉnh sau khi chốt."""
     from ..reports.names import Names
 
     rp = parse_period_option(period, kind.value if kind else None, "--period")
@@ -193,14 +195,16 @@ def ii06a(
     cal = load_calendar()
     with steps(f"Biểu II.06a {rp.label_vi} — {prov.full_name}") as say:
         say("đọc số liệu")
-        report = ii06a_from_store(st, rp, cal, now_ms(), level=lv, unit=unit)
+        report, closed, rs = _ii06a_figures(st, rp, cal, prov.code, live, lv, unit)
         say("ghi tệp")
         names = Names.from_registry()
         if fmt == II06aFormat.json:
             import orjson
 
-            data = orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2)
-            _write_or_print(data, out)
+            from .closed import closed_json, restatement_rows
+
+            doc = {**report.to_json(), "closed": closed_json(closed), "restatements": restatement_rows(rs)}
+            _write_or_print(orjson.dumps(doc, option=orjson.OPT_INDENT_2), out)
         elif fmt == II06aFormat.csv:
             _write_or_print(_ii06a_csv(report, names).encode("utf-8"), out)
         elif fmt == II06aFormat.xlsx:
@@ -208,12 +212,46 @@ def ii06a(
 
             out = out or default_out(f"bieu-II06a-{rp.code}", "xlsx")
             write_ii06a_xlsx(report, out, names, prov)
+            if closed is not None:
+                from ..reports.restated import add_xlsx_sheet
+
+                add_xlsx_sheet(out, rs, names, closed.banner)
         else:
             from ..reports.word import write_ii06a_docx
 
             out = out or default_out(f"bieu-II06a-{rp.code}", "docx")
             write_ii06a_docx(report, out, names, prov)
+            if closed is not None:
+                from ..reports.restated import add_docx_section
+
+                add_docx_section(out, rs, names, closed.banner)
+    _say_closed_result(closed, live, rp, st, prov.code, rs, names)
     _say_result(report, out, fmt.value)
+
+
+def _ii06a_figures(st, rp, cal, province_code: str, live: bool, level: str | None, unit: str | None):
+    """(report, close or None, restatements): the closed figures of a closed period
+    (unless ``live``), else today's."""
+    from ..domain.closing import within
+    from ..domain.ii06a import build_report
+    from ..reports.closing import restatements_for
+    from ..reports.data import ii06a_from_store
+    from .closed import find_closed
+
+    closed = find_closed(st, province_code, rp, live)
+    if closed is None:
+        return ii06a_from_store(st, rp, cal, now_ms(), level=level, unit=unit), None, []
+    report = build_report(closed.kpi("unit_field"), rp.start, rp.end, level=level, unit=unit)
+    rs = within(restatements_for(st, closed, rp, cal, now_ms(), tables=("ii06a",)), level, unit)
+    return report, closed, rs
+
+
+def _say_closed_result(closed, live, rp, st, province_code, rs, names) -> None:
+    from .closed import print_restatements, say_closed
+
+    say_closed(closed, live, rp, st, province_code)
+    if closed is not None:
+        print_restatements(rs, names)
 
 
 def _write_or_print(data: bytes, out: Path | None) -> None:
@@ -286,12 +324,14 @@ def monthly(
         "--signer",
         help='Chức vụ người ký, ví dụ "KT. GIÁM ĐỐC\\nPHÓ GIÁM ĐỐC" (mặc định theo cơ quan: GIÁM ĐỐC).',
     ),
+    live: bool = LiveOption,
     store: str | None = StoreOption,
 ) -> None:
     """Báo cáo tháng về tình hình, kết quả giải quyết TTHC: tóm tắt, kết quả theo cấp so với
     chỉ tiêu, đơn vị thấp nhất, biểu đồ, phụ lục Biểu II.06a."""
     from ..domain.targets import targets_for
-    from ..reports.data import monthly_from_store
+    from ..reports.closing import kpi_with_closes
+    from ..reports.data import monthly_data
 
     rp = _monthly_period(month)
     if fmt == MonthlyFormat.pdf:
@@ -304,10 +344,9 @@ def monthly(
     cal = load_calendar()
     out = out or default_out(f"bao-cao-thang-{rp.code}", fmt.value)
     with steps(f"Báo cáo {rp.label_vi} — {prov.full_name}") as say:
-        data = monthly_from_store(
-            st,
+        data = monthly_data(
+            kpi_with_closes(st, cal, prov.code, live),
             rp,
-            cal,
             now_ms(),
             targets,
             prov.code,
@@ -316,10 +355,27 @@ def monthly(
             progress=say,
             scope=prov,
         )
+        closed, rs = _monthly_restatements(st, rp, cal, prov.code, live)
         say("soạn văn bản")
-        _write_monthly(data, out, fmt, who, say)
+        _write_monthly(data, out, fmt, who, say, (closed, rs))
     console.print(f"Đã ghi {out} ({fmt.value}).")
+    from ..reports.names import Names
+
+    _say_closed_result(closed, live, rp, st, prov.code, rs, Names.from_registry())
     _say_result(data.ii06a, None, fmt.value)
+
+
+def _monthly_restatements(st, rp, cal, province_code: str, live: bool):
+    """(close or None, restatements of the form and the KPI rows) of the report's month."""
+    from ..reports.closing import restatements_for
+    from .closed import find_closed
+
+    closed = find_closed(st, province_code, rp, live)
+    if closed is None:
+        return None, []
+    return closed, restatements_for(
+        st, closed, rp, cal, now_ms(), tables=("kpi_all", "kpi_level", "kpi_unit", "ii06a")
+    )
 
 
 def _monthly_period(month: str) -> ReportPeriod:
@@ -371,16 +427,26 @@ def _plan_targets(targets_file: Path | None) -> list[Target]:
 
 
 def _write_monthly(
-    data: MonthlyData, out: Path, fmt: MonthlyFormat, who: Issuer, say: Callable[[str], None]
+    data: MonthlyData,
+    out: Path,
+    fmt: MonthlyFormat,
+    who: Issuer,
+    say: Callable[[str], None],
+    restated: tuple = (None, []),
 ) -> None:
     """Write the report to ``out``: the .docx itself, or a .docx in a temporary directory
-    converted to PDF by LibreOffice."""
+    converted to PDF by LibreOffice; ``restated``: (close, restatements), the close's
+    section added at the end."""
     from ..reports.names import Names
+    from ..reports.restated import add_docx_section
     from ..reports.word import write_monthly_docx
 
     names = Names.from_registry()
+    closed, rs = restated
     if fmt == MonthlyFormat.docx:
         write_monthly_docx(data, out, names, issuer=who, issued_on=today())
+        if closed is not None:
+            add_docx_section(out, rs, names, closed.banner)
         return
     import tempfile
 
@@ -389,6 +455,8 @@ def _write_monthly(
     with tempfile.TemporaryDirectory() as tmp:
         docx_path = Path(tmp) / f"{out.stem}.docx"
         write_monthly_docx(data, docx_path, names, issuer=who, issued_on=today())
+        if closed is not None:
+            add_docx_section(docx_path, rs, names, closed.banner)
         say("chuyển sang PDF (LibreOffice)")
         docx_to_pdf(docx_path, out)
 

@@ -438,7 +438,49 @@ def overview() -> dash_b.Dashboard:
     y += 1
     for i, kind in enumerate(FORECAST_KINDS):
         d = d.with_panel(_forecast_band(kind, pos(12 * i, y, 12, 9)))
-    return d
+    y += 9
+    return _closed_periods(d, y)
+
+
+def _closed_periods(d: dash_b.Dashboard, y: int) -> dash_b.Dashboard:
+    """The restatements of closed periods (exporter gauges, docs/control-room.md)."""
+    d = d.with_row(dash_b.Row("Số liệu đã chốt — điều chỉnh sau khi chốt").grid_pos(pos(0, y, 24, 1)))
+    y += 1
+    d = d.with_panel(
+        _prom_table(
+            "Số ô số liệu đã chốt thay đổi, theo kỳ",
+            "restated_cells",
+            pos(0, y, 10, 8),
+            "Số ô của các báo cáo đã chốt (Biểu II.06a, chỉ số theo cấp và đơn vị, Chỉ số 766) có số liệu "
+            "hiện tại khác số liệu đã chốt. Xem chi tiết: motcua period show KỲ.",
+        )
+    )
+    return d.with_panel(
+        _prom_table(
+            "Tỷ lệ đúng hạn đã chốt thay đổi (điểm %)",
+            "restated_on_time",
+            pos(10, y, 14, 8),
+            "Tỷ lệ hiện tại trừ tỷ lệ đã chốt, theo cấp và toàn tỉnh; cảnh báo khi quá ngưỡng "
+            "MOTCUA_RESTATEMENT_ALERT_POINTS.",
+        )
+    )
+
+
+def _prom_table(title: str, key: str, grid: dm.GridPos, description: str = "") -> table.Panel:
+    from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+    return (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(PROM)
+        .with_target(
+            prom_b.Dataquery().expr(PROM_QUERIES[key]).instant().format(PromQueryFormat.TABLE).ref_id("A")
+        )
+        .grid_pos(grid)
+        .no_value("Không có kỳ nào đã chốt thay đổi")
+        .inspect(False)
+    )
 
 
 FORECAST_KINDS = {"official": "kỳ chốt số liệu (15 → 14)", "calendar": "tháng theo lịch"}
@@ -700,6 +742,8 @@ PROM_QUERIES = {
     "insert_p95": "histogram_quantile(0.95, sum by (le, table) (rate(motcua_insert_latency_seconds_bucket[5m])))",
     "freshness": "histogram_quantile(0.95, sum by (le) (rate(motcua_freshness_seconds_bucket[5m])))",
     "exporter_age": "time() - max(motcua_exporter_last_refresh_timestamp_seconds)",
+    "restated_cells": "sum by (province, period) (motcua_period_restated_cells) > 0",
+    "restated_on_time": 'motcua_period_restated_rate_points{metric="on_time_rate"} != 0',
 }
 
 

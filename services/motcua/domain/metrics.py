@@ -209,6 +209,32 @@ def finish_row(keys: dict, c: dict[str, int]) -> dict:
     return row
 
 
+def row_counters(row: dict) -> dict[str, int]:
+    """The counters a KPI row was finished from (``finish_row``'s input)."""
+    c: dict[str, int] = {}
+    for m in METRICS:
+        c[m.numerator] = row[f"{m.id}_num"]
+        c[m.denominator] = row[f"{m.id}_den"]
+    for name in (*ROW_COUNTS, "in_progress", "in_progress_overdue", "due_soon"):
+        c[name] = row[name]
+    return c
+
+
+def regroup(rows: Iterable[dict], by: str) -> list[dict]:
+    """KPI rows of a finer grouping (e.g. unit_field) -> the rows of grouping ``by``, whose
+    keys are among theirs: counters summed, rates recomputed (rule zero). The same rows as
+    ``kpi_rows`` / the store's ``kpi`` for ``by`` (every count is additive over groups)."""
+    keys_of = GROUPINGS[by]
+    groups: dict[tuple, dict[str, int]] = {}
+    for r in rows:
+        c = groups.setdefault(tuple(r[k] for k in keys_of), {})
+        for name, v in row_counters(r).items():
+            c[name] = c.get(name, 0) + v
+    out = [finish_row(dict(zip(keys_of, key)), c) for key, c in groups.items()]
+    out.sort(key=lambda r: tuple(str(r[k]) for k in keys_of))
+    return out
+
+
 def kpi_rows(
     facts: Iterable[dict],
     period: Period,

@@ -324,11 +324,13 @@ def serve(
     on_refresh: Callable[[Snapshot], None] | None = None,
     calendar=None,
     forecast_every: float | None = 300.0,
+    restatements=None,
 ):
     """Start the HTTP endpoint and refresh every ``interval`` seconds until ``stop``.
     ``calendar`` (default: the product calendar without overrides) feeds the calendar
     gauges (exporter/calendar_metrics.py) and the forecast (exporter/forecast_metrics.py,
-    recomputed every ``forecast_every`` seconds; None: not published)."""
+    recomputed every ``forecast_every`` seconds; None: not published); ``restatements``
+    (a ``RestatementCollector``) is refreshed in the same loop, on its own interval."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     from ..reference.official_calendar import default_calendar
@@ -341,6 +343,8 @@ def serve(
     )
     registry.register(collector)
     registry.register(CalendarCollector(calendar, as_of_ms))
+    if restatements is not None:  # exporter.restatements.RestatementCollector
+        registry.register(restatements)
     collector.refresh()
     forecast = _forecast_collector(store, calendar, as_of_ms, forecast_every)
     if forecast is not None:
@@ -355,6 +359,8 @@ def serve(
                     forecast.refresh()
                 if on_refresh and snap:
                     on_refresh(snap)
+                if restatements is not None:
+                    restatements.maybe_refresh()
             except Exception as err:  # the store may be briefly unavailable
                 print(f"exporter: refresh failed: {err}", flush=True)
     finally:

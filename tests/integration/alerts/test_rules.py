@@ -76,3 +76,15 @@ def test_alertmanager_config_routes_by_level():
             timeout=60,
         )
         assert p.stdout.strip() == receiver, (labels, p.stdout, p.stderr)
+
+
+def test_dashboard_prometheus_queries_parse(tmp_path):
+    """Every PromQL expression of the dashboards is valid (promtool parses it as a rule)."""
+    import yaml
+
+    from motcua.dashboards.build import PROM_QUERIES
+
+    rules = [{"record": f"motcua:dashboard_{k}", "expr": e} for k, e in PROM_QUERIES.items()]
+    path = tmp_path / "dashboard-queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}), encoding="utf-8")
+    run(tool("promtool"), "check", "rules", str(path))
