@@ -48,6 +48,13 @@ PRIVATE_NAMES = (
     ("aiokafka.AIOKafkaConsumer", "_fetch_max_wait_ms", "set before start(): short fetch waits"),
     ("faust.App", "_new_transport", "overridden: the batching transport"),
     ("faust.transport.drivers.aiokafka.Producer", "_ensure_producer", "called: the aiokafka producer"),
+    ("faust.transport.consumer.ThreadDelegateConsumer", "_thread", "called: seek on the consumer thread"),
+    (
+        "faust.transport.drivers.aiokafka.AIOKafkaConsumerThread",
+        "_ensure_consumer",
+        "called: the aiokafka consumer, on its thread",
+    ),
+    ("faust.transport.consumer.Consumer", "_read_offset", "set after a seek, as Consumer.seek does"),
 )
 
 
@@ -223,9 +230,18 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         elif now - since[1] >= HOLE_REREAD_S:
             self._holes[tp] = (committed, now)
             # keep the task referenced until it ran (the loop holds only a weak reference)
-            task = asyncio.ensure_future(self.seek(tp, committed))
+            task = asyncio.ensure_future(self._seek_on_thread(tp, committed))
             self._seeks.add(task)
             task.add_done_callback(self._seeks.discard)
+
+    async def _seek_on_thread(self, tp: TP, offset: int) -> None:
+        # What Faust's ``Consumer.seek`` does, but on the consumer thread: Faust calls the
+        # aiokafka consumer's seek from this loop, which drops the partition's fetched
+        # records while the thread's loop is reading them (KeyError in aiokafka's
+        # ``fetched_records``: the fetcher crashed and the worker exited under load).
+        thread = self._thread
+        await thread.call_thread(thread._ensure_consumer().seek, tp, offset)
+        self._read_offset[tp] = offset if offset else None
 
     def ack_batch(self, message: Any) -> int:
         """Mark offsets ``first_offset .. offset`` of a handled batch as done (the agent
