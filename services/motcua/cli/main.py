@@ -600,6 +600,7 @@ def _register_extensions() -> None:
         "registry",
         "recompute",
         "importing",
+        "worklist",
     ):
         try:
             mod = importlib.import_module(f"motcua.cli.{module}")
