@@ -662,6 +662,7 @@ def _register_extensions() -> None:
         "importing",
         "forecast",
         "period",
+        "worklist",
     ):
         try:
             mod = importlib.import_module(f"motcua.cli.{module}")

@@ -638,6 +638,45 @@ OVERDUE_COLUMNS = (
 )
 
 
+WORKLIST_COLUMNS = (
+    "dossier_id",
+    "unit_name",
+    "procedure_name",
+    "field_name",
+    "received_at_local",
+    "due_date",
+    "working_days_left",
+    "waiting_for_supplement",
+    "rate_impact_points",
+)
+# The worklist's headers: those of `motcua worklist` (reports/worklist.py HEADERS).
+WORKLIST_COLUMN_NAMES = {
+    "field_name": "Lĩnh vực",
+    "due_date": "Hạn xử lý",
+    "working_days_left": "Số ngày làm việc còn lại",
+    "waiting_for_supplement": "Chờ bổ sung",
+    "rate_impact_points": "Ảnh hưởng tỷ lệ đúng hạn",
+}
+COLUMN_NAMES.update({k: v for k, v in WORKLIST_COLUMN_NAMES.items() if k not in COLUMN_NAMES})
+
+
+def _worklist_table(grid: dm.GridPos) -> table.Panel:
+    """Hồ sơ cần xử lý gấp: ``motcua worklist`` for the selected unit at the range end."""
+    p = _table(
+        "Hồ sơ cần xử lý gấp",
+        P.worklist_panel(),
+        WORKLIST_COLUMNS,
+        grid,
+        f"Hồ sơ đang giải quyết đã quá hạn hoặc đến hạn trong {P.WORKLIST_WITHIN} ngày làm việc tới, tại "
+        "cuối khoảng thời gian (mặc định: bây giờ), gấp nhất trước (tối đa "
+        f"{P.WORKLIST_LIMIT} hồ sơ; đủ danh sách: motcua worklist). Số ngày làm việc còn lại: 0 = đến hạn "
+        "hôm nay, số âm = đã quá hạn. Ảnh hưởng: số điểm tỷ lệ đúng hạn của đơn vị trong kỳ chốt số liệu "
+        "đang chạy (15 → 14) giảm đi nếu hồ sơ trễ hạn thay vì đúng hạn.",
+    )
+    p = p.override_by_name("working_days_left", [_dyn("decimals", 0)])
+    return p.override_by_name("rate_impact_points", [_dyn("unit", "suffix: điểm"), _dyn("decimals", 1)])
+
+
 def unit_drilldown() -> dash_b.Dashboard:
     d = _base(
         UID_UNIT,
@@ -669,6 +708,7 @@ def unit_drilldown() -> dash_b.Dashboard:
             "hoặc đã 2 lần yêu cầu bổ sung, tại ngày cuối khoảng thời gian.",
         )
     )
+    d = d.with_panel(_worklist_table(pos(0, 38, 24, 12)))
     return d
 
 

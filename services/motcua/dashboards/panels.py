@@ -394,6 +394,42 @@ LIMIT 1000
 SETTINGS join_use_nulls = 1"""
 
 
+# -- the at-risk worklist (docs/metrics.md#worklist) ---------------------------------------
+WORKLIST_WITHIN = 2  # working days: domain.worklist.DEFAULT_WITHIN, what the panel shows
+WORKLIST_LIMIT = 200
+
+
+def worklist_panel(within: int = WORKLIST_WITHIN, limit: int = WORKLIST_LIMIT) -> str:
+    """The panel "Hồ sơ cần xử lý gấp": the rows of ``motcua worklist`` for the scope, as of the
+    range end (now by default), through the same SQL (``adapters.clickhouse_worklist``)
+    with the calendar read from ``work_calendar``; names from ``reference_names``."""
+    from ..adapters.clickhouse_worklist import WorklistInputs, worklist_sql
+
+    inputs = WorklistInputs(
+        t_ms="toUnixTimestamp64Milli($__toTime_ms)",
+        within=str(int(within)),
+        cum="(SELECT arrayMap(x -> x.2, arraySort(groupArray((day, working_index)))) FROM work_calendar FINAL)",
+        cal_first="(SELECT min(day) FROM work_calendar FINAL)",
+    )
+    scope = f"{SCOPE_F} AND $__conditionalAll(field_code IN (${{field:singlequote}}), $field)"
+    inner = worklist_sql(inputs, "dossier_state", scope, str(int(limit)))
+    return f"""SELECT w.dossier_id AS dossier_id, if(ifNull(u.name, '') = '', w.unit_code, u.name) AS unit_name,
+    if(ifNull(p.name, '') = '', w.procedure_code, p.name) AS procedure_name,
+    if(ifNull(f.name, '') = '', w.field_code, f.name) AS field_name,
+    toTimeZone(fromUnixTimestamp64Milli(w.received_ms), '{TZ}') AS received_at_local,
+    w.due AS due_date, w.days_left AS working_days_left,
+    if(w.waiting, 'Có', '') AS waiting_for_supplement,
+    -100 / (w.unit_ended + 1) AS rate_impact_points
+FROM (
+{inner}
+) AS w
+LEFT JOIN (SELECT code, name FROM reference_names FINAL WHERE kind = 'unit') AS u ON u.code = w.unit_code
+LEFT JOIN (SELECT code, name FROM reference_names FINAL WHERE kind = 'procedure') AS p ON p.code = w.procedure_code
+LEFT JOIN (SELECT code, name FROM reference_names FINAL WHERE kind = 'field') AS f ON f.code = w.field_code
+ORDER BY w.days_left, w.due IS NULL, w.due, w.received_ms, w.dossier_id
+SETTINGS join_use_nulls = 1"""
+
+
 def _score(expr: str) -> str:
     return f"round({expr}, 2)"
 
@@ -553,6 +589,7 @@ def unit_queries() -> list[PanelQuery]:
         PanelQuery(f"unit_by_{d}", unit_breakdown(d), "table") for d in ("procedure", "field", "channel")
     ] + [
         PanelQuery("unit_overdue_list", OVERDUE_LIST, "table"),
+        PanelQuery("unit_worklist", worklist_panel(), "table"),
         PanelQuery("unit_backlog", backlog_counts(False), "table"),
         PanelQuery("unit_trend_on_time", trend("on_time_rate"), "timeseries"),
     ]
