@@ -249,10 +249,23 @@ def test_a_hole_that_stays_is_read_again_from_the_committed_offset(tmp_path, mon
     async def run():
         seeks = []
 
-        async def seek(partition, offset):
-            seeks.append((partition, offset))
+        class AioConsumer:  # the aiokafka consumer, which lives on the consumer thread
+            def seek(self, partition, offset):
+                seeks.append((partition, offset))
 
-        consumer.seek = seek
+        class Thread:
+            on_thread = []
+
+            def _ensure_consumer(self):
+                return AioConsumer()
+
+            async def call_thread(self, fn, *args):
+                # the seek must run on the consumer thread, not on the agent's loop
+                self.on_thread.append(fn.__name__)
+                return fn(*args)
+
+        thread = Thread()
+        consumer._thread = thread
         consumer._committed_offset[tp] = 2482 - 50
         consumer.ack_batch(
             consumer._to_message(tp, RecordBatch([_rec(tp.topic, 3, o) for o in range(2482, 2500)]))
@@ -265,7 +278,8 @@ def test_a_hole_that_stays_is_read_again_from_the_committed_offset(tmp_path, mon
         now[0] += 2
         assert consumer._new_offset(tp) is None
         await asyncio.sleep(0)
-        assert seeks == [(tp, 2432)]
+        assert seeks == [(tp, 2432)] and thread.on_thread == ["seek"]
+        assert consumer._read_offset[tp] == 2432  # what Faust's own seek sets
 
     asyncio.run(run())
 
