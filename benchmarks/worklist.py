@@ -2,8 +2,8 @@
 
     python benchmarks/worklist.py --days 365 --scale 1.0 [--workdir DIR] [--runs 3]
 
-Simulates Đồng Nai at scale 1.0 (≈ 600,000 dossiers a year) from 2025-01-01, a month per
-file, replays the files into a new embedded store with the calendar loaded (not timed;
+Simulates Đồng Nai at scale 1.0 (≈ 600,000 dossiers a year) from 2025-01-01 as one stream
+(split a month per file), replays the files into a new embedded store with the calendar loaded (not timed;
 with ``--workdir`` the store is kept and a second run reuses it), then times at 10:00 on
 the last simulated day:
 
@@ -26,39 +26,45 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import orjson
+
 from motcua.adapters.clickhouse_store import ClickHouseStore
 from motcua.adapters.clickhouse_worklist import read_worklist
 from motcua.dashboards import panels as P
 from motcua.dashboards.macros import PanelContext
 from motcua.dashboards.runner import PanelRunner
-from motcua.domain.calendar import local_midnight_ms
+from motcua.domain.calendar import local_date, local_midnight_ms
 from motcua.domain.worklist import summary
 from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
-from motcua.simulate import simulate, write_events
+from motcua.simulate import simulate
 
 START = date(2025, 1, 1)
 
 
 def build_store(work: Path, days: int, scale: float) -> tuple[int, float]:
-    """Simulate and replay ``days`` days a month per file; (events, seconds)."""
+    """Simulate ``days`` days as one stream (a dossier's later events stay with it), a
+    month per file, and replay the files; (events, seconds)."""
     t0 = time.perf_counter()
-    files, total = [], 0
-    day = START
     end = START + timedelta(days=days)
-    while day < end:
-        nxt = min(end, date(day.year + (day.month == 12), day.month % 12 + 1, 1))
-        path = work / f"events-{day:%Y-%m}.jsonl"
-        # each month its own seed so ids never collide; the last day is inclusive
-        total += write_events(simulate("75", day, nxt - timedelta(days=1), seed=day.month, scale=scale), path)
-        files.append(path)
-        day = nxt
+    files: dict[str, object] = {}
+    total = 0
+    for e in simulate("75", START, end - timedelta(days=1), seed=1, scale=scale):
+        month = local_date(e["occurred_at"]).strftime("%Y-%m")
+        fh = files.get(month)
+        if fh is None:
+            fh = files[month] = open(work / f"events-{month}.jsonl", "wb")
+        fh.write(orjson.dumps(e) + b"\n")
+        total += 1
+    for fh in files.values():
+        fh.close()
+    paths = sorted(work.glob("events-*.jsonl"))
     cal = default_calendar()
     store = ClickHouseStore(f"chdb://{work / 'store'}")
-    EmbeddedPipeline(store, cal).replay_files(files)
+    EmbeddedPipeline(store, cal).replay_files(paths)
     store.load_calendar(cal)
-    for f in files:
-        f.unlink()
+    for path in paths:
+        path.unlink()
     return total, time.perf_counter() - t0
 
 

@@ -27,6 +27,7 @@ READ_COMMANDS = {
     "targets check": ["targets", "check", *PERIOD],
     "targets list": ["targets", "list"],
     "snapshot": ["snapshot", *PERIOD, "--out", "SNAP"],
+    "worklist": ["worklist", "--format", "json"],
 }
 
 

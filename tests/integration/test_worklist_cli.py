@@ -75,6 +75,8 @@ def test_table_csv_and_xlsx_carry_the_same_rows(sim):
     )
     assert f"{overdue} hồ sơ quá hạn, {due} hồ sơ đến hạn trong 2 ngày làm việc tới" in table
     assert " điểm" in table and "tháng 04/2025" in table
+    short = motcua("worklist", "--as-of", AS_OF, "--max-rows", "3", "--store", store).stdout
+    assert f"Bảng chỉ hiện 3 hồ sơ gấp nhất trên {len(expected(facts)[0])}" in short
     text = motcua(
         "worklist", "--as-of", AS_OF, "--level", "COMMUNE", "--format", "csv", "--store", store
     ).stdout

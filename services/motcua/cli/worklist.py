@@ -29,6 +29,10 @@ from .common import (
 )
 from .report import check_unit, parse_level, report_province, steps
 
+# The terminal table shows the most urgent rows only (rich renders about 1 ms a row; the
+# whole list is for xlsx / csv / json).
+TABLE_MAX_ROWS = 500
+
 
 class Fmt(str, Enum):
     table = "table"
@@ -83,6 +87,12 @@ def worklist(
     out: Path | None = typer.Option(
         None, "--out", help="Tệp kết quả (xlsx: mặc định ho-so-can-xu-ly-NGÀY.xlsx; csv/json: stdout)."
     ),
+    max_rows: int = typer.Option(
+        TABLE_MAX_ROWS,
+        "--max-rows",
+        min=0,
+        help="table: hiện tối đa N hồ sơ gấp nhất (0 = tất cả); csv, xlsx, json luôn có đủ danh sách.",
+    ),
     store: str | None = StoreOption,
     bom: bool = BomOption,
 ) -> None:
@@ -110,10 +120,12 @@ def worklist(
         say("đọc hồ sơ đang giải quyết")
         rows = read_worklist(st, as_of_ms, within, cal, unit=unit, level=lv)
         say("ghi kết quả")
-        _emit(rows, fmt, out, bom, as_of_ms, within, period)
+        _emit(rows, fmt, out, bom, as_of_ms, within, period, max_rows)
 
 
-def _emit(rows, fmt: Fmt, out: Path | None, bom: bool, as_of_ms: int, within: int, period) -> None:
+def _emit(
+    rows, fmt: Fmt, out: Path | None, bom: bool, as_of_ms: int, within: int, period, max_rows: int
+) -> None:
     from ..domain.calendar import local_date
     from ..domain.worklist import summary
     from ..reports.worklist import (
@@ -127,7 +139,7 @@ def _emit(rows, fmt: Fmt, out: Path | None, bom: bool, as_of_ms: int, within: in
     records = export_rows(rows, WorklistNames.from_registry(), period)
     sentence = summary_sentence(rows, within, fmt_instant(as_of_ms))
     if fmt == Fmt.table:
-        _print_table(records, sentence, impact_note(period))
+        _print_table(records, sentence, impact_note(period), max_rows)
         return
     if fmt == Fmt.json:
         import orjson
@@ -177,7 +189,8 @@ TABLE_HEADERS = {
 TABLE_WIDTHS = {"unit_name": (16, 30), "procedure_name": (24, 48), "field_name": (12, 24)}
 
 
-def _print_table(records: list[dict], sentence: str, note: str) -> None:
+def _print_table(records: list[dict], sentence: str, note: str, max_rows: int) -> None:
+    from ..domain.formatting import fmt_int
     from ..reports.worklist import HEADERS, table_cells
 
     if not records:
@@ -195,10 +208,16 @@ def _print_table(records: list[dict], sentence: str, note: str) -> None:
             min_width=width[0] if width else None,
             max_width=width[1] if width else None,
         )
-    for i, r in enumerate(records, start=1):
+    shown = records[:max_rows] if max_rows else records
+    for i, r in enumerate(shown, start=1):
         table.add_row(str(i), *table_cells(r), style="red" if r["overdue"] else None)
     out_console.print(table)
     out_console.print(sentence)
+    if len(shown) < len(records):
+        out_console.print(
+            f"Bảng chỉ hiện {fmt_int(len(shown))} hồ sơ gấp nhất trên {fmt_int(len(records))}; đủ danh "
+            "sách: --format xlsx, csv hoặc json (hoặc --max-rows 0)."
+        )
 
 
 def register(app: typer.Typer) -> None:
