@@ -89,12 +89,19 @@ log4j.logger.org.apache.kafka=WARN
 
 @dataclass
 class Broker:
+    """One combined broker + controller node: alone (a standalone KRaft quorum), or node
+    ``node_id`` of a ``Cluster`` (``voters``: the static quorum, ``cluster_id`` shared)."""
+
     data_dir: Path
     port: int
     controller_port: int
     process: subprocess.Popen | None = None
     pid: int | None = None
     version: str = KAFKA_VERSION
+    node_id: int = 1
+    voters: str | None = None  # "1@127.0.0.1:9093,2@127.0.0.1:9095,…" in a cluster
+    cluster_id: str | None = None
+    replication: int = 1  # of the internal topics (offsets, transactions)
 
     @property
     def bootstrap(self) -> str:
@@ -105,8 +112,12 @@ class Broker:
         return "\n".join(
             [
                 "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
+                f"node.id={self.node_id}",
+                (
+                    f"controller.quorum.voters={self.voters}"
+                    if self.voters
+                    else f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}"
+                ),
                 f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
                 f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
                 "controller.listener.names=CONTROLLER",
@@ -114,11 +125,11 @@ class Broker:
                 "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                 f"log.dirs={logs}",
                 "num.partitions=6",
-                "default.replication.factor=1",
-                "offsets.topic.replication.factor=1",
+                f"default.replication.factor={self.replication}",
+                f"offsets.topic.replication.factor={self.replication}",
                 "offsets.topic.num.partitions=6",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
+                f"transaction.state.log.replication.factor={self.replication}",
+                f"transaction.state.log.min.isr={min(2, self.replication)}",
                 "group.initial.rebalance.delay.ms=0",
                 "auto.create.topics.enable=false",
                 "log.retention.hours=168",
@@ -147,20 +158,22 @@ class Broker:
         ]
         return cmd
 
-    def start(self, timeout: float = 90.0) -> Broker:
+    def start(self, timeout: float = 90.0, wait: bool = True) -> Broker:
+        """Start the node (formatting its storage the first time); ``wait``: until it
+        answers (a cluster's node cannot before a majority of the quorum runs)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         props = self.data_dir / "server.properties"
         props.write_text(self._props())
         if not (self.data_dir / "kraft-logs" / "meta.properties").exists():
-            cluster = _random_uuid()
+            quorum = () if self.voters else ("--standalone",)  # static voters: no --standalone
             subprocess.run(
                 self._java(
                     "kafka.tools.StorageTool",
                     "format",
-                    "--standalone",
+                    *quorum,
                     # "=" form: a base64url id may begin with "-", which argparse
                     # would read as an option (a CI run failed on one).
-                    f"--cluster-id={cluster}",
+                    f"--cluster-id={self.cluster_id or _random_uuid()}",
                     "-c",
                     str(props),
                     "--ignore-formatted",
@@ -187,8 +200,20 @@ class Broker:
                 }
             )
         )
-        self.wait_ready(timeout)
+        if wait:
+            self.wait_ready(timeout)
         return self
+
+    def kill(self) -> None:
+        """SIGKILL the node (a crash: no controlled shutdown)."""
+        if self.pid is not None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if self.process is not None:
+                self.process.wait(timeout=30)
+            self.pid = None
 
     def wait_ready(self, timeout: float) -> None:
         from kafka import KafkaAdminClient
@@ -237,6 +262,45 @@ class Broker:
             self.process.wait(timeout=10)
         (self.data_dir / "broker.json").unlink(missing_ok=True)
         self.pid = None
+
+
+class Cluster:
+    """``n`` combined broker + controller nodes on loopback ports, one static KRaft quorum
+    (every node a voter), internal topics replicated ``min(n, 3)`` times. Nodes are
+    stopped, killed and started again one by one (``nodes[i]``) to test broker losses."""
+
+    def __init__(self, data_dir: Path, n: int = 3, version: str = KAFKA_VERSION):
+        ports = [(free_port(), free_port()) for _ in range(n)]
+        voters = ",".join(f"{i + 1}@127.0.0.1:{c}" for i, (_p, c) in enumerate(ports))
+        cluster_id = _random_uuid()
+        self.nodes = [
+            Broker(
+                data_dir / f"node-{i + 1}",
+                p,
+                c,
+                version=version,
+                node_id=i + 1,
+                voters=voters,
+                cluster_id=cluster_id,
+                replication=min(n, 3),
+            )
+            for i, (p, c) in enumerate(ports)
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(b.bootstrap for b in self.nodes)
+
+    def start(self, timeout: float = 120.0) -> Cluster:
+        for b in self.nodes:
+            b.start(wait=False)
+        for b in self.nodes:
+            b.wait_ready(timeout)
+        return self
+
+    def stop(self) -> None:
+        for b in self.nodes:
+            b.stop()
 
 
 def _alive(pid: int, proc: subprocess.Popen | None) -> bool:

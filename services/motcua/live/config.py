@@ -26,6 +26,10 @@ class LiveSettings(Settings):
     facts_partitions: int = 6
     dead_letters_partitions: int = 1
     replication_factor: int = 1
+    # acks=all producers wait for this many in-sync replicas of a topic's partition (a
+    # topic setting, given when replication_factor > 1: 3 and 2 on a three-broker cluster,
+    # so one broker may be lost without losing or refusing anything; docs/live-pipeline.md)
+    min_insync_replicas: int = 1
     events_retention_ms: int = 7 * 24 * 3600 * 1000
     facts_retention_ms: int = 7 * 24 * 3600 * 1000
     dead_letters_retention_ms: int = 30 * 24 * 3600 * 1000

@@ -41,6 +41,14 @@ class TopicSpec:
 
 
 def topic_specs(s: LiveSettings) -> list[TopicSpec]:
+    specs = _specs(s)
+    if s.replication_factor > 1:
+        for spec in specs:
+            spec.config["min.insync.replicas"] = str(s.min_insync_replicas)
+    return specs
+
+
+def _specs(s: LiveSettings) -> list[TopicSpec]:
     return [
         TopicSpec(
             s.events_topic,
