@@ -78,7 +78,7 @@ def test_macro_expansion_matches_the_plugin():
         "AND $__conditionalAll(unit_level IN (${level:singlequote}), $level) "
         "AND $__conditionalAll(province_code IN (${province:singlequote}), $province) AND x = $__toTime_ms"
     )
-    out = expand(sql, ctx)
+    out = expand(sql, ctx, {"province": ["75"], "level": ["COMMUNE", "DISTRICT"]})
     assert "t >= toDateTime(1740762000) AND t <= toDateTime(1743440399)" in out
     assert "d >= toDate(toDateTime(1740762000), 'Asia/Ho_Chi_Minh')" in out
     assert "unit_level IN ('COMMUNE','DISTRICT')" in out
