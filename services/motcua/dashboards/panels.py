@@ -313,7 +313,9 @@ def ranking(order: str) -> str:
     Units with fewer than $min_volume ended dossiers are left out. One aggregation over
     the counters (monthly per-unit rollup for the whole months) and the backlog now; the
     targets are a constant array, looked up per unit."""
+    # unit_code last: units tied on the figures keep one order between runs (and pages)
     order_sql = "ratio ASC, ended DESC" if order == "rate" else "gap ASC NULLS LAST, ratio ASC"
+    order_sql += ", c.unit_code"
     rows = backlog_branches(keys="unit_code, unit_level", tail="0 AS ended, 0 AS ended_ok")
     rows += counter_branches(
         ("ended", "ended_ok"),
@@ -514,7 +516,7 @@ DEAD_LETTERS_BY_CODE = """SELECT code, count() AS dead_letters, max(received_at)
 FROM dead_letters FINAL
 WHERE $__timeFilter(received_at)
 GROUP BY code
-ORDER BY dead_letters DESC"""
+ORDER BY dead_letters DESC, code"""
 
 DEAD_LETTERS_TREND = f"""SELECT toStartOfHour(toTimeZone(received_at, '{TZ}')) AS time, code AS series, count() AS value
 FROM dead_letters FINAL

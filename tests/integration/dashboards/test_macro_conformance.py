@@ -11,6 +11,7 @@ reader expects are refused in the dashboards by ``dashboards.conformance``."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -109,7 +110,9 @@ def _text(x) -> str:
 
 def rows_of(store, sql: str, tz: str = "UTC") -> list[list[str]]:
     store.client.command(f"USE {store.db}")
-    result = store.client.query(sql, settings={"session_timezone": tz})
+    # a SETTINGS clause, not query settings: chDB keeps those for the whole session
+    assert re.fullmatch(r"[A-Za-z_/]+", tz), tz
+    result = store.client.query(f"{sql} SETTINGS session_timezone = '{tz}'")
     return sorted([_text(x) for x in r] for r in result.result_rows)
 
 

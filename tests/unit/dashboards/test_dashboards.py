@@ -86,3 +86,9 @@ def test_macro_expansion_matches_the_plugin():
     assert out.endswith("x = fromUnixTimestamp64Milli(1743440399999)")
     with pytest.raises(ValueError, match="unexpanded"):
         expand("SELECT $__unknownMacro", ctx)
+
+
+def test_ranking_orders_end_with_the_unit_so_ties_keep_one_order():
+    for sql in (panels.ranking("rate"), panels.ranking("gap"), panels.INDEX_766):
+        order = sql.rsplit("ORDER BY", 1)[1].split("\n")[0]
+        assert order.rstrip().endswith("unit_code"), order
