@@ -2,9 +2,9 @@
 grafana_ro.sql): read only, and able to change only the settings Grafana's ClickHouse
 plugin 4.3.2 and the panel SQL send. Then, on chDB (no access control there: no
 profile or user can be created), every dashboard query as the plugin expands it runs
-under the profile's settings: ``readonly=1`` and the limits as query settings, the
-``changeable_in_readonly`` settings of the query's own SETTINGS clause lifted out the way
-the constraint lets them through; writes and any other setting are refused."""
+under the profile's settings, put in its SETTINGS clause with the query's own settings
+that ``changeable_in_readonly`` lets through; in a fresh chDB process with the profile
+set on the session, writes and any other setting are refused."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import yaml
 from motcua.dashboards.conformance import dashboard_sql
 from motcua.dashboards.macros import PanelContext, expand
 from motcua.dashboards.runner import PanelRunner
+from motcua.domain.formatting import fmt_int
 
 ROOT = Path(__file__).resolve().parents[3]
 XML = ROOT / "deploy/clickhouse/users.d/grafana_ro.xml"
@@ -227,3 +228,31 @@ def test_writes_and_other_settings_are_refused_under_the_profile(tmp_path):
     assert out["select"] == "3" and out["after"] == "3"  # reads work, nothing was changed
     for sql in WRITES:
         assert f"Code: {READONLY}" in out[sql], (sql, out[sql])
+
+
+def test_no_table_panel_can_be_cut_by_the_row_cap_unseen():
+    """The profile cuts at max_result_rows without an error (overflow mode break): a table
+    whose rows are not bounded by its grouping carries a LIMIT far below the cap and its
+    description says so (Vietnamese number format); a LIMIT $bottom_n has options below it
+    (the ranking is one row per unit: a province has fewer than 4,000)."""
+    cap = int(xml_profile()["settings"]["max_result_rows"])
+    for path in sorted((ROOT / "dashboards").glob("*.json")):
+        dashboard = json.loads(path.read_text(encoding="utf-8"))
+        options = {
+            v["name"]: [x.strip() for x in str(v.get("query", "")).split(",") if x.strip()]
+            for v in dashboard.get("templating", {}).get("list", [])
+            if v.get("type") == "custom"
+        }
+        for p in dashboard.get("panels") or []:
+            for t in p.get("targets") or []:
+                limit = re.search(r"\bLIMIT\s+(\$?\w+)", t.get("rawSql", ""))
+                if not limit:
+                    continue
+                if limit[1].startswith("$"):
+                    # a typed value may be larger: the rows are one per unit anyway (< 4,000)
+                    values = [int(o) for o in options[limit[1][1:]]]
+                    assert values and max(values) < cap, (path.stem, p["title"])
+                    continue
+                n = int(limit[1])
+                assert n < cap, (path.stem, p["title"])
+                assert f"tối đa {fmt_int(n)}" in p.get("description", ""), (path.stem, p["title"])
