@@ -7,7 +7,8 @@ CREATE SETTINGS PROFILE IF NOT EXISTS grafana_readonly SETTINGS
     additional_table_filters CHANGEABLE_IN_READONLY,
     max_memory_usage = 4000000000,
     max_result_rows = 100000,
-    result_overflow_mode = 'break';
+    result_overflow_mode = 'break',
+    max_threads = 4;
 CREATE USER IF NOT EXISTS grafana_ro IDENTIFIED WITH sha256_password BY 'change-me'
     SETTINGS PROFILE grafana_readonly;
 GRANT SELECT ON motcua.* TO grafana_ro;

@@ -20,6 +20,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dm
 
+from ..domain.formatting import fmt_int
 from ..domain.metrics import METRICS_BY_ID
 from . import panels as P
 from .clickhouse import PLUGIN_ID, ClickHouseQueryBuilder, register
@@ -705,7 +706,8 @@ def unit_drilldown() -> dash_b.Dashboard:
             OVERDUE_COLUMNS,
             pos(0, 26, 24, 12),
             "Hồ sơ chưa kết thúc đã quá hạn giải quyết (ngày hiệu lực sau khi trừ thời gian chờ bổ sung) "
-            "hoặc đã 2 lần yêu cầu bổ sung, tại ngày cuối khoảng thời gian.",
+            "hoặc đã 2 lần yêu cầu bổ sung, tại ngày cuối khoảng thời gian "
+            f"(tối đa {fmt_int(P.OVERDUE_LIMIT)} hồ sơ, quá hạn lâu nhất trước).",
         )
     )
     d = d.with_panel(_worklist_table(pos(0, 38, 24, 12)))

@@ -313,7 +313,9 @@ def ranking(order: str) -> str:
     Units with fewer than $min_volume ended dossiers are left out. One aggregation over
     the counters (monthly per-unit rollup for the whole months) and the backlog now; the
     targets are a constant array, looked up per unit."""
+    # unit_code last: units tied on the figures keep one order between runs (and pages)
     order_sql = "ratio ASC, ended DESC" if order == "rate" else "gap ASC NULLS LAST, ratio ASC"
+    order_sql += ", c.unit_code"
     rows = backlog_branches(keys="unit_code, unit_level", tail="0 AS ended, 0 AS ended_ok")
     rows += counter_branches(
         ("ended", "ended_ok"),
@@ -375,6 +377,7 @@ SETTINGS join_use_nulls = 1"""
 
 FAR_FUTURE_MS = 4102444800000  # domain.lifecycle.FAR_FUTURE_MS: a supplement pause still open
 
+OVERDUE_LIMIT = 1000  # the panel says so (build.py); far below the profile's 100,000-row cap
 OVERDUE_LIST = f"""WITH {D_TO} AS today
 SELECT dossier_id, unit_code, if(ifNull(n.name, '') = '', s.procedure_code, n.name) AS procedure_name,
     toTimeZone(received_at, '{TZ}') AS received_at_local, effective_due_date,
@@ -390,7 +393,7 @@ FROM (
 ) AS s
 LEFT JOIN (SELECT code, name FROM reference_names WHERE kind = 'procedure') AS n ON n.code = s.procedure_code
 ORDER BY supplement_requests >= 2 DESC, days_overdue DESC, dossier_id
-LIMIT 1000
+LIMIT {OVERDUE_LIMIT}
 SETTINGS join_use_nulls = 1"""
 
 
@@ -514,7 +517,7 @@ DEAD_LETTERS_BY_CODE = """SELECT code, count() AS dead_letters, max(received_at)
 FROM dead_letters FINAL
 WHERE $__timeFilter(received_at)
 GROUP BY code
-ORDER BY dead_letters DESC"""
+ORDER BY dead_letters DESC, code"""
 
 DEAD_LETTERS_TREND = f"""SELECT toStartOfHour(toTimeZone(received_at, '{TZ}')) AS time, code AS series, count() AS value
 FROM dead_letters FINAL

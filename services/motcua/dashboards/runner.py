@@ -26,13 +26,11 @@ class PanelRunner:
         """What Grafana substitutes for a variable set to All (every option value)."""
         if self._all is None:
             ctx = PanelContext(0, 0, {})
-            out = {}
-            for name, sql in VARIABLE_QUERIES.items():
+            out: dict[str, list[str]] = {"level": list(LEVEL_ORDER), "bottom_n": ["20"], "min_volume": ["1"]}
+            for name, sql in VARIABLE_QUERIES.items():  # in order: a variable's query sees the earlier ones
                 self._use()
-                rows = self.store.client.query(expand(sql, ctx, {})).result_rows
+                rows = self.store.client.query(expand(sql, ctx, out)).result_rows
                 out[name] = [str(r[0]) for r in rows] or [""]
-            out["level"] = list(LEVEL_ORDER)
-            out.setdefault("bottom_n", ["20"])
             self._all = out
         return self._all
 
@@ -40,7 +38,7 @@ class PanelRunner:
         defaults = {"bottom_n": "20", "min_volume": "1"}
         vars_: dict[str, list[str] | str] = dict(defaults)
         vars_.update(ctx.variables)
-        ctx = PanelContext(ctx.from_ms, ctx.to_ms, vars_, ctx.interval_s)
+        ctx = PanelContext(ctx.from_ms, ctx.to_ms, vars_, ctx.interval_s, ctx.interval_ms, ctx.grafana_tz)
         text = expand(sql, ctx, self.all_values())
         self._use()
         result = self.store.client.query(text)

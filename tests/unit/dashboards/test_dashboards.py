@@ -78,7 +78,7 @@ def test_macro_expansion_matches_the_plugin():
         "AND $__conditionalAll(unit_level IN (${level:singlequote}), $level) "
         "AND $__conditionalAll(province_code IN (${province:singlequote}), $province) AND x = $__toTime_ms"
     )
-    out = expand(sql, ctx)
+    out = expand(sql, ctx, {"province": ["75"], "level": ["COMMUNE", "DISTRICT"]})
     assert "t >= toDateTime(1740762000) AND t <= toDateTime(1743440399)" in out
     assert "d >= toDate(toDateTime(1740762000), 'Asia/Ho_Chi_Minh')" in out
     assert "unit_level IN ('COMMUNE','DISTRICT')" in out
@@ -86,3 +86,9 @@ def test_macro_expansion_matches_the_plugin():
     assert out.endswith("x = fromUnixTimestamp64Milli(1743440399999)")
     with pytest.raises(ValueError, match="unexpanded"):
         expand("SELECT $__unknownMacro", ctx)
+
+
+def test_ranking_orders_end_with_the_unit_so_ties_keep_one_order():
+    for sql in (panels.ranking("rate"), panels.ranking("gap"), panels.INDEX_766):
+        order = sql.rsplit("ORDER BY", 1)[1].split("\n")[0]
+        assert order.rstrip().endswith("unit_code"), order
