@@ -254,7 +254,8 @@ def test_a_hole_that_stays_is_read_again_from_the_committed_offset(tmp_path, mon
                 seeks.append((partition, offset))
 
         class Thread:
-            on_thread = []
+            def __init__(self):
+                self.on_thread = []
 
             def _ensure_consumer(self):
                 return AioConsumer()
