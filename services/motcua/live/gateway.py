@@ -654,7 +654,20 @@ def build_app(
         anonymous=gateway.anonymous,
     ).register(app)
     _add_health_routes(app, link)
+    _add_openapi_route(app, settings)
     return app
+
+
+def _add_openapi_route(app: web.Application, settings: LiveSettings) -> None:
+    """``GET /openapi.json``: the description of every route (``live.openapi``)."""
+    from .openapi import describe  # here: it imports this module
+
+    document = orjson.dumps(describe(settings))
+
+    async def openapi(_request: web.Request) -> web.Response:
+        return web.Response(body=document, content_type="application/json")
+
+    app.router.add_get("/openapi.json", openapi)
 
 
 async def _read_upto(request: web.Request, n: int) -> bytes:
