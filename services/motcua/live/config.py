@@ -47,6 +47,14 @@ class LiveSettings(Settings):
     gateway_publish_timeout_s: float = 5.0
     # the whole body must arrive within this, or the gateway answers 408 and closes
     gateway_body_timeout_s: float = 30.0
+    # a slow client: after this grace, the body must keep arriving at this average rate
+    # (bytes received >= rate x (seconds since the headers - grace)), or 408 and closed; 0: off
+    gateway_body_min_rate_bytes_s: float = 1024.0
+    gateway_body_grace_s: float = 5.0
+    # per API key (DVCQG: per source): this many requests a second on average, bursts of
+    # gateway_rate_limit_burst; over it: 429 with Retry-After. 0: no limit
+    gateway_rate_limit_per_s: float = 20.0
+    gateway_rate_limit_burst: int = 40
     # period of the Kafka metadata probe behind /health (and of the fast 503s)
     gateway_health_interval_s: float = 2.0
     # SIGTERM: grace for requests in flight, then as long again for the producer's flush

@@ -66,7 +66,8 @@ from ..imports.convert import Converter, ConvertOptions
 from ..imports.dvcqg import DONG_BO, TIEN_DO, Request, parse_request
 from ..imports.model import Problem, ProgressRow, Snapshot
 from .config import LiveSettings
-from .gateway import ApiKeys, KafkaLink, _body_timed_out, _BodyTimeout, presented_key
+from .gateway import ApiKeys, KafkaLink, _body_timed_out, _BodyTimeout, close_after, presented_key
+from .limits import RateLimiter
 from .metrics import HTTP_REQUESTS
 
 log = logging.getLogger("motcua.gateway.dvcqg")
@@ -81,11 +82,13 @@ OK = 0
 BAD_SESSION = 1
 PARTIAL = 2
 BAD_FORMAT = 3
+RATE_LIMITED = 4
 UNAVAILABLE = 5
 INTERNAL = 9
 
 MSG_BAD_LOGIN = "Sai tên đăng nhập hoặc mật khẩu"
 MSG_BAD_SESSION = "Phiên làm việc không hợp lệ hoặc đã hết hạn"
+MSG_RATE_LIMITED = "Gửi quá nhiều yêu cầu trong thời gian ngắn; vui lòng thử lại sau {s} giây"
 MSG_UNAVAILABLE = (
     "Hệ thống tạm thời chưa nhận được dữ liệu (hàng đợi Kafka không sẵn sàng); "
     "chưa hồ sơ nào được ghi nhận, vui lòng thử lại sau"
@@ -213,6 +216,7 @@ class DvcqgEndpoint:
         check: Callable,
         deliver: Callable[..., Awaitable[str | None]],
         read_upto: Callable[..., Awaitable[bytes]],
+        limiter: RateLimiter | None = None,
         anonymous: bool = False,
         clock: Callable[[], float] = time.time,
     ):
@@ -222,6 +226,7 @@ class DvcqgEndpoint:
         self.check = check
         self.deliver = deliver
         self.read_upto = read_upto
+        self.limiter = limiter or RateLimiter(0, 1)
         self.anonymous = anonymous
         self.tokens = SessionTokens(
             settings.api_key_bindings(),
@@ -242,8 +247,8 @@ class DvcqgEndpoint:
     async def token(self, request: web.Request) -> web.StreamResponse:
         try:
             body = await self.read_upto(request, TOKEN_BODY_LIMIT + 1)
-        except _BodyTimeout:
-            return await _body_timed_out(request, "dvcqg-token", self.settings.gateway_body_timeout_s)
+        except _BodyTimeout as err:
+            return await _body_timed_out(request, "dvcqg-token", err)
         creds = self._credentials(body, request.content_type.lower())
         username, password = creds.get("username"), creds.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or len(body) > TOKEN_BODY_LIMIT:
@@ -309,6 +314,26 @@ class DvcqgEndpoint:
     def _refused(self) -> web.Response:
         return _answer(401, {"error_code": BAD_SESSION, "message": MSG_BAD_SESSION})
 
+    def _refused_or_limited(self, source: str | None, request_id: str) -> web.Response | None:
+        """401 without a source; 429 (Retry-After) when the source is over its rate; 503
+        when Kafka is known down; else None: go on."""
+        if source is None:
+            return self._refused()
+        retry_after = self.limiter.retry_after(("source", source))
+        if retry_after is not None:
+            return _answer(
+                429,
+                {
+                    "error_code": RATE_LIMITED,
+                    "message": MSG_RATE_LIMITED.format(s=retry_after),
+                    "request_id": request_id,
+                },
+                headers={"Retry-After": str(retry_after)},
+            )
+        if not self.link.healthy:
+            return self._unavailable(request_id)
+        return None
+
     def _unavailable(self, request_id: str) -> web.Response:
         return _answer(
             503,
@@ -322,8 +347,8 @@ class DvcqgEndpoint:
         request_id = hex_as_letters(uuid.uuid4().hex)
         try:
             return await self._sync(request, request_id)
-        except _BodyTimeout:
-            return await _body_timed_out(request, request_id, self.settings.gateway_body_timeout_s)
+        except _BodyTimeout as err:
+            return await _body_timed_out(request, request_id, err)
         except Exception as err:  # a bug: say so without the input (the message may hold it)
             log.error("dvcqg request failed", extra={"request_id": request_id, "error": type(err).__name__})
             return _answer(
@@ -341,17 +366,16 @@ class DvcqgEndpoint:
         source = None
         if credential is not None:  # checked before the body is read
             source = self._source_of(credential)
-            if source is None:
-                return self._refused()
-            if not self.link.healthy:
-                return self._unavailable(request_id)
+            stop = self._refused_or_limited(source, request_id)
+            if stop is not None:
+                return stop
         declared = request.content_length
         if declared is not None and declared > self.limit:
             body = await self.read_upto(request, MAX_EVENT_BYTES)
-            return await self._too_large(request_id, source, body)
+            return await close_after(request, await self._too_large(request_id, source, body))
         body = await self.read_upto(request, self.limit + 1)
         if len(body) > self.limit:
-            return await self._too_large(request_id, source, body)
+            return await close_after(request, await self._too_large(request_id, source, body))
         if body[:3] == b"\xef\xbb\xbf":
             body = body[3:]
         try:
@@ -360,10 +384,10 @@ class DvcqgEndpoint:
             value = None
         if source is None:  # O: the session is in the envelope
             source = self._source_of(_session_in(value))
-            if source is None:
-                return self._refused()
-            if not self.link.healthy:
-                return self._unavailable(request_id)
+            stop = self._refused_or_limited(source, request_id)
+            if stop is not None:
+                return stop
+        assert source is not None  # _refused_or_limited answered 401 otherwise
         segment = request.match_info.get("service", "")
         parsed = parse_request(
             body if value is None else value,

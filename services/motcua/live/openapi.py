@@ -126,6 +126,13 @@ def _schemas() -> dict[str, Schema]:
             retryable={"const": True},
             request_id=STR,
         ),
+        "RateLimited": _object(
+            ["error", "reason", "retryable", "request_id"],
+            error={"const": "RATE_LIMITED"},
+            reason=STR,
+            retryable={"const": True},
+            request_id=STR,
+        ),
         "Health": _object(
             ["status", "kafka"],
             status={"enum": ["ok", "unavailable"]},
@@ -138,10 +145,11 @@ def _schemas() -> dict[str, Schema]:
             ["error_code", "message"],
             error_code={
                 "type": "integer",
-                "enum": [dv.OK, dv.BAD_SESSION, dv.PARTIAL, dv.BAD_FORMAT, dv.UNAVAILABLE],
+                "enum": [dv.OK, dv.BAD_SESSION, dv.PARTIAL, dv.BAD_FORMAT, dv.RATE_LIMITED, dv.UNAVAILABLE],
                 "description": (
                     f"{dv.OK} every item accepted; {dv.BAD_SESSION} bad or expired session (or login); "
                     f"{dv.PARTIAL} some items refused (listed); {dv.BAD_FORMAT} no sync request; "
+                    f"{dv.RATE_LIMITED} too many requests, send again after Retry-After; "
                     f"{dv.UNAVAILABLE} Kafka unavailable, send again"
                 ),
             },
@@ -207,7 +215,8 @@ def _events_operation(settings: LiveSettings) -> Schema:
             f"Every record is validated and published to Kafka (acks=all); the answer waits for "
             f"Kafka's acknowledgement (at most {settings.gateway_publish_timeout_s:g} s). Body limit "
             f"{limit} bytes (enforced while reading); a body must arrive within "
-            f"{settings.gateway_body_timeout_s:g} s. Without a Content-Type the body is read as Avro. "
+            f"{settings.gateway_body_timeout_s:g} s and, after {settings.gateway_body_grace_s:g} s, at "
+            f"{settings.gateway_body_min_rate_bytes_s:g} bytes/s or more on average. Without a Content-Type the body is read as Avro. "
             "Every refused record is also a dead letter."
         ),
         "security": KEY_SECURITY,
@@ -221,6 +230,7 @@ def _events_operation(settings: LiveSettings) -> Schema:
             "413": _answer("body over the limit (BODY_TOO_LARGE); the connection is closed", "Error"),
             "415": _answer("unknown Content-Type (UNSUPPORTED_MEDIA_TYPE)", "Error"),
             "422": _answer("some records refused (listed); the others are published", "Rejected"),
+            "429": _answer(_rate_text(settings), "RateLimited", True),
             "503": _answer(
                 "Kafka unavailable: nothing acknowledged, send again (retryable)", "Unavailable", True
             ),
@@ -252,7 +262,15 @@ def _dvcqg_parameters(with_service: bool) -> list[Schema]:
     return out
 
 
-def _dvcqg_operation(operation_id: str, with_service: bool) -> Schema:
+def _rate_text(settings: LiveSettings) -> str:
+    return (
+        f"over the key's rate ({settings.gateway_rate_limit_per_s:g} requests a second, bursts of "
+        f"{settings.gateway_rate_limit_burst}; per source for DVCQG): RATE_LIMITED, nothing read or "
+        "published; send again after Retry-After"
+    )
+
+
+def _dvcqg_operation(settings: LiveSettings, operation_id: str, with_service: bool) -> Schema:
     return {
         "operationId": operation_id,
         "summary": "DVCQG sync (DongBoHoSoMC / CapNhatTienDoHoSoMC), drop-in for the national portal",
@@ -272,6 +290,7 @@ def _dvcqg_operation(operation_id: str, with_service: bool) -> Schema:
             "401": _answer(f"error_code {dv.BAD_SESSION}: bad or expired session", "DvcqgAnswer"),
             "408": _answer("body not received in time (BODY_TIMEOUT); the connection is closed", "Error"),
             "413": _answer(f"error_code {dv.BAD_FORMAT}: body over the limit", "DvcqgAnswer"),
+            "429": _answer(f"error_code {dv.RATE_LIMITED}: {_rate_text(settings)}", "DvcqgAnswer", True),
             "503": _answer(
                 f"error_code {dv.UNAVAILABLE}: Kafka unavailable, send again", "DvcqgAnswer", True
             ),
@@ -326,9 +345,9 @@ def _paths(settings: LiveSettings) -> dict[str, Schema]:
     return {
         "/v1/events": {"post": _events_operation(settings)},
         "/v1/dvcqg/token": {"post": _token_operation()},
-        "/v1/dvcqg": {"post": _dvcqg_operation("dvcqgSync", False)},
-        "/v1/dvcqg/{service}": {"post": _dvcqg_operation("dvcqgSyncService", True)},
-        "/api/SynsTTHCC/{service}": {"post": _dvcqg_operation("dvcqgSyncHaGiang", True)},
+        "/v1/dvcqg": {"post": _dvcqg_operation(settings, "dvcqgSync", False)},
+        "/v1/dvcqg/{service}": {"post": _dvcqg_operation(settings, "dvcqgSyncService", True)},
+        "/api/SynsTTHCC/{service}": {"post": _dvcqg_operation(settings, "dvcqgSyncHaGiang", True)},
         "/health": {"get": _health_operation("health")},
         "/health/ready": {"get": _health_operation("healthReady")},
         "/health/live": _get("healthLive", "Live: the process serves", "serving", _json(_ref("Live"))),
