@@ -18,9 +18,10 @@ Credentials: ``?session=``, a ``session`` header, ``Authorization: Bearer``, ``X
 (each may hold a session token or the API key itself), checked before the body is read;
 only when none is outside the body is the envelope's ``session`` used (O puts it there).
 The token is ``v1.<source, base64url>.<expiry, epoch s>.<mac, base64url>`` with mac =
-HMAC-SHA256(HMAC-SHA256(api key, "motcua-dvcqg-session-v1"), source "\\n" expiry): every
-replica checks it without shared state, and a key removed from ``MOTCUA_API_KEYS`` voids
-its tokens. Lifetime ``MOTCUA_DVCQG_SESSION_TTL_S`` (8 hours).
+HMAC-SHA256(secret, source "\\n" expiry), secret = HMAC-SHA256(SHA-256(api key),
+"motcua-dvcqg-session-v1" + ``MOTCUA_DVCQG_SESSION_SECRET``): the gateway knows keys by their
+digests only; every replica checks a token without shared state, and a key removed from
+``MOTCUA_API_KEYS`` voids its tokens. Lifetime ``MOTCUA_DVCQG_SESSION_TTL_S`` (8 hours).
 
 Each item is read by ``imports.dvcqg.parse_request``, converted by an
 ``imports.convert.Converter`` under the authenticated source (as ``motcua import dvcqg
@@ -108,22 +109,28 @@ class SessionTokens:
 
     def __init__(
         self,
-        bindings: dict[str, frozenset[str]],
+        bindings: dict[bytes, frozenset[str]],
         ttl_s: float,
         clock: Callable[[], float] = time.time,
         open_secret: bytes | None = None,
+        server_secret: str = "",
     ):
-        """``open_secret``: no keys configured (anonymous gateway): tokens for any source,
-        signed with this secret (random per process: valid on this replica only)."""
+        """``bindings``: key digest -> sources. ``open_secret``: no keys configured
+        (anonymous gateway): tokens for any source, signed with this secret (random per
+        process: valid on this replica only). ``server_secret``: mixed into every key's."""
         self.ttl_s = ttl_s
         self.clock = clock
         self.open_secret = open_secret
+        self._derive = _DERIVE + server_secret.encode()
         # source -> the secrets derived from each key that may post it
         self._secrets: dict[str, list[bytes]] = {}
-        for key, sources in bindings.items():
-            secret = hmac.new(key.encode(), _DERIVE, hashlib.sha256).digest()
+        for digest, sources in bindings.items():
+            secret = self._secret_of(digest)
             for source in sources:
                 self._secrets.setdefault(source, []).append(secret)
+
+    def _secret_of(self, digest: bytes) -> bytes:
+        return hmac.new(digest, self._derive, hashlib.sha256).digest()
 
     @staticmethod
     def _mac(secret: bytes, source: str, expiry: int) -> bytes:
@@ -132,7 +139,7 @@ class SessionTokens:
     def issue(self, source: str, key: str | None) -> str:
         """A token for ``source`` signed with (the secret of) ``key`` (None: the open secret)."""
         secret = (
-            hmac.new(key.encode(), _DERIVE, hashlib.sha256).digest() if key is not None else self.open_secret
+            self._secret_of(hashlib.sha256(key.encode()).digest()) if key is not None else self.open_secret
         )
         if secret is None:
             raise ValueError("no key to sign with")
@@ -233,6 +240,7 @@ class DvcqgEndpoint:
             settings.dvcqg_session_ttl_s,
             clock,
             open_secret=os.urandom(32) if anonymous else None,
+            server_secret=settings.dvcqg_session_secret,
         )
         self.limit = settings.max_body_bytes
         self.retry_after = str(max(1, math.ceil(settings.gateway_health_interval_s)))

@@ -41,6 +41,7 @@ clients got, or will get, no 2xx).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import math
@@ -93,17 +94,17 @@ AVRO_TYPES = (
 
 
 class ApiKeys:
-    """key -> the source_system values it may post."""
+    """The configured keys, as SHA-256 digests -> the source_system values each may post."""
 
-    def __init__(self, bindings: dict[str, frozenset[str]]):
-        self._keys = [(k.encode(), frozenset(s)) for k, s in bindings.items()]
+    def __init__(self, bindings: dict[bytes, frozenset[str]]):
+        self._keys = [(k, frozenset(s)) for k, s in bindings.items()]
 
     def match(self, presented: str | None) -> tuple[int, frozenset[str]] | None:
-        """(the key's number, its sources) of the matching key; every key is compared
-        (constant time)."""
+        """(the key's number, its sources) of the matching key: the presented key's digest is
+        compared with every configured one (``hmac.compare_digest``, equal lengths)."""
         if not presented:
             return None
-        given = presented.encode()
+        given = hashlib.sha256(presented.encode()).digest()
         found = None
         for i, (key, sources) in enumerate(self._keys):
             if hmac.compare_digest(given, key):
@@ -760,9 +761,22 @@ def _answer(status: int, body: dict) -> web.Response:
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
 
 
+def warn_plain_keys(settings: LiveSettings) -> None:
+    """A warning at start for each source whose key is configured in plain (the sources
+    only: never a key nor its hash)."""
+    plain = settings.plain_api_key_sources()
+    if plain:
+        log.warning(
+            "API keys given in plain in MOTCUA_API_KEYS: for development only; give each as "
+            "sha256:<hex digest of the key> (docs/gateway.md#keys)",
+            extra={"sources": plain},
+        )
+
+
 def run(settings: LiveSettings, allow_anonymous: bool = False) -> None:
     from .metrics import serve
 
+    warn_plain_keys(settings)
     link = ProbedKafkaLink(settings)
     app = build_app(settings, allow_anonymous=allow_anonymous, link=link)
     serve(settings.gateway_metrics_port)
