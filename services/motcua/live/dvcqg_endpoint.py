@@ -508,7 +508,7 @@ class DvcqgEndpoint:
             extra={
                 "request_id": request_id,
                 "source_system": source,
-                "service": parsed.service,
+                "dvcqg_service": parsed.service,  # "service" is the process's (logs.JsonFormatter)
                 "snapshots": snapshots,
                 "rows": rows,
                 "rejected": len(rejected),

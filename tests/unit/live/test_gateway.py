@@ -360,3 +360,14 @@ def test_a_body_arriving_slower_than_the_minimum_rate_is_cut_off_after_the_grace
     data, elapsed = asyncio.run(go())
     assert data.startswith(b"HTTP/1.1 408") and b"slower than 100 bytes/s" in data, data[:300]
     assert 0.5 < elapsed < 5
+
+
+@pytest.mark.parametrize(
+    "field, value", [("event_type", {}), ("event_type", []), ("unit_level", {"a": 1}), ("unit_level", [])]
+)
+def test_an_unhashable_enum_value_is_refused_not_a_500(field, value):
+    """Found by the schemathesis run: a JSON object or array as event_type / unit_level."""
+    status, raw, p = call("POST /v1/events", orjson.dumps([ev(50, **{field: value})]))
+    answer = orjson.loads(raw)
+    assert status == 422 and answer["rejected"][0]["code"] in ("UNKNOWN_EVENT_TYPE", "BAD_ENUM"), answer
+    assert [t for t, _k, _v in p.sent] == ["dead-letters"]

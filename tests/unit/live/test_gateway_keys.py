@@ -129,3 +129,38 @@ def test_hashed_keys_post_log_in_and_sync(caplog):
     content.append(T_SNAPSHOT["MaHoSo"])
     for value in (*secrets, *PERSONAL, *content):
         assert value not in logs, value
+
+
+def test_aiohttp_error_records_keep_no_request_content():
+    """Found by the schemathesis run: aiohttp logged a malformed header line, whole, in the
+    traceback of "Error handling request from <address>"."""
+    from aiohttp.http_exceptions import BadHttpMessage
+
+    from motcua.live.logs import NoRequestContent
+
+    def record(exc: BaseException) -> logging.LogRecord:
+        try:
+            raise exc
+        except BaseException:
+            import sys
+
+            info = sys.exc_info()
+        return logging.LogRecord(
+            "aiohttp.server", logging.ERROR, "x.py", 1, "Error handling request from %s", ("10.1.2.3",), info
+        )
+
+    secret = f"Invalid header value char: b'X-API-Key: {KEYS['test']}\\x00 {PERSONAL[0]}'"
+    fmt, keep = JsonFormatter("gateway"), NoRequestContent()
+    bad = record(BadHttpMessage(secret))
+    assert keep.filter(bad)
+    line = orjson.loads(fmt.format(bad))
+    assert line["level"] == "warning" and line["msg"].startswith("Error handling request: BadHttpMessage at ")
+    bug = record(TypeError(f"unhashable: {PERSONAL[1]}"))
+    keep.filter(bug)
+    line = orjson.loads(fmt.format(bug))
+    assert line["level"] == "error" and "TypeError" in line["msg"] and "exc" not in line
+    for text in (fmt.format(bad), fmt.format(bug)):
+        assert KEYS["test"] not in text and PERSONAL[0] not in text and PERSONAL[1] not in text
+        assert "10.1.2.3" not in text
+    other = logging.LogRecord("motcua.gateway", logging.INFO, "x.py", 1, "kept %s", ("as is",), None)
+    assert keep.filter(other) and other.getMessage() == "kept as is"
