@@ -61,8 +61,8 @@ class LiveSettings(Settings):
     gateway_body_grace_s: float = 5.0
     # per API key (DVCQG: per source): this many requests a second on average, bursts of
     # gateway_rate_limit_burst; over it: 429 with Retry-After. 0: no limit
-    gateway_rate_limit_per_s: float = 20.0
-    gateway_rate_limit_burst: int = 40
+    gateway_rate_limit_per_s: float = 200.0
+    gateway_rate_limit_burst: int = 1000
     # period of the Kafka metadata probe behind /health (and of the fast 503s)
     gateway_health_interval_s: float = 2.0
     # SIGTERM: grace for requests in flight, then as long again for the producer's flush
