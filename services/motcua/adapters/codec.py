@@ -1000,3 +1000,8 @@ def decode_record(raw: bytes | dict, now_ms: int | None) -> dict:
 def decode_dead_letter(data: bytes) -> dict:
     """Inverse of :func:`encode_dead_letter` (None fields kept)."""
     return _dead_letter_registry().decode(data)
+
+
+def raw_schema(name: str) -> dict:
+    """The ``.avsc`` file ``name`` as written (not parsed by fastavro): docs, logical types."""
+    return copy.deepcopy(_load_raw(str(_schema_path(name))))

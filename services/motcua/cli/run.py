@@ -50,8 +50,9 @@ def gateway(
         bindings = settings.api_key_bindings()
     except ValueError:
         typer.echo(
-            "Lỗi: MOTCUA_API_KEYS sai định dạng, cần 'source_system:khoá,source_system:khoá' "
-            "(ví dụ motcua-dongnai:s3cret,dvcqg:khac).",
+            "Lỗi: MOTCUA_API_KEYS sai định dạng, cần 'source_system:khoá,source_system:khoá', "
+            "mỗi khoá là 'sha256:<64 chữ số hex của SHA-256 khoá>' hoặc (khi phát triển) chính khoá "
+            "(ví dụ motcua-dongnai:sha256:2bb80d53...,dvcqg:khac).",
             err=True,
         )
         raise typer.Exit(2) from None

@@ -403,7 +403,7 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
     if type(event) is not dict:
         raise InvalidEvent("NOT_AN_OBJECT", "an event must be a JSON object / Avro record")
     etype: Any = event.get("event_type")  # any value the sender put there, until _KEEP knows it
-    keep = _KEEP.get(etype)
+    keep = _KEEP.get(etype) if type(etype) is str else None  # a dict or list is unhashable
     if keep is None:
         if etype is None:
             raise InvalidEvent("MISSING_FIELD", "missing envelope field event_type")
@@ -434,7 +434,7 @@ def validate(event: dict, now_ms: int | None = None) -> dict:
             _check_str(name, value, MAX_ID_LEN)
         if value not in _SAFE_CODES:
             _check_code(name, value)
-    if event["unit_level"] not in _UNIT_LEVELS:
+    if type(event["unit_level"]) is not str or event["unit_level"] not in _UNIT_LEVELS:
         raise InvalidEvent(
             "BAD_ENUM", f"unit_level {shown(event['unit_level'])} không thuộc {', '.join(UNIT_LEVELS)}"
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from pydantic_settings import SettingsConfigDict
 
 from ..settings import Settings
@@ -42,15 +45,28 @@ class LiveSettings(Settings):
     gateway_host: str = "0.0.0.0"
     gateway_port: int = GATEWAY_PORT
     # API keys, each bound to the source_system values it may post:
-    # "source_system:key,source_system:key" (e.g. "motcua-dongnai:s3cret,dvcqg:other").
+    # "source_system:key,source_system:key"; each key as the SHA-256 of the key,
+    # "sha256:<64 hex digits>" (e.g. "motcua-dongnai:sha256:5e88...,dvcqg:sha256:..."), or,
+    # for development, the key itself (the gateway warns at start).
     # A key listed under several sources may post for each of them; a source listed with
     # several keys accepts each (key rotation). Events naming another source: 403.
     api_keys: str = ""
+    # mixed into the DVCQG session tokens' signing secret (the same on every replica): with
+    # it, the hashes of MOTCUA_API_KEYS alone cannot sign a session; empty: not mixed in
+    dvcqg_session_secret: str = ""
     max_body_bytes: int = 8 * 1024 * 1024
     # a POST waits this long for Kafka's acknowledgement, then answers 503 (Retry-After)
     gateway_publish_timeout_s: float = 5.0
     # the whole body must arrive within this, or the gateway answers 408 and closes
     gateway_body_timeout_s: float = 30.0
+    # a slow client: after this grace, the body must keep arriving at this average rate
+    # (bytes received >= rate x (seconds since the headers - grace)), or 408 and closed; 0: off
+    gateway_body_min_rate_bytes_s: float = 1024.0
+    gateway_body_grace_s: float = 5.0
+    # per API key (DVCQG: per source): this many requests a second on average, bursts of
+    # gateway_rate_limit_burst; over it: 429 with Retry-After. 0: no limit
+    gateway_rate_limit_per_s: float = 200.0
+    gateway_rate_limit_burst: int = 1000
     # period of the Kafka metadata probe behind /health (and of the fast 503s)
     gateway_health_interval_s: float = 2.0
     # SIGTERM: grace for requests in flight, then as long again for the producer's flush
@@ -101,15 +117,32 @@ class LiveSettings(Settings):
         """source -> key (the last one listed; the gateway uses ``api_key_bindings``)."""
         return dict(self.api_key_pairs())
 
-    def api_key_bindings(self) -> dict[str, frozenset[str]]:
-        """key -> the source_system values it may post."""
-        out: dict[str, set[str]] = {}
+    def api_key_bindings(self) -> dict[bytes, frozenset[str]]:
+        """The SHA-256 digest of each key -> the source_system values it may post."""
+        out: dict[bytes, set[str]] = {}
         for source, key in self.api_key_pairs():
-            out.setdefault(key, set()).add(source)
+            out.setdefault(key_digest(key), set()).add(source)
         return {k: frozenset(v) for k, v in out.items()}
+
+    def plain_api_key_sources(self) -> list[str]:
+        """The sources whose key is given as itself, not as its hash (development)."""
+        return sorted({s for s, key in self.api_key_pairs() if not key.lower().startswith(HASH_PREFIX)})
 
 
 STATE_TABLE = "dossier-state"
+HASH_PREFIX = "sha256:"
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def key_digest(spec: str) -> bytes:
+    """The SHA-256 digest a configured key stands for: ``sha256:<hex>`` as given, a plain
+    key hashed. ``ValueError`` (without the value) for a malformed hash."""
+    if spec.lower().startswith(HASH_PREFIX):
+        hexed = spec[len(HASH_PREFIX) :]
+        if not _HEX64.fullmatch(hexed):
+            raise ValueError("MOTCUA_API_KEYS: a key given as sha256: needs 64 hex digits after it")
+        return bytes.fromhex(hexed)
+    return hashlib.sha256(spec.encode()).digest()
 
 
 def get_live_settings(**overrides) -> LiveSettings:

@@ -18,9 +18,10 @@ Credentials: ``?session=``, a ``session`` header, ``Authorization: Bearer``, ``X
 (each may hold a session token or the API key itself), checked before the body is read;
 only when none is outside the body is the envelope's ``session`` used (O puts it there).
 The token is ``v1.<source, base64url>.<expiry, epoch s>.<mac, base64url>`` with mac =
-HMAC-SHA256(HMAC-SHA256(api key, "motcua-dvcqg-session-v1"), source "\\n" expiry): every
-replica checks it without shared state, and a key removed from ``MOTCUA_API_KEYS`` voids
-its tokens. Lifetime ``MOTCUA_DVCQG_SESSION_TTL_S`` (8 hours).
+HMAC-SHA256(secret, source "\\n" expiry), secret = HMAC-SHA256(SHA-256(api key),
+"motcua-dvcqg-session-v1" + ``MOTCUA_DVCQG_SESSION_SECRET``): the gateway knows keys by their
+digests only; every replica checks a token without shared state, and a key removed from
+``MOTCUA_API_KEYS`` voids its tokens. Lifetime ``MOTCUA_DVCQG_SESSION_TTL_S`` (8 hours).
 
 Each item is read by ``imports.dvcqg.parse_request``, converted by an
 ``imports.convert.Converter`` under the authenticated source (as ``motcua import dvcqg
@@ -66,7 +67,8 @@ from ..imports.convert import Converter, ConvertOptions
 from ..imports.dvcqg import DONG_BO, TIEN_DO, Request, parse_request
 from ..imports.model import Problem, ProgressRow, Snapshot
 from .config import LiveSettings
-from .gateway import ApiKeys, KafkaLink, _body_timed_out, _BodyTimeout, presented_key
+from .gateway import ApiKeys, KafkaLink, _body_timed_out, _BodyTimeout, close_after, presented_key
+from .limits import RateLimiter
 from .metrics import HTTP_REQUESTS
 
 log = logging.getLogger("motcua.gateway.dvcqg")
@@ -81,11 +83,13 @@ OK = 0
 BAD_SESSION = 1
 PARTIAL = 2
 BAD_FORMAT = 3
+RATE_LIMITED = 4
 UNAVAILABLE = 5
 INTERNAL = 9
 
 MSG_BAD_LOGIN = "Sai tên đăng nhập hoặc mật khẩu"
 MSG_BAD_SESSION = "Phiên làm việc không hợp lệ hoặc đã hết hạn"
+MSG_RATE_LIMITED = "Gửi quá nhiều yêu cầu trong thời gian ngắn; vui lòng thử lại sau {s} giây"
 MSG_UNAVAILABLE = (
     "Hệ thống tạm thời chưa nhận được dữ liệu (hàng đợi Kafka không sẵn sàng); "
     "chưa hồ sơ nào được ghi nhận, vui lòng thử lại sau"
@@ -105,22 +109,28 @@ class SessionTokens:
 
     def __init__(
         self,
-        bindings: dict[str, frozenset[str]],
+        bindings: dict[bytes, frozenset[str]],
         ttl_s: float,
         clock: Callable[[], float] = time.time,
         open_secret: bytes | None = None,
+        server_secret: str = "",
     ):
-        """``open_secret``: no keys configured (anonymous gateway): tokens for any source,
-        signed with this secret (random per process: valid on this replica only)."""
+        """``bindings``: key digest -> sources. ``open_secret``: no keys configured
+        (anonymous gateway): tokens for any source, signed with this secret (random per
+        process: valid on this replica only). ``server_secret``: mixed into every key's."""
         self.ttl_s = ttl_s
         self.clock = clock
         self.open_secret = open_secret
+        self._derive = _DERIVE + server_secret.encode()
         # source -> the secrets derived from each key that may post it
         self._secrets: dict[str, list[bytes]] = {}
-        for key, sources in bindings.items():
-            secret = hmac.new(key.encode(), _DERIVE, hashlib.sha256).digest()
+        for digest, sources in bindings.items():
+            secret = self._secret_of(digest)
             for source in sources:
                 self._secrets.setdefault(source, []).append(secret)
+
+    def _secret_of(self, digest: bytes) -> bytes:
+        return hmac.new(digest, self._derive, hashlib.sha256).digest()
 
     @staticmethod
     def _mac(secret: bytes, source: str, expiry: int) -> bytes:
@@ -129,7 +139,7 @@ class SessionTokens:
     def issue(self, source: str, key: str | None) -> str:
         """A token for ``source`` signed with (the secret of) ``key`` (None: the open secret)."""
         secret = (
-            hmac.new(key.encode(), _DERIVE, hashlib.sha256).digest() if key is not None else self.open_secret
+            self._secret_of(hashlib.sha256(key.encode()).digest()) if key is not None else self.open_secret
         )
         if secret is None:
             raise ValueError("no key to sign with")
@@ -213,6 +223,7 @@ class DvcqgEndpoint:
         check: Callable,
         deliver: Callable[..., Awaitable[str | None]],
         read_upto: Callable[..., Awaitable[bytes]],
+        limiter: RateLimiter | None = None,
         anonymous: bool = False,
         clock: Callable[[], float] = time.time,
     ):
@@ -222,12 +233,14 @@ class DvcqgEndpoint:
         self.check = check
         self.deliver = deliver
         self.read_upto = read_upto
+        self.limiter = limiter or RateLimiter(0, 1)
         self.anonymous = anonymous
         self.tokens = SessionTokens(
             settings.api_key_bindings(),
             settings.dvcqg_session_ttl_s,
             clock,
             open_secret=os.urandom(32) if anonymous else None,
+            server_secret=settings.dvcqg_session_secret,
         )
         self.limit = settings.max_body_bytes
         self.retry_after = str(max(1, math.ceil(settings.gateway_health_interval_s)))
@@ -242,8 +255,8 @@ class DvcqgEndpoint:
     async def token(self, request: web.Request) -> web.StreamResponse:
         try:
             body = await self.read_upto(request, TOKEN_BODY_LIMIT + 1)
-        except _BodyTimeout:
-            return await _body_timed_out(request, "dvcqg-token", self.settings.gateway_body_timeout_s)
+        except _BodyTimeout as err:
+            return await _body_timed_out(request, "dvcqg-token", err)
         creds = self._credentials(body, request.content_type.lower())
         username, password = creds.get("username"), creds.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or len(body) > TOKEN_BODY_LIMIT:
@@ -309,6 +322,26 @@ class DvcqgEndpoint:
     def _refused(self) -> web.Response:
         return _answer(401, {"error_code": BAD_SESSION, "message": MSG_BAD_SESSION})
 
+    def _refused_or_limited(self, source: str | None, request_id: str) -> web.Response | None:
+        """401 without a source; 429 (Retry-After) when the source is over its rate; 503
+        when Kafka is known down; else None: go on."""
+        if source is None:
+            return self._refused()
+        retry_after = self.limiter.retry_after(("source", source))
+        if retry_after is not None:
+            return _answer(
+                429,
+                {
+                    "error_code": RATE_LIMITED,
+                    "message": MSG_RATE_LIMITED.format(s=retry_after),
+                    "request_id": request_id,
+                },
+                headers={"Retry-After": str(retry_after)},
+            )
+        if not self.link.healthy:
+            return self._unavailable(request_id)
+        return None
+
     def _unavailable(self, request_id: str) -> web.Response:
         return _answer(
             503,
@@ -322,8 +355,8 @@ class DvcqgEndpoint:
         request_id = hex_as_letters(uuid.uuid4().hex)
         try:
             return await self._sync(request, request_id)
-        except _BodyTimeout:
-            return await _body_timed_out(request, request_id, self.settings.gateway_body_timeout_s)
+        except _BodyTimeout as err:
+            return await _body_timed_out(request, request_id, err)
         except Exception as err:  # a bug: say so without the input (the message may hold it)
             log.error("dvcqg request failed", extra={"request_id": request_id, "error": type(err).__name__})
             return _answer(
@@ -341,17 +374,16 @@ class DvcqgEndpoint:
         source = None
         if credential is not None:  # checked before the body is read
             source = self._source_of(credential)
-            if source is None:
-                return self._refused()
-            if not self.link.healthy:
-                return self._unavailable(request_id)
+            stop = self._refused_or_limited(source, request_id)
+            if stop is not None:
+                return stop
         declared = request.content_length
         if declared is not None and declared > self.limit:
             body = await self.read_upto(request, MAX_EVENT_BYTES)
-            return await self._too_large(request_id, source, body)
+            return await close_after(request, await self._too_large(request_id, source, body))
         body = await self.read_upto(request, self.limit + 1)
         if len(body) > self.limit:
-            return await self._too_large(request_id, source, body)
+            return await close_after(request, await self._too_large(request_id, source, body))
         if body[:3] == b"\xef\xbb\xbf":
             body = body[3:]
         try:
@@ -360,10 +392,10 @@ class DvcqgEndpoint:
             value = None
         if source is None:  # O: the session is in the envelope
             source = self._source_of(_session_in(value))
-            if source is None:
-                return self._refused()
-            if not self.link.healthy:
-                return self._unavailable(request_id)
+            stop = self._refused_or_limited(source, request_id)
+            if stop is not None:
+                return stop
+        assert source is not None  # _refused_or_limited answered 401 otherwise
         segment = request.match_info.get("service", "")
         parsed = parse_request(
             body if value is None else value,
@@ -476,7 +508,7 @@ class DvcqgEndpoint:
             extra={
                 "request_id": request_id,
                 "source_system": source,
-                "service": parsed.service,
+                "dvcqg_service": parsed.service,  # "service" is the process's (logs.JsonFormatter)
                 "snapshots": snapshots,
                 "rows": rows,
                 "rejected": len(rejected),

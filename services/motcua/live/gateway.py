@@ -41,6 +41,7 @@ clients got, or will get, no 2xx).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import math
@@ -66,6 +67,7 @@ from ..domain.events import InvalidEvent, hex_as_letters
 from ..pipeline.batches import rejection
 from .config import LiveSettings
 from .ingress import Ingress, Submitted
+from .limits import RateLimiter
 from .metrics import DEAD_LETTERS, EVENTS_ACCEPTED, EVENTS_IN, HTTP_REQUESTS, PUBLISH_LATENCY
 
 if TYPE_CHECKING:
@@ -92,21 +94,27 @@ AVRO_TYPES = (
 
 
 class ApiKeys:
-    """key -> the source_system values it may post."""
+    """The configured keys, as SHA-256 digests -> the source_system values each may post."""
 
-    def __init__(self, bindings: dict[str, frozenset[str]]):
-        self._keys = [(k.encode(), frozenset(s)) for k, s in bindings.items()]
+    def __init__(self, bindings: dict[bytes, frozenset[str]]):
+        self._keys = [(k, frozenset(s)) for k, s in bindings.items()]
 
-    def sources_for(self, presented: str | None) -> frozenset[str] | None:
-        """The sources of the matching key; every key is compared (constant time)."""
+    def match(self, presented: str | None) -> tuple[int, frozenset[str]] | None:
+        """(the key's number, its sources) of the matching key: the presented key's digest is
+        compared with every configured one (``hmac.compare_digest``, equal lengths)."""
         if not presented:
             return None
-        given = presented.encode()
+        given = hashlib.sha256(presented.encode()).digest()
         found = None
-        for key, sources in self._keys:
+        for i, (key, sources) in enumerate(self._keys):
             if hmac.compare_digest(given, key):
-                found = sources
+                found = (i, sources)
         return found
+
+    def sources_for(self, presented: str | None) -> frozenset[str] | None:
+        """The sources of the matching key."""
+        found = self.match(presented)
+        return None if found is None else found[1]
 
 
 def presented_key(request: web.Request) -> str | None:
@@ -368,7 +376,11 @@ class _Acks:
 
 
 class _BodyTimeout(Exception):
-    pass
+    """The body did not arrive in time (``reason``: which bound)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Unreadable(Exception):
@@ -379,7 +391,8 @@ class _Unreadable(Exception):
         self.code, self.reason, self.status = code, reason, status
 
 
-Caller = tuple[frozenset[str] | None, str]  # (sources it may post, None: any; its name)
+# (sources it may post, None: any; its name; its rate-limit key)
+Caller = tuple[frozenset[str] | None, str, tuple]
 
 
 class EventsGateway:
@@ -394,6 +407,9 @@ class EventsGateway:
         self.limit = settings.max_body_bytes
         self.publish_timeout = settings.gateway_publish_timeout_s
         self.body_timeout = settings.gateway_body_timeout_s
+        self.min_rate = settings.gateway_body_min_rate_bytes_s
+        self.grace = settings.gateway_body_grace_s
+        self.limiter = RateLimiter(settings.gateway_rate_limit_per_s, settings.gateway_rate_limit_burst)
         self.retry_after = str(max(1, math.ceil(settings.gateway_health_interval_s)))
 
     # -- answers ---------------------------------------------------------------------
@@ -408,6 +424,24 @@ class EventsGateway:
             503, {"error": "KAFKA_UNAVAILABLE", "reason": reason, "retryable": True, "request_id": request_id}
         )
         resp.headers["Retry-After"] = self.retry_after
+        return resp
+
+    def rate_limited(self, request_id: str, retry_after: int) -> web.Response:
+        """429 with Retry-After: this key sent more requests than its rate allows."""
+        s = self.settings
+        resp = _answer(
+            429,
+            {
+                "error": "RATE_LIMITED",
+                "reason": (
+                    f"more than {s.gateway_rate_limit_per_s:g} requests a second (bursts of "
+                    f"{s.gateway_rate_limit_burst}) for this API key; retry after {retry_after} s"
+                ),
+                "retryable": True,
+                "request_id": request_id,
+            },
+        )
+        resp.headers["Retry-After"] = str(retry_after)
         return resp
 
     def reject_whole(
@@ -427,21 +461,41 @@ class EventsGateway:
 
     # -- request ---------------------------------------------------------------------
     async def read_upto(self, request: web.Request, n: int) -> bytes:
-        """The body (at most ``n`` bytes); a stalled client raises ``_BodyTimeout``."""
-        try:
-            async with asyncio.timeout(self.body_timeout):
-                return await _read_upto(request, n)
-        except TimeoutError:
-            raise _BodyTimeout from None
+        """The body, or its first ``n`` bytes when it is longer (nothing more is read). A
+        client that stalls, or sends slower than ``gateway_body_min_rate_bytes_s`` after the
+        grace, raises ``_BodyTimeout``."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        whole = start + self.body_timeout
+        parts, size = [], 0
+        while size < n:
+            # the next bytes must come before the average rate falls under the minimum
+            paced = start + self.grace + (size + 1) / self.min_rate if self.min_rate > 0 else math.inf
+            try:
+                async with asyncio.timeout_at(min(whole, paced)):
+                    chunk = await request.content.read(n - size)
+            except TimeoutError:
+                if paced < whole:
+                    raise _BodyTimeout(
+                        f"request body arriving slower than {self.min_rate:g} bytes/s "
+                        f"(after {self.grace:g} s)"
+                    ) from None
+                raise _BodyTimeout(f"request body not received within {self.body_timeout:g} s") from None
+            if not chunk:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+        return b"".join(parts)
 
     def _caller(self, request: web.Request) -> Caller | None:
         """Who posts, from the API key; None when the key is missing or unknown."""
         if self.anonymous:
-            return None, "anonymous"
-        allowed = self.api_keys.sources_for(presented_key(request))
-        if allowed is None:
+            return None, "anonymous", ("key", "anonymous")
+        found = self.api_keys.match(presented_key(request))
+        if found is None:
             return None
-        return allowed, "+".join(sorted(allowed))
+        number, allowed = found
+        return allowed, "+".join(sorted(allowed)), ("key", number)
 
     async def post_events(self, request: web.Request) -> web.StreamResponse:
         """The route: authenticate, answer 503 at once when Kafka is known down, then the body."""
@@ -450,31 +504,40 @@ class EventsGateway:
         caller = self._caller(request)
         if caller is None:
             return _answer(401, {"error": "UNAUTHORIZED", "reason": "missing or unknown API key"})
+        retry_after = self.limiter.retry_after(caller[2])
+        if retry_after is not None:
+            return self.rate_limited(request_id, retry_after)
         if not self.link.healthy:  # known down: answer now, before reading the body
             return self.unavailable(request_id, f"{self.link.reason or 'Kafka unavailable'}; retry")
         try:
             return await self._handle_body(request, request_id, caller)
-        except _BodyTimeout:
-            return await _body_timed_out(request, request_id, self.body_timeout)
+        except _BodyTimeout as err:
+            return await _body_timed_out(request, request_id, err)
 
-    async def _handle_body(self, request: web.Request, request_id: str, caller: Caller) -> web.Response:
+    async def _handle_body(self, request: web.Request, request_id: str, caller: Caller) -> web.StreamResponse:
         """Read the body within the size limit, split it into records and publish them."""
-        allowed, principal = caller
+        allowed, principal, _key = caller
         limit = self.limit
         declared = request.content_length
         if declared is not None and declared > limit:
-            return self.reject_whole(
-                request_id,
-                principal,
-                "BODY_TOO_LARGE",
-                f"body of {declared} bytes is over the {limit}-byte limit",
-                await self.read_upto(request, MAX_EVENT_BYTES),
-                413,
+            return await close_after(
+                request,
+                self.reject_whole(
+                    request_id,
+                    principal,
+                    "BODY_TOO_LARGE",
+                    f"body of {declared} bytes is over the {limit}-byte limit",
+                    await self.read_upto(request, MAX_EVENT_BYTES),
+                    413,
+                ),
             )
         body = await self.read_upto(request, limit + 1)
         if len(body) > limit:
-            return self.reject_whole(
-                request_id, principal, "BODY_TOO_LARGE", f"body is over the {limit}-byte limit", body, 413
+            return await close_after(
+                request,
+                self.reject_whole(
+                    request_id, principal, "BODY_TOO_LARGE", f"body is over the {limit}-byte limit", body, 413
+                ),
             )
         ctype = request.content_type.lower()
         if (
@@ -651,40 +714,41 @@ def build_app(
         check=gateway.check,
         deliver=gateway.deliver,
         read_upto=gateway.read_upto,
+        limiter=gateway.limiter,
         anonymous=gateway.anonymous,
     ).register(app)
     _add_health_routes(app, link)
+    _add_openapi_route(app, settings)
     return app
 
 
-async def _read_upto(request: web.Request, n: int) -> bytes:
-    """The body, or its first ``n`` bytes when it is longer."""
-    parts, size = [], 0
-    while size < n:
-        chunk = await request.content.read(n - size)
-        if not chunk:
-            break
-        parts.append(chunk)
-        size += len(chunk)
-    return b"".join(parts)
+def _add_openapi_route(app: web.Application, settings: LiveSettings) -> None:
+    """``GET /openapi.json``: the description of every route (``live.openapi``)."""
+    from .openapi import describe  # here: it imports this module
+
+    document = orjson.dumps(describe(settings))
+
+    async def openapi(_request: web.Request) -> web.Response:
+        return web.Response(body=document, content_type="application/json")
+
+    app.router.add_get("/openapi.json", openapi)
 
 
-async def _body_timed_out(request: web.Request, request_id: str, limit_s: float):
-    """408, then close: a client stalled in its body does not keep the connection (aiohttp
-    would otherwise linger reading what is left of it)."""
-    resp = _answer(
-        408,
-        {
-            "error": "BODY_TIMEOUT",
-            "reason": f"request body not received within {limit_s:g} s",
-            "request_id": request_id,
-        },
-    )
+async def close_after(request: web.Request, resp: web.Response) -> web.Response:
+    """Send ``resp``, then close the connection, the rest of the body unread: aiohttp would
+    otherwise keep reading (and discarding) it for its lingering time, and a stalled client
+    would keep the connection."""
     resp.force_close()
     await resp.prepare(request)
     await resp.write_eof()
     request.protocol.force_close()
     return resp
+
+
+async def _body_timed_out(request: web.Request, request_id: str, err: _BodyTimeout):
+    """408, then close."""
+    resp = _answer(408, {"error": "BODY_TIMEOUT", "reason": err.reason, "request_id": request_id})
+    return await close_after(request, resp)
 
 
 def _item_bytes(item) -> bytes:
@@ -697,9 +761,22 @@ def _answer(status: int, body: dict) -> web.Response:
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
 
 
+def warn_plain_keys(settings: LiveSettings) -> None:
+    """A warning at start for each source whose key is configured in plain (the sources
+    only: never a key nor its hash)."""
+    plain = settings.plain_api_key_sources()
+    if plain:
+        log.warning(
+            "API keys given in plain in MOTCUA_API_KEYS: for development only; give each as "
+            "sha256:<hex digest of the key> (docs/gateway.md#keys)",
+            extra={"sources": plain},
+        )
+
+
 def run(settings: LiveSettings, allow_anonymous: bool = False) -> None:
     from .metrics import serve
 
+    warn_plain_keys(settings)
     link = ProbedKafkaLink(settings)
     app = build_app(settings, allow_anonymous=allow_anonymous, link=link)
     serve(settings.gateway_metrics_port)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import traceback
 
 import orjson
 
@@ -33,14 +34,42 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
+class NoRequestContent(logging.Filter):
+    """aiohttp's own error records name the client's address and carry a traceback whose
+    message can quote the request (a malformed header line: a key, personal data): keep the
+    message without its arguments, the exception's type and where it was raised, nothing of
+    the request. A malformed request (aiohttp's ``HttpProcessingError``) is the client's
+    fault: a warning, not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiohttp") or not record.exc_info:
+            return True
+        _type, exc, tb = record.exc_info
+        kind = type(exc).__name__
+        frames = traceback.extract_tb(tb) if tb is not None else []
+        where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+        record.msg = f"{str(record.msg).split(' from ', 1)[0]}: {kind}{where}"
+        record.args = ()
+        record.exc_info = record.exc_text = None
+        if "HttpProcessingError" in {c.__name__ for c in type(exc).__mro__}:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def logging_config(service: str, level: str = "INFO") -> dict:
     """A dictConfig for JSON lines (also handed to the Faust worker)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter, "service": service}},
+        "filters": {"no_request_content": {"()": NoRequestContent}},
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["no_request_content"],
+                "stream": "ext://sys.stderr",
+            }
         },
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
@@ -62,4 +91,4 @@ def emit(log: logging.Logger, msg: str, **fields) -> None:
     log.info(msg, extra=fields)
 
 
-__all__ = ["JsonFormatter", "emit", "logging_config", "setup", "sys"]
+__all__ = ["JsonFormatter", "NoRequestContent", "emit", "logging_config", "setup", "sys"]

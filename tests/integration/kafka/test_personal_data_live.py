@@ -17,7 +17,7 @@ import pytest
 from devtools.kafka_broker import free_port
 
 from .conftest import PY, REPO, probe
-from .tools import kcat_binary, post, simulated, wait_http
+from .tools import API_KEY, kcat_binary, post, simulated, wait_http
 
 pytestmark = pytest.mark.kafka
 
@@ -156,3 +156,4 @@ def test_no_personal_data_in_topics_logs_or_tables(pipeline, tmp_path):
                 assert form not in text, f"{form!r} found in the {where}"
         for name in NAMES:
             assert name not in text, f"{name!r} found in the {where}"
+        assert API_KEY not in text, f"the API key found in the {where}"

@@ -267,3 +267,107 @@ def test_a_client_stalling_in_its_body_gets_408_and_is_disconnected():
     data, elapsed = asyncio.run(go())
     assert data.startswith(b"HTTP/1.1 408") and b"BODY_TIMEOUT" in data
     assert elapsed < SETTINGS.gateway_body_timeout_s + 2
+
+
+def test_a_token_bucket_per_key_lets_bursts_through_then_says_how_long_to_wait():
+    from motcua.live.limits import RateLimiter
+
+    now = [100.0]
+    limiter = RateLimiter(2.0, 3, clock=lambda: now[0])
+    assert [limiter.retry_after("a") for _ in range(3)] == [None, None, None]
+    assert limiter.wait_s("a") == pytest.approx(0.5) and limiter.retry_after("a") == 1
+    assert limiter.retry_after("b") is None  # another key has its own bucket
+    now[0] += 0.5  # one token back
+    assert limiter.retry_after("a") is None and limiter.retry_after("a") == 1
+    now[0] += 60  # refilled to the burst, not beyond
+    assert [limiter.retry_after("a") for _ in range(4)] == [None, None, None, 1]
+    assert RateLimiter(0, 1).retry_after("a") is None  # 0: no limit
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_go_on():
+    settings = SETTINGS.model_copy(update={"gateway_rate_limit_per_s": 0.5, "gateway_rate_limit_burst": 2})
+    producer = RecordingProducer()
+
+    async def go():
+        app = build_app(settings, producer)
+        async with TestClient(TestServer(app)) as client:
+            out = []
+            for key in ("alpha-key", "alpha-key", "alpha-key", "beta-key"):
+                resp = await client.post(
+                    "/v1/events",
+                    data=encode_json(ev(40, source_system="src-b" if key == "beta-key" else "test")),
+                    headers={"Content-Type": "application/json", "X-API-Key": key},
+                )
+                out.append((resp.status, orjson.loads(await resp.read()), resp.headers.get("Retry-After")))
+            return out
+
+    answers = asyncio.run(go())
+    assert [a[0] for a in answers] == [202, 202, 429, 202]
+    _status, body, retry_after = answers[2]
+    assert body["error"] == "RATE_LIMITED" and body["retryable"] and retry_after == "2"
+    assert "0.5 requests a second" in body["reason"]
+    assert len(producer.sent) == 3  # the refused request published nothing, not even a dead letter
+
+
+def slow_post(host: str, port: int, head: bytes, interval_s: float, most: int) -> tuple[bytes, float]:
+    """A raw socket sending ``head``, then its body one byte every ``interval_s`` (at most
+    ``most`` bytes) while reading the answer: (all it read until the server closed, seconds
+    from the end of the headers to that close)."""
+    import select
+    import socket
+
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall(head)
+        started = time.monotonic()
+        data, sent, closed = b"", 0, False
+        while not closed:
+            if select.select([sock], [], [], interval_s)[0]:
+                chunk = sock.recv(65536)
+                data += chunk
+                closed = not chunk
+            elif sent < most:
+                try:
+                    sock.sendall(b" ")
+                    sent += 1
+                except OSError:  # closed by the server: read what it answered
+                    pass
+            elif time.monotonic() - started > 60:
+                break
+        return data, time.monotonic() - started
+
+
+def test_a_body_arriving_slower_than_the_minimum_rate_is_cut_off_after_the_grace():
+    settings = SETTINGS.model_copy(
+        update={
+            "gateway_body_timeout_s": 30.0,
+            "gateway_body_grace_s": 0.5,
+            "gateway_body_min_rate_bytes_s": 100.0,
+        }
+    )
+    head = (
+        b"POST /v1/events HTTP/1.1\r\nHost: x\r\nX-API-Key: alpha-key\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    )
+
+    async def go():
+        server = TestServer(build_app(settings, RecordingProducer()))
+        await server.start_server()
+        try:  # 20 bytes a second, under the 100 bytes/s asked
+            return await asyncio.to_thread(slow_post, server.host, server.port, head, 0.05, 900)
+        finally:
+            await server.close()
+
+    data, elapsed = asyncio.run(go())
+    assert data.startswith(b"HTTP/1.1 408") and b"slower than 100 bytes/s" in data, data[:300]
+    assert 0.5 < elapsed < 5
+
+
+@pytest.mark.parametrize(
+    "field, value", [("event_type", {}), ("event_type", []), ("unit_level", {"a": 1}), ("unit_level", [])]
+)
+def test_an_unhashable_enum_value_is_refused_not_a_500(field, value):
+    """Found by the schemathesis run: a JSON object or array as event_type / unit_level."""
+    status, raw, p = call("POST /v1/events", orjson.dumps([ev(50, **{field: value})]))
+    answer = orjson.loads(raw)
+    assert status == 422 and answer["rejected"][0]["code"] in ("UNKNOWN_EVENT_TYPE", "BAD_ENUM"), answer
+    assert [t for t, _k, _v in p.sent] == ["dead-letters"]
