@@ -347,24 +347,26 @@ def progress_bounds(f: Figures, intake: bool = True) -> tuple[float | None, floa
     return expected, best, worst
 
 
-CANNOT, AT_RISK, ON_TRACK = "cannot_meet", "at_risk", "on_track"
+CANNOT, AT_RISK, ON_TRACK, REACHABLE = "cannot_meet", "at_risk", "on_track", "reachable"
 VERDICT_LABELS = {
     CANNOT: "không thể đạt chỉ tiêu",
     AT_RISK: "có nguy cơ không đạt",
     ON_TRACK: "dự kiến đạt",
+    REACHABLE: "còn có thể đạt (chưa đủ số liệu để dự báo)",
 }
 
 
 def verdict(target: Target | None, expected: float | None, best: float | None) -> str | None:
     """cannot_meet when even the best case misses the target; at_risk when the expected
-    value does; on_track otherwise; None without a target or figures."""
+    value does; on_track when it meets it; reachable when the best case meets it but there
+    is no expected value (no history to learn from); None without a target or figures."""
     if target is None or best is None:
         return None
     if not target.met(best):
         return CANNOT
-    if expected is not None and not target.met(expected):
-        return AT_RISK
-    return ON_TRACK
+    if expected is None:
+        return REACHABLE
+    return ON_TRACK if target.met(expected) else AT_RISK
 
 
 GROUP_KEYS = {"province": (), "level": ("unit_level",), "unit": ("unit_code", "unit_level")}

@@ -12,6 +12,7 @@ from motcua.domain.forecast import (
     CANNOT,
     ON_TRACK,
     OVERDUE,
+    REACHABLE,
     Figures,
     classify,
     forecast_rows,
@@ -181,4 +182,6 @@ def test_verdicts():
     assert verdict(target, 0.90, 0.94) == CANNOT
     assert verdict(target, 0.93, 0.97) == AT_RISK
     assert verdict(target, 0.96, 0.97) == ON_TRACK
+    assert verdict(target, None, 0.97) == REACHABLE  # no history: no promise either way
+    assert verdict(target, None, 0.94) == CANNOT
     assert verdict(None, 0.96, 0.97) is None and verdict(target, None, None) is None
