@@ -133,36 +133,26 @@ class ClosesRepository:
         keyed = [
             (g, orjson.dumps(row_key(g, r)).decode(), orjson.dumps(r).decode()) for g in rows for r in rows[g]
         ]
-        n = len(keyed)
-        self.client.insert_arrow(
-            f"{self.db}.period_close_rows",
-            pa.table(
-                {
-                    "province_code": [h.province_code] * n,
-                    "period_code": [h.period_code] * n,
-                    "version": pa.array([h.version] * n, pa.uint32()),
-                    "grouping": [k[0] for k in keyed],
-                    "row_key": [k[1] for k in keyed],
-                    "row": [k[2] for k in keyed],
-                }
-            ),
+        self._insert_keyed(
+            "period_close_rows",
+            h,
+            {
+                "grouping": [k[0] for k in keyed],
+                "row_key": [k[1] for k in keyed],
+                "row": [k[2] for k in keyed],
+            },
         )
         ids = list(prints)
-        m = len(ids)
-        self.client.insert_arrow(
-            f"{self.db}.period_close_dossiers",
-            pa.table(
-                {
-                    "province_code": [h.province_code] * m,
-                    "period_code": [h.period_code] * m,
-                    "version": pa.array([h.version] * m, pa.uint32()),
-                    "dossier_id": ids,
-                    "unit_level": [prints[d][0][0] for d in ids],
-                    "unit_code": [prints[d][0][1] for d in ids],
-                    "field_code": [prints[d][0][2] for d in ids],
-                    "fingerprint": pa.array([prints[d][1] for d in ids], pa.uint64()),
-                }
-            ),
+        self._insert_keyed(
+            "period_close_dossiers",
+            h,
+            {
+                "dossier_id": ids,
+                "unit_level": [prints[d][0][0] for d in ids],
+                "unit_code": [prints[d][0][1] for d in ids],
+                "field_code": [prints[d][0][2] for d in ids],
+                "fingerprint": pa.array([prints[d][1] for d in ids], pa.uint64()),
+            },
         )
         values = [getattr(h, c) if c != "closed_at" else h.closed_at_ms for c in _HEADER_COLUMNS]
         self.client.insert_arrow(
@@ -174,6 +164,16 @@ class ClosesRepository:
                 }
             ),
         )
+
+    def _insert_keyed(self, table: str, h: CloseHeader, columns: dict) -> None:
+        """Rows of a close's table: the close's key (province, period, version), then ``columns``."""
+        n = len(next(iter(columns.values())))
+        key = {
+            "province_code": [h.province_code] * n,
+            "period_code": [h.period_code] * n,
+            "version": pa.array([h.version] * n, pa.uint32()),
+        }
+        self.client.insert_arrow(f"{self.db}.{table}", pa.table({**key, **columns}))
 
 
 _HEADER_TYPES = {

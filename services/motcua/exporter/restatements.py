@@ -54,7 +54,7 @@ def read_closed_state(store, cal, now_ms: int, months: int) -> ClosedState:
     """Every recent close of every province in the store, compared with today's figures."""
     from ..adapters.clickhouse_closes import ClosesRepository
     from ..adapters.clickhouse_reports import province_counts, province_scope
-    from ..reports.closing import find_close, restatements_for
+    from ..reports.closing import ClosedPeriod, restatements_for
     from ..reports.province import choose_province
 
     t0 = time.monotonic()
@@ -64,12 +64,11 @@ def read_closed_state(store, cal, now_ms: int, months: int) -> ClosedState:
     counts = province_counts(store)
     for (code,) in provinces:
         scoped = province_scope(store, choose_province(counts, str(code)).province.store_codes)
-        latest = {h.period_code: h for h in ClosesRepository(store).headers(str(code)) if h.end >= since}
+        repo = ClosesRepository(store)
+        latest = {h.period_code: h for h in repo.headers(str(code)) if h.end >= since}
         for period_code, h in latest.items():  # headers come by version: the last one is kept
             rp = parse_period(period_code, h.kind, official=True, today=h.end)
-            closed = find_close(store, h.province_code, rp, h.version)
-            if closed is None:
-                continue
+            closed = ClosedPeriod(h, repo.rows(h))
             state.closes[(h.province_code, period_code)] = (h.version, h.closed_at_ms)
             summarise(state, h.province_code, period_code, restatements_for(scoped, closed, rp, cal, now_ms))
     state.seconds = time.monotonic() - t0
