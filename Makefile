@@ -19,7 +19,7 @@ demo: $(STAMP) ## Simulate one month for Đồng Nai into the embedded store and
 	$(BIN)/motcua demo
 
 test: $(STAMP) ## Run all tests: unit, integration (Kafka ones included), e2e; what CI runs
-	$(BIN)/pytest -q tests/unit tests/integration tests/e2e
+	bash devtools/test_lanes.sh $(BIN)
 
 unit: $(STAMP) ## Run the unit tests
 	$(BIN)/pytest -q tests/unit

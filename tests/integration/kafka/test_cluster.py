@@ -14,6 +14,8 @@ from devtools.kafka_broker import Cluster
 from motcua.live.config import LiveSettings
 from motcua.live.topics import ensure_topics
 
+pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.fault]
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):

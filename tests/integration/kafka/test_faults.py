@@ -13,7 +13,7 @@ import pytest
 from .conftest import probe, replay_truth
 from .tools import dossier_of, kcat_produce, simulated
 
-pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.fault]
 
 
 def _pause(rng: random.Random, lo: float, hi: float) -> None:
