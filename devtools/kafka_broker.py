@@ -130,6 +130,9 @@ class Broker:
                 "offsets.topic.num.partitions=6",
                 f"transaction.state.log.replication.factor={self.replication}",
                 f"transaction.state.log.min.isr={min(2, self.replication)}",
+                # topics created without a min.insync.replicas of their own (Faust's, an
+                # operator's) are durable on two replicas in a cluster, like the project's
+                f"min.insync.replicas={min(2, self.replication)}",
                 "group.initial.rebalance.delay.ms=0",
                 "auto.create.topics.enable=false",
                 "log.retention.hours=168",

@@ -51,7 +51,7 @@ from .metrics import (
     EVENTS_IN,
     EVENTS_OUT,
 )
-from .topics import LARGE, PRODUCER_BATCH_BYTES
+from .topics import PRODUCER_BATCH_BYTES, changelog_config
 
 log = logging.getLogger("motcua.processor")
 
@@ -293,7 +293,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **
         default=None,
         partitions=settings.events_partitions,
         key_type=bytes,
-        extra_topic_configs=dict(LARGE),
+        extra_topic_configs=changelog_config(settings),
     )
     # Values are DossierState dicts, written to the changelog with orjson (set before
     # the lazily created store and changelog topic read it).

@@ -48,6 +48,15 @@ def topic_specs(s: LiveSettings) -> list[TopicSpec]:
     return specs
 
 
+def changelog_config(s: LiveSettings) -> dict:
+    """The configs of the processor's changelog topic, for Faust to create it with when the
+    processor starts before ``motcua run topics`` did: the same message limit and, in
+    cluster mode, the same ``min.insync.replicas`` as the project's other topics (without
+    it a changelog write would be acknowledged by one replica)."""
+    (spec,) = [t for t in topic_specs(s) if t.name == s.changelog_topic()]
+    return {k: v for k, v in spec.config.items() if k != "cleanup.policy"}  # Faust sets compact
+
+
 def _specs(s: LiveSettings) -> list[TopicSpec]:
     return [
         TopicSpec(
