@@ -21,12 +21,14 @@ Every table is one of:
   the registries, targets). One ``Replicated*MergeTree`` with the code's name whose Keeper
   path has no shard, so every node holds all of it and a join on any shard reads it locally.
 
-Materialized views run on the shard that receives a block, so in the cluster form they read
-the local source and write the local target (``…_local``); a view over a ``Distributed``
-table would never fire, as inserts reach the shards' local tables, not the
-``Distributed`` one. The generator checks that source and target are sharded by the same key
-and that the view keeps the key's column, so a rolled-up row stays on the shard its
-``Distributed`` table would send it to.
+Materialized views fire on the table an insert reaches, so in the cluster form they read
+the local source and write the local target (``…_local``): they fire on the shard that
+stores the block, once its replicated deduplication has judged it, as in the single form.
+A view over the ``Distributed`` table would fire on whichever node received the insert,
+with every province of the block, and its rows would stay on that node: a retried batch
+sent to another node would be counted again there. The generator checks that source and
+target are sharded by the same key and that the view keeps the key's column, so a
+rolled-up row stays on the shard its ``Distributed`` table would send it to.
 
 Placeholders: ``{db}`` (the database) and ``{cluster}`` (``MOTCUA_CLICKHOUSE_CLUSTER``) are
 filled in by the store; ``{shard}``, ``{replica}`` and ``{database}`` are the server's
