@@ -24,11 +24,15 @@ import orjson
 
 from motcua.adapters import clickhouse_store
 from motcua.adapters.clickhouse_store import CLUSTER_SESSION_SETTINGS, ClickHouseStore, schema_migrations
+from motcua.adapters.clickhouse_targets import TargetsRepository
 from motcua.adapters.cluster_schema import bootstrap_statements
+from motcua.bootstrap import plan_targets
+from motcua.dashboards.runner import collect_overview
 from motcua.domain.calendar import local_midnight_ms
 from motcua.domain.periods import Period
 from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
+from motcua.settings import get_settings
 from motcua.simulate import simulate
 
 from .kafka.storeprobe import rollup_totals
@@ -113,7 +117,7 @@ def structure(store: ClickHouseStore) -> dict:
 
 def workload(store: ClickHouseStore) -> dict:
     """The same simulated history (two provinces, duplicates, a replayed prefix, bad
-    lines) through the store's own code, and what the store then answers."""
+    lines) through the store's own code, and what the store and the dashboards then answer."""
     cal = default_calendar()
     store.load_calendar(cal)
     events = [
@@ -125,6 +129,9 @@ def workload(store: ClickHouseStore) -> dict:
     pipe.ingest(records)
     pipe.ingest(records[: len(records) // 3])  # a retried prefix: dropped by its tokens
     pipe.ingest([("bad:1", b"not json")])
+    targets = TargetsRepository(store)
+    targets.replace(plan_targets(get_settings()))
+    targets.load_reference_names(["75", "01"], targets.stored_unit_codes())
     period, as_of = Period(date(2025, 3, 1), date(2025, 4, 1)), local_midnight_ms(date(2025, 3, 20))
     return {
         "kpi": {by: store.kpi(period, as_of, by, cal) for by in ("all", "level", "unit")},
@@ -132,6 +139,8 @@ def workload(store: ClickHouseStore) -> dict:
         "dossiers": store.count("dossier_state"),
         "dead_letters": dict(store.dead_letter_summary()),
         "rollups": rollup_totals(store),
+        # the overview's panel queries (joins of Distributed rollups, reference names)
+        "overview": collect_overview(store, date(2025, 3, 1), date(2025, 3, 31)),
         "calendar_days": store.client.query(f"SELECT count() FROM {store.db}.work_calendar").result_rows[0][
             0
         ],
