@@ -158,6 +158,7 @@ def main(argv: list[str]) -> None:
         "single": {"structure": structure(single), "figures": workload(single)},
         "cluster": {"structure": structure(cluster), "figures": workload(cluster)},
     }
+    out["forms"] = {"single": single.present_form(), "cluster": cluster.present_form()}
     out["cluster"]["rows"] = {
         t: cluster.client.query(f"SELECT count() FROM clu.{t}").result_rows[0][0] for t in ("events_local",)
     }

@@ -115,6 +115,8 @@ def emulation(tmp_path_factory) -> dict:
 
 def test_the_emulated_cluster_has_the_single_forms_tables_and_columns(emulation):
     assert emulation["clusters"] == [["motcua", 1]]  # one shard, local: queried in-process
+    # what a service opening the store without MOTCUA_SCHEMA reads its form from
+    assert emulation["forms"] == {"single": ["single", None], "cluster": ["cluster", "motcua"]}
     single, cluster = emulation["single"]["structure"], emulation["cluster"]["structure"]
     for name, table in single.items():
         if name.endswith("_mv"):

@@ -272,6 +272,39 @@ def _distributed_cluster(engine_full: str) -> str | None:
     return m.group(1) if m else None
 
 
+def choose_form(
+    schema: str | None,
+    cluster: str | None,
+    embedded: bool,
+    db: str,
+    present: str | None = None,
+    present_cluster: str | None = None,
+) -> tuple[str, str]:
+    """The schema form and cluster a store is opened with: the one asked for (``schema``
+    None: the form the store already has, ``present``, else "single"). Raises
+    ``SchemaFormError`` for an unknown form or cluster name, the cluster form on chDB, or a
+    form that is not the store's."""
+    if schema is not None and schema not in SCHEMA_FORMS:
+        raise SchemaFormError(
+            f"dạng lược đồ không hợp lệ {schema!r}: chọn single hoặc cluster (MOTCUA_SCHEMA)"
+        )
+    if cluster is not None and not _DB_NAME.match(cluster):
+        raise SchemaFormError(f"tên cụm ClickHouse không hợp lệ {cluster!r} (MOTCUA_CLICKHOUSE_CLUSTER)")
+    if embedded and schema == "cluster":
+        raise SchemaFormError(
+            "kho nhúng (chdb://) không chạy được dạng cụm (MOTCUA_SCHEMA=cluster): chDB không có "
+            "cụm máy chủ, ClickHouse Keeper hay bảng Replicated/Distributed. Dùng một cụm "
+            "ClickHouse server (http://…), hoặc MOTCUA_SCHEMA=single"
+        )
+    if schema is not None and present is not None and present != schema:
+        raise SchemaFormError(
+            f"cơ sở dữ liệu '{db}' đã ở dạng {present} nhưng MOTCUA_SCHEMA={schema}; "
+            f"đặt MOTCUA_SCHEMA={present} (hai dạng không chuyển qua lại tại chỗ: "
+            "docs/clickhouse-cluster.md)"
+        )
+    return schema or present or "single", cluster or present_cluster or DEFAULT_CLUSTER
+
+
 class ClickHouseStore:
     """The product's tables in one ClickHouse database.
 
@@ -292,30 +325,10 @@ class ClickHouseStore:
 
     # -- schema -------------------------------------------------------------------
     def _choose_form(self, schema: str | None, cluster: str | None) -> tuple[str, str]:
-        if schema is not None and schema not in SCHEMA_FORMS:
-            raise SchemaFormError(
-                f"dạng lược đồ không hợp lệ {schema!r}: chọn single hoặc cluster (MOTCUA_SCHEMA)"
-            )
-        if cluster is not None and not _DB_NAME.match(cluster):
-            raise SchemaFormError(f"tên cụm ClickHouse không hợp lệ {cluster!r} (MOTCUA_CLICKHOUSE_CLUSTER)")
-        if self.location.embedded:
-            if schema == "cluster":
-                raise SchemaFormError(
-                    "kho nhúng (chdb://) không chạy được dạng cụm (MOTCUA_SCHEMA=cluster): chDB không có "
-                    "cụm máy chủ, ClickHouse Keeper hay bảng Replicated/Distributed. Dùng một cụm "
-                    "ClickHouse server (http://…), hoặc MOTCUA_SCHEMA=single"
-                )
-            return "single", cluster or DEFAULT_CLUSTER
-        present, present_cluster = self._present_form()
-        if schema is not None and present is not None and present != schema:
-            raise SchemaFormError(
-                f"cơ sở dữ liệu '{self.db}' đã ở dạng {present} nhưng MOTCUA_SCHEMA={schema}; "
-                f"đặt MOTCUA_SCHEMA={present} (hai dạng không chuyển qua lại tại chỗ: "
-                "docs/clickhouse-cluster.md)"
-            )
-        return schema or present or "single", cluster or present_cluster or DEFAULT_CLUSTER
+        present = (None, None) if self.location.embedded else self.present_form()
+        return choose_form(schema, cluster, self.location.embedded, self.db, *present)
 
-    def _present_form(self) -> tuple[str | None, str | None]:
+    def present_form(self) -> tuple[str | None, str | None]:
         """The form of the existing store ("cluster" when ``events`` is Distributed) and
         its cluster; (None, None) for a store without tables yet."""
         rows = self.client.query(

@@ -11,7 +11,13 @@ import re
 import pytest
 
 from motcua.adapters import cluster_schema as cs
-from motcua.adapters.clickhouse_store import load_migrations, schema_migrations
+from motcua.adapters.clickhouse_store import (
+    SchemaFormError,
+    _distributed_cluster,
+    choose_form,
+    load_migrations,
+    schema_migrations,
+)
 from motcua.reference.reform import former_provinces
 
 SINGLE = load_migrations()
@@ -169,3 +175,35 @@ def test_the_province_key_groups_a_former_province_with_its_successor():
 def test_a_statement_without_a_sound_cluster_form_is_refused(statement, message):
     with pytest.raises(cs.ClusterSchemaError, match=message):
         cs.cluster_statements(statement)
+
+
+def test_the_store_opens_the_form_asked_for_or_the_one_it_has():
+    assert choose_form(None, None, embedded=True, db="m") == ("single", "motcua")
+    assert choose_form("cluster", "cum_1", embedded=False, db="m") == ("cluster", "cum_1")
+    # a service opening a store without the settings takes the store's form and cluster
+    assert choose_form(None, None, embedded=False, db="m", present="cluster", present_cluster="c2") == (
+        "cluster",
+        "c2",
+    )
+    assert choose_form("single", None, embedded=False, db="m", present="single") == ("single", "motcua")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("cluster", None, True, "m"), "chDB"),
+        (("sharded", None, False, "m"), "single hoặc cluster"),
+        (("cluster", "x; DROP", False, "m"), "tên cụm"),
+        (("single", None, False, "m", "cluster", "motcua"), "đã ở dạng cluster nhưng MOTCUA_SCHEMA=single"),
+        (("cluster", None, False, "m", "single"), "đã ở dạng single nhưng MOTCUA_SCHEMA=cluster"),
+    ],
+)
+def test_a_form_that_does_not_fit_the_store_is_refused(args, message):
+    with pytest.raises(SchemaFormError, match=message):
+        choose_form(*args)
+
+
+def test_the_cluster_of_a_distributed_engine_is_read_back():
+    assert _distributed_cluster("Distributed('motcua', 'db', 'events_local', cityHash64(x))") == "motcua"
+    assert _distributed_cluster("Distributed(cum, db, events_local)") == "cum"
+    assert _distributed_cluster("ReplacingMergeTree ORDER BY (dossier_id, event_id)") is None
