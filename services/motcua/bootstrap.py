@@ -133,10 +133,16 @@ def plan_targets(settings: Settings, path: str | Path | None = None) -> list[Tar
 
 def store(settings: Settings, dsn: str | None = None, migrate: bool = True) -> ClickHouseStore:
     """The store of ``dsn``, else of the settings (``MOTCUA_STORE``, else the embedded
-    store under ``MOTCUA_DATA_DIR``). ``migrate``: apply pending migrations on opening."""
+    store under ``MOTCUA_DATA_DIR``), in the schema form of ``MOTCUA_SCHEMA``.
+    ``migrate``: apply pending migrations on opening."""
     from .adapters.clickhouse_store import ClickHouseStore
 
-    return ClickHouseStore(dsn or settings.store_dsn(), migrate=migrate)
+    return ClickHouseStore(
+        dsn or settings.store_dsn(),
+        migrate=migrate,
+        schema=settings.store_schema,
+        cluster=settings.clickhouse_cluster,
+    )
 
 
 # -- the services ----------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The package's own directory (a real directory: the package is installed unzipped).
@@ -22,6 +24,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".motcua")
     store: str | None = None  # a DSN; default: the embedded store under data_dir
+    # the store's schema form (docs/clickhouse-cluster.md): "single" (one server or the
+    # embedded chDB) or "cluster" (Replicated*MergeTree + Distributed, sharded by province,
+    # created ON CLUSTER clickhouse_cluster; refused on chDB). Named store_schema because
+    # pydantic's BaseModel has a `schema` attribute; the variable is MOTCUA_SCHEMA.
+    store_schema: Literal["single", "cluster"] = Field(default="single", validation_alias="MOTCUA_SCHEMA")
+    clickhouse_cluster: str = "motcua"  # a <remote_servers> name of the servers' config
     calendar_overrides: Path | None = (
         None  # YAML {days_off, working_days, confirmed_years, sources} (docs/calendar.md)
     )

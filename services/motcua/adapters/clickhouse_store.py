@@ -242,34 +242,135 @@ def connect(dsn: str):
     return client, loc
 
 
-class ClickHouseStore:
-    """The product's tables in one ClickHouse database."""
+SCHEMA_FORMS = ("single", "cluster")
+DEFAULT_CLUSTER = "motcua"
+# Session settings of the cluster form (docs/clickhouse-cluster.md#inserts): an insert into
+# a Distributed table returns once every shard has written its rows (not when they are
+# queued on the node that received them), so the writer acknowledges only what is stored;
+# a join or IN over a Distributed table computes its right side once, on the initiator.
+CLUSTER_SESSION_SETTINGS = {"distributed_foreground_insert": 1, "distributed_product_mode": "global"}
 
-    def __init__(self, dsn: str, migrate: bool = True):
+
+class SchemaFormError(ValueError):
+    """The schema form asked for cannot be used with this store (the message is the
+    user's: Vietnamese)."""
+
+
+def schema_migrations(schema: str = "single") -> list[tuple[int, str, list[str]]]:
+    """The migrations of a schema form: the single-node files, or their cluster form
+    (``cluster_schema``; same versions, ``{cluster}`` to fill in besides ``{db}``)."""
+    if schema == "cluster":
+        from .cluster_schema import cluster_migrations
+
+        return cluster_migrations(load_migrations())
+    return load_migrations()
+
+
+def _distributed_cluster(engine_full: str) -> str | None:
+    """The cluster name of a ``Distributed(...)`` engine definition, else None."""
+    m = re.match(r"Distributed\('?([A-Za-z0-9_]+)'?", engine_full)
+    return m.group(1) if m else None
+
+
+def choose_form(
+    schema: str | None,
+    cluster: str | None,
+    embedded: bool,
+    db: str,
+    present: str | None = None,
+    present_cluster: str | None = None,
+) -> tuple[str, str]:
+    """The schema form and cluster a store is opened with: the one asked for (``schema``
+    None: the form the store already has, ``present``, else "single"). Raises
+    ``SchemaFormError`` for an unknown form or cluster name, the cluster form on chDB, or a
+    form that is not the store's."""
+    if schema is not None and schema not in SCHEMA_FORMS:
+        raise SchemaFormError(
+            f"dạng lược đồ không hợp lệ {schema!r}: chọn single hoặc cluster (MOTCUA_SCHEMA)"
+        )
+    if cluster is not None and not _DB_NAME.match(cluster):
+        raise SchemaFormError(f"tên cụm ClickHouse không hợp lệ {cluster!r} (MOTCUA_CLICKHOUSE_CLUSTER)")
+    if embedded and schema == "cluster":
+        raise SchemaFormError(
+            "kho nhúng (chdb://) không chạy được dạng cụm (MOTCUA_SCHEMA=cluster): chDB không có "
+            "cụm máy chủ, ClickHouse Keeper hay bảng Replicated/Distributed. Dùng một cụm "
+            "ClickHouse server (http://…), hoặc MOTCUA_SCHEMA=single"
+        )
+    if schema is not None and present is not None and present != schema:
+        raise SchemaFormError(
+            f"cơ sở dữ liệu '{db}' đã ở dạng {present} nhưng MOTCUA_SCHEMA={schema}; "
+            f"đặt MOTCUA_SCHEMA={present} (hai dạng không chuyển qua lại tại chỗ: "
+            "docs/clickhouse-cluster.md)"
+        )
+    return schema or present or "single", cluster or present_cluster or DEFAULT_CLUSTER
+
+
+class ClickHouseStore:
+    """The product's tables in one ClickHouse database.
+
+    ``schema``: "single" (one server, or chDB) or "cluster" (``Replicated*MergeTree`` +
+    ``Distributed`` on the ClickHouse cluster ``cluster``; docs/clickhouse-cluster.md).
+    None (a service opening a store someone else created): the form the store already
+    has, "single" for a new one."""
+
+    def __init__(self, dsn: str, migrate: bool = True, schema: str | None = None, cluster: str | None = None):
         self.client, self.location = connect(dsn)
         self.db = self.location.database
+        self.schema, self.cluster = self._choose_form(schema, cluster)
+        if self.schema == "cluster":
+            for name, value in CLUSTER_SESSION_SETTINGS.items():
+                self.client.set_client_setting(name, value)
         if migrate:
             self.migrate()
 
     # -- schema -------------------------------------------------------------------
-    def migrate(self) -> list[int]:
-        """Apply pending migrations in order; returns the versions applied."""
+    def _choose_form(self, schema: str | None, cluster: str | None) -> tuple[str, str]:
+        present = (None, None) if self.location.embedded else self.present_form()
+        return choose_form(schema, cluster, self.location.embedded, self.db, *present)
+
+    def present_form(self) -> tuple[str | None, str | None]:
+        """The form of the existing store ("cluster" when ``events`` is Distributed) and
+        its cluster; (None, None) for a store without tables yet."""
+        rows = self.client.query(
+            "SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = 'events'",
+            parameters={"db": self.db},
+        ).result_rows
+        if not rows:
+            return None, None
+        found = _distributed_cluster(str(rows[0][0]))
+        return ("cluster", found) if found else ("single", None)
+
+    def _bootstrap_schema(self) -> None:
+        if self.schema == "cluster":
+            from .cluster_schema import bootstrap_statements
+
+            for sql in bootstrap_statements():
+                self.client.command(self._fill(sql))
+            return
         self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.db}")
         self.client.command(
             f"CREATE TABLE IF NOT EXISTS {self.db}.schema_migrations "
             "(version UInt32, description String, applied_at DateTime DEFAULT now()) "
             "ENGINE = ReplacingMergeTree ORDER BY version"
         )
+
+    def _fill(self, sql: str) -> str:
+        return sql.replace("{db}", self.db).replace("{cluster}", self.cluster)
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations of the store's schema form in order; returns the
+        versions applied."""
+        self._bootstrap_schema()
         done = {
             r[0]
             for r in self.client.query(f"SELECT version FROM {self.db}.schema_migrations FINAL").result_rows
         }
         applied = []
-        for version, description, statements in load_migrations():
+        for version, description, statements in schema_migrations(self.schema):
             if version in done:
                 continue
             for sql in statements:
-                self.client.command(sql.replace("{db}", self.db))
+                self.client.command(self._fill(sql))
             self.client.insert(
                 f"{self.db}.schema_migrations",
                 [[version, description]],

@@ -307,7 +307,7 @@ def open_store(store: str | None, must_exist: bool = False, require_data: bool =
     import logging
 
     from .. import bootstrap
-    from ..adapters.clickhouse_store import embedded_problem
+    from ..adapters.clickhouse_store import SchemaFormError, embedded_problem
 
     # clickhouse-connect logs a failed request before raising it; the raised error is
     # reported below as one line, so keep its log off a terminal without logging set up
@@ -362,6 +362,8 @@ def open_store(store: str | None, must_exist: bool = False, require_data: bool =
         bootstrap.unit_registry(st)
     except CliError:
         raise
+    except SchemaFormError as err:  # MOTCUA_SCHEMA does not fit this store
+        raise CliError(str(err)) from None
     except Exception as err:
         if not (_is_clickhouse_error(err) or _is_urllib3_error(err) or isinstance(err, OSError)):
             raise
