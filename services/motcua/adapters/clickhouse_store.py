@@ -313,8 +313,19 @@ class ClickHouseStore:
     None (a service opening a store someone else created): the form the store already
     has, "single" for a new one."""
 
-    def __init__(self, dsn: str, migrate: bool = True, schema: str | None = None, cluster: str | None = None):
+    def __init__(
+        self,
+        dsn: str,
+        migrate: bool = True,
+        schema: str | None = None,
+        cluster: str | None = None,
+        fault_down_file: Path | None = None,
+    ):
         self.client, self.location = connect(dsn)
+        if fault_down_file is not None:  # a test's store outage (adapters/store_faults.py)
+            from .store_faults import StoreDownSwitch
+
+            self.client = StoreDownSwitch(self.client, fault_down_file)
         self.db = self.location.database
         self.schema, self.cluster = self._choose_form(schema, cluster)
         if self.schema == "cluster":

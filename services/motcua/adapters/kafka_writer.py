@@ -133,11 +133,31 @@ def read_round(r: Round, bootstrap: str, stop: threading.Event) -> dict[int, lis
     return got
 
 
-def report_lag(consumer: KafkaConsumer, gauge) -> None:
-    """Lag per assigned partition into ``gauge`` (labels service, topic, partition)."""
+def poll_paused(consumer: KafkaConsumer, seconds: float) -> None:
+    """Poll with every assigned partition paused: the group membership (heartbeats, the
+    poll interval) and rebalances go on, no record is taken. A partition assigned during
+    this poll is not paused yet and may return records: they are put back (seek)."""
+    consumer.pause(*consumer.assignment())
+    for tp, recs in consumer.poll(timeout_ms=max(1, int(seconds * 1000))).items():
+        if recs:
+            consumer.seek(tp, recs[0].offset)
+
+
+def resume_all(consumer: KafkaConsumer) -> None:
+    paused = consumer.paused()
+    if paused:
+        consumer.resume(*paused)
+
+
+def report_lag(consumer: KafkaConsumer, gauge, fresh: bool = False) -> None:
+    """Lag per assigned partition into ``gauge`` (labels service, topic, partition): the
+    high watermark of the last fetch, or (``fresh``, for paused partitions, which fetch
+    nothing) the end offsets asked of the broker."""
     try:
-        for tp in consumer.assignment():
-            hw = consumer.highwater(tp)
+        tps = list(consumer.assignment())
+        ends = consumer.end_offsets(tps, timeout_ms=2000) if fresh and tps else {}
+        for tp in tps:
+            hw = ends.get(tp) if fresh else consumer.highwater(tp)
             pos = consumer.position(tp, timeout_ms=1000)
             if hw is not None and pos is not None:
                 gauge.labels("writer", tp.topic, str(tp.partition)).set(max(0, hw - pos))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
@@ -95,6 +96,14 @@ class LiveSettings(Settings):
     writer_metrics_port: int = WRITER_METRICS_PORT
     writer_batch_size: int = 20000
     writer_batch_seconds: float = 0.2
+    # while the store fails the writer retries its round after a wait that doubles from
+    # 0.5 s up to this cap (each wait jittered down by up to a quarter)
+    writer_retry_max_s: float = 30.0
+    # TEST FACILITY, never set in production (docs/operations-store-outage.md): while this
+    # file exists, every call the writer makes to its store raises what clickhouse-connect
+    # raises when a ClickHouse server is unreachable (OperationalError), whatever the DSN.
+    # Unset (the default): the store's client is not wrapped at all.
+    fault_store_down_file: Path | None = None
 
     def changelog_topic(self) -> str:
         return f"{self.processor_app_id}-{STATE_TABLE}-changelog"

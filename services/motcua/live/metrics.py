@@ -21,6 +21,20 @@ INSERT_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 INSERT_RETRIES = Counter("motcua_insert_retries_total", "ClickHouse insert attempts that failed")
+# The writer's store (docs/operations-store-outage.md): up or failing, since when, how long
+# until the next attempt.
+STORE_UP = Gauge(
+    "motcua_store_up", "1 when the last store call succeeded, 0 while the store fails", ["service"]
+)
+STORE_ERRORS = Counter("motcua_store_errors_total", "Store calls that failed (each is retried)", ["service"])
+WRITER_BLOCKED = Gauge(
+    "motcua_writer_blocked_seconds",
+    "How long the writer has been retrying the store without success (0: not failing)",
+)
+WRITER_RETRY_BACKOFF = Gauge(
+    "motcua_writer_retry_backoff_seconds",
+    "The writer's current backoff before it retries the store (0: none)",
+)
 FRESHNESS = Histogram(
     "motcua_freshness_seconds",
     "Gateway accept (ingest record time) -> row acknowledged by ClickHouse",

@@ -20,7 +20,20 @@ partition (exactly the per-batch token of the previous version), ``<topic>:<p>:<
    the round token and the transitions' versions.
 4. *Final*: ONE offset commit request sets every partition to ``last + 1`` (no metadata),
    only after ClickHouse acknowledged. While ClickHouse fails, the whole round is retried
-   (re-reading the written facts) with exponential backoff.
+   (re-reading the written facts) with exponential backoff (below).
+
+While the store fails
+---------------------
+A failing round is retried after 0.5 s, 1 s, 2 s, ... up to ``writer_retry_max_s``
+(``MOTCUA_WRITER_RETRY_MAX_S``, 30 s), each wait jittered down by up to a quarter. During
+a wait the writer pauses every partition it owns (nothing more is fetched: its memory holds
+the round in hand and nothing else) and keeps polling its consumer, so it stays in the
+group (heartbeats, ``max.poll.interval.ms``), reports the lag growing (end offsets read
+from the broker) and stops on SIGTERM within a second. Should the group rebalance during
+such a poll, the round is abandoned uncommitted, with the rest of that poll and step
+(``RoundAbandoned``): the partitions are read again from their commits, exactly as after a
+rejected final commit below. The metrics and the rate-limited log lines of a failing store
+are ``live/store_health.py``'s; docs/operations-store-outage.md is the operator's page.
 
 Why a repeated round counts nothing twice
 -----------------------------------------
@@ -108,6 +121,7 @@ deduplicate too (migration 0026), so a re-formed or retried round counts once th
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -121,6 +135,7 @@ from ..pipeline.rounds import (
     METADATA_MAX_BYTES,
     FactsRounds,
     Round,
+    RoundAbandoned,
     RoundWriter,
     Stopping,
     write_dead_letters,
@@ -133,8 +148,8 @@ from .metrics import (
     EVENTS_OUT,
     FRESHNESS,
     INSERT_LATENCY,
-    INSERT_RETRIES,
 )
+from .store_health import StoreHealth
 
 log = logging.getLogger("motcua.writer")
 
@@ -146,14 +161,6 @@ def _refused(source: str, raw: bytes, reason: str) -> dict:
         code="BAD_FACTS_MESSAGE",
         reason=f"facts message the writer cannot write ({reason})",
         payload=raw,
-    )
-
-
-def _log_retry(token: str, err: Exception, delay: float) -> None:
-    INSERT_RETRIES.inc()
-    log.warning(
-        "ClickHouse insert failed; retrying",
-        extra={"round": token, "error": repr(err)[:300], "backoff_s": delay},
     )
 
 
@@ -198,58 +205,59 @@ class Writer(FactsRounds):
         settings: LiveSettings,
         store: ClickHouseStore | None = None,
         on_flushed: Callable[[Round, list[dict], float], None] | None = None,
-        max_backoff_s: float = 30.0,
+        max_backoff_s: float | None = None,
         max_metadata_bytes: int = METADATA_MAX_BYTES,
         calendar: WorkingCalendar | None = None,
     ):
         batches = (settings.writer_batch_size, settings.writer_batch_seconds)
         super().__init__(lambda: self.round_writer, None, *batches, max_metadata_bytes)
         self.s, self._store, self.calendar = settings, store, calendar
-        self.on_flushed, self.max_backoff_s = on_flushed, max_backoff_s
-        self.stop_event = threading.Event()
-        self.consumer = None
+        self.on_flushed, self.max_backoff_s = on_flushed, max_backoff_s or settings.writer_retry_max_s
+        self.stop_event, self.consumer = threading.Event(), None
         self._round_writer: RoundWriter | None = None
+        self.waits = StoreWait(self.stop_event, StoreHealth())  # the waits before store retries
 
     @property
     def store(self) -> ClickHouseStore:
         if self._store is None:
             # the panels' and the exporter's "due soon" read the next working day there
-            self._store = connect_store(self.s.store_dsn(), self.calendar, self.stop_event)
+            self._store = connect_store(self.s, self.calendar, self.stop_event, self.waits.health)
         return self._store
 
     @property
     def round_writer(self) -> RoundWriter:
         if self._round_writer is None:
-            self._round_writer = store_round_writer(self.store, self.stop_event, self.max_backoff_s)
+            self._round_writer = store_round_writer(self.store, self.waits, self.max_backoff_s)
         return self._round_writer
 
     def run(self) -> None:
-        facts = self.s.facts_topic
-        consumer = self.consumer = kafka_writer.subscribe(
-            self.s, self.revoked, lambda tps: self.assigned([tp for tp in tps if tp.topic == facts])
-        )
+        facts, counted = self.s.facts_topic, self.waits.counted  # rebalances counted for the waits
+        revoked = counted(self.revoked)
+        assigned = counted(lambda tps: self.assigned([tp for tp in tps if tp.topic == facts]))
+        consumer = self.consumer = self.waits.consumer = kafka_writer.subscribe(self.s, revoked, assigned)
         self.offsets = kafka_writer.KafkaOffsets(
             consumer, self.s.kafka_bootstrap, self.stop_event, self.max_backoff_s
         )
         _ = self.store
-        lag_at = 0.0
         try:
             while not self.stop_event.is_set():
+                kafka_writer.resume_all(consumer)  # paused only while a round waited for the store
                 polled = consumer.poll(
                     timeout_ms=int(self.s.writer_batch_seconds * 500) or 50,
                     max_records=max(500, self.s.writer_batch_size),
                 )
                 now = time.monotonic()
-                for tp, recs in polled.items():
-                    EVENTS_IN.labels("writer").inc(len(recs))
-                    if tp.topic == self.s.dead_letters_topic:
-                        self._flush_dead_letters(tp, recs)
-                    else:
-                        self.add(tp, recs, now)
-                self.step(now)
-                if now - lag_at > 5.0:
-                    lag_at = now
-                    kafka_writer.report_lag(consumer, CONSUMER_LAG)
+                try:
+                    for tp, recs in polled.items():
+                        EVENTS_IN.labels("writer").inc(len(recs))
+                        if tp.topic == self.s.dead_letters_topic:
+                            self._flush_dead_letters(tp, recs)
+                        else:
+                            self.add(tp, recs, now)
+                    self.step(now)
+                except RoundAbandoned:  # the rest of this poll is dropped: read again from the commits
+                    log.warning("group rebalanced while the store failed; partitions read again")
+                self.waits.report_lag(fresh=False)
         except Stopping:
             pass
         finally:
@@ -259,34 +267,82 @@ class Writer(FactsRounds):
         self.stop_event.set()
 
     def round_written(self, r, done, counted, acked, seconds) -> None:
+        self.waits.health.ok()
         record_round(r, done, counted, acked, seconds)
         if self.on_flushed is not None:
             self.on_flushed(r, counted, acked)
 
     def _flush_dead_letters(self, tp, recs) -> None:
-        flush_dead_letters(self.store, tp, recs, self.stop_event, self.max_backoff_s)
+        flush_dead_letters(self.store, tp, recs, self.waits, self.max_backoff_s)
         # rejected (rebalance): the next owner inserts them again, absorbed by the table
         self._commit(kafka_writer.past(tp, recs[-1].offset))
 
 
-def store_round_writer(store: ClickHouseStore, stop: threading.Event, max_backoff_s: float) -> RoundWriter:
-    """The store side of the writer's rounds, with its retries logged and timed."""
+class StoreWait:
+    """The wait before a store retry (``RoundWriter``'s ``wait``), jittered down by up to a
+    quarter: the writer's partitions paused (nothing more fetched), its consumer polled in
+    slices of at most a second (group membership, the lag and blocked-seconds gauges,
+    SIGTERM). Returns True when stopping; raises ``RoundAbandoned`` when the group
+    rebalanced meanwhile (``counted`` wraps the rebalance callbacks)."""
+
+    def __init__(self, stop: threading.Event, health: StoreHealth):
+        self.stop, self.health = stop, health
+        self.consumer = None  # set once subscribed; until then a plain wait
+        self.rebalances = 0
+        self._lag_at = 0.0
+
+    def counted(self, callback: Callable[[list], None]) -> Callable[[list], None]:
+        def rebalanced(tps: list) -> None:
+            self.rebalances += 1
+            callback(tps)
+
+        return rebalanced
+
+    def __call__(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds * random.uniform(0.75, 1.0)
+        while True:
+            self.health.tick()
+            left = deadline - time.monotonic()
+            if self.stop.is_set() or left <= 0:
+                return self.stop.is_set()
+            if self.consumer is None:
+                self.stop.wait(min(left, 1.0))
+                continue
+            seen = self.rebalances
+            kafka_writer.poll_paused(self.consumer, min(left, 1.0))
+            if self.rebalances != seen:
+                raise RoundAbandoned()
+            self.report_lag(fresh=True)
+
+    def report_lag(self, fresh: bool) -> None:
+        """The lag gauge, every 5 s (``fresh``: end offsets asked of the broker, as paused
+        partitions fetch nothing that would bring their high watermarks)."""
+        now = time.monotonic()
+        if self.consumer is not None and now - self._lag_at > 5.0:
+            self._lag_at = now
+            kafka_writer.report_lag(self.consumer, CONSUMER_LAG, fresh=fresh)
+
+
+def store_round_writer(store: ClickHouseStore, waits: StoreWait, max_backoff_s: float) -> RoundWriter:
+    """The store side of the writer's rounds, with its retries counted, logged and timed."""
     return RoundWriter(
         store,
         check_states=ClickHouseStore.check_states,
         dead_letter=_refused,
-        wait=stop.wait,
+        wait=waits,
         max_backoff_s=max_backoff_s,
-        on_retry=_log_retry,
+        on_retry=waits.health.failed,
         on_refused=_log_refused,
         timed=_insert_timer,
     )
 
 
-def flush_dead_letters(store: ClickHouseStore, tp, recs, stop: threading.Event, max_backoff_s: float) -> None:
+def flush_dead_letters(store: ClickHouseStore, tp, recs, waits: StoreWait, max_backoff_s: float) -> None:
     """The dead-letter topic's records into the store, retried until it acknowledges."""
     records = _dead_letters_of(tp, recs)
-    write_dead_letters(store, records, stop.wait, max_backoff_s, on_retry=_log_retry, timed=_insert_timer)
+    on_retry = waits.health.failed
+    write_dead_letters(store, records, waits, max_backoff_s, on_retry=on_retry, timed=_insert_timer)
+    waits.health.ok()
     for d in records:
         DEAD_LETTERS.labels("writer", d["code"]).inc()
 
@@ -313,16 +369,21 @@ def record_round(r: Round, done, counted: list[dict], acked: float, seconds: flo
     )
 
 
-def connect_store(dsn: str, calendar: WorkingCalendar | None, stop: threading.Event) -> ClickHouseStore:
-    """The store, retried every 2 s until it is reachable (a server not up yet)."""
+def connect_store(
+    settings: LiveSettings, calendar: WorkingCalendar | None, stop: threading.Event, health: StoreHealth
+) -> ClickHouseStore:
+    """The store, retried every 2 s until it is reachable (a server not up yet). With
+    ``fault_store_down_file`` set (a test's outage, never in production) its client is
+    wrapped by ``adapters/store_faults.py``."""
     while True:
         try:
-            store = ClickHouseStore(dsn)
+            store = ClickHouseStore(settings.store_dsn(), fault_down_file=settings.fault_store_down_file)
             if calendar is not None:
                 store.load_calendar(calendar)
+            health.ok()
             return store
         except Exception as err:  # noqa: BLE001 - server not up yet
-            log.warning("store not reachable; retrying", extra={"error": repr(err)})
+            health.failed("connect", err, 2.0)
             if stop.wait(2.0):
                 raise SystemExit(0) from None
 

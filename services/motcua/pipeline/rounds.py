@@ -324,6 +324,14 @@ class Stopping(Exception):
     """The service was asked to stop while waiting to retry."""
 
 
+class RoundAbandoned(Exception):
+    """Raised by a ``wait`` when the consumer group rebalanced while the round waited to
+    retry the store: the round is given up uncommitted and its partitions are read again
+    from their committed offsets (an intent there is re-formed), exactly as after a
+    rejected commit. Nothing more of that poll or step may be written: the partitions it
+    held may belong to another writer now."""
+
+
 # -- the writer's service: batches, rounds, intents ---------------------------------------
 
 
@@ -506,7 +514,11 @@ class FactsRounds:
         records = [
             (b.partition, f"{b.topic}:{b.partition}:{x.offset}", x.value) for b in batches for x in b.records
         ]
-        done = self._round_writer_of().write(r.token, records)
+        try:
+            done = self._round_writer_of().write(r.token, records)
+        except RoundAbandoned:
+            self._drop(final)
+            raise
         acked = time.time()
         if not self._commit(self.offsets.final(r, final)):
             self._drop(final)
