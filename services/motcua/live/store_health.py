@@ -71,7 +71,7 @@ class StoreHealth:
     def ok(self) -> None:
         """A store call succeeded."""
         if self.failing_since is not None:
-            log.warning(
+            log.info(
                 "store answers again",
                 extra={
                     "failures": self.failures,
