@@ -90,7 +90,7 @@ class FakeConsumer:
         self.seeks.append((tp, offset))
 
     def end_offsets(self, tps, timeout_ms=None):
-        return {tp: 100 for tp in tps}
+        return dict.fromkeys(tps, 100)
 
     def position(self, tp, timeout_ms=None):
         return 40
