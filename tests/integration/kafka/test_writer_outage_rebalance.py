@@ -31,6 +31,39 @@ cal = default_calendar()
 ABANDONED = "group rebalanced while the store failed; partitions read again"
 
 
+class SharedStore(ClickHouseStore):
+    """The real store behind the fault switch, its calls serialised: the two writers of this
+    test share the in-process chDB, whose client is not safe across threads."""
+
+    lock = threading.Lock()
+
+    def __init__(self, dsn: str, down):
+        with self.lock:
+            super().__init__(dsn, fault_down_file=down)
+
+    def _locked(self, name: str, *a, **kw):
+        with self.lock:
+            return getattr(ClickHouseStore, name)(self, *a, **kw)
+
+    def insert_events(self, *a, **kw):
+        return self._locked("insert_events", *a, **kw)
+
+    def facts_of(self, *a, **kw):
+        return self._locked("facts_of", *a, **kw)
+
+    def insert_rollup(self, *a, **kw):
+        return self._locked("insert_rollup", *a, **kw)
+
+    def insert_backlog(self, *a, **kw):
+        return self._locked("insert_backlog", *a, **kw)
+
+    def insert_states(self, *a, **kw):
+        return self._locked("insert_states", *a, **kw)
+
+    def insert_dead_letters(self, *a, **kw):
+        return self._locked("insert_dead_letters", *a, **kw)
+
+
 def until(what: str, check, timeout: float = 120, watch=()) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -50,16 +83,9 @@ def test_a_rebalance_while_the_store_is_down_abandons_the_round_and_counts_once(
     half = len(lines) // 2
     down = tmp_path / "store-down"
     dsn = f"chdb://{chdb_path}?database=outage_rebalance"
-    settings = pipeline.settings.model_copy(
-        update={
-            "store": dsn,
-            "fault_store_down_file": down,
-            "writer_retry_max_s": 1.0,
-            "writer_batch_size": 500,
-        }
-    )
+    settings = pipeline.settings.model_copy(update={"writer_retry_max_s": 1.0, "writer_batch_size": 500})
     processor = pipeline.processor().start()
-    writers = [Writer(settings), Writer(settings)]
+    writers = [Writer(settings, store=SharedStore(dsn, down)) for _ in range(2)]
     threads = [threading.Thread(target=w.run, daemon=True) for w in writers]
     for t in threads:
         t.start()
