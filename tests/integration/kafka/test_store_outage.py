@@ -40,8 +40,8 @@ BATCH = 10  # events per POST
 RETRY_MAX_S = 5.0  # the writer's backoff cap in this test (MOTCUA_WRITER_RETRY_MAX_S)
 LOG_EVERY_S = 30.0  # live/store_health.py: at most one retry line per this, per streak
 # The writer's RSS may grow this much over the outage. Buffering the facts it cannot write
-# would grow it by about their size in Kafka (a few MiB a minute at this rate, ~40 MiB over
-# 10 minutes, more as Python objects); a paused consumer holds only the round in hand.
+# would grow it by at least their size in Kafka (about 3.5 MiB a minute at this rate: 38 MiB
+# on disk for the 600 s run); a paused consumer holds only the round in hand.
 RSS_GROWTH_MAX_MIB = 24.0
 SAMPLE_S = 5.0
 SIGTERM_MAX_S = 20.0  # generous: the writer checks for a stop at least once a second
