@@ -173,3 +173,24 @@ def test_the_embedded_store_refuses_the_cluster_form(chdb_path, tmp_path):
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "MOTCUA_SCHEMA=cluster" in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_writer_opens_its_store_in_the_configured_form_and_does_not_retry_a_mismatch(chdb_path):
+    """The writer's store follows MOTCUA_SCHEMA like every command (a writer started first
+    on a new cluster must not create single-node tables); a form the store cannot take is a
+    configuration error, raised at once rather than retried every 2 s like an outage."""
+    import threading
+
+    from motcua.live.config import LiveSettings
+    from motcua.live.store_health import StoreHealth
+    from motcua.live.writer import connect_store
+
+    dsn = f"chdb://{chdb_path}?database=writer_form"
+    health = StoreHealth()
+    s = LiveSettings(store=dsn, MOTCUA_SCHEMA="cluster")
+    assert s.store_schema == "cluster"
+    with pytest.raises(SchemaFormError, match="chDB"):
+        connect_store(s, None, threading.Event(), health)
+    assert health.failures == 0  # refused, not counted as a store failure
+    store = connect_store(LiveSettings(store=dsn), None, threading.Event(), health)
+    assert store.schema == "single"

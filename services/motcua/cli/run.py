@@ -104,7 +104,12 @@ def writer(
     except root.ConfigError as err:
         raise CliError(err.message) from None
     setup("writer", log_level)
-    root.run_writer(settings)
+    from ..adapters.clickhouse_store import SchemaFormError
+
+    try:
+        root.run_writer(settings)
+    except SchemaFormError as err:  # MOTCUA_SCHEMA does not fit the store: one line, exit 2
+        raise CliError(str(err)) from None
 
 
 @run_app.command()

@@ -128,7 +128,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 from ..adapters import kafka_writer
-from ..adapters.clickhouse_store import ClickHouseStore
+from ..adapters.clickhouse_store import ClickHouseStore, SchemaFormError
 from ..adapters.codec import dead_letter_record, decode_dead_letter
 from ..domain.calendar import WorkingCalendar
 from ..pipeline.rounds import (
@@ -372,16 +372,24 @@ def record_round(r: Round, done, counted: list[dict], acked: float, seconds: flo
 def connect_store(
     settings: LiveSettings, calendar: WorkingCalendar | None, stop: threading.Event, health: StoreHealth
 ) -> ClickHouseStore:
-    """The store, retried every 2 s until it is reachable (a server not up yet). With
-    ``fault_store_down_file`` set (a test's outage, never in production) its client is
-    wrapped by ``adapters/store_faults.py``."""
+    """The store, retried every 2 s until it is reachable (a server not up yet), in the
+    schema form of ``MOTCUA_SCHEMA`` (a writer started first on a new cluster creates the
+    cluster form, not single-node tables). With ``fault_store_down_file`` set (a test's
+    outage, never in production) its client is wrapped by ``adapters/store_faults.py``."""
     while True:
         try:
-            store = ClickHouseStore(settings.store_dsn(), fault_down_file=settings.fault_store_down_file)
+            store = ClickHouseStore(
+                settings.store_dsn(),
+                schema=settings.store_schema,
+                cluster=settings.clickhouse_cluster,
+                fault_down_file=settings.fault_store_down_file,
+            )
             if calendar is not None:
                 store.load_calendar(calendar)
             health.ok()
             return store
+        except SchemaFormError:  # a setting that does not match the store: no retry mends it
+            raise
         except Exception as err:  # noqa: BLE001 - server not up yet
             health.failed("connect", err, 2.0)
             if stop.wait(2.0):
