@@ -22,8 +22,9 @@ def admin_client(bootstrap: str, timeout_s: float = 60.0):
             time.sleep(1.0)
 
 
-def producer(bootstrap: str, client_id: str = "motcua", linger_ms: int = 5):
-    """acks=all, idempotent, ordered per partition; keys and values are bytes."""
+def producer(bootstrap: str, client_id: str = "motcua", linger_ms: int = 5, max_block_ms: int = 60000):
+    """acks=all, idempotent, ordered per partition; keys and values are bytes. ``send``
+    blocks at most ``max_block_ms`` for metadata or buffer space, then raises."""
     from kafka import KafkaProducer
 
     return KafkaProducer(
@@ -36,7 +37,24 @@ def producer(bootstrap: str, client_id: str = "motcua", linger_ms: int = 5):
         linger_ms=linger_ms,
         batch_size=256 * 1024,
         max_request_size=2 * 1024 * 1024,
+        max_block_ms=max_block_ms,
     )
+
+
+def discard_producer(producer) -> None:
+    """Close a producer now, dropping the records it still buffers: kafka-python's close()
+    would raise from its own flush and leave the sender thread running; its force-close
+    fails the pending records, so the close after it returns at once."""
+    try:
+        producer.flush(timeout=0)
+    except Exception:  # records pending: drop them
+        sender = getattr(producer, "_sender", None)
+        if sender is not None and hasattr(sender, "force_close"):
+            sender.force_close()
+    try:
+        producer.close(timeout=1.0)
+    except Exception:  # closing anyway
+        pass
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:

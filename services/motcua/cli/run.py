@@ -182,43 +182,67 @@ def publish(
         ..., help="JSON Lines or Avro event files.", exists=True, dir_okay=False
     ),
     bootstrap: str | None = BootstrapOption,
+    max_wait: float = typer.Option(
+        600.0,
+        "--max-wait",
+        min=1.0,
+        help="Seconds one chunk of records may wait for Kafka's acknowledgement, retries "
+        "included (the longest outage ridden out); past it: an error saying how many "
+        "records were acknowledged, exit code 1.",
+    ),
 ) -> None:
     """Load event files into Kafka: validated, Avro-encoded, keyed by dossier_id; bad
-    records go to the dead-letter topic with their reason."""
+    records go to the dead-letter topic with their reason. Records go in chunks of 20,000;
+    a chunk Kafka refused (retryable error) or did not acknowledge is sent again, whole,
+    after a growing pause (0.5 s, 1 s, 2 s, ... at most 30 s), one line on stderr per retry,
+    until Kafka acknowledged all of it (acks=all). Sending again is safe: a record Kafka
+    already had is a duplicate event_id, which the pipeline drops; the same file published
+    twice changes no figure."""
     from ..adapters.codec import iter_file
     from ..adapters.kafka_clients import producer as make_producer
-    from ..live.ingress import Ingress
+    from ..domain.formatting import fmt_int
+    from ..live.publishing import GaveUp, KafkaChunks, chunked, deliver_all
     from ..live.topics import ensure_topics
 
     s = _settings(bootstrap)
     ensure_topics(s)
-    prod = make_producer(s.kafka_bootstrap, client_id="motcua-publish", linger_ms=20)
-    ingress = Ingress(prod, s.events_topic, s.dead_letters_topic, "publish")
-    accepted = rejected = 0
+    sender = KafkaChunks(
+        lambda: make_producer(
+            s.kafka_bootstrap, client_id="motcua-publish", linger_ms=20, max_block_ms=10_000
+        ),
+        s.events_topic,
+        s.dead_letters_topic,
+    )
+    records = (rec for path in files for rec in iter_file(path))
     try:
-        for path in files:
-            chunk: list = []
-            for rec in iter_file(path):
-                chunk.append(rec)
-                if len(chunk) >= 20_000:
-                    r = ingress.submit(chunk)
-                    prod.flush()
-                    Ingress.wait(r)  # raises unless Kafka acknowledged every record
-                    accepted, rejected = accepted + r.accepted, rejected + len(r.rejected)
-                    chunk = []
-            if chunk:
-                r = ingress.submit(chunk)
-                prod.flush()
-                Ingress.wait(r)
-                accepted, rejected = accepted + r.accepted, rejected + len(r.rejected)
-        prod.flush()
+        totals = deliver_all(chunked(records, 20_000), sender, max_wait_s=max_wait, on_retry=_say_retry)
+        sender.close()
+    except GaveUp as err:
+        typer.echo(
+            f"Lỗi: Kafka chưa xác nhận lô {fmt_int(err.chunk)} sau {fmt_int(err.waited_s)} giây "
+            f"({err.error}); đã xác nhận {fmt_int(err.totals.accepted + err.totals.rejected)} bản ghi "
+            f"({fmt_int(err.totals.accepted)} sự kiện, {fmt_int(err.totals.rejected)} vào dead letters). "
+            "Chạy lại lệnh với cùng tệp khi Kafka hoạt động: bản ghi đã gửi sẽ được bỏ qua vì trùng.",
+            err=True,
+        )
+        raise typer.Exit(1) from None
     finally:
-        prod.close()
-    from ..domain.formatting import fmt_int
+        sender.discard()
+    typer.echo(
+        f"Đã gửi vào Kafka {fmt_int(totals.accepted)} sự kiện (accepted); "
+        f"từ chối {fmt_int(totals.rejected)} → dead letters (rejected); "
+        f"gửi lại {fmt_int(totals.retries)} lần (retries)"
+    )
+
+
+def _say_retry(r) -> None:
+    from ..domain.formatting import fmt_decimal, fmt_int
 
     typer.echo(
-        f"Đã gửi vào Kafka {fmt_int(accepted)} sự kiện (accepted); "
-        f"từ chối {fmt_int(rejected)} → dead letters (rejected)"
+        f"Kafka chưa xác nhận lô {fmt_int(r.chunk)} ({fmt_int(r.records)} bản ghi): {r.error}; "
+        f"gửi lại lần {fmt_int(r.attempt)} sau {fmt_decimal(r.delay_s)} giây "
+        f"(đã chờ {fmt_int(r.waited_s)}/{fmt_int(r.max_wait_s)} giây)",
+        err=True,
     )
 
 
