@@ -195,17 +195,17 @@ def publish(
     records go to the dead-letter topic with their reason. Records go in chunks of 20,000;
     a chunk Kafka refused (retryable error) or did not acknowledge is sent again, whole,
     after a growing pause (0.5 s, 1 s, 2 s, ... at most 30 s), one line on stderr per retry,
-    until Kafka acknowledged all of it (acks=all). Sending again is safe: a record Kafka
+    until Kafka acknowledged all of it (acks=all); Kafka unreachable at the start is waited
+    for the same way. Sending again is safe: a record Kafka
     already had is a duplicate event_id, which the pipeline drops; the same file published
     twice changes no figure."""
     from ..adapters.codec import iter_file
     from ..adapters.kafka_clients import producer as make_producer
     from ..domain.formatting import fmt_int
-    from ..live.publishing import GaveUp, KafkaChunks, chunked, deliver_all
+    from ..live.publishing import GaveUp, KafkaChunks, Policy, Totals, chunked, deliver_all, retrying
     from ..live.topics import ensure_topics
 
     s = _settings(bootstrap)
-    ensure_topics(s)
     sender = KafkaChunks(
         lambda: make_producer(
             s.kafka_bootstrap, client_id="motcua-publish", linger_ms=20, max_block_ms=10_000
@@ -214,12 +214,15 @@ def publish(
         s.dead_letters_topic,
     )
     records = (rec for path in files for rec in iter_file(path))
+    policy, totals = Policy(max_wait_s=max_wait, on_retry=_say_retry), Totals()
     try:
-        totals = deliver_all(chunked(records, 20_000), sender, max_wait_s=max_wait, on_retry=_say_retry)
+        retrying(lambda budget: ensure_topics(s, timeout_s=min(budget, 60.0)), policy, totals, 0, 0)
+        deliver_all(chunked(records, 20_000), sender, policy, totals)
         sender.close()
     except GaveUp as err:
+        what = f"xác nhận lô {fmt_int(err.chunk)}" if err.chunk else "sẵn sàng"
         typer.echo(
-            f"Lỗi: Kafka chưa xác nhận lô {fmt_int(err.chunk)} sau {fmt_int(err.waited_s)} giây "
+            f"Lỗi: Kafka chưa {what} sau {fmt_int(err.waited_s)} giây "
             f"({err.error}); đã xác nhận {fmt_int(err.totals.accepted + err.totals.rejected)} bản ghi "
             f"({fmt_int(err.totals.accepted)} sự kiện, {fmt_int(err.totals.rejected)} vào dead letters). "
             "Chạy lại lệnh với cùng tệp khi Kafka hoạt động: bản ghi đã gửi sẽ được bỏ qua vì trùng.",
@@ -238,9 +241,14 @@ def publish(
 def _say_retry(r) -> None:
     from ..domain.formatting import fmt_decimal, fmt_int
 
+    what = (
+        f"xác nhận lô {fmt_int(r.chunk)} ({fmt_int(r.records)} bản ghi)"
+        if r.chunk
+        else "sẵn sàng (kiểm tra topic)"
+    )
     typer.echo(
-        f"Kafka chưa xác nhận lô {fmt_int(r.chunk)} ({fmt_int(r.records)} bản ghi): {r.error}; "
-        f"gửi lại lần {fmt_int(r.attempt)} sau {fmt_decimal(r.delay_s)} giây "
+        f"Kafka chưa {what}: {r.error}; "
+        f"thử lại lần {fmt_int(r.attempt)} sau {fmt_decimal(r.delay_s)} giây "
         f"(đã chờ {fmt_int(r.waited_s)}/{fmt_int(r.max_wait_s)} giây)",
         err=True,
     )

@@ -16,8 +16,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .ingress import Ingress
+
+T = TypeVar("T")
 
 # the least time a send is given to be acknowledged, even at the end of the budget
 MIN_ACK_S = 1.0
@@ -39,7 +42,7 @@ class Backoff:
 class Retry:
     """One retry, for the progress line (no record content)."""
 
-    chunk: int  # 1-based
+    chunk: int  # 1-based; 0: the topics' check before the first chunk
     records: int
     attempt: int  # 1 for the first retry
     error: str  # the error's class name
@@ -77,40 +80,51 @@ def is_retryable(err: BaseException) -> bool:
 SendChunk = Callable[[list, float], tuple[int, int]]
 
 
+@dataclass(frozen=True)
+class Policy:
+    """How long and how often to try again, and what counts as worth it."""
+
+    max_wait_s: float
+    backoff: Backoff = Backoff()
+    retryable: Callable[[BaseException], bool] = is_retryable
+    on_retry: Callable[[Retry], None] = lambda _r: None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+def retrying(action: Callable[[float], T], policy: Policy, totals: Totals, chunk: int, records: int) -> T:
+    """``action(budget_s)`` until it returns, sleeping the backoff after each retryable
+    error; ``GaveUp`` once ``policy.max_wait_s`` since the first try would pass."""
+    first = policy.clock()
+    attempt = 0
+    while True:
+        budget = max(MIN_ACK_S, policy.max_wait_s - (policy.clock() - first))
+        try:
+            return action(budget)
+        except Exception as err:
+            if not policy.retryable(err):
+                raise
+            attempt += 1
+            waited = policy.clock() - first
+            delay = policy.backoff.delay(attempt)
+            if waited + delay > policy.max_wait_s:
+                raise GaveUp(totals, chunk, waited, type(err).__name__) from err
+            totals.retries += 1
+            policy.on_retry(
+                Retry(chunk, records, attempt, type(err).__name__, delay, waited, policy.max_wait_s)
+            )
+            policy.sleep(delay)
+
+
 def deliver_all(
-    chunks: Iterable[list],
-    send: SendChunk,
-    *,
-    max_wait_s: float,
-    backoff: Backoff = Backoff(),
-    retryable: Callable[[BaseException], bool] = is_retryable,
-    on_retry: Callable[[Retry], None] = lambda _r: None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    chunks: Iterable[list], send: SendChunk, policy: Policy, totals: Totals | None = None
 ) -> Totals:
     """Send each chunk (``send(chunk, timeout_s) -> (accepted, rejected)``, raising unless
     every record was acknowledged within ``timeout_s``) until it went through; a
     non-retryable error is raised as it is."""
-    totals = Totals()
+    totals = totals if totals is not None else Totals()
     for n, chunk in enumerate(chunks, 1):
-        first = clock()
-        attempt = 0
-        while True:
-            budget = max(MIN_ACK_S, max_wait_s - (clock() - first))
-            try:
-                accepted, rejected = send(chunk, budget)
-                break
-            except Exception as err:
-                if not retryable(err):
-                    raise
-                attempt += 1
-                waited = clock() - first
-                delay = backoff.delay(attempt)
-                if waited + delay > max_wait_s:
-                    raise GaveUp(totals, n, waited, type(err).__name__) from err
-                totals.retries += 1
-                on_retry(Retry(n, len(chunk), attempt, type(err).__name__, delay, waited, max_wait_s))
-                sleep(delay)
+        accepted, rejected = retrying(lambda budget, c=chunk: send(c, budget), policy, totals, n, len(chunk))
         totals.accepted += accepted
         totals.rejected += rejected
         totals.chunks += 1

@@ -84,9 +84,10 @@ class Service:
 
 
 class Pipeline:
-    """Settings (env) of one isolated pipeline on the session broker + its services."""
+    """Settings (env) of one isolated pipeline on the session broker + its services.
+    ``env``: more settings (a cluster's replication), over the defaults below."""
 
-    def __init__(self, bootstrap: str, root: Path):
+    def __init__(self, bootstrap: str, root: Path, env: dict | None = None):
         n = next(_ids)
         tag = f"t{os.getpid()}x{n}"
         self.root = root
@@ -114,6 +115,7 @@ class Pipeline:
             "MOTCUA_SESSION_TIMEOUT_S": "6",
             "MOTCUA_HEARTBEAT_INTERVAL_S": "1",
             "MOTCUA_PROCESSOR_STALL_EXIT_S": "45",
+            **(env or {}),
         }
         self.services: list[Service] = []
         from motcua.live.config import LiveSettings

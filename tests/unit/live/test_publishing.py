@@ -11,7 +11,18 @@ from hypothesis import strategies as st
 from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, NotEnoughReplicasError
 
 from motcua.adapters.codec import decode_avro, encode_json
-from motcua.live.publishing import Backoff, GaveUp, KafkaChunks, Retry, chunked, deliver_all, is_retryable
+from motcua.live.publishing import (
+    Backoff,
+    GaveUp,
+    KafkaChunks,
+    Policy,
+    Retry,
+    Totals,
+    chunked,
+    deliver_all,
+    is_retryable,
+    retrying,
+)
 from tests.builders import local_ms, received
 
 
@@ -87,15 +98,8 @@ def records(n: int, bad: tuple[int, ...] = ()) -> list[tuple[str, bytes]]:
 def run(world: World, recs, size: int, max_wait_s: float = 600.0, backoff: Backoff = Backoff()):
     clock, seen = Clock(), []
     sender = KafkaChunks(world.make, "ev", "dl")
-    totals = deliver_all(
-        chunked(recs, size),
-        sender,
-        max_wait_s=max_wait_s,
-        backoff=backoff,
-        on_retry=seen.append,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    policy = Policy(max_wait_s, backoff, on_retry=seen.append, clock=clock, sleep=clock.sleep)
+    totals = deliver_all(chunked(recs, size), sender, policy)
     return totals, seen, clock, sender
 
 
@@ -162,15 +166,27 @@ def test_a_producer_that_cannot_be_made_is_retried_too():
 
     clock = Clock()
     seen: list[Retry] = []
-    totals = deliver_all(
-        chunked(records(3), 10),
-        KafkaChunks(flaky, "ev", "dl"),
-        max_wait_s=60,
-        on_retry=seen.append,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    policy = Policy(60, on_retry=seen.append, clock=clock, sleep=clock.sleep)
+    totals = deliver_all(chunked(records(3), 10), KafkaChunks(flaky, "ev", "dl"), policy)
     assert totals.accepted == 3 and totals.retries == 2 and len(seen) == 2
+
+
+def test_a_step_before_the_chunks_is_retried_under_the_same_policy_and_limit():
+    clock, seen = Clock(), []
+    policy = Policy(10, Backoff(1.0, 2.0, 4.0), on_retry=seen.append, clock=clock, sleep=clock.sleep)
+    calls = []
+
+    def topics(budget):
+        calls.append(budget)
+        raise ConnectionRefusedError("no broker")
+
+    totals = Totals()
+    with pytest.raises(GaveUp) as info:
+        retrying(topics, policy, totals, 0, 0)
+    # tries at 0, 1, 3, 7 s; the next pause (4 s) would pass the 10 s limit
+    assert clock.sleeps == [1.0, 2.0, 4.0] and len(calls) == 4 and totals.retries == 3
+    assert info.value.chunk == 0 and info.value.error == "ConnectionRefusedError"
+    assert [r.chunk for r in seen] == [0, 0, 0] and calls[0] == 10
 
 
 @settings(max_examples=60, deadline=None)
