@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from .ingress import Ingress
@@ -124,7 +125,7 @@ def deliver_all(
     non-retryable error is raised as it is."""
     totals = totals if totals is not None else Totals()
     for n, chunk in enumerate(chunks, 1):
-        accepted, rejected = retrying(lambda budget, c=chunk: send(c, budget), policy, totals, n, len(chunk))
+        accepted, rejected = retrying(partial(send, chunk), policy, totals, n, len(chunk))
         totals.accepted += accepted
         totals.rejected += rejected
         totals.chunks += 1
