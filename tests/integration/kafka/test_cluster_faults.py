@@ -220,6 +220,11 @@ def check_figures(pipe: Pipeline, tmp_path: Path, events_file: Path) -> None:
     assert live["rollups"] == truth["rollups"]  # the panel rollups the control room reads too
 
 
+def longest_gap(times: list[float]) -> float:
+    """The longest wait between two acknowledged batches (how long a fault held the route)."""
+    return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
+
+
 def report(tmp_path: Path, name: str, figures: dict) -> None:
     (tmp_path / "cluster-faults.json").write_text(json.dumps(figures, indent=2))
     print(f"\n{name}: {json.dumps(figures)}")
@@ -275,6 +280,7 @@ def test_broker_and_active_controller_killed_under_gateway_and_publish(cluster, 
     cpipe.wait_drained(timeout=900, watch=services)
     figures["drained_s"] = round(time.monotonic() - t0, 1)
     figures["gateway_answers"] = dict(sender.answers)
+    figures["longest_wait_between_202s_s"] = round(longest_gap(sender.acked_at), 1)
     figures["service_starts"] = {s.name: s.starts for s in services}
     report(tmp_path, "cluster faults 1", figures)
     assert figures["new_controller"] != controller
@@ -329,6 +335,7 @@ def test_two_brokers_down_the_gateway_refuses_and_loses_nothing(cluster, cpipe, 
     figures["publish_retries"] = publish.finish()
     cpipe.wait_drained(timeout=900, watch=services)
     figures["gateway_answers"] = dict(sender.answers)
+    figures["longest_wait_between_202s_s"] = round(longest_gap(sender.acked_at), 1)
     figures["accepted_while_down"] = accepted_while_down
     figures["service_starts"] = {s.name: s.starts for s in services}
     report(tmp_path, "cluster faults 2", figures)
