@@ -26,6 +26,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -222,7 +223,7 @@ def check_figures(pipe: Pipeline, tmp_path: Path, events_file: Path) -> None:
 
 def longest_gap(times: list[float]) -> float:
     """The longest wait between two acknowledged batches (how long a fault held the route)."""
-    return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
+    return max((b - a for a, b in pairwise(times)), default=0.0)
 
 
 def report(tmp_path: Path, name: str, figures: dict) -> None:
