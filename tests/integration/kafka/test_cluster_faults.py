@@ -242,7 +242,7 @@ def test_broker_and_active_controller_killed_under_gateway_and_publish(cluster, 
         reorder=0.02,
     )
     gw, pub = lines[0::2], lines[1::2] + lines[0::40]  # some events on both routes: duplicates
-    assert len(gw) + len(pub) >= 200_000
+    assert len(lines) >= 200_000  # distinct events; the routes share some on top
     pub_files = [write_lines(tmp_path / f"pub-{i}.jsonl", pub[i::2]) for i in range(2)]
     batches = batches_of(gw, 500)
     gate = threading.Event()  # the sender holds at half way until the controller is killed
