@@ -51,7 +51,8 @@ def cluster(tmp_path_factory):
     (as on a CI machine), whatever an earlier test left behind."""
     c = Cluster(tmp_path_factory.mktemp("cluster"), n=3).start(timeout=240)
     yield c
-    c.stop()
+    for node in c.nodes:  # its data is thrown away: no need for a controlled shutdown
+        node.kill()
 
 
 @pytest.fixture
@@ -360,7 +361,6 @@ def test_two_brokers_down_the_gateway_refuses_and_loses_nothing(cluster, cpipe, 
     figures["publish_retries"] = publish.finish()
     cpipe.wait_drained(timeout=900, watch=services)
     figures["gateway_answers"] = dict(sender.answers)
-    figures["longest_wait_between_202s_s"] = round(longest_gap(sender.acked_at), 1)
     figures["accepted_while_down"] = accepted_while_down
     figures["service_starts"] = {s.name: s.starts for s in services}
     report(tmp_path, "cluster faults 2", figures)
