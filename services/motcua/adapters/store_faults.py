@@ -9,7 +9,7 @@ retries) is the production code path a server outage takes. A test flips the swi
 outside the process by creating or removing the file.
 
 It is installed only when ``MOTCUA_FAULT_STORE_DOWN_FILE`` is set
-(``LiveSettings.fault_store_down_file``; docs/operations-store-outage.md). Unset: the
+(``LiveSettings.fault_store_down_file``; docs/operating-cluster.md#store-outage). Unset: the
 client is used as it is, with no wrapper in between.
 """
 

@@ -99,7 +99,7 @@ class LiveSettings(Settings):
     # while the store fails the writer retries its round after a wait that doubles from
     # 0.5 s up to this cap (each wait jittered down by up to a quarter)
     writer_retry_max_s: float = 30.0
-    # TEST FACILITY, never set in production (docs/operations-store-outage.md): while this
+    # TEST FACILITY, never set in production (docs/operating-cluster.md#store-outage): while this
     # file exists, every call the writer makes to its store raises what clickhouse-connect
     # raises when a ClickHouse server is unreachable (OperationalError), whatever the DSN.
     # Unset (the default): the store's client is not wrapped at all.

@@ -21,7 +21,7 @@ INSERT_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 INSERT_RETRIES = Counter("motcua_insert_retries_total", "ClickHouse insert attempts that failed")
-# The writer's store (docs/operations-store-outage.md): up or failing, since when, how long
+# The writer's store (docs/operating-cluster.md#store-outage): up or failing, since when, how long
 # until the next attempt.
 STORE_UP = Gauge(
     "motcua_store_up", "1 when the last store call succeeded, 0 while the store fails", ["service"]

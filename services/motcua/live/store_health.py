@@ -5,7 +5,7 @@ Every failed store call counts in ``motcua_store_errors_total`` and sets
 lasted and ``motcua_writer_retry_backoff_seconds`` the current backoff. A failing streak
 logs one line at its start, then at most one every ``LOG_EVERY_S`` (with the attempts
 since the last line), and one when the store answers again. A line names the error's class
-and the first line of its message, never a row (docs/operations-store-outage.md).
+and the first line of its message, never a row (docs/operating-cluster.md#store-outage).
 """
 
 from __future__ import annotations

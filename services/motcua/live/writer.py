@@ -33,7 +33,7 @@ from the broker) and stops on SIGTERM within a second. Should the group rebalanc
 such a poll, the round is abandoned uncommitted, with the rest of that poll and step
 (``RoundAbandoned``): the partitions are read again from their commits, exactly as after a
 rejected final commit below. The metrics and the rate-limited log lines of a failing store
-are ``live/store_health.py``'s; docs/operations-store-outage.md is the operator's page.
+are ``live/store_health.py``'s; docs/operating-cluster.md#store-outage is the operator's page.
 
 Why a repeated round counts nothing twice
 -----------------------------------------

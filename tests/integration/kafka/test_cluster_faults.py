@@ -12,7 +12,7 @@ processes, topics replicated three times with min.insync.replicas 2.
    goes through and the figures equal the ground truth.
 
 The figures each run measured (answers, retries, recovery times) are printed (``-s``) and
-written to ``cluster-faults.json`` in the test's tmp dir; docs/operations-kafka-cluster.md
+written to ``cluster-faults.json`` in the test's tmp dir; docs/operating-cluster.md#broker-losses
 records them.
 """
 

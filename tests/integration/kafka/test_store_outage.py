@@ -1,4 +1,4 @@
-"""A long store outage under sustained input (issue 15, item 3; docs/operations-store-outage.md).
+"""A long store outage under sustained input (issue 15, item 3; docs/operating-cluster.md#store-outage).
 
 Gateway, processor and writer run as real processes on the real broker; a sender posts a
 simulated stream through the gateway at a steady rate the whole time. The writer's store

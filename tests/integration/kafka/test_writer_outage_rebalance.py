@@ -1,4 +1,4 @@
-"""A rebalance of the writer group while the store is down (docs/operations-store-outage.md).
+"""A rebalance of the writer group while the store is down (docs/operating-cluster.md#store-outage).
 
 Two writers share the facts partitions; the store goes down (the fault switch of
 ``adapters/store_faults.py``) with rounds in hand on both; one writer stops. The other is
