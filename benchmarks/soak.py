@@ -388,6 +388,7 @@ class Soak:
         self.loads: dict[str, str] = {"before": load_average()}
         self.last: dict = {}
         self.drained_s: float | None = None
+        self.sent_at: dict[str, int] = {}  # events sent when the RSS was sampled
 
     # start-up
     def start(self) -> None:
@@ -439,6 +440,7 @@ class Soak:
         )
 
     def sample_rss(self, when: str) -> None:
+        self.sent_at[when] = self.sender.sent
         for s in self.services:
             self.rss[s.name][when] = usage(s.proc.pid)[0] if s.proc else 0.0
 
@@ -534,7 +536,7 @@ class Soak:
         while time.monotonic() - started < timeout:
             calm = calm + 1 if not any(self.lag.lag().values()) else 0
             if calm >= 2:
-                self.drained_s: float | None = round(time.monotonic() - started, 1)
+                self.drained_s = round(time.monotonic() - started, 1)
                 print(f"  đã xử lý hết sau {self.drained_s} s", flush=True)
                 return
             self.watch(time.monotonic() + 2, w)
@@ -633,6 +635,36 @@ def compare_with_replay(soak: Soak, timeout: float) -> dict:
 
 
 # -- report -------------------------------------------------------------------------------
+def dossiers_at(path: Path, counts: dict[str, int]) -> dict[str, int]:
+    """Distinct dossiers among the first n events of the file, for each n given: what the
+    processor's state table holds then (it keeps every dossier it has seen)."""
+    out: dict[str, int] = {}
+    seen: set[str] = set()
+    marks = sorted(counts.items(), key=lambda kv: kv[1])
+    with open(path, "rb") as fh:
+        for i, line in enumerate(fh):
+            while marks and marks[0][1] <= i:
+                out[marks.pop(0)[0]] = len(seen)
+            if not marks:
+                break
+            seen.add(orjson.loads(line)["dossier_id"])
+    out.update({k: len(seen) for k, _ in marks})
+    return out
+
+
+def memory_per_dossier(soak: Soak) -> dict:
+    """RSS growth after the warm-up per dossier added to the state meanwhile, KiB."""
+    held = dossiers_at(soak.events, soak.sent_at)
+    added = held.get("end", 0) - held.get("warmup", 0)
+    return {
+        "dossiers": held,
+        "kib_per_dossier_added": {
+            name: round((r["end"] - r["warmup"]) * 1024 / added, 2) if added and "warmup" in r else None
+            for name, r in soak.rss.items()
+        },
+    }
+
+
 def verdict(soak: Soak) -> dict:
     growth = {
         name: (r["end"] - r["warmup"]) / r["warmup"] if r.get("warmup") else float("nan")
@@ -641,7 +673,13 @@ def verdict(soak: Soak) -> dict:
     rss_ok = all(g < RSS_TARGET for g in growth.values())
     fresh_ok = all(w["share_le_2s"] >= 0.99 for w in soak.windows)
     rate_ok = all(w["rate"] >= 0.98 * soak.a.rate for w in soak.windows)
-    return {"rss_growth": growth, "rss_ok": rss_ok, "freshness_ok": fresh_ok, "rate_held": rate_ok}
+    return {
+        "rss_growth": growth,
+        "rss_ok": rss_ok,
+        "freshness_ok": fresh_ok,
+        "rate_held": rate_ok,
+        "memory": memory_per_dossier(soak),
+    }
 
 
 def print_report(soak: Soak, v: dict, truth: dict | None) -> None:
@@ -690,6 +728,14 @@ def print_report(soak: Soak, v: dict, truth: dict | None) -> None:
             f"Đối chiếu với replay ({fmt_int(truth['events_replay'])} sự kiện, {truth['seconds']} s): "
             + ("KHỚP" if truth["equal"] else f"KHÁC ở {', '.join(truth['differs'])}")
         )
+    m = v["memory"]
+    print(
+        f"Hồ sơ trong trạng thái processor: {fmt_int(m['dossiers'].get('warmup', 0))} sau khởi động, "
+        f"{fmt_int(m['dossiers'].get('end', 0))} cuối; RSS tăng thêm mỗi hồ sơ (KiB): "
+        + ", ".join(
+            f"{k} {fmt_num(x, 2) if x is not None else '—'}" for k, x in m["kib_per_dossier_added"].items()
+        )
+    )
     print(f"Tải trước / trong / sau: {soak.loads}")
 
 
