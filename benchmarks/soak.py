@@ -492,6 +492,12 @@ class Soak:
             "cpu_cores": {k: round((v[1] - w.cpu_before.get(k, 0.0)) / seconds, 2) for k, v in use.items()},
             "load": load_average(),
         }
+        # CPU per event: gateway and processor per event sent, the writer per event
+        # acknowledged by ClickHouse in the window (what it can sustain on a free core)
+        per = {"gateway": row["sent"], "processor": row["sent"], "writer": row["fresh_n"]}
+        row["cpu_us_per_event"] = {
+            k: round(c * seconds / per[k] * 1e6) if per.get(k) else None for k, c in row["cpu_cores"].items()
+        }
         self.windows.append(row)
         print(progress_line(row, self.a.rate), flush=True)
         return row
@@ -703,11 +709,16 @@ def print_report(soak: Soak, v: dict, truth: dict | None) -> None:
         )
     print("  (* cửa sổ khởi động)")
     names = [x.name for x in soak.services]
-    print(f"\nCửa sổ | RSS cuối cửa sổ MiB {'/'.join(names)} | CPU (số lõi) {'/'.join(names)}")
+    print(
+        f"\nCửa sổ | RSS cuối cửa sổ MiB {'/'.join(names)} | CPU (số lõi) {'/'.join(names)} | "
+        f"CPU µs/sự kiện {'/'.join(names)}"
+    )
     for w in soak.windows:
+        us = w["cpu_us_per_event"]
         print(
             f"  {w['window']} | {' / '.join(fmt_num(w['rss_mib'][n], 0) for n in names)} | "
-            f"{' / '.join(fmt_num(w['cpu_cores'][n], 2) for n in names)}"
+            f"{' / '.join(fmt_num(w['cpu_cores'][n], 2) for n in names)} | "
+            f"{' / '.join(fmt_int(us[n]) if us[n] is not None else '—' for n in names)}"
         )
     s = soak.sender
     exits = {x.name: x.exits for x in soak.services if x.exits}
