@@ -31,6 +31,7 @@ the writer's; it needs a ClickHouse server.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -185,7 +186,8 @@ def pipeline_env(bootstrap: str, work: Path, ports: dict[str, int]) -> dict:
         "MOTCUA_WRITER_GROUP": f"{tag}-writer",
         "MOTCUA_DATA_DIR": str(work / "data"),
         "MOTCUA_STORE": f"chdb://{work / 'store'}",
-        "MOTCUA_API_KEYS": f"motcua-dongnai:{API_KEY}",
+        # the key as its hash, as in production (a plain key makes the gateway warn)
+        "MOTCUA_API_KEYS": f"motcua-dongnai:sha256:{hashlib.sha256(API_KEY.encode()).hexdigest()}",
         "MOTCUA_GATEWAY_PORT": str(ports["gateway"]),
         "MOTCUA_GATEWAY_METRICS_PORT": "0",  # /metrics is on the HTTP port too
         "MOTCUA_PROCESSOR_METRICS_PORT": str(ports["processor"]),
