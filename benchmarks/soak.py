@@ -66,8 +66,9 @@ P99_TARGET_S = 2.0
 SAMPLE_S = 5.0
 
 
-class HardStop(Exception):
-    """The soak's time bound is over (or SIGTERM): clean up and stop."""
+class HardStop(BaseException):
+    """The soak's time bound is over (or SIGTERM): clean up and stop. A BaseException, like
+    KeyboardInterrupt, so the ``except Exception`` of a probe does not swallow it."""
 
 
 # -- events -------------------------------------------------------------------------------
