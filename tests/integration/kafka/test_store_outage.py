@@ -113,15 +113,24 @@ class Sender(threading.Thread):
         raise AssertionError("the gateway did not accept a request in 30 attempts")
 
 
-def group_committed(bootstrap: str, group: str, topic: str) -> int:
+def group_committed(bootstrap: str, group: str, topic: str, attempts: int = 30) -> int:
     from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        offs = admin.list_group_offsets(group).get(group, {})
-    finally:
-        admin.close()
-    return sum(om.offset for tp, om in offs.items() if tp.topic == topic and om.offset > 0)
+    for attempt in range(attempts):
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            offs = admin.list_group_offsets(group).get(group, {})
+            return sum(om.offset for tp, om in offs.items() if tp.topic == topic and om.offset > 0)
+        except KafkaError as err:
+            # a coordinator loading or moving (NOT_COORDINATOR, seen on a loaded CI machine):
+            # the question is asked again, the way a client would
+            if not err.retriable or attempt == attempts - 1:
+                raise
+        finally:
+            admin.close()
+        time.sleep(1.0)
+    raise AssertionError("unreachable")
 
 
 def wait_for(what: str, check, timeout: float, services) -> None:
