@@ -19,13 +19,16 @@ bootstrap address is the only line it prints on stdout (progress goes to stderr)
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -72,10 +75,51 @@ def fetch(version: str = KAFKA_VERSION, quiet: bool = True) -> Path:
     return libs
 
 
+_PORT_LOCKS: dict[int, int] = {}  # port -> fd of its lock file, held while this process lives
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on, kept for this process.
+
+    Not the kernel's pick (bind to port 0): that comes from the ephemeral range, where every
+    outgoing connection of the machine also takes its local port, and a broker restarted on
+    its old port, or a JVM that binds seconds after the pick, found it taken (a CI run failed
+    with "broker exited with 1" while two test lanes ran). Ports come from below the
+    ephemeral range, and a lock file in the temp dir keeps other processes (the other lanes)
+    off a port this one handed out.
+    """
+    lo, hi = _ephemeral_range()
+    first, last = (20000, lo - 1) if lo > 21000 else (hi + 1, 65535)
+    lock_dir = Path(tempfile.gettempdir()) / "motcua-ports"
+    lock_dir.mkdir(exist_ok=True)
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randint(first, last)
+        if port in _PORT_LOCKS:
+            continue
+        fd = os.open(lock_dir / f"{port}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another process holds it
+            os.close(fd)
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # something else listens there
+                os.close(fd)
+                continue
+        _PORT_LOCKS[port] = fd
+        return port
+    raise RuntimeError(f"no free loopback port in {first}-{last}")
 
 
 _LOG4J = """log4j.rootLogger=WARN, stdout

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from devtools import kafka_broker as devbroker
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from devtools.kafka_broker import free_port
 
 
 @pytest.mark.parametrize("cluster_id", ["-Dt-40fARE2i0zyrN9cRZw", "q1Sh-9_ITSWEzcZ-Cg3Xqw"])
@@ -19,7 +12,7 @@ def test_storage_format_takes_any_base64url_cluster_id(tmp_path, monkeypatch, cl
     # A random id begins with "-" about once in 64 runs; passed as a separate argument, the
     # storage tool read it as an option and a CI run failed.
     monkeypatch.setattr(devbroker, "_random_uuid", lambda: cluster_id)
-    broker = devbroker.Broker(tmp_path / "kafka", _free_port(), _free_port())
+    broker = devbroker.Broker(tmp_path / "kafka", free_port(), free_port())
     broker.start(timeout=90)
     try:
         meta = (tmp_path / "kafka" / "kraft-logs" / "meta.properties").read_text()
