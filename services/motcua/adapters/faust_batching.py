@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -304,9 +305,16 @@ class ProcessorApp(faust.App):
     batch_topics: frozenset = frozenset()
     # handles set by ``live.processor.create_app`` (table, senders, on_fatal, ...)
     motcua: dict[str, Any]
+    # called when a rebalance starts (before partitions are revoked)
+    rebalance_hooks: list[Callable[[], None]]
 
     def _new_transport(self):
         return BatchingTransport(self.conf.broker_consumer, self)
+
+    def on_rebalance_start(self) -> None:
+        super().on_rebalance_start()
+        for hook in getattr(self, "rebalance_hooks", ()):
+            hook()
 
 
 class BatchSender:
@@ -326,27 +334,33 @@ class BatchSender:
         self._partitions: list[int] | None = None
         self._partition_of: dict[bytes, int] = {}
 
-    async def send(self, messages: list[tuple[bytes, bytes]]) -> None:
-        """Partition by murmur2(key)."""
+    async def partition_for(self, key: bytes) -> int:
+        """The partition murmur2(key) picks, as the Java client's default partitioner (and
+        the gateway's, and ``motcua publish``'s) does."""
         from aiokafka.partitioner import murmur2
 
+        p = self._partition_of.get(key)
+        if p is None:  # murmur2 in pure Python: ~4 us a key
+            if self._partitions is None:
+                producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust private, listed above
+                self._partitions = sorted(await producer.partitions_for(self.topic))
+            if len(self._partition_of) > 1_000_000:
+                self._partition_of.clear()
+            parts = self._partitions
+            p = self._partition_of[key] = parts[(murmur2(key) & 0x7FFFFFFF) % len(parts)]
+        return p
+
+    async def send(self, messages: list[tuple[bytes, bytes]], timestamps: list[int] | None = None) -> None:
+        """Partition by murmur2(key); ``timestamps``: the records' times (ms), else now."""
         if not messages:
             return
         producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust private, listed above
-        if self._partitions is None:
-            self._partitions = sorted(await producer.partitions_for(self.topic))
-        parts = self._partitions
-        n = len(parts)
         send = producer.send
         topic = self.topic
-        cache = self._partition_of
-        if len(cache) > 1_000_000:
-            cache.clear()
-        for key, value in messages:
-            p = cache.get(key)
-            if p is None:  # murmur2 in pure Python: ~4 us a key
-                p = cache[key] = parts[(murmur2(key) & 0x7FFFFFFF) % n]
-            await send(topic, value, key=key, partition=p)
+        for i, (key, value) in enumerate(messages):
+            p = await self.partition_for(key)
+            ts = timestamps[i] if timestamps is not None else None
+            await send(topic, value, key=key, partition=p, timestamp_ms=ts)
 
     async def send_to(self, partition: int, items: list[tuple[bytes, bytes]], on_sent=None) -> None:
         """All items to one partition; ``on_sent(offset of the last item)`` once the broker

@@ -79,7 +79,13 @@ class LiveSettings(Settings):
 
     # processor (faust)
     processor_app_id: str = "motcua-processor"
-    processor_store: str = "memory://"  # rocksdb:// when faust[rocksdb] is installed
+    # the state table's store: RocksDB (rocksdict) on disk under the data dir, so the
+    # worker's memory does not grow with the dossiers it holds; "memory://" keeps the
+    # table in the process (tests)
+    processor_store: str = "rocksdb://"
+    # DossierState objects kept decoded for the dossiers folded last (a miss reads and
+    # decodes the table value: ~15 us); bounds the worker's memory beside the store's caches
+    processor_state_cache: int = 20_000
     processor_metrics_port: int = PROCESSOR_METRICS_PORT
     # most events per poll, i.e. per batch the agent folds (records of one partition from
     # one poll are delivered to the agent as one batch)

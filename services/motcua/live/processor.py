@@ -5,7 +5,8 @@
   ``pipeline.batches.decode_batch`` (as in the replay); a bad one goes to the dead-letter topic with its
   reason (source ``<topic>:<partition>:<offset>``, so a reprocessed record keeps its id).
 * State: a Faust table ``dossier-state`` of ``DossierState.to_dict()`` values,
-  changelog-backed (co-partitioned with the events topic).
+  changelog-backed (co-partitioned with the events topic), in RocksDB on disk (rebuilt from
+  the changelog at start), with the states folded last kept decoded (``Folder``).
 * Output: for every dossier in a batch, one message on the facts topic keyed by
   dossier_id: its *current* facts (``derive_facts``) and the batch's events of that
   dossier (even duplicates, even when nothing changed). A crash between the table update
@@ -27,9 +28,9 @@ import asyncio
 import gc
 import logging
 import os
+import shutil
 import time
 from collections import OrderedDict
-from typing import cast
 
 import faust
 import orjson
@@ -63,29 +64,34 @@ def facts_message(facts: dict, events: list[dict], ingest_ts: list[int]) -> byte
 
 class Folder:
     """The pure part of the agent: a batch of (key, raw, partition, offset, ts) records ->
-    table updates, facts messages and dead letters. Keeps DossierState objects cached
-    beside the table values they were built from (valid while the value is the same
-    object; after a rebalance or recovery the table holds new objects and the cache
-    rebuilds from them)."""
+    table updates, facts messages and dead letters. Keeps the ``DossierState`` objects of
+    the dossiers folded last (at most ``cache_size``), so a dossier that gets events again
+    is not decoded from its table value again. A cached state is the table value this
+    worker wrote last; it is valid until the table changes under it, i.e. until a
+    rebalance (recovery rewrites values, and a partition may come back from a worker that
+    folded it meanwhile): ``forget`` is called when one starts."""
 
     def __init__(
-        self, cal: WorkingCalendar, topic: str, cache_size: int = 500_000, catalogue: dict | None = None
+        self, cal: WorkingCalendar, topic: str, cache_size: int = 20_000, catalogue: dict | None = None
     ):
         self.cal = cal
         self.catalogue = catalogue  # procedure flags (reference.catalogue), read at start
         self.topic = topic
-        self.cache: OrderedDict[str, tuple[DossierState, dict]] = OrderedDict()
+        self.cache: OrderedDict[str, DossierState] = OrderedDict()
         self.cache_size = cache_size
 
+    def forget(self) -> None:
+        self.cache.clear()
+
     def state_of(self, dossier_id: str, stored: dict | None) -> DossierState:
-        hit = self.cache.get(dossier_id)
-        if hit is not None and stored is not None and hit[1] is stored:
+        hit = self.cache.get(dossier_id) if stored is not None else None
+        if hit is not None:
             self.cache.move_to_end(dossier_id)
-            return hit[0]
+            return hit
         return DossierState.from_dict(stored) if stored else DossierState(dossier_id)
 
-    def remember(self, dossier_id: str, state: DossierState, stored: dict) -> None:
-        self.cache[dossier_id] = (state, stored)
+    def remember(self, dossier_id: str, state: DossierState) -> None:
+        self.cache[dossier_id] = state
         self.cache.move_to_end(dossier_id)
         if len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
@@ -116,8 +122,7 @@ class Folder:
         if folded.facts is None and stored is None:
             return None, folded  # a new dossier whose every event was refused
         value = folded.state.to_dict() if folded.fresh or stored is None else None
-        # value is None only when stored is not
-        self.remember(dossier_id, folded.state, value if value is not None else cast(dict, stored))
+        self.remember(dossier_id, folded.state)
         return value, folded
 
 
@@ -208,10 +213,13 @@ class BatchHandler:
         changelog_out: BatchSender,
         dead_topic,
         positions: dict[int, int],
+        events_out: BatchSender,
     ):
         self.app, self.table, self.folder = app, table, folder
         self.facts_out, self.changelog_out, self.dead_topic = facts_out, changelog_out, dead_topic
         self.positions = positions
+        self.events_out = events_out
+        self.forward_logged_at = 0.0
 
     async def __call__(self, ev) -> None:
         records = batch_records(ev)
@@ -220,6 +228,7 @@ class BatchHandler:
         EVENTS_IN.labels("processor").inc(len(records))
         BATCH_SIZE.labels("processor").observe(len(records))
         await self.send_dead(dead)
+        groups = await self.forward_misrouted(ev.message.partition, groups)
         store = self.table.data
         # the memory store's dict itself when there is one (Mapping.get on the store
         # raises and catches KeyError for every new dossier)
@@ -257,6 +266,40 @@ class BatchHandler:
         DUPLICATES.labels("processor").inc(dups)
         EVENTS_OUT.labels("processor", "facts").inc(len(groups))
 
+    async def forward_misrouted(
+        self, partition: int, groups: dict[str, DossierGroup]
+    ) -> dict[str, DossierGroup]:
+        """A dossier's state lives in the partition murmur2(dossier id) picks, which is
+        where the gateway and ``motcua publish`` send its events. A producer that picks
+        otherwise (kcat's default partitioner, a record without a key) would split a
+        dossier's state between partitions, and so between workers and stores: its events
+        are sent on, as they arrived, to the dossier's partition and folded there. Safe to
+        repeat (a crash before the commit sends them again; they are duplicates there)."""
+        mine: dict[str, DossierGroup] = {}
+        moved: list[tuple[bytes, bytes]] = []
+        moved_ts: list[int] = []
+        for dossier_id, group in groups.items():
+            key = dossier_id.encode()
+            if await self.events_out.partition_for(key) == partition:
+                mine[dossier_id] = group
+                continue
+            for (_source, raw), ts in zip(group.origins, group.ts):
+                moved.append((key, raw if isinstance(raw, bytes) else orjson.dumps(raw)))
+                moved_ts.append(ts)
+        if moved:
+            await self.events_out.send(moved, moved_ts)
+            EVENTS_OUT.labels("processor", "forwarded").inc(len(moved))
+            if time.monotonic() - self.forward_logged_at > 60:
+                self.forward_logged_at = time.monotonic()
+                log.warning(
+                    "forwarded %d events of %d dossiers from partition %d to their dossiers' partitions "
+                    "(a producer that does not partition by murmur2 of the dossier id; logged once a minute)",
+                    len(moved),
+                    len(groups) - len(mine),
+                    partition,
+                )
+        return mine
+
     async def send_dead(self, dead: list[dict]) -> None:
         for d in dead:
             await self.dead_topic.send(key=d["dead_letter_id"].encode(), value=encode_dead_letter(d))
@@ -275,12 +318,30 @@ class BatchHandler:
         )
 
 
+# Per partition (one RocksDB database each). Faust's defaults are sized for a large machine
+# (a 2 GiB block cache and three 64 MiB memtables per database); these keep a worker of the
+# default 6 partitions under ~150 MiB of store memory. Values are read back only for
+# dossiers the state cache no longer holds.
+ROCKSDB_OPTIONS = {
+    "block_cache_size": 8 << 20,
+    "write_buffer_size": 8 << 20,
+    "max_write_buffer_number": 2,
+    "target_file_size_base": 32 << 20,
+}
+
+
 def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **app_options_) -> faust.App:
     """The faust app (one agent, one table). ``catalogue``: see ``bootstrap.procedure_catalogue``."""
     datadir = settings.processor_datadir or os.path.join(str(settings.data_dir), "processor")
     os.makedirs(datadir, exist_ok=True)
     app = ProcessorApp(settings.processor_app_id, **{**app_options(settings, datadir), **app_options_})
     app.batch_topics = frozenset({settings.events_topic})
+    on_disk = app.conf.store.scheme == "rocksdb"
+    if on_disk:
+        # The state is rebuilt from the changelog at every start, as with the memory store:
+        # a value written to the local store by a batch whose changelog record a crash lost
+        # would make the reprocessed batch a no-op, and the changelog would never get it.
+        shutil.rmtree(app.conf.tabledir, ignore_errors=True)
     events_topic = app.topic(
         settings.events_topic,
         key_serializer="raw",
@@ -294,11 +355,13 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **
         partitions=settings.events_partitions,
         key_type=bytes,
         extra_topic_configs=changelog_config(settings),
+        options=ROCKSDB_OPTIONS if on_disk else None,
     )
     # Values are DossierState dicts, written to the changelog with orjson (set before
     # the lazily created store and changelog topic read it).
     table.value_serializer = "orjson"  # type: ignore[attr-defined]  # Table's, not on TableT
-    folder = Folder(cal, settings.events_topic, catalogue=catalogue)
+    folder = Folder(cal, settings.events_topic, settings.processor_state_cache, catalogue=catalogue)
+    app.rebalance_hooks = [folder.forget]
     positions: dict[int, int] = {}
     handle = BatchHandler(
         app,
@@ -308,6 +371,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **
         BatchSender(app, table.changelog_topic.get_topic_name()),
         dead_topic,
         positions,
+        BatchSender(app, settings.events_topic),
     )
     # handles for tests: facts_out.send / dead_topic.send can be replaced, and on_fatal
     # (default: exit the process so the unacked batch is reprocessed) made to raise
@@ -317,6 +381,7 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **
         "facts_out": handle.facts_out,
         "changelog_out": handle.changelog_out,
         "dead_topic": dead_topic,
+        "events_out": handle.events_out,
         "positions": positions,
         "on_fatal": lambda: os._exit(70),
     }

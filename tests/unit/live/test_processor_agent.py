@@ -19,6 +19,7 @@ cal = default_calendar()
 def _app(tmp_path):
     s = LiveSettings(processor_app_id="unit-processor", processor_datadir=str(tmp_path), processor_batch=10)
     app = create_app(s, cal, catalogue={}, store="memory://")
+    app.motcua["events_out"]._partitions = [0]  # the test context's one partition
 
     def fatal():
         raise AssertionError("the agent failed a batch")
@@ -94,17 +95,64 @@ def test_agent_sends_bad_records_to_dead_letters(tmp_path):
     assert codes == ["BAD_JSON", "UNKNOWN_EVENT_TYPE"]
 
 
-def test_folder_reuses_cached_state_only_for_the_same_table_value():
-    f = Folder(cal, "t")
+def test_events_on_another_partition_than_their_dossiers_are_forwarded_not_folded(tmp_path):
+    from aiokafka.partitioner import murmur2
+
+    app = _app(tmp_path)
+    app.motcua["events_out"]._partitions = [0, 1]
+    agent = app.agents["motcua.live.processor.fold_events"]
+    # one dossier of each partition; the test context delivers everything on partition 0
+    ids = [f"D{i}" for i in range(20)]
+    home = next(d for d in ids if (murmur2(d.encode()) & 0x7FFFFFFF) % 2 == 0)
+    away = next(d for d in ids if (murmur2(d.encode()) & 0x7FFFFFFF) % 2 == 1)
+    e_home, e_away = received(home, local_ms(2025, 3, 3)), received(away, local_ms(2025, 3, 3))
+    raw_away = encode_json(e_away)
+
+    async def run():
+        facts, forwarded = [], []
+
+        async def capture(messages):
+            facts.extend(k for k, _v in messages)
+
+        async def capture_forward(messages, timestamps=None):
+            forwarded.extend(messages)
+
+        async def no_changelog(partition, items, on_sent=None):
+            return None
+
+        app.motcua["facts_out"].send = capture
+        app.motcua["changelog_out"].send_to = no_changelog
+        app.motcua["events_out"].send = capture_forward
+        async with agent.test_context() as ctx:
+            await ctx.put(key=b"any", value=encode_json(e_home), partition=0)
+            await ctx.put(key=home.encode(), value=raw_away, partition=0)
+            await asyncio.sleep(0.2)
+        return facts, forwarded
+
+    facts, forwarded = asyncio.run(run())
+    assert facts == [home.encode()]  # folded here, whatever the record's key
+    assert forwarded == [(away.encode(), raw_away)]  # sent on as it arrived, keyed by its dossier
+    assert away.encode() not in app.motcua["table"].data
+
+
+def test_folder_reuses_cached_state_until_a_rebalance():
+    f = Folder(cal, "t", cache_size=2)
     e = received("D2", local_ms(2025, 3, 3))
     value, first = f.fold("D2", None, [e])
     assert value is not None and first.duplicates == 0 and first.facts["version"] == 1
     again, second = f.fold("D2", value, [e])
     assert again is None and second.duplicates == 1 and second.facts == first.facts
-    # a value restored from the changelog (another object) is rebuilt, not trusted blindly
+    # an on-disk store returns another object for the same value: the cached state is used
     restored = orjson.loads(orjson.dumps(value))
-    assert f.state_of("D2", restored) is not f.cache["D2"][0]
-    assert set(f.state_of("D2", restored).event_ids) == {e["event_id"]}
+    assert f.state_of("D2", restored) is f.cache["D2"]
+    # after a rebalance the table may hold another worker's value: rebuilt from it
+    f.forget()
+    rebuilt = f.state_of("D2", restored)
+    assert "D2" not in f.cache and set(rebuilt.event_ids) == {e["event_id"]}
+    # at most cache_size states, the least recently folded dropped first
+    for d in ("D3", "D4"):
+        f.fold(d, None, [received(d, local_ms(2025, 3, 3))])
+    assert list(f.cache) == ["D3", "D4"]
 
 
 # --- batch delivery: BatchingConsumer (no broker; the fetch loop's calls made by hand) ---

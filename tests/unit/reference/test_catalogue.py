@@ -379,6 +379,7 @@ def test_the_processor_agent_folds_with_its_catalogue(tmp_path):
 
     s = LiveSettings(processor_app_id="unit-catalogue", processor_datadir=str(tmp_path), processor_batch=10)
     app = create_app(s, cal, catalogue={"1.1": ENTRY}, store="memory://")
+    app.motcua["events_out"]._partitions = [0]  # the test context's one partition
     assert app.motcua["folder"].catalogue == {"1.1": ENTRY}
     agent = app.agents["motcua.live.processor.fold_events"]
 
