@@ -168,8 +168,9 @@ class KafkaLink:
 
 
 class ProbedKafkaLink(KafkaLink):
-    """A daemon thread that, every ``gateway_health_interval_s``, checks that the events and
-    dead-letter topics have a leader for every partition (one metadata request). Until the
+    """A daemon thread that, every ``gateway_health_interval_s``, checks that every partition
+    of the events and dead-letter topics has a leader and at least ``min.insync.replicas``
+    in-sync replicas (one metadata request). Until the
     first success it also creates the topics and the producer. A TCP connect comes first so
     a dead broker costs no client construction (kafka-python leaks an IO thread per admin
     client that fails to bootstrap)."""
@@ -239,12 +240,22 @@ class ProbedKafkaLink(KafkaLink):
                 reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
             )
         topics = self._admin.describe_topics([s.events_topic, s.dead_letters_topic])
+        # below min.insync.replicas an acks=all write is refused (NOT_ENOUGH_REPLICAS) although
+        # every partition has a leader: down too, or the health would say ok while every
+        # publish waits for its timeout
+        need = s.min_insync_replicas if s.replication_factor > 1 else 1
         for t in topics:
             if t.get("error_code"):
                 raise RuntimeError(f"topic {t['name']}: error code {t['error_code']}")
             parts = t.get("partitions") or []
             if not parts or any(p.get("leader_id", -1) < 0 for p in parts):
                 raise RuntimeError(f"topic {t['name']}: a partition has no leader")
+            short = [p for p in parts if len(p.get("isr_nodes") or ()) < need]
+            if short:
+                raise RuntimeError(
+                    f"topic {t['name']}: partition {short[0].get('partition_index')} has "
+                    f"{len(short[0].get('isr_nodes') or ())} in-sync replicas, fewer than min.insync.replicas={need}"
+                )
         self.mark_up()
 
     def close(self, timeout_s: float) -> None:

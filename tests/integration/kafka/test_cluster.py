@@ -7,6 +7,7 @@ everything acknowledged is there after the brokers come back."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from devtools.kafka_broker import Cluster
@@ -119,3 +120,32 @@ def test_replicated_topics_survive_one_broker_and_refuse_below_min_isr(cluster):
     # everything acknowledged is there; a refused record may still have been written by
     # the one broker left (not acknowledged, so the sender retries it: at-least-once)
     assert set(range(600)) | set(range(606, 700)) <= got <= set(range(700))
+
+
+def until(what: str, check, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.5)
+
+
+def test_the_gateway_probe_is_down_below_the_minimum_of_in_sync_replicas(cluster):
+    from motcua.live.gateway import ProbedKafkaLink
+
+    # every partition has a leader after one broker is lost; with a minimum of three in
+    # sync every acks=all write would be refused, so the gateway must say it is down
+    s = settings(cluster).model_copy(update={"min_insync_replicas": 3, "gateway_health_interval_s": 0.5})
+    link = ProbedKafkaLink(s).start()
+    try:
+        until("healthy with all replicas in sync", lambda: link.healthy, 300)
+        cluster.nodes[2].kill()
+        # the controller drops the lost broker from the ISR once its session times out
+        below = "in-sync replicas, fewer than min.insync.replicas=3"
+        until("down for the ISR", lambda: below in (link.state().get("reason") or ""), 120)
+        assert not link.healthy
+        cluster.nodes[2].start(wait=False)
+        cluster.nodes[2].wait_ready(300)
+        until("healthy again once the broker caught up", lambda: link.healthy, 300)
+    finally:
+        link.close(5)
