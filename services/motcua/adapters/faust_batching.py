@@ -317,6 +317,13 @@ class ProcessorApp(faust.App):
             hook()
 
 
+# Keys whose partition a sender remembers (a dict, emptied when full). Small on purpose: a
+# long-running worker sees every dossier of the province, and with the old cap (a million
+# keys, ~100 MiB per sender) the processor's memory grew with every new dossier for
+# months; a miss costs ~4 us.
+PARTITION_CACHE_KEYS = 20_000
+
+
 class BatchSender:
     """Messages of a batch straight into the Faust app's aiokafka producer
     (``AIOKafkaProducer.send``: appends to the partition's open record batch; the delivery
@@ -344,7 +351,7 @@ class BatchSender:
             if self._partitions is None:
                 producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust private, listed above
                 self._partitions = sorted(await producer.partitions_for(self.topic))
-            if len(self._partition_of) > 1_000_000:
+            if len(self._partition_of) >= PARTITION_CACHE_KEYS:
                 self._partition_of.clear()
             parts = self._partitions
             p = self._partition_of[key] = parts[(murmur2(key) & 0x7FFFFFFF) % len(parts)]

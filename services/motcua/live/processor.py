@@ -320,11 +320,11 @@ class BatchHandler:
 
 # Per partition (one RocksDB database each). Faust's defaults are sized for a large machine
 # (a 2 GiB block cache and three 64 MiB memtables per database); these keep a worker of the
-# default 6 partitions under ~150 MiB of store memory. Values are read back only for
-# dossiers the state cache no longer holds.
+# default 6 partitions under ~75 MiB of store memory (two 4 MiB memtables and a 4 MiB block
+# cache each). Values are read back only for dossiers the state cache no longer holds.
 ROCKSDB_OPTIONS = {
-    "block_cache_size": 8 << 20,
-    "write_buffer_size": 8 << 20,
+    "block_cache_size": 4 << 20,
+    "write_buffer_size": 4 << 20,
     "max_write_buffer_number": 2,
     "target_file_size_base": 32 << 20,
 }
