@@ -72,7 +72,11 @@ def gateway(
 def processor(
     bootstrap: str | None = BootstrapOption,
     metrics_port: int | None = typer.Option(None, help="Prometheus port (default 9101; 0 disables)."),
-    datadir: str | None = typer.Option(None, help="Faust data dir (one per worker on a machine)."),
+    datadir: str | None = typer.Option(
+        None,
+        help="Faust data dir: the state's RocksDB, rebuilt from the changelog at each start "
+        "(one per worker on a machine).",
+    ),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """The faust-streaming worker: events -> dossier state table -> dossier facts."""

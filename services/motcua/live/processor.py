@@ -319,6 +319,10 @@ class BatchHandler:
         )
 
 
+# How long after the Kafka client's last error the stall watchdog still blames Kafka (the
+# client logs a failed fetch every ~0.1-1 s while a broker it reads from is down).
+KAFKA_TROUBLE_GRACE_S = 15.0
+
 # Per partition (one RocksDB database each). Faust's defaults are sized for a large machine
 # (a 2 GiB block cache and three 64 MiB memtables per database); these keep a worker of the
 # default 6 partitions under ~75 MiB of store memory (two 4 MiB memtables and a 4 MiB block
@@ -414,13 +418,39 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **
     return app
 
 
+class KafkaTrouble(logging.Handler):
+    """When the Kafka client last logged an error (a fetch from a broker that is down, a
+    refused connection): set from the consumer's thread, read by the stall watchdog."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.at = float("-inf")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.at = time.monotonic()
+
+    def within(self, seconds: float) -> bool:
+        return time.monotonic() - self.at < seconds
+
+
+KAFKA_TROUBLE = KafkaTrouble()
+
+
 async def report_lag(app, settings: LiveSettings, positions: dict[int, int], progress: dict) -> None:
     """Consumer lag per partition, and a stall watchdog: holding partitions with unread
     events but handling no batch for ``processor_stall_exit_s`` (seen with faust 0.15.3
     after some rebalances) exits the worker, so its supervisor restarts it and the group
-    reassigns; nothing is lost (offsets are committed only after the batches were handled)."""
-    if getattr(app, "in_recovery", False) or getattr(app, "rebalancing", False):
-        progress["at"] = time.monotonic()  # restoring tables is not a stall
+    reassigns; nothing is lost (offsets are committed only after the batches were handled).
+    While the Kafka client reports errors (brokers down) no batch can come and a restart
+    would not bring one: that is not a stall, the clock starts again once Kafka is back."""
+    if KAFKA_TROUBLE not in logging.getLogger("aiokafka").handlers:  # after the worker's log set-up
+        logging.getLogger("aiokafka").addHandler(KAFKA_TROUBLE)
+    if (
+        getattr(app, "in_recovery", False)
+        or getattr(app, "rebalancing", False)
+        or KAFKA_TROUBLE.within(KAFKA_TROUBLE_GRACE_S)
+    ):
+        progress["at"] = time.monotonic()  # restoring tables, or Kafka down: not a stall
         return
     lagging = False
     try:

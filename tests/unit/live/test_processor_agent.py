@@ -404,3 +404,33 @@ def test_agent_dead_letters_a_conflicting_version_and_goes_on(tmp_path):
     carried = [e for _k, m in sent for e in m["events"]]
     assert all(e.get("channel") != "DIRECT" for e in carried)
     assert sent[-1][1]["facts"]["channel"] == "ONLINE" and sent[-1][1]["facts"]["ended"]
+
+
+def test_the_stall_watchdog_exits_on_a_stall_but_not_while_kafka_is_down():
+    import logging
+    import time
+    from collections import namedtuple
+    from types import SimpleNamespace
+
+    from motcua.live import processor
+
+    tp = namedtuple("TP", "topic partition")("ev", 0)
+    exits = []
+    app = SimpleNamespace(
+        consumer=SimpleNamespace(assignment=lambda: [tp], highwater=lambda _tp: 100, _committed_offset={}),
+        motcua={"on_fatal": lambda: exits.append(True)},
+    )
+    s = LiveSettings(events_topic="ev", processor_stall_exit_s=30)
+    stalled = time.monotonic() - 60  # unread events and no batch handled for a minute
+
+    processor.KAFKA_TROUBLE.at = float("-inf")
+    progress = {"at": stalled}
+    asyncio.run(processor.report_lag(app, s, {0: 10}, progress))
+    assert exits == [True]  # a stall: exit to be restarted
+
+    exits.clear()
+    progress = {"at": stalled}
+    # the Kafka client failing its fetches (a broker down): a restart would not help
+    logging.getLogger("aiokafka.consumer.fetcher").error("Failed fetch messages from 1: NodeNotReadyError")
+    asyncio.run(processor.report_lag(app, s, {0: 10}, progress))
+    assert exits == [] and progress["at"] > stalled
