@@ -335,25 +335,14 @@ ROCKSDB_OPTIONS = {
 }
 
 
-def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **app_options_) -> faust.App:
-    """The faust app (one agent, one table). ``catalogue``: see ``bootstrap.procedure_catalogue``."""
-    datadir = settings.processor_datadir or os.path.join(str(settings.data_dir), "processor")
-    os.makedirs(datadir, exist_ok=True)
-    app = ProcessorApp(settings.processor_app_id, **{**app_options(settings, datadir), **app_options_})
-    app.batch_topics = frozenset({settings.events_topic})
+def state_table(app: faust.App, settings: LiveSettings):
+    """The ``dossier-state`` table, in the app's store (RocksDB: see ``ROCKSDB_OPTIONS``)."""
     on_disk = app.conf.store.scheme == "rocksdb"
     if on_disk:
         # The state is rebuilt from the changelog at every start, as with the memory store:
         # a value written to the local store by a batch whose changelog record a crash lost
         # would make the reprocessed batch a no-op, and the changelog would never get it.
         shutil.rmtree(app.conf.tabledir, ignore_errors=True)
-    events_topic = app.topic(
-        settings.events_topic,
-        key_serializer="raw",
-        value_serializer="motcua-batch",
-        partitions=settings.events_partitions,
-    )
-    dead_topic = app.topic(settings.dead_letters_topic, key_serializer="raw", value_serializer="raw")
     table = app.Table(
         STATE_TABLE,
         default=None,
@@ -365,6 +354,23 @@ def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **
     # Values are DossierState dicts, written to the changelog with orjson (set before
     # the lazily created store and changelog topic read it).
     table.value_serializer = "orjson"  # type: ignore[attr-defined]  # Table's, not on TableT
+    return table
+
+
+def create_app(settings: LiveSettings, cal: WorkingCalendar, catalogue: dict, **app_options_) -> faust.App:
+    """The faust app (one agent, one table). ``catalogue``: see ``bootstrap.procedure_catalogue``."""
+    datadir = settings.processor_datadir or os.path.join(str(settings.data_dir), "processor")
+    os.makedirs(datadir, exist_ok=True)
+    app = ProcessorApp(settings.processor_app_id, **{**app_options(settings, datadir), **app_options_})
+    app.batch_topics = frozenset({settings.events_topic})
+    events_topic = app.topic(
+        settings.events_topic,
+        key_serializer="raw",
+        value_serializer="motcua-batch",
+        partitions=settings.events_partitions,
+    )
+    dead_topic = app.topic(settings.dead_letters_topic, key_serializer="raw", value_serializer="raw")
+    table = state_table(app, settings)
     folder = Folder(cal, settings.events_topic, settings.processor_state_cache, catalogue=catalogue)
     app.rebalance_hooks = [folder.forget]
     positions: dict[int, int] = {}
