@@ -91,7 +91,8 @@ class LiveSettings(Settings):
     # one poll are delivered to the agent as one batch)
     processor_batch: int = 10_000
     processor_datadir: str | None = None
-    # exit (to be restarted) when holding unread events without progress this long; 0: never
+    # exit (to be restarted) when holding unread events without progress this long, not
+    # counting time while the Kafka client logs errors (brokers down); 0: never
     processor_stall_exit_s: float = 60.0
     # the procedure catalogue the processor folds with (read at start): a catalogue file,
     # or "store" for the one loaded into MOTCUA_STORE (a ClickHouse server); unset: none
