@@ -100,6 +100,18 @@ class StoreContract:
         write_transitions(store, transitions)
         assert store.facts_of(["F1", "F2", "F3"]) == {t.dossier_id: t.new for t in transitions}
 
+    def test_stored_dossiers_are_those_with_written_facts(self, make_store):
+        store = make_store()
+        transitions, _ = DossierBook(CAL).apply(
+            [validate(received("S1", local_ms(2025, 3, 3))), validate(received("S2", local_ms(2025, 3, 4)))]
+        )
+        write_transitions(store, transitions)
+        assert store.stored_dossiers(["S2", "S3", "S1"]) == {"S1", "S2"}
+        assert store.stored_dossiers([]) == set()
+        # the writer keeps read facts encoded (pipeline.rounds.RecentFacts): they survive it
+        read = store.facts_of(["S1", "S2"])
+        assert orjson.loads(orjson.dumps(read)) == read
+
     def test_the_highest_version_is_read_back_whatever_the_insert_order(self, make_store):
         store = make_store()
         book = DossierBook(CAL)
@@ -261,10 +273,14 @@ def processor_messages(events: list[dict], batch: int) -> list[dict]:
     return out
 
 
-def round_writer(store) -> RoundWriter:
+def round_writer(store, recent: int = 0, wait=lambda s: True) -> RoundWriter:
+    """The writer's store side; ``recent``: how many written facts it remembers."""
+
     def refuse(source, raw, reason):
         return CODEC.dead_letter(
             source=source, stage="writer", code="BAD_FACTS_MESSAGE", reason=reason, payload=raw
         )
 
-    return RoundWriter(store, check_states=store.check_states, dead_letter=refuse, wait=lambda s: True)
+    return RoundWriter(
+        store, check_states=store.check_states, dead_letter=refuse, wait=wait, recent_capacity=recent
+    )

@@ -125,6 +125,9 @@ class MemoryStore:
     def facts_of(self, dossier_ids: Sequence[str]) -> dict[str, dict]:
         return {d: dict(self.states[d]) for d in dossier_ids if d in self.states}
 
+    def stored_dossiers(self, dossier_ids: Sequence[str]) -> set[str]:
+        return {d for d in dossier_ids if d in self.states}
+
     def count(self, table: str, final: bool = True) -> int:
         sizes = {
             "events": len(self.events),

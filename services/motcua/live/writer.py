@@ -14,10 +14,14 @@ partition (exactly the per-batch token of the previous version), ``<topic>:<p>:<
 1. *Intent*: ONE offset commit request sets every partition of the round to its ``first``,
    each with metadata ``{"round": [[p, first, last], ...]}``: the whole composition.
 2. Raw events of all its messages (ReplacingMergeTree), token ``events:<round token>``.
-3. ONE ``store.facts_of`` for the round's dossiers; per dossier the highest version above
-   the written one becomes ``Transition(id, written, new)``; ONE ``pipeline.rounds.write_transitions``
-   inserts rollup deltas, backlog deltas and states (in that order), each with a token from
-   the round token and the transitions' versions.
+3. The written facts of the round's dossiers: those the writer wrote last are remembered
+   (``pipeline.rounds.RecentFacts``, ``MOTCUA_WRITER_RECENT_FACTS``, 20,000 dossiers), the
+   others read from the store (``stored_dossiers``, then ``facts_of`` for the ones it has);
+   what is remembered is forgotten at every rebalance, failed attempt, rejected commit and
+   re-formed round, so it is always what the store holds. Per dossier the highest version
+   above the written one becomes ``Transition(id, written, new)``; ONE
+   ``pipeline.rounds.write_transitions`` inserts rollup deltas, backlog deltas and states (in
+   that order), each with a token from the round token and the transitions' versions.
 4. *Final*: ONE offset commit request sets every partition to ``last + 1`` (no metadata),
    only after ClickHouse acknowledged. While ClickHouse fails, the whole round is retried
    (re-reading the written facts) with exponential backoff (below).
@@ -210,11 +214,10 @@ class Writer(FactsRounds):
         calendar: WorkingCalendar | None = None,
     ):
         batches = (settings.writer_batch_size, settings.writer_batch_seconds)
-        super().__init__(lambda: self.round_writer, None, *batches, max_metadata_bytes)
+        super().__init__(self._new_round_writer, None, *batches, max_metadata_bytes)
         self.s, self._store, self.calendar = settings, store, calendar
         self.on_flushed, self.max_backoff_s = on_flushed, max_backoff_s or settings.writer_retry_max_s
         self.stop_event, self.consumer = threading.Event(), None
-        self._round_writer: RoundWriter | None = None
         self.waits = StoreWait(self.stop_event, StoreHealth())  # the waits before store retries
 
     @property
@@ -224,11 +227,8 @@ class Writer(FactsRounds):
             self._store = connect_store(self.s, self.calendar, self.stop_event, self.waits.health)
         return self._store
 
-    @property
-    def round_writer(self) -> RoundWriter:
-        if self._round_writer is None:
-            self._round_writer = store_round_writer(self.store, self.waits, self.max_backoff_s)
-        return self._round_writer
+    def _new_round_writer(self) -> RoundWriter:
+        return store_round_writer(self.store, self.waits, self.max_backoff_s, self.s.writer_recent_facts)
 
     def run(self) -> None:
         facts, counted = self.s.facts_topic, self.waits.counted  # rebalances counted for the waits
@@ -323,8 +323,11 @@ class StoreWait:
             kafka_writer.report_lag(self.consumer, CONSUMER_LAG, fresh=fresh)
 
 
-def store_round_writer(store: ClickHouseStore, waits: StoreWait, max_backoff_s: float) -> RoundWriter:
-    """The store side of the writer's rounds, with its retries counted, logged and timed."""
+def store_round_writer(
+    store: ClickHouseStore, waits: StoreWait, max_backoff_s: float, recent_facts: int = 0
+) -> RoundWriter:
+    """The store side of the writer's rounds, with its retries counted, logged and timed,
+    remembering the facts of the last ``recent_facts`` dossiers written."""
     return RoundWriter(
         store,
         check_states=ClickHouseStore.check_states,
@@ -334,6 +337,7 @@ def store_round_writer(store: ClickHouseStore, waits: StoreWait, max_backoff_s: 
         on_retry=waits.health.failed,
         on_refused=_log_refused,
         timed=_insert_timer,
+        recent_capacity=recent_facts,
     )
 
 

@@ -51,6 +51,9 @@ class SharedStore(ClickHouseStore):
     def facts_of(self, *a, **kw):
         return self._locked("facts_of", *a, **kw)
 
+    def stored_dossiers(self, *a, **kw):
+        return self._locked("stored_dossiers", *a, **kw)
+
     def insert_rollup(self, *a, **kw):
         return self._locked("insert_rollup", *a, **kw)
 

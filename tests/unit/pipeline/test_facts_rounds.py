@@ -95,10 +95,12 @@ class FakeOffsets:
         return out
 
 
-def run_writer(group: Group, store: MemoryStore, poll: int, batch: int, die=lambda what: None) -> None:
+def run_writer(
+    group: Group, store: MemoryStore, poll: int, batch: int, die=lambda what: None, recent: int = 0
+) -> None:
     """One writer owning every partition until the group's offsets reach the end."""
     offsets = FakeOffsets(group, die)
-    rounds = FactsRounds(lambda: round_writer(store), offsets, batch_size=batch, batch_seconds=1e9)
+    rounds = FactsRounds(lambda: round_writer(store, recent), offsets, batch_size=batch, batch_seconds=1e9)
     rounds.assigned(sorted(offsets.position))
     end = {p: len(recs) for p, recs in group.log.items()}
     for _ in range(10_000):
@@ -138,14 +140,73 @@ def test_a_writer_killed_anywhere_then_replaced_writes_every_fact_once(data):
     stages: list[str] = []
     hook = dying_at(data.draw(st.integers(1, 40)), stages)
     store.before_insert = hook
+    recent = data.draw(st.sampled_from([0, 2, 1000]))  # the facts it remembers
     try:
-        run_writer(group, store, poll, batch, die=hook)
+        run_writer(group, store, poll, batch, die=hook, recent=recent)
     except Crash:
         pass
     store.before_insert = lambda table: None
     # the next owner, from the committed offsets; it polls and batches differently, so
     # only re-forming the interrupted round exactly keeps its tokens
-    run_writer(group, store, data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6)))
+    run_writer(group, store, data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6)), recent=recent)
+    facts, kpi = reference(events)
+    assert figures(store, facts) == (facts, kpi)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_writers_handing_partitions_back_and_forth_write_every_fact_once(data):
+    """Two writers, each remembering the facts it wrote (``RecentFacts``), own the
+    partitions in turns (a rebalance between turns): a writer that gets them back must
+    not trust what it remembers from before, as the other wrote newer facts meanwhile."""
+    events = [validate(dict(e)) for e in data.draw(histories(max_dossiers=8))]
+    sent = data.draw(delivered(events))
+    group = Group(processor_messages(sent, data.draw(st.integers(1, 4))))
+    store = MemoryStore()
+    writers = []
+    for _ in range(2):
+        offsets = FakeOffsets(group)
+        batch = data.draw(st.integers(1, 4))
+        writers.append((FactsRounds(lambda: round_writer(store, 1000), offsets, batch, 1e9), offsets))
+    for _turn in range(data.draw(st.integers(1, 8))):
+        rounds, offsets = writers[data.draw(st.integers(0, 1))]
+        tps = sorted(offsets.position)
+        rounds.assigned(tps)
+        for _ in range(data.draw(st.integers(1, 3))):
+            rounds.step(0.0)
+            for tp, recs in offsets.poll(data.draw(st.integers(1, 4))).items():
+                rounds.add(tp, recs, 0.0)
+            rounds.step(0.0)
+        rounds.revoked(tps)
+    run_writer(group, store, 100, 100, recent=1000)  # the last owner drains what is left
+    facts, kpi = reference(events)
+    assert figures(store, facts) == (facts, kpi)
+
+
+def test_a_writer_given_its_partitions_back_reads_what_the_other_wrote_meanwhile():
+    """A writes X open, B writes X resolved, A gets X's result returned: A must retract
+    the resolved facts B wrote, not the open ones it remembers."""
+    from tests.builders import local_ms, make_event, received
+
+    events = [
+        validate(received("X", local_ms(2025, 3, 3))),
+        validate(make_event("X", 2, "RESOLVED", local_ms(2025, 3, 4))),
+        validate(make_event("X", 3, "RESULT_RETURNED", local_ms(2025, 3, 5))),
+    ]
+    group = Group(processor_messages(events, 1))  # one message per event, versions 1, 2, 3
+    store = MemoryStore()
+    a, b = (FactsRounds(lambda: round_writer(store, 1000), FakeOffsets(group), 1, 0.0) for _ in range(2))
+    for rounds in (a, b, a):
+        offsets = rounds.offsets
+        tps = sorted(offsets.position)
+        rounds.assigned(tps)
+        rounds.step(0.0)
+        for tp, recs in offsets.poll(1).items():
+            rounds.add(tp, recs, 0.0)
+        rounds.step(0.0)
+        rounds.revoked(tps)
+    assert sum(len(recs) for recs in group.log.values()) == 3
+    assert all(off == len(group.log[p]) for p, (off, _m) in group.committed.items())
     facts, kpi = reference(events)
     assert figures(store, facts) == (facts, kpi)
 

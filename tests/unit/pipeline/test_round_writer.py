@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from motcua.adapters.memory_store import MemoryStore
 from motcua.domain.events import validate
-from motcua.pipeline.rounds import RoundWriter, Stopping
+from motcua.pipeline.rounds import RecentFacts, RoundWriter, Stopping
 from tests.contract.store_contract import (
     Crash,
     crash_at,
@@ -72,6 +72,97 @@ def test_a_round_reformed_after_later_rounds_were_written_writes_nothing(work):
     assert [t for t in store.inserts[len(before) :] if t != "events"] == []
     facts, kpi = reference(events)
     assert figures(store, facts) == (facts, kpi)
+
+
+@settings(max_examples=80, deadline=None)
+@given(workload(), st.integers(1, 4), st.data())
+def test_a_writer_remembering_what_it_wrote_counts_every_fact_once(work, recent, data):
+    """One writer keeping the facts of its last ``recent`` dossiers (so some are forgotten
+    while still in use), the store failing at drawn inserts (each failed attempt clears
+    what it remembers; the round is retried), and earlier messages sent again later in
+    new rounds (a restarted processor): every fact counts once."""
+    events, rounds = work
+    fail_at = set(data.draw(st.lists(st.integers(1, 40), max_size=6)))
+    inserts = {"n": 0}
+
+    def flaky(table):
+        inserts["n"] += 1
+        if inserts["n"] in fail_at:
+            raise ConnectionError("store down")
+
+    store = MemoryStore(before_insert=flaky)
+    w = round_writer(store, recent=recent, wait=lambda s: False)
+    for n, msgs in enumerate(rounds):
+        w.write(f"facts:0:{n}", raw(msgs, n))
+        if data.draw(st.booleans()):
+            again = rounds[data.draw(st.integers(0, n))]
+            w.write(f"facts:0:{n}-again", raw(again, n))
+    facts, kpi = reference(events)
+    assert figures(store, facts) == (facts, kpi)
+
+
+class CountingStore(MemoryStore):
+    def __init__(self):
+        super().__init__()
+        self.reads: list[tuple[str, tuple]] = []
+
+    def facts_of(self, dossier_ids):
+        self.reads.append(("facts_of", tuple(dossier_ids)))
+        return super().facts_of(dossier_ids)
+
+    def stored_dossiers(self, dossier_ids):
+        self.reads.append(("stored_dossiers", tuple(dossier_ids)))
+        return super().stored_dossiers(dossier_ids)
+
+    def calls(self) -> list[tuple[str, tuple]]:
+        """The reads in order, each with its ids sorted (a round's ids are a set)."""
+        return [(what, tuple(sorted(ids))) for what, ids in self.reads]
+
+
+def test_recent_facts_read_the_store_only_for_dossiers_not_seen():
+    store = CountingStore()
+    w = round_writer(store, recent=2)
+    w.write("facts:0:0", one_round())  # R1, R2: new, so not read in full
+    assert store.calls() == [("stored_dossiers", ("R1", "R2"))]
+    store.reads.clear()
+    recent = w.recent
+    assert isinstance(recent, RecentFacts) and len(recent) == 2
+    assert recent.facts_of(["R1", "R2"]) == store.facts_of(["R1", "R2"])
+    assert store.reads == [("facts_of", ("R1", "R2"))]  # only the comparison's own read
+    store.reads.clear()
+    w.forget()
+    assert recent.facts_of(["R2", "R1"]) == store.facts_of(["R1", "R2"])
+    assert store.calls()[:2] == [("stored_dossiers", ("R1", "R2")), ("facts_of", ("R1", "R2"))]
+
+
+def test_recent_facts_forget_the_least_recently_written_first():
+    store = MemoryStore()
+    recent = RecentFacts(store, capacity=2)
+    facts = {d: {"dossier_id": d, "version": 1} for d in ("A", "B", "C")}
+    recent.remember({"A": facts["A"], "B": facts["B"]}, [])
+    recent.remember({"A": facts["A"]}, [])  # A written again: B is now the oldest
+    recent.remember({"C": facts["C"]}, [])
+    assert recent.facts_of(["A", "B", "C"]) == {"A": facts["A"], "C": facts["C"]}  # B: not stored
+
+
+def test_a_failed_attempt_forgets_what_the_writer_remembered():
+    down = {"on": False}
+
+    def flaky(table):
+        if down["on"]:
+            down["on"] = False
+            raise ConnectionError("store down")
+
+    store = CountingStore()
+    store.before_insert = flaky
+    w = round_writer(store, recent=10, wait=lambda s: False)
+    w.write("facts:0:0", one_round())
+    store.reads.clear()
+    w.write("facts:0:0", one_round())  # the same round again: remembered, no read
+    assert store.reads == []
+    down["on"] = True
+    w.write("facts:0:0", one_round())  # its first insert fails: retried from the store
+    assert store.calls() == [("stored_dossiers", ("R1", "R2")), ("facts_of", ("R1", "R2"))]
 
 
 def one_round() -> list[tuple[int, str, bytes]]:
