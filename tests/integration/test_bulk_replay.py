@@ -12,12 +12,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motcua.adapters.clickhouse_store import STATE_COLUMNS
-from motcua.domain.events import format_instant
+from motcua.domain.events import (
+    CHANNELS,
+    ENVELOPE_REQUIRED,
+    EXTRA_FIELDS,
+    INSTANT_FIELDS,
+    RANK_FIELD,
+    SNAPSHOT_PAYMENTS,
+    format_instant,
+)
 from motcua.domain.metrics import COUNTERS
 from motcua.reference.official_calendar import default_calendar
 from motcua.replay import EmbeddedPipeline
-from tests.strategies import delivered, histories
+from tests.strategies import HOUR, UNITS, delivered, histories
 
+# what a snapshot may state (components_digitised / _reused come with components_total)
+SNAPSHOT_FIELDS = sorted(
+    set(EXTRA_FIELDS["SNAPSHOT"])
+    - {RANK_FIELD, "components_digitised", "components_reused"}
+    - {"occurred_at"}
+)
 NOW_MS = 1_764_000_000_000  # 2025-11-24: "now" for both paths (future-event check)
 
 CHECKS = {
@@ -58,7 +72,7 @@ def wire_line(draw, event: dict) -> bytes:
     """One event as a JSON line, in one of the forms sources send, sometimes broken."""
     e = dict(event)
     form = draw(st.sampled_from(["iso", "iso", "iso", "offset", "millis"]))
-    for name in ("occurred_at", "due_at", "new_due_at"):
+    for name in INSTANT_FIELDS:
         if name in e:
             e[name] = {"iso": _iso(e[name], 0), "offset": _iso(e[name], 7), "millis": e[name]}[form]
     fault = draw(
@@ -87,6 +101,7 @@ def wire_line(draw, event: dict) -> bytes:
                 "free_text",
                 "bom",
                 "space_after_comma",
+                "ranked",
             ]
         )
     )
@@ -118,6 +133,8 @@ def wire_line(draw, event: dict) -> bytes:
         e["field_code"] = "ĐẤTĐAI"
     elif fault == "free_text":
         e["reason"] = "Ông Nguyễn Văn An, sinh năm 1980"
+    elif fault == "ranked" and e["event_type"] == "SNAPSHOT":
+        e["snapshot_rank"] = draw(st.integers(1, 3))  # a stored snapshot replayed: Python ranks
     line = orjson.dumps(e)
     if fault == "escaped":
         line = line.replace(b'"dossier_id":"', b'"dossier_id":"\\u0044', 1).replace(
@@ -143,9 +160,61 @@ def wire_line(draw, event: dict) -> bytes:
 
 
 @st.composite
+def snapshots_of(draw, events: list[dict]) -> list[dict]:
+    """SNAPSHOT events for some dossiers of a history (what a DVCQG feed or a sheet says the
+    dossier is; any subset of the fields, corrections between them) and PROCESSING rows
+    that resume after a supplement request (DVCQG TrangThai 4)."""
+    out: list[dict] = []
+    first: dict[str, dict] = {}
+    for e in events:
+        first.setdefault(e["dossier_id"], e)
+    for dossier_id, e in first.items():
+        t = e["occurred_at"]
+        for n in range(draw(st.integers(0, 3))):
+            unit, level = draw(st.sampled_from(UNITS))
+            snap = dict(
+                e, event_type="SNAPSHOT", event_id=f"{dossier_id}-s{n}", unit_code=unit, unit_level=level
+            )
+            for name in list(snap):
+                if name not in ENVELOPE_REQUIRED + ("sequence",):
+                    del snap[name]
+            if draw(st.booleans()):
+                snap["procedure_code"] = draw(st.sampled_from(["1.1", "1.2", "2.1"]))
+            fields = draw(st.sets(st.sampled_from(SNAPSHOT_FIELDS)))
+            at = {name: t + draw(st.integers(-24, 600)) * HOUR for name in INSTANT_FIELDS}
+            for name in fields:
+                if name in at:
+                    snap[name] = at[name]
+                elif name in ("has_fee", "electronic_result", "from_personal_store", "population_data_used"):
+                    snap[name] = draw(st.booleans())
+                elif name in ("channel", "return_channel"):
+                    snap[name] = draw(st.sampled_from(CHANNELS))
+                elif name == "payment":
+                    snap[name] = draw(st.sampled_from(SNAPSHOT_PAYMENTS))
+                elif name == "source_status":
+                    snap[name] = draw(st.integers(1, 10))
+                elif name == "components_total":
+                    total = snap[name] = draw(st.integers(0, 4))
+                    snap["components_digitised"] = draw(st.integers(0, total))
+                    snap["components_reused"] = draw(st.integers(0, total))
+            snap["occurred_at"] = snap.get("received_at", t)
+            out.append(snap)
+        if draw(st.integers(0, 3)) == 0:
+            row = dict(first[dossier_id], event_type="PROCESSING", event_id=f"{dossier_id}-r")
+            for name in list(row):
+                if name not in ENVELOPE_REQUIRED + ("sequence",):
+                    del row[name]
+            row["occurred_at"] = t + draw(st.integers(1, 400)) * HOUR
+            row["resumes"] = draw(st.booleans())
+            out.append(row)
+    return out
+
+
+@st.composite
 def event_files(draw) -> list[list[bytes]]:
     """Lines of one or two files (the second replayed after the first)."""
-    events = draw(delivered(draw(histories(max_dossiers=10))))
+    history = draw(histories(max_dossiers=10))
+    events = draw(delivered(history + draw(snapshots_of(history))))
     lines = [draw(wire_line(e)) for e in events]
     if draw(st.booleans()):
         lines.insert(draw(st.integers(0, len(lines))), b"")

@@ -16,12 +16,15 @@ as set operations inside ClickHouse for the records where that is *provably the 
 3. Dossiers are split: a dossier goes to Python when any of its accepted events is slow
    or when the store already has events of it (its "old" facts then come from the
    store, as always). Every other dossier is folded here in SQL: the semilattice fold
-   (least / greatest event per slot by (sequence, occurred_at, event_id)), supplement
-   pauses, due dates on the working-day calendar, outcome, apology: the SQL mirror of
-   ``domain.lifecycle.derive_facts`` (with the procedure catalogue's flags where the
-   RECEIVED line leaves them out, as ``pipeline.dossiers.facts_of``), and its
-   contributions and backlog key, mirrors of ``domain.metrics``. Property tests replay random histories both ways and require
-   identical tables.
+   (least / greatest event per slot by (sequence, occurred_at, event_id)), the latest
+   SNAPSHOT read over the other events (``lifecycle.effective_state``; snapshots are
+   ranked in arrival order, as the Python fold stamps them, and stored with their rank),
+   supplement pauses (a PROCESSING that ``resumes`` closes one), due dates on the
+   working-day calendar (two Join tables read with ``joinGet``), outcome, apology: the
+   SQL mirror of ``domain.lifecycle.derive_facts`` (with the procedure catalogue's flags
+   where the RECEIVED line leaves them out, as ``pipeline.dossiers.facts_of``), and its
+   contributions and backlog key, mirrors of ``domain.metrics``. Property tests replay
+   random histories, snapshots included, both ways and require identical tables.
 4. Writes go per bucket of dossiers in the pipeline's order (rollup, backlog, states,
    events), each insert one block with a token from the bucket's events (the bucket
    count depends on the input's line count only). A crash leaves the
@@ -39,7 +42,7 @@ from collections.abc import Iterator
 
 from ..domain import events as ev
 from ..domain.calendar import MS_PER_DAY, MS_PER_HOUR, VN_OFFSET_MS, WorkingCalendar
-from ..domain.lifecycle import FAR_FUTURE_MS, NEUTRAL_ENDS, ONLINE_METHODS
+from ..domain.lifecycle import ENDED_STATUSES, FAR_FUTURE_MS, NEUTRAL_ENDS, ONLINE_METHODS
 from ..domain.metrics import ALWAYS_OVERDUE, COUNTERS, NEVER_OVERDUE
 from .clickhouse_store import STATE_COLUMNS
 
@@ -140,16 +143,16 @@ def _kinds() -> dict[str, str | tuple[str, ...]]:
     kinds.update(event_type=ev.EVENT_TYPES, unit_level=ev.UNIT_LEVELS, occurred_at="instant", sequence="int")
     for extras in ev.EXTRA_FIELDS.values():
         for name, kind in extras.items():
-            kind = "int" if kind == "status" else kind  # a 1..10 code: never a fast line (SNAPSHOT)
+            kind = "int" if kind == "status" else kind  # a 1..10 code: typed_conditions bounds it
             assert kinds.setdefault(name, kind) == kind, name  # one kind per name
     return kinds
 
 
-# The event types and fields the SQL fold below knows: v1's. A SNAPSHOT (a correction
-# rule) and PROCESSING's ``resumes`` (closes a supplement pause) are folded by the
-# Python path only, so lines carrying them are never fast lines.
-SQL_TYPES = tuple(t for t in ev.EXTRA_FIELDS if t != "SNAPSHOT")
-SQL_KEPT = {t: ev.KEPT_FIELDS[t] - {"resumes"} for t in SQL_TYPES}
+# The event types and fields the SQL fold below knows: all of contract v2's. A SNAPSHOT
+# line that already carries its ``snapshot_rank`` (a stored event replayed) is left to
+# Python, which stamps the others the way the fold below ranks them (arrival order).
+SQL_TYPES = tuple(ev.EXTRA_FIELDS)
+SQL_KEPT = {t: ev.KEPT_FIELDS[t] - {ev.RANK_FIELD} for t in SQL_TYPES}
 
 
 _TIME_UNITS = "|".join(ev.TIME_LIMIT_UNITS)
@@ -249,11 +252,12 @@ def fast_conditions() -> list[str]:
 
 def typed_conditions(now_ms: int) -> list[str]:
     """The rest of the check, over the typed columns (``_typed_columns``), which are
-    computed anyway: not in the future; digitised and reused components within the total."""
+    computed anyway: not in the future; digitised and reused components within the total
+    (a DIGITISED, or a SNAPSHOT that states components_total); a TrangThaiHoSo code 1..10."""
     return [
         f"occurred_ms <= {int(now_ms) + ev.FUTURE_TOLERANCE_MS}",
-        "(event_type != 'DIGITISED' OR (components_digitised <= components_total "
-        "AND components_reused <= components_total))",
+        "(NOT dig_set OR (components_digitised <= components_total AND components_reused <= components_total))",
+        "(source_status IS NULL OR source_status BETWEEN 1 AND 10)",
     ]
 
 
@@ -292,7 +296,13 @@ def _typed_columns() -> dict[str, str]:
         "method",
     ):
         cols[n] = text(n)
-    cols["due_at_ms"] = f"if(has(kv.1, 'due_at'), {_instant_ms('due_at')}, NULL)"
+    for n in ("due_at", "received_at", "resolved_at", "returned_at", "rejected_at"):
+        cols[f"{n}_ms"] = f"if(has(kv.1, {_q(n)}), {_instant_ms(n)}, NULL)"
+    cols["source_status"] = f"if(has(kv.1, 'source_status'), toInt64OrZero({_raw('source_status')}), NULL)"
+    cols["payment"] = text("payment")  # '' when the snapshot does not say
+    # whether the line states it (a snapshot's electronic result and digitisation)
+    cols["electronic_set"] = "has(kv.1, 'electronic_result')"
+    cols["dig_set"] = "has(kv.1, 'components_total')"
     cols["has_limit"] = "has(kv.1, 'time_limit')"
     # whether the line states the flag (else the procedure catalogue may supply it)
     cols["has_fee_set"] = "has(kv.1, 'has_fee')"
@@ -306,6 +316,7 @@ def _typed_columns() -> dict[str, str]:
         "from_personal_store",
         "population_data_used",
         "apology_issued",
+        "resumes",
     ):
         assert kinds[n] == "bool"
         cols[n] = f"{_raw(n)} = 'true'"
@@ -349,11 +360,34 @@ _E_COLUMNS = ", ".join(
         "population_data_used",
         "method",
         "rating",
+        "resumes",
+        "received_at_ms",
+        "resolved_at_ms",
+        "returned_at_ms",
+        "rejected_at_ms",
+        "source_status",
+        "payment",
+        "electronic_set",
+        "dig_set",
     )
 )
 _ONLINE = _arr(sorted(ONLINE_METHODS))
+_ENDED_STATUSES = "[" + ", ".join(map(str, sorted(ENDED_STATUSES))) + "]"
 _ENDS = _arr(ev.END_TYPES)
 _NEUTRAL = _arr(sorted(NEUTRAL_ENDS))
+
+
+_ENV = "(e_province_code, e_unit_code, e_unit_level, e_procedure_code, e_field_code)"
+_SNAPSHOT_ARG_MAX = f"""argMaxIf((e_received_at_ms, e_channel, e_due_at_ms, e_has_fee_set, e_has_fee, e_resolved_at_ms,
+              e_electronic_set, e_electronic_result, e_returned_at_ms, e_return_channel, e_rejected_at_ms,
+              e_source_status, e_payment, e_dig_set,
+              (e_components_total, e_components_digitised, e_components_reused, e_from_personal_store,
+               e_population_data_used), {_ENV}), (f, lineno), e_event_type = 'SNAPSHOT')"""
+_NULL = "CAST(NULL, 'Nullable(Int64)')"
+_NO_SNAPSHOT = (
+    f"({_NULL}, '', {_NULL}, false, false, {_NULL}, false, false, {_NULL}, '', {_NULL}, {_NULL}, '', false, "
+    "(toInt64(0), toInt64(0), toInt64(0), false, false), ('', '', '', '', ''))"
+)
 
 
 def _catalogue_parameters(catalogue) -> dict:
@@ -390,7 +424,7 @@ class BulkReplayer:
         return f"{self.db}.bulk_{name}"
 
     def drop_scratch(self) -> None:
-        for name in ("sql", "events", "python", "facts", "pylines"):  # the view first
+        for name in ("sql", "events", "python", "facts", "pylines", "cum", "wd"):  # the view first
             self.c.command(f"DROP TABLE IF EXISTS {self._t(name)}")
 
     def stage(self, paths: list[str]) -> None:
@@ -497,6 +531,19 @@ FROM (
             f"NOT fast OR dossier_id IN (SELECT dossier_id FROM {self._t('python')})"
         )
 
+    def _calendar_tables(self, base: int, cal: WorkingCalendar) -> None:
+        """bulk_cum: i -> working days <= epoch day base + i - 1; bulk_wd: k -> the k-th
+        working day (epoch day). Out-of-range keys read 0, as arrayElement did."""
+        for name, key, value, rows in (
+            ("cum", "i", "n", [[i + 1, c] for i, c in enumerate(cal.cumulative_counts)]),
+            ("wd", "k", "day", [[k + 1, o - _EPOCH_ORDINAL] for k, o in enumerate(cal.working_ordinals)]),
+        ):
+            self.c.command(f"DROP TABLE IF EXISTS {self._t(name)}")
+            self.c.command(
+                f"CREATE TABLE {self._t(name)} ({key} Int64, {value} Int64) ENGINE = Join(ANY, LEFT, {key})"
+            )
+            self.c.insert(self._t(name), rows, column_names=[key, value])
+
     # -- the fold ------------------------------------------------------------------
     def fold(self, catalogue=None) -> tuple[int, int, int]:
         """bulk_facts: the facts of every SQL dossier. Returns (dossiers, events, new events).
@@ -506,8 +553,6 @@ FROM (
         params = _catalogue_parameters(catalogue)
         # Working days <= epoch day d: cum[d - base + 1]; the k-th working day: wd[k].
         base = cal.first - _EPOCH_ORDINAL
-        cum = "[" + ",".join(map(str, cal.cumulative_counts)) + "]"
-        wd = "[" + ",".join(str(o - _EPOCH_ORDINAL) for o in cal.working_ordinals) + "]"
         if not re.fullmatch(r"[0-9a-f]{16}", cal.version):  # inlined below as a literal
             raise ValueError(f"unexpected calendar version {cal.version!r}")
         calendar_version = f"'{cal.version}'"
@@ -538,13 +583,25 @@ FROM (
             )
         else:
             self.c.command(f"CREATE VIEW {self._t('sql')} AS {sql_events}")
-        upto = "arrayElement(_cum, toInt64({x}) - {base} + 1)"
+        # Building the snapshot tuple costs ~6 µs an event on every line: with no SNAPSHOT
+        # among the SQL dossiers' lines, a constant of the same type stands in for it.
+        has_snapshots = int(
+            self.c.command(f"SELECT countIf(event_type = 'SNAPSHOT') FROM {self._t('sql')}", settings=_EAGER)
+        )
+        snap = _SNAPSHOT_ARG_MAX if has_snapshots else _NO_SNAPSHOT
+        # The calendar as two Join tables, read with joinGet (a hash lookup): a constant
+        # array indexed per row is copied whole into every row (~100 µs a dossier).
+        self._calendar_tables(base, cal)
+        upto = f"joinGet('{self._t('cum')}', 'n', toInt64({{x}}) - {{base}} + 1)"
 
         def count_upto(x: str) -> str:
             return upto.format(x=x, base=base)
 
         def add_wd(day: str, n: str) -> str:
-            return f"if({n} <= 0, toInt64({day}), toInt64(arrayElement(_wd, {count_upto(day)} + {n})))"
+            return (
+                f"if({n} <= 0, toInt64({day}), toInt64(joinGet('{self._t('wd')}', 'day', "
+                f"toInt64({count_upto(day)} + {n}))))"
+            )
 
         def wd_between(a: str, b: str) -> str:
             return f"if({b} <= {a}, 0, toInt64({count_upto(b)}) - toInt64({count_upto(a)}))"
@@ -557,7 +614,6 @@ FROM (
         self.c.command(
             f"""
 CREATE TABLE {self._t("facts")} ENGINE = Memory AS
-WITH {cum} AS _cum, {wd} AS _wd
 SELECT {", ".join(STATE_COLUMNS)},
     -- the backlog key (metrics.backlog_due), epoch days; -1 when not in progress
     multiIf(NOT received OR ended, -1,
@@ -585,9 +641,9 @@ SELECT *,
 FROM (
 SELECT *,
     length(pause_ends) > 0 AND pause_ends[-1] = {FAR_FUTURE_MS} AS waiting,
-    received AND (rec.6 IS NOT NULL OR lim_known) AS due_known,
+    received AND (due_ms IS NOT NULL OR lim_known) AS due_known,
     if(NOT due_known, 0,
-       multiIf(rec.6 IS NOT NULL, {lday("assumeNotNull(rec.6)")},
+       multiIf(due_ms IS NOT NULL, {lday("assumeNotNull(due_ms)")},
                lim_unit = 'WORKING_DAYS', {add_wd("received_date", "lim_value")},
                lim_unit = 'DAYS', received_date + lim_value,
                {lday(f"received_at + lim_value * {MS_PER_HOUR}")})) AS due_date
@@ -609,7 +665,17 @@ SELECT *,
 FROM (
 SELECT dossier_id,
     toUInt32(count()) AS version,
-    countIf(e_event_type = 'RECEIVED') > 0 AS received,
+    countIf(e_event_type = 'RECEIVED') > 0 AS row_received,
+    -- the latest snapshot (lifecycle.effective_state reads it over the other events): the
+    -- greatest rank, i.e. the one that arrived last (ranks are stamped in arrival order).
+    -- 1 received_at, 2 channel, 3 due_at, 4 states has_fee, 5 has_fee, 6 resolved_at,
+    -- 7 states electronic_result, 8 electronic_result, 9 returned_at, 10 return_channel,
+    -- 11 rejected_at, 12 source_status, 13 payment, 14 states components, 15 digitisation,
+    -- 16 envelope (nullable instants and status: NULL when not stated)
+    countIf(e_event_type = 'SNAPSHOT') > 0 AS has_snap,
+    {snap} AS snap,
+    has_snap AND snap.1 IS NOT NULL AS snap_rec,
+    row_received OR snap_rec AS received,
     if(received, {calendar_version}, '') AS calendar_version,
     toUInt32(0) AS revision,
     -- the least RECEIVED: 1 occurred, 2 channel, 3 online_service, 4 has_fee,
@@ -619,41 +685,63 @@ SELECT dossier_id,
               e_has_limit, e_limit_unit, e_limit_value, {env}, e_has_fee_set, e_paper_set), {key},
              e_event_type = 'RECEIVED') AS rec,
     argMin({env}, {key}) AS first_env,
-    if(received, rec.10, first_env) AS env,
+    multiIf(has_snap, snap.16, row_received, rec.10, first_env) AS env,
     env.1 AS province_code, env.2 AS unit_code, env.3 AS unit_level, env.4 AS procedure_code, env.5 AS field_code,
     countIf(e_event_type = 'SUBMITTED') > 0 AS submitted,
     argMinIf((e_channel, e_online_service), {key}, e_event_type = 'SUBMITTED') AS sub,
-    multiIf(received, rec.2, submitted, sub.1, '') AS channel,
-    multiIf(received, rec.3, submitted, sub.2, '') AS online_service,
+    -- a snapshot that dates the receipt states its channel (none: DIRECT, as 766 counts a
+    -- null KenhThucHien), due date and fee, and nothing else of the RECEIVED row
+    multiIf(snap_rec, if(snap.2 != '', snap.2, 'DIRECT'), row_received, rec.2,
+            submitted, if(has_snap AND snap.2 != '', snap.2, sub.1), '') AS channel,
+    multiIf(snap_rec, '', row_received, rec.3, submitted, sub.2, '') AS online_service,
     -- a flag the RECEIVED line leaves out comes from the procedure catalogue (the event wins)
-    received AND if(rec.11, rec.4, has({{fee_true:Array(String)}}, procedure_code)) AS has_fee,
-    received AND if(rec.12, rec.5, has({{paper_true:Array(String)}}, procedure_code)) AS requires_paper_result,
-    rec.7 OR has({{limit_codes:Array(String)}}, procedure_code) AS lim_known,
+    received AND multiIf(snap_rec, if(snap.4, snap.5, has({{fee_true:Array(String)}}, procedure_code)),
+                         rec.11, rec.4, has({{fee_true:Array(String)}}, procedure_code)) AS has_fee,
+    received AND if(NOT snap_rec AND rec.12, rec.5, has({{paper_true:Array(String)}}, procedure_code)) AS requires_paper_result,
+    -- a snapshot's due date is its own (NgayHenTra): the catalogue's time limit never applies
+    NOT snap_rec AND (rec.7 OR has({{limit_codes:Array(String)}}, procedure_code)) AS lim_known,
     if(rec.7, rec.8, transform(procedure_code, {{limit_codes:Array(String)}}, {{limit_units:Array(String)}}, '')) AS lim_unit,
     if(rec.7, rec.9, transform(procedure_code, {{limit_codes:Array(String)}}, {{limit_values:Array(Int64)}}, toInt64(0))) AS lim_value,
-    if(received, rec.1, 0) AS received_at,
-    if(received, {lday("rec.1")}, 0) AS received_date,
-    countIf(has({_ENDS}, e_event_type)) > 0 AS ended,
-    argMinIf((e_event_type, e_occurred_ms), {key}, has({_ENDS}, e_event_type)) AS end_ev,
-    if(ended, end_ev.1, '') AS end_type,
-    if(ended, end_ev.2, 0) AS end_at,
-    if(ended, {lday("end_ev.2")}, 0) AS end_date,
+    if(snap_rec, snap.3, rec.6) AS due_ms,
+    multiIf(snap_rec, ifNull(snap.1, 0), row_received, rec.1, 0) AS received_at,
+    if(received, {lday("received_at")}, 0) AS received_date,
+    countIf(has({_ENDS}, e_event_type)) > 0 AS row_ended,
+    argMinIf((e_event_type, e_occurred_ms), {key}, has({_ENDS}, e_event_type)) AS row_end,
+    -- the snapshot's end (lifecycle._snapshot_end): NgayKetThucXuLy, else NgayTra, or the
+    -- refusal when not later; undated, the rows decide when the status is an end status or
+    -- unknown, and with any other status the dossier is not ended (a status rolled back)
+    if(snap.6 IS NOT NULL, snap.6, snap.9) AS snap_finished,
+    if(snap.6 IS NOT NULL, 'RESOLVED', 'RESULT_RETURNED') AS snap_finished_type,
+    snap.11 IS NOT NULL AND (snap_finished IS NULL OR ifNull(snap.11, 0) <= ifNull(snap_finished, 0)) AS snap_refused,
+    has_snap AND (snap.11 IS NOT NULL OR snap_finished IS NOT NULL) AS snap_dated,
+    NOT has_snap OR (NOT snap_dated AND (snap.12 IS NULL OR has({_ENDED_STATUSES}, ifNull(snap.12, 0)))) AS from_rows,
+    snap_dated OR (from_rows AND row_ended) AS ended,
+    multiIf(NOT ended, '', snap_dated, if(snap_refused, 'REJECTED', snap_finished_type), row_end.1) AS end_type,
+    multiIf(NOT ended, 0, snap_dated, ifNull(if(snap_refused, snap.11, snap_finished), 0), row_end.2) AS end_at,
+    if(ended, {lday("end_at")}, 0) AS end_date,
     groupArrayIf(({key}, e_event_type = 'SUPPLEMENT_REQUESTED', e_occurred_ms),
-                 e_event_type IN ('SUPPLEMENT_REQUESTED', 'SUPPLEMENT_RECEIVED')) AS sups_raw,
+                 e_event_type IN ('SUPPLEMENT_REQUESTED', 'SUPPLEMENT_RECEIVED')
+                 OR (e_event_type = 'PROCESSING' AND e_resumes)) AS sups_raw,
     groupArrayIf((e_occurred_ms, e_apology_issued), e_event_type = 'DEADLINE_EXTENDED') AS extensions,
-    countIf(e_event_type = 'RESOLVED') > 0 AND argMinIf(e_electronic_result, {key}, e_event_type = 'RESOLVED') AS electronic_result,
-    channel = 'POSTAL' OR (countIf(e_event_type = 'RESULT_RETURNED') > 0
-        AND argMinIf(e_return_channel, {key}, e_event_type = 'RESULT_RETURNED') = 'POSTAL') AS postal,
-    countIf(e_event_type = 'DIGITISED') > 0 AS has_dig,
-    argMaxIf((e_components_total, e_components_digitised, e_components_reused, e_from_personal_store, e_population_data_used),
-             {key}, e_event_type = 'DIGITISED') AS dig,
+    countIf(e_event_type = 'RESOLVED') > 0 AND argMinIf(e_electronic_result, {key}, e_event_type = 'RESOLVED') AS row_electronic,
+    if(has_snap, ended AND end_type IN ('RESOLVED', 'RESULT_RETURNED') AND if(snap.7, snap.8, from_rows AND row_electronic),
+       row_electronic) AS electronic_result,
+    if(countIf(e_event_type = 'RESULT_RETURNED') > 0,
+       argMinIf(e_return_channel, {key}, e_event_type = 'RESULT_RETURNED'), '') AS row_return_channel,
+    multiIf(NOT has_snap, row_return_channel, snap.9 IS NOT NULL, snap.10, from_rows, row_return_channel, '') AS return_channel,
+    channel = 'POSTAL' OR return_channel = 'POSTAL' AS postal,
+    has_snap AND snap.14 AS snap_dig,
+    countIf(e_event_type = 'DIGITISED') > 0 OR snap_dig AS has_dig,
+    if(snap_dig, snap.15, argMaxIf((e_components_total, e_components_digitised, e_components_reused,
+        e_from_personal_store, e_population_data_used), {key}, e_event_type = 'DIGITISED')) AS dig,
     has_dig AND dig.1 > 0 AND dig.2 >= dig.1 AS digitised_all,
     has_dig AND dig.3 >= 1 AS reused,
     has_dig AND dig.4 AS from_personal_store,
     has_dig AND dig.5 AS population_data_used,
-    countIf(e_event_type = 'PAYMENT_COMPLETED' AND has({_ONLINE}, e_method)) > 0 AS paid_online,
+    if(has_snap AND snap.13 != '', has({_ONLINE}, snap.13),
+       countIf(e_event_type = 'PAYMENT_COMPLETED' AND has({_ONLINE}, e_method)) > 0) AS paid_online,
     if(countIf(e_event_type = 'RATED') > 0, argMaxIf(e_rating, {key}, e_event_type = 'RATED'), '') AS rating
-FROM (SELECT dossier_id, {_E_COLUMNS} FROM {self._t("sql")})
+FROM (SELECT dossier_id, f, lineno, {_E_COLUMNS} FROM {self._t("sql")})
 GROUP BY dossier_id
 )))))
 """,
@@ -786,9 +874,24 @@ GROUP BY dossier_id
         )
 
     def _events_sql(self, cond: str) -> str:
+        """The events as they arrived; a SNAPSHOT as the Python fold stores it, stamped with
+        its rank (``lifecycle.DossierState._absorb_snapshot``): the validated event
+        (``orjson``: the line's pairs with instants as epoch millis) + ``snapshot_rank``."""
+        cols = "event_id, dossier_id, event_type, fromUnixTimestamp64Milli(occurred_ms, 'UTC'), sequence, "
+        cols += "source_system, province_code, unit_code"
+        pairs = (
+            f"arrayMap((k, v) -> concat('\"', k, '\":', if(has({_arr(ev.INSTANT_FIELDS)}, k), "
+            f"toString({_instant_ms_of('v')}), v)), kv.1, kv.2)"
+        )
+        stamped = (
+            f"concat('{{', arrayStringConcat({pairs}, ','), ',\"{ev.RANK_FIELD}\":', toString(rank), '}}')"
+        )
         return (
             f"INSERT INTO {self.db}.events (event_id, dossier_id, event_type, occurred_at, sequence, "
             f"source_system, province_code, unit_code, payload) "
-            f"SELECT event_id, dossier_id, event_type, fromUnixTimestamp64Milli(occurred_ms, 'UTC'), sequence, "
-            f"source_system, province_code, unit_code, line FROM {self._t('sql')} WHERE {cond}"
+            f"SELECT {cols}, line FROM {self._t('sql')} WHERE event_type != 'SNAPSHOT' AND {cond} "
+            f"UNION ALL SELECT {cols}, {stamped} FROM ("
+            f"SELECT *, JSONExtractKeysAndValuesRaw(line) AS kv, "
+            f"row_number() OVER (PARTITION BY dossier_id ORDER BY f, lineno) AS rank "
+            f"FROM {self._t('sql')} WHERE event_type = 'SNAPSHOT' AND {cond})"
         )

@@ -2,8 +2,9 @@
 
 Readers (``imports.dvcqg``, ``imports.sheet``) make plain records of the files,
 ``imports.convert`` makes contract events of them, and the events go through the same
-``IngestService`` as ``motcua replay`` (validation, dead letters, the fold, the store),
-in file order then line order: the order in which the fold ranks a dossier's snapshots
+path as ``motcua replay`` (``IngestService``: validation, dead letters, the fold, the
+store; into the embedded store, its bulk replay, which gives the same tables), in file
+order then line order: the order in which the fold ranks a dossier's snapshots
 (the latest one wins). What cannot be read becomes a dead letter with its position and
 reason; nothing personal is kept (the readers keep no such field, dead letters hold a
 redacted summary of what arrived).
@@ -21,10 +22,12 @@ from ..domain.calendar import WorkingCalendar
 from ..imports.convert import Converter, ConvertOptions
 from ..imports.model import Problem, ProgressRow, Snapshot
 from ..reference.catalogue import Catalogue
-from .ingest import IngestService
+from .ingest import IngestService, IngestSummary
 from .ports import Codec, Store
 
 DEAD_LETTER_CHUNK = 10_000
+# (source position, event) records and a progress callback -> what the pipeline did
+Ingest = Callable[[Iterable[tuple[str, dict]], Callable[[int], None] | None], IngestSummary]
 
 
 @dataclass
@@ -75,13 +78,17 @@ class Importer:
         codec: Codec,
         catalogue: Catalogue,
         now_ms: Callable[[], int] | None = None,
+        bulk: Ingest | None = None,
     ):
+        """``bulk``: what takes the events instead of ``IngestService.ingest`` (the same
+        contract: the embedded store's bulk replay of them, ``replay.EmbeddedPipeline``)."""
         self.store = store
         self.codec = codec
         self.options = options or ImportOptions()
         self.pipeline = IngestService(
             store, cal, codec, catalogue, batch_size=self.options.batch_size, now_ms=now_ms
         )
+        self.ingest: Ingest = bulk or self.pipeline.ingest
         self.converter = Converter(self.options, catalogue=catalogue)
         self._dead: list[dict] = []
         self._dossiers: set[str] = set()
@@ -130,7 +137,7 @@ class Importer:
         started = time.perf_counter()
         self._dead, self._dossiers = [], set()
         before = _copy_notes(self.converter.notes)
-        result = self.pipeline.ingest(self._events(records, summary), progress)
+        result = self.ingest(self._events(records, summary), progress)
         self._flush_dead()
         summary.dossiers = len(self._dossiers)
         summary.new_events = result.accepted - result.duplicates
