@@ -110,7 +110,9 @@ class EmbeddedPipeline:
             total = self.ingest((r for p in files for r in iter_file(p)), progress)
         else:
             refs = [str(p) for p in files]
-            total = self._bulk([str(p.resolve()) for p in files], lambda f, n: f"{refs[f]}:{n}", progress)
+            total = _bulk_replay(
+                self, [str(p.resolve()) for p in files], lambda f, n: f"{refs[f]}:{n}", progress
+            )
         total.seconds = time.perf_counter() - started
         return total
 
@@ -129,16 +131,9 @@ class EmbeddedPipeline:
             events, sources = Path(tmp) / "events.jsonl", Path(tmp) / "sources.txt"
             _write_events(records, events, sources, progress)
             with open(sources, "rb") as where:
-                total = self._bulk([str(events)], _LineAt(where), None)
+                total = _bulk_replay(self, [str(events)], _LineAt(where), None)
         total.seconds = time.perf_counter() - started
         return total
-
-    def _bulk(
-        self, paths: list[str], ref_of: Callable[[int, int], str], progress: Callable[[int], None] | None
-    ) -> IngestSummary:
-        """The bulk replay of JSON Lines files (absolute paths); ``ref_of(file index, line
-        number)`` is the source position of a line that takes the Python path."""
-        return _bulk_replay(self, paths, ref_of, progress)
 
 
 def _write_events(
@@ -163,7 +158,9 @@ def _bulk_replay(
     ref_of: Callable[[int, int], str],
     progress: Callable[[int], None] | None,
 ) -> IngestSummary:
-    """``EmbeddedPipeline._bulk``: SQL for the dossiers it can fold, ``ingest`` for the rest."""
+    """The bulk replay of JSON Lines files (absolute paths): SQL for the dossiers it can
+    fold, ``pipeline.ingest`` for the rest; ``ref_of(file index, line number)`` is the
+    source position of a line that takes the Python path."""
     replayer = BulkReplayer(pipeline.store, pipeline.cal)
     try:
         clock = _StageClock()
