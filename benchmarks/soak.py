@@ -172,6 +172,24 @@ def usage(pid: int) -> tuple[float, float]:
     return rss_kib / 1024, ticks / os.sysconf("SC_CLK_TCK")
 
 
+def rss_parts(pid: int) -> dict[str, float]:
+    """The RSS of a process tree split as the kernel counts it (MiB): ``anon`` (the heap:
+    what a leak grows), ``file`` (mapped files: most of the writer's is the 530 MiB chDB
+    library, paged in as its code runs) and ``shmem``."""
+    kib = {"anon": 0, "file": 0, "shmem": 0}
+    for p in process_tree(pid):
+        try:
+            for line in open(f"/proc/{p}/status"):
+                key = {"RssAnon:": "anon", "RssFile:": "file", "RssShmem:": "shmem"}.get(
+                    line.split(":")[0] + ":"
+                )
+                if key:
+                    kib[key] += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return {k: round(v / 1024, 1) for k, v in kib.items()}
+
+
 def pipeline_env(bootstrap: str, work: Path, ports: dict[str, int]) -> dict:
     """The production defaults (partitions, batch ages, rate limits, timeouts), with this
     soak's own topics, groups, store and metrics ports."""
@@ -282,6 +300,11 @@ def scrape(port: int) -> dict[tuple[str, tuple], float]:
     }
 
 
+def hit_share(now: dict[str, float], before: dict[str, float]) -> float:
+    hits, misses = now["hit"] - before["hit"], now["miss"] - before["miss"]
+    return hits / (hits + misses) if hits + misses else float("nan")
+
+
 def total(metrics: dict, name: str, **labels: str) -> float:
     return sum(
         v
@@ -387,6 +410,7 @@ class Soak:
         self.n = int(a.rate * a.minutes * 60)
         self.sender = Sender(events, self.ports["gateway"], a.rate, self.n)
         self.rss: dict[str, dict[str, float]] = {s.name: {} for s in self.services}
+        self.rss_parts: dict[str, dict[str, dict[str, float]]] = {s.name: {} for s in self.services}
         self.windows: list[dict] = []
         self.loads: dict[str, str] = {"before": load_average()}
         self.last: dict = {}
@@ -446,6 +470,7 @@ class Soak:
         self.sent_at[when] = self.sender.sent
         for s in self.services:
             self.rss[s.name][when] = usage(s.proc.pid)[0] if s.proc else 0.0
+            self.rss_parts[s.name][when] = rss_parts(s.proc.pid) if s.proc else {}
 
     def usage(self) -> dict[str, tuple[float, float]]:
         return {s.name: usage(s.proc.pid) if s.proc else (0.0, 0.0) for s in self.services}
@@ -458,6 +483,12 @@ class Soak:
             "fresh": freshness_buckets(m["writer"]),
             "dead": {name: total(x, "motcua_dead_letters_total") for name, x in m.items()},
             "retries": total(m["writer"], "motcua_insert_retries_total"),
+            "recent": {
+                o: total(m["writer"], "motcua_writer_recent_facts_total", outcome=o) for o in ("hit", "miss")
+            },
+            "engine": {
+                dict(ls)["kind"]: v for (n, ls), v in m["writer"].items() if n == "motcua_store_engine_bytes"
+            },
         }
 
     def open_window(self, index: int) -> Window:
@@ -489,8 +520,13 @@ class Soak:
             "http_errors": {k: v for k, v in errors.items() if v},
             "dead_letters": {k: v - w.before["dead"].get(k, 0.0) for k, v in now["dead"].items()},
             "insert_retries": now["retries"] - w.before["retries"],
+            # the writer's remembered facts (share of a round's dossiers it did not ask the
+            # store for) and its embedded engine's memory at the window's end
+            "recent_hit_share": hit_share(now["recent"], w.before["recent"]),
+            "engine_mib": {k: round(v / 2**20, 1) for k, v in sorted(now["engine"].items())},
             "exits": sum(len(s.exits) for s in self.services),
             "rss_mib": {k: round(v[0], 1) for k, v in use.items()},
+            "rss_parts_mib": {s.name: rss_parts(s.proc.pid) for s in self.services if s.proc},
             # CPU of each service as a share of one core over the window
             "cpu_cores": {k: round((v[1] - w.cpu_before.get(k, 0.0)) / seconds, 2) for k, v in use.items()},
             "load": load_average(),
@@ -574,6 +610,9 @@ def progress_line(row: dict, rate: float) -> str:
         + "/".join(fmt_num(v, 0) for v in row["rss_mib"].values())
         + " CPU lõi "
         + "/".join(fmt_num(v, 2) for v in row["cpu_cores"].values())
+        + f"; writer nhớ {fmt_num(row['recent_hit_share'] * 100, 1)}% hồ sơ, chDB MiB "
+        + f"{fmt_num(row['engine_mib'].get('MemoryTracking', float('nan')), 0)} (mark "
+        + f"{fmt_num(row['engine_mib'].get('MarkCacheBytes', float('nan')), 0)})"
         + f"; tải {row['load']}"
     )
 
@@ -714,14 +753,17 @@ def print_report(soak: Soak, v: dict, truth: dict | None) -> None:
     names = [x.name for x in soak.services]
     print(
         f"\nCửa sổ | RSS cuối cửa sổ MiB {'/'.join(names)} | CPU (số lõi) {'/'.join(names)} | "
-        f"CPU µs/sự kiện {'/'.join(names)}"
+        f"CPU µs/sự kiện {'/'.join(names)} | writer: RSS ẩn danh / tệp MiB, chDB theo dõi MiB, nhớ facts"
     )
     for w in soak.windows:
-        us = w["cpu_us_per_event"]
+        us, parts = w["cpu_us_per_event"], w["rss_parts_mib"].get("writer", {})
         print(
             f"  {w['window']} | {' / '.join(fmt_num(w['rss_mib'][n], 0) for n in names)} | "
             f"{' / '.join(fmt_num(w['cpu_cores'][n], 2) for n in names)} | "
-            f"{' / '.join(fmt_int(us[n]) if us[n] is not None else '—' for n in names)}"
+            f"{' / '.join(fmt_int(us[n]) if us[n] is not None else '—' for n in names)} | "
+            f"{fmt_num(parts.get('anon', float('nan')), 0)} / {fmt_num(parts.get('file', float('nan')), 0)}, "
+            f"{fmt_num(w['engine_mib'].get('MemoryTracking', float('nan')), 0)}, "
+            f"{fmt_num(w['recent_hit_share'] * 100, 1)}%"
         )
     s = soak.sender
     exits = {x.name: x.exits for x in soak.services if x.exits}
@@ -796,7 +838,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         soak = Soak(a, bootstrap, events, sim_end)
         soak.start()
-        print(f"dịch vụ sẵn sàng; RSS lúc đầu {soak.rss}", flush=True)
+        print(f"dịch vụ sẵn sàng; RSS lúc đầu {soak.rss}; ẩn danh / tệp {soak.rss_parts}", flush=True)
         soak.run()
         soak.stop()
         soak.loads["after"] = load_average()
@@ -823,6 +865,7 @@ def figures(soak: Soak, v: dict, truth: dict | None) -> dict:
     return {
         "args": {k: str(x) for k, x in vars(soak.a).items()},
         "rss_mib": soak.rss,
+        "rss_parts_mib": soak.rss_parts,
         "windows": soak.windows,
         "verdict": v,
         "sent": {"events": s.sent, "requests": s.requests, "accepted": s.accepted, "rejected": s.rejected},

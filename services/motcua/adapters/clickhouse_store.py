@@ -220,15 +220,36 @@ def embedded_locked(path: Path) -> bool:
 
 _CLIENTS: dict[str, object] = {}
 
+# The embedded engine's caches, capped: chDB starts with a server's defaults (5 GiB each for
+# marks, primary and skip-index marks, 100 MiB of query conditions), sized for a dedicated
+# machine, not for one process among the pipeline's. The writer's store reads a few columns
+# of recent parts; these caps cost it nothing measurable (docs/performance.md, soak).
+EMBEDDED_ENGINE_OPTIONS = {
+    "mark_cache_size": 128 << 20,
+    "primary_index_cache_size": 64 << 20,
+    "index_mark_cache_size": 32 << 20,
+    "query_condition_cache_size": 16 << 20,
+}
+# The engine's memory figures the writer exports (motcua_store_engine_bytes), from system.metrics.
+ENGINE_MEMORY_METRICS = (
+    "MemoryTracking",
+    "MarkCacheBytes",
+    "PrimaryIndexCacheBytes",
+    "IndexMarkCacheBytes",
+    "UncompressedCacheBytes",
+    "QueryConditionCacheBytes",
+    "MergesMutationsMemoryTracking",
+)
+
 
 def connect(dsn: str):
     """A clickhouse-connect client. chDB allows one data path per process, so embedded
-    clients are shared per path."""
+    clients are shared per path (the engine starts with the first, capped as above)."""
     loc = parse_dsn(dsn)
     if loc.embedded:
         client = _CLIENTS.get(loc.dsn)
         if client is None:
-            client = clickhouse_connect.get_client(dsn=loc.dsn)
+            client = clickhouse_connect.get_client(dsn=loc.dsn, chdb_options=EMBEDDED_ENGINE_OPTIONS)
             _CLIENTS[loc.dsn] = client
         return client, loc
     url = urlparse(dsn)
@@ -565,6 +586,17 @@ class ClickHouseStore:
             parameters={"ids": list(dossier_ids)},
         )
         return {r[0] for r in result.result_rows}
+
+    def engine_memory(self) -> dict[str, int]:
+        """The embedded engine's tracked memory and cache sizes in bytes (``ENGINE_MEMORY_METRICS``);
+        empty for a server store, whose memory is not this process's."""
+        if not self.location.embedded:
+            return {}
+        result = self.client.query(
+            "SELECT metric, value FROM system.metrics WHERE metric IN {names:Array(String)}",
+            parameters={"names": list(ENGINE_MEMORY_METRICS)},
+        )
+        return {str(m): int(v) for m, v in result.result_rows}
 
     def received_dossiers(self, first: date, last: date, after: str = "", limit: int = 5000) -> list[str]:
         """Ids of the dossiers received on local days ``first``..``last``, after ``after``

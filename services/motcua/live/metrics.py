@@ -35,6 +35,16 @@ WRITER_RETRY_BACKOFF = Gauge(
     "motcua_writer_retry_backoff_seconds",
     "The writer's current backoff before it retries the store (0: none)",
 )
+RECENT_FACTS = Counter(
+    "motcua_writer_recent_facts_total",
+    "Dossiers of the writer's rounds whose written facts it remembered (hit) or asked the store for (miss)",
+    ["outcome"],
+)
+STORE_ENGINE_BYTES = Gauge(
+    "motcua_store_engine_bytes",
+    "The embedded store engine's (chDB) tracked memory and cache sizes, in bytes",
+    ["kind"],
+)
 FRESHNESS = Histogram(
     "motcua_freshness_seconds",
     "Gateway accept (ingest record time) -> row acknowledged by ClickHouse",

@@ -152,10 +152,13 @@ from .metrics import (
     EVENTS_OUT,
     FRESHNESS,
     INSERT_LATENCY,
+    RECENT_FACTS,
+    STORE_ENGINE_BYTES,
 )
 from .store_health import StoreHealth
 
 log = logging.getLogger("motcua.writer")
+ENGINE_SAMPLE_S = 10.0  # how often the embedded engine's memory gauges are read
 
 
 def _refused(source: str, raw: bytes, reason: str) -> dict:
@@ -219,6 +222,7 @@ class Writer(FactsRounds):
         self.on_flushed, self.max_backoff_s = on_flushed, max_backoff_s or settings.writer_retry_max_s
         self.stop_event, self.consumer = threading.Event(), None
         self.waits = StoreWait(self.stop_event, StoreHealth())  # the waits before store retries
+        self._recent_counted, self._engine_sampled = (0, 0), float("-inf")
 
     @property
     def store(self) -> ClickHouseStore:
@@ -255,6 +259,7 @@ class Writer(FactsRounds):
                         else:
                             self.add(tp, recs, now)
                     self.step(now)
+                    self._sample_engine_memory(now)
                 except RoundAbandoned:  # the rest of this poll is dropped: read again from the commits
                     log.warning("group rebalanced while the store failed; partitions read again")
                 self.waits.report_lag(fresh=False)
@@ -269,8 +274,29 @@ class Writer(FactsRounds):
     def round_written(self, r, done, counted, acked, seconds) -> None:
         self.waits.health.ok()
         record_round(r, done, counted, acked, seconds)
+        self._count_recent_facts()
         if self.on_flushed is not None:
             self.on_flushed(r, counted, acked)
+
+    def _count_recent_facts(self) -> None:
+        recent = self._round_writer.recent if self._round_writer is not None else None
+        if recent is not None:
+            hits, misses = self._recent_counted
+            RECENT_FACTS.labels("hit").inc(recent.hits - hits)
+            RECENT_FACTS.labels("miss").inc(recent.misses - misses)
+            self._recent_counted = (recent.hits, recent.misses)
+
+    def _sample_engine_memory(self, now: float) -> None:
+        """The embedded engine's memory as gauges, every ``ENGINE_SAMPLE_S`` (a failing
+        store skips a sample: the round's retries report it)."""
+        if now - self._engine_sampled < ENGINE_SAMPLE_S:
+            return
+        self._engine_sampled = now
+        try:
+            for kind, value in self.store.engine_memory().items():
+                STORE_ENGINE_BYTES.labels(kind).set(value)
+        except Exception:  # noqa: BLE001 - a metric, never a reason to stop writing
+            log.debug("engine memory not sampled", exc_info=True)
 
     def _flush_dead_letters(self, tp, recs) -> None:
         flush_dead_letters(self.store, tp, recs, self.waits, self.max_backoff_s)
