@@ -131,6 +131,8 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
+import pyarrow
+
 from ..adapters import kafka_writer
 from ..adapters.clickhouse_store import ClickHouseStore, SchemaFormError
 from ..adapters.codec import dead_letter_record, decode_dead_letter
@@ -146,6 +148,7 @@ from ..pipeline.rounds import (
 )
 from .config import LiveSettings
 from .metrics import (
+    ARROW_BYTES,
     CONSUMER_LAG,
     DEAD_LETTERS,
     EVENTS_IN,
@@ -287,11 +290,12 @@ class Writer(FactsRounds):
             self._recent_counted = (recent.hits, recent.misses)
 
     def _sample_engine_memory(self, now: float) -> None:
-        """The embedded engine's memory as gauges, every ``ENGINE_SAMPLE_S`` (a failing
+        """The embedded engine's and Arrow's memory as gauges, every ``ENGINE_SAMPLE_S`` (a failing
         store skips a sample: the round's retries report it)."""
         if now - self._engine_sampled < ENGINE_SAMPLE_S:
             return
         self._engine_sampled = now
+        ARROW_BYTES.set(pyarrow.total_allocated_bytes())
         try:
             for kind, value in self.store.engine_memory().items():
                 STORE_ENGINE_BYTES.labels(kind).set(value)
