@@ -543,6 +543,25 @@ FROM (
             )
             self.c.insert(self._t(name), rows, column_names=[key, value])
 
+    def _latest_snapshots(self) -> str:
+        """The expression of a dossier's latest snapshot tuple in the fold. The latest of
+        each dossier is picked once among the SNAPSHOT lines into a Join table and read
+        after the grouping (joinGet on the group key): an argMaxIf over the tuple took
+        ~22 µs a line (ClickHouse's generic path for tuples of Nullable members). A dossier
+        without one reads the tuple's defaults, the constant used when no line is a snapshot."""
+        has_snapshots = int(
+            self.c.command(f"SELECT countIf(event_type = 'SNAPSHOT') FROM {self._t('sql')}", settings=_EAGER)
+        )
+        if not has_snapshots:
+            return _NO_SNAPSHOT
+        self.c.command(
+            f"CREATE TABLE {self._t('snaps')} ENGINE = Join(ANY, LEFT, dossier_id) AS "
+            f"SELECT dossier_id, {_SNAPSHOT_TUPLE} AS snap FROM {self._t('sql')} "
+            "WHERE event_type = 'SNAPSHOT' ORDER BY dossier_id, f DESC, lineno DESC LIMIT 1 BY dossier_id",
+            settings=_EAGER,
+        )
+        return f"joinGet('{self._t('snaps')}', 'snap', dossier_id)"
+
     # -- the fold ------------------------------------------------------------------
     def fold(self, catalogue=None) -> tuple[int, int, int]:
         """bulk_facts: the facts of every SQL dossier. Returns (dossiers, events, new events).
@@ -582,23 +601,7 @@ FROM (
             )
         else:
             self.c.command(f"CREATE VIEW {self._t('sql')} AS {sql_events}")
-        # The latest snapshot of each dossier, picked once among the SNAPSHOT lines into a
-        # Join table and read per dossier after the grouping (joinGet on the group key): an
-        # argMaxIf over the tuple took ~22 µs a line (ClickHouse's generic path for tuples
-        # of Nullable members). A dossier without one reads the tuple's defaults, which are
-        # the constant standing in for it when no line is a snapshot.
-        has_snapshots = int(
-            self.c.command(f"SELECT countIf(event_type = 'SNAPSHOT') FROM {self._t('sql')}", settings=_EAGER)
-        )
-        snap = _NO_SNAPSHOT
-        if has_snapshots:
-            self.c.command(
-                f"CREATE TABLE {self._t('snaps')} ENGINE = Join(ANY, LEFT, dossier_id) AS "
-                f"SELECT dossier_id, {_SNAPSHOT_TUPLE} AS snap FROM {self._t('sql')} "
-                "WHERE event_type = 'SNAPSHOT' ORDER BY dossier_id, f DESC, lineno DESC LIMIT 1 BY dossier_id",
-                settings=_EAGER,
-            )
-            snap = f"joinGet('{self._t('snaps')}', 'snap', dossier_id)"
+        snap = self._latest_snapshots()
         # The calendar as two Join tables, read with joinGet (a hash lookup): a constant
         # array indexed per row is copied whole into every row (~50 µs a dossier measured).
         self._calendar_tables(base, cal)

@@ -104,8 +104,10 @@ class LiveSettings(Settings):
     writer_batch_size: int = 20000
     writer_batch_seconds: float = 0.2
     # the facts of the dossiers written last, kept so that a round reads from the store
-    # only those it has not seen (pipeline.rounds.RecentFacts, ≈ 0.9 KiB each); 0: none
-    writer_recent_facts: int = 20000
+    # only those it has not seen (pipeline.rounds.RecentFacts, ≈ 0.9 KiB each); 0: none.
+    # Off by default: in two soaks side by side (docs/performance.md, soak) 20,000 of them
+    # saved no CPU and cost the writer ~300 MiB more anonymous memory.
+    writer_recent_facts: int = 0
     # while the store fails the writer retries its round after a wait that doubles from
     # 0.5 s up to this cap (each wait jittered down by up to a quarter)
     writer_retry_max_s: float = 30.0

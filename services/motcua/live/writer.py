@@ -14,11 +14,12 @@ partition (exactly the per-batch token of the previous version), ``<topic>:<p>:<
 1. *Intent*: ONE offset commit request sets every partition of the round to its ``first``,
    each with metadata ``{"round": [[p, first, last], ...]}``: the whole composition.
 2. Raw events of all its messages (ReplacingMergeTree), token ``events:<round token>``.
-3. The written facts of the round's dossiers: those the writer wrote last are remembered
-   (``pipeline.rounds.RecentFacts``, ``MOTCUA_WRITER_RECENT_FACTS``, 20,000 dossiers), the
-   others read from the store (``stored_dossiers``, then ``facts_of`` for the ones it has);
-   what is remembered is forgotten at every rebalance, failed attempt, rejected commit and
-   re-formed round, so it is always what the store holds. Per dossier the highest version
+3. The written facts of the round's dossiers, read from the store (``facts_of``). With
+   ``MOTCUA_WRITER_RECENT_FACTS`` > 0 (off by default) those the writer wrote last are
+   remembered (``pipeline.rounds.RecentFacts``), the others read from the store
+   (``stored_dossiers``, then ``facts_of`` for the ones it has); what is remembered is
+   forgotten at every rebalance, failed attempt, rejected commit and re-formed round, so it
+   is always what the store holds. Per dossier the highest version
    above the written one becomes ``Transition(id, written, new)``; ONE
    ``pipeline.rounds.write_transitions`` inserts rollup deltas, backlog deltas and states (in
    that order), each with a token from the round token and the transitions' versions.
@@ -262,7 +263,7 @@ class Writer(FactsRounds):
                         else:
                             self.add(tp, recs, now)
                     self.step(now)
-                    self._sample_engine_memory(now)
+                    self._engine_sampled = sample_engine_memory(self.store, now, self._engine_sampled)
                 except RoundAbandoned:  # the rest of this poll is dropped: read again from the commits
                     log.warning("group rebalanced while the store failed; partitions read again")
                 self.waits.report_lag(fresh=False)
@@ -277,30 +278,9 @@ class Writer(FactsRounds):
     def round_written(self, r, done, counted, acked, seconds) -> None:
         self.waits.health.ok()
         record_round(r, done, counted, acked, seconds)
-        self._count_recent_facts()
+        self._recent_counted = count_recent_facts(self._round_writer, self._recent_counted)
         if self.on_flushed is not None:
             self.on_flushed(r, counted, acked)
-
-    def _count_recent_facts(self) -> None:
-        recent = self._round_writer.recent if self._round_writer is not None else None
-        if recent is not None:
-            hits, misses = self._recent_counted
-            RECENT_FACTS.labels("hit").inc(recent.hits - hits)
-            RECENT_FACTS.labels("miss").inc(recent.misses - misses)
-            self._recent_counted = (recent.hits, recent.misses)
-
-    def _sample_engine_memory(self, now: float) -> None:
-        """The embedded engine's and Arrow's memory as gauges, every ``ENGINE_SAMPLE_S`` (a failing
-        store skips a sample: the round's retries report it)."""
-        if now - self._engine_sampled < ENGINE_SAMPLE_S:
-            return
-        self._engine_sampled = now
-        ARROW_BYTES.set(pyarrow.total_allocated_bytes())
-        try:
-            for kind, value in self.store.engine_memory().items():
-                STORE_ENGINE_BYTES.labels(kind).set(value)
-        except Exception:  # noqa: BLE001 - a metric, never a reason to stop writing
-            log.debug("engine memory not sampled", exc_info=True)
 
     def _flush_dead_letters(self, tp, recs) -> None:
         flush_dead_letters(self.store, tp, recs, self.waits, self.max_backoff_s)
@@ -379,6 +359,32 @@ def flush_dead_letters(store: ClickHouseStore, tp, recs, waits: StoreWait, max_b
     waits.health.ok()
     for d in records:
         DEAD_LETTERS.labels("writer", d["code"]).inc()
+
+
+def count_recent_facts(round_writer: RoundWriter | None, counted: tuple[int, int]) -> tuple[int, int]:
+    """The remembered facts' hits and misses since ``counted`` into the metrics; returns
+    the new totals (``counted`` when nothing is remembered)."""
+    recent = round_writer.recent if round_writer is not None else None
+    if recent is None:
+        return counted
+    RECENT_FACTS.labels("hit").inc(recent.hits - counted[0])
+    RECENT_FACTS.labels("miss").inc(recent.misses - counted[1])
+    return recent.hits, recent.misses
+
+
+def sample_engine_memory(store: ClickHouseStore, now: float, last: float) -> float:
+    """The embedded engine's and Arrow's memory as gauges, when ``ENGINE_SAMPLE_S`` passed
+    since ``last``; returns the time of the last sample. A failing store skips a sample
+    (the round's retries report it)."""
+    if now - last < ENGINE_SAMPLE_S:
+        return last
+    ARROW_BYTES.set(pyarrow.total_allocated_bytes())
+    try:
+        for kind, value in store.engine_memory().items():
+            STORE_ENGINE_BYTES.labels(kind).set(value)
+    except Exception:  # noqa: BLE001 - a metric, never a reason to stop writing
+        log.debug("engine memory not sampled", exc_info=True)
+    return now
 
 
 def record_round(r: Round, done, counted: list[dict], acked: float, seconds: float) -> None:
