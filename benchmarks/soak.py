@@ -487,12 +487,7 @@ class Soak:
                 o: total(m["writer"], "motcua_writer_recent_facts_total", outcome=o) for o in ("hit", "miss")
             },
             "engine": {
-                **{
-                    dict(ls)["kind"]: v
-                    for (n, ls), v in m["writer"].items()
-                    if n == "motcua_store_engine_bytes"
-                },
-                "ArrowAllocated": total(m["writer"], "motcua_arrow_allocated_bytes"),
+                dict(ls)["kind"]: v for (n, ls), v in m["writer"].items() if n == "motcua_store_engine_bytes"
             },
         }
 
@@ -758,7 +753,7 @@ def print_report(soak: Soak, v: dict, truth: dict | None) -> None:
     names = [x.name for x in soak.services]
     print(
         f"\nCửa sổ | RSS cuối cửa sổ MiB {'/'.join(names)} | CPU (số lõi) {'/'.join(names)} | "
-        f"CPU µs/sự kiện {'/'.join(names)} | writer: RSS ẩn danh / tệp MiB, chDB theo dõi MiB, Arrow MiB, nhớ facts"
+        f"CPU µs/sự kiện {'/'.join(names)} | writer: RSS ẩn danh / tệp MiB, chDB theo dõi MiB, nhớ facts"
     )
     for w in soak.windows:
         us, parts = w["cpu_us_per_event"], w["rss_parts_mib"].get("writer", {})
@@ -768,7 +763,6 @@ def print_report(soak: Soak, v: dict, truth: dict | None) -> None:
             f"{' / '.join(fmt_int(us[n]) if us[n] is not None else '—' for n in names)} | "
             f"{fmt_num(parts.get('anon', float('nan')), 0)} / {fmt_num(parts.get('file', float('nan')), 0)}, "
             f"{fmt_num(w['engine_mib'].get('MemoryTracking', float('nan')), 0)}, "
-            f"{fmt_num(w['engine_mib'].get('ArrowAllocated', float('nan')), 0)}, "
             f"{fmt_num(w['recent_hit_share'] * 100, 1)}%"
         )
     s = soak.sender

@@ -45,9 +45,6 @@ STORE_ENGINE_BYTES = Gauge(
     "The embedded store engine's (chDB) tracked memory and cache sizes, in bytes",
     ["kind"],
 )
-ARROW_BYTES = Gauge(
-    "motcua_arrow_allocated_bytes", "Bytes the Arrow memory pool has allocated (the writer's inserts)"
-)
 FRESHNESS = Histogram(
     "motcua_freshness_seconds",
     "Gateway accept (ingest record time) -> row acknowledged by ClickHouse",

@@ -132,8 +132,6 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
-import pyarrow
-
 from ..adapters import kafka_writer
 from ..adapters.clickhouse_store import ClickHouseStore, SchemaFormError
 from ..adapters.codec import dead_letter_record, decode_dead_letter
@@ -149,7 +147,6 @@ from ..pipeline.rounds import (
 )
 from .config import LiveSettings
 from .metrics import (
-    ARROW_BYTES,
     CONSUMER_LAG,
     DEAD_LETTERS,
     EVENTS_IN,
@@ -373,12 +370,11 @@ def count_recent_facts(round_writer: RoundWriter | None, counted: tuple[int, int
 
 
 def sample_engine_memory(store: ClickHouseStore, now: float, last: float) -> float:
-    """The embedded engine's and Arrow's memory as gauges, when ``ENGINE_SAMPLE_S`` passed
+    """The embedded engine's memory as gauges, when ``ENGINE_SAMPLE_S`` passed
     since ``last``; returns the time of the last sample. A failing store skips a sample
     (the round's retries report it)."""
     if now - last < ENGINE_SAMPLE_S:
         return last
-    ARROW_BYTES.set(pyarrow.total_allocated_bytes())
     try:
         for kind, value in store.engine_memory().items():
             STORE_ENGINE_BYTES.labels(kind).set(value)
