@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -111,11 +112,20 @@ class LiveSettings(Settings):
     # while the store fails the writer retries its round after a wait that doubles from
     # 0.5 s up to this cap (each wait jittered down by up to a quarter)
     writer_retry_max_s: float = 30.0
+    # glibc malloc arenas of the writer process, set at its start (live.allocator): the
+    # default (8 a core) let its anonymous memory swing with chDB's merges; 0: glibc's
+    # default; MALLOC_ARENA_MAX in the environment wins
+    writer_malloc_arenas: int = 2
     # TEST FACILITY, never set in production (docs/operating-cluster.md#store-outage): while this
     # file exists, every call the writer makes to its store raises what clickhouse-connect
     # raises when a ClickHouse server is unreachable (OperationalError), whatever the DSN.
     # Unset (the default): the store's client is not wrapped at all.
     fault_store_down_file: Path | None = None
+
+    def writer_arena_limit(self) -> int:
+        """The malloc arenas the writer limits itself to; 0: none, glibc's default or the
+        ``MALLOC_ARENA_MAX`` of the environment, which glibc read at start and which wins."""
+        return 0 if "MALLOC_ARENA_MAX" in os.environ else max(self.writer_malloc_arenas, 0)
 
     def changelog_topic(self) -> str:
         return f"{self.processor_app_id}-{STATE_TABLE}-changelog"

@@ -435,9 +435,13 @@ def connect_store(
 def run(settings: LiveSettings, calendar: WorkingCalendar | None = None) -> None:
     import signal
 
+    from .allocator import limit_malloc_arenas
     from .metrics import serve
     from .topics import ensure_topics
 
+    # before any thread of ours or chDB's allocates
+    arenas = settings.writer_arena_limit()
+    arenas_limited = limit_malloc_arenas(arenas)
     ensure_topics(settings)
     serve(settings.writer_metrics_port)
     w = Writer(settings, calendar=calendar)
@@ -445,7 +449,11 @@ def run(settings: LiveSettings, calendar: WorkingCalendar | None = None) -> None
     signal.signal(signal.SIGINT, lambda *_: w.stop())
     log.info(
         "writer started",
-        extra={"store": settings.store_dsn().split("@")[-1], "bootstrap": settings.kafka_bootstrap},
+        extra={
+            "store": settings.store_dsn().split("@")[-1],
+            "bootstrap": settings.kafka_bootstrap,
+            "malloc_arenas": arenas if arenas_limited else "default",
+        },
     )
     w.run()
     log.info("writer stopped")
