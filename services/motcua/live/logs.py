@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Callable
 
 import orjson
 
@@ -56,18 +58,59 @@ class NoRequestContent(logging.Filter):
         return True
 
 
+class RepeatedClientErrors(logging.Filter):
+    """While brokers are down, the Kafka clients log the same warning or error at every retry
+    (hundreds of lines a second in the processor). The first record of a kind (logger,
+    level, message template) is written; the same kind again within ``every_s`` is counted,
+    not written; the next one written says in ``repeated`` how many were left out. Other
+    loggers and levels pass untouched. On the output handler, not on the clients' loggers,
+    so handlers attached to those (the processor's stall watchdog) still see every record."""
+
+    LOGGERS = ("kafka", "aiokafka")
+    MAX_KINDS = 1000  # distinct templates are few; a bound all the same
+
+    def __init__(self, every_s: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.every_s = every_s
+        self.clock = clock
+        self._kinds: dict[tuple[str, int, str], tuple[float, int]] = {}
+        self._lock = threading.Lock()  # the clients log from their own threads
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not any(
+            record.name == n or record.name.startswith(n + ".") for n in self.LOGGERS
+        ):
+            return True
+        kind = (record.name, record.levelno, str(record.msg))
+        now = self.clock()
+        with self._lock:
+            written_at, left_out = self._kinds.get(kind, (None, 0))
+            if written_at is not None and now - written_at < self.every_s:
+                self._kinds[kind] = (written_at, left_out + 1)
+                return False
+            if len(self._kinds) >= self.MAX_KINDS:
+                self._kinds.clear()
+            self._kinds[kind] = (now, 0)
+        if left_out:
+            record.repeated = left_out
+        return True
+
+
 def logging_config(service: str, level: str = "INFO") -> dict:
     """A dictConfig for JSON lines (also handed to the Faust worker)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter, "service": service}},
-        "filters": {"no_request_content": {"()": NoRequestContent}},
+        "filters": {
+            "no_request_content": {"()": NoRequestContent},
+            "repeated_client_errors": {"()": RepeatedClientErrors},
+        },
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
-                "filters": ["no_request_content"],
+                "filters": ["no_request_content", "repeated_client_errors"],
                 "stream": "ext://sys.stderr",
             }
         },
@@ -91,4 +134,12 @@ def emit(log: logging.Logger, msg: str, **fields) -> None:
     log.info(msg, extra=fields)
 
 
-__all__ = ["JsonFormatter", "NoRequestContent", "emit", "logging_config", "setup", "sys"]
+__all__ = [
+    "JsonFormatter",
+    "NoRequestContent",
+    "RepeatedClientErrors",
+    "emit",
+    "logging_config",
+    "setup",
+    "sys",
+]
