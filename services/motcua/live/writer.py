@@ -452,7 +452,7 @@ def run(settings: LiveSettings, calendar: WorkingCalendar | None = None) -> None
         extra={
             "store": settings.store_dsn().split("@")[-1],
             "bootstrap": settings.kafka_bootstrap,
-            "malloc_arenas": arenas if arenas_limited else "default",
+            "malloc_arenas": arenas if arenas_limited else "unchanged",
         },
     )
     w.run()
